@@ -1,0 +1,51 @@
+# Thin wrapper over CMake. The two quick-start commands:
+#   make demo   install dependencies, build, run the default experiment
+#   make test   install dependencies, build, run the tests (Release, then ASan+UBSan)
+# Other targets: build, bench, oracle-fixtures, format, clean.
+JOBS ?= $(shell nproc)
+BUILD ?= build
+SAN_BUILD ?= build-asan
+CTEST_ARGS ?= --output-on-failure -j $(JOBS)
+
+.PHONY: deps build demo test test-release test-sanitize test-slow bench oracle-fixtures format clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DGRADSCOPE_WERROR=ON >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	./$(BUILD)/gradscope demo
+
+# Fast tests in the Release build, then the unit, gradient-check and allocation tests again under
+# AddressSanitizer + UndefinedBehaviorSanitizer. Tests labelled `slow` are left to `make test-slow`.
+test: test-release test-sanitize
+
+test-release: build
+	cd $(BUILD) && ctest $(CTEST_ARGS) -LE slow
+
+test-sanitize: deps
+	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRADSCOPE_SANITIZE=ON \
+	  -DGRADSCOPE_BUILD_BENCH=OFF -DGRADSCOPE_WERROR=ON >/dev/null
+	@cmake --build $(SAN_BUILD) -j $(JOBS) --target unit_tests gradcheck_tests oracle_tests alloc_tests
+	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest $(CTEST_ARGS) -LE slow -L 'unit|gradcheck|oracle'
+
+test-slow: build
+	cd $(BUILD) && ctest $(CTEST_ARGS) -L slow
+
+bench: build
+	./$(BUILD)/bench_linear --benchmark_color=false --markdown=docs/PERFORMANCE.md
+
+# Regenerates the PyTorch oracle fixtures (needs Debian's python3-torch, installed here).
+oracle-fixtures:
+	@bash scripts/install-deps.sh --torch
+	/usr/bin/python3 tests/oracle/gen_optim_fixture.py
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD)

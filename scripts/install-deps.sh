@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs every build, test and tool dependency of gradscope from Debian 12 packages.
+# Idempotent: packages already present are skipped, so `make` can call this on every run.
+# Run as root (or with sudo available) on a fresh Debian 12 machine.
+#
+# Why each library:
+#   libopenblas-openmp-dev  GEMM (and LAPACK for SVD later) from OpenBLAS, the fastest BLAS Debian
+#                           ships; the OpenMP build shares one thread team with gradscope's own
+#                           OpenMP kernels, so the two never spin against each other.
+#   libtomlplusplus-dev     TOML 1.0 parser for experiment files (header-only, well maintained).
+#   nlohmann-json3-dev      JSON for metrics, summaries and test fixtures.
+#   libcli11-dev            command-line parsing with subcommands.
+#   libfmt-dev              formatting (GCC 12 has no <format>).
+#   libgtest-dev            unit, gradient-check and oracle tests (GoogleTest).
+#   libbenchmark-dev        micro-benchmarks (Google Benchmark).
+#   clang-format            the project's formatting.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libopenblas-openmp-dev
+  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang-format
+)
+# Optional extras, installed only when asked: the PyTorch oracle and benchmark peer.
+if [[ "${1:-}" == "--torch" ]]; then
+  packages+=(python3-torch python3-numpy)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  SUDO="sudo"
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,72 @@
+// Helpers shared by the ops_*.cpp files (not part of the public API): building nodes, shape
+// errors, and the deterministic column reduction used by every broadcast backward.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+
+#include "gradscope/autograd/ops.h"
+#include "gradscope/tensor/threads.h"
+
+namespace gradscope::detail {
+
+// Element count below which a kernel runs on one thread.
+inline constexpr int64_t kGrain = 1 << 15;
+
+[[noreturn]] inline void shape_error(const char* op, const std::string& what) {
+  throw ShapeError(std::string(op) + ": " + what);
+}
+
+template <class T>
+bool any_grad(const Tape<T>& t, std::initializer_list<Var> vars) {
+  if (!t.grad_enabled()) return false;
+  for (Var v : vars)
+    if (t.requires_grad(v)) return true;
+  return false;
+}
+
+template <class T>
+Node<T> make_node(typename Node<T>::Backward backward, Var out, std::initializer_list<Var> in) {
+  Node<T> n;
+  n.backward = backward;
+  n.out = out.id;
+  int i = 0;
+  for (Var v : in) n.in[i++] = v.id;
+  return n;
+}
+
+// out[s] += sum_r x[r * S + s] for r < R, accumulated in double. Threads split the columns, so
+// the result does not depend on the thread count.
+template <class T>
+void add_column_sums(Arena& arena, const T* x, int64_t R, int64_t S, T* out) {
+  double* acc = arena.zeros<double>(S);
+  parallel_for(S, std::max<int64_t>(1, kGrain / std::max<int64_t>(R, 1)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t r = 0; r < R; ++r) {
+                   const T* row = x + r * S;
+                   for (int64_t s = b; s < e; ++s) acc[s] += row[s];
+                 }
+                 for (int64_t s = b; s < e; ++s) out[s] += static_cast<T>(acc[s]);
+               });
+}
+
+// sum_i term(i) for i < n in double, over fixed 4096-element chunks summed in order: the same
+// bits whatever the thread count.
+template <class F>
+double deterministic_sum(Arena& arena, int64_t n, F&& term) {
+  constexpr int64_t kChunk = 4096;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  double* part = arena.alloc<double>(std::max<int64_t>(chunks, 1));
+  parallel_for(chunks, 4, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double s = 0;
+      for (int64_t i = c * kChunk; i < std::min(n, (c + 1) * kChunk); ++i) s += term(i);
+      part[c] = s;
+    }
+  });
+  double total = 0;
+  for (int64_t c = 0; c < chunks; ++c) total += part[c];
+  return total;
+}
+
+}  // namespace gradscope::detail

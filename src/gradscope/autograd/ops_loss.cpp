@@ -1,0 +1,154 @@
+// Reductions to a scalar and the losses: cross_entropy, mse, sum, mean. All accumulate in double.
+#include <cmath>
+
+#include "gradscope/autograd/ops_common.h"
+
+namespace gradscope {
+namespace {
+
+using detail::kGrain;
+
+// ---- cross_entropy ----
+// Node layout: in = {logits}; saved[0] = targets [N], saved[1] = log-sum-exp per row [N] (double).
+template <class T>
+void cross_entropy_backward(Tape<T>& t, const Node<T>& n) {
+  const Var x{n.in[0]}, y{n.out};
+  if (!t.requires_grad(x)) return;
+  const int64_t N = t.shape(x)[0], C = t.shape(x)[1];
+  const int32_t* target = static_cast<const int32_t*>(n.saved[0]);
+  const double* lse = static_cast<const double*>(n.saved[1]);
+  const double g = double(t.grad_if_any(y)[0]) / N;
+  const T* xv = t.value(x).data;
+  T* dx = t.grad(x);
+  parallel_for(N, std::max<int64_t>(1, kGrain / C), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      for (int64_t j = 0; j < C; ++j) {
+        const double p = std::exp(xv[r * C + j] - lse[r]);
+        dx[r * C + j] += static_cast<T>(g * (p - (j == target[r] ? 1.0 : 0.0)));
+      }
+    }
+  });
+}
+
+// ---- mse: mean (a - b)^2 ----
+template <class T>
+void mse_backward(Tape<T>& t, const Node<T>& n) {
+  const Var a{n.in[0]}, b{n.in[1]}, y{n.out};
+  const int64_t count = t.shape(a).numel();
+  const double g = 2.0 * double(t.grad_if_any(y)[0]) / count;
+  const T* av = t.value(a).data;
+  const T* bv = t.value(b).data;
+  for (Var v : {a, b}) {
+    if (!t.requires_grad(v)) continue;
+    const double sign = v.id == a.id ? 1.0 : -1.0;
+    T* dv = t.grad(v);
+    parallel_for(count, kGrain, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) dv[i] += static_cast<T>(sign * g * (double(av[i]) - bv[i]));
+    });
+  }
+}
+
+// ---- sum / mean: dx += dy * f[0] (1 or 1/n) ----
+template <class T>
+void sum_backward(Tape<T>& t, const Node<T>& n) {
+  const Var x{n.in[0]}, y{n.out};
+  if (!t.requires_grad(x)) return;
+  const T g = static_cast<T>(double(t.grad_if_any(y)[0]) * n.f[0]);
+  T* dx = t.grad(x);
+  parallel_for(t.shape(x).numel(), kGrain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) dx[i] += g;
+  });
+}
+
+template <class T>
+Var scalar_sum(Tape<T>& t, Var x, double factor) {
+  const T* xv = t.value(x).data;
+  const double total = detail::deterministic_sum(t.arena(), t.shape(x).numel(),
+                                                 [&](int64_t i) { return double(xv[i]); });
+  Var y = t.make(Shape{}, detail::any_grad(t, {x}));
+  t.value(y).data[0] = static_cast<T>(total * factor);
+  if (t.requires_grad(y)) {
+    Node<T> n = detail::make_node<T>(&sum_backward<T>, y, {x});
+    n.f[0] = factor;
+    t.record(n);
+  }
+  return y;
+}
+
+}  // namespace
+
+template <class T>
+Var cross_entropy(Tape<T>& t, Var logits, const int32_t* targets) {
+  const Shape& s = t.shape(logits);
+  if (s.rank != 2 || s[1] < 1)
+    detail::shape_error("cross_entropy", "logits " + s.str() + " must be [N, C]");
+  const int64_t N = s[0], C = s[1];
+  for (int64_t r = 0; r < N; ++r)
+    if (targets[r] < 0 || targets[r] >= C)
+      detail::shape_error("cross_entropy", "target " + std::to_string(targets[r]) + " at row " +
+                                               std::to_string(r) + " is outside [0, " +
+                                               std::to_string(C) + ")");
+  const T* xv = t.value(logits).data;
+  double* lse = t.arena().template alloc<double>(N);
+  parallel_for(N, std::max<int64_t>(1, kGrain / C), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* xr = xv + r * C;
+      int64_t arg = 0;
+      for (int64_t j = 1; j < C; ++j)
+        if (xr[j] > xr[arg]) arg = j;
+      // lse = max + log1p(sum of the other terms): keeps losses near 1e-7 accurate.
+      double rest = 0;
+      for (int64_t j = 0; j < C; ++j)
+        if (j != arg) rest += std::exp(double(xr[j]) - xr[arg]);
+      lse[r] = double(xr[arg]) + std::log1p(rest);
+    }
+  });
+  const double total = detail::deterministic_sum(
+      t.arena(), N, [&](int64_t r) { return lse[r] - double(xv[r * C + targets[r]]); });
+  Var y = t.make(Shape{}, detail::any_grad(t, {logits}));
+  t.value(y).data[0] = static_cast<T>(total / N);
+  if (t.requires_grad(y)) {
+    Node<T> n = detail::make_node<T>(&cross_entropy_backward<T>, y, {logits});
+    n.saved = {targets, lse, nullptr};
+    t.record(n);
+  }
+  return y;
+}
+
+template <class T>
+Var mse(Tape<T>& t, Var a, Var b) {
+  if (t.shape(a) != t.shape(b))
+    detail::shape_error("mse", "a " + t.shape(a).str() + " and b " + t.shape(b).str() +
+                                   " must have the same shape");
+  const int64_t count = t.shape(a).numel();
+  const T* av = t.value(a).data;
+  const T* bv = t.value(b).data;
+  const double total = detail::deterministic_sum(t.arena(), count, [&](int64_t i) {
+    const double d = double(av[i]) - bv[i];
+    return d * d;
+  });
+  Var y = t.make(Shape{}, detail::any_grad(t, {a, b}));
+  t.value(y).data[0] = static_cast<T>(total / std::max<int64_t>(count, 1));
+  if (t.requires_grad(y)) t.record(detail::make_node<T>(&mse_backward<T>, y, {a, b}));
+  return y;
+}
+
+template <class T>
+Var sum(Tape<T>& t, Var x) {
+  return scalar_sum(t, x, 1.0);
+}
+
+template <class T>
+Var mean(Tape<T>& t, Var x) {
+  return scalar_sum(t, x, 1.0 / std::max<int64_t>(t.shape(x).numel(), 1));
+}
+
+#define GRADSCOPE_INSTANTIATE(T)                                \
+  template Var cross_entropy<T>(Tape<T>&, Var, const int32_t*); \
+  template Var mse<T>(Tape<T>&, Var, Var);                      \
+  template Var sum<T>(Tape<T>&, Var);                           \
+  template Var mean<T>(Tape<T>&, Var);
+GRADSCOPE_INSTANTIATE(float)
+GRADSCOPE_INSTANTIATE(double)
+
+}  // namespace gradscope

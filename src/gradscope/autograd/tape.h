@@ -1,0 +1,101 @@
+// Tape: define-by-run reverse-mode autodiff.
+//
+// Every op called with a Tape computes its output at once (into the Arena) and, when any input
+// needs a gradient, records a Node: a plain function pointer to its backward plus the indices and
+// saved buffers that backward needs. backward() walks the nodes in reverse; each node's backward
+// ACCUMULATES (+=) into its inputs' gradients. Gradients of activations are allocated (zeroed)
+// the first time something flows into them; parameter gradients are the caller's buffers (the
+// ParamStore's flat gradient buffer), which backward also accumulates into, so the caller zeroes
+// them once per step. reset() forgets every Var and returns the arena; the vectors keep their
+// capacity, so a steady-state step allocates nothing.
+//
+// Vars are small handles (an index into this tape), valid until the next reset().
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "gradscope/tensor/arena.h"
+#include "gradscope/tensor/tensor.h"
+
+namespace gradscope {
+
+struct Var {
+  int32_t id = -1;
+  bool valid() const { return id >= 0; }
+};
+
+template <class T>
+class Tape;
+
+// What an op leaves for its backward. Fields mean what the op's backward says they mean.
+template <class T>
+struct Node {
+  using Backward = void (*)(Tape<T>&, const Node&);
+  Backward backward = nullptr;
+  std::array<int32_t, 4> in{-1, -1, -1, -1};  // input Var ids (-1: unused)
+  int32_t out = -1;                           // output Var id
+  std::array<const void*, 3> saved{};         // buffers kept for backward
+  std::array<int64_t, 4> i{};                 // integer attributes
+  std::array<double, 2> f{};                  // real attributes
+};
+
+template <class T>
+class Tape {
+ public:
+  explicit Tape(Arena& arena);
+
+  // --- leaves ---
+  // A parameter: value lives in the ParamStore; backward accumulates into `grad` (same layout).
+  Var param(Tensor<T> value, T* grad);
+  // A constant input (data, targets): never gets a gradient.
+  Var constant(Tensor<T> value);
+
+  // --- used by ops ---
+  // A new, uninitialized activation in the arena. It will take a gradient when `requires_grad`
+  // and recording is on.
+  Var make(Shape shape, bool requires_grad);
+  // A view of `base` starting `offset` elements in: shares value and gradient storage.
+  Var view(Var base, int64_t offset, Shape shape);
+  void record(const Node<T>& node) { nodes_.push_back(node); }
+
+  Tensor<T> value(Var v) const { return recs_[v.id].value; }
+  const Shape& shape(Var v) const { return recs_[v.id].value.shape; }
+  bool requires_grad(Var v) const { return v.valid() && recs_[v.id].requires_grad; }
+  // Gradient buffer of v, allocated and zeroed on first use. v must require grad.
+  T* grad(Var v);
+  // Gradient buffer of v, or nullptr when nothing has flowed into it yet.
+  T* grad_if_any(Var v) const { return recs_[v.id].grad; }
+
+  // While disabled (evaluation), ops record nothing and outputs take no gradient.
+  void set_grad_enabled(bool enabled) { grad_enabled_ = enabled; }
+  bool grad_enabled() const { return grad_enabled_; }
+
+  // Seeds d(loss) = 1 for a scalar loss and runs every recorded backward in reverse.
+  void backward(Var loss);
+  // Seeds d(y) = dy (same shape as y) and runs every recorded backward in reverse.
+  void backward(Var y, const T* dy);
+  // Forgets every Var and node and resets the arena.
+  void reset();
+
+  Arena& arena() { return arena_; }
+  size_t node_count() const { return nodes_.size(); }
+
+ private:
+  struct Rec {
+    Tensor<T> value;
+    T* grad = nullptr;   // nullptr until allocated (activations) or the caller's (parameters)
+    int32_t base = -1;   // for views: the Var whose storage this one shares
+    int64_t offset = 0;  // for views: element offset into base
+    bool requires_grad = false;
+  };
+  Var push(Rec rec);
+
+  Arena& arena_;
+  std::vector<Rec> recs_;
+  std::vector<Node<T>> nodes_;
+  bool grad_enabled_ = true;
+};
+
+}  // namespace gradscope

@@ -1,0 +1,54 @@
+// ParamStore implementation: see param_store.h.
+#include "gradscope/nn/param_store.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace gradscope {
+
+namespace {
+constexpr int64_t kAlignElems = 16;
+}
+
+template <class T>
+int ParamStore<T>::add(std::string name, Shape shape) {
+  if (finalized_) throw std::logic_error("ParamStore::add(\"" + name + "\") after finalize()");
+  for (const ParamInfo& p : params_)
+    if (p.name == name) throw std::invalid_argument("parameter \"" + name + "\" is defined twice");
+  params_.push_back({std::move(name), shape, next_offset_});
+  next_offset_ += (shape.numel() + kAlignElems - 1) / kAlignElems * kAlignElems;
+  return count() - 1;
+}
+
+template <class T>
+void ParamStore<T>::finalize() {
+  values_.assign(next_offset_, T(0));
+  grads_.assign(next_offset_, T(0));
+  initial_.assign(next_offset_, T(0));
+  finalized_ = true;
+}
+
+template <class T>
+int ParamStore<T>::index(std::string_view name) const {
+  for (int i = 0; i < count(); ++i)
+    if (params_[i].name == name) return i;
+  std::string valid;
+  for (const ParamInfo& p : params_) valid += (valid.empty() ? "" : ", ") + p.name;
+  throw std::invalid_argument("no parameter named \"" + std::string(name) + "\" (valid: " + valid +
+                              ")");
+}
+
+template <class T>
+void ParamStore<T>::zero_grad() {
+  std::fill(grads_.begin(), grads_.end(), T(0));
+}
+
+template <class T>
+void ParamStore<T>::save_initial() {
+  std::copy(values_.begin(), values_.end(), initial_.begin());
+}
+
+template class ParamStore<float>;
+template class ParamStore<double>;
+
+}  // namespace gradscope

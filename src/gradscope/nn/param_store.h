@@ -1,0 +1,68 @@
+// ParamStore: every parameter of a model in ONE flat buffer with named views, a gradient buffer
+// of the same layout, and a copy of the initial weights W_0 (for spectra of W_t - W_0).
+// The optimizer is one loop over the flat buffers; a checkpoint is one blob plus the name table.
+// Each parameter starts at a multiple of 16 elements (64 bytes for float32); the padding between
+// parameters is zero in every buffer and stays zero under every optimizer.
+//
+// Use: add() every parameter (names like "blocks.0.attn.W_Q"), then finalize(), initialize the
+// values, then save_initial().
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gradscope/autograd/tape.h"
+#include "gradscope/tensor/tensor.h"
+
+namespace gradscope {
+
+struct ParamInfo {
+  std::string name;
+  Shape shape;
+  int64_t offset = 0;  // first element in the flat buffers
+};
+
+template <class T>
+class ParamStore {
+ public:
+  // Registers a parameter; returns its index. Names must be unique.
+  int add(std::string name, Shape shape);
+  // Allocates the zeroed buffers; no add() after this.
+  void finalize();
+  bool finalized() const { return finalized_; }
+
+  int count() const { return static_cast<int>(params_.size()); }
+  const std::vector<ParamInfo>& params() const { return params_; }
+  const ParamInfo& info(int i) const { return params_[i]; }
+  // Index of a parameter by name; throws listing the valid names when there is none.
+  int index(std::string_view name) const;
+
+  Tensor<T> value(int i) { return Tensor<T>(values_.data() + params_[i].offset, params_[i].shape); }
+  Tensor<T> grad(int i) { return Tensor<T>(grads_.data() + params_[i].offset, params_[i].shape); }
+  Tensor<const T> initial(int i) const {
+    return Tensor<const T>(initial_.data() + params_[i].offset, params_[i].shape);
+  }
+  // The parameter as a leaf on a tape: backward accumulates into grad(i).
+  Var on(Tape<T>& tape, int i) { return tape.param(value(i), grad(i).data); }
+
+  // The flat buffers (padding included).
+  std::span<T> values() { return values_; }
+  std::span<T> grads() { return grads_; }
+  std::span<const T> initial_values() const { return initial_; }
+  int64_t size() const { return static_cast<int64_t>(values_.size()); }
+
+  void zero_grad();
+  // W_0 := current values.
+  void save_initial();
+
+ private:
+  std::vector<ParamInfo> params_;
+  std::vector<T> values_, grads_, initial_;
+  int64_t next_offset_ = 0;
+  bool finalized_ = false;
+};
+
+}  // namespace gradscope

@@ -1,0 +1,39 @@
+// Learning-rate schedules and gradient-norm clipping.
+//
+// lr(step) = base_lr * warmup(step) * decay(step), where step counts the optimizer steps already
+// taken (0 for the first update), exactly as PyTorch's LambdaLR with scheduler.step() after each
+// optimizer.step():
+//   warmup(step) = min(step / warmup_steps, 1)   (so the first update has lr 0 when warming up,
+//                                                  as in Nanda et al.'s code)
+//   decay(step)  = 1 (constant), or for cosine, with progress = (step - warmup) / (total - warmup)
+//                  clamped to [0, 1]: min_lr_ratio + (1 - min_lr_ratio) * (1 + cos(pi * progress))
+//                  / 2
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace gradscope {
+
+struct ScheduleConfig {
+  int64_t warmup_steps = 0;
+  std::string decay = "constant";  // constant | cosine
+  int64_t total_steps = 0;         // the run's step budget (cosine needs it)
+  double min_lr_ratio = 0.0;       // cosine floor as a fraction of the base lr
+
+  void validate() const;  // throws naming the key
+};
+
+double scheduled_lr(double base_lr, const ScheduleConfig& schedule, int64_t step);
+
+// PyTorch's clip_grad_norm_: total 2-norm of the gradient (accumulated in double); when above
+// max_norm, every gradient is scaled by max_norm / (norm + 1e-6). Returns the norm before clipping.
+template <class T>
+double clip_grad_norm(std::span<T> grads, double max_norm);
+
+// 2-norm of a buffer, accumulated in double over fixed chunks (thread-count independent).
+template <class T>
+double l2_norm(std::span<const T> x);
+
+}  // namespace gradscope

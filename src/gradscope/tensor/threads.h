@@ -1,0 +1,37 @@
+// Threads: the one thread-count setting (`--threads`, default 1) for BLAS and gradscope's kernels.
+// Both run on the same OpenMP runtime (Debian's OpenMP build of OpenBLAS), so they share one team
+// of workers instead of spinning against each other. parallel_for splits [0, n) into contiguous
+// chunks, each written by one thread. Every kernel that uses it (and the blocked GEMM in
+// blas.cpp) writes disjoint outputs per chunk and never splits a reduction by thread, so results
+// are bit-identical whatever the thread count.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include <omp.h>
+
+namespace gradscope {
+
+// Sets the thread count for gradscope's kernels and for OpenBLAS. n >= 1.
+void set_num_threads(int n);
+int num_threads();
+
+// Calls f(begin, end) over contiguous chunks of [0, n), in parallel when n is at least 2 * grain.
+template <class F>
+void parallel_for(int64_t n, int64_t grain, F&& f) {
+  const int threads = num_threads();
+  if (threads <= 1 || n < 2 * grain) {
+    if (n > 0) f(int64_t{0}, n);
+    return;
+  }
+  const int chunks = static_cast<int>(std::min<int64_t>(threads, n / std::max<int64_t>(grain, 1)));
+#pragma omp parallel num_threads(chunks)
+  {
+    const int64_t t = omp_get_thread_num();
+    const int64_t begin = n * t / chunks, end = n * (t + 1) / chunks;
+    f(begin, end);
+  }
+}
+
+}  // namespace gradscope

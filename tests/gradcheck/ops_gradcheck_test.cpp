@@ -1,0 +1,177 @@
+// Finite-difference gradient checks for every op (and a composition that reuses Vars), in float64,
+// plus float32-vs-float64 agreement. See gradcheck.h for the method.
+#include <array>
+
+#include "gradcheck.h"
+
+namespace gradscope {
+namespace {
+
+using testing::check_gradients;
+using testing::GradcheckOptions;
+using V = std::vector<Var>;
+
+TEST(Gradcheck, LinearWithBias) {
+  check_gradients({{2, 3, 4}, {4, 5}, {5}},
+                  [](auto& t, const V& in) { return linear(t, in[0], in[1], in[2]); });
+}
+
+TEST(Gradcheck, LinearWithoutBias) {
+  check_gradients({{6, 4}, {4, 3}}, [](auto& t, const V& in) { return linear(t, in[0], in[1]); });
+}
+
+TEST(Gradcheck, MatmulTransposed) {
+  check_gradients({{3, 4}, {5, 4}},
+                  [](auto& t, const V& in) { return matmul(t, in[0], in[1], true); });
+}
+
+TEST(Gradcheck, AddSameShapeAndBroadcast) {
+  check_gradients({{2, 3}, {2, 3}}, [](auto& t, const V& in) { return add(t, in[0], in[1]); });
+  check_gradients({{2, 3, 4}, {3, 4}}, [](auto& t, const V& in) { return add(t, in[0], in[1]); });
+  check_gradients({{5, 4}, {4}}, [](auto& t, const V& in) { return add(t, in[0], in[1]); });
+}
+
+TEST(Gradcheck, MulSameShapeAndBroadcast) {
+  check_gradients({{2, 3}, {2, 3}}, [](auto& t, const V& in) { return mul(t, in[0], in[1]); });
+  check_gradients({{2, 3, 4}, {4}}, [](auto& t, const V& in) { return mul(t, in[0], in[1]); });
+}
+
+TEST(Gradcheck, Scale) {
+  check_gradients({{3, 4}}, [](auto& t, const V& in) { return scale(t, in[0], -2.5); });
+}
+
+TEST(Gradcheck, ReluAwayFromKink) {
+  GradcheckOptions o;
+  o.away_from_zero = 1e-3;  // central differences straddling 0 measure the average slope
+  check_gradients(
+      {{4, 5}}, [](auto& t, const V& in) { return relu(t, in[0]); }, o);
+}
+
+TEST(Gradcheck, ReluDerivativeAtZeroIsZero) {
+  Arena arena;
+  Tape<double> t(arena);
+  std::array<double, 3> x{0.0, -1.0, 2.0}, g{};
+  Var v = t.param(Tensor<double>(x.data(), Shape{3}), g.data());
+  Var y = relu(t, v);
+  std::array<double, 3> seed{1.0, 1.0, 1.0};
+  t.backward(y, seed.data());
+  EXPECT_EQ(g[0], 0.0);
+  EXPECT_EQ(g[1], 0.0);
+  EXPECT_EQ(g[2], 1.0);
+}
+
+TEST(Gradcheck, Gelu) {
+  check_gradients({{4, 5}}, [](auto& t, const V& in) { return gelu(t, in[0]); });
+}
+
+TEST(Gradcheck, Tanh) {
+  check_gradients({{4, 5}}, [](auto& t, const V& in) { return tanh(t, in[0]); });
+}
+
+TEST(Gradcheck, Square) {
+  check_gradients({{4, 5}}, [](auto& t, const V& in) { return square(t, in[0]); });
+}
+
+TEST(Gradcheck, Softmax) {
+  check_gradients({{3, 6}}, [](auto& t, const V& in) { return softmax(t, in[0]); });
+  check_gradients({{2, 2, 4}}, [](auto& t, const V& in) { return softmax(t, in[0]); });
+}
+
+TEST(Gradcheck, LayerNormWithAffine) {
+  check_gradients({{4, 6}, {6}, {6}},
+                  [](auto& t, const V& in) { return layer_norm(t, in[0], in[1], in[2]); });
+}
+
+TEST(Gradcheck, LayerNormWithoutAffine) {
+  check_gradients({{2, 3, 5}},
+                  [](auto& t, const V& in) { return layer_norm(t, in[0], Var{}, Var{}); });
+}
+
+TEST(Gradcheck, AttentionCausal) {
+  check_gradients({{2, 4, 6}, {2, 4, 6}, {2, 4, 6}},
+                  [](auto& t, const V& in) { return attention(t, in[0], in[1], in[2], 2, true); });
+}
+
+TEST(Gradcheck, AttentionFull) {
+  check_gradients({{1, 3, 6}, {1, 3, 6}, {1, 3, 6}},
+                  [](auto& t, const V& in) { return attention(t, in[0], in[1], in[2], 3, false); });
+}
+
+TEST(Gradcheck, AttentionSharedInput) {
+  // q = k = v = x: gradients from the three roles accumulate into one buffer.
+  check_gradients({{2, 3, 4}},
+                  [](auto& t, const V& in) { return attention(t, in[0], in[0], in[0], 2, true); });
+}
+
+TEST(Gradcheck, Embedding) {
+  static const std::array<int32_t, 6> ids{1, 4, 1, 0, 2, 1};  // repeats accumulate
+  check_gradients({{5, 3}}, [](auto& t, const V& in) {
+    return embedding(t, ids.data(), Shape{2, 3}, in[0]);
+  });
+}
+
+TEST(Gradcheck, ReshapeAndRowsAreViews) {
+  check_gradients({{4, 3}}, [](auto& t, const V& in) {
+    Var r = rows(t, in[0], 1, 2);                  // [2, 3] view
+    return square(t, reshape(t, r, Shape{3, 2}));  // nonlinear so the view's grad matters
+  });
+}
+
+TEST(Gradcheck, AddPositional) {
+  check_gradients({{2, 3, 4}, {5, 4}},
+                  [](auto& t, const V& in) { return add_positional(t, in[0], in[1]); });
+}
+
+TEST(Gradcheck, Transpose) {
+  check_gradients({{2, 3, 4}}, [](auto& t, const V& in) { return transpose(t, in[0]); });
+}
+
+TEST(Gradcheck, SliceEachDimension) {
+  for (int dim = 0; dim < 3; ++dim)
+    check_gradients({{3, 4, 5}},
+                    [dim](auto& t, const V& in) { return slice(t, in[0], dim, 1, 2); });
+}
+
+TEST(Gradcheck, SelectLast) {
+  check_gradients({{2, 3, 4}}, [](auto& t, const V& in) { return select_last(t, in[0]); });
+}
+
+TEST(Gradcheck, CrossEntropy) {
+  static const std::array<int32_t, 5> targets{0, 6, 3, 3, 1};
+  check_gradients({{5, 7}},
+                  [](auto& t, const V& in) { return cross_entropy(t, in[0], targets.data()); });
+}
+
+TEST(Gradcheck, MseBothSidesAndConstantTarget) {
+  check_gradients({{3, 4}, {3, 4}}, [](auto& t, const V& in) { return mse(t, in[0], in[1]); });
+  GradcheckOptions o;
+  o.constant_inputs = {1};
+  check_gradients(
+      {{3, 4}, {3, 4}}, [](auto& t, const V& in) { return mse(t, in[0], in[1]); }, o);
+}
+
+TEST(Gradcheck, SumAndMean) {
+  check_gradients({{3, 4}}, [](auto& t, const V& in) { return sum(t, in[0]); });
+  check_gradients({{2, 3, 4}}, [](auto& t, const V& in) { return mean(t, in[0]); });
+}
+
+TEST(Gradcheck, PreNormTransformerBlock) {
+  // x [B=2, T=3, D=4] through a pre-LN attention block and MLP, with residuals: every Var that
+  // is used twice must receive the sum of both gradients.
+  GradcheckOptions o;
+  o.away_from_zero = 0.0;
+  check_gradients(
+      {{2, 3, 4}, {4}, {4}, {4, 4}, {4, 4}, {4, 4}, {4, 4}, {4, 8}, {8}, {8, 4}, {4}},
+      [](auto& t, const V& p) {
+        Var x = p[0];
+        Var h = layer_norm(t, x, p[1], p[2]);
+        Var a = attention(t, linear(t, h, p[3]), linear(t, h, p[4]), linear(t, h, p[5]), 2, true);
+        x = add(t, x, linear(t, a, p[6]));
+        Var m = linear(t, gelu(t, linear(t, x, p[7], p[8])), p[9], p[10]);
+        return add(t, x, m);
+      },
+      o);
+}
+
+}  // namespace
+}  // namespace gradscope
