@@ -16,8 +16,11 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DGRADSCOPE_WERROR=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# The default experiment: the PAIR explorable's MLP (until nanda-grokking groks in under 10
+# minutes here). --force replaces the previous demo run.
 demo: build
-	./$(BUILD)/gradscope demo
+	./$(BUILD)/gradscope run examples/pair-mlp.toml --force
+	./$(BUILD)/gradscope plot runs/pair-mlp
 
 # Fast tests in the Release build, then the unit, gradient-check and allocation tests again under
 # AddressSanitizer + UndefinedBehaviorSanitizer. Tests labelled `slow` are left to `make test-slow`.
@@ -43,6 +46,7 @@ bench: build
 oracle-fixtures:
 	@bash scripts/install-deps.sh --torch
 	/usr/bin/python3 tests/oracle/gen_optim_fixture.py
+	/usr/bin/python3 tests/oracle/gen_model_fixture.py
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

@@ -97,6 +97,14 @@ TEST(Gradcheck, AttentionFull) {
                   [](auto& t, const V& in) { return attention(t, in[0], in[1], in[2], 3, false); });
 }
 
+TEST(Gradcheck, AttentionFewerQueriesThanKeys) {
+  // The last two positions query all four keys (causally aligned to the end).
+  check_gradients({{2, 2, 6}, {2, 4, 6}, {2, 4, 6}},
+                  [](auto& t, const V& in) { return attention(t, in[0], in[1], in[2], 2, true); });
+  check_gradients({{1, 1, 4}, {1, 3, 4}, {1, 3, 4}},
+                  [](auto& t, const V& in) { return attention(t, in[0], in[1], in[2], 1, false); });
+}
+
 TEST(Gradcheck, AttentionSharedInput) {
   // q = k = v = x: gradients from the three roles accumulate into one buffer.
   check_gradients({{2, 3, 4}},

@@ -56,9 +56,11 @@ Var layer_norm(Tape<T>& t, Var x, Var gamma, Var beta, double eps = 1e-5);
 // ---- attention (ops_attention.cpp) ----
 
 // Fused multi-head scaled dot-product attention on projected inputs.
-// q, k, v [B, T, H*Dh] (head h in columns h*Dh .. (h+1)*Dh) -> y [B, T, H*Dh], with
-// y_t = sum_s P[t, s] v_s, P = softmax(q_t . k_s / sqrt(Dh)) over s (s <= t when causal).
-// If probs is given it receives a view of P [B, H, T, T] (valid until the tape's reset).
+// q [B, Tq, H*Dh], k and v [B, Tk, H*Dh] with Tq <= Tk (head h in columns h*Dh .. (h+1)*Dh)
+// -> y [B, Tq, H*Dh], y_i = sum_s P[i, s] v_s, P = softmax_s(q_i . k_s / sqrt(Dh)). The queries are
+// the LAST Tq positions: when causal, query i sees keys s <= i + Tk - Tq (Tq = 1 reads only the
+// last position, an exact shortcut when nothing else is needed). If probs is given it receives a
+// view of P [B, H, Tq, Tk] (valid until the tape's reset).
 template <class T>
 Var attention(Tape<T>& t, Var q, Var k, Var v, int64_t n_heads, bool causal,
               Tensor<T>* probs = nullptr);

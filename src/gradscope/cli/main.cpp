@@ -1,39 +1,108 @@
 // The gradscope executable: parses the command line (CLI11) and dispatches to the subcommands.
+//   gradscope run EXPERIMENT.toml [key=value ...] [--out DIR] [--force]
+//   gradscope run --resume RUN_DIR
+//   gradscope show RUN_DIR
+//   gradscope plot RUN_DIR [--out FILE.svg]
+// Exit codes: 0 success, 1 a run that diverged or failed, 2 bad input, 130 interrupted.
 #include <fmt/core.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <exception>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
-#include "gradscope/cli/demo.h"
+#include "gradscope/report/plot.h"
+#include "gradscope/run/config.h"
+#include "gradscope/run/trainer.h"
 #include "gradscope/tensor/threads.h"
+
+#ifndef GRADSCOPE_GIT_REV
+#define GRADSCOPE_GIT_REV "unknown"
+#endif
+
+namespace fs = std::filesystem;
+using namespace gradscope;
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+int cmd_run(const std::string& experiment, const std::vector<std::string>& overrides,
+            const std::string& out, const std::string& resume, bool force) {
+  RunOptions o;
+  o.live = ::isatty(STDOUT_FILENO) != 0;
+  o.version_header =
+      fmt::format("# gradscope {} (git {}): the resolved config of this run, every key listed.\n",
+                  kVersion, GRADSCOPE_GIT_REV);
+  if (!resume.empty()) {
+    if (!experiment.empty() || !overrides.empty())
+      throw ConfigError("--resume takes only the run directory (the config is the run's own)");
+    o.dir = resume;
+    o.resume = true;
+    const Config c = Config::from_file(o.dir / "config.toml");
+    return run_experiment(c, o);
+  }
+  if (experiment.empty()) throw ConfigError("run needs an EXPERIMENT.toml (or --resume RUN_DIR)");
+  Config c = Config::from_file(experiment);
+  for (const std::string& kv : overrides) c.apply_override(kv);
+  c.validate();
+  o.dir = out.empty() ? fs::path("runs") / c.string("name") : fs::path(out);
+  o.force = force;
+  return run_experiment(c, o);
+}
+
+int cmd_show(const std::string& dir) {
+  const fs::path path = fs::path(dir) / "summary.json";
+  std::ifstream in(path);
+  if (!in)
+    throw ConfigError(path.string() + ": no summary (is the run finished? see metrics.jsonl)");
+  const auto s = nlohmann::ordered_json::parse(in);
+  const Config c = Config::from_file(fs::path(dir) / "config.toml");
+  fmt::print("{}: {} | {} {} {} | model {} | {} steps\n", dir, s.value("status", "?"),
+             c.string("task.name"), c.string("task.op"),
+             c.string("task.name") == "modular" ? "mod " + std::to_string(c.integer("task.p"))
+                                                : "S_" + std::to_string(c.integer("task.n")),
+             c.string("model.type"), c.integer("train.steps"));
+  for (const char* k : {"memorized_step", "generalized_step", "grokking_delay", "regime"})
+    fmt::print("  {:<18} {}\n", k, s[k].dump());
+  for (const char* k : {"train_loss", "train_acc", "test_loss", "test_acc", "weight_norm"})
+    if (s["final"].contains(k)) fmt::print("  final {:<12} {}\n", k, s["final"][k].dump());
+  fmt::print("  {:<18} {:.1f} s ({:.1f} steps/s)\n", "wall_time", s.value("wall_time_s", 0.0),
+             s.value("steps_per_s", 0.0));
+  if (s.contains("message")) fmt::print("  {}\n", s["message"].get<std::string>());
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"gradscope: experiments on how neural networks learn"};
-  app.set_version_flag("--version", "gradscope 0.1.0");
+  app.set_version_flag("--version",
+                       fmt::format("gradscope {} (git {})", kVersion, GRADSCOPE_GIT_REV));
   app.require_subcommand(1);
+  app.fallthrough();
   int threads = 1;
   app.add_option("--threads", threads, "threads for BLAS and gradscope's kernels")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
 
-  gradscope::DemoOptions demo;
-  CLI::App* demo_cmd =
-      app.add_subcommand("demo", "train a small MLP on (a + b) mod p and print losses");
-  demo_cmd->add_option("--steps", demo.steps, "training steps")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  demo_cmd->add_option("--p", demo.p, "modulus")->check(CLI::Range(2, 1000))->capture_default_str();
-  demo_cmd->add_option("--seed", demo.seed, "seed of the init and split streams")
-      ->capture_default_str();
-  demo_cmd->add_option("--weight-decay", demo.weight_decay, "AdamW weight decay")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  demo_cmd->add_option("--log-every", demo.log_every, "steps between progress lines")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  demo_cmd->add_option("--precision", demo.precision, "float32 or float64")
-      ->check(CLI::IsMember({"float32", "float64"}))
-      ->capture_default_str();
+  std::string experiment, out, resume, show_dir, plot_dir, plot_out;
+  std::vector<std::string> overrides;
+  bool force = false;
+  CLI::App* run = app.add_subcommand("run", "train an experiment; writes runs/<name>/");
+  run->add_option("experiment", experiment, "experiment TOML file");
+  run->add_option("overrides", overrides, "key=value settings, e.g. optim.weight_decay=0.3");
+  run->add_option("--out", out, "run directory (default: runs/<name>)");
+  run->add_option("--resume", resume,
+                  "continue the run in this directory from its last checkpoint");
+  run->add_flag("--force", force, "replace an existing run directory");
+  CLI::App* show = app.add_subcommand("show", "print a run's summary");
+  show->add_option("run_dir", show_dir, "run directory")->required();
+  CLI::App* plot = app.add_subcommand("plot", "draw a run's loss and accuracy curves as SVG");
+  plot->add_option("run_dir", plot_dir, "run directory")->required();
+  plot->add_option("--out", plot_out, "SVG file (default: RUN_DIR/curves.svg)");
 
   try {
     app.parse(argc, argv);
@@ -41,8 +110,19 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   try {
-    gradscope::set_num_threads(threads);
-    if (*demo_cmd) return gradscope::run_demo(demo);
+    set_num_threads(threads);
+    if (*run) return cmd_run(experiment, overrides, out, resume, force);
+    if (*show) return cmd_show(show_dir);
+    if (*plot) {
+      const fs::path svg =
+          plot_out.empty() ? fs::path(plot_dir) / "curves.svg" : fs::path(plot_out);
+      write_curves_svg(plot_dir, svg);
+      fmt::print("wrote {}\n", svg.string());
+      return 0;
+    }
+  } catch (const std::invalid_argument& e) {  // ConfigError and other bad input
+    fmt::print(stderr, "gradscope: error: {}\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "gradscope: error: {}\n", e.what());
     return 1;

@@ -100,6 +100,16 @@ void Rng::fill_uniform(T* out, int64_t n, double lo, double hi) {
   cursor_ += static_cast<uint64_t>(n);
 }
 
+template <class T>
+void Rng::fill_truncated_normal(T* out, int64_t n, double stddev, double bound) {
+  for (int64_t j = 0; j < n; ++j) {
+    double z;
+    do z = next_normal();
+    while (std::abs(z) > bound);
+    out[j] = static_cast<T>(stddev * z);
+  }
+}
+
 template <class I>
 void Rng::shuffle(I* out, int64_t n) {
   for (int64_t j = n - 1; j > 0; --j) {
@@ -112,6 +122,8 @@ template void Rng::fill_normal<float>(float*, int64_t, double, double);
 template void Rng::fill_normal<double>(double*, int64_t, double, double);
 template void Rng::fill_uniform<float>(float*, int64_t, double, double);
 template void Rng::fill_uniform<double>(double*, int64_t, double, double);
+template void Rng::fill_truncated_normal<float>(float*, int64_t, double, double);
+template void Rng::fill_truncated_normal<double>(double*, int64_t, double, double);
 template void Rng::shuffle<int32_t>(int32_t*, int64_t);
 template void Rng::shuffle<int64_t>(int64_t*, int64_t);
 

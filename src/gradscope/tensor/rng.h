@@ -40,6 +40,10 @@ class Rng {
   // out[j] = lo + (hi - lo) * uniform(cursor + j) for j < n, then cursor += n.
   template <class T>
   void fill_uniform(T* out, int64_t n, double lo, double hi);
+  // out[j] = stddev * z with z standard normal truncated to [-bound, bound] by rejection
+  // (Haiku's TruncatedNormal), drawn sequentially from the cursor.
+  template <class T>
+  void fill_truncated_normal(T* out, int64_t n, double stddev, double bound = 2.0);
   // Fisher-Yates shuffle of out[0, n) drawn from this stream (advances the cursor by n).
   template <class I>
   void shuffle(I* out, int64_t n);

@@ -1,0 +1,252 @@
+// The transformer and MLP models: see models.h.
+#include "gradscope/nn/models.h"
+
+#include <fmt/core.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "gradscope/tensor/rng.h"
+
+namespace gradscope {
+namespace {
+
+[[noreturn]] void bad(const std::string& key, const std::string& value, const std::string& valid) {
+  throw std::invalid_argument("model." + key + " = " + value + " (valid: " + valid + ")");
+}
+
+template <class T>
+Var activate(Tape<T>& t, Var x, const std::string& activation) {
+  if (activation == "relu") return relu(t, x);
+  if (activation == "gelu") return gelu(t, x);
+  return square(t, x);
+}
+
+// ---------------------------------------------------------------------------------------------
+template <class T>
+class Transformer final : public Model<T> {
+ public:
+  Transformer(const ModelConfig& c, const ModelShape& s, uint64_t seed) : c_(c), s_(s) {
+    ParamStore<T>& ps = this->params_;
+    const int64_t D = c.d_model, E = c.n_heads * dh(), V = s.vocab;
+    W_E_ = ps.add("embed.W_E", {V, D});                                               // [V, D]
+    if (c.positions == "learned") W_pos_ = ps.add("pos_embed.W_pos", {s.length, D});  // [L, D]
+    for (int64_t l = 0; l < c.n_layers; ++l) {
+      const std::string b = fmt::format("blocks.{}.", l);
+      Block k;
+      if (c.norm != "none") {
+        k.ln1_w = ps.add(b + "ln1.w", {D});
+        k.ln1_b = ps.add(b + "ln1.b", {D});
+      }
+      k.W_Q = ps.add(b + "attn.W_Q", {D, E});  // [D, H*Dh]
+      k.W_K = ps.add(b + "attn.W_K", {D, E});
+      k.W_V = ps.add(b + "attn.W_V", {D, E});
+      k.W_O = ps.add(b + "attn.W_O", {E, D});  // [H*Dh, D]
+      if (c.attn_bias) {
+        k.b_Q = ps.add(b + "attn.b_Q", {E});
+        k.b_K = ps.add(b + "attn.b_K", {E});
+        k.b_V = ps.add(b + "attn.b_V", {E});
+        k.b_O = ps.add(b + "attn.b_O", {D});
+      }
+      if (c.norm != "none") {
+        k.ln2_w = ps.add(b + "ln2.w", {D});
+        k.ln2_b = ps.add(b + "ln2.b", {D});
+      }
+      k.W_in = ps.add(b + "mlp.W_in", {D, c.d_mlp});  // [D, F]
+      if (c.mlp_bias) k.b_in = ps.add(b + "mlp.b_in", {c.d_mlp});
+      k.W_out = ps.add(b + "mlp.W_out", {c.d_mlp, D});  // [F, D]
+      if (c.mlp_bias) k.b_out = ps.add(b + "mlp.b_out", {D});
+      blocks_.push_back(k);
+    }
+    if (c.norm == "pre") {
+      lnf_w_ = ps.add("ln_final.w", {D});
+      lnf_b_ = ps.add("ln_final.b", {D});
+    }
+    if (!c.tied_unembed) W_U_ = ps.add("unembed.W_U", {D, V});  // [D, V]
+    ps.finalize();
+
+    // Nanda et al.: every matrix ~ N(0, 1/d_model), W_U ~ N(0, 1/d_vocab); biases 0; LN weights 1.
+    Rng rng(seed, "init");
+    for (int i = 0; i < ps.count(); ++i) {
+      const ParamInfo& p = ps.info(i);
+      Tensor<T> w = ps.value(i);
+      const std::string leaf = p.name.substr(p.name.rfind('.') + 1);
+      if (leaf == "w") {
+        std::fill(w.begin(), w.end(), T(1));
+      } else if (leaf.rfind("W_", 0) == 0) {
+        const double fan = i == W_U_ ? double(V) : double(D);
+        rng.fill_normal(w.data, w.numel(), 0.0, c.init_scale / std::sqrt(fan));
+      }
+    }
+    ps.save_initial();
+
+    if (c.positions == "sinusoidal") {  // fixed table [L, D], Vaswani et al.
+      sinusoid_.resize(s.length * D);
+      for (int64_t pos = 0; pos < s.length; ++pos)
+        for (int64_t j = 0; j < D; ++j) {
+          const double angle = pos / std::pow(10000.0, double(j - j % 2) / double(D));
+          sinusoid_[pos * D + j] = static_cast<T>(j % 2 == 0 ? std::sin(angle) : std::cos(angle));
+        }
+    }
+  }
+
+  int64_t outputs() const override { return s_.vocab; }
+
+  Var logits(Tape<T>& t, const int32_t* tokens, int64_t N) override {
+    ParamStore<T>& ps = this->params_;
+    auto P = [&](int i) { return i >= 0 ? ps.on(t, i) : Var{}; };
+    const int64_t L = s_.length, D = c_.d_model;
+    Var x = embedding(t, tokens, Shape{N, L}, P(W_E_));  // [N, L, D]
+    if (W_pos_ >= 0) {
+      x = add_positional(t, x, P(W_pos_));
+    } else {
+      x = add(t, x, t.constant(Tensor<T>(sinusoid_.data(), Shape{L, D})));
+    }
+    for (int64_t l = 0; l < c_.n_layers; ++l) {
+      const Block& k = blocks_[l];
+      // Only the last position reaches the loss: the last block needs queries, the residual and
+      // the MLP there alone (keys and values still come from every position).
+      const bool last_only = c_.last_position_only && l == c_.n_layers - 1;
+      Var h = c_.norm == "pre" ? layer_norm(t, x, P(k.ln1_w), P(k.ln1_b)) : x;  // [N, L, D]
+      Var keys = linear(t, h, P(k.W_K), P(k.b_K));                              // [N, L, H*Dh]
+      Var values = linear(t, h, P(k.W_V), P(k.b_V));
+      Var queries = linear(t, last_only ? slice(t, h, 1, L - 1, 1) : h, P(k.W_Q), P(k.b_Q));
+      Var a = attention(t, queries, keys, values, c_.n_heads, c_.causal);  // [N, Tq, H*Dh]
+      x = add(t, last_only ? slice(t, x, 1, L - 1, 1) : x, linear(t, a, P(k.W_O), P(k.b_O)));
+      if (c_.norm == "post") x = layer_norm(t, x, P(k.ln1_w), P(k.ln1_b));
+      h = c_.norm == "pre" ? layer_norm(t, x, P(k.ln2_w), P(k.ln2_b)) : x;
+      Var m = activate(t, linear(t, h, P(k.W_in), P(k.b_in)), c_.activation);  // [N, Tq, F]
+      x = add(t, x, linear(t, m, P(k.W_out), P(k.b_out)));                     // [N, Tq, D]
+      if (c_.norm == "post") x = layer_norm(t, x, P(k.ln2_w), P(k.ln2_b));
+    }
+    if (c_.norm == "pre") x = layer_norm(t, x, P(lnf_w_), P(lnf_b_));
+    Var last = c_.last_position_only ? reshape(t, x, Shape{N, D}) : select_last(t, x);  // [N, D]
+    return c_.tied_unembed ? matmul(t, last, P(W_E_), true) : linear(t, last, P(W_U_));
+  }
+
+ private:
+  struct Block {
+    int ln1_w = -1, ln1_b = -1, ln2_w = -1, ln2_b = -1;
+    int W_Q = -1, W_K = -1, W_V = -1, W_O = -1, b_Q = -1, b_K = -1, b_V = -1, b_O = -1;
+    int W_in = -1, b_in = -1, W_out = -1, b_out = -1;
+  };
+  int64_t dh() const { return c_.d_head > 0 ? c_.d_head : c_.d_model / c_.n_heads; }
+
+  ModelConfig c_;
+  ModelShape s_;
+  int W_E_ = -1, W_pos_ = -1, lnf_w_ = -1, lnf_b_ = -1, W_U_ = -1;
+  std::vector<Block> blocks_;
+  std::vector<T> sinusoid_;  // [L, D] when positions = sinusoidal
+};
+
+// ---------------------------------------------------------------------------------------------
+template <class T>
+class Mlp final : public Model<T> {
+ public:
+  Mlp(const ModelConfig& c, const ModelShape& s, uint64_t seed) : c_(c), s_(s) {
+    ParamStore<T>& ps = this->params_;
+    const bool pair = c.mlp_form == "pair";
+    const int64_t De = c.d_embed, Dh = c.d_hidden;
+    W_E_ = ps.add("embed.W_E", {pair ? s.num_classes : s.vocab, De});  // [C or V, De]
+    W_in_ = ps.add("mlp.W_in", {pair ? De : 2 * De, Dh});              // [De or 2De, Dhid]
+    if (!pair) b_in_ = ps.add("mlp.b_in", {Dh});
+    W_out_ = ps.add("mlp.W_out", {Dh, pair ? De : s.num_classes});  // [Dhid, De or C]
+    if (!pair) b_out_ = ps.add("mlp.b_out", {s.num_classes});
+    ps.finalize();
+
+    Rng rng(seed, "init");
+    for (int i : {W_E_, W_in_, W_out_}) {
+      Tensor<T> w = ps.value(i);
+      const double rows = double(w.shape[0]);
+      if (c.init == "haiku") {
+        // PAIR (Haiku defaults): embedding sd sqrt(2/C)/0.87962566, linears sd 1/sqrt(fan_in),
+        // both truncated at 2 sd.
+        const double sd =
+            i == W_E_ ? std::sqrt(2.0 / rows) / 0.87962566103423978 : 1.0 / std::sqrt(rows);
+        rng.fill_truncated_normal(w.data, w.numel(), c.init_scale * sd);
+      } else {  // N(0, 1/fan_in); the embedding's fan-in is taken as its width
+        const double fan = i == W_E_ ? double(De) : rows;
+        rng.fill_normal(w.data, w.numel(), 0.0, c.init_scale / std::sqrt(fan));
+      }
+    }
+    ps.save_initial();
+  }
+
+  int64_t outputs() const override { return s_.num_classes; }
+
+  Var logits(Tape<T>& t, const int32_t* ids, int64_t N) override {
+    ParamStore<T>& ps = this->params_;
+    Var E = ps.on(t, W_E_);
+    Var x = embedding(t, ids, Shape{N, 2}, E);  // [N, 2, De]
+    if (c_.mlp_form == "pair") {
+      Var z = linear(t, x, ps.on(t, W_in_));                                       // [N, 2, Dhid]
+      Var sum = add(t, slice(t, z, 1, 0, 1), slice(t, z, 1, 1, 1));                // [N, 1, Dhid]
+      Var h = activate(t, reshape(t, sum, Shape{N, c_.d_hidden}), c_.activation);  // [N, Dhid]
+      return matmul(t, linear(t, h, ps.on(t, W_out_)), E, true);                   // [N, C]
+    }
+    x = reshape(t, x, Shape{N, 2 * c_.d_embed});  // [N, 2De]
+    Var h =
+        activate(t, linear(t, x, ps.on(t, W_in_), ps.on(t, b_in_)), c_.activation);  // [N, Dhid]
+    return linear(t, h, ps.on(t, W_out_), ps.on(t, b_out_));                         // [N, C]
+  }
+
+ private:
+  ModelConfig c_;
+  ModelShape s_;
+  int W_E_ = -1, W_in_ = -1, b_in_ = -1, W_out_ = -1, b_out_ = -1;
+};
+
+}  // namespace
+
+void ModelConfig::validate() const {
+  if (type != "transformer" && type != "mlp") bad("type", "\"" + type + "\"", "transformer, mlp");
+  if (!(init_scale > 0) || !std::isfinite(init_scale))
+    bad("init_scale", fmt::format("{}", init_scale), "a finite number > 0");
+  if (init != "normal" && init != "haiku") bad("init", "\"" + init + "\"", "normal, haiku");
+  if (type == "transformer") {
+    if (n_layers < 1) bad("n_layers", std::to_string(n_layers), "an integer >= 1");
+    if (d_model < 1) bad("d_model", std::to_string(d_model), "an integer >= 1");
+    if (n_heads < 1) bad("n_heads", std::to_string(n_heads), "an integer >= 1");
+    if (d_model % n_heads != 0)
+      throw std::invalid_argument(fmt::format(
+          "model.d_model = {} is not divisible by model.n_heads = {}", d_model, n_heads));
+    if (d_head < 0)
+      bad("d_head", std::to_string(d_head), "an integer >= 1, or 0 for d_model / n_heads");
+    if (d_mlp < 1) bad("d_mlp", std::to_string(d_mlp), "an integer >= 1");
+    if (activation != "relu" && activation != "gelu")
+      bad("activation", "\"" + activation + "\"", "relu, gelu (transformer)");
+    if (norm != "none" && norm != "pre" && norm != "post")
+      bad("norm", "\"" + norm + "\"", "none, pre, post");
+    if (positions != "learned" && positions != "sinusoidal")
+      bad("positions", "\"" + positions + "\"", "learned, sinusoidal");
+    if (init != "normal") bad("init", "\"" + init + "\"", "normal (transformer)");
+  } else {
+    if (mlp_form != "pair" && mlp_form != "concat")
+      bad("mlp_form", "\"" + mlp_form + "\"", "pair, concat");
+    if (d_embed < 1) bad("d_embed", std::to_string(d_embed), "an integer >= 1");
+    if (d_hidden < 1) bad("d_hidden", std::to_string(d_hidden), "an integer >= 1");
+    if (activation != "relu" && activation != "gelu" && activation != "square")
+      bad("activation", "\"" + activation + "\"", "relu, gelu, square (mlp)");
+  }
+}
+
+template <class T>
+std::unique_ptr<Model<T>> make_model(const ModelConfig& c, const ModelShape& s, uint64_t seed) {
+  c.validate();
+  if (c.type == "transformer") return std::make_unique<Transformer<T>>(c, s, seed);
+  if (s.length != 2)
+    throw std::invalid_argument("model.type = \"mlp\" reads operand pairs; this task gives " +
+                                std::to_string(s.length) + " ids per example");
+  if (c.mlp_form == "pair" && s.vocab != s.num_classes)
+    throw std::invalid_argument(
+        "model.mlp_form = \"pair\" ties input and output embeddings, so it needs as many "
+        "operands as classes");
+  return std::make_unique<Mlp<T>>(c, s, seed);
+}
+
+template std::unique_ptr<Model<float>> make_model<float>(const ModelConfig&, const ModelShape&,
+                                                         uint64_t);
+template std::unique_ptr<Model<double>> make_model<double>(const ModelConfig&, const ModelShape&,
+                                                           uint64_t);
+
+}  // namespace gradscope

@@ -1,0 +1,46 @@
+// Checkpoints: everything a run needs to continue exactly as if uninterrupted.
+//
+// File checkpoints/step_<8 digits>.ckpt, written atomically (temp file, fsync, rename):
+//   8 bytes  magic "GSCKPT01"
+//   8 bytes  header length H (little-endian uint64)
+//   H bytes  JSON header: format, step, precision, wall_time_s, config (the resolved config.toml
+//            text), optimizer {name, steps}, params [{name, shape, offset}], buffers [{name,
+//            elements}]
+//   the buffers, in header order, as raw little-endian floats of the run's precision:
+//            "values" (the flat parameters), "initial" (W_0), then the optimizer's state buffers
+// Loading checks precision, parameter names and shapes, and optimizer name before touching
+// anything, and names what does not match.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "gradscope/nn/param_store.h"
+#include "gradscope/optim/optimizer.h"
+
+namespace gradscope {
+
+std::filesystem::path checkpoint_path(const std::filesystem::path& run_dir, int64_t step);
+// Steps of the checkpoints present in run_dir/checkpoints, ascending.
+std::vector<int64_t> list_checkpoints(const std::filesystem::path& run_dir);
+
+template <class T>
+void save_checkpoint(const std::filesystem::path& path, int64_t step, double wall_time_s,
+                     const std::string& config_toml, const std::string& optimizer_name,
+                     ParamStore<T>& params, Optimizer<T>& optimizer);
+
+struct CheckpointInfo {
+  int64_t step = 0;
+  double wall_time_s = 0;
+  std::string config_toml;  // the config the run was started with
+};
+
+// Restores params (values and W_0) and optimizer state. Throws std::runtime_error naming the file
+// and what does not match.
+template <class T>
+CheckpointInfo load_checkpoint(const std::filesystem::path& path, const std::string& optimizer_name,
+                               ParamStore<T>& params, Optimizer<T>& optimizer);
+
+}  // namespace gradscope

@@ -1,0 +1,36 @@
+// Algorithmic binary-operation tasks of Power et al. (2022): c = a o b over Z_p (every operation of
+// the paper, any modulus) or over the permutation group S_n. All pairs (or unordered pairs a <= b)
+// are enumerated, shuffled by the "split" stream of split_seed (independent of the init seed), and
+// the first floor(train_fraction * count) go to training.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gradscope/tasks/dataset.h"
+
+namespace gradscope {
+
+struct AlgorithmicTaskConfig {
+  std::string name = "modular";  // modular | permutation
+  std::string op = "a+b";        // see modular_ops() and permutation_ops()
+  int64_t p = 113;               // modulus (modular)
+  int64_t n = 5;                 // S_n degree (permutation)
+  double train_fraction = 0.3;
+  uint64_t split_seed = 598;
+  bool unordered = false;  // only pairs a <= b
+  bool tokens = true;      // inputs [a, b, '='] (true) or operand ids [a, b] (false)
+};
+
+const std::vector<std::string>& modular_ops();
+const std::vector<std::string>& permutation_ops();
+
+// Throws std::invalid_argument naming the key (task.op, task.p, ...) and what is valid.
+void validate(const AlgorithmicTaskConfig& c);
+TaskData make_algorithmic_task(const AlgorithmicTaskConfig& c);
+
+// c = a o b for a modular op (a, b in [0, p)); -1 when undefined (division by 0).
+int64_t modular_apply(const std::string& op, int64_t a, int64_t b, int64_t p);
+
+}  // namespace gradscope

@@ -1,0 +1,188 @@
+// End-to-end tests of the gradscope executable: a grokking run, exact resume after SIGKILL, the run
+// directory contract, and bad input (exit code 2, one-line errors, nothing written).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kBinary = GRADSCOPE_BINARY;
+const std::string kExamples = std::string(GRADSCOPE_SOURCE_DIR) + "/examples/";
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("gradscope_it_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+            std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Result run(const std::string& args) {
+    const std::string cmd = kBinary + " " + args + " >" + (dir_ / "out.txt").string() + " 2>" +
+                            (dir_ / "err.txt").string();
+    const int status = std::system(cmd.c_str());
+    return {WEXITSTATUS(status), slurp(dir_ / "out.txt"), slurp(dir_ / "err.txt")};
+  }
+  nlohmann::json summary(const fs::path& run) {
+    return nlohmann::json::parse(slurp(run / "summary.json"));
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(Cli, SmallModularTaskGroks) {
+  const fs::path out = dir_ / "grok";
+  const Result r = run("run " + kExamples + "grok-mlp-small.toml --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto s = summary(out);
+  ASSERT_TRUE(s["memorized_step"].is_number()) << s.dump();
+  ASSERT_TRUE(s["generalized_step"].is_number()) << s.dump();
+  EXPECT_LT(s["memorized_step"].get<double>(), s["generalized_step"].get<double>() / 3);
+  EXPECT_GE(s["final"]["test_acc"].get<double>(), 0.99);
+  EXPECT_EQ(s["regime"], "grokking");
+  // The run directory contract.
+  for (const char* f : {"config.toml", "metrics.jsonl", "metrics.csv", "summary.json"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  EXPECT_TRUE(fs::exists(out / "checkpoints/step_00000000.ckpt"));
+  EXPECT_TRUE(fs::exists(out / "checkpoints/step_00004000.ckpt"));
+  EXPECT_TRUE(fs::exists(out / "checkpoints/step_00002000.ckpt"));   // log-spaced
+  EXPECT_FALSE(fs::exists(out / "checkpoints/step_00003000.ckpt"));  // periodic, superseded
+  const Result show = run("show " + out.string());
+  EXPECT_EQ(show.code, 0);
+  EXPECT_NE(show.out.find("grokking"), std::string::npos) << show.out;
+  const Result plot = run("plot " + out.string());
+  ASSERT_EQ(plot.code, 0) << plot.err;
+  const std::string svg = slurp(out / "curves.svg");
+  EXPECT_NE(svg.find("<polyline"), std::string::npos);
+  EXPECT_NE(svg.find("accuracy"), std::string::npos);
+}
+
+TEST_F(Cli, ResumeAfterSigkillIsBitIdentical) {
+  const std::string config = kExamples +
+                             "grok-mlp-small.toml train.steps=2500 train.log_every=10 "
+                             "train.checkpoint_every=100 model.d_hidden=512 model.d_embed=64";
+  const fs::path whole = dir_ / "whole", killed = dir_ / "killed";
+  ASSERT_EQ(run("run " + config + " --out " + whole.string()).code, 0);
+
+  // Start the same run, SIGKILL it mid-way (once it has logged past step 1000), resume it.
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::freopen("/dev/null", "w", stdout);
+    const std::string cmd = kBinary + " run " + config + " --out " + killed.string();
+    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool killed_midway = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(killed / "metrics.jsonl");
+    std::string line;
+    int rows = 0;
+    while (std::getline(in, line)) ++rows;
+    if (rows > 100) {  // past step 1000 of 2500
+      killed_midway = !fs::exists(killed / "summary.json");
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(killed_midway) << "the run finished before it could be killed";
+  ASSERT_TRUE(WIFSIGNALED(status));
+  const Result resumed = run("run --resume " + killed.string());
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+
+  EXPECT_EQ(slurp(killed / "metrics.jsonl"), slurp(whole / "metrics.jsonl"));
+  EXPECT_EQ(slurp(killed / "metrics.csv"), slurp(whole / "metrics.csv"));
+  auto a = summary(whole), b = summary(killed);
+  for (auto* s : {&a, &b}) s->erase("wall_time_s"), s->erase("steps_per_s");
+  EXPECT_EQ(a, b);
+}
+
+TEST_F(Cli, BadInputIsOneLineExitTwoAndWritesNothing) {
+  const fs::path out = dir_ / "bad";
+  struct Case {
+    std::string args, expect;
+  } cases[] = {
+      {"run " + kExamples + "nanda-grokking.toml optim.weight_decy=1",
+       "did you mean 'optim.weight_decay'"},
+      {"run " + kExamples + "nanda-grokking.toml task.p=1", "task.p = 1"},
+      {"run " + kExamples + "nanda-grokking.toml task.train_fraction=0", "task.train_fraction = 0"},
+      {"run " + kExamples + "nanda-grokking.toml task.op=a/b task.p=100", "not prime"},
+      {"run " + kExamples + "nanda-grokking.toml model.n_heads=3", "not divisible"},
+      {"run " + kExamples + "nanda-grokking.toml train.steps=abc", "train.steps = abc"},
+      {"run " + (dir_ / "missing.toml").string(), "no such experiment file"},
+  };
+  for (const Case& c : cases) {
+    const Result r = run(c.args + " --out " + out.string());
+    EXPECT_EQ(r.code, 2) << c.args;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(fs::exists(out)) << c.args;
+  }
+  std::ofstream(dir_ / "broken.toml") << "name = \"x\"\n[train\nsteps = 3\n";
+  const Result r = run("run " + (dir_ / "broken.toml").string() + " --out " + out.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("broken.toml:2"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(Cli, ExistingRunIsNotOverwrittenAndEditedConfigIsNotResumed) {
+  const fs::path out = dir_ / "run";
+  const std::string args =
+      "run " + kExamples + "grok-mlp-small.toml train.steps=200 --out " + out.string();
+  ASSERT_EQ(run(args).code, 0);
+  const Result again = run(args);
+  EXPECT_EQ(again.code, 2);
+  EXPECT_NE(again.err.find("already holds a run"), std::string::npos);
+  // Edit the run's config, then try to resume it.
+  std::string toml = slurp(out / "config.toml");
+  toml.replace(toml.find("weight_decay = 1.0"), 18, "weight_decay = 0.5");
+  std::ofstream(out / "config.toml") << toml;
+  const Result resumed = run("run --resume " + out.string());
+  EXPECT_EQ(resumed.code, 2);
+  EXPECT_NE(resumed.err.find("optim.weight_decay"), std::string::npos) << resumed.err;
+}
+
+TEST_F(Cli, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
+  const fs::path out = dir_ / "nan";
+  const Result r = run("run " + kExamples +
+                       "grok-mlp-small.toml optim.name=sgd optim.lr=1e12 "
+                       "optim.weight_decay=0 train.steps=500 --out " +
+                       out.string());
+  EXPECT_EQ(r.code, 1);
+  const auto s = summary(out);
+  EXPECT_EQ(s["status"], "diverged");
+  EXPECT_NE(s["message"].get<std::string>().find("last good checkpoint"), std::string::npos);
+  EXPECT_TRUE(fs::exists(out / "checkpoints/step_00000000.ckpt"));
+}
+
+}  // namespace

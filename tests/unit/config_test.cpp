@@ -1,0 +1,108 @@
+// Config: defaults, TOML files, overrides, types, unknown keys, validation, round trip.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "gradscope/run/config.h"
+
+namespace gradscope {
+namespace {
+
+std::string error_of(auto f) {
+  try {
+    f();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, OverridesParseTheKeysType) {
+  Config c;
+  c.apply_override("train.steps=1e5");
+  EXPECT_EQ(c.integer("train.steps"), 100000);
+  c.apply_override("optim.weight_decay=0.3");
+  EXPECT_DOUBLE_EQ(c.real("optim.weight_decay"), 0.3);
+  c.apply_override("optim.lr=1");  // an integer where a number is expected
+  EXPECT_DOUBLE_EQ(c.real("optim.lr"), 1.0);
+  c.apply_override("task.unordered=true");
+  EXPECT_TRUE(c.boolean("task.unordered"));
+  c.apply_override("model.norm=pre");
+  EXPECT_EQ(c.string("model.norm"), "pre");
+  EXPECT_NE(error_of([&] { c.apply_override("train.steps=2.5"); }).find("train.steps"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { c.apply_override("task.unordered=yes"); }).find("true or false"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              c.apply_override("optim.weight_decy=1");
+            }).find("did you mean 'optim.weight_decay'"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { c.apply_override("nonsense"); }).find("key=value"), std::string::npos);
+}
+
+TEST(Config, FileErrorsNameFileLineAndKey) {
+  const auto dir = std::filesystem::temp_directory_path() / "gradscope_config_test";
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& text) {
+    std::ofstream(dir / "e.toml") << text;
+    return dir / "e.toml";
+  };
+  EXPECT_NE(error_of([&] {
+              Config::from_file(write("[optim]\nlearning_rate = 1\n"));
+            }).find("e.toml:2: unknown key 'optim.learning_rate'"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { Config::from_file(write("[optim]\nlr = \"fast\"\n")); }).find("optim.lr"),
+      std::string::npos);
+  EXPECT_NE(error_of([&] { Config::from_file(write("[train\nsteps = 3\n")); }).find("e.toml:1"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              Config::from_file(write("[solver]\nlr = 1\n"));
+            }).find("unknown section [solver]"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { Config::from_file(dir / "missing.toml"); }).find("no such experiment file"),
+      std::string::npos);
+  const Config c = Config::from_file(write("name = \"x\"\n[train]\nsteps = 1e4\n"));
+  EXPECT_EQ(c.integer("train.steps"), 10000);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Config, ValidationNamesKeyValueAndWhatIsValid) {
+  auto invalid = [](const std::string& kv) {
+    Config c;
+    c.apply_override(kv);
+    return error_of([&] { c.validate(); });
+  };
+  EXPECT_NE(invalid("task.p=1").find("task.p = 1"), std::string::npos);
+  EXPECT_NE(invalid("task.train_fraction=1.5").find("(0, 1]"), std::string::npos);
+  Config composite;
+  composite.apply_override("task.op=a/b");
+  composite.apply_override("task.p=100");
+  EXPECT_NE(error_of([&] { composite.validate(); }).find("task.p = 100 is not prime"),
+            std::string::npos);
+  Config ok;  // 113 is prime
+  ok.apply_override("task.op=a/b");
+  EXPECT_NO_THROW(ok.validate());
+  EXPECT_NE(invalid("model.n_heads=3").find("not divisible by model.n_heads"), std::string::npos);
+  EXPECT_NE(invalid("precision=float16").find("float32, float64"), std::string::npos);
+  EXPECT_NE(invalid("optim.name=lion").find("optim.name"), std::string::npos);
+  EXPECT_NE(invalid("train.steps=0").find("train.steps"), std::string::npos);
+  EXPECT_NE(invalid("name=a/b").find("name"), std::string::npos);
+}
+
+TEST(Config, ResolvedTomlRoundTripsAndDiffNamesKeys) {
+  Config c;
+  c.apply_override("optim.weight_decay=0.1");
+  c.apply_override("name=with \"quotes\"");
+  const Config back = Config::from_string(c.to_toml("# header\n"), "resolved");
+  EXPECT_TRUE(back.diff(c).empty());
+  Config d = c;
+  d.apply_override("train.steps=5");
+  d.apply_override("seed=3");
+  EXPECT_EQ(d.diff(c), (std::vector<std::string>{"seed", "train.steps"}));
+}
+
+}  // namespace
+}  // namespace gradscope
