@@ -106,3 +106,22 @@ TEST(Config, ResolvedTomlRoundTripsAndDiffNamesKeys) {
 
 }  // namespace
 }  // namespace gradscope
+
+namespace gradscope {
+namespace {
+
+TEST(Examples, EveryExampleFileIsValid) {
+  int count = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(GRADSCOPE_SOURCE_DIR) + "/examples")) {
+    if (e.path().extension() != ".toml") continue;
+    SCOPED_TRACE(e.path().string());
+    const Config c = Config::from_file(e.path());
+    EXPECT_NO_THROW(c.validate());
+    EXPECT_EQ(c.string("name"), e.path().stem().string()) << "name should match the file name";
+    ++count;
+  }
+  EXPECT_GE(count, 15);
+}
+
+}  // namespace
+}  // namespace gradscope

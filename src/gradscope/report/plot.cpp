@@ -88,7 +88,9 @@ std::string panel(double x0, double y0, double w, double h, const Axis& ax, cons
     s += fmt::format("<polyline fill='none' stroke='{}' stroke-width='2' points='{}'/>\n", sr.color,
                      pts);
   }
-  // Legend.
+  // Legend, on a white box.
+  s += fmt::format("<rect x='{}' y='{}' width='112' height='{}' fill='white' stroke='#ccc'/>\n",
+                   x0 + w - 128, y0 + 4, 8 + 18 * static_cast<double>(series.size()));
   for (size_t i = 0; i < series.size(); ++i) {
     const double ly = y0 + 16 + 18 * static_cast<double>(i);
     s += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='{}' stroke-width='3'/>\n",
