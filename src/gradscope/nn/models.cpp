@@ -95,8 +95,24 @@ class Transformer final : public Model<T> {
   Var logits(Tape<T>& t, const int32_t* tokens, int64_t N) override {
     ParamStore<T>& ps = this->params_;
     auto P = [&](int i) { return i >= 0 ? ps.on(t, i) : Var{}; };
-    const int64_t L = s_.length, D = c_.d_model;
-    Var x = embedding(t, tokens, Shape{N, L}, P(W_E_));  // [N, L, D]
+    const int64_t L = s_.length, D = c_.d_model, V = s_.vocab;
+    // Before the first attention, a position's vector depends only on its token: with fewer
+    // tokens than examples, the first block's per-position work runs once per (token, position)
+    // on a table [V, L, ...], and rows are gathered per example (an exact shortcut).
+    const bool tables = c_.token_tables && V < N;
+    int32_t* gather = nullptr;  // [N, L]: row token * L + position of the table
+    Var x;                      // [N, L, D], or the table [V, L, D]
+    if (tables) {
+      int32_t* tab_ids = t.arena().template alloc<int32_t>(V * L);  // [V, L]: entry (v, l) = v
+      gather = t.arena().template alloc<int32_t>(N * L);
+      for (int64_t v = 0; v < V; ++v)
+        for (int64_t l = 0; l < L; ++l) tab_ids[v * L + l] = static_cast<int32_t>(v);
+      for (int64_t i = 0; i < N * L; ++i)
+        gather[i] = tokens[i] * static_cast<int32_t>(L) + static_cast<int32_t>(i % L);
+      x = embedding(t, tab_ids, Shape{V, L}, P(W_E_));
+    } else {
+      x = embedding(t, tokens, Shape{N, L}, P(W_E_));
+    }
     if (W_pos_ >= 0) {
       x = add_positional(t, x, P(W_pos_));
     } else {
@@ -107,12 +123,32 @@ class Transformer final : public Model<T> {
       // Only the last position reaches the loss: the last block needs queries, the residual and
       // the MLP there alone (keys and values still come from every position).
       const bool last_only = c_.last_position_only && l == c_.n_layers - 1;
-      Var h = c_.norm == "pre" ? layer_norm(t, x, P(k.ln1_w), P(k.ln1_b)) : x;  // [N, L, D]
-      Var keys = linear(t, h, P(k.W_K), P(k.b_K));                              // [N, L, H*Dh]
+      const bool from_table = tables && l == 0;
+      // Rows of a table [V, L, W] gathered per example: [N, L, W], or [N, 1, W] for the last
+      // position alone.
+      const int32_t* gather_last =
+          from_table && last_only ? last_position_rows(t, gather, N) : nullptr;
+      auto rows_of = [&](Var table, bool last) {
+        const int64_t W = t.shape(table).back();
+        Var flat = reshape(t, table, Shape{V * L, W});
+        return last ? embedding(t, gather_last, Shape{N, 1}, flat)
+                    : embedding(t, gather, Shape{N, L}, flat);
+      };
+      Var h = c_.norm == "pre" ? layer_norm(t, x, P(k.ln1_w), P(k.ln1_b)) : x;  // [N or V, L, D]
+      Var keys = linear(t, h, P(k.W_K), P(k.b_K));                              // [., L, H*Dh]
       Var values = linear(t, h, P(k.W_V), P(k.b_V));
-      Var queries = linear(t, last_only ? slice(t, h, 1, L - 1, 1) : h, P(k.W_Q), P(k.b_Q));
+      Var queries;
+      if (from_table) {
+        queries = rows_of(linear(t, h, P(k.W_Q), P(k.b_Q)), last_only);
+        keys = rows_of(keys, false);
+        values = rows_of(values, false);
+        x = rows_of(x, last_only);
+      } else {
+        queries = linear(t, last_only ? slice(t, h, 1, L - 1, 1) : h, P(k.W_Q), P(k.b_Q));
+        if (last_only) x = slice(t, x, 1, L - 1, 1);
+      }
       Var a = attention(t, queries, keys, values, c_.n_heads, c_.causal);  // [N, Tq, H*Dh]
-      x = add(t, last_only ? slice(t, x, 1, L - 1, 1) : x, linear(t, a, P(k.W_O), P(k.b_O)));
+      x = add(t, x, linear(t, a, P(k.W_O), P(k.b_O)));                     // [N, Tq, D]
       if (c_.norm == "post") x = layer_norm(t, x, P(k.ln1_w), P(k.ln1_b));
       h = c_.norm == "pre" ? layer_norm(t, x, P(k.ln2_w), P(k.ln2_b)) : x;
       Var m = activate(t, linear(t, h, P(k.W_in), P(k.b_in)), c_.activation);  // [N, Tq, F]
@@ -131,6 +167,13 @@ class Transformer final : public Model<T> {
     int W_in = -1, b_in = -1, W_out = -1, b_out = -1;
   };
   int64_t dh() const { return c_.d_head > 0 ? c_.d_head : c_.d_model / c_.n_heads; }
+  // The table rows of the last position of each example: [N] entries of gather [N, L].
+  int32_t* last_position_rows(Tape<T>& t, const int32_t* gather, int64_t N) const {
+    const int64_t L = s_.length;
+    int32_t* rows = t.arena().template alloc<int32_t>(N);
+    for (int64_t n = 0; n < N; ++n) rows[n] = gather[n * L + L - 1];
+    return rows;
+  }
 
   ModelConfig c_;
   ModelShape s_;

@@ -45,6 +45,10 @@ struct ModelConfig {
   // Computes the last block's MLP and the unembedding only at the last position (the only one
   // the loss reads). Exact; off only to test it against the plain path.
   bool last_position_only = true;
+  // Runs the first block's per-position work (embeddings, first norm, Q/K/V projections) once per
+  // (token, position) and gathers the rows, when the vocabulary is smaller than the batch.
+  // Exact; off only to test it against the plain path.
+  bool token_tables = true;
 
   void validate() const;  // throws std::invalid_argument naming "model.<key>"
 };
