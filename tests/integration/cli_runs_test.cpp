@@ -85,9 +85,11 @@ TEST_F(Cli, SmallModularTaskGroks) {
 }
 
 TEST_F(Cli, ResumeAfterSigkillIsBitIdentical) {
+  // A small transformer trained on minibatches: the resumed run must redraw the same batches.
   const std::string config = kExamples +
-                             "grok-mlp-small.toml train.steps=2500 train.log_every=10 "
-                             "train.checkpoint_every=100 model.d_hidden=512 model.d_embed=64";
+                             "grok-mlp-small.toml model.type=transformer model.d_model=64 "
+                             "model.n_heads=4 model.d_mlp=256 model.norm=pre train.batch_size=128 "
+                             "train.steps=2500 train.log_every=10 train.checkpoint_every=100";
   const fs::path whole = dir_ / "whole", killed = dir_ / "killed";
   ASSERT_EQ(run("run " + config + " --out " + whole.string()).code, 0);
 
