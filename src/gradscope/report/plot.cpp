@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "gradscope/run/config.h"
 #include "gradscope/run/run_files.h"
 
 namespace gradscope {
@@ -131,8 +132,13 @@ void write_curves_svg(const std::filesystem::path& run_dir, const std::filesyste
   const Axis ay_loss{std::pow(10.0, std::floor(std::log10(lmin))),
                      std::pow(10.0, std::ceil(std::log10(lmax))), true};
   const Axis ay_acc{0.0, 1.0, false};
-  const std::string name = run_dir.filename().empty() ? run_dir.parent_path().filename().string()
-                                                      : run_dir.filename().string();
+  // Title: the run's name and seed from its config.toml, else the directory's name.
+  std::string name = run_dir.filename().empty() ? run_dir.parent_path().filename().string()
+                                                : run_dir.filename().string();
+  if (std::filesystem::exists(run_dir / "config.toml")) {
+    const Config c = Config::from_file(run_dir / "config.toml");
+    name = fmt::format("{} (seed {})", c.string("name"), c.integer("seed"));
+  }
   std::string out =
       "<svg xmlns='http://www.w3.org/2000/svg' width='1100' height='460' "
       "font-family='sans-serif'>\n"
