@@ -112,7 +112,8 @@ namespace {
 
 TEST(Examples, EveryExampleFileIsValid) {
   int count = 0;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(GRADSCOPE_SOURCE_DIR) + "/examples")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::string(GRADSCOPE_SOURCE_DIR) + "/examples")) {
     if (e.path().extension() != ".toml") continue;
     SCOPED_TRACE(e.path().string());
     const Config c = Config::from_file(e.path());
