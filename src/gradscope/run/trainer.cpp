@@ -3,7 +3,6 @@
 #include "gradscope/run/trainer.h"
 
 #include <fmt/core.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>

@@ -32,7 +32,6 @@ class Rng {
   double next_normal() { return normal(cursor_++); }
   uint64_t next_below(uint64_t n) { return below(cursor_++, n); }
   uint64_t cursor() const { return cursor_; }
-  void set_cursor(uint64_t c) { cursor_ = c; }
 
   // out[j] = mean + stddev * normal(cursor + j) for j < n, then cursor += n.
   template <class T>

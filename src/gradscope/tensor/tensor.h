@@ -1,6 +1,7 @@
 // Tensor<T>: a non-owning view of row-major contiguous storage (data pointer + Shape).
 // Storage is owned elsewhere: the ParamStore (parameters), the Arena (per-step activations) or a
-// std::vector (datasets). Views are cheap: reshape and leading-dimension slices share the data.
+// std::vector (datasets). Views are cheap: reshape shares the data (the tape's reshape and rows
+// ops make views of Vars).
 // T is float (the default precision) or double (the run-level `precision = "float64"` setting and
 // gradient checks); every kernel and op is written once as a template over T.
 #pragma once
@@ -30,15 +31,6 @@ struct Tensor {
     if (s.numel() != numel())
       throw ShapeError("reshape: cannot view " + shape.str() + " as " + s.str());
     return Tensor(data, s);
-  }
-  // Rows [start, start + len) along the first dimension: a contiguous sub-view.
-  Tensor rows(int64_t start, int64_t len) const {
-    if (shape.rank == 0 || start < 0 || len < 0 || start + len > shape[0])
-      throw ShapeError("rows: start " + std::to_string(start) + ", length " + std::to_string(len) +
-                       " is outside " + shape.str());
-    Shape s = shape;
-    s[0] = len;
-    return Tensor(data + start * (numel() / (shape[0] ? shape[0] : 1)), s);
   }
 };
 
