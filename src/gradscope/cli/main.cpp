@@ -3,6 +3,7 @@
 //   gradscope run --resume RUN_DIR
 //   gradscope show RUN_DIR
 //   gradscope plot RUN_DIR [--out FILE.svg]
+//   gradscope theory EXPERIMENT.toml [key=value ...] [--out FILE.json]
 // Exit codes: 0 success, 1 a run that diverged or failed, 2 bad input, 130 interrupted.
 #include <fmt/core.h>
 #include <unistd.h>
@@ -15,6 +16,8 @@
 
 #include "gradscope/report/plot.h"
 #include "gradscope/run/config.h"
+#include "gradscope/run/prediction.h"
+#include "gradscope/run/run_files.h"
 #include "gradscope/run/trainer.h"
 #include "gradscope/tensor/threads.h"
 
@@ -60,19 +63,53 @@ int cmd_show(const std::string& dir) {
     throw ConfigError(path.string() + ": no summary (is the run finished? see metrics.jsonl)");
   const auto s = nlohmann::ordered_json::parse(in);
   const Config c = Config::from_file(fs::path(dir) / "config.toml");
-  fmt::print("{}: {} | {} {} {} | model {} | {} steps\n", dir, s.value("status", "?"),
-             c.string("task.name"), c.string("task.op"),
-             c.string("task.name") == "modular" ? "mod " + std::to_string(c.integer("task.p"))
-                                                : "S_" + std::to_string(c.integer("task.n")),
+  const std::string task = c.is_regression() ? c.string("task.name")
+                           : c.string("task.name") == "modular"
+                               ? fmt::format("{} {} mod {}", c.string("task.name"),
+                                             c.string("task.op"), c.integer("task.p"))
+                               : fmt::format("{} {} S_{}", c.string("task.name"),
+                                             c.string("task.op"), c.integer("task.n"));
+  fmt::print("{}: {} | {} | model {} | {} steps\n", dir, s.value("status", "?"), task,
              c.string("model.type"), c.integer("train.steps"));
   for (const char* k : {"memorized_step", "generalized_step", "grokking_delay", "regime"})
-    fmt::print("  {:<18} {}\n", k, s[k].dump());
-  for (const char* k : {"train_loss", "train_acc", "test_loss", "test_acc", "weight_norm"})
+    if (s.contains(k)) fmt::print("  {:<18} {}\n", k, s[k].dump());
+  if (s.contains("theory")) {
+    const auto& th = s["theory"];
+    const auto& obs = th["observed"];
+    if (th["prediction"]["kind"] == "stages") {
+      fmt::print("  {:<18} {}\n", "predicted jumps", th["prediction"]["jump_times"].dump());
+      fmt::print("  {:<18} {}\n", "loss jumps", obs["loss_jump_times"].dump());
+      fmt::print("  {:<18} {}\n", "spectral jumps", obs["spectral_jump_times"].dump());
+    } else {
+      for (const auto& m : obs["modes"])
+        fmt::print(
+            "  mode {} (s = {}): half step predicted {:.0f}, observed {}; max rel. dev. {}\n",
+            m["mode"].dump(), m["s"].dump(), m["predicted_half_step"].get<double>(),
+            m["observed_half_step"].dump(), m["max_relative_deviation"].dump());
+    }
+  }
+  for (const char* k :
+       {"train_loss", "train_acc", "test_loss", "test_acc", "test_rel_error", "weight_norm"})
     if (s["final"].contains(k)) fmt::print("  final {:<12} {}\n", k, s["final"][k].dump());
   fmt::print("  {:<18} {:.1f} s ({:.1f} steps/s)\n", "wall_time", s.value("wall_time_s", 0.0),
              s.value("steps_per_s", 0.0));
   if (s.contains("message")) fmt::print("  {}\n", s["message"].get<std::string>());
   return 0;
+}
+
+int cmd_theory(const std::string& experiment, const std::vector<std::string>& overrides,
+               const std::string& out) {
+  Config c = Config::from_file(experiment);
+  for (const std::string& kv : overrides) c.apply_override(kv);
+  c.validate();
+  const nlohmann::json p = predict(c);
+  fmt::print("{}", describe_prediction(p));
+  const fs::path path =
+      out.empty() ? fs::path("runs") / (c.string("name") + ".theory.json") : fs::path(out);
+  if (!path.parent_path().empty()) fs::create_directories(path.parent_path());
+  write_file_atomic(path, p.dump(2) + "\n");
+  fmt::print("wrote {}\n", path.string());
+  return p.value("available", false) ? 0 : 1;
 }
 
 }  // namespace
@@ -88,7 +125,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
 
-  std::string experiment, out, resume, show_dir, plot_dir, plot_out;
+  std::string experiment, out, resume, show_dir, plot_dir, plot_out, theory_out;
   std::vector<std::string> overrides;
   bool force = false;
   CLI::App* run = app.add_subcommand("run", "train an experiment; writes runs/<name>/");
@@ -104,6 +141,12 @@ int main(int argc, char** argv) {
   plot->add_option("run_dir", plot_dir, "run directory")->required();
   plot->add_option("--out", plot_out, "SVG file (default: RUN_DIR/curves.svg)");
 
+  CLI::App* theory = app.add_subcommand(
+      "theory", "print and write the theory's prediction for an experiment (stages, Saxe)");
+  theory->add_option("experiment", experiment, "experiment TOML file")->required();
+  theory->add_option("overrides", overrides, "key=value settings");
+  theory->add_option("--out", theory_out, "JSON file (default: runs/<name>.theory.json)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -113,11 +156,13 @@ int main(int argc, char** argv) {
     set_num_threads(threads);
     if (*run) return cmd_run(experiment, overrides, out, resume, force);
     if (*show) return cmd_show(show_dir);
+    if (*theory) return cmd_theory(experiment, overrides, theory_out);
     if (*plot) {
       const fs::path svg =
           plot_out.empty() ? fs::path(plot_dir) / "curves.svg" : fs::path(plot_out);
       write_curves_svg(plot_dir, svg);
       fmt::print("wrote {}\n", svg.string());
+      for (const fs::path& f : write_rank_plots(plot_dir)) fmt::print("wrote {}\n", f.string());
       return 0;
     }
   } catch (const std::invalid_argument& e) {  // ConfigError and other bad input

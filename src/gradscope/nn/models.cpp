@@ -1,11 +1,14 @@
 // The transformer and MLP models: see models.h.
 #include "gradscope/nn/models.h"
 
+#include <cstdio>
+
 #include <fmt/core.h>
 
 #include <cmath>
 #include <stdexcept>
 
+#include "gradscope/nn/linear_models.h"
 #include "gradscope/tensor/rng.h"
 
 namespace gradscope {
@@ -92,7 +95,9 @@ class Transformer final : public Model<T> {
 
   int64_t outputs() const override { return s_.vocab; }
 
-  Var logits(Tape<T>& t, const int32_t* tokens, int64_t N) override {
+  Var forward(Tape<T>& t, const Batch& b) override {
+    const int32_t* tokens = b.ids;
+    const int64_t N = b.n;
     ParamStore<T>& ps = this->params_;
     auto P = [&](int i) { return i >= 0 ? ps.on(t, i) : Var{}; };
     const int64_t L = s_.length, D = c_.d_model, V = s_.vocab;
@@ -160,6 +165,38 @@ class Transformer final : public Model<T> {
     return c_.tied_unembed ? matmul(t, last, P(W_E_), true) : linear(t, last, P(W_U_));
   }
 
+ protected:
+  // Per head h of each block: W_Q^h W_K^h^T and W_V^h W_O^h, both [D, D].
+  std::vector<ProbedMatrix> products() const override {
+    std::vector<ProbedMatrix> out;
+    for (int64_t l = 0; l < c_.n_layers; ++l)
+      for (int64_t h = 0; h < c_.n_heads; ++h)
+        for (const char* kind : {"QK", "VO"})
+          out.push_back(
+              {fmt::format("blocks.{}.attn.head{}.{}", l, h, kind), c_.d_model, c_.d_model, -1});
+    return out;
+  }
+  void product(const ProbedMatrix& m, std::span<const T> buf, double* out) const override {
+    int64_t l = 0, h = 0;
+    char kind[3] = {};
+    std::sscanf(m.name.c_str(), "blocks.%ld.attn.head%ld.%2s", &l, &h, kind);
+    const Block& k = blocks_[l];
+    const ParamStore<T>& ps = this->params_;
+    const int64_t D = c_.d_model, E = c_.n_heads * dh(), Dh = dh();
+    const bool qk = kind[0] == 'Q';
+    // QK: sum_e Q[i, h*Dh + e] K[j, h*Dh + e]; VO: sum_e V[i, h*Dh + e] O[h*Dh + e, j].
+    const T* A = buf.data() + ps.info(qk ? k.W_Q : k.W_V).offset;  // [D, E]
+    const T* B = buf.data() + ps.info(qk ? k.W_K : k.W_O).offset;  // [D, E] or [E, D]
+    for (int64_t i = 0; i < D; ++i)
+      for (int64_t j = 0; j < D; ++j) {
+        double acc = 0;
+        for (int64_t e = 0; e < Dh; ++e)
+          acc += double(A[i * E + h * Dh + e]) *
+                 double(qk ? B[j * E + h * Dh + e] : B[(h * Dh + e) * D + j]);
+        out[i * D + j] = acc;
+      }
+  }
+
  private:
   struct Block {
     int ln1_w = -1, ln1_b = -1, ln2_w = -1, ln2_b = -1;
@@ -217,7 +254,9 @@ class Mlp final : public Model<T> {
 
   int64_t outputs() const override { return s_.num_classes; }
 
-  Var logits(Tape<T>& t, const int32_t* ids, int64_t N) override {
+  Var forward(Tape<T>& t, const Batch& b) override {
+    const int32_t* ids = b.ids;
+    const int64_t N = b.n;
     ParamStore<T>& ps = this->params_;
     Var E = ps.on(t, W_E_);
     Var x = embedding(t, ids, Shape{N, 2}, E);  // [N, 2, De]
@@ -241,10 +280,44 @@ class Mlp final : public Model<T> {
 
 }  // namespace
 
+template <class T>
+std::vector<ProbedMatrix> Model<T>::probed_matrices() const {
+  std::vector<ProbedMatrix> out;
+  for (int i = 0; i < params_.count(); ++i) {
+    const ParamInfo& p = params_.info(i);
+    if (p.shape.rank == 2) out.push_back({p.name, p.shape[0], p.shape[1], i});
+  }
+  for (ProbedMatrix& m : products()) out.push_back(std::move(m));
+  return out;
+}
+
+template <class T>
+void Model<T>::probed_matrix(const ProbedMatrix& m, std::span<const T> buf, double* out) const {
+  if (m.param < 0) return product(m, buf, out);
+  const T* p = buf.data() + params_.info(m.param).offset;
+  for (int64_t i = 0; i < m.rows * m.cols; ++i) out[i] = double(p[i]);
+}
+
+template <class T>
+void Model<T>::product(const ProbedMatrix& m, std::span<const T>, double*) const {
+  throw std::logic_error("model defines no product " + m.name);
+}
+template <class T>
+void Model<T>::set_diagonal_point(std::span<T>, const std::vector<double>&) const {
+  throw std::logic_error("not a diagonal network");
+}
+template <class T>
+void Model<T>::diagonal_gradient(std::span<const T>, std::vector<double>&) const {
+  throw std::logic_error("not a diagonal network");
+}
+
+template class Model<float>;
+template class Model<double>;
+
 void ModelConfig::validate() const {
-  if (type != "transformer" && type != "mlp") bad("type", "\"" + type + "\"", "transformer, mlp");
   if (!(init_scale > 0) || !std::isfinite(init_scale))
     bad("init_scale", fmt::format("{}", init_scale), "a finite number > 0");
+  if (type != "transformer" && type != "mlp") return validate_linear_model(*this);
   if (init != "normal" && init != "haiku") bad("init", "\"" + init + "\"", "normal, haiku");
   if (type == "transformer") {
     if (n_layers < 1) bad("n_layers", std::to_string(n_layers), "an integer >= 1");
@@ -277,6 +350,7 @@ template <class T>
 std::unique_ptr<Model<T>> make_model(const ModelConfig& c, const ModelShape& s, uint64_t seed) {
   c.validate();
   if (c.type == "transformer") return std::make_unique<Transformer<T>>(c, s, seed);
+  if (c.type != "mlp") return make_linear_model<T>(c, s, seed);
   if (s.length != 2)
     throw std::invalid_argument("model.type = \"mlp\" reads operand pairs; this task gives " +
                                 std::to_string(s.length) + " ids per example");

@@ -13,12 +13,16 @@
 //   mlp, form "concat"  embedding [V, De] of each operand, concatenated, one hidden layer with
 //                       biases, linear readout to C classes.
 //
+//   diagonal, diag_attention, deep_linear, matrix_factorization: the models of the rank-dynamics
+//   experiments (REFERENCES 2), in linear_models.cpp; see linear_models.h.
+//
 // Shape legend: N = examples, L = ids per example, D = d_model, H = heads, Dh = d_head,
 // F = d_mlp, V = vocabulary, C = classes, De = d_embed, Dhid = d_hidden.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,7 +32,8 @@
 namespace gradscope {
 
 struct ModelConfig {
-  std::string type = "transformer";  // transformer | mlp
+  // transformer | mlp | diagonal | diag_attention | deep_linear | matrix_factorization
+  std::string type = "transformer";
   // transformer
   int64_t n_layers = 1, d_model = 128, n_heads = 4, d_mlp = 512;
   int64_t d_head = 0;                 // 0: d_model / n_heads
@@ -40,8 +45,13 @@ struct ModelConfig {
   std::string mlp_form = "pair";  // pair | concat
   int64_t d_embed = 500, d_hidden = 24;
   // initialization
-  std::string init = "normal";  // normal (N(0, 1/fan_in) scheme of Nanda et al.) | haiku (PAIR)
-  double init_scale = 1.0;      // multiplies every initial weight
+  // rank-dynamics models
+  int64_t depth = 2;  // factors (diagonal, matrix_factorization) or layers (deep_linear)
+  int64_t width = 0;  // deep_linear hidden width (0: input dimension)
+  // normal (N(0, 1/fan_in) scheme of Nanda et al.) | haiku (PAIR) | identity (deep_linear,
+  // matrix_factorization: every factor init_scale * I)
+  std::string init = "normal";
+  double init_scale = 1.0;  // multiplies every initial weight
   // Computes the last block's MLP and the unembedding only at the last position (the only one
   // the loss reads). Exact; off only to test it against the plain path.
   bool last_position_only = true;
@@ -58,6 +68,24 @@ struct ModelShape {
   int64_t vocab = 0;        // distinct input ids
   int64_t num_classes = 0;  // targets; transformers output `vocab` logits (targets < vocab)
   int64_t length = 0;       // ids per example
+  int64_t features = 0;     // real inputs per example (regression models)
+  int64_t out_dim = 0;      // real outputs per example (regression models)
+  int64_t seq_len = 0;      // diag_attention: positions per example (features = seq_len * d)
+};
+
+// One example batch: ids [N, L] and/or real inputs x [N, F] (a tape constant).
+struct Batch {
+  const int32_t* ids = nullptr;
+  Var x;
+  int64_t n = 0;
+};
+
+// A matrix the spectral probe reads: a parameter of rank 2, or a product the model defines (a
+// head's W_Q W_K^T, a linear model's end-to-end matrix).
+struct ProbedMatrix {
+  std::string name;
+  int64_t rows = 0, cols = 0;
+  int param = -1;  // ParamStore index for parameters; -1 for products
 };
 
 template <class T>
@@ -65,9 +93,29 @@ class Model {
  public:
   virtual ~Model() = default;
   ParamStore<T>& params() { return params_; }
-  // logits [N, outputs()] for inputs [N, L].
-  virtual Var logits(Tape<T>& t, const int32_t* inputs, int64_t n) = 0;
+  // Outputs [N, outputs()]: logits of classification models, predictions of regression models.
+  virtual Var forward(Tape<T>& t, const Batch& b) = 0;
+  // logits [N, outputs()] for id inputs [N, L].
+  Var logits(Tape<T>& t, const int32_t* inputs, int64_t n) { return forward(t, {inputs, {}, n}); }
   virtual int64_t outputs() const = 0;
+
+  // Every matrix parameter, then the model's products.
+  std::vector<ProbedMatrix> probed_matrices() const;
+  // Matrix `m` of probed_matrices() as row-major doubles [rows, cols], computed from a flat
+  // parameter buffer laid out as params() (the current values or W_0).
+  void probed_matrix(const ProbedMatrix& m, std::span<const T> buffer, double* out) const;
+
+  // Diagonal networks f(x; u (.) v): the number of product coordinates w (0: not one). The theory
+  // evaluates the loss as a function of w by setting u = w and v = 1 in a parameter buffer, where
+  // the gradient in u equals the gradient in w.
+  virtual int64_t diagonal_coordinates() const { return 0; }
+  virtual void set_diagonal_point(std::span<T> buffer, const std::vector<double>& w) const;
+  virtual void diagonal_gradient(std::span<const T> grads, std::vector<double>& g) const;
+
+ protected:
+  // Products the model defines, beyond its matrix parameters.
+  virtual std::vector<ProbedMatrix> products() const { return {}; }
+  virtual void product(const ProbedMatrix& m, std::span<const T> buffer, double* out) const;
 
  protected:
   ParamStore<T> params_;

@@ -20,15 +20,29 @@ const std::vector<KeySpec> kSchema = {
     {"seed", int64_t{0}, "seed of the init, batch and noise streams"},
     {"precision", "float32"s, "float32 | float64"},
 
-    {"task.name", "modular"s, "modular | permutation"},
+    {"task.name", "modular"s,
+     "modular | permutation | diagonal_teacher | lowrank_teacher | matrix_completion"},
     {"task.op", "a+b"s, "binary operation (Power et al.); see README"},
     {"task.p", int64_t{113}, "modulus"},
     {"task.n", int64_t{5}, "degree of the permutation group S_n"},
     {"task.train_fraction", 0.3, "fraction of all pairs used for training"},
     {"task.split_seed", int64_t{598}, "seed of the train/test split (independent of seed)"},
     {"task.unordered", false, "only pairs a <= b"},
+    {"task.target", std::vector<double>{}, "teacher: w* (diagonal_teacher) or singular values"},
+    {"task.target_vo", std::vector<double>{}, "attention teacher's W_V W_O diagonal ([]: target)"},
+    {"task.teacher", "linear"s, "linear | attention (lowrank_teacher)"},
+    {"task.teacher_basis", "random"s, "random | identity: the teacher's singular vectors"},
+    {"task.inputs", "whitened"s, "whitened (sqrt(d) I) | gaussian (task.n_samples draws)"},
+    {"task.dim", int64_t{0}, "input dimension (0: the length of task.target)"},
+    {"task.seq_len", int64_t{4}, "sequence length of the attention teacher's inputs"},
+    {"task.n_samples", int64_t{256}, "training examples when task.inputs = gaussian"},
+    {"task.n_test", int64_t{512}, "test examples (fresh Gaussian draws; regression teachers)"},
+    {"task.size", int64_t{100}, "matrix completion: n (the target is n x n)"},
+    {"task.rank", int64_t{5}, "matrix completion: rank r of the target"},
+    {"task.observed", int64_t{2000}, "matrix completion: observed entries m (training set)"},
 
-    {"model.type", "transformer"s, "transformer | mlp"},
+    {"model.type", "transformer"s,
+     "transformer | mlp | diagonal | diag_attention | deep_linear | matrix_factorization"},
     {"model.n_layers", int64_t{1}, "transformer blocks"},
     {"model.d_model", int64_t{128}, "residual width"},
     {"model.n_heads", int64_t{4}, "attention heads"},
@@ -44,7 +58,12 @@ const std::vector<KeySpec> kSchema = {
     {"model.mlp_form", "pair"s, "pair | concat (model.type = mlp)"},
     {"model.d_embed", int64_t{500}, "embedding width (mlp)"},
     {"model.d_hidden", int64_t{24}, "hidden width (mlp)"},
-    {"model.init", "normal"s, "normal | haiku (PAIR's truncated normals, mlp only)"},
+    {"model.depth", int64_t{2},
+     "factors of diagonal / matrix_factorization, layers of deep_linear"},
+    {"model.width", int64_t{0}, "deep_linear hidden width (0: the input dimension)"},
+    {"model.init", "normal"s,
+     "normal | haiku (PAIR's truncated normals, mlp) | identity (deep_linear, "
+     "matrix_factorization)"},
     {"model.init_scale", 1.0, "multiplies every initial weight"},
 
     {"optim.name", "adamw"s, "sgd | adam | adamw"},
@@ -60,6 +79,12 @@ const std::vector<KeySpec> kSchema = {
     {"optim.decay", "constant"s, "constant | cosine"},
     {"optim.min_lr_ratio", 0.0, "cosine floor as a fraction of lr"},
     {"optim.clip_norm", 0.0, "gradient-norm clipping threshold (0: off)"},
+
+    {"probe.spectra", true, "singular values of W_t - W_0 (and head products) into spectra/"},
+    {"probe.every", int64_t{0}, "spectra every this many steps (0: log-spaced)"},
+    {"probe.per_decade", int64_t{20}, "log-spaced spectra: steps per decade"},
+    {"probe.params", ""s, "comma-separated matrices to probe (empty: all)"},
+    {"probe.rank_eps", 0.01, "numerical rank: #{sigma_i > eps * sigma_max}"},
 
     {"train.steps", int64_t{20000}, "optimizer steps"},
     {"train.batch_size", int64_t{0}, "examples per step (0: full batch)"},
@@ -102,8 +127,10 @@ const char* kind_name(const ConfigValue& v) {
       return "a number";
     case 2:
       return "true or false";
-    default:
+    case 3:
       return "a string";
+    default:
+      return "a list of numbers";
   }
 }
 
@@ -118,6 +145,8 @@ ConfigValue coerce(const KeySpec& spec, const ConfigValue& v, const std::string&
       return static_cast<int64_t>(d);
   }
   if (want == 1 && v.index() == 0) return static_cast<double>(std::get<int64_t>(v));
+  if (want == 4 && v.index() <= 1)
+    return std::vector<double>{v.index() == 0 ? double(std::get<int64_t>(v)) : std::get<double>(v)};
   throw ConfigError(fmt::format("{}{} = {} (valid: {})", where, spec.key, value_to_string(v),
                                 kind_name(spec.default_value)));
 }
@@ -144,6 +173,28 @@ ConfigValue parse_text(const KeySpec& spec, const std::string& text) {
       if (text == "true") return true;
       if (text == "false") return false;
       throw ConfigError(where + " (valid: true or false)");
+    case 4: {  // "3,2,1,0.5" or "[3, 2, 1, 0.5]"
+      std::string body = text;
+      if (body.size() >= 2 && body.front() == '[' && body.back() == ']')
+        body = body.substr(1, body.size() - 2);
+      std::vector<double> out;
+      std::stringstream items(body);
+      for (std::string item; std::getline(items, item, ',');) {
+        item.erase(0, item.find_first_not_of(" \t"));
+        item.erase(item.find_last_not_of(" \t") + 1);
+        size_t used = 0;
+        double d = 0;
+        try {
+          d = std::stod(item, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (item.empty() || used != item.size())
+          throw ConfigError(where + " (valid: a list of numbers, e.g. 3,2,1,0.5)");
+        out.push_back(d);
+      }
+      return out;
+    }
     default: {
       std::string s = text;
       if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') && s.back() == s.front())
@@ -166,6 +217,12 @@ std::string value_to_string(const ConfigValue& v) {
     }
     case 2:
       return std::get<bool>(v) ? "true" : "false";
+    case 4: {
+      std::string out = "[";
+      for (double d : std::get<std::vector<double>>(v))
+        out += (out.size() > 1 ? ", " : "") + value_to_string(d);
+      return out + "]";
+    }
     default: {
       std::string out = "\"";
       for (char ch : std::get<std::string>(v)) {
@@ -244,17 +301,29 @@ Config Config::from_string(const std::string& text, const std::string& file) {
       v = b->get();
     else if (auto s = node.as_string())
       v = s->get();
-    else
+    else if (auto a = node.as_array()) {
+      std::vector<double> list;
+      for (const toml::node& e : *a) {
+        if (auto ei = e.as_integer())
+          list.push_back(double(ei->get()));
+        else if (auto ed = e.as_floating_point())
+          list.push_back(ed->get());
+        else
+          throw ConfigError(where + key + " must be a list of numbers");
+      }
+      v = list;
+    } else
       throw ConfigError(where + key + " must be " + kind_name(spec->default_value));
     c.values_[key] = coerce(*spec, v, where);
   };
   for (auto&& [k, node] : root) {
     const std::string name(k.str());
     if (auto table = node.as_table()) {
-      if (name != "task" && name != "model" && name != "optim" && name != "train")
+      if (name != "task" && name != "model" && name != "optim" && name != "train" &&
+          name != "probe")
         throw ConfigError(
-            fmt::format("{}:{}: unknown section [{}] (valid: task, model, optim, train)", file,
-                        node.source().begin.line, name));
+            fmt::format("{}:{}: unknown section [{}] (valid: task, model, optim, probe, train)",
+                        file, node.source().begin.line, name));
       for (auto&& [k2, leaf] : *table) set_leaf(name + "." + std::string(k2.str()), leaf);
     } else {
       set_leaf(name, node);
@@ -279,6 +348,9 @@ bool Config::boolean(const std::string& key) const {
 }
 const std::string& Config::string(const std::string& key) const {
   return std::get<std::string>(value(key));
+}
+const std::vector<double>& Config::list(const std::string& key) const {
+  return std::get<std::vector<double>>(value(key));
 }
 
 AlgorithmicTaskConfig Config::task() const {
@@ -313,8 +385,44 @@ ModelConfig Config::model() const {
   m.d_embed = integer("model.d_embed");
   m.d_hidden = integer("model.d_hidden");
   m.init = string("model.init");
+  m.depth = integer("model.depth");
+  m.width = integer("model.width");
   m.init_scale = real("model.init_scale");
   return m;
+}
+
+bool Config::is_regression() const {
+  const auto& names = regression_task_names();
+  return std::find(names.begin(), names.end(), string("task.name")) != names.end();
+}
+
+RegressionTaskConfig Config::regression_task() const {
+  RegressionTaskConfig t;
+  t.name = string("task.name");
+  t.target = list("task.target");
+  t.target_vo = list("task.target_vo");
+  t.teacher = string("task.teacher");
+  t.teacher_basis = string("task.teacher_basis");
+  t.inputs = string("task.inputs");
+  t.dim = integer("task.dim");
+  t.seq_len = integer("task.seq_len");
+  t.n_samples = integer("task.n_samples");
+  t.n_test = integer("task.n_test");
+  t.size = integer("task.size");
+  t.rank = integer("task.rank");
+  t.observed = integer("task.observed");
+  t.split_seed = static_cast<uint64_t>(integer("task.split_seed"));
+  return t;
+}
+
+ProbeConfig Config::probe() const {
+  ProbeConfig p;
+  p.spectra = boolean("probe.spectra");
+  p.every = integer("probe.every");
+  p.per_decade = integer("probe.per_decade");
+  p.params = string("probe.params");
+  p.rank_eps = real("probe.rank_eps");
+  return p;
 }
 
 OptimizerConfig Config::optim() const {
@@ -380,8 +488,26 @@ void Config::validate() const {
     if (!(real(k) > 0 && real(k) <= 1)) fail(k, fmt::format("{}", real(k)), "a fraction in (0, 1]");
   if (t.regime_gap < 0) fail("train.regime_gap", std::to_string(t.regime_gap), "an integer >= 0");
   if (!(clip_norm() >= 0)) fail("optim.clip_norm", fmt::format("{}", clip_norm()), ">= 0 (0: off)");
+  {  // task and model must fit each other
+    const std::string task_name = string("task.name"), type = string("model.type");
+    std::string fits = "transformer, mlp";
+    if (task_name == "diagonal_teacher") fits = "diagonal, deep_linear";
+    if (task_name == "matrix_completion") fits = "matrix_factorization";
+    if (task_name == "lowrank_teacher")
+      fits = string("task.teacher") == "attention" ? "diag_attention" : "deep_linear";
+    const bool known = type == "transformer" || type == "mlp" || type == "diagonal" ||
+                       type == "diag_attention" || type == "deep_linear" ||
+                       type == "matrix_factorization";
+    if (known && (", " + fits + ",").find(", " + type + ",") == std::string::npos)
+      throw ConfigError("model.type = \"" + type + "\" does not fit task.name = \"" + task_name +
+                        "\" (valid: " + fits + ")");
+  }
   try {
-    gradscope::validate(task());
+    if (is_regression())
+      gradscope::validate(regression_task());
+    else
+      gradscope::validate(task());
+    probe().validate();
     model().validate();
     optim().validate();
     schedule().validate();

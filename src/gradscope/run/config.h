@@ -19,7 +19,9 @@
 #include "gradscope/nn/models.h"
 #include "gradscope/optim/optimizer.h"
 #include "gradscope/optim/schedule.h"
+#include "gradscope/probes/spectra.h"
 #include "gradscope/tasks/algorithmic.h"
+#include "gradscope/tasks/regression.h"
 
 namespace gradscope {
 
@@ -28,7 +30,7 @@ struct ConfigError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-using ConfigValue = std::variant<int64_t, double, bool, std::string>;
+using ConfigValue = std::variant<int64_t, double, bool, std::string, std::vector<double>>;
 
 struct KeySpec {
   std::string key;  // "section.name" or a top-level name
@@ -67,12 +69,16 @@ class Config {
   double real(const std::string& key) const;
   bool boolean(const std::string& key) const;
   const std::string& string(const std::string& key) const;
+  const std::vector<double>& list(const std::string& key) const;
   const ConfigValue& value(const std::string& key) const;
 
   // Checks ranges and combinations; throws ConfigError naming the key.
   void validate() const;
 
   AlgorithmicTaskConfig task() const;
+  RegressionTaskConfig regression_task() const;
+  ProbeConfig probe() const;
+  bool is_regression() const;  // task.name is one of regression_task_names()
   ModelConfig model() const;
   OptimizerConfig optim() const;
   ScheduleConfig schedule() const;

@@ -34,19 +34,21 @@ Phases detect_phases(const std::vector<MetricsRow>& rows, const TrainConfig& t) 
 
 nlohmann::ordered_json make_summary(const std::vector<MetricsRow>& rows, const TrainConfig& train,
                                     const std::string& status, const RunTiming& timing,
-                                    const std::string& message) {
+                                    const std::string& message, bool classification) {
   const Phases p = detect_phases(rows, train);
   nlohmann::ordered_json s;
   s["status"] = status;
   if (!message.empty()) s["message"] = message;
-  s["memorized_step"] = opt(p.memorized_step);
-  s["generalized_step"] = opt(p.generalized_step);
-  s["grokking_delay"] = opt(p.grokking_delay);
-  s["regime"] = p.regime;
-  s["thresholds"] = {{"memorize", train.memorize_threshold},
-                     {"generalize", train.generalize_threshold},
-                     {"regime", train.regime_threshold},
-                     {"regime_gap", train.regime_gap}};
+  if (classification) {
+    s["memorized_step"] = opt(p.memorized_step);
+    s["generalized_step"] = opt(p.generalized_step);
+    s["grokking_delay"] = opt(p.grokking_delay);
+    s["regime"] = p.regime;
+    s["thresholds"] = {{"memorize", train.memorize_threshold},
+                       {"generalize", train.generalize_threshold},
+                       {"regime", train.regime_threshold},
+                       {"regime_gap", train.regime_gap}};
+  }
   nlohmann::ordered_json fin = nlohmann::ordered_json::object();
   if (!rows.empty())
     for (const auto& [k, v] : rows.back().values)

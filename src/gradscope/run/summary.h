@@ -33,9 +33,10 @@ struct RunTiming {
   int64_t steps_done = 0;
 };
 
-// status: completed | diverged | running
+// status: completed | diverged | running. Regression runs (classification = false) have no
+// accuracy phases: memorized_step, generalized_step, grokking_delay and regime are left out.
 nlohmann::ordered_json make_summary(const std::vector<MetricsRow>& rows, const TrainConfig& train,
                                     const std::string& status, const RunTiming& timing,
-                                    const std::string& message = "");
+                                    const std::string& message = "", bool classification = true);
 
 }  // namespace gradscope

@@ -78,7 +78,9 @@ int64_t modular_apply(const std::string& op, int64_t a, int64_t b, int64_t p) {
 
 void validate(const AlgorithmicTaskConfig& c) {
   if (c.name != "modular" && c.name != "permutation")
-    throw std::invalid_argument("task.name = \"" + c.name + "\" (valid: modular, permutation)");
+    throw std::invalid_argument(
+        "task.name = \"" + c.name +
+        "\" (valid: modular, permutation, diagonal_teacher, lowrank_teacher, matrix_completion)");
   if (!(c.train_fraction > 0 && c.train_fraction <= 1))
     throw std::invalid_argument(
         fmt::format("task.train_fraction = {} (valid: a fraction in (0, 1])", c.train_fraction));

@@ -1,6 +1,8 @@
-// Dataset: the examples of one split, as integer inputs and class targets.
+// Dataset: the examples of one split. Classification tasks give integer inputs and class
+// targets; regression tasks (teachers, matrix completion) give real inputs and/or real targets.
 // Shape legend: N = examples, L = input length (3 tokens [a, b, '='] for sequence models, 2
-// operand ids [a, b] for MLPs).
+// operand ids [a, b] for MLPs, 1 entry id for matrix completion), F = real input features,
+// Y = real outputs.
 #pragma once
 
 #include <cstdint>
@@ -10,18 +12,36 @@
 namespace gradscope {
 
 struct Dataset {
-  int64_t length = 0;            // L: ids per example
-  std::vector<int32_t> inputs;   // [N, L] token or operand ids
-  std::vector<int32_t> targets;  // [N] class ids
-  int64_t size() const { return static_cast<int64_t>(targets.size()); }
+  int64_t length = 0;            // L: ids per example (0: none)
+  std::vector<int32_t> inputs;   // [N, L] token, operand or entry ids
+  std::vector<int32_t> targets;  // [N] class ids (classification)
+  int64_t features = 0;          // F: real inputs per example (0: none)
+  std::vector<double> x;         // [N, F]
+  int64_t outputs = 0;           // Y: real targets per example (regression; 0: classification)
+  std::vector<double> y;         // [N, Y]
+  int64_t size() const {
+    return outputs > 0 ? static_cast<int64_t>(y.size()) / outputs
+                       : static_cast<int64_t>(targets.size());
+  }
+};
+
+// What a regression task knows about its target, for theory and for mode-strength metrics.
+// Linear teachers are y = x W* with W* [in_dim, out_dim] = sum_i s_i v_i u_i^T.
+struct Teacher {
+  std::vector<double> values;  // w* (diagonal_teacher) or singular values s_i (as given)
+  int64_t in_dim = 0, out_dim = 0;
+  std::vector<double> in_vectors;   // [k, in_dim]  v_i (empty: not a linear teacher)
+  std::vector<double> out_vectors;  // [k, out_dim] u_i
 };
 
 // A task's train and test splits and the sizes a model needs to read them.
 struct TaskData {
   Dataset train, test;
-  int64_t vocab = 0;          // distinct input ids (tokens include '=')
-  int64_t num_classes = 0;    // distinct targets
+  int64_t vocab = 0;          // distinct input ids (tokens include '='; entries n*n)
+  int64_t num_classes = 0;    // distinct targets (classification)
   int64_t equals_token = -1;  // id of '=' in token inputs (-1 for operand inputs)
+  bool regression = false;    // loss 1/2 mean over examples of ||y - f(x)||^2
+  Teacher teacher;            // regression teachers only
   std::string description;    // one line for logs, e.g. "a+b mod 113: 3830 train / 8939 test"
 };
 

@@ -1,0 +1,32 @@
+// The models of the rank-dynamics experiments (REFERENCES 2). All take model.init_scale = alpha.
+//
+//   diagonal              y = <w, x>, w = u_0 (.) u_1 (.) ... (.) u_{depth-1} ("diag.u0", ...),
+//                         every factor alpha * N(0, 1) (generic u_0 != +-u_1).
+//   diag_attention        one attention head with diagonal W_Q, W_K, W_V, W_O (vectors "attn.w_Q",
+//                         ...) on a sequence x [L, d]: the query reads the last position,
+//                         y = (sum_j a_j (x_j (.) w_V)) (.) w_O, a = softmax_j(<x_L (.) w_Q,
+//                         x_j (.) w_K> / sqrt(d)); every entry alpha * N(0, 1) (Boix-Adsera's toy).
+//   deep_linear           y = x W_0 W_1 ... W_{depth-1} ("layers.0.W" [d_in, width], ...,
+//                         [width, d_out]); init normal: alpha * N(0, 1/fan_in); identity: alpha * I
+//                         (balanced, and decoupled along the standard basis: Saxe's setting).
+//   matrix_factorization  P = W_0 W_1 ... W_{depth-1}, each [n, n] ("factors.0.W", ...); the output
+//                         for entry id i*n + j is P[i, j]; init alpha * N(0, 1/n) or alpha * I.
+//
+// Products for the spectral probe: "end_to_end" (diag(w), the product of the layers, or P) and,
+// for diag_attention, "attn.QK" = diag(w_Q (.) w_K) and "attn.VO" = diag(w_V (.) w_O).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "gradscope/nn/models.h"
+
+namespace gradscope {
+
+void validate_linear_model(const ModelConfig& c);  // throws std::invalid_argument naming the key
+
+template <class T>
+std::unique_ptr<Model<T>> make_linear_model(const ModelConfig& c, const ModelShape& s,
+                                            uint64_t seed);
+
+}  // namespace gradscope

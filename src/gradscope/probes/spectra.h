@@ -1,0 +1,82 @@
+// The spectral probe: at chosen steps, the singular values of Delta W = W_t - W_0 for every matrix
+// the model exposes (its matrix parameters and products such as each head's W_Q W_K^T and
+// W_V W_O, or a linear model's end-to-end matrix), kept as rows of spectra/<name>.npy
+// (float32 [n_logged, k], k = min(rows, cols)) with spectra/steps.npy, and five scalars per
+// matrix for metrics.jsonl. SVDs come from LAPACK (tensor/lapack.h).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gradscope/nn/models.h"
+
+namespace gradscope {
+
+struct ProbeConfig {
+  bool spectra = true;
+  int64_t every = 0;        // spectra every this many steps; 0: log-spaced
+  int64_t per_decade = 20;  // log-spaced: about this many steps per decade
+  std::string params;       // comma-separated matrix names; empty: every one
+  double rank_eps = 0.01;   // numerical rank: #{sigma_i > rank_eps * sigma_max}
+
+  void validate() const;  // throws std::invalid_argument naming "probe.<key>"
+  // Whether the probe runs at `step` of a run of `total` steps (always at 0 and at total).
+  bool is_probe_step(int64_t step, int64_t total) const;
+};
+
+// Scalars of one spectrum sigma (descending).
+struct SpectrumStats {
+  double stable_rank = 0;     // ||A||_F^2 / ||A||_2^2
+  double effective_rank = 0;  // exp(-sum p_i ln p_i), p_i = sigma_i / sum_j sigma_j (Roy-Vetterli)
+  double numerical_rank = 0;  // #{sigma_i > eps * sigma_max}
+  double frobenius = 0;       // ||A||_F
+  double top = 0;             // sigma_max
+};
+SpectrumStats spectrum_stats(const std::vector<double>& sigma, double eps);
+
+// The suffixes of the metric names "spectra.<matrix>.<suffix>", in column order.
+const std::vector<std::string>& spectrum_stat_names();
+
+template <class T>
+class SpectralProbe {
+ public:
+  // Selects the matrices (probe.params, or all). Throws std::invalid_argument listing the valid
+  // names when one does not exist.
+  SpectralProbe(const Model<T>& model, const ProbeConfig& config);
+
+  const std::vector<ProbedMatrix>& matrices() const { return matrices_; }
+  // Measures at `step`: appends one row per matrix and returns the metric values in column order
+  // (names from metric_names()).
+  std::vector<double> measure(int64_t step, std::span<const T> values, std::span<const T> initial);
+  // "spectra.<matrix>.<stat>" for every matrix and stat, in the order measure() returns them.
+  std::vector<std::string> metric_names() const;
+  // NaN-filled values for a log row without spectra.
+  std::vector<double> missing() const;
+
+  // Files (name under spectra/, .npy bytes) holding every row measured so far.
+  std::vector<std::pair<std::string, std::string>> files() const;
+  // Loads rows from earlier files (name -> bytes), keeping the steps < keep_before (resume).
+  void restore(const std::map<std::string, std::string>& files, int64_t keep_before);
+
+  // Logged steps and, per matrix, the rows of singular values [n_logged][k].
+  const std::vector<int64_t>& steps() const { return steps_; }
+  const std::vector<std::vector<float>>& rows(size_t matrix) const { return rows_[matrix]; }
+
+ private:
+  const Model<T>& model_;
+  ProbeConfig config_;
+  std::vector<ProbedMatrix> matrices_;
+  std::vector<int64_t> steps_;
+  std::vector<std::vector<std::vector<float>>> rows_;  // [matrix][logged][k]
+};
+
+// The step at which each singular value of a matrix first reaches half its final value, for
+// the values whose final size is above eps * sigma_max (the spectral "jump" times).
+std::vector<int64_t> spectral_jump_steps(const std::vector<int64_t>& steps,
+                                         const std::vector<std::vector<float>>& rows, double eps);
+
+}  // namespace gradscope

@@ -1,0 +1,295 @@
+// The rank-dynamics plots: see plot.h. They read spectra/*.npy, metrics.jsonl and summary.json.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "gradscope/probes/npy.h"
+#include "gradscope/report/plot.h"
+#include "gradscope/report/svg.h"
+#include "gradscope/run/run_files.h"
+#include "gradscope/theory/saxe.h"
+
+namespace gradscope {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::string read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct Spectra {
+  std::vector<double> steps;
+  std::vector<std::string> names;
+  std::vector<std::vector<std::vector<float>>> rows;  // [matrix][logged][k]
+};
+
+// The probed matrices in the order of summary.json's spectral_jump_steps (the probe's order),
+// else alphabetical.
+Spectra read_spectra_dir(const fs::path& run_dir, const json& summary) {
+  Spectra sp;
+  const fs::path dir = run_dir / "spectra";
+  if (!fs::exists(dir / "steps.npy")) return sp;
+  int64_t n = 0, one = 0;
+  for (float v : decode_npy_f32(read_bytes(dir / "steps.npy"), n, one, "spectra/steps.npy"))
+    sp.steps.push_back(v);
+  if (summary.contains("spectral_jump_steps")) {
+    for (const auto& [name, v] : summary["spectral_jump_steps"].items()) sp.names.push_back(name);
+  } else {
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().extension() == ".npy" && e.path().filename() != "steps.npy")
+        sp.names.push_back(e.path().stem().string());
+    std::sort(sp.names.begin(), sp.names.end());
+  }
+  for (const std::string& name : sp.names) {
+    int64_t r = 0, k = 0;
+    const auto flat = decode_npy_f32(read_bytes(dir / (name + ".npy")), r, k, name + ".npy");
+    std::vector<std::vector<float>> rows;
+    for (int64_t i = 0; i < std::min<int64_t>(r, n); ++i)
+      rows.emplace_back(flat.begin() + i * k, flat.begin() + (i + 1) * k);
+    sp.rows.push_back(std::move(rows));
+  }
+  return sp;
+}
+
+std::string document(double w, double h, const std::string& title, const std::string& body) {
+  return fmt::format(
+             "<svg xmlns='http://www.w3.org/2000/svg' width='{}' height='{}' "
+             "font-family='sans-serif'>\n<rect width='100%' height='100%' fill='white'/>\n"
+             "<text x='{}' y='24' text-anchor='middle' font-size='17'>{}</text>\n",
+             w, h, w / 2, title) +
+         body + "</svg>\n";
+}
+
+Axis step_axis(double max_step) {
+  return {1.0, std::pow(10.0, std::ceil(std::log10(std::max(max_step, 10.0)))), true};
+}
+
+// A grid of panels, one per matrix.
+template <class F>
+std::string grid(size_t count, double pw, double ph, F&& draw, double& width, double& height) {
+  const size_t cols = std::min<size_t>(count, 4), rows = (count + cols - 1) / cols;
+  width = 90 + double(cols) * (pw + 90);
+  height = 70 + double(rows) * (ph + 80);
+  std::string s;
+  for (size_t i = 0; i < count; ++i)
+    s += draw(i, 80 + double(i % cols) * (pw + 90), 60 + double(i / cols) * (ph + 80));
+  return s;
+}
+
+constexpr size_t kTopValues = 8;  // singular values drawn per matrix
+
+fs::path spectra_svg(const fs::path& run_dir, const Spectra& sp, const std::string& title) {
+  const double pw = 300, ph = 200;
+  double W = 0, H = 0;
+  const std::string body = grid(
+      sp.names.size(), pw, ph,
+      [&](size_t m, double x0, double y0) {
+        std::vector<Series> series;
+        const size_t k = sp.rows[m].empty() ? 0 : std::min(kTopValues, sp.rows[m][0].size());
+        for (size_t i = 0; i < k; ++i) {
+          Series s{fmt::format("s{}", i + 1), palette(i), {}};
+          for (size_t j = 0; j < sp.rows[m].size(); ++j)
+            if (sp.steps[j] >= 1 && sp.rows[m][j][i] > 0)
+              s.points.emplace_back(sp.steps[j], sp.rows[m][j][i]);
+          series.push_back(std::move(s));
+        }
+        std::vector<std::pair<double, double>> all;
+        for (const Series& s : series) all.insert(all.end(), s.points.begin(), s.points.end());
+        Axis ay = log_axis(all);
+        ay.lo = std::max(ay.lo, ay.hi * 1e-6);
+        return panel(x0, y0, pw, ph, step_axis(sp.steps.back()), ay, series, sp.names[m],
+                     "singular value", "step", m == 0);
+      },
+      W, H);
+  const fs::path out = run_dir / "spectra.svg";
+  write_file_atomic(out, document(W, H, title + ": singular values of W_t - W_0", body));
+  return out;
+}
+
+fs::path normalized_svg(const fs::path& run_dir, const Spectra& sp, const std::string& title) {
+  // About five logged steps, log-spaced over the run.
+  std::vector<size_t> picks;
+  const double last = sp.steps.back();
+  for (int q = 1; q <= 5; ++q) {
+    const double target = std::pow(std::max(last, 10.0), q / 5.0);
+    size_t best = 0;
+    for (size_t j = 0; j < sp.steps.size(); ++j)
+      if (std::abs(std::log(std::max(sp.steps[j], 1.0) / target)) <
+          std::abs(std::log(std::max(sp.steps[best], 1.0) / target)))
+        best = j;
+    if (std::find(picks.begin(), picks.end(), best) == picks.end()) picks.push_back(best);
+  }
+  const double pw = 300, ph = 200;
+  double W = 0, H = 0;
+  const std::string body = grid(
+      sp.names.size(), pw, ph,
+      [&](size_t m, double x0, double y0) {
+        std::vector<Series> series;
+        size_t k = 1;
+        for (size_t c = 0; c < picks.size(); ++c) {
+          const auto& row = sp.rows[m][picks[c]];
+          k = std::max(k, row.size());
+          Series s{fmt::format("step {}", int64_t(sp.steps[picks[c]])), palette(c), {}};
+          for (size_t i = 0; i < row.size(); ++i)
+            if (row[0] > 0 && row[i] / row[0] >= 1e-4)
+              s.points.emplace_back(double(i + 1), row[i] / row[0]);
+          series.push_back(std::move(s));
+        }
+        return panel(x0, y0, pw, ph, Axis{1, double(k), false}, Axis{1e-4, 1, true}, series,
+                     sp.names[m], "sigma_i / sigma_max", "i", m == 0);
+      },
+      W, H);
+  const fs::path out = run_dir / "normalized_spectra.svg";
+  write_file_atomic(out, document(W, H, title + ": normalized spectra of W_t - W_0", body));
+  return out;
+}
+
+fs::path stable_rank_svg(const fs::path& run_dir, const Spectra& sp,
+                         const std::vector<MetricsRow>& rows, const std::string& title) {
+  std::vector<Series> series;
+  for (size_t m = 0; m < sp.names.size(); ++m) {
+    Series s{sp.names[m], palette(m), {}};
+    const std::string key = "spectra." + sp.names[m] + ".stable_rank";
+    for (const MetricsRow& r : rows)
+      if (r.step() >= 1 && std::isfinite(r.get(key)) && r.get(key) > 0)
+        s.points.emplace_back(double(r.step()), r.get(key));
+    series.push_back(std::move(s));
+  }
+  std::vector<std::pair<double, double>> all;
+  for (const Series& s : series) all.insert(all.end(), s.points.begin(), s.points.end());
+  double hi = 1;
+  for (const auto& p : all) hi = std::max(hi, p.second);
+  const double W = 1100, H = 520;
+  const std::string body =
+      panel(90, 60, 700, 400, step_axis(sp.steps.back()), Axis{0, std::ceil(hi * 1.05), false},
+            series, "stable rank ||dW||_F^2 / ||dW||_2^2", "stable rank");
+  const fs::path out = run_dir / "stable_rank.svg";
+  write_file_atomic(out, document(W, H, title + ": stable rank of W_t - W_0", body));
+  return out;
+}
+
+fs::path staircase_svg(const fs::path& run_dir, const json& theory,
+                       const std::vector<MetricsRow>& rows, const std::string& title) {
+  const json& p = theory["prediction"];
+  const auto jumps = p["jump_times"].get<std::vector<double>>();
+  const auto plateaus = p["plateau_losses"].get<std::vector<double>>();
+  Series observed{"observed train loss", "#1f77b4", {}}, predicted{"predicted", "#d62728", {}};
+  double tmax = 0;
+  for (const MetricsRow& r : rows) {
+    const double t = r.get("rescaled_time"), l = r.get("train_loss");
+    if (std::isfinite(t) && l > 0) observed.points.emplace_back(t, l), tmax = std::max(tmax, t);
+  }
+  const double floor_loss = 1e-6 * std::max(plateaus.front(), 1e-30);
+  double t = 0;
+  for (size_t k = 0; k < plateaus.size(); ++k) {
+    const double next = k < jumps.size() ? jumps[k] : tmax;
+    const double level = std::max(plateaus[k], floor_loss);
+    predicted.points.emplace_back(t, level);
+    predicted.points.emplace_back(std::min(next, tmax), level);
+    t = std::min(next, tmax);
+  }
+  std::vector<std::pair<double, double>> all = observed.points;
+  all.insert(all.end(), predicted.points.begin(), predicted.points.end());
+  Axis ay = log_axis(all);
+  ay.lo = std::max(ay.lo, floor_loss);
+  std::vector<Series> series{observed, predicted};
+  // Observed rank increments (spectral half-value crossings) as short vertical ticks.
+  const json& obs = theory["observed"];
+  if (obs.contains("spectral_jump_times")) {
+    Series marks{"rank increments", "#2ca02c", {}};
+    for (const json& v : obs["spectral_jump_times"]) {
+      const double x = v.get<double>();
+      if (x <= tmax) {
+        marks.points.emplace_back(x, ay.hi);
+        marks.points.emplace_back(x, ay.lo);
+        marks.points.emplace_back(x, ay.hi);
+      }
+    }
+    series.push_back(marks);
+  }
+  const double W = 900, H = 500;
+  const std::string body = panel(90, 60, 720, 380, Axis{0, std::max(tmax, 1e-9), false}, ay, series,
+                                 "train loss and the predicted staircase", "loss",
+                                 "rescaled time  step * lr / log(1/alpha)");
+  const fs::path out = run_dir / "staircase.svg";
+  write_file_atomic(out, document(W, H, title + ": incremental learning", body));
+  return out;
+}
+
+fs::path modes_svg(const fs::path& run_dir, const json& theory, const std::vector<MetricsRow>& rows,
+                   const std::string& title) {
+  const json& p = theory["prediction"];
+  const double lr = p["lr"].get<double>();
+  const int64_t depth = p["depth"].get<int64_t>();
+  std::vector<Series> series;
+  double tmax = 0, smax = 0;
+  for (const MetricsRow& r : rows) tmax = std::max(tmax, double(r.step()) * lr);
+  size_t c = 0;
+  for (const json& m : p["modes"]) {
+    const double s = m["s"].get<double>(), u0 = m["u0"].get<double>();
+    smax = std::max(smax, s);
+    const std::string key = fmt::format("mode.{}", m["mode"].get<int64_t>());
+    Series obs{fmt::format("mode {} (s = {:g})", m["mode"].get<int64_t>(), s), palette(c), {}};
+    for (const MetricsRow& r : rows)
+      if (std::isfinite(r.get(key))) obs.points.emplace_back(double(r.step()) * lr, r.get(key));
+    std::vector<double> t;
+    for (int i = 0; i <= 400; ++i) t.push_back(tmax * i / 400.0);
+    const auto u = saxe_mode_curve(s, u0, depth, t);
+    Series pred{"closed form", "#000000", {}};
+    for (size_t i = 0; i < t.size(); ++i) pred.points.emplace_back(t[i], u[i]);
+    series.push_back(std::move(obs));
+    if (c == 0)
+      series.push_back(pred);
+    else
+      series.push_back(Series{"", "#000000", pred.points});
+    ++c;
+  }
+  // Unlabelled closed-form curves stay out of the legend: draw them in a second, legend-less pass.
+  std::vector<Series> labelled, extra;
+  for (Series& s : series) (s.label.empty() ? extra : labelled).push_back(s);
+  const double W = 900, H = 500;
+  const Axis ax{0, std::max(tmax, 1e-9), false}, ay{0, smax * 1.1, false};
+  std::string body = panel(90, 60, 720, 380, ax, ay, labelled,
+                           "mode strengths v_i^T W u_i: observed (colour) and closed form (black)",
+                           "mode strength", "t = step * lr");
+  body += panel(90, 60, 720, 380, ax, ay, extra, "", "", "", false);
+  const fs::path out = run_dir / "modes.svg";
+  write_file_atomic(out, document(W, H, title + ": Saxe et al. mode dynamics", body));
+  return out;
+}
+
+}  // namespace
+
+std::vector<fs::path> write_rank_plots(const fs::path& run_dir) {
+  std::vector<fs::path> written;
+  json summary = json::object();
+  if (fs::exists(run_dir / "summary.json"))
+    summary = json::parse(read_bytes(run_dir / "summary.json"));
+  const std::string title = run_dir.filename().empty() ? run_dir.parent_path().filename().string()
+                                                       : run_dir.filename().string();
+  const Spectra sp = read_spectra_dir(run_dir, summary);
+  const std::vector<MetricsRow> rows = read_metrics(run_dir);
+  if (!sp.steps.empty() && !sp.names.empty()) {
+    written.push_back(spectra_svg(run_dir, sp, title));
+    written.push_back(normalized_svg(run_dir, sp, title));
+    written.push_back(stable_rank_svg(run_dir, sp, rows, title));
+  }
+  if (summary.contains("theory")) {
+    const json& th = summary["theory"];
+    if (th["prediction"]["kind"] == "stages")
+      written.push_back(staircase_svg(run_dir, th, rows, title));
+    if (th["prediction"]["kind"] == "saxe") written.push_back(modes_svg(run_dir, th, rows, title));
+  }
+  return written;
+}
+
+}  // namespace gradscope

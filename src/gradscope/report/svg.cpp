@@ -1,0 +1,115 @@
+// The SVG plotting layer: see svg.h.
+#include "gradscope/report/svg.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace gradscope {
+
+namespace {
+std::string tick_label(double v, bool log) {
+  if (log) {
+    const int e = static_cast<int>(std::lround(std::log10(v)));
+    if (e >= 0 && e <= 5) return fmt::format("{}", static_cast<int64_t>(std::llround(v)));
+    return fmt::format("1e{}", e);
+  }
+  return fmt::format("{:g}", v);
+}
+
+}  // namespace
+
+// One panel at (x0, y0) of size w x h.
+std::string panel(double x0, double y0, double w, double h, const Axis& ax, const Axis& ay,
+                  const std::vector<Series>& series, const std::string& title,
+                  const std::string& ylabel, const std::string& xlabel, bool legend) {
+  std::string s;
+  s += fmt::format("<rect x='{}' y='{}' width='{}' height='{}' fill='white' stroke='#444'/>\n", x0,
+                   y0, w, h);
+  s += fmt::format(
+      "<text x='{}' y='{}' text-anchor='middle' font-size='15' font-weight='bold'>{}</text>\n",
+      x0 + w / 2, y0 - 10, title);
+  // x ticks (decades, or 5 linear steps) with grid lines.
+  std::vector<double> xt;
+  if (ax.log) {
+    for (double v = std::pow(10.0, std::floor(std::log10(ax.lo))); v <= ax.hi * 1.0001; v *= 10)
+      if (v >= ax.lo * 0.9999) xt.push_back(v);
+  } else {
+    for (int i = 0; i <= 5; ++i) xt.push_back(ax.lo + (ax.hi - ax.lo) * i / 5);
+  }
+  for (double v : xt) {
+    const double px = ax.map(v, x0, x0 + w);
+    s += fmt::format("<line x1='{0}' y1='{1}' x2='{0}' y2='{2}' stroke='#ddd'/>\n", px, y0, y0 + h);
+    s += fmt::format("<text x='{}' y='{}' text-anchor='middle' font-size='12'>{}</text>\n", px,
+                     y0 + h + 16, tick_label(v, ax.log));
+  }
+  s += fmt::format("<text x='{}' y='{}' text-anchor='middle' font-size='13'>{}</text>\n",
+                   x0 + w / 2, y0 + h + 36, xlabel);
+  // y ticks.
+  std::vector<double> yt;
+  if (ay.log) {
+    const double first = std::pow(10.0, std::ceil(std::log10(ay.lo)));
+    const int decades = static_cast<int>(std::log10(ay.hi / ay.lo));
+    const double stride = std::pow(10.0, std::max(1, decades / 6));
+    for (double v = first; v <= ay.hi * 1.0001; v *= stride) yt.push_back(v);
+  } else {
+    for (int i = 0; i <= 5; ++i) yt.push_back(ay.lo + (ay.hi - ay.lo) * i / 5);
+  }
+  for (double v : yt) {
+    const double py = ay.map(v, y0 + h, y0);
+    s += fmt::format("<line x1='{0}' y1='{1}' x2='{2}' y2='{1}' stroke='#ddd'/>\n", x0, py, x0 + w);
+    s += fmt::format("<text x='{}' y='{}' text-anchor='end' font-size='12'>{}</text>\n", x0 - 6,
+                     py + 4, tick_label(v, ay.log));
+  }
+  s += fmt::format(
+      "<text transform='translate({},{}) rotate(-90)' text-anchor='middle' "
+      "font-size='13'>{}</text>\n",
+      x0 - 52, y0 + h / 2, ylabel);
+  // Curves.
+  for (const Series& sr : series) {
+    std::string pts;
+    for (const auto& [x, y] : sr.points)
+      pts += fmt::format("{:.1f},{:.1f} ", ax.map(x, x0, x0 + w),
+                         ay.map(std::clamp(y, ay.lo, ay.hi), y0 + h, y0));
+    s += fmt::format("<polyline fill='none' stroke='{}' stroke-width='2' points='{}'/>\n", sr.color,
+                     pts);
+  }
+  if (!legend || series.empty()) return s;
+  // Legend, on a white box sized to its longest label.
+  size_t longest = 0;
+  for (const Series& sr : series) longest = std::max(longest, sr.label.size());
+  const double lw = 40 + 6.5 * static_cast<double>(longest);
+  s += fmt::format(
+      "<rect x='{}' y='{}' width='{}' height='{}' fill='white' stroke='#ccc' "
+      "fill-opacity='0.85'/>\n",
+      x0 + w - lw - 8, y0 + 4, lw, 8 + 16 * static_cast<double>(series.size()));
+  for (size_t i = 0; i < series.size(); ++i) {
+    const double ly = y0 + 16 + 16 * static_cast<double>(i);
+    s += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='{}' stroke-width='3'/>\n",
+                     x0 + w - lw, ly - 4, x0 + w - lw + 24, ly - 4, series[i].color);
+    s += fmt::format("<text x='{}' y='{}' font-size='11'>{}</text>\n", x0 + w - lw + 30, ly,
+                     series[i].label);
+  }
+  return s;
+}
+
+// A log axis spanning the decades of the points' y values.
+Axis log_axis(const std::vector<std::pair<double, double>>& pts) {
+  double lo = INFINITY, hi = 0;
+  for (const auto& p : pts)
+    if (p.second > 0) lo = std::min(lo, p.second), hi = std::max(hi, p.second);
+  if (!(hi > 0)) return {0.1, 1, true};
+  lo = std::pow(10.0, std::floor(std::log10(lo)));
+  hi = std::pow(10.0, std::ceil(std::log10(hi)));
+  if (hi <= lo) hi = lo * 10;
+  return {lo, hi, true};
+}
+
+const char* palette(size_t i) {
+  static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+  return colors[i % 10];
+}
+
+}  // namespace gradscope

@@ -1,0 +1,38 @@
+// A tiny SVG plotting layer of our own: axes with decade or linear ticks, polylines, a legend;
+// enough for every curve gradscope draws (report/plot.cpp, report/rank_plots.cpp).
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gradscope {
+
+// One curve: points (x, y), finite and plottable only.
+struct Series {
+  std::string label, color;
+  std::vector<std::pair<double, double>> points;  // (x, y), finite and plottable only
+};
+
+struct Axis {
+  double lo, hi;
+  bool log;
+  double map(double v, double a, double b) const {  // data -> pixels between a and b
+    const double t = log ? (std::log10(v) - std::log10(lo)) / (std::log10(hi) - std::log10(lo))
+                         : (v - lo) / (hi - lo);
+    return a + t * (b - a);
+  }
+};
+
+// One panel at (x0, y0) of size w x h: frame, title, ticks and grid, labels, curves, legend.
+std::string panel(double x0, double y0, double w, double h, const Axis& ax, const Axis& ay,
+                  const std::vector<Series>& series, const std::string& title,
+                  const std::string& ylabel, const std::string& xlabel = "step",
+                  bool legend = true);
+// A log axis spanning the decades of the points' y values.
+Axis log_axis(const std::vector<std::pair<double, double>>& pts);
+// The i-th colour of a 10-colour palette (wraps).
+const char* palette(size_t i);
+
+}  // namespace gradscope

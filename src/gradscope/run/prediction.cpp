@@ -1,0 +1,232 @@
+// Predictions and their comparison with runs: see prediction.h.
+#include "gradscope/run/prediction.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "gradscope/nn/models.h"
+#include "gradscope/run/objective.h"
+#include "gradscope/tasks/regression.h"
+#include "gradscope/tensor/arena.h"
+#include "gradscope/theory/saxe.h"
+#include "gradscope/theory/stages.h"
+
+namespace gradscope {
+namespace {
+
+using json = nlohmann::json;
+
+json unavailable(const std::string& reason) {
+  return {{"available", false}, {"reason", reason}};
+}
+
+ModelShape shape_of(const TaskData& d, const RegressionTaskConfig& rc) {
+  ModelShape s{d.vocab, d.num_classes, d.train.length, d.train.features, d.train.outputs, 0};
+  if (rc.name == "lowrank_teacher" && rc.teacher == "attention") s.seq_len = rc.seq_len;
+  return s;
+}
+
+json stages(const Config& cfg, const TaskData& data, Model<double>& model) {
+  const double alpha = cfg.real("model.init_scale"), lr = cfg.real("optim.lr");
+  Arena arena;
+  Tape<double> tape(arena);
+  ParamStore<double>& ps = model.params();
+  const Examples all = all_examples(data.train);
+  auto loss = [&](const std::vector<double>& w, std::vector<double>& g) {
+    model.set_diagonal_point(ps.values(), w);
+    tape.reset();
+    ps.zero_grad();
+    Var l = objective(tape, model_outputs(tape, model, data.train, all), data.train, all);
+    const double value = tape.value(l)[0];
+    tape.backward(l);
+    model.diagonal_gradient(ps.grads(), g);
+    return value;
+  };
+  const StagePrediction p = predict_stages(model.diagonal_coordinates(), loss);
+  const double log_inv = std::log(1.0 / alpha);
+  json steps = json::array(), names = json::array();
+  const int64_t d = model.diagonal_coordinates();
+  for (size_t k = 0; k < p.jump_times.size(); ++k) {
+    steps.push_back(p.jump_times[k] * log_inv / lr);
+    const int64_t c = p.coordinates[k];
+    names.push_back(cfg.string("model.type") == "diag_attention"
+                        ? (c < d / 2 ? fmt::format("QK[{}]", c) : fmt::format("VO[{}]", c - d / 2))
+                        : fmt::format("w[{}]", c));
+  }
+  return {{"available", true},
+          {"kind", "stages"},
+          {"alpha", alpha},
+          {"lr", lr},
+          {"log_inv_alpha", log_inv},
+          {"jump_times", p.jump_times},
+          {"jump_steps", steps},
+          {"coordinates", names},
+          {"plateau_losses", p.plateau_losses}};
+}
+
+json saxe(const Config& cfg, const TaskData& data, Model<double>& model) {
+  const int64_t depth = cfg.integer("model.depth");
+  const double alpha = cfg.real("model.init_scale"), lr = cfg.real("optim.lr");
+  const bool identity = cfg.string("model.init") == "identity";
+  if (depth < 2) return unavailable("Saxe's dynamics need model.depth >= 2");
+  if (depth > 2 && !identity)
+    return unavailable("for model.depth > 2 the prediction needs model.init = \"identity\"");
+  const Teacher& th = data.teacher;
+  const int64_t din = th.in_dim, dout = th.out_dim;
+  // The initial mode strength: depth 2 from the projections a = W_0^T v, b = W_1 u, the growing
+  // component being (a + b) / 2: u0 = ||(a + b) / 2||^2 (alpha^2 for the identity init);
+  // deeper identity inits: alpha^depth.
+  ParamStore<double>& ps = model.params();
+  json modes = json::array();
+  for (size_t i = 0; i < th.values.size(); ++i) {
+    const double s = th.values[i];
+    if (!(s > 0)) continue;
+    double u0 = std::pow(alpha, double(depth));
+    if (depth == 2) {
+      const Tensor<const double> W0 = ps.initial(0), W1 = ps.initial(1);  // [din, h], [h, dout]
+      const int64_t h = W0.shape[1];
+      u0 = 0;
+      for (int64_t j = 0; j < h; ++j) {
+        double a = 0, b = 0;
+        for (int64_t r = 0; r < din; ++r) a += W0.data[r * h + j] * th.in_vectors[i * din + r];
+        for (int64_t c = 0; c < dout; ++c)
+          b += W1.data[j * dout + c] * th.out_vectors[i * dout + c];
+        u0 += (a + b) * (a + b) / 4;
+      }
+    }
+    modes.push_back(
+        {{"mode", i}, {"s", s}, {"u0", u0}, {"half_step", saxe_half_time(s, u0, depth) / lr}});
+  }
+  return {{"available", true}, {"kind", "saxe"}, {"depth", depth}, {"lr", lr}, {"modes", modes}};
+}
+
+}  // namespace
+
+json predict(const Config& cfg) {
+  if (!cfg.is_regression())
+    return unavailable("no theory for task.name = " + cfg.string("task.name"));
+  const std::string type = cfg.string("model.type");
+  if (cfg.string("optim.name") != "sgd" || cfg.real("optim.momentum") != 0 ||
+      cfg.real("optim.weight_decay") != 0)
+    return unavailable(
+        "the theory describes gradient flow: optim.name = \"sgd\" with momentum 0 "
+        "and weight_decay 0");
+  const RegressionTaskConfig rc = cfg.regression_task();
+  const TaskData data = make_regression_task(rc);
+  auto model = make_model<double>(cfg.model(), shape_of(data, rc),
+                                  static_cast<uint64_t>(cfg.integer("seed")));
+  json p;
+  if ((type == "diagonal" && cfg.integer("model.depth") == 2) || type == "diag_attention") {
+    if (cfg.real("model.init_scale") >= 1)
+      return unavailable(
+          "the stage prediction needs a small initialization (model.init_scale < 1)");
+    p = stages(cfg, data, *model);
+  } else if (type == "deep_linear" && rc.name == "lowrank_teacher" && rc.teacher == "linear") {
+    p = saxe(cfg, data, *model);
+  } else {
+    return unavailable("no theory for model.type = " + type + " with task.name = " + rc.name);
+  }
+  if (cfg.integer("optim.warmup_steps") > 0 && p.value("available", false))
+    p["note"] = "optim.warmup_steps > 0 delays the run by about half the warmup";
+  return p;
+}
+
+json compare_with_prediction(const json& p, const std::vector<MetricsRow>& rows,
+                             const std::map<std::string, std::vector<int64_t>>& jumps) {
+  if (!p.value("available", false)) return nullptr;
+  json out;
+  if (p["kind"] == "stages") {
+    const double scale = p["lr"].get<double>() / p["log_inv_alpha"].get<double>();
+    const auto plateaus = p["plateau_losses"].get<std::vector<double>>();
+    json loss_steps = json::array(), loss_times = json::array();
+    for (size_t k = 1; k < plateaus.size(); ++k) {
+      const double hi = plateaus[k - 1], lo = plateaus[k];
+      if (!(hi - lo > 1e-3 * std::max(hi, 1e-12))) {  // no visible drop at this jump
+        loss_steps.push_back(nullptr);
+        loss_times.push_back(nullptr);
+        continue;
+      }
+      const double mid = (hi + lo) / 2;
+      json at = nullptr;
+      for (const MetricsRow& r : rows)
+        if (r.get("train_loss") <= mid) {
+          at = r.step();
+          break;
+        }
+      loss_steps.push_back(at);
+      loss_times.push_back(at.is_null() ? json(nullptr) : json(at.get<double>() * scale));
+    }
+    // Rank increments: every matrix's half-value crossings, in time order.
+    std::vector<int64_t> all;
+    for (const auto& [name, steps] : jumps)
+      for (int64_t s : steps)
+        if (s >= 0) all.push_back(s);
+    std::sort(all.begin(), all.end());
+    json spec_times = json::array();
+    for (int64_t s : all) spec_times.push_back(double(s) * scale);
+    out = {{"loss_jump_steps", loss_steps},
+           {"loss_jump_times", loss_times},
+           {"spectral_jump_steps", all},
+           {"spectral_jump_times", spec_times},
+           {"predicted_jump_times", p["jump_times"]}};
+  } else {
+    const double lr = p["lr"].get<double>();
+    const int64_t depth = p["depth"].get<int64_t>();
+    json modes = json::array();
+    for (const json& m : p["modes"]) {
+      const std::string key = fmt::format("mode.{}", m["mode"].get<int64_t>());
+      const double s = m["s"].get<double>(), u0 = m["u0"].get<double>();
+      std::vector<double> t, obs;
+      for (const MetricsRow& r : rows)
+        if (std::isfinite(r.get(key)))
+          t.push_back(double(r.step()) * lr), obs.push_back(r.get(key));
+      const std::vector<double> pred = saxe_mode_curve(s, u0, depth, t);
+      double worst = NAN;
+      json half = nullptr;
+      for (size_t j = 0; j < t.size(); ++j) {
+        if (half.is_null() && obs[j] >= s / 2) half = t[j] / lr;
+        if (pred[j] >= 0.01 * s)
+          worst = std::isnan(worst) ? std::abs(obs[j] - pred[j]) / pred[j]
+                                    : std::max(worst, std::abs(obs[j] - pred[j]) / pred[j]);
+      }
+      modes.push_back(
+          {{"mode", m["mode"]},
+           {"s", s},
+           {"predicted_half_step", m["half_step"]},
+           {"observed_half_step", half},
+           {"max_relative_deviation", std::isnan(worst) ? json(nullptr) : json(worst)}});
+    }
+    out = {{"modes", modes}};
+  }
+  return out;
+}
+
+std::string describe_prediction(const json& p) {
+  if (!p.value("available", false))
+    return "no prediction: " + p.value("reason", std::string()) + "\n";
+  std::string s;
+  if (p["kind"] == "stages") {
+    s += fmt::format(
+        "stage prediction (alpha {}, lr {}; rescaled time = step * lr / log(1/alpha)):\n",
+        p["alpha"].get<double>(), p["lr"].get<double>());
+    s += fmt::format("  stage 0: loss {:.6g}\n", p["plateau_losses"][0].get<double>());
+    for (size_t k = 0; k < p["jump_times"].size(); ++k)
+      s += fmt::format(
+          "  jump {} at rescaled time {:.4f} (step {:.0f}): {} activates, loss -> {:.6g}\n", k + 1,
+          p["jump_times"][k].get<double>(), p["jump_steps"][k].get<double>(),
+          p["coordinates"][k].get<std::string>(), p["plateau_losses"][k + 1].get<double>());
+  } else {
+    s += fmt::format("Saxe et al. closed form (depth {}, lr {}): mode strengths learned at\n",
+                     p["depth"].get<int64_t>(), p["lr"].get<double>());
+    for (const json& m : p["modes"])
+      s += fmt::format("  mode {}: s = {:g}, u0 = {:.3g}, reaches s/2 at step {:.0f}\n",
+                       m["mode"].get<int64_t>(), m["s"].get<double>(), m["u0"].get<double>(),
+                       m["half_step"].get<double>());
+  }
+  if (p.contains("note")) s += "  note: " + p["note"].get<std::string>() + "\n";
+  return s;
+}
+
+}  // namespace gradscope

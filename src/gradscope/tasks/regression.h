@@ -1,0 +1,48 @@
+// Regression tasks of the rank-dynamics experiments (REFERENCES 2): a teacher maps inputs to real
+// targets and the loss is 1/2 mean over examples of ||y - f(x)||^2.
+//
+//   diagonal_teacher   y = <w*, x>, w* = task.target (zero-padded to task.dim).
+//   lowrank_teacher    linear: y = x W*, W* [d, d] = sum_i s_i v_i u_i^T with s = task.target and
+//                      random (or identity) orthonormal singular vectors.
+//                      attention: one head with diagonal weights reads a sequence x [L, d]:
+//                      y = (sum_j a_j x_j) (.) vo, a = softmax_j(<x_L (.) qk, x_j> / sqrt(d)),
+//                      qk = task.target, vo = task.target_vo (or task.target).
+//   matrix_completion  an n x n rank-r target M (||M||_F = n); the training set is m observed
+//                      entries (input id i*n + j, target M_ij), the test set every other entry.
+//
+// Inputs "whitened" are sqrt(d) e_1 .. sqrt(d) e_d (E[x x^T] = I exactly, so the training loss
+// is the population loss); "gaussian" are task.n_samples standard normal draws. Test sets are
+// task.n_test fresh Gaussian draws. Teacher and data come from Rng(split_seed, ...) streams.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gradscope/tasks/dataset.h"
+
+namespace gradscope {
+
+struct RegressionTaskConfig {
+  std::string name = "diagonal_teacher";  // diagonal_teacher | lowrank_teacher | matrix_completion
+  std::vector<double> target;             // w* or singular values
+  std::vector<double> target_vo;          // attention teacher: W_V W_O diagonal (empty: target)
+  std::string teacher = "linear";         // linear | attention (lowrank_teacher)
+  std::string teacher_basis = "random";   // random | identity
+  std::string inputs = "whitened";        // whitened | gaussian
+  int64_t dim = 0;                        // input dimension (0: target length)
+  int64_t seq_len = 4;                    // attention teacher
+  int64_t n_samples = 256, n_test = 512;  // gaussian train draws; test draws
+  int64_t size = 100, rank = 5, observed = 2000;  // matrix completion
+  uint64_t split_seed = 598;
+
+  int64_t input_dim() const { return dim > 0 ? dim : static_cast<int64_t>(target.size()); }
+};
+
+const std::vector<std::string>& regression_task_names();
+
+// Throws std::invalid_argument naming the key (task.target, task.rank, ...) and what is valid.
+void validate(const RegressionTaskConfig& c);
+TaskData make_regression_task(const RegressionTaskConfig& c);
+
+}  // namespace gradscope
