@@ -13,49 +13,12 @@
 #include <string>
 #include <thread>
 
+#include "cli_fixture.h"
+
 namespace fs = std::filesystem;
+using namespace gradscope_it;
 
 namespace {
-
-const std::string kBinary = GRADSCOPE_BINARY;
-const std::string kExamples = std::string(GRADSCOPE_SOURCE_DIR) + "/examples/";
-
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-class Cli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("gradscope_it_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  Result run(const std::string& args) {
-    const std::string cmd = kBinary + " " + args + " >" + (dir_ / "out.txt").string() + " 2>" +
-                            (dir_ / "err.txt").string();
-    const int status = std::system(cmd.c_str());
-    return {WEXITSTATUS(status), slurp(dir_ / "out.txt"), slurp(dir_ / "err.txt")};
-  }
-  nlohmann::json summary(const fs::path& run) {
-    return nlohmann::json::parse(slurp(run / "summary.json"));
-  }
-
-  fs::path dir_;
-};
 
 TEST_F(Cli, SmallModularTaskGroks) {
   const fs::path out = dir_ / "grok";
@@ -124,6 +87,13 @@ TEST_F(Cli, ResumeAfterSigkillIsBitIdentical) {
 
   EXPECT_EQ(slurp(killed / "metrics.jsonl"), slurp(whole / "metrics.jsonl"));
   EXPECT_EQ(slurp(killed / "metrics.csv"), slurp(whole / "metrics.csv"));
+  // The spectra (kept at checkpoints, truncated on resume) match too.
+  int spectra = 0;
+  for (const auto& f : fs::directory_iterator(whole / "spectra")) {
+    EXPECT_EQ(slurp(killed / "spectra" / f.path().filename()), slurp(f.path())) << f.path();
+    ++spectra;
+  }
+  EXPECT_GT(spectra, 10);
   auto a = summary(whole), b = summary(killed);
   for (auto* s : {&a, &b}) s->erase("wall_time_s"), s->erase("steps_per_s");
   EXPECT_EQ(a, b);

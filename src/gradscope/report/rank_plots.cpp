@@ -73,46 +73,50 @@ Axis step_axis(double max_step) {
   return {1.0, std::pow(10.0, std::ceil(std::log10(std::max(max_step, 10.0)))), true};
 }
 
-// A grid of panels, one per matrix.
+// One file holding a grid of panels (pw x ph), one per probed matrix: panel(m) returns the
+// curves of matrix m and the panel's axes and labels.
+struct PanelSpec {
+  std::vector<Series> series;
+  Axis ax, ay;
+  std::string ylabel, xlabel;
+};
 template <class F>
-std::string grid(size_t count, double pw, double ph, F&& draw, double& width, double& height) {
-  const size_t cols = std::min<size_t>(count, 4), rows = (count + cols - 1) / cols;
-  width = 90 + double(cols) * (pw + 90);
-  height = 70 + double(rows) * (ph + 80);
-  std::string s;
-  for (size_t i = 0; i < count; ++i)
-    s += draw(i, 80 + double(i % cols) * (pw + 90), 60 + double(i / cols) * (ph + 80));
-  return s;
+fs::path per_matrix_svg(const fs::path& file, const Spectra& sp, const std::string& title,
+                        F&& spec) {
+  const double pw = 300, ph = 200;
+  const size_t count = sp.names.size(), cols = std::min<size_t>(count, 4),
+               rows = (count + cols - 1) / cols;
+  std::string body;
+  for (size_t m = 0; m < count; ++m) {
+    const PanelSpec p = spec(m);
+    body += panel(80 + double(m % cols) * (pw + 90), 60 + double(m / cols) * (ph + 80), pw, ph,
+                  p.ax, p.ay, p.series, sp.names[m], p.ylabel, p.xlabel, m == 0);
+  }
+  write_file_atomic(
+      file, document(90 + double(cols) * (pw + 90), 70 + double(rows) * (ph + 80), title, body));
+  return file;
 }
 
 constexpr size_t kTopValues = 8;  // singular values drawn per matrix
 
 fs::path spectra_svg(const fs::path& run_dir, const Spectra& sp, const std::string& title) {
-  const double pw = 300, ph = 200;
-  double W = 0, H = 0;
-  const std::string body = grid(
-      sp.names.size(), pw, ph,
-      [&](size_t m, double x0, double y0) {
-        std::vector<Series> series;
+  return per_matrix_svg(
+      run_dir / "spectra.svg", sp, title + ": singular values of W_t - W_0", [&](size_t m) {
+        PanelSpec p{{}, step_axis(sp.steps.back()), {}, "singular value", "step"};
         const size_t k = sp.rows[m].empty() ? 0 : std::min(kTopValues, sp.rows[m][0].size());
+        std::vector<std::pair<double, double>> all;
         for (size_t i = 0; i < k; ++i) {
           Series s{fmt::format("s{}", i + 1), palette(i), {}};
           for (size_t j = 0; j < sp.rows[m].size(); ++j)
             if (sp.steps[j] >= 1 && sp.rows[m][j][i] > 0)
               s.points.emplace_back(sp.steps[j], sp.rows[m][j][i]);
-          series.push_back(std::move(s));
+          all.insert(all.end(), s.points.begin(), s.points.end());
+          p.series.push_back(std::move(s));
         }
-        std::vector<std::pair<double, double>> all;
-        for (const Series& s : series) all.insert(all.end(), s.points.begin(), s.points.end());
-        Axis ay = log_axis(all);
-        ay.lo = std::max(ay.lo, ay.hi * 1e-6);
-        return panel(x0, y0, pw, ph, step_axis(sp.steps.back()), ay, series, sp.names[m],
-                     "singular value", "step", m == 0);
-      },
-      W, H);
-  const fs::path out = run_dir / "spectra.svg";
-  write_file_atomic(out, document(W, H, title + ": singular values of W_t - W_0", body));
-  return out;
+        p.ay = log_axis(all);
+        p.ay.lo = std::max(p.ay.lo, p.ay.hi * 1e-6);
+        return p;
+      });
 }
 
 fs::path normalized_svg(const fs::path& run_dir, const Spectra& sp, const std::string& title) {
@@ -128,12 +132,10 @@ fs::path normalized_svg(const fs::path& run_dir, const Spectra& sp, const std::s
         best = j;
     if (std::find(picks.begin(), picks.end(), best) == picks.end()) picks.push_back(best);
   }
-  const double pw = 300, ph = 200;
-  double W = 0, H = 0;
-  const std::string body = grid(
-      sp.names.size(), pw, ph,
-      [&](size_t m, double x0, double y0) {
-        std::vector<Series> series;
+  return per_matrix_svg(
+      run_dir / "normalized_spectra.svg", sp, title + ": normalized spectra of W_t - W_0",
+      [&](size_t m) {
+        PanelSpec p{{}, {}, Axis{1e-4, 1, true}, "sigma_i / sigma_max", "i"};
         size_t k = 1;
         for (size_t c = 0; c < picks.size(); ++c) {
           const auto& row = sp.rows[m][picks[c]];
@@ -142,15 +144,11 @@ fs::path normalized_svg(const fs::path& run_dir, const Spectra& sp, const std::s
           for (size_t i = 0; i < row.size(); ++i)
             if (row[0] > 0 && row[i] / row[0] >= 1e-4)
               s.points.emplace_back(double(i + 1), row[i] / row[0]);
-          series.push_back(std::move(s));
+          p.series.push_back(std::move(s));
         }
-        return panel(x0, y0, pw, ph, Axis{1, double(k), false}, Axis{1e-4, 1, true}, series,
-                     sp.names[m], "sigma_i / sigma_max", "i", m == 0);
-      },
-      W, H);
-  const fs::path out = run_dir / "normalized_spectra.svg";
-  write_file_atomic(out, document(W, H, title + ": normalized spectra of W_t - W_0", body));
-  return out;
+        p.ax = Axis{0, nice_ceiling(double(k)), false};
+        return p;
+      });
 }
 
 fs::path stable_rank_svg(const fs::path& run_dir, const Spectra& sp,
@@ -170,7 +168,7 @@ fs::path stable_rank_svg(const fs::path& run_dir, const Spectra& sp,
   for (const auto& p : all) hi = std::max(hi, p.second);
   const double W = 1100, H = 520;
   const std::string body =
-      panel(90, 60, 700, 400, step_axis(sp.steps.back()), Axis{0, std::ceil(hi * 1.05), false},
+      panel(90, 60, 700, 400, step_axis(sp.steps.back()), Axis{0, nice_ceiling(hi * 1.05), false},
             series, "stable rank ||dW||_F^2 / ||dW||_2^2", "stable rank");
   const fs::path out = run_dir / "stable_rank.svg";
   write_file_atomic(out, document(W, H, title + ": stable rank of W_t - W_0", body));
@@ -204,20 +202,16 @@ fs::path staircase_svg(const fs::path& run_dir, const json& theory,
   std::vector<Series> series{observed, predicted};
   // Observed rank increments (spectral half-value crossings) as short vertical ticks.
   const json& obs = theory["observed"];
-  if (obs.contains("spectral_jump_times")) {
-    Series marks{"rank increments", "#2ca02c", {}};
+  if (obs.contains("spectral_jump_times"))
     for (const json& v : obs["spectral_jump_times"]) {
       const double x = v.get<double>();
-      if (x <= tmax) {
-        marks.points.emplace_back(x, ay.hi);
-        marks.points.emplace_back(x, ay.lo);
-        marks.points.emplace_back(x, ay.hi);
-      }
+      if (x <= tmax)
+        series.push_back(Series{series.size() == 2 ? "rank increments (spectra)" : "",
+                                "#2ca02c",
+                                {{x, ay.hi}, {x, ay.lo}}});
     }
-    series.push_back(marks);
-  }
   const double W = 900, H = 500;
-  const std::string body = panel(90, 60, 720, 380, Axis{0, std::max(tmax, 1e-9), false}, ay, series,
+  const std::string body = panel(90, 60, 720, 380, Axis{0, nice_ceiling(tmax), false}, ay, series,
                                  "train loss and the predicted staircase", "loss",
                                  "rescaled time  step * lr / log(1/alpha)");
   const fs::path out = run_dir / "staircase.svg";
@@ -244,24 +238,18 @@ fs::path modes_svg(const fs::path& run_dir, const json& theory, const std::vecto
     std::vector<double> t;
     for (int i = 0; i <= 400; ++i) t.push_back(tmax * i / 400.0);
     const auto u = saxe_mode_curve(s, u0, depth, t);
-    Series pred{"closed form", "#000000", {}};
+    Series pred{"closed form", "#000000", {}, true};
     for (size_t i = 0; i < t.size(); ++i) pred.points.emplace_back(t[i], u[i]);
+    if (c > 0) pred.label.clear();  // one legend entry for every closed-form curve
     series.push_back(std::move(obs));
-    if (c == 0)
-      series.push_back(pred);
-    else
-      series.push_back(Series{"", "#000000", pred.points});
+    series.push_back(std::move(pred));  // dashed, over the observed curve
     ++c;
   }
-  // Unlabelled closed-form curves stay out of the legend: draw them in a second, legend-less pass.
-  std::vector<Series> labelled, extra;
-  for (Series& s : series) (s.label.empty() ? extra : labelled).push_back(s);
   const double W = 900, H = 500;
-  const Axis ax{0, std::max(tmax, 1e-9), false}, ay{0, smax * 1.1, false};
-  std::string body = panel(90, 60, 720, 380, ax, ay, labelled,
-                           "mode strengths v_i^T W u_i: observed (colour) and closed form (black)",
-                           "mode strength", "t = step * lr");
-  body += panel(90, 60, 720, 380, ax, ay, extra, "", "", "", false);
+  const Axis ax{0, nice_ceiling(tmax), false}, ay{0, nice_ceiling(smax * 1.05), false};
+  const std::string body = panel(90, 60, 720, 380, ax, ay, series,
+                                 "mode strengths v_i^T W u_i: observed and closed form (dashed)",
+                                 "mode strength", "t = step * lr");
   const fs::path out = run_dir / "modes.svg";
   write_file_atomic(out, document(W, H, title + ": Saxe et al. mode dynamics", body));
   return out;

@@ -15,7 +15,7 @@ std::string tick_label(double v, bool log) {
     if (e >= 0 && e <= 5) return fmt::format("{}", static_cast<int64_t>(std::llround(v)));
     return fmt::format("1e{}", e);
   }
-  return fmt::format("{:g}", v);
+  return fmt::format("{:.4g}", v);
 }
 
 }  // namespace
@@ -38,6 +38,7 @@ std::string panel(double x0, double y0, double w, double h, const Axis& ax, cons
   } else {
     for (int i = 0; i <= 5; ++i) xt.push_back(ax.lo + (ax.hi - ax.lo) * i / 5);
   }
+  for (double& v : xt) v = std::abs(v) < 1e-12 * std::max(1.0, std::abs(ax.hi)) ? 0 : v;
   for (double v : xt) {
     const double px = ax.map(v, x0, x0 + w);
     s += fmt::format("<line x1='{0}' y1='{1}' x2='{0}' y2='{2}' stroke='#ddd'/>\n", px, y0, y0 + h);
@@ -72,26 +73,37 @@ std::string panel(double x0, double y0, double w, double h, const Axis& ax, cons
     for (const auto& [x, y] : sr.points)
       pts += fmt::format("{:.1f},{:.1f} ", ax.map(x, x0, x0 + w),
                          ay.map(std::clamp(y, ay.lo, ay.hi), y0 + h, y0));
-    s += fmt::format("<polyline fill='none' stroke='{}' stroke-width='2' points='{}'/>\n", sr.color,
-                     pts);
+    s += fmt::format("<polyline fill='none' stroke='{}' stroke-width='2'{} points='{}'/>\n",
+                     sr.color, sr.dashed ? " stroke-dasharray='6,4'" : "", pts);
   }
-  if (!legend || series.empty()) return s;
-  // Legend, on a white box sized to its longest label.
+  // Legend (series with a label), on a white box sized to its longest label.
+  std::vector<const Series*> named;
+  for (const Series& sr : series)
+    if (!sr.label.empty()) named.push_back(&sr);
+  if (!legend || named.empty()) return s;
   size_t longest = 0;
-  for (const Series& sr : series) longest = std::max(longest, sr.label.size());
+  for (const Series* sr : named) longest = std::max(longest, sr->label.size());
   const double lw = 40 + 6.5 * static_cast<double>(longest);
   s += fmt::format(
       "<rect x='{}' y='{}' width='{}' height='{}' fill='white' stroke='#ccc' "
       "fill-opacity='0.85'/>\n",
-      x0 + w - lw - 8, y0 + 4, lw, 8 + 16 * static_cast<double>(series.size()));
-  for (size_t i = 0; i < series.size(); ++i) {
+      x0 + w - lw - 8, y0 + 4, lw, 8 + 16 * static_cast<double>(named.size()));
+  for (size_t i = 0; i < named.size(); ++i) {
     const double ly = y0 + 16 + 16 * static_cast<double>(i);
     s += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='{}' stroke-width='3'/>\n",
-                     x0 + w - lw, ly - 4, x0 + w - lw + 24, ly - 4, series[i].color);
+                     x0 + w - lw, ly - 4, x0 + w - lw + 24, ly - 4, named[i]->color);
     s += fmt::format("<text x='{}' y='{}' font-size='11'>{}</text>\n", x0 + w - lw + 30, ly,
-                     series[i].label);
+                     named[i]->label);
   }
   return s;
+}
+
+double nice_ceiling(double v) {
+  if (!(v > 0)) return 1;
+  const double e = std::pow(10.0, std::floor(std::log10(v)));
+  for (double m : {1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0})
+    if (m * e >= v * (1 - 1e-12)) return m * e;
+  return 10 * e;
 }
 
 // A log axis spanning the decades of the points' y values.

@@ -9,10 +9,11 @@
 
 namespace gradscope {
 
-// One curve: points (x, y), finite and plottable only.
+// One curve: points (x, y), finite and plottable only; an empty label keeps it out of the legend.
 struct Series {
   std::string label, color;
   std::vector<std::pair<double, double>> points;  // (x, y), finite and plottable only
+  bool dashed = false;
 };
 
 struct Axis {
@@ -32,6 +33,9 @@ std::string panel(double x0, double y0, double w, double h, const Axis& ax, cons
                   bool legend = true);
 // A log axis spanning the decades of the points' y values.
 Axis log_axis(const std::vector<std::pair<double, double>>& pts);
+// The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 (times a power of 10) at or above v > 0:
+// the end of a linear axis with round ticks.
+double nice_ceiling(double v);
 // The i-th colour of a 10-colour palette (wraps).
 const char* palette(size_t i);
 
