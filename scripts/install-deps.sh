@@ -4,13 +4,14 @@
 # Run as root (or with sudo available) on a fresh Debian 12 machine.
 #
 # Why each library:
-#   libopenblas-openmp-dev  GEMM (and LAPACK for SVD later) from OpenBLAS, the fastest BLAS Debian
+#   libopenblas-openmp-dev  GEMM, and LAPACK (SVD, QR) from OpenBLAS, the fastest BLAS Debian
 #                           ships; the OpenMP build shares one thread team with gradscope's own
 #                           OpenMP kernels, so the two never spin against each other.
 #   libtomlplusplus-dev     TOML 1.0 parser for experiment files (header-only, well maintained).
 #   nlohmann-json3-dev      JSON for metrics, summaries and test fixtures.
 #   libcli11-dev            command-line parsing with subcommands.
 #   libfmt-dev              formatting (GCC 12 has no <format>).
+#   libsqlite3-dev          the results index (runs/index.sqlite) of sweeps.
 #   libgtest-dev            unit, gradient-check and oracle tests (GoogleTest).
 #   libbenchmark-dev        micro-benchmarks (Google Benchmark).
 #   clang-format            the project's formatting.
@@ -19,7 +20,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libopenblas-openmp-dev
-  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
 )

@@ -4,6 +4,12 @@
 //   gradscope show RUN_DIR
 //   gradscope plot RUN_DIR [--out FILE.svg]
 //   gradscope theory EXPERIMENT.toml [key=value ...] [--out FILE.json]
+//   gradscope sweep EXPERIMENT.toml [key=value | key=v1,v2,...] [--jobs N] [--shard i/K]
+//   gradscope sweep EXPERIMENT.toml ... --slurm-script [--tasks K] [--cpus C]
+//   gradscope index rebuild [ROOT]
+//   gradscope ls [key=value ...]
+//   gradscope export --csv [--out FILE]
+//   gradscope plot SWEEP_DIR --x KEY --y KEY [--z FIELD] [--logx] [--logy] [--out FILE.svg]
 // Exit codes: 0 success, 1 a run that diverged or failed, 2 bad input, 130 interrupted.
 #include <fmt/core.h>
 #include <unistd.h>
@@ -14,6 +20,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "commands.h"
 #include "gradscope/report/plot.h"
 #include "gradscope/run/config.h"
 #include "gradscope/run/prediction.h"
@@ -33,7 +40,8 @@ namespace {
 constexpr const char* kVersion = "0.1.0";
 
 int cmd_run(const std::string& experiment, const std::vector<std::string>& overrides,
-            const std::string& out, const std::string& resume, bool force) {
+            const std::string& out, const std::string& resume, bool force,
+            const std::string& index) {
   RunOptions o;
   o.live = ::isatty(STDOUT_FILENO) != 0;
   o.version_header =
@@ -45,15 +53,21 @@ int cmd_run(const std::string& experiment, const std::vector<std::string>& overr
     o.dir = resume;
     o.resume = true;
     const Config c = Config::from_file(o.dir / "config.toml");
-    return run_experiment(c, o);
+    const int code = run_experiment(c, o);
+    cli::index_run(o.dir, index);
+    return code;
   }
   if (experiment.empty()) throw ConfigError("run needs an EXPERIMENT.toml (or --resume RUN_DIR)");
   Config c = Config::from_file(experiment);
+  if (c.has_sweep())
+    throw ConfigError(experiment + " defines a [sweep]; run it with gradscope sweep " + experiment);
   for (const std::string& kv : overrides) c.apply_override(kv);
   c.validate();
   o.dir = out.empty() ? fs::path("runs") / c.string("name") : fs::path(out);
   o.force = force;
-  return run_experiment(c, o);
+  const int code = run_experiment(c, o);
+  cli::index_run(o.dir, index);
+  return code;
 }
 
 int cmd_show(const std::string& dir) {
@@ -125,7 +139,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
 
-  std::string experiment, out, resume, show_dir, plot_dir, plot_out, theory_out;
+  std::string experiment, out, resume, show_dir, plot_dir, plot_out, theory_out, index;
   std::vector<std::string> overrides;
   bool force = false;
   CLI::App* run = app.add_subcommand("run", "train an experiment; writes runs/<name>/");
@@ -135,11 +149,51 @@ int main(int argc, char** argv) {
   run->add_option("--resume", resume,
                   "continue the run in this directory from its last checkpoint");
   run->add_flag("--force", force, "replace an existing run directory");
+  run->add_option("--index", index,
+                  "results index the run adds itself to (default: index.sqlite in the runs root)");
   CLI::App* show = app.add_subcommand("show", "print a run's summary");
   show->add_option("run_dir", show_dir, "run directory")->required();
   CLI::App* plot = app.add_subcommand("plot", "draw a run's loss and accuracy curves as SVG");
   plot->add_option("run_dir", plot_dir, "run directory")->required();
   plot->add_option("--out", plot_out, "SVG file (default: RUN_DIR/curves.svg)");
+  std::string px, py, pz = "regime";
+  bool logx = false, logy = false;
+  plot->add_option("--x", px, "phase diagram of a sweep directory: config key on the x axis");
+  plot->add_option("--y", py, "phase diagram: config key on the y axis");
+  plot->add_option("--z", pz,
+                   "phase diagram: regime, or a summary field (generalized_step, ...) or "
+                   "final.<metric>")
+      ->capture_default_str();
+  plot->add_flag("--logx", logx, "phase diagram: log x axis");
+  plot->add_flag("--logy", logy, "phase diagram: log y axis");
+
+  cli::SweepArgs sw;
+  CLI::App* sweep = app.add_subcommand(
+      "sweep", "run every point of a sweep ([sweep] in the file, or key=v1,v2 on the line)");
+  sweep->add_option("experiment", sw.experiment, "experiment TOML file")->required();
+  sweep->add_option("arguments", sw.arguments, "key=value, or key=v1,v2,... for a sweep axis");
+  sweep->add_option("--jobs", sw.jobs,
+                    "runs at a time (default: SLURM_CPUS_PER_TASK inside Slurm, else 1)");
+  sweep->add_option("--shard", sw.shard, "run only shard i of K (i/K); automatic in a Slurm array");
+  sweep->add_option("--root", sw.root, "runs root (default: runs)")->capture_default_str();
+  sweep->add_flag("--slurm-script", sw.slurm_script, "print an sbatch job-array script and exit");
+  sweep->add_option("--tasks", sw.tasks, "--slurm-script: array tasks (default: min(runs, 16))");
+  sweep->add_option("--cpus", sw.cpus, "--slurm-script: CPUs per task")->capture_default_str();
+  CLI::App* index_cmd = app.add_subcommand("index", "the results index (runs/index.sqlite)");
+  CLI::App* rebuild = index_cmd->add_subcommand("rebuild", "recreate it from the run directories");
+  std::string root = "runs";
+  rebuild->add_option("root", root, "runs root (default: runs)");
+  index_cmd->require_subcommand(1);
+  std::vector<std::string> filters;
+  CLI::App* ls = app.add_subcommand("ls", "list indexed runs: phases and the config keys that vary");
+  ls->add_option("filters", filters, "key=value (also !=, <, >, <=, >=), e.g. regime=grokking");
+  ls->add_option("--index", index, "index file (default: runs/index.sqlite)");
+  CLI::App* exp = app.add_subcommand("export", "write the index as one flat table");
+  bool csv = false;
+  std::string export_out;
+  exp->add_flag("--csv", csv, "CSV (the only format)")->required();
+  exp->add_option("--out", export_out, "file (default: stdout)");
+  exp->add_option("--index", index, "index file (default: runs/index.sqlite)");
 
   CLI::App* theory = app.add_subcommand(
       "theory", "print and write the theory's prediction for an experiment (stages, Saxe)");
@@ -154,7 +208,16 @@ int main(int argc, char** argv) {
   }
   try {
     set_num_threads(threads);
-    if (*run) return cmd_run(experiment, overrides, out, resume, force);
+    if (*run) return cmd_run(experiment, overrides, out, resume, force, index);
+    if (*sweep) {
+      sw.threads = threads;
+      return cli::sweep(sw);
+    }
+    if (*index_cmd) return cli::index_rebuild(root);
+    if (*ls) return cli::ls(filters, index);
+    if (*exp) return cli::export_csv(index, export_out);
+    if (*plot && !px.empty())
+      return cli::phase_diagram(plot_dir, px, py, pz, logx, logy, plot_out);
     if (*show) return cmd_show(show_dir);
     if (*theory) return cmd_theory(experiment, overrides, theory_out);
     if (*plot) {

@@ -318,11 +318,15 @@ Config Config::from_string(const std::string& text, const std::string& file) {
   };
   for (auto&& [k, node] : root) {
     const std::string name(k.str());
+    if (name == "sweep" && node.is_table()) {  // gradscope sweep reads it (sweep/sweep_spec.h)
+      c.has_sweep_ = true;
+      continue;
+    }
     if (auto table = node.as_table()) {
       if (name != "task" && name != "model" && name != "optim" && name != "train" &&
           name != "probe")
         throw ConfigError(
-            fmt::format("{}:{}: unknown section [{}] (valid: task, model, optim, probe, train)",
+            fmt::format("{}:{}: unknown section [{}] (valid: task, model, optim, probe, train, sweep)",
                         file, node.source().begin.line, name));
       for (auto&& [k2, leaf] : *table) set_leaf(name + "." + std::string(k2.str()), leaf);
     } else {
@@ -532,6 +536,17 @@ std::string Config::to_toml(const std::string& header) const {
            value_to_string(values_.at(s.key)) + "\n";
   }
   return out;
+}
+
+std::string config_hash(const Config& config) {
+  Config c = config;
+  c.set("name", std::string());
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char ch : c.to_toml()) {
+    h ^= ch;
+    h *= 1099511628211ull;
+  }
+  return fmt::format("{:016x}", h);
 }
 
 std::vector<std::string> Config::diff(const Config& other) const {

@@ -89,10 +89,17 @@ class Config {
   std::string to_toml(const std::string& header = "") const;
   // Keys whose values differ from other's.
   std::vector<std::string> diff(const Config& other) const;
+  // Whether the file had a [sweep] section (read by gradscope sweep, ignored here).
+  bool has_sweep() const { return has_sweep_; }
 
  private:
   std::map<std::string, ConfigValue> values_;
+  bool has_sweep_ = false;
 };
+
+// A stable id of a config: 16 hex digits of the 64-bit FNV-1a hash of its resolved TOML with the
+// name left out (the same settings give the same id whatever the run is called).
+std::string config_hash(const Config& config);
 
 // The valid key closest to `key` (edit distance), for "did you mean" messages.
 std::string closest_key(const std::string& key);

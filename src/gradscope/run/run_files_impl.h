@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <stdexcept>
+#include <string>
 
 namespace gradscope {
 
@@ -12,7 +13,9 @@ void fsync_directory(const std::filesystem::path& dir);
 
 template <class F>
 void write_binary_atomic(const std::filesystem::path& path, F&& write) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
+  // A name of this process's own: concurrent writers of one file (shards of a sweep writing its
+  // manifest) never share a temporary file; the last rename wins whole.
+  const std::filesystem::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) throw std::runtime_error("cannot write " + tmp.string());
   try {

@@ -1,0 +1,33 @@
+// The subcommands of the gradscope executable that work on many runs (sweep, index, ls, export,
+// phase diagrams); main.cpp parses the command line and calls them.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace gradscope::cli {
+
+struct SweepArgs {
+  std::string experiment;
+  std::vector<std::string> arguments;  // key=value and key=v1,v2,...
+  std::string root = "runs", shard;
+  int jobs = 0;  // 0: SLURM_CPUS_PER_TASK, else 1
+  int threads = 1;
+  bool slurm_script = false;
+  int64_t tasks = 0, cpus = 2;  // the script's array size (0: min(runs, 16)) and CPUs per task
+};
+int sweep(const SweepArgs& a);
+
+// Adds a finished (or stopped) run to its index; failures are reported, never fatal.
+void index_run(const std::filesystem::path& run_dir, const std::string& index);
+int index_rebuild(const std::string& root);
+int ls(const std::vector<std::string>& filters, const std::string& index);
+int export_csv(const std::string& index, const std::string& out);
+int phase_diagram(const std::string& sweep_dir, const std::string& x, const std::string& y,
+                  const std::string& z, bool log_x, bool log_y, const std::string& out);
+
+// The path of the running executable (children of a sweep run it).
+std::string self_executable();
+
+}  // namespace gradscope::cli

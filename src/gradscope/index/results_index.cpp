@@ -1,0 +1,388 @@
+// The results index: see results_index.h.
+#include "gradscope/index/results_index.h"
+
+#include <fmt/core.h>
+#include <sqlite3.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+
+#include "gradscope/run/config.h"
+#include "gradscope/run/run_files.h"
+
+namespace gradscope {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The summary fields stored as columns, and the final metrics (as final_<name>).
+const std::vector<std::string> kSummaryInts = {"memorized_step", "generalized_step",
+                                               "grokking_delay", "steps_done"};
+const std::vector<std::string> kFinal = {"train_loss", "train_acc", "test_loss", "test_acc",
+                                         "test_rel_error"};
+
+std::string quote(const std::string& name) {
+  std::string q = "\"";
+  for (char c : name) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+const char* sql_type(const ConfigValue& v) {
+  switch (v.index()) {
+    case 0:
+    case 2:
+      return "INTEGER";
+    case 1:
+      return "REAL";
+    default:
+      return "TEXT";
+  }
+}
+
+// Every column of `runs` with its SQL type, in order.
+std::vector<std::pair<std::string, std::string>> run_columns() {
+  std::vector<std::pair<std::string, std::string>> c = {
+      {"dir", "TEXT PRIMARY KEY"}, {"id", "TEXT"},      {"name", "TEXT"},
+      {"sweep", "TEXT"},           {"status", "TEXT"},  {"message", "TEXT"},
+      {"regime", "TEXT"},          {"wall_time_s", "REAL"}, {"steps_per_s", "REAL"}};
+  for (const auto& k : kSummaryInts) c.emplace_back(k, "INTEGER");
+  for (const auto& k : kFinal) c.emplace_back("final_" + k, "REAL");
+  for (const KeySpec& s : Config::schema())
+    if (s.key != "name") c.emplace_back(s.key, sql_type(s.default_value));  // name: above
+  return c;
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  if (!in) throw std::runtime_error(p.string() + ": cannot read");
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A prepared statement, finalized on scope exit.
+struct Statement {
+  sqlite3_stmt* s = nullptr;
+  Statement(sqlite3* db, const std::string& sql) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("SQLite: ") + sqlite3_errmsg(db) + " in: " + sql);
+  }
+  ~Statement() { sqlite3_finalize(s); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+};
+
+void step_done(sqlite3* db, Statement& st) {
+  if (sqlite3_step(st.s) != SQLITE_DONE)
+    throw std::runtime_error(std::string("SQLite: ") + sqlite3_errmsg(db));
+  sqlite3_reset(st.s);
+  sqlite3_clear_bindings(st.s);
+}
+
+void bind(Statement& st, int i, const ConfigValue& v) {
+  switch (v.index()) {
+    case 0:
+      sqlite3_bind_int64(st.s, i, std::get<int64_t>(v));
+      break;
+    case 1:
+      sqlite3_bind_double(st.s, i, std::get<double>(v));
+      break;
+    case 2:
+      sqlite3_bind_int64(st.s, i, std::get<bool>(v) ? 1 : 0);
+      break;
+    case 3:
+      sqlite3_bind_text(st.s, i, std::get<std::string>(v).c_str(), -1, SQLITE_TRANSIENT);
+      break;
+    default:
+      sqlite3_bind_text(st.s, i, value_to_string(v).c_str(), -1, SQLITE_TRANSIENT);
+  }
+}
+
+void bind_json(Statement& st, int i, const nlohmann::json& v) {
+  if (v.is_number_integer())
+    sqlite3_bind_int64(st.s, i, v.get<int64_t>());
+  else if (v.is_number())
+    sqlite3_bind_double(st.s, i, v.get<double>());
+  else if (v.is_string())
+    sqlite3_bind_text(st.s, i, v.get<std::string>().c_str(), -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null(st.s, i);
+}
+
+std::string column_text(sqlite3_stmt* s, int i) {
+  switch (sqlite3_column_type(s, i)) {
+    case SQLITE_NULL:
+      return "";
+    case SQLITE_INTEGER:
+      return std::to_string(sqlite3_column_int64(s, i));
+    case SQLITE_FLOAT:
+      return fmt::format("{}", sqlite3_column_double(s, i));
+    default:
+      return reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+  }
+}
+
+std::string csv_field(const std::string& v) {
+  if (v.find_first_of(",\"\n") == std::string::npos) return v;
+  std::string q = "\"";
+  for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+}  // namespace
+
+fs::path default_index_path(const fs::path& run_dir) {
+  const fs::path dir = fs::absolute(run_dir).lexically_normal();
+  const fs::path parent = (dir.has_filename() ? dir : dir.parent_path()).parent_path();
+  if (fs::exists(parent / "sweep.json")) return parent.parent_path() / "index.sqlite";
+  return parent / "index.sqlite";
+}
+
+ResultsIndex::ResultsIndex(const fs::path& db) : root_(fs::absolute(db).parent_path()) {
+  fs::create_directories(root_);
+  if (sqlite3_open(db.c_str(), &db_) != SQLITE_OK) {
+    const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw std::runtime_error(db.string() + ": cannot open the index (" + msg + ")");
+  }
+  sqlite3_busy_timeout(db_, 60000);
+  exec("PRAGMA journal_mode=WAL");
+  exec("PRAGMA synchronous=NORMAL");
+  exec("BEGIN IMMEDIATE");
+  try {
+    std::string cols;
+    for (const auto& [name, type] : run_columns())
+      cols += (cols.empty() ? "" : ", ") + quote(name) + " " + type;
+    exec("CREATE TABLE IF NOT EXISTS runs (" + cols + ")");
+    exec("CREATE TABLE IF NOT EXISTS metrics (run TEXT NOT NULL, step INTEGER NOT NULL, "
+         "key TEXT NOT NULL, value REAL, PRIMARY KEY (run, step, key))");
+    // An index written by an older gradscope may lack newer config keys: add them.
+    std::set<std::string> have;
+    {
+      Statement info(db_, "PRAGMA table_info(runs)");
+      while (sqlite3_step(info.s) == SQLITE_ROW) have.insert(column_text(info.s, 1));
+    }
+    for (const auto& [name, type] : run_columns())
+      if (!have.count(name)) exec("ALTER TABLE runs ADD COLUMN " + quote(name) + " " + type);
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+ResultsIndex::~ResultsIndex() {
+  sqlite3_close(db_);
+}
+
+void ResultsIndex::exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    const std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw std::runtime_error("SQLite: " + msg + " in: " + sql.substr(0, 120));
+  }
+}
+
+void ResultsIndex::add_run(const fs::path& run_dir, const std::string& sweep) {
+  // Read everything first: a corrupt directory throws before the database is touched.
+  const fs::path dir = fs::absolute(run_dir).lexically_normal();
+  if (!fs::is_regular_file(dir / "config.toml"))
+    throw std::runtime_error((dir / "config.toml").string() + ": missing (not a run directory)");
+  const Config cfg = Config::from_file(dir / "config.toml");
+  nlohmann::json summary = nullptr;
+  if (fs::exists(dir / "summary.json")) {
+    try {
+      summary = nlohmann::json::parse(read_text(dir / "summary.json"));
+    } catch (const nlohmann::json::exception& e) {
+      throw std::runtime_error((dir / "summary.json").string() + ": not valid JSON (" + e.what() +
+                               ")");
+    }
+  }
+  const std::vector<MetricsRow> rows =
+      fs::exists(dir / "metrics.jsonl") ? read_metrics(dir) : std::vector<MetricsRow>{};
+  const std::string rel = key_of(dir);
+
+  std::vector<std::pair<std::string, std::string>> cols = run_columns();
+  std::string names, marks;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    names += (i ? ", " : "") + quote(cols[i].first);
+    marks += i ? ", ?" : "?";
+  }
+  exec("BEGIN IMMEDIATE");
+  try {
+    Statement del_run(db_, "DELETE FROM runs WHERE dir = ?");
+    sqlite3_bind_text(del_run.s, 1, rel.c_str(), -1, SQLITE_TRANSIENT);
+    step_done(db_, del_run);
+    Statement del_metrics(db_, "DELETE FROM metrics WHERE run = ?");
+    sqlite3_bind_text(del_metrics.s, 1, rel.c_str(), -1, SQLITE_TRANSIENT);
+    step_done(db_, del_metrics);
+
+    Statement ins(db_, "INSERT INTO runs (" + names + ") VALUES (" + marks + ")");
+    int i = 1;
+    sqlite3_bind_text(ins.s, i++, rel.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(ins.s, i++, config_hash(cfg).c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(ins.s, i++, cfg.string("name").c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(ins.s, i++, sweep.c_str(), -1, SQLITE_TRANSIENT);
+    const bool has = summary.is_object();
+    const std::string status = has ? summary.value("status", std::string("unknown"))
+                                   : (fs::exists(dir / "checkpoints") ? "incomplete" : "unknown");
+    sqlite3_bind_text(ins.s, i++, status.c_str(), -1, SQLITE_TRANSIENT);
+    bind_json(ins, i++, has && summary.contains("message") ? summary["message"] : nullptr);
+    bind_json(ins, i++, has && summary.contains("regime") ? summary["regime"] : nullptr);
+    bind_json(ins, i++, has ? summary.value("wall_time_s", nlohmann::json()) : nullptr);
+    bind_json(ins, i++, has ? summary.value("steps_per_s", nlohmann::json()) : nullptr);
+    for (const auto& k : kSummaryInts)
+      bind_json(ins, i++, has && summary.contains(k) ? summary[k] : nullptr);
+    for (const auto& k : kFinal) {
+      const double v = rows.empty() ? NAN : rows.back().get(k);
+      if (std::isfinite(v))
+        sqlite3_bind_double(ins.s, i, v);
+      else
+        sqlite3_bind_null(ins.s, i);
+      ++i;
+    }
+    for (const KeySpec& s : Config::schema())
+      if (s.key != "name") bind(ins, i++, cfg.value(s.key));
+    step_done(db_, ins);
+
+    Statement m(db_, "INSERT OR REPLACE INTO metrics (run, step, key, value) VALUES (?, ?, ?, ?)");
+    for (const MetricsRow& r : rows)
+      for (const auto& [k, v] : r.values) {
+        if (k == "step") continue;
+        sqlite3_bind_text(m.s, 1, rel.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(m.s, 2, r.step());
+        sqlite3_bind_text(m.s, 3, k.c_str(), -1, SQLITE_TRANSIENT);
+        if (std::isfinite(v))
+          sqlite3_bind_double(m.s, 4, v);
+        else
+          sqlite3_bind_null(m.s, 4);
+        step_done(db_, m);
+      }
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+std::string ResultsIndex::key_of(const fs::path& run_dir) const {
+  const fs::path dir = fs::absolute(run_dir).lexically_normal();
+  std::string rel = fs::relative(dir, root_).generic_string();
+  if (rel.empty() || rel.rfind("..", 0) == 0) rel = dir.generic_string();
+  return rel;
+}
+
+bool ResultsIndex::has_run(const fs::path& run_dir) {
+  Statement st(db_, "SELECT 1 FROM runs WHERE dir = ?");
+  const std::string key = key_of(run_dir);
+  sqlite3_bind_text(st.s, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+  return sqlite3_step(st.s) == SQLITE_ROW;
+}
+
+std::vector<std::vector<std::string>> ResultsIndex::select(
+    const std::vector<std::string>& filters, std::vector<std::string>& columns) {
+  std::set<std::string> known;
+  for (const auto& [name, type] : run_columns()) known.insert(name);
+  std::string where;
+  std::vector<std::string> values;
+  for (const std::string& f : filters) {
+    size_t at = std::string::npos, len = 0;
+    for (const char* op : {"!=", "<=", ">=", "=", "<", ">"}) {
+      const size_t p = f.find(op);
+      if (p != std::string::npos && p > 0 && (at == std::string::npos || p < at))
+        at = p, len = std::string(op).size();
+    }
+    if (at == std::string::npos)
+      throw std::invalid_argument("filter '" + f +
+                                  "' is not key=value (also !=, <, >, <=, >=), e.g. "
+                                  "optim.weight_decay=0.3 or regime=grokking");
+    const std::string key = f.substr(0, at), op = f.substr(at, len), value = f.substr(at + len);
+    if (!known.count(key))
+      throw std::invalid_argument("filter '" + f + "': no column " + key +
+                                  " (valid: a config key such as optim.weight_decay, or name, "
+                                  "sweep, status, regime, memorized_step, generalized_step, "
+                                  "final_test_acc, ...)");
+    where += (where.empty() ? " WHERE " : " AND ") + quote(key) + " " + op + " ?";
+    values.push_back(value);
+  }
+  Statement st(db_, "SELECT * FROM runs" + where + " ORDER BY dir");
+  for (size_t i = 0; i < values.size(); ++i) {
+    char* end = nullptr;
+    const double d = std::strtod(values[i].c_str(), &end);
+    if (!values[i].empty() && end && *end == '\0')
+      sqlite3_bind_double(st.s, static_cast<int>(i + 1), d);
+    else
+      sqlite3_bind_text(st.s, static_cast<int>(i + 1), values[i].c_str(), -1, SQLITE_TRANSIENT);
+  }
+  columns.clear();
+  for (int c = 0; c < sqlite3_column_count(st.s); ++c) columns.push_back(sqlite3_column_name(st.s, c));
+  std::vector<std::vector<std::string>> out;
+  while (sqlite3_step(st.s) == SQLITE_ROW) {
+    std::vector<std::string> row;
+    for (int c = 0; c < sqlite3_column_count(st.s); ++c) row.push_back(column_text(st.s, c));
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::string ResultsIndex::export_csv() {
+  std::vector<std::string> columns;
+  const auto rows = select({}, columns);
+  std::string out;
+  for (size_t c = 0; c < columns.size(); ++c) out += (c ? "," : "") + csv_field(columns[c]);
+  out += "\n";
+  for (const auto& r : rows) {
+    for (size_t c = 0; c < r.size(); ++c) out += (c ? "," : "") + csv_field(r[c]);
+    out += "\n";
+  }
+  return out;
+}
+
+int64_t ResultsIndex::count(const std::string& table) {
+  Statement st(db_, "SELECT COUNT(*) FROM " + quote(table));
+  return sqlite3_step(st.s) == SQLITE_ROW ? sqlite3_column_int64(st.s, 0) : 0;
+}
+
+int64_t rebuild_index(const fs::path& root, const fs::path& db, std::vector<std::string>& skipped) {
+  if (!fs::is_directory(root)) throw std::invalid_argument(root.string() + ": no such directory");
+  const fs::path tmp = db.string() + ".rebuild";
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(tmp.string() + suffix);
+  int64_t n = 0;
+  {
+    ResultsIndex index(tmp);
+    std::vector<fs::path> dirs;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (ec) break;
+      if (it->is_directory() && it.depth() < 3 && fs::exists(it->path() / "config.toml")) {
+        dirs.push_back(it->path());
+        it.disable_recursion_pending();  // a run directory holds no runs
+      }
+      if (it->is_directory() && it->path().filename() == "checkpoints")
+        it.disable_recursion_pending();
+    }
+    std::sort(dirs.begin(), dirs.end());
+    for (const fs::path& d : dirs) {
+      try {
+        const fs::path parent = d.parent_path();
+        index.add_run(d, fs::exists(parent / "sweep.json") ? parent.filename().string() : "");
+        ++n;
+      } catch (const std::exception& e) {
+        skipped.push_back(d.string() + ": " + e.what());
+      }
+    }
+  }
+  fs::rename(tmp, db);
+  for (const char* suffix : {"-wal", "-shm"}) fs::remove(db.string() + suffix), fs::remove(tmp.string() + suffix);
+  return n;
+}
+
+}  // namespace gradscope

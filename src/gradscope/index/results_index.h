@@ -1,0 +1,66 @@
+// The results index: one SQLite database (runs/index.sqlite, WAL mode) over many run
+// directories, for listing, filtering and exporting runs. The run directories stay the source of
+// truth: a run adds itself when it ends, and `gradscope index rebuild` recreates the database
+// from the directories alone.
+//
+// Tables:
+//   runs     one row per run directory: dir (relative to the index's folder; the key), id (the
+//            config hash), name, sweep, status, message, the summary fields (memorized_step,
+//            generalized_step, grokking_delay, regime, steps_done, wall_time_s, steps_per_s,
+//            final_<metric> for the last logged row's loss/accuracy/error columns), and one column
+//            per config key, named by the key ("optim.weight_decay").
+//   metrics  (run, step, key, value): every value of metrics.jsonl; run = runs.dir.
+// Writers are safe to run concurrently: each run is one IMMEDIATE transaction under a 60-second
+// busy timeout, and new config keys become new columns.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace gradscope {
+
+class ResultsIndex {
+ public:
+  // Opens (creating if needed) the database and its tables. Throws std::runtime_error.
+  explicit ResultsIndex(const std::filesystem::path& db);
+  ~ResultsIndex();
+  ResultsIndex(const ResultsIndex&) = delete;
+  ResultsIndex& operator=(const ResultsIndex&) = delete;
+
+  // Inserts or replaces the run in run_dir from its config.toml, summary.json (absent: status
+  // "running" or "incomplete") and metrics.jsonl. Throws std::runtime_error naming the file when
+  // the directory is not a readable run.
+  void add_run(const std::filesystem::path& run_dir, const std::string& sweep = "");
+
+  bool has_run(const std::filesystem::path& run_dir);
+
+  // Rows of `runs` matching every filter ("key=value", "key!=value", "key<value", "key>value",
+  // "key<=value", "key>=value"; key a column name; values compared as numbers when both are),
+  // ordered by dir. columns receives the column names.
+  std::vector<std::vector<std::string>> select(const std::vector<std::string>& filters,
+                                               std::vector<std::string>& columns);
+  // The whole runs table as CSV (header + rows), ordered by dir.
+  std::string export_csv();
+  int64_t count(const std::string& table);
+
+ private:
+  void exec(const std::string& sql);
+  std::string key_of(const std::filesystem::path& run_dir) const;  // the dir column
+  std::filesystem::path root_;  // the folder holding the database (dirs are relative to it)
+  sqlite3* db_ = nullptr;
+};
+
+// Recreates db from every run directory under root (a folder with config.toml), atomically:
+// built in a temporary file, then renamed. Corrupt or partial runs are reported in `skipped`
+// ("dir: why") and left out. Returns the number of runs indexed.
+int64_t rebuild_index(const std::filesystem::path& root, const std::filesystem::path& db,
+                      std::vector<std::string>& skipped);
+
+// The index a run directory belongs to by default: index.sqlite in the runs root, i.e. the
+// parent of the run directory, or the parent of its sweep directory for sweep runs.
+std::filesystem::path default_index_path(const std::filesystem::path& run_dir);
+
+}  // namespace gradscope

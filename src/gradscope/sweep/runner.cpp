@@ -1,0 +1,295 @@
+// Running a sweep: see runner.h.
+#include "gradscope/sweep/runner.h"
+
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "gradscope/index/results_index.h"
+#include "gradscope/run/checkpoint.h"
+#include "gradscope/run/run_files.h"
+
+namespace gradscope {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_sweep_signal(int) {
+  g_interrupted = 1;
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string last_line(const fs::path& log) {
+  std::istringstream in(read_text(log));
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  return last;
+}
+
+std::string duration(double s) {
+  if (!(s >= 0) || s > 1e7) return "?";
+  const auto t = static_cast<int64_t>(s);
+  if (t >= 3600) return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
+  if (t >= 60) return fmt::format("{}m{:02d}s", t / 60, t % 60);
+  return fmt::format("{}s", t);
+}
+
+// Whether the run directory holds a finished run of exactly this config.
+bool complete(const fs::path& dir, const std::string& id) {
+  if (!fs::exists(dir / "summary.json") || !fs::exists(dir / "config.toml")) return false;
+  try {
+    const auto s = nlohmann::json::parse(read_text(dir / "summary.json"));
+    return s.value("status", "") != "interrupted" &&
+           config_hash(Config::from_file(dir / "config.toml")) == id;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// Starts `gradscope ... ARGS` with stdout and stderr in `log`; returns the child's pid.
+pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const fs::path& log) {
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, STDOUT_FILENO);
+      ::dup2(fd, STDERR_FILENO);
+      ::close(fd);
+    }
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(exe.c_str()));
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(exe.c_str(), argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+}  // namespace
+
+Shard parse_shard(const std::string& text) {
+  Shard s;
+  char slash = 0;
+  long long i = -1, k = 0;
+  std::istringstream in(text);
+  if (!(in >> i >> slash >> k) || slash != '/' || !in.eof() || k < 1 || i < 0 || i >= k)
+    throw ConfigError("--shard " + text + " (valid: i/K with 0 <= i < K, e.g. 0/4)");
+  s.index = i;
+  s.count = k;
+  return s;
+}
+
+bool shard_from_slurm(Shard& shard) {
+  const char* id = std::getenv("SLURM_ARRAY_TASK_ID");
+  if (!id) return false;
+  auto num = [](const char* name) -> int64_t {
+    const char* v = std::getenv(name);
+    return v ? std::atoll(v) : -1;
+  };
+  const int64_t task = std::atoll(id), lo = num("SLURM_ARRAY_TASK_MIN"),
+                hi = num("SLURM_ARRAY_TASK_MAX"), count = num("SLURM_ARRAY_TASK_COUNT");
+  const std::string how =
+      "submit the array as a contiguous range, e.g. sbatch --array=0-" +
+      std::to_string(std::max<int64_t>(count, 1) - 1) +
+      " (gradscope sweep --slurm-script writes such a script)";
+  if (lo < 0 || count < 1)
+    throw ConfigError(fmt::format("SLURM_ARRAY_TASK_ID = {} without SLURM_ARRAY_TASK_MIN and "
+                                  "SLURM_ARRAY_TASK_COUNT; {}",
+                                  task, how));
+  if ((hi >= 0 && hi - lo + 1 != count) || task - lo < 0 || task - lo >= count)
+    throw ConfigError(fmt::format("this Slurm array (task {}, min {}, max {}, count {}) does not "
+                                  "map onto shards 0..{}: its ids are not contiguous; {}",
+                                  task, lo, hi, count, count - 1, how));
+  shard = {task - lo, count, true};
+  return true;
+}
+
+int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) {
+  const std::vector<SweepRun> runs = expand_sweep(base, spec);  // validates every config
+  const std::string name = base.string("name");
+  const fs::path dir = o.root / name;
+
+  // The manifest: refuse a directory that holds a different sweep.
+  nlohmann::ordered_json manifest;
+  manifest["name"] = name;
+  manifest["spec"] = nlohmann::ordered_json::parse(describe_sweep(spec));
+  manifest["base_id"] = config_hash(base);
+  nlohmann::ordered_json ids = nlohmann::ordered_json::array();
+  for (const SweepRun& r : runs) ids.push_back(r.id);
+  manifest["runs"] = ids;
+  fs::create_directories(dir);
+  if (fs::exists(dir / "sweep.json")) {
+    nlohmann::ordered_json old;
+    try {
+      old = nlohmann::ordered_json::parse(read_text(dir / "sweep.json"));
+    } catch (const std::exception&) {
+    }
+    if (old != manifest)
+      throw ConfigError(dir.string() +
+                        " holds a different sweep (its sweep.json differs in axes, base config "
+                        "or runs); give this one another name (name=...) or remove the directory");
+  } else {
+    // Other shards of this sweep may be starting too: only their files are expected here.
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string f = e.path().filename().string();
+      if (f != "configs" && f != "logs" && f.rfind("sweep.json", 0) != 0)
+        throw ConfigError(dir.string() + " exists and is not a sweep; give the sweep another name");
+    }
+    write_file_atomic(dir / "sweep.json", manifest.dump(2) + "\n");
+  }
+  fs::create_directories(dir / "configs");
+  fs::create_directories(dir / "logs");
+
+  // This shard's runs, minus the complete ones.
+  ResultsIndex index(o.root / "index.sqlite");
+  std::deque<size_t> todo;
+  int64_t skipped = 0, mine = 0;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (static_cast<int64_t>(i % static_cast<size_t>(o.shards)) != o.shard) continue;
+    ++mine;
+    if (complete(dir / runs[i].id, runs[i].id)) {
+      // A run killed after its summary but before it indexed itself: index it now.
+      if (!index.has_run(dir / runs[i].id)) index.add_run(dir / runs[i].id, name);
+      ++skipped;
+      continue;
+    }
+    write_file_atomic(dir / "configs" / (runs[i].id + ".toml"), runs[i].config.to_toml());
+    todo.push_back(i);
+  }
+  fmt::print("gradscope sweep {}: {} runs ({}), shard {}/{}: {} runs, {} already complete, "
+             "{} jobs -> {}\n",
+             name, runs.size(), spec.mode, o.shard, o.shards, mine, skipped, o.jobs, dir.string());
+  std::fflush(stdout);
+
+  g_interrupted = 0;
+  auto prev_int = std::signal(SIGINT, on_sweep_signal);
+  auto prev_term = std::signal(SIGTERM, on_sweep_signal);
+  std::map<pid_t, size_t> running;
+  std::vector<std::string> failures;
+  int64_t done = 0;
+  const auto t0 = Clock::now();
+  auto last_print = t0 - std::chrono::hours(1);
+  const size_t total = todo.size();
+  auto status = [&](bool force) {
+    if (!force && Clock::now() - last_print < std::chrono::milliseconds(o.live ? 500 : 10000))
+      return;
+    last_print = Clock::now();
+    const double el = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double per = done > 0 ? el / double(done) : NAN;
+    const std::string line = fmt::format(
+        "{}: {}/{} done, {} running, {} failed, {} skipped | {} elapsed | ETA {}", name,
+        done, total, running.size(), failures.size(), skipped, duration(el),
+        done > 0 ? duration(per * double(total - done - failures.size())) : "?");
+    if (o.live)
+      fmt::print("\r\033[K{}", line);
+    else
+      fmt::print("{}\n", line);
+    std::fflush(stdout);
+  };
+  while ((!todo.empty() && !g_interrupted) || !running.empty()) {
+    while (!todo.empty() && !g_interrupted && static_cast<int>(running.size()) < o.jobs) {
+      const size_t i = todo.front();
+      todo.pop_front();
+      const SweepRun& r = runs[i];
+      const fs::path run_dir = dir / r.id;
+      std::vector<std::string> args = {"--threads", std::to_string(o.threads), "run"};
+      if (fs::exists(run_dir / "checkpoints") && !list_checkpoints(run_dir).empty() &&
+          fs::exists(run_dir / "config.toml") &&
+          config_hash(Config::from_file(run_dir / "config.toml")) == r.id) {
+        args.insert(args.end(), {"--resume", run_dir.string()});  // a crash or signal left it
+      } else {
+        args.insert(args.end(), {(dir / "configs" / (r.id + ".toml")).string(), "--out",
+                                 run_dir.string(), "--force"});
+      }
+      running[spawn(o.executable, args, dir / "logs" / (r.id + ".log"))] = i;
+    }
+    status(false);
+    int st = 0;
+    const pid_t pid = ::waitpid(-1, &st, WNOHANG);
+    if (pid > 0 && running.count(pid)) {
+      const size_t i = running[pid];
+      running.erase(pid);
+      const int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      if (code == 0) {
+        ++done;
+      } else if (!(g_interrupted && code == 130)) {
+        failures.push_back(fmt::format("{} ({}): exit {}: {}", runs[i].id,
+                                       fmt::join(runs[i].axes, " "), code,
+                                       last_line(dir / "logs" / (runs[i].id + ".log"))));
+      }
+      status(true);
+      continue;
+    }
+    if (g_interrupted)
+      for (const auto& [p, i] : running) ::kill(p, SIGTERM);  // they checkpoint and stop
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::signal(SIGINT, prev_int);
+  std::signal(SIGTERM, prev_term);
+  status(true);
+  if (o.live) fmt::print("\n");
+  nlohmann::ordered_json fail = nlohmann::ordered_json::array();
+  for (const std::string& f : failures) {
+    fmt::print(stderr, "gradscope: failed run {}\n", f);
+    fail.push_back(f);
+  }
+  if (!failures.empty())
+    write_file_atomic(dir / fmt::format("failures-shard{}.json", o.shard), fail.dump(2) + "\n");
+  if (g_interrupted) {
+    fmt::print("interrupted; rerun the same command to resume the sweep\n");
+    return 130;
+  }
+  return failures.empty() ? 0 : 1;
+}
+
+std::string slurm_script(const fs::path& experiment, const std::vector<std::string>& arguments,
+                         const Config& base, size_t runs, int64_t tasks, int64_t cpus,
+                         const std::string& executable) {
+  const std::string name = base.string("name");
+  std::string args;
+  for (const std::string& a : arguments) args += " '" + a + "'";
+  return fmt::format(
+      "#!/bin/bash\n"
+      "# gradscope sweep {name}: {runs} runs as a Slurm job array of {tasks} tasks. Task i runs\n"
+      "# the runs whose index mod {tasks} is i (gradscope reads SLURM_ARRAY_TASK_ID, _MIN and\n"
+      "# _COUNT), {cpus} at a time (SLURM_CPUS_PER_TASK), one thread each; finished runs are\n"
+      "# skipped, so resubmitting this script (or a requeued task) resumes the sweep. Every run\n"
+      "# writes runs/{name}/<id>/ and adds itself to runs/index.sqlite.\n"
+      "#SBATCH --job-name=gradscope-{name}\n"
+      "#SBATCH --array=0-{last}\n"
+      "#SBATCH --cpus-per-task={cpus}\n"
+      "#SBATCH --output={dir}/runs/slurm-logs/{name}-%A_%a.out\n"
+      "set -euo pipefail\n"
+      "cd {dir}\n"
+      "exec {exe} sweep {exp}{args}\n",
+      fmt::arg("name", name), fmt::arg("runs", runs), fmt::arg("tasks", tasks),
+      fmt::arg("cpus", cpus), fmt::arg("last", tasks - 1),
+      fmt::arg("dir", fs::current_path().string()), fmt::arg("exe", executable),
+      fmt::arg("exp", fs::absolute(experiment).string()), fmt::arg("args", args));
+}
+
+}  // namespace gradscope

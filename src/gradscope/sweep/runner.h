@@ -1,0 +1,53 @@
+// Running a sweep: each run is a child process (`gradscope --threads T run CONFIG --out DIR`, or
+// `run --resume DIR` for one a crash or signal left with checkpoints), at most `jobs` at a time,
+// with a live count of done / running / failed and an ETA. Runs already complete (summary.json
+// present, config hash equal to the run's id) are skipped, so rerunning a sweep resumes it. A
+// failed run is recorded (its log's last line) and does not stop the others.
+//
+// Layout under the runs root: <root>/<sweep>/sweep.json (the manifest: spec and run ids, in
+// expansion order), <root>/<sweep>/configs/<id>.toml, <root>/<sweep>/<id>/ (the run directory),
+// <root>/<sweep>/logs/<id>.log; every run adds itself to <root>/index.sqlite when it ends.
+//
+// Sharding: run i of the expansion belongs to shard i mod K. Inside a Slurm job array the shard
+// is SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT (an array whose ids
+// are not MIN..MIN+COUNT-1 is refused), and jobs default to SLURM_CPUS_PER_TASK.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "gradscope/sweep/sweep_spec.h"
+
+namespace gradscope {
+
+struct SweepOptions {
+  std::filesystem::path root = "runs";
+  int jobs = 1;          // concurrent runs
+  int threads = 1;       // threads per run
+  int64_t shard = 0, shards = 1;
+  bool live = false;     // a live status line (terminal)
+  std::string executable;  // the gradscope binary to run children with
+};
+
+struct Shard {
+  int64_t index = 0, count = 1;
+  bool from_slurm = false;
+};
+// "i/K" (0 <= i < K). Throws ConfigError.
+Shard parse_shard(const std::string& text);
+// The shard from SLURM_ARRAY_TASK_{ID,MIN,MAX,COUNT}, if set. Throws ConfigError with how to
+// submit when the array's ids do not map onto 0..COUNT-1.
+bool shard_from_slurm(Shard& shard);
+
+// Runs this process's shard of the sweep. Returns 0 when every run of the shard completed (or
+// was complete), 1 when some failed, 130 when interrupted.
+int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& options);
+
+// A ready sbatch script for the sweep as a job array of `tasks` tasks with `cpus` CPUs each.
+std::string slurm_script(const std::filesystem::path& experiment,
+                         const std::vector<std::string>& arguments, const Config& base,
+                         size_t runs, int64_t tasks, int64_t cpus, const std::string& executable);
+
+}  // namespace gradscope

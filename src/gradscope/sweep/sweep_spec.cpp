@@ -1,0 +1,188 @@
+// Sweep specification and expansion: see sweep_spec.h.
+#include "gradscope/sweep/sweep_spec.h"
+
+#include <fmt/core.h>
+
+#include <toml++/toml.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "gradscope/tensor/rng.h"
+
+namespace gradscope {
+namespace {
+
+// A TOML scalar or array of numbers as a ConfigValue (type checked later against the key).
+ConfigValue from_node(const toml::node& n, const std::string& where) {
+  if (auto i = n.as_integer()) return i->get();
+  if (auto d = n.as_floating_point()) return d->get();
+  if (auto b = n.as_boolean()) return b->get();
+  if (auto s = n.as_string()) return s->get();
+  if (auto a = n.as_array()) {
+    std::vector<double> list;
+    for (const toml::node& e : *a) {
+      if (auto ei = e.as_integer())
+        list.push_back(double(ei->get()));
+      else if (auto ed = e.as_floating_point())
+        list.push_back(ed->get());
+      else
+        throw ConfigError(where + " must hold numbers");
+    }
+    return list;
+  }
+  throw ConfigError(where + " has a value of an unsupported type");
+}
+
+// The value coerced to the key's type (ConfigError names key and value otherwise).
+ConfigValue typed(const std::string& key, const ConfigValue& v) {
+  Config c;
+  c.set(key, v);
+  return c.value(key);
+}
+
+void add_axis(SweepSpec& spec, SweepAxis axis, const std::string& where) {
+  for (const SweepAxis& a : spec.axes)
+    if (a.key == axis.key) throw ConfigError(where + "sweep key " + axis.key + " given twice");
+  if (axis.values.empty()) throw ConfigError(where + "sweep key " + axis.key + " has no values");
+  spec.axes.push_back(std::move(axis));
+}
+
+// The [sweep] table, dotted keys flattened.
+void read_table(const toml::table& t, const std::string& prefix, SweepSpec& spec,
+                const std::string& file) {
+  for (auto&& [k, node] : t) {
+    const std::string key = prefix + std::string(k.str());
+    const std::string where = fmt::format("{}:{}: ", file, node.source().begin.line);
+    if (auto sub = node.as_table()) {
+      read_table(*sub, key + ".", spec, file);
+    } else if (prefix.empty() && (key == "mode" || key == "n" || key == "seeds")) {
+      if (key == "mode") {
+        auto s = node.value<std::string>();
+        if (!s || (*s != "grid" && *s != "random"))
+          throw ConfigError(where + "sweep.mode (valid: \"grid\", \"random\")");
+        spec.mode = *s;
+      } else {
+        auto v = node.value<int64_t>();
+        if (!v || *v < 1) throw ConfigError(where + "sweep." + key + " (valid: an integer >= 1)");
+        (key == "n" ? spec.n : spec.seeds) = *v;
+      }
+    } else if (auto arr = node.as_array()) {
+      SweepAxis axis{key, {}};
+      try {
+        for (const toml::node& e : *arr) axis.values.push_back(typed(key, from_node(e, where + key)));
+      } catch (const ConfigError& e) {
+        throw ConfigError(where + "sweep: " + e.what());
+      }
+      add_axis(spec, std::move(axis), where);
+    } else {
+      throw ConfigError(where + "sweep." + key +
+                        " must be a list of values (e.g. optim.weight_decay = [0.1, 1.0]), or "
+                        "mode, n, seeds");
+    }
+  }
+}
+
+}  // namespace
+
+SweepSpec read_sweep(const std::filesystem::path& experiment,
+                     const std::vector<std::string>& arguments, Config& base) {
+  base = Config::from_file(experiment);
+  SweepSpec spec;
+  std::ifstream in(experiment);
+  std::stringstream text;
+  text << in.rdbuf();
+  const toml::table root = toml::parse(text.str(), experiment.string());  // already parsed once
+  if (auto sweep = root["sweep"].as_table()) read_table(*sweep, "", spec, experiment.string());
+  for (const std::string& arg : arguments) {
+    const size_t eq = arg.find('=');
+    const std::string key = eq == std::string::npos ? arg : arg.substr(0, eq);
+    if (eq == std::string::npos || eq == 0)
+      throw ConfigError("override '" + arg + "' is not key=value or key=v1,v2,...");
+    const std::string value = arg.substr(eq + 1);
+    if (value.find(',') == std::string::npos ||
+        (Config().value(key).index() == 4)) {  // a single value (or a list key): the base
+      base.apply_override(arg);
+      continue;
+    }
+    SweepAxis axis{key, {}};
+    std::stringstream items(value);
+    for (std::string item; std::getline(items, item, ',');) {
+      Config c;
+      c.apply_override(key + "=" + item);
+      axis.values.push_back(c.value(key));
+    }
+    add_axis(spec, std::move(axis), "");
+  }
+  if (spec.mode == "random" && spec.n < 1)
+    throw ConfigError("sweep.mode = \"random\" needs sweep.n = the number of samples");
+  return spec;
+}
+
+std::vector<SweepRun> expand_sweep(const Config& base, const SweepSpec& spec) {
+  // Points: one assignment (value index per axis) each.
+  std::vector<std::vector<size_t>> points;
+  if (spec.mode == "grid") {
+    size_t total = 1;
+    for (const SweepAxis& a : spec.axes) total *= a.values.size();
+    for (size_t p = 0; p < total; ++p) {
+      std::vector<size_t> idx(spec.axes.size());
+      size_t rest = p;
+      for (size_t i = spec.axes.size(); i-- > 0;) {
+        idx[i] = rest % spec.axes[i].values.size();
+        rest /= spec.axes[i].values.size();
+      }
+      points.push_back(idx);
+    }
+  } else {
+    Rng rng(static_cast<uint64_t>(base.integer("seed")), "sweep");
+    for (int64_t p = 0; p < spec.n; ++p) {
+      std::vector<size_t> idx;
+      for (const SweepAxis& a : spec.axes) idx.push_back(rng.next_below(a.values.size()));
+      points.push_back(idx);
+    }
+  }
+  const std::string sweep = base.string("name");
+  std::vector<SweepRun> runs;
+  for (const auto& idx : points)
+    for (int64_t s = 0; s < spec.seeds; ++s) {
+      SweepRun r{"", base, {}};
+      for (size_t i = 0; i < spec.axes.size(); ++i) {
+        const ConfigValue& v = spec.axes[i].values[idx[i]];
+        r.config.set(spec.axes[i].key, v);
+        r.axes.push_back(spec.axes[i].key + "=" + value_to_string(v));
+      }
+      if (spec.seeds > 1) {
+        r.config.set("seed", base.integer("seed") + s);
+        r.axes.push_back(fmt::format("seed={}", base.integer("seed") + s));
+      }
+      r.id = config_hash(r.config);
+      r.config.set("name", sweep + "-" + r.id.substr(0, 8));
+      try {
+        r.config.validate();
+      } catch (const ConfigError& e) {
+        std::string at;
+        for (const auto& a : r.axes) at += (at.empty() ? "" : ", ") + a;
+        throw ConfigError(std::string(e.what()) + " [sweep point " + at + "]");
+      }
+      runs.push_back(std::move(r));
+    }
+  return runs;
+}
+
+std::string describe_sweep(const SweepSpec& spec) {
+  nlohmann::ordered_json j;
+  j["mode"] = spec.mode;
+  if (spec.mode == "random") j["n"] = spec.n;
+  j["seeds"] = spec.seeds;
+  nlohmann::ordered_json axes = nlohmann::ordered_json::object();
+  for (const SweepAxis& a : spec.axes) {
+    nlohmann::ordered_json vals = nlohmann::ordered_json::array();
+    for (const ConfigValue& v : a.values) vals.push_back(value_to_string(v));
+    axes[a.key] = vals;
+  }
+  j["axes"] = axes;
+  return j.dump();
+}
+
+}  // namespace gradscope

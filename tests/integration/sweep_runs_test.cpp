@@ -1,0 +1,201 @@
+// End-to-end tests of sweeps: resume after a crash gives the same index as an uninterrupted
+// sweep, Slurm-array shards cover the sweep exactly once, phase diagrams, bad input.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "cli_fixture.h"
+#include "gradscope/index/results_index.h"
+
+namespace {
+
+using namespace gradscope_it;
+
+const std::string kSweep = kExamples +
+                           "grok-mlp-small.toml name=tiny train.steps=600 probe.spectra=false "
+                           "optim.weight_decay=0.3,1 task.train_fraction=0.4,0.5,0.6";
+
+// The index as CSV without the wall-clock columns, which differ between two executions.
+std::string index_without_timing(const fs::path& db) {
+  std::istringstream in(gradscope::ResultsIndex(db).export_csv());
+  std::string header, line, out;
+  std::getline(in, header);
+  std::vector<bool> keep;
+  std::stringstream h(header);
+  for (std::string c; std::getline(h, c, ',');) keep.push_back(c != "wall_time_s" && c != "steps_per_s");
+  auto filter = [&](const std::string& l) {
+    std::stringstream s(l);
+    std::string c, r;
+    for (size_t i = 0; std::getline(s, c, ','); ++i)
+      if (i < keep.size() && keep[i]) r += c + ",";
+    return r + "\n";
+  };
+  out = filter(header);
+  while (std::getline(in, line)) out += filter(line);
+  return out;
+}
+
+std::set<std::string> finished_runs(const fs::path& sweep_dir) {
+  std::set<std::string> ids;
+  for (const auto& e : fs::directory_iterator(sweep_dir))
+    if (fs::exists(e.path() / "summary.json")) ids.insert(e.path().filename().string());
+  return ids;
+}
+
+TEST_F(Cli, SweepKilledMidwayResumesToTheSameIndex) {
+  const fs::path whole = dir_ / "whole", killed = dir_ / "killed";
+  const Result r = run("sweep " + kSweep + " --jobs 2 --root " + whole.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(finished_runs(whole / "tiny").size(), 6u);
+
+  // The same sweep, one job at a time, SIGKILLed with its children once two runs have finished.
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    std::freopen("/dev/null", "w", stdout);
+    const std::string cmd = kBinary + " sweep " + kSweep + " --jobs 1 --root " + killed.string();
+    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  size_t done = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(killed / "tiny") && (done = finished_runs(killed / "tiny").size()) >= 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(-pid, SIGKILL);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  ASSERT_GE(done, 2u);
+  ASSERT_LT(finished_runs(killed / "tiny").size(), 6u) << "the sweep finished before the kill";
+
+  const Result again = run("sweep " + kSweep + " --jobs 2 --root " + killed.string());
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.out.find(std::to_string(done) + " already complete"), std::string::npos)
+      << again.out;
+  EXPECT_EQ(finished_runs(killed / "tiny"), finished_runs(whole / "tiny"));
+  for (const std::string& id : finished_runs(whole / "tiny"))
+    EXPECT_EQ(slurp(killed / "tiny" / id / "metrics.jsonl"),
+              slurp(whole / "tiny" / id / "metrics.jsonl"))
+        << id;
+  EXPECT_EQ(index_without_timing(killed / "index.sqlite"),
+            index_without_timing(whole / "index.sqlite"));
+  // A third invocation finds nothing to do.
+  const Result third = run("sweep " + kSweep + " --root " + killed.string());
+  EXPECT_NE(third.out.find("6 already complete"), std::string::npos) << third.out;
+}
+
+TEST_F(Cli, SlurmArrayShardsRunEveryPointExactlyOnce) {
+  const fs::path plain = dir_ / "plain", sharded = dir_ / "sharded";
+  ASSERT_EQ(run("sweep " + kSweep + " --jobs 2 --root " + plain.string()).code, 0);
+  // Three array tasks as concurrent processes, as Slurm starts them (ids 4..6).
+  std::string cmd;
+  for (int task = 4; task <= 6; ++task)
+    cmd += "SLURM_ARRAY_TASK_ID=" + std::to_string(task) +
+           " SLURM_ARRAY_TASK_MIN=4 SLURM_ARRAY_TASK_MAX=6 SLURM_ARRAY_TASK_COUNT=3 "
+           "SLURM_CPUS_PER_TASK=1 " +
+           kBinary + " sweep " + kSweep + " --root " + sharded.string() + " > " +
+           (dir_ / ("shard" + std::to_string(task) + ".txt")).string() + " 2>&1 & ";
+  ASSERT_EQ(std::system(("(" + cmd + "wait)").c_str()), 0);
+  for (int task = 4; task <= 6; ++task)
+    EXPECT_NE(slurp(dir_ / ("shard" + std::to_string(task) + ".txt"))
+                  .find("shard " + std::to_string(task - 4) + "/3: 2 runs"),
+              std::string::npos);
+  EXPECT_EQ(finished_runs(sharded / "tiny"), finished_runs(plain / "tiny"));
+  // Each run started once: its log holds one start line.
+  for (const std::string& id : finished_runs(sharded / "tiny")) {
+    const std::string log = slurp(sharded / "tiny" / "logs" / (id + ".log"));
+    size_t starts = 0;
+    for (size_t p = log.find("gradscope run "); p != std::string::npos;
+         p = log.find("gradscope run ", p + 1))
+      ++starts;
+    EXPECT_EQ(starts, 1u) << id;
+  }
+  EXPECT_EQ(gradscope::ResultsIndex(sharded / "index.sqlite").count("runs"), 6);
+  EXPECT_EQ(index_without_timing(sharded / "index.sqlite"),
+            index_without_timing(plain / "index.sqlite"));
+
+  // A non-contiguous array (--array=1,3,9) is refused.
+  ::setenv("SLURM_ARRAY_TASK_ID", "9", 1);
+  ::setenv("SLURM_ARRAY_TASK_MIN", "1", 1);
+  ::setenv("SLURM_ARRAY_TASK_MAX", "9", 1);
+  ::setenv("SLURM_ARRAY_TASK_COUNT", "3", 1);
+  const Result gaps = run("sweep " + kSweep + " --root " + sharded.string());
+  for (const char* v : {"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX",
+                        "SLURM_ARRAY_TASK_COUNT"})
+    ::unsetenv(v);
+  EXPECT_EQ(gaps.code, 2);
+  EXPECT_NE(gaps.err.find("--array=0-2"), std::string::npos) << gaps.err;
+
+  // The sbatch script.
+  const Result script = run("sweep " + kSweep + " --slurm-script --tasks 3 --cpus 2 --root " +
+                            sharded.string());
+  EXPECT_EQ(script.code, 0);
+  EXPECT_NE(script.out.find("#SBATCH --array=0-2"), std::string::npos) << script.out;
+  EXPECT_NE(script.out.find("#SBATCH --cpus-per-task=2"), std::string::npos);
+}
+
+TEST_F(Cli, PhaseDiagramListAndExport) {
+  const fs::path root = dir_ / "r";
+  ASSERT_EQ(run("sweep " + kSweep + " --jobs 2 --root " + root.string()).code, 0);
+  const fs::path svg = dir_ / "phase.svg";
+  Result r = run("plot " + (root / "tiny").string() +
+                 " --x optim.weight_decay --y task.train_fraction --z regime --logx --out " +
+                 svg.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("6 cells from 6 runs"), std::string::npos) << r.out;
+  EXPECT_NE(slurp(svg).find("<rect"), std::string::npos);
+  r = run("plot " + (root / "tiny").string() +
+          " --x optim.weight_decay --y task.train_fraction --z final.test_acc --out " +
+          svg.string());
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = run("plot " + (root / "tiny").string() + " --x optim.weight_decy --y task.train_fraction");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("did you mean 'optim.weight_decay'"), std::string::npos) << r.err;
+  // A corrupt run directory: reported and skipped, never fatal.
+  fs::create_directories(root / "tiny" / "broken");
+  std::ofstream(root / "tiny" / "broken" / "config.toml") << "[model\n";
+  r = run("index rebuild " + root.string());
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("indexed 6 runs"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("broken"), std::string::npos) << r.err;
+  r = run("ls optim.weight_decay=1 --index " + (root / "index.sqlite").string());
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("3 runs"), std::string::npos) << r.out;
+  r = run("export --csv --index " + (root / "index.sqlite").string());
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 7) << r.out;
+  EXPECT_NE(r.out.find("optim.weight_decay"), std::string::npos);
+}
+
+TEST_F(Cli, SweepBadInput) {
+  const fs::path root = dir_ / "r";
+  Result r = run("sweep " + kExamples + "grok-mlp-small.toml optim.weight_decy=0.1,1 --root " +
+                 root.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("did you mean 'optim.weight_decay'"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(root));
+  r = run("sweep " + kExamples + "grok-mlp-small.toml task.train_fraction=0.5,2 --root " +
+          root.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("task.train_fraction = 2"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(root));
+  // Two different sweeps under one name: the second is refused.
+  ASSERT_EQ(run("sweep " + kExamples +
+                "grok-mlp-small.toml name=s train.steps=50 optim.weight_decay=0.1,1 --root " +
+                root.string())
+                .code,
+            0);
+  r = run("sweep " + kExamples +
+          "grok-mlp-small.toml name=s train.steps=50 optim.weight_decay=0.2,1 --root " +
+          root.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("holds a different sweep"), std::string::npos) << r.err;
+}
+
+}  // namespace

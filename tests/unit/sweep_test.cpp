@@ -1,0 +1,141 @@
+// Sweeps: expansion order and run ids, command-line axes, bad keys, sharding and the Slurm array
+// mapping.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "gradscope/sweep/runner.h"
+#include "gradscope/sweep/sweep_spec.h"
+
+namespace gradscope {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path write_experiment(const std::string& text) {
+  const fs::path p = fs::temp_directory_path() / ("gradscope_sweep_" + std::to_string(::getpid()) +
+                                                  "_" + std::to_string(std::rand()) + ".toml");
+  std::ofstream(p) << text;
+  return p;
+}
+
+const char* kBase = "name = \"s\"\nseed = 3\n[task]\np = 31\n[model]\ntype = \"mlp\"\n"
+                    "mlp_form = \"concat\"\n[train]\nsteps = 10\n";
+
+TEST(Sweep, GridOrderSeedsAndStableIds) {
+  const fs::path f = write_experiment(std::string(kBase) +
+                                      "[sweep]\noptim.weight_decay = [0.1, 1]\n"
+                                      "task.train_fraction = [0.3, 0.5, 0.7]\nseeds = 2\n");
+  Config base;
+  const SweepSpec spec = read_sweep(f, {}, base);
+  const auto runs = expand_sweep(base, spec);
+  ASSERT_EQ(runs.size(), 12u);
+  // Last axis fastest, seeds innermost.
+  EXPECT_EQ(runs[0].axes, (std::vector<std::string>{"optim.weight_decay=0.1",
+                                                    "task.train_fraction=0.3", "seed=3"}));
+  EXPECT_EQ(runs[1].axes[2], "seed=4");
+  EXPECT_EQ(runs[2].axes[1], "task.train_fraction=0.5");
+  EXPECT_EQ(runs[6].axes[0], "optim.weight_decay=1.0");
+  EXPECT_DOUBLE_EQ(runs[6].config.real("optim.weight_decay"), 1.0);
+  EXPECT_EQ(runs[1].config.integer("seed"), 4);
+  std::set<std::string> ids;
+  for (const auto& r : runs) ids.insert(r.id);
+  EXPECT_EQ(ids.size(), 12u);
+  EXPECT_EQ(runs[0].config.string("name"), "s-" + runs[0].id.substr(0, 8));
+  // The id is the config's hash, independent of the name: the same point in another sweep (or a
+  // single run with the same settings) has the same id.
+  Config same = runs[0].config;
+  same.set("name", std::string("other"));
+  EXPECT_EQ(config_hash(same), runs[0].id);
+  EXPECT_EQ(expand_sweep(base, spec)[7].id, runs[7].id);
+  fs::remove(f);
+}
+
+TEST(Sweep, CommandLineAxesAndBaseOverrides) {
+  const fs::path f = write_experiment(kBase);
+  Config base;
+  const SweepSpec spec =
+      read_sweep(f, {"optim.weight_decay=0,0.3,1", "train.steps=20", "task.p=29,31"}, base);
+  EXPECT_EQ(base.integer("train.steps"), 20);
+  ASSERT_EQ(spec.axes.size(), 2u);
+  EXPECT_EQ(spec.axes[0].key, "optim.weight_decay");
+  EXPECT_EQ(spec.axes[1].values.size(), 2u);
+  EXPECT_EQ(expand_sweep(base, spec).size(), 6u);
+  fs::remove(f);
+}
+
+TEST(Sweep, RandomModeIsDeterministic) {
+  const fs::path f = write_experiment(std::string(kBase) +
+                                      "[sweep]\nmode = \"random\"\nn = 5\n"
+                                      "optim.lr = [1e-4, 3e-4, 1e-3, 3e-3]\n");
+  Config base;
+  const SweepSpec spec = read_sweep(f, {}, base);
+  const auto a = expand_sweep(base, spec), b = expand_sweep(base, spec);
+  ASSERT_EQ(a.size(), 5u);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].id, b[i].id);
+  fs::remove(f);
+}
+
+TEST(Sweep, BadKeysAndValuesFailBeforeAnythingRuns) {
+  const fs::path f = write_experiment(std::string(kBase) + "[sweep]\noptim.weight_decy = [1]\n");
+  Config base;
+  try {
+    read_sweep(f, {}, base);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("did you mean 'optim.weight_decay'"), std::string::npos)
+        << e.what();
+  }
+  const fs::path g = write_experiment(kBase);
+  EXPECT_THROW(read_sweep(g, {"optim.weight_decy=1,2"}, base), ConfigError);
+  EXPECT_THROW(read_sweep(g, {"train.steps=10,abc"}, base), ConfigError);
+  // A value that is valid for the type but not for the key: caught at expansion, naming the point.
+  const SweepSpec spec = read_sweep(g, {"task.train_fraction=0.5,1.5"}, base);
+  try {
+    expand_sweep(base, spec);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("task.train_fraction = 1.5"), std::string::npos)
+        << e.what();
+  }
+  fs::remove(f);
+  fs::remove(g);
+}
+
+TEST(Shard, ParsingAndTheSlurmArrayMapping) {
+  EXPECT_EQ(parse_shard("2/5").index, 2);
+  EXPECT_EQ(parse_shard("2/5").count, 5);
+  EXPECT_THROW(parse_shard("5/5"), ConfigError);
+  EXPECT_THROW(parse_shard("1-4"), ConfigError);
+  Shard s;
+  ::unsetenv("SLURM_ARRAY_TASK_ID");
+  EXPECT_FALSE(shard_from_slurm(s));
+  ::setenv("SLURM_ARRAY_TASK_ID", "7", 1);
+  ::setenv("SLURM_ARRAY_TASK_MIN", "5", 1);
+  ::setenv("SLURM_ARRAY_TASK_MAX", "8", 1);
+  ::setenv("SLURM_ARRAY_TASK_COUNT", "4", 1);
+  ASSERT_TRUE(shard_from_slurm(s));
+  EXPECT_EQ(s.index, 2);
+  EXPECT_EQ(s.count, 4);
+  // --array=1,3,9: min 1, max 9, count 3 does not map onto 0..2.
+  ::setenv("SLURM_ARRAY_TASK_ID", "9", 1);
+  ::setenv("SLURM_ARRAY_TASK_MIN", "1", 1);
+  ::setenv("SLURM_ARRAY_TASK_MAX", "9", 1);
+  ::setenv("SLURM_ARRAY_TASK_COUNT", "3", 1);
+  try {
+    shard_from_slurm(s);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--array=0-2"), std::string::npos) << e.what();
+  }
+  for (const char* v : {"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX",
+                        "SLURM_ARRAY_TASK_COUNT"})
+    ::unsetenv(v);
+}
+
+}  // namespace
+}  // namespace gradscope
