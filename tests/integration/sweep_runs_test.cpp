@@ -27,7 +27,8 @@ std::string index_without_timing(const fs::path& db) {
   std::getline(in, header);
   std::vector<bool> keep;
   std::stringstream h(header);
-  for (std::string c; std::getline(h, c, ',');) keep.push_back(c != "wall_time_s" && c != "steps_per_s");
+  for (std::string c; std::getline(h, c, ',');)
+    keep.push_back(c != "wall_time_s" && c != "steps_per_s");
   auto filter = [&](const std::string& l) {
     std::stringstream s(l);
     std::string c, r;
@@ -134,8 +135,8 @@ TEST_F(Cli, SlurmArrayShardsRunEveryPointExactlyOnce) {
   EXPECT_NE(gaps.err.find("--array=0-2"), std::string::npos) << gaps.err;
 
   // The sbatch script.
-  const Result script = run("sweep " + kSweep + " --slurm-script --tasks 3 --cpus 2 --root " +
-                            sharded.string());
+  const Result script =
+      run("sweep " + kSweep + " --slurm-script --tasks 3 --cpus 2 --root " + sharded.string());
   EXPECT_EQ(script.code, 0);
   EXPECT_NE(script.out.find("#SBATCH --array=0-2"), std::string::npos) << script.out;
   EXPECT_NE(script.out.find("#SBATCH --cpus-per-task=2"), std::string::npos);

@@ -23,8 +23,9 @@ fs::path write_experiment(const std::string& text) {
   return p;
 }
 
-const char* kBase = "name = \"s\"\nseed = 3\n[task]\np = 31\n[model]\ntype = \"mlp\"\n"
-                    "mlp_form = \"concat\"\n[train]\nsteps = 10\n";
+const char* kBase =
+    "name = \"s\"\nseed = 3\n[task]\np = 31\n[model]\ntype = \"mlp\"\n"
+    "mlp_form = \"concat\"\n[train]\nsteps = 10\n";
 
 TEST(Sweep, GridOrderSeedsAndStableIds) {
   const fs::path f = write_experiment(std::string(kBase) +

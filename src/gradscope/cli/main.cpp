@@ -185,7 +185,8 @@ int main(int argc, char** argv) {
   rebuild->add_option("root", root, "runs root (default: runs)");
   index_cmd->require_subcommand(1);
   std::vector<std::string> filters;
-  CLI::App* ls = app.add_subcommand("ls", "list indexed runs: phases and the config keys that vary");
+  CLI::App* ls =
+      app.add_subcommand("ls", "list indexed runs: phases and the config keys that vary");
   ls->add_option("filters", filters, "key=value (also !=, <, >, <=, >=), e.g. regime=grokking");
   ls->add_option("--index", index, "index file (default: runs/index.sqlite)");
   CLI::App* exp = app.add_subcommand("export", "write the index as one flat table");
@@ -216,8 +217,7 @@ int main(int argc, char** argv) {
     if (*index_cmd) return cli::index_rebuild(root);
     if (*ls) return cli::ls(filters, index);
     if (*exp) return cli::export_csv(index, export_out);
-    if (*plot && !px.empty())
-      return cli::phase_diagram(plot_dir, px, py, pz, logx, logy, plot_out);
+    if (*plot && !px.empty()) return cli::phase_diagram(plot_dir, px, py, pz, logx, logy, plot_out);
     if (*show) return cmd_show(show_dir);
     if (*theory) return cmd_theory(experiment, overrides, theory_out);
     if (*plot) {

@@ -112,8 +112,7 @@ int ls(const std::vector<std::string>& filters, const std::string& index) {
   }
   auto line = [&](auto&& cell) {
     std::string s;
-    for (size_t k = 0; k < show.size(); ++k)
-      s += fmt::format("{:<{}}  ", cell(show[k]), width[k]);
+    for (size_t k = 0; k < show.size(); ++k) s += fmt::format("{:<{}}  ", cell(show[k]), width[k]);
     while (!s.empty() && s.back() == ' ') s.pop_back();
     fmt::print("{}\n", s);
   };
@@ -138,8 +137,8 @@ int export_csv(const std::string& index, const std::string& out) {
 int phase_diagram(const std::string& sweep_dir, const std::string& x, const std::string& y,
                   const std::string& z, bool log_x, bool log_y, const std::string& out) {
   PhaseDiagramOptions o{x, y, z, log_x, log_y};
-  const fs::path svg = out.empty() ? fs::path(sweep_dir) / fmt::format("phase_{}.svg", z)
-                                   : fs::path(out);
+  const fs::path svg =
+      out.empty() ? fs::path(sweep_dir) / fmt::format("phase_{}.svg", z) : fs::path(out);
   const std::string what = write_phase_diagram(sweep_dir, o, svg);
   fmt::print("wrote {}: {}\n", svg.string(), what);
   return 0;

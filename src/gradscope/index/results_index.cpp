@@ -47,8 +47,8 @@ const char* sql_type(const ConfigValue& v) {
 // Every column of `runs` with its SQL type, in order.
 std::vector<std::pair<std::string, std::string>> run_columns() {
   std::vector<std::pair<std::string, std::string>> c = {
-      {"dir", "TEXT PRIMARY KEY"}, {"id", "TEXT"},      {"name", "TEXT"},
-      {"sweep", "TEXT"},           {"status", "TEXT"},  {"message", "TEXT"},
+      {"dir", "TEXT PRIMARY KEY"}, {"id", "TEXT"},          {"name", "TEXT"},
+      {"sweep", "TEXT"},           {"status", "TEXT"},      {"message", "TEXT"},
       {"regime", "TEXT"},          {"wall_time_s", "REAL"}, {"steps_per_s", "REAL"}};
   for (const auto& k : kSummaryInts) c.emplace_back(k, "INTEGER");
   for (const auto& k : kFinal) c.emplace_back("final_" + k, "REAL");
@@ -160,8 +160,9 @@ ResultsIndex::ResultsIndex(const fs::path& db) : root_(fs::absolute(db).parent_p
     for (const auto& [name, type] : run_columns())
       cols += (cols.empty() ? "" : ", ") + quote(name) + " " + type;
     exec("CREATE TABLE IF NOT EXISTS runs (" + cols + ")");
-    exec("CREATE TABLE IF NOT EXISTS metrics (run TEXT NOT NULL, step INTEGER NOT NULL, "
-         "key TEXT NOT NULL, value REAL, PRIMARY KEY (run, step, key))");
+    exec(
+        "CREATE TABLE IF NOT EXISTS metrics (run TEXT NOT NULL, step INTEGER NOT NULL, "
+        "key TEXT NOT NULL, value REAL, PRIMARY KEY (run, step, key))");
     // An index written by an older gradscope may lack newer config keys: add them.
     std::set<std::string> have;
     {
@@ -286,8 +287,8 @@ bool ResultsIndex::has_run(const fs::path& run_dir) {
   return sqlite3_step(st.s) == SQLITE_ROW;
 }
 
-std::vector<std::vector<std::string>> ResultsIndex::select(
-    const std::vector<std::string>& filters, std::vector<std::string>& columns) {
+std::vector<std::vector<std::string>> ResultsIndex::select(const std::vector<std::string>& filters,
+                                                           std::vector<std::string>& columns) {
   std::set<std::string> known;
   for (const auto& [name, type] : run_columns()) known.insert(name);
   std::string where;
@@ -322,7 +323,8 @@ std::vector<std::vector<std::string>> ResultsIndex::select(
       sqlite3_bind_text(st.s, static_cast<int>(i + 1), values[i].c_str(), -1, SQLITE_TRANSIENT);
   }
   columns.clear();
-  for (int c = 0; c < sqlite3_column_count(st.s); ++c) columns.push_back(sqlite3_column_name(st.s, c));
+  for (int c = 0; c < sqlite3_column_count(st.s); ++c)
+    columns.push_back(sqlite3_column_name(st.s, c));
   std::vector<std::vector<std::string>> out;
   while (sqlite3_step(st.s) == SQLITE_ROW) {
     std::vector<std::string> row;
@@ -359,8 +361,8 @@ int64_t rebuild_index(const fs::path& root, const fs::path& db, std::vector<std:
     ResultsIndex index(tmp);
     std::vector<fs::path> dirs;
     std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
+    for (auto it = fs::recursive_directory_iterator(root, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (ec) break;
       if (it->is_directory() && it.depth() < 3 && fs::exists(it->path() / "config.toml")) {
         dirs.push_back(it->path());
@@ -381,7 +383,8 @@ int64_t rebuild_index(const fs::path& root, const fs::path& db, std::vector<std:
     }
   }
   fs::rename(tmp, db);
-  for (const char* suffix : {"-wal", "-shm"}) fs::remove(db.string() + suffix), fs::remove(tmp.string() + suffix);
+  for (const char* suffix : {"-wal", "-shm"})
+    fs::remove(db.string() + suffix), fs::remove(tmp.string() + suffix);
   return n;
 }
 

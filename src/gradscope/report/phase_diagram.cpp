@@ -50,9 +50,10 @@ std::vector<double> edges(const std::vector<double>& v, bool log, const std::str
   }
   for (double x : v)
     if (!(x > 0))
-      throw std::invalid_argument(fmt::format("{} has the value {}; a log axis needs values > 0 "
-                                              "(drop --log for it)",
-                                              key, x));
+      throw std::invalid_argument(
+          fmt::format("{} has the value {}; a log axis needs values > 0 "
+                      "(drop --log for it)",
+                      key, x));
   std::vector<double> l;
   for (double x : v) l.push_back(std::log10(x));
   const double step0 = n > 1 ? l[1] - l[0] : 1, step1 = n > 1 ? l[n - 1] - l[n - 2] : 1;
@@ -100,8 +101,8 @@ std::string write_phase_diagram(const fs::path& sweep_dir, const PhaseDiagramOpt
   }
   const bool regime = o.z == "regime";
   static const std::vector<std::string> fields = {"memorized_step", "generalized_step",
-                                                  "grokking_delay", "steps_done", "wall_time_s",
-                                                  "steps_per_s"};
+                                                  "grokking_delay", "steps_done",
+                                                  "wall_time_s",    "steps_per_s"};
   if (!regime && o.z.rfind("final.", 0) != 0 &&
       std::find(fields.begin(), fields.end(), o.z) == fields.end())
     throw std::invalid_argument(
@@ -146,8 +147,7 @@ std::string write_phase_diagram(const fs::path& sweep_dir, const PhaseDiagramOpt
       cell.missing++;
     ++used;
   }
-  if (cells.empty())
-    throw std::invalid_argument(sweep_dir.string() + ": no finished runs to draw");
+  if (cells.empty()) throw std::invalid_argument(sweep_dir.string() + ": no finished runs to draw");
 
   std::vector<double> xs, ys;
   for (const auto& [k, c] : cells) xs.push_back(k.first), ys.push_back(k.second);
@@ -167,21 +167,22 @@ std::string write_phase_diagram(const fs::path& sweep_dir, const PhaseDiagramOpt
                 : (v - zlo) / (zhi - zlo);
   };
 
-  const double W = 640, H = 480, x0 = 110, y0 = 60, pw = 420, ph = 340;
+  const double W = 720, H = 480, x0 = 110, y0 = 60, pw = 420, ph = 340;
   auto px = [&](double e) { return x0 + (e - ex.front()) / (ex.back() - ex.front()) * pw; };
   auto py = [&](double e) { return y0 + ph - (e - ey.front()) / (ey.back() - ey.front()) * ph; };
   std::string out = fmt::format(
       "<svg xmlns='http://www.w3.org/2000/svg' width='{}' height='{}' font-family='sans-serif'>\n"
       "<rect width='100%' height='100%' fill='white'/>\n"
       "<text x='{}' y='26' text-anchor='middle' font-size='16'>{}: {}</text>\n",
-      W, H, x0 + pw / 2, sweep_dir.filename().empty() ? sweep_dir.parent_path().filename().string()
-                                                      : sweep_dir.filename().string(),
+      W, H, x0 + pw / 2,
+      sweep_dir.filename().empty() ? sweep_dir.parent_path().filename().string()
+                                   : sweep_dir.filename().string(),
       o.z);
   for (size_t i = 0; i < xs.size(); ++i)
     for (size_t j = 0; j < ys.size(); ++j) {
       auto it = cells.find({xs[i], ys[j]});
       const double cx0 = px(ex[i]), cx1 = px(ex[i + 1]), cy0 = py(ey[j + 1]), cy1 = py(ey[j]);
-      std::string fill = "#f4f4f4", text = "";
+      std::string fill = "#f4f4f4", text = "", ink = "#000";
       if (it != cells.end()) {
         const Cell& c = it->second;
         if (regime) {
@@ -195,6 +196,7 @@ std::string write_phase_diagram(const fs::path& sweep_dir, const PhaseDiagramOpt
           double mean = 0;
           for (double v : c.numbers) mean += v / double(c.numbers.size());
           fill = ramp(scale(mean));
+          if (scale(mean) < 0.6) ink = "#fff";  // light text on the dark end of the ramp
           text = short_number(mean) + (c.missing ? fmt::format(" ({} never)", c.missing) : "");
         } else {
           fill = "#dddddd";
@@ -207,7 +209,7 @@ std::string write_phase_diagram(const fs::path& sweep_dir, const PhaseDiagramOpt
       if (!text.empty())
         out += fmt::format(
             "<text x='{:.1f}' y='{:.1f}' text-anchor='middle' font-size='10' fill='{}'>{}</text>\n",
-            (cx0 + cx1) / 2, (cy0 + cy1) / 2 + 4, regime ? "#000" : "#fff", text);
+            (cx0 + cx1) / 2, (cy0 + cy1) / 2 + 4, ink, text);
     }
   // Ticks at cell centres, axis labels.
   for (size_t i = 0; i < xs.size(); ++i)
@@ -248,9 +250,9 @@ std::string write_phase_diagram(const fs::path& sweep_dir, const PhaseDiagramOpt
   }
   out += "</svg>\n";
   write_file_atomic(svg, out);
-  return fmt::format("{} cells from {} runs{}", xs.size() * ys.size(), used,
-                     skipped ? fmt::format(" ({} unfinished or unreadable runs left out)", skipped)
-                             : "");
+  return fmt::format(
+      "{} cells from {} runs{}", xs.size() * ys.size(), used,
+      skipped ? fmt::format(" ({} unfinished or unreadable runs left out)", skipped) : "");
 }
 
 }  // namespace gradscope

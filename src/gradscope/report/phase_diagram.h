@@ -9,9 +9,9 @@
 namespace gradscope {
 
 struct PhaseDiagramOptions {
-  std::string x, y;            // config keys, e.g. optim.weight_decay, task.train_fraction
-  std::string z = "regime";    // regime, or a summary field (generalized_step, grokking_delay,
-                               // memorized_step) or final.<metric> (final.test_acc)
+  std::string x, y;          // config keys, e.g. optim.weight_decay, task.train_fraction
+  std::string z = "regime";  // regime, or a summary field (generalized_step, grokking_delay,
+                             // memorized_step) or final.<metric> (final.test_acc)
   bool log_x = false, log_y = false;  // cells placed on log axes (values must be > 0)
 };
 

@@ -155,7 +155,7 @@ fs::path stable_rank_svg(const fs::path& run_dir, const Spectra& sp,
                          const std::vector<MetricsRow>& rows, const std::string& title) {
   std::vector<Series> series;
   for (size_t m = 0; m < sp.names.size(); ++m) {
-    Series s{sp.names[m], palette(m), {}};
+    Series s{sp.names[m], palette(m), {}, m >= 10};  // dashed after the palette's 10 colours
     const std::string key = "spectra." + sp.names[m] + ".stable_rank";
     for (const MetricsRow& r : rows)
       if (r.step() >= 1 && std::isfinite(r.get(key)) && r.get(key) > 0)
@@ -166,10 +166,11 @@ fs::path stable_rank_svg(const fs::path& run_dir, const Spectra& sp,
   for (const Series& s : series) all.insert(all.end(), s.points.begin(), s.points.end());
   double hi = 1;
   for (const auto& p : all) hi = std::max(hi, p.second);
-  const double W = 1100, H = 520;
+  const double W = 1100, H = std::max(520.0, 80 + 16.0 * double(series.size()));
   const std::string body =
-      panel(90, 60, 700, 400, step_axis(sp.steps.back()), Axis{0, nice_ceiling(hi * 1.05), false},
-            series, "stable rank ||dW||_F^2 / ||dW||_2^2", "stable rank");
+      panel(90, 60, 680, 400, step_axis(sp.steps.back()), Axis{0, nice_ceiling(hi * 1.05), false},
+            series, "stable rank ||dW||_F^2 / ||dW||_2^2", "stable rank", "step", false) +
+      legend_box(790, 60, series);
   const fs::path out = run_dir / "stable_rank.svg";
   write_file_atomic(out, document(W, H, title + ": stable rank of W_t - W_0", body));
   return out;

@@ -76,23 +76,34 @@ std::string panel(double x0, double y0, double w, double h, const Axis& ax, cons
     s += fmt::format("<polyline fill='none' stroke='{}' stroke-width='2'{} points='{}'/>\n",
                      sr.color, sr.dashed ? " stroke-dasharray='6,4'" : "", pts);
   }
-  // Legend (series with a label), on a white box sized to its longest label.
+  if (!legend) return s;
+  std::vector<Series> named;
+  for (const Series& sr : series)
+    if (!sr.label.empty()) named.push_back(sr);
+  size_t longest = 0;
+  for (const Series& sr : named) longest = std::max(longest, sr.label.size());
+  s += legend_box(x0 + w - (40 + 6.5 * static_cast<double>(longest)) - 8, y0 + 4, named);
+  return s;
+}
+
+std::string legend_box(double x, double y, const std::vector<Series>& series) {
   std::vector<const Series*> named;
   for (const Series& sr : series)
     if (!sr.label.empty()) named.push_back(&sr);
-  if (!legend || named.empty()) return s;
+  if (named.empty()) return "";
   size_t longest = 0;
   for (const Series* sr : named) longest = std::max(longest, sr->label.size());
   const double lw = 40 + 6.5 * static_cast<double>(longest);
-  s += fmt::format(
+  std::string s = fmt::format(
       "<rect x='{}' y='{}' width='{}' height='{}' fill='white' stroke='#ccc' "
       "fill-opacity='0.85'/>\n",
-      x0 + w - lw - 8, y0 + 4, lw, 8 + 16 * static_cast<double>(named.size()));
+      x, y, lw, 8 + 16 * static_cast<double>(named.size()));
   for (size_t i = 0; i < named.size(); ++i) {
-    const double ly = y0 + 16 + 16 * static_cast<double>(i);
-    s += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='{}' stroke-width='3'/>\n",
-                     x0 + w - lw, ly - 4, x0 + w - lw + 24, ly - 4, named[i]->color);
-    s += fmt::format("<text x='{}' y='{}' font-size='11'>{}</text>\n", x0 + w - lw + 30, ly,
+    const double ly = y + 12 + 16 * static_cast<double>(i);
+    s += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='{}' stroke-width='3'{}/>\n",
+                     x + 8, ly - 4, x + 32, ly - 4, named[i]->color,
+                     named[i]->dashed ? " stroke-dasharray='6,4'" : "");
+    s += fmt::format("<text x='{}' y='{}' font-size='11'>{}</text>\n", x + 38, ly,
                      named[i]->label);
   }
   return s;

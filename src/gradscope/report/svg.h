@@ -31,6 +31,8 @@ std::string panel(double x0, double y0, double w, double h, const Axis& ax, cons
                   const std::vector<Series>& series, const std::string& title,
                   const std::string& ylabel, const std::string& xlabel = "step",
                   bool legend = true);
+// A legend (the series with a label) in a white box with its top-left corner at (x, y).
+std::string legend_box(double x, double y, const std::vector<Series>& series);
 // A log axis spanning the decades of the points' y values.
 Axis log_axis(const std::vector<std::pair<double, double>>& pts);
 // The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 (times a power of 10) at or above v > 0:

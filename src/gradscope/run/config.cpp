@@ -1,6 +1,8 @@
 // Config: the schema of every key, TOML reading, overrides, validation and resolved output.
 #include "gradscope/run/config.h"
 
+#include "gradscope/run/config_toml.h"
+
 #include <fmt/core.h>
 
 #include <toml++/toml.h>
@@ -206,6 +208,26 @@ ConfigValue parse_text(const KeySpec& spec, const std::string& text) {
 
 }  // namespace
 
+ConfigValue value_from_toml(const toml::node& node, const std::string& where) {
+  if (auto i = node.as_integer()) return i->get();
+  if (auto d = node.as_floating_point()) return d->get();
+  if (auto b = node.as_boolean()) return b->get();
+  if (auto s = node.as_string()) return s->get();
+  if (auto a = node.as_array()) {
+    std::vector<double> list;
+    for (const toml::node& e : *a) {
+      if (auto ei = e.as_integer())
+        list.push_back(double(ei->get()));
+      else if (auto ed = e.as_floating_point())
+        list.push_back(ed->get());
+      else
+        throw ConfigError(where + " must be a list of numbers");
+    }
+    return list;
+  }
+  throw ConfigError(where + " must be a number, true or false, a string or a list of numbers");
+}
+
 std::string value_to_string(const ConfigValue& v) {
   switch (v.index()) {
     case 0:
@@ -292,28 +314,7 @@ Config Config::from_string(const std::string& text, const std::string& file) {
     const KeySpec* spec = find_spec(key);
     const std::string where = fmt::format("{}:{}: ", file, node.source().begin.line);
     if (!spec) unknown_key(key, where);
-    ConfigValue v;
-    if (auto i = node.as_integer())
-      v = i->get();
-    else if (auto d = node.as_floating_point())
-      v = d->get();
-    else if (auto b = node.as_boolean())
-      v = b->get();
-    else if (auto s = node.as_string())
-      v = s->get();
-    else if (auto a = node.as_array()) {
-      std::vector<double> list;
-      for (const toml::node& e : *a) {
-        if (auto ei = e.as_integer())
-          list.push_back(double(ei->get()));
-        else if (auto ed = e.as_floating_point())
-          list.push_back(ed->get());
-        else
-          throw ConfigError(where + key + " must be a list of numbers");
-      }
-      v = list;
-    } else
-      throw ConfigError(where + key + " must be " + kind_name(spec->default_value));
+    const ConfigValue v = value_from_toml(node, where + key);
     c.values_[key] = coerce(*spec, v, where);
   };
   for (auto&& [k, node] : root) {
@@ -325,9 +326,9 @@ Config Config::from_string(const std::string& text, const std::string& file) {
     if (auto table = node.as_table()) {
       if (name != "task" && name != "model" && name != "optim" && name != "train" &&
           name != "probe")
-        throw ConfigError(
-            fmt::format("{}:{}: unknown section [{}] (valid: task, model, optim, probe, train, sweep)",
-                        file, node.source().begin.line, name));
+        throw ConfigError(fmt::format(
+            "{}:{}: unknown section [{}] (valid: task, model, optim, probe, train, sweep)", file,
+            node.source().begin.line, name));
       for (auto&& [k2, leaf] : *table) set_leaf(name + "." + std::string(k2.str()), leaf);
     } else {
       set_leaf(name, node);

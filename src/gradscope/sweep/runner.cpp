@@ -112,18 +112,19 @@ bool shard_from_slurm(Shard& shard) {
   };
   const int64_t task = std::atoll(id), lo = num("SLURM_ARRAY_TASK_MIN"),
                 hi = num("SLURM_ARRAY_TASK_MAX"), count = num("SLURM_ARRAY_TASK_COUNT");
-  const std::string how =
-      "submit the array as a contiguous range, e.g. sbatch --array=0-" +
-      std::to_string(std::max<int64_t>(count, 1) - 1) +
-      " (gradscope sweep --slurm-script writes such a script)";
+  const std::string how = "submit the array as a contiguous range, e.g. sbatch --array=0-" +
+                          std::to_string(std::max<int64_t>(count, 1) - 1) +
+                          " (gradscope sweep --slurm-script writes such a script)";
   if (lo < 0 || count < 1)
-    throw ConfigError(fmt::format("SLURM_ARRAY_TASK_ID = {} without SLURM_ARRAY_TASK_MIN and "
-                                  "SLURM_ARRAY_TASK_COUNT; {}",
-                                  task, how));
+    throw ConfigError(
+        fmt::format("SLURM_ARRAY_TASK_ID = {} without SLURM_ARRAY_TASK_MIN and "
+                    "SLURM_ARRAY_TASK_COUNT; {}",
+                    task, how));
   if ((hi >= 0 && hi - lo + 1 != count) || task - lo < 0 || task - lo >= count)
-    throw ConfigError(fmt::format("this Slurm array (task {}, min {}, max {}, count {}) does not "
-                                  "map onto shards 0..{}: its ids are not contiguous; {}",
-                                  task, lo, hi, count, count - 1, how));
+    throw ConfigError(
+        fmt::format("this Slurm array (task {}, min {}, max {}, count {}) does not "
+                    "map onto shards 0..{}: its ids are not contiguous; {}",
+                    task, lo, hi, count, count - 1, how));
   shard = {task - lo, count, true};
   return true;
 }
@@ -180,9 +181,10 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
     write_file_atomic(dir / "configs" / (runs[i].id + ".toml"), runs[i].config.to_toml());
     todo.push_back(i);
   }
-  fmt::print("gradscope sweep {}: {} runs ({}), shard {}/{}: {} runs, {} already complete, "
-             "{} jobs -> {}\n",
-             name, runs.size(), spec.mode, o.shard, o.shards, mine, skipped, o.jobs, dir.string());
+  fmt::print(
+      "gradscope sweep {}: {} runs ({}), shard {}/{}: {} runs, {} already complete, "
+      "{} jobs -> {}\n",
+      name, runs.size(), spec.mode, o.shard, o.shards, mine, skipped, o.jobs, dir.string());
   std::fflush(stdout);
 
   g_interrupted = 0;
@@ -200,10 +202,10 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
     last_print = Clock::now();
     const double el = std::chrono::duration<double>(Clock::now() - t0).count();
     const double per = done > 0 ? el / double(done) : NAN;
-    const std::string line = fmt::format(
-        "{}: {}/{} done, {} running, {} failed, {} skipped | {} elapsed | ETA {}", name,
-        done, total, running.size(), failures.size(), skipped, duration(el),
-        done > 0 ? duration(per * double(total - done - failures.size())) : "?");
+    const std::string line =
+        fmt::format("{}: {}/{} done, {} running, {} failed, {} skipped | {} elapsed | ETA {}", name,
+                    done, total, running.size(), failures.size(), skipped, duration(el),
+                    done > 0 ? duration(per * double(total - done - failures.size())) : "?");
     if (o.live)
       fmt::print("\r\033[K{}", line);
     else

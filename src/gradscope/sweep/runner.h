@@ -24,10 +24,10 @@ namespace gradscope {
 
 struct SweepOptions {
   std::filesystem::path root = "runs";
-  int jobs = 1;          // concurrent runs
-  int threads = 1;       // threads per run
+  int jobs = 1;     // concurrent runs
+  int threads = 1;  // threads per run
   int64_t shard = 0, shards = 1;
-  bool live = false;     // a live status line (terminal)
+  bool live = false;       // a live status line (terminal)
   std::string executable;  // the gradscope binary to run children with
 };
 
@@ -47,7 +47,7 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& opt
 
 // A ready sbatch script for the sweep as a job array of `tasks` tasks with `cpus` CPUs each.
 std::string slurm_script(const std::filesystem::path& experiment,
-                         const std::vector<std::string>& arguments, const Config& base,
-                         size_t runs, int64_t tasks, int64_t cpus, const std::string& executable);
+                         const std::vector<std::string>& arguments, const Config& base, size_t runs,
+                         int64_t tasks, int64_t cpus, const std::string& executable);
 
 }  // namespace gradscope

@@ -3,36 +3,15 @@
 
 #include <fmt/core.h>
 
-#include <toml++/toml.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "gradscope/run/config_toml.h"
 #include "gradscope/tensor/rng.h"
 
 namespace gradscope {
 namespace {
-
-// A TOML scalar or array of numbers as a ConfigValue (type checked later against the key).
-ConfigValue from_node(const toml::node& n, const std::string& where) {
-  if (auto i = n.as_integer()) return i->get();
-  if (auto d = n.as_floating_point()) return d->get();
-  if (auto b = n.as_boolean()) return b->get();
-  if (auto s = n.as_string()) return s->get();
-  if (auto a = n.as_array()) {
-    std::vector<double> list;
-    for (const toml::node& e : *a) {
-      if (auto ei = e.as_integer())
-        list.push_back(double(ei->get()));
-      else if (auto ed = e.as_floating_point())
-        list.push_back(ed->get());
-      else
-        throw ConfigError(where + " must hold numbers");
-    }
-    return list;
-  }
-  throw ConfigError(where + " has a value of an unsupported type");
-}
 
 // The value coerced to the key's type (ConfigError names key and value otherwise).
 ConfigValue typed(const std::string& key, const ConfigValue& v) {
@@ -70,7 +49,8 @@ void read_table(const toml::table& t, const std::string& prefix, SweepSpec& spec
     } else if (auto arr = node.as_array()) {
       SweepAxis axis{key, {}};
       try {
-        for (const toml::node& e : *arr) axis.values.push_back(typed(key, from_node(e, where + key)));
+        for (const toml::node& e : *arr)
+          axis.values.push_back(typed(key, value_from_toml(e, where + key)));
       } catch (const ConfigError& e) {
         throw ConfigError(where + "sweep: " + e.what());
       }
