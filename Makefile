@@ -7,7 +7,7 @@ BUILD ?= build
 SAN_BUILD ?= build-asan
 CTEST_ARGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: deps build demo test test-release test-sanitize test-slow bench oracle-fixtures format clean
+.PHONY: test-slurm deps build demo test test-release test-sanitize test-slow bench oracle-fixtures format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -24,10 +24,10 @@ demo: build
 
 # Fast tests in the Release build, then the unit, gradient-check and allocation tests again under
 # AddressSanitizer + UndefinedBehaviorSanitizer. Tests labelled `slow` are left to `make test-slow`.
-test: test-release test-sanitize
+test: test-release test-sanitize test-slurm
 
 test-release: build
-	cd $(BUILD) && ctest $(CTEST_ARGS) -LE slow
+	cd $(BUILD) && ctest $(CTEST_ARGS) -LE 'slow|slurm'
 
 test-sanitize: deps
 	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRADSCOPE_SANITIZE=ON \
@@ -38,6 +38,11 @@ test-sanitize: deps
 
 test-slow: build
 	cd $(BUILD) && ctest $(CTEST_ARGS) -L slow
+
+# A sweep as a job array on a local Slurm cluster (installs slurm-wlm and munge; skipped where
+# they cannot be installed).
+test-slurm: build
+	cd $(BUILD) && ctest $(CTEST_ARGS) -L slurm
 
 bench: build
 	./$(BUILD)/bench_linear --benchmark_color=false --markdown=docs/PERFORMANCE.md

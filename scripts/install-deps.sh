@@ -24,10 +24,15 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
 )
-# Optional extras, installed only when asked: the PyTorch oracle and benchmark peer.
-if [[ "${1:-}" == "--torch" ]]; then
-  packages+=(python3-torch python3-numpy)
-fi
+# Optional extras, installed only when asked: the PyTorch oracle and benchmark peer (--torch);
+# Slurm and munge for the slurm-labelled test and scripts/slurm-local.sh (--slurm).
+for arg in "$@"; do
+  case "$arg" in
+    --torch) packages+=(python3-torch python3-numpy) ;;
+    --slurm) packages+=(slurm-wlm munge) ;;
+    *) echo "install-deps.sh: unknown option $arg (valid: --torch, --slurm)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
