@@ -45,7 +45,8 @@ test-slurm: build
 	cd $(BUILD) && ctest $(CTEST_ARGS) -L slurm
 
 bench: build
-	./$(BUILD)/bench_linear --benchmark_color=false --markdown=docs/PERFORMANCE.md
+	scripts/install-deps.sh --torch
+	/usr/bin/python3 bench/compare/compare.py $(BUILD) --out docs/PERFORMANCE.md
 
 # Regenerates the PyTorch oracle fixtures (needs Debian's python3-torch, installed here).
 oracle-fixtures:

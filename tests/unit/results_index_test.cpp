@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -58,7 +59,8 @@ TEST_F(Index, FourConcurrentWritersLoseNoRow) {
       try {
         ResultsIndex index(db);  // each writer opens its own connection, as a run does
         for (int i = 0; i < per_writer; ++i) index.add_run(runs[w * per_writer + i]);
-      } catch (...) {
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "writer %d: %s\n", w, e.what());
         code = 1;
       }
       ::_exit(code);

@@ -4,6 +4,8 @@
 
 #include "gradscope/autograd/ops_common.h"
 
+#include <cstring>
+
 namespace gradscope {
 namespace {
 
@@ -27,9 +29,13 @@ void add_backward(Tape<T>& t, const Node<T>& n) {
   const int64_t total = t.shape(a).numel(), S = t.shape(b).numel();
   const T* dy = t.grad_if_any(y);
   if (t.requires_grad(a)) {
-    T* da = t.grad(a);
+    bool fresh = false;
+    T* da = t.grad_fresh(a, fresh);
     parallel_for(total, kGrain, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) da[i] += dy[i];
+      if (fresh)
+        std::memcpy(da + i0, dy + i0, static_cast<size_t>(i1 - i0) * sizeof(T));
+      else
+        for (int64_t i = i0; i < i1; ++i) da[i] += dy[i];
     });
   }
   if (t.requires_grad(b)) detail::add_column_sums(t.arena(), dy, total / S, S, t.grad(b));
@@ -142,10 +148,14 @@ void unary_backward(Tape<T>& t, const Node<T>& n) {
   const T* dy = t.grad_if_any(y);
   const T* av = t.value(a).data;
   const T* yv = t.value(y).data;
-  T* da = t.grad(a);
+  bool fresh = false;
+  T* da = t.grad_fresh(a, fresh);
   const double c = n.f[0];
   parallel_for(total, kGrain, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) da[i] += dy[i] * F::bwd(av[i], yv[i], c);
+    if (fresh)
+      for (int64_t i = i0; i < i1; ++i) da[i] = dy[i] * F::bwd(av[i], yv[i], c);
+    else
+      for (int64_t i = i0; i < i1; ++i) da[i] += dy[i] * F::bwd(av[i], yv[i], c);
   });
 }
 

@@ -13,8 +13,10 @@ void linear_backward(Tape<T>& t, const Node<T>& n) {
   const int64_t rows = t.shape(x).rows(), K = t.shape(x).back(), N = t.shape(y).back();
   const T* dy = t.grad_if_any(y);  // [rows, N]
   if (t.requires_grad(x)) {
-    // dx [rows, K] += dy [rows, N] @ W^T   (W [K, N]), or dy @ W (W [N, K])
-    gemm<T>(false, !tw, rows, K, N, T(1), dy, t.value(W).data, T(1), t.grad(x));
+    // dx [rows, K] += dy [rows, N] @ W^T   (W [K, N]), or dy @ W (W [N, K]); = when fresh
+    bool fresh = false;
+    T* dx = t.grad_fresh(x, fresh);
+    gemm<T>(false, !tw, rows, K, N, T(1), dy, t.value(W).data, fresh ? T(0) : T(1), dx);
   }
   if (t.requires_grad(W)) {
     if (!tw) {  // dW [K, N] += x^T [K, rows] @ dy [rows, N]

@@ -1,6 +1,8 @@
 // Tape implementation: see tape.h.
 #include "gradscope/autograd/tape.h"
 
+#include "gradscope/tensor/threads.h"
+
 #include <cstring>
 #include <stdexcept>
 
@@ -60,9 +62,25 @@ T* Tape<T>::grad(Var v) {
   if (!r.requires_grad) throw std::logic_error("Tape::grad: Var does not require grad");
   if (r.base >= 0) {
     r.grad = grad(Var{r.base}) + r.offset;
-  } else {
-    r.grad = arena_.zeros<T>(r.value.numel());
+  } else {  // zero-filled on all threads: large activation gradients are megabytes
+    const int64_t n = r.value.numel();
+    T* g = arena_.alloc<T>(n);
+    parallel_for(n, int64_t{1} << 16, [g](int64_t i0, int64_t i1) {
+      std::memset(g + i0, 0, static_cast<size_t>(i1 - i0) * sizeof(T));
+    });
+    r.grad = g;
   }
+  return r.grad;
+}
+
+template <class T>
+T* Tape<T>::grad_fresh(Var v, bool& fresh) {
+  Rec& r = recs_[v.id];
+  fresh = false;
+  if (r.grad || r.base >= 0) return grad(v);
+  if (!r.requires_grad) throw std::logic_error("Tape::grad_fresh: Var does not require grad");
+  fresh = true;
+  r.grad = arena_.alloc<T>(r.value.numel());
   return r.grad;
 }
 

@@ -64,6 +64,10 @@ class Tape {
   const Shape& shape(Var v) const { return recs_[v.id].value.shape; }
   bool requires_grad(Var v) const { return v.valid() && recs_[v.id].requires_grad; }
   // Gradient buffer of v, allocated and zeroed on first use. v must require grad.
+  // Like grad(), for an op that will WRITE every element of the gradient: if v has no gradient
+  // yet, it gets uninitialized memory and `fresh` is set (the op must store, not add); otherwise
+  // `fresh` is false and the op adds as usual. Saves zero-filling large activation gradients.
+  T* grad_fresh(Var v, bool& fresh);
   T* grad(Var v);
   // Gradient buffer of v, or nullptr when nothing has flowed into it yet.
   T* grad_if_any(Var v) const { return recs_[v.id].grad; }

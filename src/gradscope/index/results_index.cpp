@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 
 #include "gradscope/run/config.h"
 #include "gradscope/run/run_files.h"
@@ -152,7 +154,15 @@ ResultsIndex::ResultsIndex(const fs::path& db) : root_(fs::absolute(db).parent_p
     throw std::runtime_error(db.string() + ": cannot open the index (" + msg + ")");
   }
   sqlite3_busy_timeout(db_, 60000);
-  exec("PRAGMA journal_mode=WAL");
+  // Switching a new database to WAL takes an exclusive lock without waiting on the busy handler:
+  // when several processes create the index at once (shards starting together), retry.
+  for (int attempt = 0;; ++attempt) {
+    const int rc = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) break;
+    if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || attempt >= 600)
+      exec("PRAGMA journal_mode=WAL");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   exec("PRAGMA synchronous=NORMAL");
   exec("BEGIN IMMEDIATE");
   try {

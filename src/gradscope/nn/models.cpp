@@ -259,6 +259,17 @@ class Mlp final : public Model<T> {
     const int64_t N = b.n;
     ParamStore<T>& ps = this->params_;
     Var E = ps.on(t, W_E_);
+    if (c_.mlp_form == "pair" && c_.token_tables && s_.num_classes < N) {
+      // Factored (exact): E[a] W_in = (E W_in)[a], so the table T = E W_in [C, Dhid] is computed
+      // once and its rows gathered; the readout (h W_out) E^T = h (W_out E^T) uses the [Dhid, C]
+      // product once. The per-example work shrinks from De-wide to Dhid-wide.
+      Var table = linear(t, E, ps.on(t, W_in_));                                   // [C, Dhid]
+      Var z = embedding(t, ids, Shape{N, 2}, table);                               // [N, 2, Dhid]
+      Var sum = add(t, slice(t, z, 1, 0, 1), slice(t, z, 1, 1, 1));                // [N, 1, Dhid]
+      Var h = activate(t, reshape(t, sum, Shape{N, c_.d_hidden}), c_.activation);  // [N, Dhid]
+      Var U = matmul(t, ps.on(t, W_out_), E, true);                                // [Dhid, C]
+      return matmul(t, h, U);                                                      // [N, C]
+    }
     Var x = embedding(t, ids, Shape{N, 2}, E);  // [N, 2, De]
     if (c_.mlp_form == "pair") {
       Var z = linear(t, x, ps.on(t, W_in_));                                       // [N, 2, Dhid]

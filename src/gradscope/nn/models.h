@@ -56,7 +56,8 @@ struct ModelConfig {
   // the loss reads). Exact; off only to test it against the plain path.
   bool last_position_only = true;
   // Runs the first block's per-position work (embeddings, first norm, Q/K/V projections) once per
-  // (token, position) and gathers the rows, when the vocabulary is smaller than the batch.
+  // (token, position) and gathers the rows, when the vocabulary is smaller than the batch; for the
+  // PAIR MLP, computes E W_in and W_out E^T once per step and gathers (the factored form).
   // Exact; off only to test it against the plain path.
   bool token_tables = true;
 

@@ -103,8 +103,7 @@ std::string legend_box(double x, double y, const std::vector<Series>& series) {
     s += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='{}' stroke-width='3'{}/>\n",
                      x + 8, ly - 4, x + 32, ly - 4, named[i]->color,
                      named[i]->dashed ? " stroke-dasharray='6,4'" : "");
-    s += fmt::format("<text x='{}' y='{}' font-size='11'>{}</text>\n", x + 38, ly,
-                     named[i]->label);
+    s += fmt::format("<text x='{}' y='{}' font-size='11'>{}</text>\n", x + 38, ly, named[i]->label);
   }
   return s;
 }

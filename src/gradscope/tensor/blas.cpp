@@ -6,6 +6,8 @@
 // count: results are bit-identical with 1 or N threads (OpenBLAS's own threading is not).
 #include "gradscope/tensor/blas.h"
 
+#include <atomic>
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -42,10 +44,17 @@ int64_t block_size(int64_t dim) {
 
 }  // namespace
 
+std::atomic<int64_t> g_gemm_flops{0};
+
+int64_t gemm_flops() {
+  return g_gemm_flops.load(std::memory_order_relaxed);
+}
+
 template <class T>
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
+  g_gemm_flops.fetch_add(2 * M * N * K, std::memory_order_relaxed);
   if (M * N * K < kSplitWork || std::max(M, N) < 2 * kMinBlock) {
     call(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;

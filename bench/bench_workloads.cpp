@@ -1,0 +1,157 @@
+// gradscope's side of the side-by-side benchmark (bench/compare/compare.py runs it interleaved
+// with PyTorch's bench/compare/torch_workloads.py): one training step of a workload built from an
+// example file, timed REPEATS times after 3 warm-up steps.
+//
+// Usage: bench_workloads WORKLOAD THREADS REPEATS
+// Prints one JSON line: {"workload", "threads", "median_s", "times_s", "gemm_gflop" (matrix FLOPs
+// gradscope performs per step, counted at every GEMM), "peak_rss_mb"}.
+//
+// Workloads: nanda (examples/nanda-grokking.toml with gradscope's exact shortcuts), nanda-plain
+// (the same without them: every position through the last layer, no token tables), pair-mlp,
+// power (examples/power-add.toml at batch 512), diag-attention, probe (the spectral probe on the
+// nanda model), sgemm (a 2048^3 single-precision GEMM through OpenBLAS at THREADS threads: the
+// machine's rate in the same run).
+#include <cblas.h>
+#include <fmt/core.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gradscope/nn/models.h"
+#include "gradscope/optim/optimizer.h"
+#include "gradscope/probes/spectra.h"
+#include "gradscope/run/config.h"
+#include "gradscope/run/objective.h"
+#include "gradscope/tasks/algorithmic.h"
+#include "gradscope/tasks/regression.h"
+#include "gradscope/tensor/blas.h"
+#include "gradscope/tensor/rng.h"
+#include "gradscope/tensor/threads.h"
+
+extern "C" void openblas_set_num_threads(int);
+
+namespace {
+
+using namespace gradscope;
+
+// Everything one training step needs, built as `gradscope run` builds it.
+struct Setup {
+  Config cfg;
+  TaskData data;
+  std::unique_ptr<Model<float>> model;
+  std::unique_ptr<Optimizer<float>> opt;
+  Arena arena;
+  std::unique_ptr<Tape<float>> tape;
+  Examples batch;
+
+  Setup(const std::string& example, const std::vector<std::string>& overrides, int64_t batch_size,
+        const std::function<void(ModelConfig&)>& adjust = {}) {
+    cfg = Config::from_file(std::string(GRADSCOPE_SOURCE_DIR) + "/examples/" + example);
+    for (const auto& o : overrides) cfg.apply_override(o);
+    cfg.validate();
+    data = cfg.is_regression() ? make_regression_task(cfg.regression_task())
+                               : make_algorithmic_task(cfg.task());
+    ModelShape shape{data.vocab,          data.num_classes,   data.train.length,
+                     data.train.features, data.train.outputs, 0};
+    if (cfg.is_regression() && cfg.string("task.teacher") == "attention")
+      shape.seq_len = cfg.integer("task.seq_len");
+    ModelConfig mc = cfg.model();
+    if (adjust) adjust(mc);
+    model = make_model<float>(mc, shape, 0);
+    opt = make_optimizer<float>(cfg.optim(), model->params().size());
+    tape = std::make_unique<Tape<float>>(arena);
+    batch = all_examples(data.train);
+    if (batch_size > 0) batch.n = std::min(batch.n, batch_size);  // the first examples
+  }
+
+  void step() {
+    ParamStore<float>& ps = model->params();
+    tape->reset();
+    ps.zero_grad();
+    Var loss = objective(*tape, model_outputs(*tape, *model, data.train, batch), data.train, batch);
+    tape->backward(loss);
+    opt->step(ps.values(), ps.grads(), cfg.real("optim.lr"));
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    fmt::print(stderr, "usage: bench_workloads WORKLOAD THREADS REPEATS\n");
+    return 2;
+  }
+  const std::string w = argv[1];
+  const int threads = std::atoi(argv[2]), repeats = std::atoi(argv[3]);
+  set_num_threads(threads);
+
+  std::optional<Setup> s;
+  std::function<void()> step;
+  std::vector<float> A, B, C;
+  std::optional<SpectralProbe<float>> probe;
+  if (w == "nanda") {
+    s.emplace("nanda-grokking.toml", std::vector<std::string>{}, 0);
+  } else if (w == "nanda-plain") {
+    s.emplace("nanda-grokking.toml", std::vector<std::string>{}, 0, [](ModelConfig& m) {
+      m.last_position_only = false;
+      m.token_tables = false;
+    });
+  } else if (w == "pair-mlp") {
+    s.emplace("pair-mlp.toml", std::vector<std::string>{}, 0);
+  } else if (w == "power") {
+    s.emplace("power-add.toml", std::vector<std::string>{}, 512);
+  } else if (w == "diag-attention") {
+    s.emplace("diag-attention.toml", std::vector<std::string>{}, 0);
+  } else if (w == "probe") {
+    s.emplace("nanda-grokking.toml", std::vector<std::string>{}, 0);
+    for (int i = 0; i < 5; ++i) s->step();  // W_t != W_0
+    probe.emplace(*s->model, ProbeConfig{});
+    step = [&] {
+      probe->measure(0, s->model->params().values(), s->model->params().initial_values());
+    };
+  } else if (w == "sgemm") {
+    const int n = 2048;
+    A.assign(size_t(n) * n, 1.0f);
+    B.assign(size_t(n) * n, 0.5f);
+    C.assign(size_t(n) * n, 0.0f);
+    openblas_set_num_threads(threads);
+    step = [&] {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, A.data(), n, B.data(),
+                  n, 0.0f, C.data(), n);
+    };
+  } else {
+    fmt::print(stderr,
+               "bench_workloads: unknown workload {} (valid: nanda, nanda-plain, pair-mlp, power, "
+               "diag-attention, probe, sgemm)\n",
+               w);
+    return 2;
+  }
+  if (!step) step = [&] { s->step(); };
+
+  for (int i = 0; i < 3; ++i) step();
+  std::vector<double> times;
+  const int64_t flops0 = gemm_flops();
+  for (int i = 0; i < repeats; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    step();
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  const double gflop =
+      w == "sgemm" ? 2.0 * 2048 * 2048 * 2048 / 1e9 : double(gemm_flops() - flops0) / repeats / 1e9;
+  std::sort(times.begin(), times.end());
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::string list;
+  for (double t : times) list += (list.empty() ? "" : ", ") + fmt::format("{}", t);
+  fmt::print(
+      "{{\"workload\": \"{}\", \"threads\": {}, \"median_s\": {}, \"times_s\": [{}], "
+      "\"gemm_gflop\": {}, \"peak_rss_mb\": {}}}\n",
+      w, threads, times[times.size() / 2], list, gflop, double(ru.ru_maxrss) / 1024);
+  return 0;
+}
