@@ -89,6 +89,16 @@ def main():
                            "ratio": statistics.median(peer[name][0]) / g_med,
                            "torch_rss_mb": peer[name][1]} for name, how in peers]})
         results[threads] = {"sgemm_gflops": rate, "rows": rows}
+    # Peak RSS of a real nanda-grokking run (200 steps reach every buffer a full run uses: the
+    # evaluations of both splits happen at step 0), 2 threads.
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.Popen([os.path.join(a.build, "gradscope"), "--threads", "2", "run",
+                                 os.path.join(ROOT, "examples", "nanda-grokking.toml"),
+                                 "train.steps=200", "--out", os.path.join(tmp, "run")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        results["run_rss_mb"] = usage.ru_maxrss / 1024
     # The linear op against plain sgemm (bench/bench_linear.cpp, Google Benchmark).
     linear_md = os.path.join(a.build, "bench_linear.md")
     subprocess.run([os.path.join(a.build, "bench_linear"), "--benchmark_color=false",
@@ -126,6 +136,7 @@ def write_report(path, results, elapsed):
          f"benchmark process's maximum resident set. The whole report took {elapsed / 60:.0f} "
          "minutes.", ""]
     linear = results.pop("linear_markdown", "")
+    run_rss = results.pop("run_rss_mb", None)
     for threads, r in results.items():
         L += [f"## {threads} thread{'s' if threads > 1 else ''} (sgemm: "
               f"{r['sgemm_gflops']:.0f} GFLOP/s)", "",
@@ -167,6 +178,10 @@ def write_report(path, results, elapsed):
               f"0). At the best per-step medians above that is {7600 * g / 6e4:.1f} minutes of "
               f"training steps for gradscope and {7600 * p / 6e4:.1f} minutes for PyTorch as "
               "published (per-step time x 7,600 steps for both, evaluation not included)."]
+    if run_rss:
+        L += ["", "## Memory", "",
+              f"Peak RSS of `gradscope --threads 2 run examples/nanda-grokking.toml "
+              f"train.steps=200` (every buffer of a full run is in use by then): {run_rss:.0f} MB."]
     if linear and "\n## " in linear:  # bench_linear's sections, without its own title
         L += ["", linear[linear.index("\n## ") + 1:].strip()]
     with open(path, "w") as f:

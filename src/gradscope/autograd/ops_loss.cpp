@@ -9,23 +9,29 @@ namespace {
 using detail::kGrain;
 
 // ---- cross_entropy ----
-// Node layout: in = {logits}; saved[0] = targets [N], saved[1] = log-sum-exp per row [N] (double).
+// Node layout: in = {logits}; saved[0] = targets [N], saved[1] = 1 / sum_j exp(x_j - max) per row
+// [N] (double), saved[2] = exp(x - max) [N, C] (T), computed once in the forward pass.
 template <class T>
 void cross_entropy_backward(Tape<T>& t, const Node<T>& n) {
   const Var x{n.in[0]}, y{n.out};
   if (!t.requires_grad(x)) return;
   const int64_t N = t.shape(x)[0], C = t.shape(x)[1];
   const int32_t* target = static_cast<const int32_t*>(n.saved[0]);
-  const double* lse = static_cast<const double*>(n.saved[1]);
+  const double* inv = static_cast<const double*>(n.saved[1]);
+  const T* ex = static_cast<const T*>(n.saved[2]);
   const double g = double(t.grad_if_any(y)[0]) / N;
-  const T* xv = t.value(x).data;
-  T* dx = t.grad(x);
+  bool fresh = false;
+  T* dx = t.grad_fresh(x, fresh);
   parallel_for(N, std::max<int64_t>(1, kGrain / C), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      for (int64_t j = 0; j < C; ++j) {
-        const double p = std::exp(xv[r * C + j] - lse[r]);
-        dx[r * C + j] += static_cast<T>(g * (p - (j == target[r] ? 1.0 : 0.0)));
-      }
+      const double s = g * inv[r];  // softmax_j = ex_j * inv
+      T* d = dx + r * C;
+      const T* e = ex + r * C;
+      if (fresh)
+        for (int64_t j = 0; j < C; ++j) d[j] = static_cast<T>(s * double(e[j]));
+      else
+        for (int64_t j = 0; j < C; ++j) d[j] += static_cast<T>(s * double(e[j]));
+      d[target[r]] -= static_cast<T>(g);
     }
   });
 }
@@ -90,17 +96,23 @@ Var cross_entropy(Tape<T>& t, Var logits, const int32_t* targets) {
                                                std::to_string(C) + ")");
   const T* xv = t.value(logits).data;
   double* lse = t.arena().template alloc<double>(N);
+  double* inv = t.arena().template alloc<double>(N);
+  T* ex = t.arena().template alloc<T>(N * C);  // exp(x - max), in the logits' precision
   parallel_for(N, std::max<int64_t>(1, kGrain / C), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const T* xr = xv + r * C;
+      T* er = ex + r * C;
       int64_t arg = 0;
       for (int64_t j = 1; j < C; ++j)
         if (xr[j] > xr[arg]) arg = j;
+      const T mx = xr[arg];
+      for (int64_t j = 0; j < C; ++j) er[j] = std::exp(xr[j] - mx);
       // lse = max + log1p(sum of the other terms): keeps losses near 1e-7 accurate.
       double rest = 0;
       for (int64_t j = 0; j < C; ++j)
-        if (j != arg) rest += std::exp(double(xr[j]) - xr[arg]);
-      lse[r] = double(xr[arg]) + std::log1p(rest);
+        if (j != arg) rest += double(er[j]);
+      lse[r] = double(mx) + std::log1p(rest);
+      inv[r] = 1.0 / (1.0 + rest);
     }
   });
   const double total = detail::deterministic_sum(
@@ -109,7 +121,7 @@ Var cross_entropy(Tape<T>& t, Var logits, const int32_t* targets) {
   t.value(y).data[0] = static_cast<T>(total / N);
   if (t.requires_grad(y)) {
     Node<T> n = detail::make_node<T>(&cross_entropy_backward<T>, y, {logits});
-    n.saved = {targets, lse, nullptr};
+    n.saved = {targets, inv, ex};
     t.record(n);
   }
   return y;
