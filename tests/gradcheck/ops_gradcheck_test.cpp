@@ -150,6 +150,29 @@ TEST(Gradcheck, CrossEntropy) {
                   [](auto& t, const V& in) { return cross_entropy(t, in[0], targets.data()); });
 }
 
+// Near-perfect predictions (grokking's regime: losses ~1e-7): the target's gradient
+// p_target - 1 = -(sum of the others) / (1 + sum) must survive float32, not cancel to 0.
+TEST(Gradcheck, CrossEntropyKeepsTinyGradientsInFloat32) {
+  const int64_t N = 2, C = 5;
+  const int32_t targets[] = {1, 3};
+  auto grads = [&]<class T>(T) {
+    std::vector<T> x(N * C, T(0));
+    x[0 * C + 1] = T(17);
+    x[1 * C + 3] = T(19.5);
+    Arena arena;
+    Tape<T> t(arena);
+    std::vector<T> dx(N * C, T(0));
+    Var logits = t.param(Tensor<T>(x.data(), Shape{N, C}), dx.data());
+    t.backward(cross_entropy(t, logits, targets));
+    return std::vector<double>(dx.begin(), dx.end());
+  };
+  const auto d64 = grads(0.0), d32 = grads(0.0f);
+  for (int64_t i = 0; i < N * C; ++i) {
+    ASSERT_NE(d64[i], 0.0);
+    EXPECT_NEAR(d32[i], d64[i], 1e-5 * std::abs(d64[i])) << i;
+  }
+}
+
 TEST(Gradcheck, MseBothSidesAndConstantTarget) {
   check_gradients({{3, 4}, {3, 4}}, [](auto& t, const V& in) { return mse(t, in[0], in[1]); });
   GradcheckOptions o;

@@ -27,11 +27,15 @@ void cross_entropy_backward(Tape<T>& t, const Node<T>& n) {
       const double s = g * inv[r];  // softmax_j = ex_j * inv
       T* d = dx + r * C;
       const T* e = ex + r * C;
+      const int64_t tr = target[r];
+      // g (p - onehot) in double before rounding: at tiny losses p_target - 1 = -(sum of the
+      // others) / (1 + sum), far below T's resolution of 1.
       if (fresh)
-        for (int64_t j = 0; j < C; ++j) d[j] = static_cast<T>(s * double(e[j]));
+        for (int64_t j = 0; j < C; ++j)
+          d[j] = static_cast<T>(s * double(e[j]) - (j == tr ? g : 0.0));
       else
-        for (int64_t j = 0; j < C; ++j) d[j] += static_cast<T>(s * double(e[j]));
-      d[target[r]] -= static_cast<T>(g);
+        for (int64_t j = 0; j < C; ++j)
+          d[j] += static_cast<T>(s * double(e[j]) - (j == tr ? g : 0.0));
     }
   });
 }
