@@ -59,14 +59,6 @@ std::vector<std::pair<std::string, std::string>> run_columns() {
   return c;
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  if (!in) throw std::runtime_error(p.string() + ": cannot read");
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // A prepared statement, finalized on scope exit.
 struct Statement {
   sqlite3_stmt* s = nullptr;
@@ -210,7 +202,7 @@ void ResultsIndex::add_run(const fs::path& run_dir, const std::string& sweep) {
   nlohmann::json summary = nullptr;
   if (fs::exists(dir / "summary.json")) {
     try {
-      summary = nlohmann::json::parse(read_text(dir / "summary.json"));
+      summary = nlohmann::json::parse(read_file(dir / "summary.json"));
     } catch (const nlohmann::json::exception& e) {
       throw std::runtime_error((dir / "summary.json").string() + ": not valid JSON (" + e.what() +
                                ")");

@@ -19,13 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 struct Spectra {
   std::vector<double> steps;
   std::vector<std::string> names;
@@ -39,7 +32,7 @@ Spectra read_spectra_dir(const fs::path& run_dir, const json& summary) {
   const fs::path dir = run_dir / "spectra";
   if (!fs::exists(dir / "steps.npy")) return sp;
   int64_t n = 0, one = 0;
-  for (float v : decode_npy_f32(read_bytes(dir / "steps.npy"), n, one, "spectra/steps.npy"))
+  for (float v : decode_npy_f32(read_file(dir / "steps.npy"), n, one, "spectra/steps.npy"))
     sp.steps.push_back(v);
   if (summary.contains("spectral_jump_steps")) {
     for (const auto& [name, v] : summary["spectral_jump_steps"].items()) sp.names.push_back(name);
@@ -51,7 +44,7 @@ Spectra read_spectra_dir(const fs::path& run_dir, const json& summary) {
   }
   for (const std::string& name : sp.names) {
     int64_t r = 0, k = 0;
-    const auto flat = decode_npy_f32(read_bytes(dir / (name + ".npy")), r, k, name + ".npy");
+    const auto flat = decode_npy_f32(read_file(dir / (name + ".npy")), r, k, name + ".npy");
     std::vector<std::vector<float>> rows;
     for (int64_t i = 0; i < std::min<int64_t>(r, n); ++i)
       rows.emplace_back(flat.begin() + i * k, flat.begin() + (i + 1) * k);
@@ -262,7 +255,7 @@ std::vector<fs::path> write_rank_plots(const fs::path& run_dir) {
   std::vector<fs::path> written;
   json summary = json::object();
   if (fs::exists(run_dir / "summary.json"))
-    summary = json::parse(read_bytes(run_dir / "summary.json"));
+    summary = json::parse(read_file(run_dir / "summary.json"));
   const std::string title = run_dir.filename().empty() ? run_dir.parent_path().filename().string()
                                                        : run_dir.filename().string();
   const Spectra sp = read_spectra_dir(run_dir, summary);

@@ -1,6 +1,8 @@
 // Run-directory files: see run_files.h.
 #include "gradscope/run/run_files.h"
 
+#include <sstream>
+
 #include <fmt/core.h>
 
 #include <cmath>
@@ -15,6 +17,14 @@ void fsync_directory(const std::filesystem::path& dir) {
     ::fsync(fd);
     ::close(fd);
   }
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path.string() + ": cannot read");
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
 }
 
 void write_file_atomic(const std::filesystem::path& path, const std::string& content) {

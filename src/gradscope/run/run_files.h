@@ -45,6 +45,9 @@ class MetricsLog {
   std::vector<MetricsRow> rows_;
 };
 
+// The whole file as bytes. Throws std::runtime_error naming the file when it cannot be read.
+std::string read_file(const std::filesystem::path& path);
+
 // Reads metrics.jsonl (skipping a torn last line). Throws std::runtime_error naming the file.
 std::vector<MetricsRow> read_metrics(const std::filesystem::path& dir);
 

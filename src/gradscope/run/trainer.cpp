@@ -106,10 +106,7 @@ std::map<std::string, std::string> read_spectra(const std::filesystem::path& dir
   if (!std::filesystem::is_directory(dir / "spectra")) return files;
   for (const auto& entry : std::filesystem::directory_iterator(dir / "spectra")) {
     if (entry.path().extension() != ".npy") continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    files[entry.path().filename().string()] = bytes.str();
+    files[entry.path().filename().string()] = read_file(entry.path());
   }
   return files;
 }

@@ -33,15 +33,8 @@ extern "C" void on_sweep_signal(int) {
   g_interrupted = 1;
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::string last_line(const fs::path& log) {
-  std::istringstream in(read_text(log));
+  std::istringstream in(fs::exists(log) ? read_file(log) : std::string());
   std::string line, last;
   while (std::getline(in, line))
     if (!line.empty()) last = line;
@@ -60,7 +53,7 @@ std::string duration(double s) {
 bool complete(const fs::path& dir, const std::string& id) {
   if (!fs::exists(dir / "summary.json") || !fs::exists(dir / "config.toml")) return false;
   try {
-    const auto s = nlohmann::json::parse(read_text(dir / "summary.json"));
+    const auto s = nlohmann::json::parse(read_file(dir / "summary.json"));
     return s.value("status", "") != "interrupted" &&
            config_hash(Config::from_file(dir / "config.toml")) == id;
   } catch (const std::exception&) {
@@ -146,7 +139,7 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
   if (fs::exists(dir / "sweep.json")) {
     nlohmann::ordered_json old;
     try {
-      old = nlohmann::ordered_json::parse(read_text(dir / "sweep.json"));
+      old = nlohmann::ordered_json::parse(read_file(dir / "sweep.json"));
     } catch (const std::exception&) {
     }
     if (old != manifest)

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "gradscope/run/config_toml.h"
+#include "gradscope/run/run_files.h"
 #include "gradscope/tensor/rng.h"
 
 namespace gradscope {
@@ -69,10 +70,8 @@ SweepSpec read_sweep(const std::filesystem::path& experiment,
                      const std::vector<std::string>& arguments, Config& base) {
   base = Config::from_file(experiment);
   SweepSpec spec;
-  std::ifstream in(experiment);
-  std::stringstream text;
-  text << in.rdbuf();
-  const toml::table root = toml::parse(text.str(), experiment.string());  // already parsed once
+  // Already parsed once by Config::from_file, so a syntax error cannot reach here.
+  const toml::table root = toml::parse(read_file(experiment), experiment.string());
   if (auto sweep = root["sweep"].as_table()) read_table(*sweep, "", spec, experiment.string());
   for (const std::string& arg : arguments) {
     const size_t eq = arg.find('=');
