@@ -150,6 +150,31 @@ TEST(Gradcheck, CrossEntropy) {
                   [](auto& t, const V& in) { return cross_entropy(t, in[0], targets.data()); });
 }
 
+TEST(Gradcheck, HingeInsideTheMargin) {
+  // Scores 0.3 x with |x| well below 3: every example inside the margin (finite differences
+  // never straddle the kinks at f = +-1).
+  static const std::array<int32_t, 6> targets{0, 1, 1, 0, 1, 0};
+  check_gradients({{6, 1}}, [](auto& t, const V& in) {
+    return hinge(t, scale(t, in[0], 0.3), targets.data());
+  });
+}
+
+TEST(Gradcheck, HingeIsFlatBeyondTheMargin) {
+  Arena arena;
+  Tape<double> t(arena);
+  std::array<double, 4> f{0.3, -2.0, 1.5, 0.5}, g{};
+  const int32_t targets[] = {1, 0, 1, 0};
+  Var v = t.param(Tensor<double>(f.data(), Shape{4, 1}), g.data());
+  Var loss = hinge(t, v, targets);
+  // margins 1 - y f: 0.7, -1, -0.5, 1.5
+  EXPECT_DOUBLE_EQ(t.value(loss)[0], (0.7 + 1.5) / 4);
+  t.backward(loss);
+  EXPECT_DOUBLE_EQ(g[0], -0.25);
+  EXPECT_DOUBLE_EQ(g[1], 0.0);
+  EXPECT_DOUBLE_EQ(g[2], 0.0);
+  EXPECT_DOUBLE_EQ(g[3], 0.25);
+}
+
 // Near-perfect predictions (grokking's regime: losses ~1e-7): the target's gradient
 // p_target - 1 = -(sum of the others) / (1 + sum) must survive float32, not cancel to 0.
 TEST(Gradcheck, CrossEntropyKeepsTinyGradientsInFloat32) {

@@ -3,15 +3,18 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -49,6 +52,34 @@ class Cli : public ::testing::Test {
                             (dir_ / "err.txt").string();
     const int status = std::system(cmd.c_str());
     return {WEXITSTATUS(status), slurp(dir_ / "out.txt"), slurp(dir_ / "err.txt")};
+  }
+  // Starts `gradscope run <args> --out <out>` and SIGKILLs it once metrics.jsonl has more than
+  // `rows` rows. True when it was killed mid-way (before writing its summary).
+  bool run_and_kill(const std::string& args, const fs::path& out, int rows) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      std::freopen("/dev/null", "w", stdout);
+      const std::string cmd = kBinary + " run " + args + " --out " + out.string();
+      ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    bool killed_midway = false;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::ifstream in(out / "metrics.jsonl");
+      std::string line;
+      int n = 0;
+      while (std::getline(in, line)) ++n;
+      if (n > rows) {
+        killed_midway = !fs::exists(out / "summary.json");
+        ::kill(pid, SIGKILL);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return killed_midway && WIFSIGNALED(status);
   }
   nlohmann::json summary(const fs::path& run) {
     return nlohmann::json::parse(slurp(run / "summary.json"));

@@ -57,31 +57,7 @@ TEST_F(Cli, ResumeAfterSigkillIsBitIdentical) {
   ASSERT_EQ(run("run " + config + " --out " + whole.string()).code, 0);
 
   // Start the same run, SIGKILL it mid-way (once it has logged past step 1000), resume it.
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    std::freopen("/dev/null", "w", stdout);
-    const std::string cmd = kBinary + " run " + config + " --out " + killed.string();
-    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  bool killed_midway = false;
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::ifstream in(killed / "metrics.jsonl");
-    std::string line;
-    int rows = 0;
-    while (std::getline(in, line)) ++rows;
-    if (rows > 100) {  // past step 1000 of 2500
-      killed_midway = !fs::exists(killed / "summary.json");
-      ::kill(pid, SIGKILL);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(killed_midway) << "the run finished before it could be killed";
-  ASSERT_TRUE(WIFSIGNALED(status));
+  ASSERT_TRUE(run_and_kill(config, killed, 100)) << "the run finished before it could be killed";
   const Result resumed = run("run --resume " + killed.string());
   ASSERT_EQ(resumed.code, 0) << resumed.err;
 

@@ -96,6 +96,10 @@ Var select_last(Tape<T>& t, Var x);
 // Stable log-sum-exp, accumulated in double; backward: (softmax - onehot) / N.
 template <class T>
 Var cross_entropy(Tape<T>& t, Var logits, const int32_t* targets);
+// Mean over rows of max(0, 1 - y f) (Barak et al.'s hinge loss): scores f [N, 1], targets [N]
+// in {0, 1} with y = 2 * target - 1. Backward: -y / N where the margin is below 1 (0 at the kink).
+template <class T>
+Var hinge(Tape<T>& t, Var scores, const int32_t* targets);
 // Mean over all elements of (a - b)^2; a and b have the same shape.
 template <class T>
 Var mse(Tape<T>& t, Var a, Var b);

@@ -1,4 +1,5 @@
-// Reductions to a scalar and the losses: cross_entropy, mse, sum, mean. All accumulate in double.
+// Reductions to a scalar and the losses: cross_entropy, hinge, mse, sum, mean. All accumulate in
+// double.
 #include <cmath>
 
 #include "gradscope/autograd/ops_common.h"
@@ -38,6 +39,23 @@ void cross_entropy_backward(Tape<T>& t, const Node<T>& n) {
           d[j] += static_cast<T>(s * double(e[j]) - (j == tr ? g : 0.0));
     }
   });
+}
+
+// ---- hinge: mean max(0, 1 - y f) ----
+// Node layout: in = {scores}; saved[0] = targets [N].
+template <class T>
+void hinge_backward(Tape<T>& t, const Node<T>& n) {
+  const Var f{n.in[0]}, y{n.out};
+  if (!t.requires_grad(f)) return;
+  const int64_t N = t.shape(f)[0];
+  const int32_t* target = static_cast<const int32_t*>(n.saved[0]);
+  const double g = double(t.grad_if_any(y)[0]) / N;
+  const T* fv = t.value(f).data;
+  T* df = t.grad(f);
+  for (int64_t r = 0; r < N; ++r) {
+    const double sign = target[r] == 1 ? 1.0 : -1.0;
+    if (1.0 - sign * double(fv[r]) > 0) df[r] += static_cast<T>(-sign * g);  // 0 at the kink
+  }
 }
 
 // ---- mse: mean (a - b)^2 ----
@@ -132,6 +150,30 @@ Var cross_entropy(Tape<T>& t, Var logits, const int32_t* targets) {
 }
 
 template <class T>
+Var hinge(Tape<T>& t, Var scores, const int32_t* targets) {
+  const Shape& s = t.shape(scores);
+  if (s.rank != 2 || s[1] != 1)
+    detail::shape_error("hinge", "scores " + s.str() + " must be [N, 1] (one score per example)");
+  const int64_t N = s[0];
+  const T* fv = t.value(scores).data;
+  for (int64_t r = 0; r < N; ++r)
+    if (targets[r] != 0 && targets[r] != 1)
+      detail::shape_error("hinge", "target " + std::to_string(targets[r]) + " at row " +
+                                       std::to_string(r) + " is not 0 or 1");
+  const double total = detail::deterministic_sum(t.arena(), N, [&](int64_t r) {
+    return std::max(0.0, 1.0 - (targets[r] == 1 ? 1.0 : -1.0) * double(fv[r]));
+  });
+  Var y = t.make(Shape{}, detail::any_grad(t, {scores}));
+  t.value(y).data[0] = static_cast<T>(total / std::max<int64_t>(N, 1));
+  if (t.requires_grad(y)) {
+    Node<T> node = detail::make_node<T>(&hinge_backward<T>, y, {scores});
+    node.saved[0] = targets;
+    t.record(node);
+  }
+  return y;
+}
+
+template <class T>
 Var mse(Tape<T>& t, Var a, Var b) {
   if (t.shape(a) != t.shape(b))
     detail::shape_error("mse", "a " + t.shape(a).str() + " and b " + t.shape(b).str() +
@@ -161,6 +203,7 @@ Var mean(Tape<T>& t, Var x) {
 
 #define GRADSCOPE_INSTANTIATE(T)                                \
   template Var cross_entropy<T>(Tape<T>&, Var, const int32_t*); \
+  template Var hinge<T>(Tape<T>&, Var, const int32_t*);         \
   template Var mse<T>(Tape<T>&, Var, Var);                      \
   template Var sum<T>(Tape<T>&, Var);                           \
   template Var mean<T>(Tape<T>&, Var);

@@ -77,7 +77,7 @@ int cmd_show(const std::string& dir) {
     throw ConfigError(path.string() + ": no summary (is the run finished? see metrics.jsonl)");
   const auto s = nlohmann::ordered_json::parse(in);
   const Config c = Config::from_file(fs::path(dir) / "config.toml");
-  const std::string task = c.is_regression() ? c.string("task.name")
+  const std::string task = c.is_regression() || c.is_emergence() ? c.string("task.name")
                            : c.string("task.name") == "modular"
                                ? fmt::format("{} {} mod {}", c.string("task.name"),
                                              c.string("task.op"), c.integer("task.p"))
@@ -100,6 +100,20 @@ int cmd_show(const std::string& dir) {
             "  mode {} (s = {}): half step predicted {:.0f}, observed {}; max rel. dev. {}\n",
             m["mode"].dump(), m["s"].dump(), m["predicted_half_step"].get<double>(),
             m["observed_half_step"].dump(), m["max_relative_deviation"].dump());
+    }
+  }
+  if (s.contains("phase_changes") && !s["phase_changes"].empty()) {
+    fmt::print("  phase changes      {:<30} {:>10} {:>10} {:>10} {:>8} {}\n", "metric", "from",
+               "to", "onset", "step", "width (decades)");
+    for (const auto& [k, v] : s["phase_changes"].items()) {
+      if (!v.is_object()) continue;
+      auto num = [&](const char* f) {
+        if (!v.contains(f) || !v[f].is_number()) return std::string("-");
+        return v[f].is_number_integer() ? v[f].dump() : fmt::format("{:.4g}", v[f].get<double>());
+      };
+      fmt::print("                     {:<30} {:>10} {:>10} {:>10} {:>8} {}{}\n", k, num("from"),
+                 num("to"), num("onset_step"), num("step"), num("width_decades"),
+                 v.value("abrupt", false) ? " abrupt" : "");
     }
   }
   for (const char* k :
@@ -226,6 +240,8 @@ int main(int argc, char** argv) {
       write_curves_svg(plot_dir, svg);
       fmt::print("wrote {}\n", svg.string());
       for (const fs::path& f : write_rank_plots(plot_dir)) fmt::print("wrote {}\n", f.string());
+      for (const fs::path& f : write_emergence_plots(plot_dir))
+        fmt::print("wrote {}\n", f.string());
       return 0;
     }
   } catch (const std::invalid_argument& e) {  // ConfigError and other bad input

@@ -51,14 +51,16 @@ class Transformer final : public Model<T> {
         k.b_V = ps.add(b + "attn.b_V", {E});
         k.b_O = ps.add(b + "attn.b_O", {D});
       }
-      if (c.norm != "none") {
+      if (c.norm != "none" && c.d_mlp > 0) {
         k.ln2_w = ps.add(b + "ln2.w", {D});
         k.ln2_b = ps.add(b + "ln2.b", {D});
       }
-      k.W_in = ps.add(b + "mlp.W_in", {D, c.d_mlp});  // [D, F]
-      if (c.mlp_bias) k.b_in = ps.add(b + "mlp.b_in", {c.d_mlp});
-      k.W_out = ps.add(b + "mlp.W_out", {c.d_mlp, D});  // [F, D]
-      if (c.mlp_bias) k.b_out = ps.add(b + "mlp.b_out", {D});
+      if (c.d_mlp > 0) {
+        k.W_in = ps.add(b + "mlp.W_in", {D, c.d_mlp});  // [D, F]
+        if (c.mlp_bias) k.b_in = ps.add(b + "mlp.b_in", {c.d_mlp});
+        k.W_out = ps.add(b + "mlp.W_out", {c.d_mlp, D});  // [F, D]
+        if (c.mlp_bias) k.b_out = ps.add(b + "mlp.b_out", {D});
+      }
       blocks_.push_back(k);
     }
     if (c.norm == "pre") {
@@ -127,7 +129,7 @@ class Transformer final : public Model<T> {
       const Block& k = blocks_[l];
       // Only the last position reaches the loss: the last block needs queries, the residual and
       // the MLP there alone (keys and values still come from every position).
-      const bool last_only = c_.last_position_only && l == c_.n_layers - 1;
+      const bool last_only = reads_last() && l == c_.n_layers - 1;
       const bool from_table = tables && l == 0;
       // Rows of a table [V, L, W] gathered per example: [N, L, W], or [N, 1, W] for the last
       // position alone.
@@ -152,17 +154,35 @@ class Transformer final : public Model<T> {
         queries = linear(t, last_only ? slice(t, h, 1, L - 1, 1) : h, P(k.W_Q), P(k.b_Q));
         if (last_only) x = slice(t, x, 1, L - 1, 1);
       }
-      Var a = attention(t, queries, keys, values, c_.n_heads, c_.causal);  // [N, Tq, H*Dh]
-      x = add(t, x, linear(t, a, P(k.W_O), P(k.b_O)));                     // [N, Tq, D]
+      Tensor<T>* probs = patterns_ ? &(*patterns_)[l] : nullptr;                  // [N, H, Tq, L]
+      Var a = attention(t, queries, keys, values, c_.n_heads, c_.causal, probs);  // [N, Tq, H*Dh]
+      x = add(t, x, linear(t, a, P(k.W_O), P(k.b_O)));                            // [N, Tq, D]
       if (c_.norm == "post") x = layer_norm(t, x, P(k.ln1_w), P(k.ln1_b));
+      if (c_.d_mlp == 0) continue;  // attention-only
       h = c_.norm == "pre" ? layer_norm(t, x, P(k.ln2_w), P(k.ln2_b)) : x;
       Var m = activate(t, linear(t, h, P(k.W_in), P(k.b_in)), c_.activation);  // [N, Tq, F]
       x = add(t, x, linear(t, m, P(k.W_out), P(k.b_out)));                     // [N, Tq, D]
       if (c_.norm == "post") x = layer_norm(t, x, P(k.ln2_w), P(k.ln2_b));
     }
     if (c_.norm == "pre") x = layer_norm(t, x, P(lnf_w_), P(lnf_b_));
-    Var last = c_.last_position_only ? reshape(t, x, Shape{N, D}) : select_last(t, x);  // [N, D]
+    Var last;  // [N, D], or [N * L, D] when every position is read
+    if (s_.predictions > 1)
+      last = reshape(t, x, Shape{N * L, D});
+    else
+      last = reads_last() ? reshape(t, x, Shape{N, D}) : select_last(t, x);
     return c_.tied_unembed ? matmul(t, last, P(W_E_), true) : linear(t, last, P(W_U_));
+  }
+
+  std::vector<Tensor<T>> attention_patterns(Tape<T>& t, const int32_t* ids, int64_t n) override {
+    // The plain path gives every query position's probabilities.
+    std::vector<Tensor<T>> out(static_cast<size_t>(c_.n_layers));
+    const ModelConfig saved = c_;
+    c_.last_position_only = false;
+    patterns_ = &out;
+    forward(t, {ids, {}, n});
+    patterns_ = nullptr;
+    c_ = saved;
+    return out;
   }
 
  protected:
@@ -204,6 +224,8 @@ class Transformer final : public Model<T> {
     int W_in = -1, b_in = -1, W_out = -1, b_out = -1;
   };
   int64_t dh() const { return c_.d_head > 0 ? c_.d_head : c_.d_model / c_.n_heads; }
+  // The loss reads the last position only, and the shortcut is on.
+  bool reads_last() const { return c_.last_position_only && s_.predictions == 1; }
   // The table rows of the last position of each example: [N] entries of gather [N, L].
   int32_t* last_position_rows(Tape<T>& t, const int32_t* gather, int64_t N) const {
     const int64_t L = s_.length;
@@ -216,7 +238,8 @@ class Transformer final : public Model<T> {
   ModelShape s_;
   int W_E_ = -1, W_pos_ = -1, lnf_w_ = -1, lnf_b_ = -1, W_U_ = -1;
   std::vector<Block> blocks_;
-  std::vector<T> sinusoid_;  // [L, D] when positions = sinusoidal
+  std::vector<T> sinusoid_;                     // [L, D] when positions = sinusoidal
+  std::vector<Tensor<T>>* patterns_ = nullptr;  // attention_patterns() collects here
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -289,7 +312,57 @@ class Mlp final : public Model<T> {
   int W_E_ = -1, W_in_ = -1, b_in_ = -1, W_out_ = -1, b_out_ = -1;
 };
 
+// ---------------------------------------------------------------------------------------------
+template <class T>
+class DenseMlp final : public Model<T> {
+ public:
+  DenseMlp(const ModelConfig& c, const ModelShape& s, uint64_t seed) : c_(c), s_(s) {
+    ParamStore<T>& ps = this->params_;
+    int64_t in = s.features;
+    for (int64_t l = 0; l < c.depth; ++l) {
+      W_.push_back(ps.add(fmt::format("layers.{}.W", l), {in, c.d_hidden}));  // [in, Dhid]
+      b_.push_back(ps.add(fmt::format("layers.{}.b", l), {c.d_hidden}));
+      in = c.d_hidden;
+    }
+    W_.push_back(ps.add("readout.W", {in, s.num_classes}));  // [Dhid, C]
+    b_.push_back(ps.add("readout.b", {s.num_classes}));
+    ps.finalize();
+    Rng rng(seed, "init");
+    for (size_t l = 0; l < W_.size(); ++l) {
+      Tensor<T> w = ps.value(W_[l]), b = ps.value(b_[l]);
+      const double bound = c.init_scale / std::sqrt(double(w.shape[0]));  // 1/sqrt(fan_in)
+      if (c.init == "uniform") {
+        rng.fill_uniform(w.data, w.numel(), -bound, bound);
+        rng.fill_uniform(b.data, b.numel(), -bound, bound);
+      } else {
+        rng.fill_normal(w.data, w.numel(), 0.0, bound);
+      }
+    }
+    ps.save_initial();
+  }
+
+  int64_t outputs() const override { return s_.num_classes; }
+
+  Var forward(Tape<T>& t, const Batch& b) override {
+    ParamStore<T>& ps = this->params_;
+    Var h = b.x;  // [N, F]
+    for (size_t l = 0; l + 1 < W_.size(); ++l)
+      h = activate(t, linear(t, h, ps.on(t, W_[l]), ps.on(t, b_[l])), c_.activation);  // [N, Dhid]
+    return linear(t, h, ps.on(t, W_.back()), ps.on(t, b_.back()));                     // [N, C]
+  }
+
+ private:
+  ModelConfig c_;
+  ModelShape s_;
+  std::vector<int> W_, b_;  // hidden layers, then the readout
+};
+
 }  // namespace
+
+template <class T>
+std::vector<Tensor<T>> Model<T>::attention_patterns(Tape<T>&, const int32_t*, int64_t) {
+  return {};
+}
 
 template <class T>
 std::vector<ProbedMatrix> Model<T>::probed_matrices() const {
@@ -329,7 +402,8 @@ void ModelConfig::validate() const {
   if (!(init_scale > 0) || !std::isfinite(init_scale))
     bad("init_scale", fmt::format("{}", init_scale), "a finite number > 0");
   if (type != "transformer" && type != "mlp") return validate_linear_model(*this);
-  if (init != "normal" && init != "haiku") bad("init", "\"" + init + "\"", "normal, haiku");
+  if (init != "normal" && init != "haiku" && init != "uniform")
+    bad("init", "\"" + init + "\"", "normal, haiku, uniform");
   if (type == "transformer") {
     if (n_layers < 1) bad("n_layers", std::to_string(n_layers), "an integer >= 1");
     if (d_model < 1) bad("d_model", std::to_string(d_model), "an integer >= 1");
@@ -339,7 +413,7 @@ void ModelConfig::validate() const {
           "model.d_model = {} is not divisible by model.n_heads = {}", d_model, n_heads));
     if (d_head < 0)
       bad("d_head", std::to_string(d_head), "an integer >= 1, or 0 for d_model / n_heads");
-    if (d_mlp < 1) bad("d_mlp", std::to_string(d_mlp), "an integer >= 1");
+    if (d_mlp < 0) bad("d_mlp", std::to_string(d_mlp), "an integer >= 0 (0: attention-only)");
     if (activation != "relu" && activation != "gelu")
       bad("activation", "\"" + activation + "\"", "relu, gelu (transformer)");
     if (norm != "none" && norm != "pre" && norm != "post")
@@ -348,8 +422,13 @@ void ModelConfig::validate() const {
       bad("positions", "\"" + positions + "\"", "learned, sinusoidal");
     if (init != "normal") bad("init", "\"" + init + "\"", "normal (transformer)");
   } else {
-    if (mlp_form != "pair" && mlp_form != "concat")
-      bad("mlp_form", "\"" + mlp_form + "\"", "pair, concat");
+    if (mlp_form != "pair" && mlp_form != "concat" && mlp_form != "dense")
+      bad("mlp_form", "\"" + mlp_form + "\"", "pair, concat, dense");
+    if (mlp_form == "dense" && depth < 1) bad("depth", std::to_string(depth), "an integer >= 1");
+    if (mlp_form != "dense" && init == "uniform")
+      bad("init", "\"uniform\"", "normal, haiku (mlp_form " + mlp_form + ")");
+    if (mlp_form == "dense" && init == "haiku")
+      bad("init", "\"haiku\"", "uniform, normal (mlp_form dense)");
     if (d_embed < 1) bad("d_embed", std::to_string(d_embed), "an integer >= 1");
     if (d_hidden < 1) bad("d_hidden", std::to_string(d_hidden), "an integer >= 1");
     if (activation != "relu" && activation != "gelu" && activation != "square")
@@ -362,6 +441,13 @@ std::unique_ptr<Model<T>> make_model(const ModelConfig& c, const ModelShape& s, 
   c.validate();
   if (c.type == "transformer") return std::make_unique<Transformer<T>>(c, s, seed);
   if (c.type != "mlp") return make_linear_model<T>(c, s, seed);
+  if (c.mlp_form == "dense") {
+    if (s.features < 1)
+      throw std::invalid_argument(
+          "model.mlp_form = \"dense\" reads real feature vectors; this task gives token ids "
+          "(valid: pair, concat)");
+    return std::make_unique<DenseMlp<T>>(c, s, seed);
+  }
   if (s.length != 2)
     throw std::invalid_argument("model.type = \"mlp\" reads operand pairs; this task gives " +
                                 std::to_string(s.length) + " ids per example");

@@ -2,16 +2,23 @@
 // N examples of L integer ids to logits [N, C].
 //
 //   transformer  Nanda et al. / Power et al. decoder: token + position embeddings, n_layers blocks
-//                of multi-head attention and an MLP (norm none / pre / post), unembedding read at
-//                the last position. Parameter names follow TransformerLens ("embed.W_E",
-//                "blocks.0.attn.W_Q", "unembed.W_U"); W_Q/W_K/W_V are stored [D, H*Dh] with head h
-//                in columns h*Dh .. (h+1)*Dh, W_O [H*Dh, D].
+//                of multi-head attention and an MLP (norm none / pre / post; d_mlp = 0: no MLP,
+//                the attention-only models of Olsson et al.), unembedding read at the last
+//                position (or at every position for next-token tasks: logits [N * L, V]). Parameter
+//                names follow TransformerLens ("embed.W_E", "blocks.0.attn.W_Q", "unembed.W_U");
+//                W_Q/W_K/W_V are stored [D, H*Dh] with head h in columns h*Dh .. (h+1)*Dh, W_O
+//                [H*Dh, D].
 //   mlp, form "pair"    the PAIR explorable: tied embedding E [C, De]; h = act(E[a] W_in + E[b]
 //   W_in)
 //                       (one bias-free W_in shared by both operands, summed), logits = (h W_out)
 //                       E^T.
 //   mlp, form "concat"  embedding [V, De] of each operand, concatenated, one hidden layer with
 //                       biases, linear readout to C classes.
+//   mlp, form "dense"   real inputs x [N, F] (parity tasks): `depth` hidden layers of width
+//                       d_hidden with biases ("layers.0.W" [F, Dhid], "layers.0.b", ...), then a
+//                       linear readout ("readout.W", "readout.b") to C outputs (1 for the hinge
+//                       loss). init "uniform" is PyTorch's nn.Linear default, U(+-1/sqrt(fan_in))
+//                       for weights and biases (Barak et al.); "normal" N(0, 1/fan_in), biases 0.
 //
 //   diagonal, diag_attention, deep_linear, matrix_factorization: the models of the rank-dynamics
 //   experiments (REFERENCES 2), in linear_models.cpp; see linear_models.h.
@@ -42,14 +49,15 @@ struct ModelConfig {
   std::string positions = "learned";  // learned | sinusoidal
   bool attn_bias = false, mlp_bias = true, tied_unembed = false, causal = true;
   // mlp
-  std::string mlp_form = "pair";  // pair | concat
+  std::string mlp_form = "pair";  // pair | concat | dense
   int64_t d_embed = 500, d_hidden = 24;
   // initialization
   // rank-dynamics models
-  int64_t depth = 2;  // factors (diagonal, matrix_factorization) or layers (deep_linear)
+  // factors (diagonal, matrix_factorization), layers (deep_linear), hidden layers (mlp dense)
+  int64_t depth = 2;
   int64_t width = 0;  // deep_linear hidden width (0: input dimension)
   // normal (N(0, 1/fan_in) scheme of Nanda et al.) | haiku (PAIR) | identity (deep_linear,
-  // matrix_factorization: every factor init_scale * I)
+  // matrix_factorization: every factor init_scale * I) | uniform (mlp dense: PyTorch's default)
   std::string init = "normal";
   double init_scale = 1.0;  // multiplies every initial weight
   // Computes the last block's MLP and the unembedding only at the last position (the only one
@@ -72,6 +80,7 @@ struct ModelShape {
   int64_t features = 0;     // real inputs per example (regression models)
   int64_t out_dim = 0;      // real outputs per example (regression models)
   int64_t seq_len = 0;      // diag_attention: positions per example (features = seq_len * d)
+  int64_t predictions = 1;  // transformer: positions the loss reads (1: the last; length: every)
 };
 
 // One example batch: ids [N, L] and/or real inputs x [N, F] (a tape constant).
@@ -99,6 +108,10 @@ class Model {
   // logits [N, outputs()] for id inputs [N, L].
   Var logits(Tape<T>& t, const int32_t* inputs, int64_t n) { return forward(t, {inputs, {}, n}); }
   virtual int64_t outputs() const = 0;
+
+  // Transformers: each layer's attention probabilities [N, H, L, L] for id inputs [N, L] (a forward
+  // pass on the tape; the views live until its reset). Other models: empty.
+  virtual std::vector<Tensor<T>> attention_patterns(Tape<T>& t, const int32_t* ids, int64_t n);
 
   // Every matrix parameter, then the model's products.
   std::vector<ProbedMatrix> probed_matrices() const;

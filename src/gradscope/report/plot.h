@@ -24,4 +24,15 @@ namespace gradscope {
 //   modes.svg               (Saxe prediction) observed mode strengths beside the closed form
 std::vector<std::filesystem::path> write_rank_plots(const std::filesystem::path& run_dir);
 
+// The emergence plots of a run directory, where it has the data (returns the files written):
+//   hidden_progress.svg  (sparse parity) test loss with the relevant-weight share on a second
+//                        axis; exact-match accuracy with ||W_t - W_0||
+//   subtasks.svg         (multitask parity) every subtask's test loss and accuracy beside the
+//                        smooth mean over examples (log steps)
+//   induction.svg        (induction) the in-context score with the largest prefix-matching score
+//                        on a second axis; every head's prefix-matching score (layer 0 dashed)
+//   metric_choice.svg    (induction) exact match of whole repeated segments beside per-token
+//                        accuracy; token edit distance and per-token loss
+std::vector<std::filesystem::path> write_emergence_plots(const std::filesystem::path& run_dir);
+
 }  // namespace gradscope

@@ -53,15 +53,6 @@ Spectra read_spectra_dir(const fs::path& run_dir, const json& summary) {
   return sp;
 }
 
-std::string document(double w, double h, const std::string& title, const std::string& body) {
-  return fmt::format(
-             "<svg xmlns='http://www.w3.org/2000/svg' width='{}' height='{}' "
-             "font-family='sans-serif'>\n<rect width='100%' height='100%' fill='white'/>\n"
-             "<text x='{}' y='24' text-anchor='middle' font-size='17'>{}</text>\n",
-             w, h, w / 2, title) +
-         body + "</svg>\n";
-}
-
 Axis step_axis(double max_step) {
   return {1.0, std::pow(10.0, std::ceil(std::log10(std::max(max_step, 10.0)))), true};
 }
@@ -85,8 +76,8 @@ fs::path per_matrix_svg(const fs::path& file, const Spectra& sp, const std::stri
     body += panel(80 + double(m % cols) * (pw + 90), 60 + double(m / cols) * (ph + 80), pw, ph,
                   p.ax, p.ay, p.series, sp.names[m], p.ylabel, p.xlabel, m == 0);
   }
-  write_file_atomic(
-      file, document(90 + double(cols) * (pw + 90), 70 + double(rows) * (ph + 80), title, body));
+  write_file_atomic(file, svg_document(90 + double(cols) * (pw + 90), 70 + double(rows) * (ph + 80),
+                                       title, body));
   return file;
 }
 
@@ -165,7 +156,7 @@ fs::path stable_rank_svg(const fs::path& run_dir, const Spectra& sp,
             series, "stable rank ||dW||_F^2 / ||dW||_2^2", "stable rank", "step", false) +
       legend_box(790, 60, series);
   const fs::path out = run_dir / "stable_rank.svg";
-  write_file_atomic(out, document(W, H, title + ": stable rank of W_t - W_0", body));
+  write_file_atomic(out, svg_document(W, H, title + ": stable rank of W_t - W_0", body));
   return out;
 }
 
@@ -209,7 +200,7 @@ fs::path staircase_svg(const fs::path& run_dir, const json& theory,
                                  "train loss and the predicted staircase", "loss",
                                  "rescaled time  step * lr / log(1/alpha)");
   const fs::path out = run_dir / "staircase.svg";
-  write_file_atomic(out, document(W, H, title + ": incremental learning", body));
+  write_file_atomic(out, svg_document(W, H, title + ": incremental learning", body));
   return out;
 }
 
@@ -245,7 +236,7 @@ fs::path modes_svg(const fs::path& run_dir, const json& theory, const std::vecto
                                  "mode strengths v_i^T W u_i: observed and closed form (dashed)",
                                  "mode strength", "t = step * lr");
   const fs::path out = run_dir / "modes.svg";
-  write_file_atomic(out, document(W, H, title + ": Saxe et al. mode dynamics", body));
+  write_file_atomic(out, svg_document(W, H, title + ": Saxe et al. mode dynamics", body));
   return out;
 }
 

@@ -86,6 +86,40 @@ std::string panel(double x0, double y0, double w, double h, const Axis& ax, cons
   return s;
 }
 
+std::string right_axis(double x0, double y0, double w, double h, const Axis& ax, const Axis& ay,
+                       const std::vector<Series>& series, const std::string& ylabel) {
+  std::string s;
+  for (int i = 0; i <= 5; ++i) {
+    const double v = ay.lo + (ay.hi - ay.lo) * i / 5, py = ay.map(v, y0 + h, y0);
+    s += fmt::format("<line x1='{0}' y1='{1}' x2='{2}' y2='{1}' stroke='#444'/>\n", x0 + w, py,
+                     x0 + w + 5);
+    s += fmt::format("<text x='{}' y='{}' text-anchor='start' font-size='12'>{}</text>\n",
+                     x0 + w + 8, py + 4, tick_label(v, false));
+  }
+  s += fmt::format(
+      "<text transform='translate({},{}) rotate(90)' text-anchor='middle' "
+      "font-size='13'>{}</text>\n",
+      x0 + w + 56, y0 + h / 2, ylabel);
+  for (const Series& sr : series) {
+    std::string pts;
+    for (const auto& [x, y] : sr.points)
+      pts += fmt::format("{:.1f},{:.1f} ", ax.map(x, x0, x0 + w),
+                         ay.map(std::clamp(y, ay.lo, ay.hi), y0 + h, y0));
+    s += fmt::format("<polyline fill='none' stroke='{}' stroke-width='2'{} points='{}'/>\n",
+                     sr.color, sr.dashed ? " stroke-dasharray='6,4'" : "", pts);
+  }
+  return s;
+}
+
+std::string svg_document(double w, double h, const std::string& title, const std::string& body) {
+  return fmt::format(
+             "<svg xmlns='http://www.w3.org/2000/svg' width='{}' height='{}' "
+             "font-family='sans-serif'>\n<rect width='100%' height='100%' fill='white'/>\n"
+             "<text x='{}' y='24' text-anchor='middle' font-size='17'>{}</text>\n",
+             w, h, w / 2, title) +
+         body + "</svg>\n";
+}
+
 std::string legend_box(double x, double y, const std::vector<Series>& series) {
   std::vector<const Series*> named;
   for (const Series& sr : series)

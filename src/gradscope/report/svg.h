@@ -31,6 +31,12 @@ std::string panel(double x0, double y0, double w, double h, const Axis& ax, cons
                   const std::vector<Series>& series, const std::string& title,
                   const std::string& ylabel, const std::string& xlabel = "step",
                   bool legend = true);
+// Curves against a second y axis on the right edge of a panel drawn by panel() at the same
+// place: ticks and label on the right, polylines mapped with ay (no grid, no legend).
+std::string right_axis(double x0, double y0, double w, double h, const Axis& ax, const Axis& ay,
+                       const std::vector<Series>& series, const std::string& ylabel);
+// A whole SVG document of size w x h with a centred title and the given body.
+std::string svg_document(double w, double h, const std::string& title, const std::string& body);
 // A legend (the series with a label) in a white box with its top-left corner at (x, y).
 std::string legend_box(double x, double y, const std::vector<Series>& series);
 // A log axis spanning the decades of the points' y values.

@@ -23,7 +23,8 @@ const std::vector<KeySpec> kSchema = {
     {"precision", "float32"s, "float32 | float64"},
 
     {"task.name", "modular"s,
-     "modular | permutation | diagonal_teacher | lowrank_teacher | matrix_completion"},
+     "modular | permutation | diagonal_teacher | lowrank_teacher | matrix_completion | "
+     "sparse_parity | multitask_sparse_parity | induction"},
     {"task.op", "a+b"s, "binary operation (Power et al.); see README"},
     {"task.p", int64_t{113}, "modulus"},
     {"task.n", int64_t{5}, "degree of the permutation group S_n"},
@@ -36,12 +37,20 @@ const std::vector<KeySpec> kSchema = {
     {"task.teacher_basis", "random"s, "random | identity: the teacher's singular vectors"},
     {"task.inputs", "whitened"s, "whitened (sqrt(d) I) | gaussian (task.n_samples draws)"},
     {"task.dim", int64_t{0}, "input dimension (0: the length of task.target)"},
-    {"task.seq_len", int64_t{4}, "sequence length of the attention teacher's inputs"},
+    {"task.seq_len", int64_t{4}, "sequence length (attention teacher, induction)"},
     {"task.n_samples", int64_t{256}, "training examples when task.inputs = gaussian"},
-    {"task.n_test", int64_t{512}, "test examples (fresh Gaussian draws; regression teachers)"},
+    {"task.n_test", int64_t{512},
+     "test examples (regression teachers, parity, induction; per subtask for multitask)"},
     {"task.size", int64_t{100}, "matrix completion: n (the target is n x n)"},
     {"task.rank", int64_t{5}, "matrix completion: rank r of the target"},
     {"task.observed", int64_t{2000}, "matrix completion: observed entries m (training set)"},
+    {"task.n_bits", int64_t{30}, "parity: input bits n"},
+    {"task.k", int64_t{3}, "parity: relevant bits k (per subtask)"},
+    {"task.n_tasks", int64_t{20}, "multitask parity: subtasks T"},
+    {"task.zipf_exponent", 1.4, "multitask parity: subtask i drawn with probability ~ i^-a"},
+    {"task.vocab", int64_t{32}, "induction: vocabulary size"},
+    {"task.segment_len", int64_t{8}, "induction: tokens per repeated segment"},
+    {"task.n_train", int64_t{0}, "parity, induction: fixed training examples (0: fresh samples)"},
 
     {"model.type", "transformer"s,
      "transformer | mlp | diagonal | diag_attention | deep_linear | matrix_factorization"},
@@ -49,7 +58,7 @@ const std::vector<KeySpec> kSchema = {
     {"model.d_model", int64_t{128}, "residual width"},
     {"model.n_heads", int64_t{4}, "attention heads"},
     {"model.d_head", int64_t{0}, "head width (0: d_model / n_heads)"},
-    {"model.d_mlp", int64_t{512}, "MLP hidden width"},
+    {"model.d_mlp", int64_t{512}, "MLP hidden width (0: attention-only transformer)"},
     {"model.activation", "relu"s, "relu | gelu (| square for mlp)"},
     {"model.norm", "none"s, "none | pre | post (LayerNorm placement)"},
     {"model.positions", "learned"s, "learned | sinusoidal"},
@@ -57,15 +66,16 @@ const std::vector<KeySpec> kSchema = {
     {"model.mlp_bias", true, "biases on the transformer MLP"},
     {"model.tied_unembed", false, "unembedding = embedding transposed"},
     {"model.causal", true, "causal attention mask"},
-    {"model.mlp_form", "pair"s, "pair | concat (model.type = mlp)"},
+    {"model.mlp_form", "pair"s, "pair | concat | dense (model.type = mlp; dense: parity tasks)"},
     {"model.d_embed", int64_t{500}, "embedding width (mlp)"},
     {"model.d_hidden", int64_t{24}, "hidden width (mlp)"},
     {"model.depth", int64_t{2},
-     "factors of diagonal / matrix_factorization, layers of deep_linear"},
+     "factors of diagonal / matrix_factorization, layers of deep_linear, hidden layers of mlp "
+     "dense"},
     {"model.width", int64_t{0}, "deep_linear hidden width (0: the input dimension)"},
     {"model.init", "normal"s,
      "normal | haiku (PAIR's truncated normals, mlp) | identity (deep_linear, "
-     "matrix_factorization)"},
+     "matrix_factorization) | uniform (mlp dense: PyTorch's nn.Linear default)"},
     {"model.init_scale", 1.0, "multiplies every initial weight"},
 
     {"optim.name", "adamw"s, "sgd | adam | adamw"},
@@ -92,11 +102,14 @@ const std::vector<KeySpec> kSchema = {
     {"train.batch_size", int64_t{0}, "examples per step (0: full batch)"},
     {"train.log_every", int64_t{100}, "evaluate and log every this many steps"},
     {"train.checkpoint_every", int64_t{1000}, "resumable checkpoint interval (0: log-spaced only)"},
+    {"train.loss", "cross_entropy"s, "cross_entropy | hinge (two-class tasks: one score)"},
     {"train.loss_reduction", "mean"s, "mean | mean_over_classes (PAIR: cross-entropy / classes)"},
     {"train.memorize_threshold", 0.99, "memorized_step: first train_acc at or above"},
     {"train.generalize_threshold", 0.99, "generalized_step: first test_acc at or above"},
     {"train.regime_threshold", 0.9, "accuracy threshold of the regime classification"},
     {"train.regime_gap", int64_t{1000}, "G: grokking when test reaches it more than G steps late"},
+    {"train.phase_min_change", 0.1,
+     "phase changes: smallest change (in the metric's units) that counts as one"},
 };
 
 const KeySpec* find_spec(const std::string& key) {
@@ -396,6 +409,27 @@ ModelConfig Config::model() const {
   return m;
 }
 
+bool Config::is_emergence() const {
+  const auto& names = emergence_task_names();
+  return std::find(names.begin(), names.end(), string("task.name")) != names.end();
+}
+
+EmergenceTaskConfig Config::emergence_task() const {
+  EmergenceTaskConfig t;
+  t.name = string("task.name");
+  t.n_bits = integer("task.n_bits");
+  t.k = integer("task.k");
+  t.n_tasks = integer("task.n_tasks");
+  t.zipf_exponent = real("task.zipf_exponent");
+  t.vocab = integer("task.vocab");
+  t.seq_len = integer("task.seq_len");
+  t.segment_len = integer("task.segment_len");
+  t.n_train = integer("task.n_train");
+  t.n_test = integer("task.n_test");
+  t.split_seed = static_cast<uint64_t>(integer("task.split_seed"));
+  return t;
+}
+
 bool Config::is_regression() const {
   const auto& names = regression_task_names();
   return std::find(names.begin(), names.end(), string("task.name")) != names.end();
@@ -459,11 +493,13 @@ TrainConfig Config::train() const {
   t.batch_size = integer("train.batch_size");
   t.log_every = integer("train.log_every");
   t.checkpoint_every = integer("train.checkpoint_every");
+  t.loss = string("train.loss");
   t.loss_reduction = string("train.loss_reduction");
   t.memorize_threshold = real("train.memorize_threshold");
   t.generalize_threshold = real("train.generalize_threshold");
   t.regime_threshold = real("train.regime_threshold");
   t.regime_gap = integer("train.regime_gap");
+  t.phase_min_change = real("train.phase_min_change");
   return t;
 }
 
@@ -486,6 +522,10 @@ void Config::validate() const {
   if (t.log_every < 1) fail("train.log_every", std::to_string(t.log_every), "an integer >= 1");
   if (t.checkpoint_every < 0)
     fail("train.checkpoint_every", std::to_string(t.checkpoint_every), ">= 0 (0: log-spaced only)");
+  if (t.loss != "cross_entropy" && t.loss != "hinge")
+    fail("train.loss", "\"" + t.loss + "\"", "cross_entropy, hinge");
+  if (!(t.phase_min_change > 0))
+    fail("train.phase_min_change", fmt::format("{}", t.phase_min_change), "a number > 0");
   if (t.loss_reduction != "mean" && t.loss_reduction != "mean_over_classes")
     fail("train.loss_reduction", "\"" + t.loss_reduction + "\"", "mean, mean_over_classes");
   for (const char* k :
@@ -500,6 +540,8 @@ void Config::validate() const {
     if (task_name == "matrix_completion") fits = "matrix_factorization";
     if (task_name == "lowrank_teacher")
       fits = string("task.teacher") == "attention" ? "diag_attention" : "deep_linear";
+    if (task_name == "sparse_parity" || task_name == "multitask_sparse_parity") fits = "mlp";
+    if (task_name == "induction") fits = "transformer";
     const bool known = type == "transformer" || type == "mlp" || type == "diagonal" ||
                        type == "diag_attention" || type == "deep_linear" ||
                        type == "matrix_factorization";
@@ -507,9 +549,27 @@ void Config::validate() const {
       throw ConfigError("model.type = \"" + type + "\" does not fit task.name = \"" + task_name +
                         "\" (valid: " + fits + ")");
   }
+  if (is_emergence() && string("task.name") != "induction" && string("model.type") == "mlp" &&
+      string("model.mlp_form") != "dense")
+    throw ConfigError("model.mlp_form = \"" + string("model.mlp_form") + "\" reads operand ids; " +
+                      string("task.name") + " gives bit vectors (valid: dense)");
+  if (!is_emergence() && string("model.type") == "mlp" && string("model.mlp_form") == "dense")
+    throw ConfigError("model.mlp_form = \"dense\" reads bit vectors; task.name = \"" +
+                      string("task.name") + "\" gives operand ids (valid: pair, concat)");
+  if (t.loss == "hinge" && !(is_emergence() && string("task.name") != "induction"))
+    throw ConfigError(
+        "train.loss = \"hinge\" needs a two-class task (sparse_parity, "
+        "multitask_sparse_parity); task.name = \"" +
+        string("task.name") + "\" (valid: cross_entropy)");
+  if (is_emergence() && integer("task.n_train") == 0 && t.batch_size == 0)
+    throw ConfigError(
+        "train.batch_size = 0 (full batch) with task.n_train = 0 (fresh samples "
+        "every step): set train.batch_size >= 1, or task.n_train > 0");
   try {
     if (is_regression())
       gradscope::validate(regression_task());
+    else if (is_emergence())
+      gradscope::validate(emergence_task());
     else
       gradscope::validate(task());
     probe().validate();

@@ -21,6 +21,7 @@
 #include "gradscope/optim/schedule.h"
 #include "gradscope/probes/spectra.h"
 #include "gradscope/tasks/algorithmic.h"
+#include "gradscope/tasks/emergence.h"
 #include "gradscope/tasks/regression.h"
 
 namespace gradscope {
@@ -44,11 +45,13 @@ struct TrainConfig {
   int64_t batch_size = 0;               // 0: full batch
   int64_t log_every = 100;              // evaluate and log every this many steps (and the last)
   int64_t checkpoint_every = 1000;      // a resumable checkpoint at least this often (0: off)
+  std::string loss = "cross_entropy";   // cross_entropy | hinge
   std::string loss_reduction = "mean";  // mean | mean_over_classes (PAIR's -mean(onehot*logp))
   double memorize_threshold = 0.99;     // memorized_step: first train_acc >= this
   double generalize_threshold = 0.99;   // generalized_step: first test_acc >= this
   double regime_threshold = 0.9;        // Omnigrok regime classification threshold
   int64_t regime_gap = 1000;            // G: grokking when test lags train by more than this
+  double phase_min_change = 0.1;        // phase changes: smallest change that counts as one
 };
 
 class Config {
@@ -79,6 +82,8 @@ class Config {
   RegressionTaskConfig regression_task() const;
   ProbeConfig probe() const;
   bool is_regression() const;  // task.name is one of regression_task_names()
+  EmergenceTaskConfig emergence_task() const;
+  bool is_emergence() const;  // task.name is one of emergence_task_names()
   ModelConfig model() const;
   OptimizerConfig optim() const;
   ScheduleConfig schedule() const;

@@ -34,16 +34,22 @@ Var model_outputs(Tape<T>& t, Model<T>& model, const Dataset& layout, const Exam
   return model.forward(t, b);
 }
 
+Loss loss_from_name(const std::string& name) {
+  return name == "hinge" ? Loss::hinge : Loss::cross_entropy;
+}
+
 template <class T>
-Var objective(Tape<T>& t, Var outputs, const Dataset& layout, const Examples& e) {
-  if (layout.outputs == 0) return cross_entropy(t, outputs, e.targets);
+Var objective(Tape<T>& t, Var outputs, const Dataset& layout, const Examples& e, Loss loss) {
+  if (layout.outputs == 0)
+    return loss == Loss::hinge ? hinge(t, outputs, e.targets)
+                               : cross_entropy(t, outputs, e.targets);
   Var y = constant_rows(t, e.y, e.n, layout.outputs);  // [N, Y]
   return scale(t, mse(t, outputs, y), 0.5 * double(layout.outputs));
 }
 
 template Var model_outputs<float>(Tape<float>&, Model<float>&, const Dataset&, const Examples&);
 template Var model_outputs<double>(Tape<double>&, Model<double>&, const Dataset&, const Examples&);
-template Var objective<float>(Tape<float>&, Var, const Dataset&, const Examples&);
-template Var objective<double>(Tape<double>&, Var, const Dataset&, const Examples&);
+template Var objective<float>(Tape<float>&, Var, const Dataset&, const Examples&, Loss);
+template Var objective<double>(Tape<double>&, Var, const Dataset&, const Examples&, Loss);
 
 }  // namespace gradscope

@@ -1,9 +1,11 @@
 // The training objective on a batch of examples, shared by the trainer, its evaluation and the
-// theory: cross-entropy of the logits for classification tasks, and for regression tasks
+// theory: cross-entropy of the logits (or the hinge loss of one score per example, train.loss =
+// hinge) for classification tasks, and for regression tasks
 // 1/2 mean over examples of ||y - f(x)||^2 (= Y/2 * mse over the N x Y entries).
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "gradscope/nn/models.h"
 #include "gradscope/tasks/dataset.h"
@@ -24,8 +26,13 @@ Examples all_examples(const Dataset& d);
 // The model's outputs for the examples (real inputs copied onto the tape as T).
 template <class T>
 Var model_outputs(Tape<T>& t, Model<T>& model, const Dataset& layout, const Examples& e);
-// The loss (a scalar Var) given the outputs.
+enum class Loss { cross_entropy, hinge };
+Loss loss_from_name(const std::string& name);  // "cross_entropy" | "hinge"
+
+// The loss (a scalar Var) given the outputs. With P targets per example the outputs are [N * P, C]
+// and the loss is the mean over all N * P predictions.
 template <class T>
-Var objective(Tape<T>& t, Var outputs, const Dataset& layout, const Examples& e);
+Var objective(Tape<T>& t, Var outputs, const Dataset& layout, const Examples& e,
+              Loss loss = Loss::cross_entropy);
 
 }  // namespace gradscope

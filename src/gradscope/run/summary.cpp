@@ -1,6 +1,7 @@
 // Phase detection and summary.json: see summary.h.
 #include "gradscope/run/summary.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace gradscope {
@@ -58,6 +59,95 @@ nlohmann::ordered_json make_summary(const std::vector<MetricsRow>& rows, const T
   s["wall_time_s"] = timing.wall_time_s;
   s["steps_per_s"] = timing.wall_time_s > 0 ? timing.steps_done / timing.wall_time_s : 0.0;
   return s;
+}
+
+namespace {
+
+double median3(double a, double b, double c) {
+  return std::max(std::min(a, b), std::min(std::max(a, b), c));
+}
+
+nlohmann::ordered_json phase_change(const std::vector<MetricsRow>& rows, const std::string& key,
+                                    double min_change) {
+  std::vector<int64_t> steps;
+  std::vector<double> v;
+  for (const MetricsRow& r : rows) {
+    const double x = r.get(key);
+    if (std::isfinite(x)) steps.push_back(r.step()), v.push_back(x);
+  }
+  const size_t n = v.size();
+  nlohmann::ordered_json j;
+  if (n < 3) return j;
+  const double a = median3(v[0], v[1], v[2]), b = median3(v[n - 3], v[n - 2], v[n - 1]);
+  j["from"] = a;
+  j["to"] = b;
+  j["change"] = b - a;
+  if (std::abs(b - a) < min_change) {
+    j["step"] = nullptr;
+    return j;
+  }
+  auto first_at = [&](double q) -> int64_t {
+    for (size_t i = 0; i < n; ++i) {
+      const double m = i == 0 || i + 1 == n ? v[i] : median3(v[i - 1], v[i], v[i + 1]);
+      if ((m - a) / (b - a) >= q) return steps[i];
+    }
+    return steps.back();
+  };
+  const int64_t t10 = first_at(0.1), t50 = first_at(0.5), t90 = first_at(0.9);
+  {  // onset: from here on the running median stays beyond 3 sigma of the early noise
+    const size_t w = std::max<size_t>(5, n / 10);
+    double sq = 0;
+    for (size_t i = 0; i + 1 < std::min(w, n); ++i) sq += (v[i + 1] - v[i]) * (v[i + 1] - v[i]);
+    const double band = 3.0 * std::sqrt(sq / double(2 * (std::min(w, n) - 1)));
+    const double dir = b > a ? 1.0 : -1.0;
+    size_t onset = n;
+    for (size_t i = n; i-- > 0;) {
+      const double m = i == 0 || i + 1 == n ? v[i] : median3(v[i - 1], v[i], v[i + 1]);
+      if ((m - a) * dir <= band) break;
+      onset = i;
+    }
+    if (onset < n) j["onset_step"] = steps[onset];
+  }
+  j["start_step"] = t10;
+  j["step"] = t50;
+  j["end_step"] = t90;
+  j["width_fraction"] = double(t90 - t10) / double(std::max<int64_t>(t50, 1));
+  const double decades =
+      std::log10(double(std::max<int64_t>(t90, 1)) / double(std::max<int64_t>(t10, 1)));
+  j["width_decades"] = decades;
+  j["abrupt"] = decades <= 0.5;
+  return j;
+}
+
+bool monitored(const std::string& k) {
+  static const char* exact[] = {"test_loss",
+                                "test_acc",
+                                "test_icl_score",
+                                "test_induction_loss",
+                                "test_induction_acc",
+                                "test_segment_exact_match",
+                                "test_segment_edit_distance",
+                                "dist_from_init",
+                                "relevant_share"};
+  for (const char* e : exact)
+    if (k == e) return true;
+  auto ends_with = [&](const char* suffix) {
+    const std::string s(suffix);
+    return k.size() > s.size() && k.compare(k.size() - s.size(), s.size(), s) == 0;
+  };
+  if (k.rfind("subtask.", 0) == 0) return ends_with(".test_loss") || ends_with("_share");
+  return k.rfind("prefix_match.", 0) == 0;
+}
+
+}  // namespace
+
+nlohmann::ordered_json detect_phase_changes(const std::vector<MetricsRow>& rows,
+                                            double min_change) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  if (rows.empty()) return out;
+  for (const auto& [key, value] : rows.back().values)
+    if (monitored(key)) out[key] = phase_change(rows, key, min_change);
+  return out;
 }
 
 }  // namespace gradscope

@@ -7,6 +7,18 @@
 //                     train.regime_gap over the run's budget: comprehension (train and test reach
 //                     it, test within G steps of train), grokking (test later than that),
 //                     memorization (only train), confusion (neither; or test without train)
+//   phase_changes     (emergence tasks) per monitored metric, from its level at the start to
+//                     its level at the end (medians of the first and last 3 logged values): the
+//                     first steps where a 3-point running median has covered 10%, 50% and 90% of
+//                     that change (start_step, step, end_step), width_fraction = (end_step -
+//                     start_step) / step, width_decades = log10(end_step / start_step) (its width
+//                     on a log-step axis) and abrupt = width_decades <= 0.5. A change smaller than
+//                     train.phase_min_change in the metric's units is no phase change (step null).
+//                     onset_step: the step from which the running median stays more than 3
+//                     sigma beyond the start level in the direction of the change, sigma the noise
+//                     of the first max(5, n / 10) logged values (rms of their differences / sqrt
+//                     2): where a measure starts to move, relative to its own noise, so that a
+//                     smooth hidden-progress measure and a noisy loss compare fairly.
 #pragma once
 
 #include <cstdint>
@@ -38,5 +50,9 @@ struct RunTiming {
 nlohmann::ordered_json make_summary(const std::vector<MetricsRow>& rows, const TrainConfig& train,
                                     const std::string& status, const RunTiming& timing,
                                     const std::string& message = "", bool classification = true);
+
+// Phase changes of the metrics the emergence tasks log: test_loss, test_acc, the induction
+// metrics, every subtask's test loss, and the hidden-progress measures (probes/emergence.h).
+nlohmann::ordered_json detect_phase_changes(const std::vector<MetricsRow>& rows, double min_change);
 
 }  // namespace gradscope

@@ -17,6 +17,7 @@
 
 #include "gradscope/nn/models.h"
 #include "gradscope/optim/schedule.h"
+#include "gradscope/probes/emergence.h"
 #include "gradscope/probes/spectra.h"
 #include "gradscope/run/checkpoint.h"
 #include "gradscope/run/objective.h"
@@ -24,6 +25,7 @@
 #include "gradscope/run/run_files.h"
 #include "gradscope/run/summary.h"
 #include "gradscope/tasks/algorithmic.h"
+#include "gradscope/tasks/emergence.h"
 #include "gradscope/tasks/regression.h"
 #include "gradscope/tensor/rng.h"
 
@@ -39,22 +41,29 @@ using Clock = std::chrono::steady_clock;
 
 struct Eval {
   double loss = 0, acc = NAN, rel_error = NAN;
+  MetricValues extra;  // per-subtask and induction metrics (probes/emergence.h)
 };
 
-// The loss on a whole split (no gradients), with accuracy (classification) or the relative
-// error ||f(x) - y|| / ||y|| (regression).
+// The loss on a whole split (no gradients), with accuracy (classification: over every
+// prediction) or the relative error ||f(x) - y|| / ||y|| (regression).
 template <class T>
-Eval evaluate(Model<T>& model, Tape<T>& t, const Dataset& d) {
+Eval evaluate(Model<T>& model, Tape<T>& t, const Dataset& d, Loss loss, const std::string& split) {
   t.reset();
   t.set_grad_enabled(false);
   const Examples all = all_examples(d);
   const int64_t N = d.size();
   Var out = model_outputs(t, model, d, all);  // [N, C] logits or [N, Y] predictions
   Eval e;
-  e.loss = double(t.value(objective(t, out, d, all))[0]);
+  e.loss = double(t.value(objective(t, out, d, all, loss))[0]);
   const Tensor<T> l = t.value(out);
   const int64_t C = l.shape[1];
-  if (d.outputs > 0) {
+  if (d.outputs == 0 && (C == 1 || d.targets_per_example > 1 || !d.groups.empty())) {
+    const Predictions p = score_predictions(l, d, loss);
+    int64_t correct = 0;
+    for (char c : p.correct) correct += c;
+    e.acc = double(correct) / double(p.correct.size());
+    output_metrics(p, d, split, e.extra);
+  } else if (d.outputs > 0) {
     double err = 0, norm = 0;
     for (int64_t i = 0; i < N * C; ++i) {
       err += (double(l.data[i]) - d.y[i]) * (double(l.data[i]) - d.y[i]);
@@ -122,11 +131,15 @@ std::string format_duration(double s) {
 template <class T>
 int train(const Config& cfg, const RunOptions& o) {
   // Everything that can fail on bad input happens before the run directory is touched.
-  const bool regression = cfg.is_regression();
-  const TaskData data =
-      regression ? make_regression_task(cfg.regression_task()) : make_algorithmic_task(cfg.task());
+  const bool regression = cfg.is_regression(), emergence = cfg.is_emergence();
+  const TaskData data = regression  ? make_regression_task(cfg.regression_task())
+                        : emergence ? make_emergence_task(cfg.emergence_task())
+                                    : make_algorithmic_task(cfg.task());
+  const Loss loss_kind = loss_from_name(cfg.string("train.loss"));
   ModelShape shape{data.vocab,          data.num_classes,   data.train.length,
                    data.train.features, data.train.outputs, 0};
+  if (loss_kind == Loss::hinge) shape.num_classes = 1;  // one score per example
+  shape.predictions = data.train.targets_per_example;
   if (regression && cfg.string("task.teacher") == "attention" &&
       cfg.string("task.name") == "lowrank_teacher")
     shape.seq_len = cfg.integer("task.seq_len");
@@ -181,9 +194,13 @@ int train(const Config& cfg, const RunOptions& o) {
   // Batch buffers (minibatch): allocated once.
   const Dataset& train_set = data.train;
   const int64_t N_all = train_set.size(), L = train_set.length, F = train_set.features,
-                Y = train_set.outputs;
-  const int64_t N = tc.batch_size > 0 ? std::min(tc.batch_size, N_all) : N_all;
-  std::vector<int32_t> order(N_all), batch_ids(N * L), batch_targets(Y > 0 ? 0 : N);
+                Y = train_set.outputs, P = train_set.targets_per_example;
+  // Fresh samples (data.sample): batch_size new examples per step; else a fixed set.
+  const int64_t N = data.sample         ? tc.batch_size
+                    : tc.batch_size > 0 ? std::min(tc.batch_size, N_all)
+                                        : N_all;
+  std::vector<int32_t> order(N_all), batch_ids(N * L), batch_targets(Y > 0 ? 0 : N * P);
+  Dataset fresh;  // the step's fresh samples
   std::vector<double> batch_x(N * F), batch_y(N * Y);
   const Rng batch_rng(seed, "batch");
   const Examples all_train = all_examples(train_set);
@@ -209,7 +226,10 @@ int train(const Config& cfg, const RunOptions& o) {
   for (;; ++s) {
     // --- gradient at step s ---
     Examples batch = all_train;
-    if (N < N_all) {  // N examples without replacement, drawn from the step's own stream
+    if (data.sample) {
+      fresh = data.sample(seed, static_cast<uint64_t>(s), N);
+      batch = all_examples(fresh);
+    } else if (N < N_all) {  // N examples without replacement, drawn from the step's own stream
       std::iota(order.begin(), order.end(), 0);
       const Rng r = batch_rng.substream(static_cast<uint64_t>(s));
       for (int64_t j = 0; j < N; ++j) {
@@ -221,14 +241,15 @@ int train(const Config& cfg, const RunOptions& o) {
         if (Y > 0)
           std::copy_n(train_set.y.begin() + e * Y, Y, batch_y.begin() + j * Y);
         else
-          batch_targets[j] = train_set.targets[e];
+          std::copy_n(train_set.targets.begin() + e * P, P, batch_targets.begin() + j * P);
       }
       batch = {L > 0 ? batch_ids.data() : nullptr, F > 0 ? batch_x.data() : nullptr,
                Y > 0 ? nullptr : batch_targets.data(), Y > 0 ? batch_y.data() : nullptr, N};
     }
     tape.reset();
     ps.zero_grad();
-    Var loss = objective(tape, model_outputs(tape, *model, train_set, batch), train_set, batch);
+    Var loss =
+        objective(tape, model_outputs(tape, *model, train_set, batch), train_set, batch, loss_kind);
     if (tc.loss_reduction == "mean_over_classes" && !regression)
       loss = scale(tape, loss, 1.0 / outputs);
     const double batch_loss = double(tape.value(loss)[0]);
@@ -247,8 +268,8 @@ int train(const Config& cfg, const RunOptions& o) {
     const bool log_step = s % tc.log_every == 0 || s == tc.steps || probe_step;
     if (log_step) {
       const double grad_norm = l2_norm<T>(ps.grads());
-      const Eval tr = evaluate(*model, tape, train_set);
-      const Eval te = evaluate(*model, tape, data.test);
+      const Eval tr = evaluate(*model, tape, train_set, loss_kind, "train");
+      const Eval te = evaluate(*model, tape, data.test, loss_kind, "test");
       MetricsRow row;
       row.values = {{"step", double(s)}, {"lr", lr}, {"train_loss", tr.loss}};
       if (regression) {
@@ -257,6 +278,8 @@ int train(const Config& cfg, const RunOptions& o) {
       } else {
         row.values.insert(row.values.end(),
                           {{"train_acc", tr.acc}, {"test_loss", te.loss}, {"test_acc", te.acc}});
+        row.values.insert(row.values.end(), tr.extra.begin(), tr.extra.end());
+        row.values.insert(row.values.end(), te.extra.begin(), te.extra.end());
       }
       if (alpha < 1)
         row.values.emplace_back("rescaled_time", double(s) * oc.lr / std::log(1 / alpha));
@@ -268,6 +291,7 @@ int train(const Config& cfg, const RunOptions& o) {
                                 l2_norm<T>(std::span<const T>(w.data, w.numel())));
       }
       add_mode_strengths<T>(*model, data.teacher, ps.values(), row.values);
+      if (emergence) hidden_progress(*model, tape, data, row.values);
       if (probe) {
         const std::vector<std::string> names = probe->metric_names();
         const std::vector<double> v =
@@ -330,6 +354,7 @@ int train(const Config& cfg, const RunOptions& o) {
   if (probe) write_spectra(dir, *probe);
   const RunTiming timing{elapsed(), s};
   auto summary = make_summary(log.rows(), tc, status, timing, message, !regression);
+  if (emergence) summary["phase_changes"] = detect_phase_changes(log.rows(), tc.phase_min_change);
   std::map<std::string, std::vector<int64_t>> jumps;
   if (probe) {
     nlohmann::ordered_json j = nlohmann::ordered_json::object();
@@ -347,7 +372,18 @@ int train(const Config& cfg, const RunOptions& o) {
                                              jumps)}}.dump());
   }
   write_file_atomic(dir / "summary.json", summary.dump(2) + "\n");
-  if (regression) {
+  if (emergence) {
+    const auto& drop = summary["phase_changes"].value("test_loss", nlohmann::ordered_json());
+    const bool known = drop.is_object();
+    fmt::print("{}: {}; test loss {} -> {} ({}), final test accuracy {:.4f} ({} in {})\n",
+               cfg.string("name"), status, known ? drop["from"].dump() : "?",
+               known ? drop["to"].dump() : "?",
+               !known                   ? std::string("too few logged steps to tell")
+               : drop["step"].is_null() ? std::string("no phase change")
+                                        : "drop at step " + drop["step"].dump(),
+               log.rows().empty() ? NAN : log.rows().back().get("test_acc"),
+               format_duration(timing.wall_time_s), dir.string());
+  } else if (regression) {
     fmt::print("{}: {}; final train loss {:.4e}, test loss {:.4e} ({} in {})\n", cfg.string("name"),
                status, log.rows().empty() ? NAN : log.rows().back().get("train_loss"),
                log.rows().empty() ? NAN : log.rows().back().get("test_loss"),

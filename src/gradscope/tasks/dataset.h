@@ -2,26 +2,32 @@
 // targets; regression tasks (teachers, matrix completion) give real inputs and/or real targets.
 // Shape legend: N = examples, L = input length (3 tokens [a, b, '='] for sequence models, 2
 // operand ids [a, b] for MLPs, 1 entry id for matrix completion), F = real input features,
-// Y = real outputs.
+// Y = real outputs, P = class targets per example (1, or L for next-token tasks).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace gradscope {
 
 struct Dataset {
-  int64_t length = 0;            // L: ids per example (0: none)
-  std::vector<int32_t> inputs;   // [N, L] token, operand or entry ids
-  std::vector<int32_t> targets;  // [N] class ids (classification)
-  int64_t features = 0;          // F: real inputs per example (0: none)
-  std::vector<double> x;         // [N, F]
-  int64_t outputs = 0;           // Y: real targets per example (regression; 0: classification)
-  std::vector<double> y;         // [N, Y]
+  int64_t length = 0;                  // L: ids per example (0: none)
+  std::vector<int32_t> inputs;         // [N, L] token, operand or entry ids
+  std::vector<int32_t> targets;        // [N, P] class ids (classification)
+  int64_t targets_per_example = 1;     // P: 1, or L (a target at every position)
+  std::vector<int32_t> groups;         // [N] subtask of each example (multitask tasks; else empty)
+  std::vector<int32_t> prefix_target;  // [N, L] induction: for a position an induction head can
+                                       // predict, the key position just after the earlier
+                                       // occurrence of its token; -1 elsewhere (else empty)
+  int64_t features = 0;                // F: real inputs per example (0: none)
+  std::vector<double> x;               // [N, F]
+  int64_t outputs = 0;    // Y: real targets per example (regression; 0: classification)
+  std::vector<double> y;  // [N, Y]
   int64_t size() const {
     return outputs > 0 ? static_cast<int64_t>(y.size()) / outputs
-                       : static_cast<int64_t>(targets.size());
+                       : static_cast<int64_t>(targets.size()) / targets_per_example;
   }
 };
 
@@ -42,7 +48,14 @@ struct TaskData {
   int64_t equals_token = -1;  // id of '=' in token inputs (-1 for operand inputs)
   bool regression = false;    // loss 1/2 mean over examples of ||y - f(x)||^2
   Teacher teacher;            // regression teachers only
-  std::string description;    // one line for logs, e.g. "a+b mod 113: 3830 train / 8939 test"
+  // Parity tasks: the relevant input features of each subtask (one entry for sparse_parity;
+  // feature indices, i.e. after the subtask code for multitask_sparse_parity).
+  std::vector<std::vector<int32_t>> relevant;
+  int64_t groups = 0;  // subtasks (multitask), else 0
+  // Fresh training samples (tasks trained on a stream): n examples drawn from the given stream
+  // seed and step; empty for fixed training sets.
+  std::function<Dataset(uint64_t seed, uint64_t step, int64_t n)> sample;
+  std::string description;  // one line for logs, e.g. "a+b mod 113: 3830 train / 8939 test"
 };
 
 }  // namespace gradscope

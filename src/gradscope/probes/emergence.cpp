@@ -1,0 +1,189 @@
+// Continuous metrics and hidden-progress measures of the emergence experiments: see emergence.h.
+// Shape legend: N = examples, P = predictions per example, C = outputs, L = sequence length,
+// H = heads, F = input features, Dhid = hidden width.
+#include "gradscope/probes/emergence.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace gradscope {
+namespace {
+
+// Levenshtein distance between two token runs.
+int64_t edit_distance(const int32_t* a, const int32_t* b, int64_t n) {
+  std::vector<int64_t> prev(static_cast<size_t>(n + 1)), cur(static_cast<size_t>(n + 1));
+  for (int64_t j = 0; j <= n; ++j) prev[j] = j;
+  for (int64_t i = 1; i <= n; ++i) {
+    cur[0] = i;
+    for (int64_t j = 1; j <= n; ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[n];
+}
+
+// Squared row norms [F] of the first-layer weight W [F, Dhid]; empty when the model has no such
+// parameter.
+template <class T>
+std::vector<double> row_mass(ParamStore<T>& ps, const char* name) {
+  for (int i = 0; i < ps.count(); ++i) {
+    if (ps.info(i).name != name) continue;
+    const Tensor<T> w = ps.value(i);
+    const int64_t F = w.shape[0], W = w.shape[1];
+    std::vector<double> mass(static_cast<size_t>(F), 0.0);
+    for (int64_t f = 0; f < F; ++f)
+      for (int64_t j = 0; j < W; ++j) {
+        const double v = double(w.data[f * W + j]);
+        mass[f] += v * v;
+      }
+    return mass;
+  }
+  return {};
+}
+
+}  // namespace
+
+template <class T>
+Predictions score_predictions(const Tensor<T>& out, const Dataset& d, Loss loss) {
+  const int64_t R = out.shape[0], C = out.shape[1];
+  Predictions p;
+  p.loss.resize(static_cast<size_t>(R));
+  p.correct.resize(static_cast<size_t>(R));
+  if (C > 1) p.argmax.resize(static_cast<size_t>(R));
+  for (int64_t r = 0; r < R; ++r) {
+    const T* row = out.data + r * C;
+    const int32_t target = d.targets[r];
+    if (C == 1) {  // one score: hinge (or its sign)
+      const double y = target == 1 ? 1.0 : -1.0, f = double(row[0]);
+      p.loss[r] = std::max(0.0, 1.0 - y * f);
+      p.correct[r] = (f > 0) == (target == 1);
+      continue;
+    }
+    const int64_t best = std::max_element(row, row + C) - row;
+    double lse = 0;
+    for (int64_t c = 0; c < C; ++c) lse += std::exp(double(row[c]) - double(row[best]));
+    p.loss[r] = loss == Loss::hinge ? NAN : std::log(lse) + double(row[best]) - double(row[target]);
+    p.correct[r] = best == target;
+    p.argmax[r] = static_cast<int32_t>(best);
+  }
+  return p;
+}
+
+void output_metrics(const Predictions& p, const Dataset& d, const std::string& split,
+                    MetricValues& row) {
+  const int64_t N = d.size(), P = d.targets_per_example;
+  if (!d.groups.empty() && split == "test") {
+    const int64_t T = *std::max_element(d.groups.begin(), d.groups.end()) + 1;
+    std::vector<double> loss(static_cast<size_t>(T)), acc(static_cast<size_t>(T));
+    std::vector<int64_t> count(static_cast<size_t>(T));
+    for (int64_t e = 0; e < N; ++e) {
+      const int32_t g = d.groups[e];
+      loss[g] += p.loss[e], acc[g] += p.correct[e], ++count[g];
+    }
+    for (int64_t g = 0; g < T; ++g) {
+      const double n = std::max<int64_t>(count[g], 1);
+      row.emplace_back(fmt::format("subtask.{}.{}_loss", g, split), loss[g] / n);
+      row.emplace_back(fmt::format("subtask.{}.{}_acc", g, split), acc[g] / n);
+    }
+  }
+  if (d.prefix_target.empty()) return;
+  const int64_t L = P;
+  double early = 0, late = 0, ind_loss = 0, ind_acc = 0;
+  int64_t n_early = 0, n_late = 0, n_ind = 0, segments = 0, exact = 0, edits = 0;
+  std::vector<int32_t> truth, guess;
+  for (int64_t e = 0; e < N; ++e) {
+    const int32_t* pt = d.prefix_target.data() + e * L;
+    for (int64_t q = 0; q < L; ++q) {
+      const int64_t r = e * L + q;
+      if (4 * q < L) early += p.loss[r], ++n_early;
+      if (4 * q >= 3 * L) late += p.loss[r], ++n_late;
+      if (pt[q] < 0) continue;
+      ind_loss += p.loss[r], ind_acc += p.correct[r], ++n_ind;
+      // A segment: a maximal run of predictable positions copying consecutive keys.
+      if (q == 0 || pt[q - 1] < 0 || pt[q - 1] + 1 != pt[q]) {
+        truth.clear();
+        guess.clear();
+      }
+      truth.push_back(d.targets[r]);
+      guess.push_back(p.argmax.empty() ? -1 : p.argmax[r]);
+      const bool ends = q + 1 == L || pt[q + 1] < 0 || pt[q] + 1 != pt[q + 1];
+      if (ends) {
+        const int64_t dist =
+            edit_distance(truth.data(), guess.data(), static_cast<int64_t>(truth.size()));
+        ++segments, exact += dist == 0, edits += dist;
+      }
+    }
+  }
+  row.emplace_back(split + "_icl_score",
+                   late / std::max<int64_t>(n_late, 1) - early / std::max<int64_t>(n_early, 1));
+  row.emplace_back(split + "_induction_loss", ind_loss / std::max<int64_t>(n_ind, 1));
+  row.emplace_back(split + "_induction_acc", ind_acc / std::max<int64_t>(n_ind, 1));
+  row.emplace_back(split + "_segment_exact_match", double(exact) / std::max<int64_t>(segments, 1));
+  row.emplace_back(split + "_segment_edit_distance",
+                   double(edits) / std::max<int64_t>(segments, 1));
+}
+
+template <class T>
+void hidden_progress(Model<T>& model, Tape<T>& t, const TaskData& data, MetricValues& row) {
+  ParamStore<T>& ps = model.params();
+  if (!data.relevant.empty() || !data.test.prefix_target.empty()) {
+    const std::span<const T> w = ps.values(), w0 = ps.initial_values();
+    double d2 = 0;
+    for (size_t i = 0; i < w.size(); ++i) d2 += (double(w[i]) - w0[i]) * (double(w[i]) - w0[i]);
+    row.emplace_back("dist_from_init", std::sqrt(d2));
+  }
+  if (!data.relevant.empty()) {
+    const std::vector<double> mass = row_mass(ps, "layers.0.W");
+    if (!mass.empty()) {
+      const int64_t first_bit = data.groups;  // bits follow the subtask code
+      double bits = 0;
+      for (size_t f = static_cast<size_t>(first_bit); f < mass.size(); ++f) bits += mass[f];
+      for (size_t g = 0; g < data.relevant.size(); ++g) {
+        double on = 0;
+        for (int32_t f : data.relevant[g]) on += mass[f];
+        row.emplace_back(data.groups > 0 ? fmt::format("subtask.{}.relevant_share", g)
+                                         : std::string("relevant_share"),
+                         bits > 0 ? on / bits : NAN);
+      }
+    }
+  }
+  const Dataset& test = data.test;
+  if (test.prefix_target.empty()) return;
+  const int64_t L = test.length, n = std::min<int64_t>(test.size(), 256);
+  const bool was = t.grad_enabled();
+  t.reset();
+  t.set_grad_enabled(false);
+  const std::vector<Tensor<T>> patterns = model.attention_patterns(t, test.inputs.data(), n);
+  for (size_t l = 0; l < patterns.size(); ++l) {
+    const Tensor<T>& P = patterns[l];  // [n, H, L, L]
+    const int64_t H = P.shape[1];
+    for (int64_t h = 0; h < H; ++h) {
+      double score = 0;
+      int64_t count = 0;
+      for (int64_t e = 0; e < n; ++e) {
+        const int32_t* in = test.inputs.data() + e * L;
+        for (int64_t q = 0; q < L; ++q) {
+          if (test.prefix_target[e * L + q] < 0) continue;
+          const T* row = P.data + ((e * H + h) * L + q) * L;  // attention of query q
+          for (int64_t j = 1; j <= q; ++j)
+            if (in[j - 1] == in[q]) score += double(row[j]);  // after an earlier occurrence
+          ++count;
+        }
+      }
+      row.emplace_back(fmt::format("prefix_match.{}.{}", l, h),
+                       score / std::max<int64_t>(count, 1));
+    }
+  }
+  t.reset();
+  t.set_grad_enabled(was);
+}
+
+template Predictions score_predictions<float>(const Tensor<float>&, const Dataset&, Loss);
+template Predictions score_predictions<double>(const Tensor<double>&, const Dataset&, Loss);
+template void hidden_progress<float>(Model<float>&, Tape<float>&, const TaskData&, MetricValues&);
+template void hidden_progress<double>(Model<double>&, Tape<double>&, const TaskData&,
+                                      MetricValues&);
+
+}  // namespace gradscope

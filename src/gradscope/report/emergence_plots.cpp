@@ -1,0 +1,155 @@
+// The emergence plots: see plot.h. They read metrics.jsonl and config.toml.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "gradscope/report/plot.h"
+#include "gradscope/report/svg.h"
+#include "gradscope/run/config.h"
+#include "gradscope/run/run_files.h"
+
+namespace gradscope {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The logged values of `key` as (step, value) points (finite only; step >= 1 on log axes).
+Series curve(const std::vector<MetricsRow>& rows, const std::string& key, const std::string& label,
+             const std::string& color, bool log_x, bool dashed = false) {
+  Series s{label, color, {}, dashed};
+  for (const MetricsRow& r : rows) {
+    const double v = r.get(key), x = double(r.step());
+    if (std::isfinite(v) && (!log_x || x >= 1)) s.points.emplace_back(x, v);
+  }
+  return s;
+}
+
+// A linear axis from 0 (or the smallest value, when negative) to a round top over the series.
+Axis value_axis(const std::vector<Series>& series) {
+  double lo = 0, hi = 0;
+  for (const Series& s : series)
+    for (const auto& p : s.points) lo = std::min(lo, p.second), hi = std::max(hi, p.second);
+  if (lo < 0) lo = -nice_ceiling(-lo);
+  return {lo, hi > 0 ? nice_ceiling(hi) : (lo < 0 ? 0.0 : 1.0), false};
+}
+
+// Keys of the last row starting with `prefix` and ending with `suffix`.
+std::vector<std::string> keys_like(const std::vector<MetricsRow>& rows, const std::string& prefix,
+                                   const std::string& suffix) {
+  std::vector<std::string> out;
+  if (rows.empty()) return out;
+  for (const auto& [k, v] : rows.back().values)
+    if (k.rfind(prefix, 0) == 0 && k.size() >= prefix.size() + suffix.size() &&
+        k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0)
+      out.push_back(k);
+  return out;
+}
+
+bool has(const std::vector<MetricsRow>& rows, const std::string& key) {
+  return !rows.empty() && std::isfinite(rows.back().get(key));
+}
+
+}  // namespace
+
+std::vector<fs::path> write_emergence_plots(const fs::path& run_dir) {
+  const std::vector<MetricsRow> rows = read_metrics(run_dir);
+  std::vector<fs::path> written;
+  if (rows.size() < 2) return written;
+  std::string name = run_dir.filename().string();
+  if (fs::exists(run_dir / "config.toml")) {
+    const Config c = Config::from_file(run_dir / "config.toml");
+    name = fmt::format("{} (seed {})", c.string("name"), c.integer("seed"));
+  }
+  const double xmax = double(rows.back().step());
+  const Axis lin{0.0, std::max(1.0, xmax), false};
+  const Axis logx{1.0, std::pow(10.0, std::ceil(std::log10(std::max(xmax, 10.0)))), true};
+  const double W = 1180, PW = 400, PH = 300, X1 = 100, X2 = 680, Y = 70;
+
+  if (has(rows, "relevant_share")) {  // sparse parity
+    const Series loss = curve(rows, "test_loss", "test loss", "#d62728", false);
+    const Series acc = curve(rows, "test_acc", "test accuracy", "#d62728", false);
+    const Series share = curve(rows, "relevant_share", "relevant-weight share", "#1f77b4", false);
+    const Series dist = curve(rows, "dist_from_init", "||W_t - W_0||", "#2ca02c", false);
+    const Axis ay_share{0.0, 1.0, false};
+    std::string body = panel(X1, Y, PW, PH, lin, value_axis({loss}), {loss},
+                             "test loss and relevant-weight share", "test loss", "step", false);
+    body += right_axis(X1, Y, PW, PH, lin, ay_share, {share}, "share of first-layer mass");
+    body += legend_box(X1 + PW - 170, Y + 6, {loss, share});
+    body += panel(X2, Y, PW, PH, lin, {0.0, 1.0, false}, {acc},
+                  "exact-match accuracy and distance from init", "test accuracy", "step", false);
+    body += right_axis(X2, Y, PW, PH, lin, value_axis({dist}), {dist}, "||W_t - W_0||");
+    body += legend_box(X2 + PW - 150, Y + PH - 46, {acc, dist});
+    written.push_back(run_dir / "hidden_progress.svg");
+    write_file_atomic(written.back(), svg_document(W, 430, name, body));
+  }
+
+  const std::vector<std::string> sub_loss = keys_like(rows, "subtask.", ".test_loss");
+  if (!sub_loss.empty()) {  // multitask sparse parity
+    std::vector<Series> losses, accs;
+    for (size_t i = 0; i < sub_loss.size(); ++i) {
+      const std::string k = sub_loss[i], id = k.substr(8, k.find('.', 8) - 8);
+      losses.push_back(curve(rows, k, "", palette(i), true));
+      accs.push_back(curve(rows, "subtask." + id + ".test_acc", "", palette(i), true));
+    }
+    Series mean = curve(rows, "test_loss", "mean over examples", "#000000", true);
+    Series mean_acc = curve(rows, "test_acc", "mean over examples", "#000000", true);
+    losses.front().label = "subtask 0 (most frequent)";
+    losses.back().label = fmt::format("subtask {} (rarest)", sub_loss.size() - 1);
+    losses.push_back(mean);
+    accs.push_back(mean_acc);
+    std::string body = panel(X1, Y, PW + 60, PH, logx, value_axis(losses), losses,
+                             "test loss per subtask and mean", "test loss (cross-entropy)");
+    body += panel(X2, Y, PW + 60, PH, logx, {0.0, 1.0, false}, accs,
+                  "test accuracy per subtask and mean", "test accuracy");
+    written.push_back(run_dir / "subtasks.svg");
+    write_file_atomic(written.back(), svg_document(W + 60, 430, name, body));
+  }
+
+  if (has(rows, "test_icl_score")) {  // induction
+    const std::vector<std::string> heads = keys_like(rows, "prefix_match.", "");
+    std::vector<Series> head_curves;
+    for (size_t i = 0; i < heads.size(); ++i) {
+      const std::string id = heads[i].substr(13);  // "<layer>.<head>"
+      const int layer = std::stoi(id.substr(0, id.find('.')));
+      head_curves.push_back(
+          curve(rows, heads[i],
+                "layer " + id.substr(0, id.find('.')) + " head " + id.substr(id.find('.') + 1),
+                palette(i), false, layer == 0));
+    }
+    const Series icl = curve(rows, "test_icl_score", "in-context score", "#000000", false);
+    std::string body = panel(X1, Y, PW, PH, lin, value_axis({icl}), {icl},
+                             "in-context score (late - early loss)", "nats", "step", false);
+    Series best{"max prefix-matching score", "#d62728", {}, false};
+    for (size_t r = 0; r < rows.size(); ++r) {
+      double m = -INFINITY;
+      for (const std::string& k : heads) m = std::max(m, rows[r].get(k));
+      if (std::isfinite(m)) best.points.emplace_back(double(rows[r].step()), m);
+    }
+    body += right_axis(X1, Y, PW, PH, lin, {0.0, 1.0, false}, {best}, "attention");
+    body += legend_box(X1 + PW - 200, Y + 6, {icl, best});
+    body += panel(X2, Y, PW, PH, lin, {0.0, 1.0, false}, head_curves,
+                  "prefix-matching score per head", "attention to the token after the match");
+    written.push_back(run_dir / "induction.svg");
+    write_file_atomic(written.back(), svg_document(W, 430, name, body));
+
+    // The metric matters: exact match of whole repeated segments beside per-token measures.
+    const Series exact =
+        curve(rows, "test_segment_exact_match", "segment exact match", "#d62728", false);
+    const Series token = curve(rows, "test_induction_acc", "per-token accuracy", "#1f77b4", false);
+    const Series edit =
+        curve(rows, "test_segment_edit_distance", "segment edit distance", "#2ca02c", false);
+    const Series tok_loss = curve(rows, "test_induction_loss", "per-token loss", "#9467bd", false);
+    std::string m = panel(X1, Y, PW, PH, lin, {0.0, 1.0, false}, {exact, token},
+                          "exact match vs per-token accuracy", "share");
+    m += panel(X2, Y, PW, PH, lin, value_axis({edit}), {edit}, "continuous metrics",
+               "edit distance (tokens per segment)", "step", false);
+    m += right_axis(X2, Y, PW, PH, lin, value_axis({tok_loss}), {tok_loss}, "loss (nats)");
+    m += legend_box(X2 + PW - 170, Y + 6, {edit, tok_loss});
+    written.push_back(run_dir / "metric_choice.svg");
+    write_file_atomic(written.back(), svg_document(W, 430, name, m));
+  }
+  return written;
+}
+
+}  // namespace gradscope

@@ -1,0 +1,51 @@
+// Tasks of the emergence experiments (REFERENCES 3): abilities that appear abruptly in training.
+//
+//   sparse_parity            x in {-1, 1}^n (task.n_bits), label = product of k fixed coordinates
+//                            (task.k, drawn once from Rng(split_seed, "subsets")); class 1 when
+//                            the product is +1. Real features [N, n].
+//   multitask_sparse_parity  task.n_tasks subtasks, subtask i (0-based) drawn with probability
+//                            proportional to (i + 1)^-a (task.zipf_exponent); each has its own k
+//                            relevant bits. Features [N, T + n]: a one-hot subtask code, then the
+//                            n bits; Dataset::groups holds each example's subtask.
+//   induction                sequences of task.seq_len + 1 random tokens from task.vocab: the
+//                            first half (floor((seq_len + 1) / 2) tokens) is drawn from a shuffled
+//                            deck of the vocabulary (no token twice until all have appeared, so
+//                            the earlier occurrence of a token is unique when the half is at most
+//                            the vocabulary), every later chunk of task.segment_len tokens copies
+//                            a random window of the first half. Inputs are tokens 0..L-1, targets
+//                            tokens 1..L (next-token loss at every position);
+//                            Dataset::prefix_target marks the positions an induction head can
+//                            predict.
+//
+// Training data: task.n_train fixed examples, or (n_train = 0) fresh samples at every step, drawn
+// by TaskData::sample from the trainer's per-step stream. Test data: task.n_test fresh samples
+// (per subtask for multitask_sparse_parity, so rare subtasks are measured as well as common ones),
+// from Rng(split_seed, "test"); a fixed set never overlaps the stream of another split.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gradscope/tasks/dataset.h"
+
+namespace gradscope {
+
+struct EmergenceTaskConfig {
+  std::string name = "sparse_parity";  // sparse_parity | multitask_sparse_parity | induction
+  int64_t n_bits = 30, k = 3;          // parity
+  int64_t n_tasks = 20;                // multitask: T subtasks
+  double zipf_exponent = 1.4;          // multitask: P(i) ~ (i + 1)^-a
+  int64_t vocab = 32, seq_len = 64, segment_len = 8;  // induction
+  int64_t n_train = 0;                                // fixed training examples (0: fresh)
+  int64_t n_test = 2000;                              // test examples (per subtask: multitask)
+  uint64_t split_seed = 598;
+};
+
+const std::vector<std::string>& emergence_task_names();
+
+// Throws std::invalid_argument naming the key (task.k, task.n_tasks, ...) and what is valid.
+void validate(const EmergenceTaskConfig& c);
+TaskData make_emergence_task(const EmergenceTaskConfig& c);
+
+}  // namespace gradscope
