@@ -80,8 +80,20 @@ std::vector<fs::path> write_emergence_plots(const fs::path& run_dir) {
                   "exact-match accuracy and distance from init", "test accuracy", "step", false);
     body += right_axis(X2, Y, PW, PH, lin, value_axis({dist}), {dist}, "||W_t - W_0||");
     body += legend_box(X2 + PW - 150, Y + PH - 46, {acc, dist});
+    // The share's rise over its starting (chance) level on a log axis: the hidden progress is
+    // orders of magnitude below the final share while the loss sits on its plateau.
+    Series excess{"relevant share - its step-0 value", "#1f77b4", {}, false};
+    const double base = share.points.empty() ? 0.0 : share.points.front().second;
+    for (const auto& [x, y] : share.points)
+      if (y - base > 0) excess.points.emplace_back(x, y - base);
+    const double X3 = 1260;
+    body += panel(X3, Y, PW, PH, lin, log_axis(excess.points), {excess},
+                  "relevant share above its start (log)", "share - share at step 0", "step",
+                  false);
+    body += right_axis(X3, Y, PW, PH, lin, value_axis({loss}), {loss}, "test loss");
+    body += legend_box(X3 + 8, Y + 6, {excess, loss});
     written.push_back(run_dir / "hidden_progress.svg");
-    write_file_atomic(written.back(), svg_document(W, 430, name, body));
+    write_file_atomic(written.back(), svg_document(1760, 430, name, body));
   }
 
   const std::vector<std::string> sub_loss = keys_like(rows, "subtask.", ".test_loss");

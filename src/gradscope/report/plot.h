@@ -26,7 +26,8 @@ std::vector<std::filesystem::path> write_rank_plots(const std::filesystem::path&
 
 // The emergence plots of a run directory, where it has the data (returns the files written):
 //   hidden_progress.svg  (sparse parity) test loss with the relevant-weight share on a second
-//                        axis; exact-match accuracy with ||W_t - W_0||
+//                        axis; exact-match accuracy with ||W_t - W_0||; the share's rise over
+//                        its step-0 value on a log axis beside the test loss
 //   subtasks.svg         (multitask parity) every subtask's test loss and accuracy beside the
 //                        smooth mean over examples (log steps)
 //   induction.svg        (induction) the in-context score with the largest prefix-matching score
