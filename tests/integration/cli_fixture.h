@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -80,6 +82,20 @@ class Cli : public ::testing::Test {
     int status = 0;
     ::waitpid(pid, &status, 0);
     return killed_midway && WIFSIGNALED(status);
+  }
+  // Each case's arguments must fail with exit code 2 and one line on stderr containing `expect`,
+  // and leave no run directory at `out`.
+  struct BadCase {
+    std::string args, expect;
+  };
+  void expect_bad_input(const std::vector<BadCase>& cases, const fs::path& out) {
+    for (const BadCase& c : cases) {
+      const Result r = run(c.args + " --out " + out.string());
+      EXPECT_EQ(r.code, 2) << c.args;
+      EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\n" << r.err;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+      EXPECT_FALSE(fs::exists(out)) << c.args;
+    }
   }
   nlohmann::json summary(const fs::path& run) {
     return nlohmann::json::parse(slurp(run / "summary.json"));

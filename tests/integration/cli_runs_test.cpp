@@ -77,9 +77,7 @@ TEST_F(Cli, ResumeAfterSigkillIsBitIdentical) {
 
 TEST_F(Cli, BadInputIsOneLineExitTwoAndWritesNothing) {
   const fs::path out = dir_ / "bad";
-  struct Case {
-    std::string args, expect;
-  } cases[] = {
+  const std::vector<BadCase> cases = {
       {"run " + kExamples + "nanda-grokking.toml optim.weight_decy=1",
        "did you mean 'optim.weight_decay'"},
       {"run " + kExamples + "nanda-grokking.toml task.p=1", "task.p = 1"},
@@ -89,13 +87,7 @@ TEST_F(Cli, BadInputIsOneLineExitTwoAndWritesNothing) {
       {"run " + kExamples + "nanda-grokking.toml train.steps=abc", "train.steps = abc"},
       {"run " + (dir_ / "missing.toml").string(), "no such experiment file"},
   };
-  for (const Case& c : cases) {
-    const Result r = run(c.args + " --out " + out.string());
-    EXPECT_EQ(r.code, 2) << c.args;
-    EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\n" << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_FALSE(fs::exists(out)) << c.args;
-  }
+  expect_bad_input(cases, out);
   std::ofstream(dir_ / "broken.toml") << "name = \"x\"\n[train\nsteps = 3\n";
   const Result r = run("run " + (dir_ / "broken.toml").string() + " --out " + out.string());
   EXPECT_EQ(r.code, 2);

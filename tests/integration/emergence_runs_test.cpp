@@ -95,9 +95,7 @@ TEST_F(Cli, FreshSampleRunResumesExactly) {
 
 TEST_F(Cli, EmergenceBadInput) {
   const fs::path out = dir_ / "bad";
-  struct Case {
-    std::string args, expect;
-  } cases[] = {
+  std::vector<BadCase> cases = {
       {"parity-n20-k3.toml task.k=21", "task.k = 21 is larger than task.n_bits = 20"},
       {"multitask-parity.toml task.n_tasks=0", "task.n_tasks = 0"},
       {"induction-2layer.toml task.segment_len=40", "task.segment_len = 40"},
@@ -105,13 +103,8 @@ TEST_F(Cli, EmergenceBadInput) {
       {"parity-n20-k3.toml train.loss=squared", "train.loss = \"squared\""},
       {"parity-n20-k3.toml model.mlp_form=pair", "model.mlp_form = \"pair\""},
   };
-  for (const Case& c : cases) {
-    const Result r = run("run " + kExamples + c.args + " --out " + out.string());
-    EXPECT_EQ(r.code, 2) << c.args;
-    EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\n" << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_FALSE(fs::exists(out)) << c.args;
-  }
+  for (BadCase& c : cases) c.args = "run " + kExamples + c.args;
+  expect_bad_input(cases, out);
 }
 
 }  // namespace

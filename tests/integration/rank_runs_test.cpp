@@ -110,9 +110,7 @@ TEST_F(Cli, TheoryCommandPrintsAndWritesThePrediction) {
 
 TEST_F(Cli, RankExperimentBadInput) {
   const fs::path out = dir_ / "bad";
-  struct Case {
-    std::string args, expect;
-  } cases[] = {
+  std::vector<BadCase> cases = {
       {"diag-stages.toml probe.params=diag.u9", "no matrix named \"diag.u9\" (valid: end_to_end)"},
       {"nanda-rank.toml probe.params=W_Q", "blocks.0.attn.head0.QK"},
       {"diag-stages.toml model.init_scale=0", "model.init_scale = 0"},
@@ -125,13 +123,8 @@ TEST_F(Cli, RankExperimentBadInput) {
       {"diag-stages.toml task.target=1,x", "task.target = 1,x"},
       {"diag-attention.toml task.inputs=whitened", "task.inputs = \"whitened\""},
   };
-  for (const Case& c : cases) {
-    const Result r = run("run " + kExamples + c.args + " --out " + out.string());
-    EXPECT_EQ(r.code, 2) << c.args;
-    EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\n" << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_FALSE(fs::exists(out)) << c.args;
-  }
+  for (BadCase& c : cases) c.args = "run " + kExamples + c.args;
+  expect_bad_input(cases, out);
 }
 
 }  // namespace

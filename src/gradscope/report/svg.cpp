@@ -18,6 +18,21 @@ std::string tick_label(double v, bool log) {
   return fmt::format("{:.4g}", v);
 }
 
+// The series as polylines in the box (x0, y0, w, h), y clamped to the axis.
+std::string polylines(double x0, double y0, double w, double h, const Axis& ax, const Axis& ay,
+                      const std::vector<Series>& series) {
+  std::string s;
+  for (const Series& sr : series) {
+    std::string pts;
+    for (const auto& [x, y] : sr.points)
+      pts += fmt::format("{:.1f},{:.1f} ", ax.map(x, x0, x0 + w),
+                         ay.map(std::clamp(y, ay.lo, ay.hi), y0 + h, y0));
+    s += fmt::format("<polyline fill='none' stroke='{}' stroke-width='2'{} points='{}'/>\n",
+                     sr.color, sr.dashed ? " stroke-dasharray='6,4'" : "", pts);
+  }
+  return s;
+}
+
 }  // namespace
 
 // One panel at (x0, y0) of size w x h.
@@ -68,14 +83,7 @@ std::string panel(double x0, double y0, double w, double h, const Axis& ax, cons
       "font-size='13'>{}</text>\n",
       x0 - 52, y0 + h / 2, ylabel);
   // Curves.
-  for (const Series& sr : series) {
-    std::string pts;
-    for (const auto& [x, y] : sr.points)
-      pts += fmt::format("{:.1f},{:.1f} ", ax.map(x, x0, x0 + w),
-                         ay.map(std::clamp(y, ay.lo, ay.hi), y0 + h, y0));
-    s += fmt::format("<polyline fill='none' stroke='{}' stroke-width='2'{} points='{}'/>\n",
-                     sr.color, sr.dashed ? " stroke-dasharray='6,4'" : "", pts);
-  }
+  s += polylines(x0, y0, w, h, ax, ay, series);
   if (!legend) return s;
   std::vector<Series> named;
   for (const Series& sr : series)
@@ -100,14 +108,7 @@ std::string right_axis(double x0, double y0, double w, double h, const Axis& ax,
       "<text transform='translate({},{}) rotate(90)' text-anchor='middle' "
       "font-size='13'>{}</text>\n",
       x0 + w + 56, y0 + h / 2, ylabel);
-  for (const Series& sr : series) {
-    std::string pts;
-    for (const auto& [x, y] : sr.points)
-      pts += fmt::format("{:.1f},{:.1f} ", ax.map(x, x0, x0 + w),
-                         ay.map(std::clamp(y, ay.lo, ay.hi), y0 + h, y0));
-    s += fmt::format("<polyline fill='none' stroke='{}' stroke-width='2'{} points='{}'/>\n",
-                     sr.color, sr.dashed ? " stroke-dasharray='6,4'" : "", pts);
-  }
+  s += polylines(x0, y0, w, h, ax, ay, series);
   return s;
 }
 
