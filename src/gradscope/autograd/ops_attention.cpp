@@ -1,9 +1,9 @@
 // Fused multi-head scaled dot-product attention (optionally causal) on projected q, k, v.
 // Work is split over (batch, head) pairs; each pair owns disjoint slices of every output and
 // gradient, so results do not depend on the thread count. Dot products over the head width
-// accumulate in double, one head coordinate at a time across all keys (a transposed copy of the
-// pair's keys or values), which vectorizes over keys; float products are exact in double, so the
-// sums equal the one-key-at-a-time loop's bit for bit.
+// accumulate in double; from kTransposeKeys keys on, one head coordinate at a time across all
+// keys (a transposed copy of the pair's keys or values), which vectorizes over keys. Float
+// products are exact in double, so both loops give the same sums bit for bit.
 #include <cmath>
 
 #include "gradscope/autograd/ops_common.h"
@@ -18,9 +18,23 @@ void transpose_head(const T* x, int64_t Tk, int64_t E, int64_t Dh, T* out) {
     for (int64_t c = 0; c < Dh; ++c) out[c * Tk + s] = x[s * E + c];
 }
 
-// acc[s] = sum_c a[c] * xt[c, s] for s < smax, in double, coordinate c in order.
+// Keys below which the dot products run key by key (the transposed layout does not pay off).
+constexpr int64_t kTransposeKeys = 16;
+
+// acc[s] = sum_c a[c] * x_s[c] for s < smax, in double, coordinate c in order: over the transposed
+// copy xt [Dh, Tk] (vectorized across keys) when xt is given, else over x's rows (stride E).
 template <class T>
-void dots(const T* a, const T* xt, int64_t Dh, int64_t Tk, int64_t smax, double* acc) {
+void dots(const T* a, const T* x, const T* xt, int64_t Dh, int64_t Tk, int64_t E, int64_t smax,
+          double* acc) {
+  if (!xt) {
+    for (int64_t s = 0; s < smax; ++s) {
+      const T* xs = x + s * E;
+      double d = 0;
+      for (int64_t c = 0; c < Dh; ++c) d += double(a[c]) * double(xs[c]);
+      acc[s] = d;
+    }
+    return;
+  }
   for (int64_t s = 0; s < smax; ++s) acc[s] = 0;
   for (int64_t c = 0; c < Dh; ++c) {
     const double ac = double(a[c]);
@@ -55,19 +69,21 @@ void attention_backward(Tape<T>& t, const Node<T>& n) {
   T* dk = t.requires_grad(k) ? t.grad(k) : nullptr;
   T* dv = t.requires_grad(v) ? t.grad(v) : nullptr;
   double* scratch = t.arena().template alloc<double>(d.B * H * d.Tk);  // dS row per (b, h)
-  T* vt_all = t.arena().template alloc<T>(d.B * H * d.Dh * d.Tk);      // [Dh, Tk] per (b, h)
+  const bool transposed = d.Tk >= kTransposeKeys;
+  T* vt_all = transposed ? t.arena().template alloc<T>(d.B * H * d.Dh * d.Tk) : nullptr;
   parallel_for(d.B * H, std::max<int64_t>(1, detail::kGrain / (d.Tq * d.Tk * d.Dh + 1)),
                [&](int64_t p0, int64_t p1) {
                  for (int64_t p = p0; p < p1; ++p) {
                    const int64_t b = p / H, h = p % H;
                    double* dS = scratch + p * d.Tk;
-                   T* vt = vt_all + p * d.Dh * d.Tk;
-                   transpose_head(vv + d.k_at(b, 0, h), d.Tk, d.E, d.Dh, vt);
+                   T* vt = transposed ? vt_all + p * d.Dh * d.Tk : nullptr;  // [Dh, Tk]
+                   if (vt) transpose_head(vv + d.k_at(b, 0, h), d.Tk, d.E, d.Dh, vt);
                    for (int64_t i = 0; i < d.Tq; ++i) {
                      const int64_t smax = d.keys(i, causal);
                      const T* Pi = P + (p * d.Tq + i) * d.Tk;
                      const T* gy = dy + d.q_at(b, i, h);
-                     dots(gy, vt, d.Dh, d.Tk, smax, dS);  // dP[s] = gy . v_s
+                     dots(gy, vv + d.k_at(b, 0, h), vt, d.Dh, d.Tk, d.E, smax,
+                          dS);  // dP[s] = gy . v_s
                      double dot = 0;
                      for (int64_t s = 0; s < smax; ++s) {
                        dot += Pi[s] * dS[s];
@@ -119,18 +135,19 @@ Var attention(Tape<T>& t, Var q, Var k, Var v, int64_t n_heads, bool causal, Ten
   const T* vv = t.value(v).data;
   T* out = t.value(y).data;
   double* scratch = t.arena().template alloc<double>(d.B * d.H * d.Tk);
-  T* kt_all = t.arena().template alloc<T>(d.B * d.H * d.Dh * d.Tk);  // [Dh, Tk] per (b, h)
+  const bool transposed = d.Tk >= kTransposeKeys;
+  T* kt_all = transposed ? t.arena().template alloc<T>(d.B * d.H * d.Dh * d.Tk) : nullptr;
   parallel_for(d.B * d.H, std::max<int64_t>(1, detail::kGrain / (d.Tq * d.Tk * d.Dh + 1)),
                [&](int64_t p0, int64_t p1) {
                  for (int64_t p = p0; p < p1; ++p) {
                    const int64_t b = p / d.H, h = p % d.H;
                    double* sc = scratch + p * d.Tk;
-                   T* kt = kt_all + p * d.Dh * d.Tk;
-                   transpose_head(kv + d.k_at(b, 0, h), d.Tk, d.E, d.Dh, kt);
+                   T* kt = transposed ? kt_all + p * d.Dh * d.Tk : nullptr;  // [Dh, Tk]
+                   if (kt) transpose_head(kv + d.k_at(b, 0, h), d.Tk, d.E, d.Dh, kt);
                    for (int64_t i = 0; i < d.Tq; ++i) {
                      const int64_t smax = d.keys(i, causal);
                      const T* qi = qv + d.q_at(b, i, h);
-                     dots(qi, kt, d.Dh, d.Tk, smax, sc);
+                     dots(qi, kv + d.k_at(b, 0, h), kt, d.Dh, d.Tk, d.E, smax, sc);
                      double m = -INFINITY;
                      for (int64_t s = 0; s < smax; ++s) {
                        sc[s] *= scale;

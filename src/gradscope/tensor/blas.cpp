@@ -2,8 +2,10 @@
 //
 // Large products are split into fixed blocks of output rows (or columns, when there are few
 // rows), and the blocks run in parallel, each a single-threaded OpenBLAS call. The blocks depend
-// only on the shapes, so every output element is computed by the same call whatever the thread
-// count: results are bit-identical with 1 or N threads (OpenBLAS's own threading is not).
+// only on the shapes and on the machine's core count (not on --threads), so every output element
+// is computed by the same call whatever the thread count: results are bit-identical with 1 or N
+// threads on a machine (OpenBLAS's own threading is not). Across machines results differ anyway
+// (OpenBLAS picks its kernels by CPU model).
 #include "gradscope/tensor/blas.h"
 
 #include <atomic>
@@ -11,6 +13,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "gradscope/tensor/threads.h"
 
@@ -33,12 +36,19 @@ void call(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const
 
 // Products below this many multiply-adds run as one call.
 constexpr int64_t kSplitWork = int64_t{1} << 20;
-// Number of blocks a large product is cut into (enough to balance up to 16 threads), and the
-// smallest block; a block is a multiple of 16 rows or columns.
-constexpr int64_t kBlocks = 16, kMinBlock = 64;
+// Number of blocks a large product is cut into: the machine's hardware threads (2 to 16), so that
+// up to that many threads stay busy while a 2-core machine does not pay for 16 calls and 16
+// repackings of the shared operand; and the smallest block. A block is a multiple of 16 rows or
+// columns.
+constexpr int64_t kMinBlock = 64;
+int64_t block_count() {
+  static const int64_t blocks =
+      std::clamp<int64_t>(static_cast<int64_t>(std::thread::hardware_concurrency()), 2, 16);
+  return blocks;
+}
 
 int64_t block_size(int64_t dim) {
-  const int64_t b = (dim + kBlocks - 1) / kBlocks;
+  const int64_t b = (dim + block_count() - 1) / block_count();
   return std::max(kMinBlock, (b + 15) / 16 * 16);
 }
 
