@@ -1,6 +1,7 @@
 // Reductions to a scalar and the losses: cross_entropy, hinge, mse, sum, mean. All accumulate in
 // double.
 #include <cmath>
+#include <type_traits>
 
 #include "gradscope/autograd/ops_common.h"
 
@@ -128,7 +129,13 @@ Var cross_entropy(Tape<T>& t, Var logits, const int32_t* targets) {
       for (int64_t j = 1; j < C; ++j)
         if (xr[j] > xr[arg]) arg = j;
       const T mx = xr[arg];
-      for (int64_t j = 0; j < C; ++j) er[j] = std::exp(xr[j] - mx);
+      // Below kUnderflow exp rounds to exactly 0: skip the call (libm's underflow path is slow,
+      // and confident models send most logits there).
+      constexpr T kUnderflow = std::is_same_v<T, float> ? T(-104) : T(-746);
+      for (int64_t j = 0; j < C; ++j) {
+        const T d = xr[j] - mx;
+        er[j] = d < kUnderflow ? T(0) : std::exp(d);
+      }
       // lse = max + log1p(sum of the other terms): keeps losses near 1e-7 accurate.
       double rest = 0;
       for (int64_t j = 0; j < C; ++j)
