@@ -88,8 +88,7 @@ std::vector<fs::path> write_emergence_plots(const fs::path& run_dir) {
       if (y - base > 0) excess.points.emplace_back(x, y - base);
     const double X3 = 1260;
     body += panel(X3, Y, PW, PH, lin, log_axis(excess.points), {excess},
-                  "relevant share above its start (log)", "share - share at step 0", "step",
-                  false);
+                  "relevant share above its start (log)", "share - share at step 0", "step", false);
     body += right_axis(X3, Y, PW, PH, lin, value_axis({loss}), {loss}, "test loss");
     body += legend_box(X3 + 8, Y + 6, {excess, loss});
     written.push_back(run_dir / "hidden_progress.svg");
