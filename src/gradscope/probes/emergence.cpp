@@ -3,6 +3,8 @@
 // H = heads, F = input features, Dhid = hidden width.
 #include "gradscope/probes/emergence.h"
 
+#include "gradscope/run/edit_distance.h"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -10,19 +12,6 @@
 
 namespace gradscope {
 namespace {
-
-// Levenshtein distance between two token runs.
-int64_t edit_distance(const int32_t* a, const int32_t* b, int64_t n) {
-  std::vector<int64_t> prev(static_cast<size_t>(n + 1)), cur(static_cast<size_t>(n + 1));
-  for (int64_t j = 0; j <= n; ++j) prev[j] = j;
-  for (int64_t i = 1; i <= n; ++i) {
-    cur[0] = i;
-    for (int64_t j = 1; j <= n; ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[n];
-}
 
 // Squared row norms [F] of the first-layer weight W [F, Dhid]; empty when the model has no such
 // parameter.
@@ -110,8 +99,8 @@ void output_metrics(const Predictions& p, const Dataset& d, const std::string& s
       guess.push_back(p.argmax.empty() ? -1 : p.argmax[r]);
       const bool ends = q + 1 == L || pt[q + 1] < 0 || pt[q] + 1 != pt[q + 1];
       if (ends) {
-        const int64_t dist =
-            edit_distance(truth.data(), guess.data(), static_cast<int64_t>(truth.size()));
+        const int64_t dist = static_cast<int64_t>(
+            edit_distance(truth.data(), truth.size(), guess.data(), guess.size()));
         ++segments, exact += dist == 0, edits += dist;
       }
     }

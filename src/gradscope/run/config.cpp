@@ -2,6 +2,7 @@
 #include "gradscope/run/config.h"
 
 #include "gradscope/run/config_toml.h"
+#include "gradscope/run/edit_distance.h"
 
 #include <fmt/core.h>
 
@@ -116,18 +117,6 @@ const KeySpec* find_spec(const std::string& key) {
   for (const KeySpec& s : kSchema)
     if (s.key == key) return &s;
   return nullptr;
-}
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 [[noreturn]] void unknown_key(const std::string& key, const std::string& where) {
@@ -273,7 +262,7 @@ std::string closest_key(const std::string& key) {
   const KeySpec* best = &kSchema.front();
   size_t best_d = SIZE_MAX;
   for (const KeySpec& s : kSchema) {
-    const size_t d = edit_distance(key, s.key);
+    const size_t d = edit_distance(key.data(), key.size(), s.key.data(), s.key.size());
     if (d < best_d) best_d = d, best = &s;
   }
   return best->key;

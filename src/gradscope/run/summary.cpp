@@ -86,11 +86,11 @@ nlohmann::ordered_json phase_change(const std::vector<MetricsRow>& rows, const s
     j["step"] = nullptr;
     return j;
   }
+  std::vector<double> m(v);  // 3-point running median (the ends as logged)
+  for (size_t i = 1; i + 1 < n; ++i) m[i] = median3(v[i - 1], v[i], v[i + 1]);
   auto first_at = [&](double q) -> int64_t {
-    for (size_t i = 0; i < n; ++i) {
-      const double m = i == 0 || i + 1 == n ? v[i] : median3(v[i - 1], v[i], v[i + 1]);
-      if ((m - a) / (b - a) >= q) return steps[i];
-    }
+    for (size_t i = 0; i < n; ++i)
+      if ((m[i] - a) / (b - a) >= q) return steps[i];
     return steps.back();
   };
   const int64_t t10 = first_at(0.1), t50 = first_at(0.5), t90 = first_at(0.9);
@@ -102,8 +102,7 @@ nlohmann::ordered_json phase_change(const std::vector<MetricsRow>& rows, const s
     const double dir = b > a ? 1.0 : -1.0;
     size_t onset = n;
     for (size_t i = n; i-- > 0;) {
-      const double m = i == 0 || i + 1 == n ? v[i] : median3(v[i - 1], v[i], v[i + 1]);
-      if ((m - a) * dir <= band) break;
+      if ((m[i] - a) * dir <= band) break;
       onset = i;
     }
     if (onset < n) j["onset_step"] = steps[onset];
