@@ -43,11 +43,19 @@ TEST(SparseParity, FreshSamplesArePureFunctionsOfSeedAndStep) {
   c.n_bits = 10, c.k = 2;
   const TaskData d = make_emergence_task(c);
   ASSERT_TRUE(d.sample);
-  const Dataset a = d.sample(1, 7, 16), b = d.sample(1, 7, 16), other = d.sample(1, 8, 16);
+  Dataset a, b, other, seed2;
+  d.sample(1, 7, 16, a);
+  d.sample(1, 8, 16, other);
+  d.sample(1, 7, 16, b);  // after another step: still the same draw
+  d.sample(2, 7, 16, seed2);
   EXPECT_EQ(a.x, b.x);
+  EXPECT_EQ(a.targets, b.targets);
   EXPECT_NE(a.x, other.x);
-  EXPECT_NE(a.x, d.sample(2, 7, 16).x);
+  EXPECT_NE(a.x, seed2.x);
   EXPECT_EQ(a.size(), 16);
+  d.sample(1, 7, 16, other);  // reused buffers: overwritten, not appended
+  EXPECT_EQ(other.x, a.x);
+  EXPECT_EQ(other.size(), 16);
 }
 
 TEST(MultitaskParity, CodesLabelsAndZipfFrequencies) {
@@ -58,7 +66,8 @@ TEST(MultitaskParity, CodesLabelsAndZipfFrequencies) {
   ASSERT_EQ(d.groups, 4);
   ASSERT_EQ(d.relevant.size(), 4u);
   ASSERT_EQ(d.test.size(), 4 * 50);  // n_test per subtask
-  const Dataset s = d.sample(0, 0, 20000);
+  Dataset s;
+  d.sample(0, 0, 20000, s);
   std::vector<int64_t> count(4);
   for (int64_t e = 0; e < s.size(); ++e) {
     const double* x = s.x.data() + e * 12;
@@ -107,6 +116,18 @@ TEST(Induction, SegmentsRepeatAndPrefixTargetsPointAfterTheMatch) {
   }
   // Second half: 16 positions in chunks of 5, 4 predictable per full chunk.
   EXPECT_GE(predictable, 50 * 10);
+
+  // Fresh sequences: a pure function of (seed, step), whatever the sampler drew before.
+  c.n_train = 0;
+  const TaskData fresh = make_emergence_task(c);
+  Dataset a, b;
+  fresh.sample(3, 11, 8, a);
+  fresh.sample(3, 12, 8, b);
+  EXPECT_NE(a.inputs, b.inputs);
+  fresh.sample(3, 11, 8, b);
+  EXPECT_EQ(a.inputs, b.inputs);
+  EXPECT_EQ(a.targets, b.targets);
+  EXPECT_EQ(a.prefix_target, b.prefix_target);
 }
 
 TEST(EmergenceTask, BadInputNamesKeyAndValue) {

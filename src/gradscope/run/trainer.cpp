@@ -227,7 +227,7 @@ int train(const Config& cfg, const RunOptions& o) {
     // --- gradient at step s ---
     Examples batch = all_train;
     if (data.sample) {
-      fresh = data.sample(seed, static_cast<uint64_t>(s), N);
+      data.sample(seed, static_cast<uint64_t>(s), N, fresh);
       batch = all_examples(fresh);
     } else if (N < N_all) {  // N examples without replacement, drawn from the step's own stream
       std::iota(order.begin(), order.end(), 0);

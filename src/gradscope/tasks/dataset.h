@@ -53,8 +53,9 @@ struct TaskData {
   std::vector<std::vector<int32_t>> relevant;
   int64_t groups = 0;  // subtasks (multitask), else 0
   // Fresh training samples (tasks trained on a stream): n examples drawn from the given stream
-  // seed and step; empty for fixed training sets.
-  std::function<Dataset(uint64_t seed, uint64_t step, int64_t n)> sample;
+  // seed and step into `out`, whose buffers are reused from step to step (no allocation once
+  // they have grown); empty for fixed training sets.
+  std::function<void(uint64_t seed, uint64_t step, int64_t n, Dataset& out)> sample;
   std::string description;  // one line for logs, e.g. "a+b mod 113: 3830 train / 8939 test"
 };
 

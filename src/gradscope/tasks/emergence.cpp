@@ -46,16 +46,21 @@ Setup make_setup(const EmergenceTaskConfig& c) {
   return s;
 }
 
-// n parity examples from rng; `task` >= 0 fixes the subtask (multitask test sets).
-Dataset draw_parity(const EmergenceTaskConfig& c, const Setup& s, Rng& rng, int64_t n,
-                    int64_t task = -1) {
+// Per-sequence buffers of draw_sequences, kept between calls by a sampler.
+struct Scratch {
+  std::vector<int32_t> seq, copy_of, deck;
+};
+
+// n parity examples from rng into d (its buffers reused); `task` >= 0 fixes the subtask
+// (multitask test sets).
+void draw_parity(const EmergenceTaskConfig& c, const Setup& s, Rng& rng, int64_t n, Dataset& d,
+                 int64_t task = -1) {
   const bool multi = c.name == "multitask_sparse_parity";
   const int64_t T = multi ? c.n_tasks : 0, F = T + c.n_bits;
-  Dataset d;
   d.features = F;
   d.x.assign(static_cast<size_t>(n * F), 0.0);  // [N, T + n]
   d.targets.resize(static_cast<size_t>(n));
-  if (multi) d.groups.resize(static_cast<size_t>(n));
+  d.groups.assign(multi ? static_cast<size_t>(n) : 0, 0);
   for (int64_t e = 0; e < n; ++e) {
     int64_t t = task;
     if (multi && t < 0) {
@@ -70,20 +75,23 @@ Dataset draw_parity(const EmergenceTaskConfig& c, const Setup& s, Rng& rng, int6
     for (int32_t b : s.relevant[multi ? t : 0]) product *= x[T + b];
     d.targets[e] = product > 0 ? 1 : 0;
   }
-  return d;
 }
 
-// n induction sequences from rng.
-Dataset draw_sequences(const EmergenceTaskConfig& c, Rng& rng, int64_t n) {
+// n induction sequences from rng into d (its buffers and the scratch reused).
+void draw_sequences(const EmergenceTaskConfig& c, Rng& rng, int64_t n, Dataset& d,
+                    Scratch& scratch) {
   const int64_t L = c.seq_len, S = c.segment_len, H = (L + 1) / 2;  // H: first-half tokens
-  Dataset d;
   d.length = L;
   d.targets_per_example = L;
   d.inputs.resize(static_cast<size_t>(n * L));  // [N, L]
   d.targets.resize(static_cast<size_t>(n * L));
   d.prefix_target.assign(static_cast<size_t>(n * L), -1);
-  std::vector<int32_t> seq(static_cast<size_t>(L + 1)), copy_of(static_cast<size_t>(L + 1));
-  std::vector<int32_t> deck(static_cast<size_t>(c.vocab));
+  std::vector<int32_t>& seq = scratch.seq;          // [L + 1] tokens
+  std::vector<int32_t>& copy_of = scratch.copy_of;  // [L + 1] source position of a copy, or -1
+  std::vector<int32_t>& deck = scratch.deck;        // [V]
+  seq.resize(static_cast<size_t>(L + 1));
+  copy_of.resize(static_cast<size_t>(L + 1));
+  deck.resize(static_cast<size_t>(c.vocab));
   for (int64_t e = 0; e < n; ++e) {
     std::fill(copy_of.begin(), copy_of.end(), -1);
     // First half: draws from a shuffled deck of the vocabulary (reshuffled when used up), so a
@@ -109,11 +117,26 @@ Dataset draw_sequences(const EmergenceTaskConfig& c, Rng& rng, int64_t n) {
         d.prefix_target[e * L + p] = copy_of[p] + 1;
     }
   }
-  return d;
 }
 
-Dataset draw(const EmergenceTaskConfig& c, const Setup& s, Rng& rng, int64_t n) {
-  return c.name == "induction" ? draw_sequences(c, rng, n) : draw_parity(c, s, rng, n);
+void draw(const EmergenceTaskConfig& c, const Setup& s, Rng& rng, int64_t n, Dataset& d,
+          Scratch& scratch) {
+  if (c.name == "induction")
+    draw_sequences(c, rng, n, d, scratch);
+  else
+    draw_parity(c, s, rng, n, d);
+}
+
+// A new dataset of n examples (the fixed splits).
+Dataset drawn(const EmergenceTaskConfig& c, const Setup& s, Rng& rng, int64_t n,
+              int64_t task = -1) {
+  Dataset d;
+  Scratch scratch;
+  if (task >= 0)
+    draw_parity(c, s, rng, n, d, task);
+  else
+    draw(c, s, rng, n, d, scratch);
+  return d;
 }
 
 // Appends b's examples to a (same layout).
@@ -174,23 +197,24 @@ TaskData make_emergence_task(const EmergenceTaskConfig& c) {
   data.groups = multi ? c.n_tasks : 0;
   Rng test_rng(c.split_seed, "test");
   if (multi) {  // n_test examples of every subtask
-    data.test = draw_parity(c, setup, test_rng, c.n_test, 0);
+    data.test = drawn(c, setup, test_rng, c.n_test, 0);
     for (int64_t t = 1; t < c.n_tasks; ++t)
-      append(data.test, draw_parity(c, setup, test_rng, c.n_test, t));
+      append(data.test, drawn(c, setup, test_rng, c.n_test, t));
   } else {
-    data.test = draw(c, setup, test_rng, c.n_test);
+    data.test = drawn(c, setup, test_rng, c.n_test);
   }
   if (c.n_train > 0) {
     Rng train_rng(c.split_seed, "train");
-    data.train = draw(c, setup, train_rng, c.n_train);
+    data.train = drawn(c, setup, train_rng, c.n_train);
   } else {
     // The train split logs train_* metrics on a fixed sample of the training distribution; the
     // gradient steps draw fresh examples.
     Rng train_rng(c.split_seed, "train_eval");
-    data.train = draw(c, setup, train_rng, std::min<int64_t>(c.n_test, 4096));
-    data.sample = [c, setup](uint64_t seed, uint64_t step, int64_t n) {
+    data.train = drawn(c, setup, train_rng, std::min<int64_t>(c.n_test, 4096));
+    data.sample = [c, setup, scratch = Scratch{}](uint64_t seed, uint64_t step, int64_t n,
+                                                  Dataset& out) mutable {
       Rng rng = Rng(seed, "batch").substream(step);
-      return draw(c, setup, rng, n);
+      draw(c, setup, rng, n, out, scratch);
     };
   }
   if (c.name == "induction") {
