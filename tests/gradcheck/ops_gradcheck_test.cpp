@@ -111,6 +111,25 @@ TEST(Gradcheck, AttentionSharedInput) {
                   [](auto& t, const V& in) { return attention(t, in[0], in[0], in[0], 2, true); });
 }
 
+TEST(Gradcheck, AttentionRows) {
+  // Keys and values read from tables [5, 6] through rows with repeats, within and across examples.
+  static const std::array<int32_t, 8> rows{1, 4, 1, 0, 2, 2, 3, 1};
+  check_gradients({{2, 1, 6}, {5, 6}, {5, 6}}, [](auto& t, const V& in) {
+    return attention_rows(t, in[0], in[1], in[2], rows.data(), 4, 2, false);
+  });
+  check_gradients({{2, 2, 6}, {5, 6}, {5, 6}}, [](auto& t, const V& in) {
+    return attention_rows(t, in[0], in[1], in[2], rows.data(), 4, 3, true);
+  });
+}
+
+TEST(Gradcheck, AttentionRowsManyKeys) {
+  // 17 keys: the transposed-key layout.
+  static const std::array<int32_t, 17> rows{0, 1, 2, 3, 0, 1, 2, 3, 3, 2, 1, 0, 1, 1, 2, 0, 3};
+  check_gradients({{1, 2, 4}, {4, 4}, {4, 4}}, [](auto& t, const V& in) {
+    return attention_rows(t, in[0], in[1], in[2], rows.data(), 17, 2, true);
+  });
+}
+
 TEST(Gradcheck, Embedding) {
   static const std::array<int32_t, 6> ids{1, 4, 1, 0, 2, 1};  // repeats accumulate
   check_gradients({{5, 3}}, [](auto& t, const V& in) {

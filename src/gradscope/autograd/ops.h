@@ -64,6 +64,13 @@ Var layer_norm(Tape<T>& t, Var x, Var gamma, Var beta, double eps = 1e-5);
 template <class T>
 Var attention(Tape<T>& t, Var q, Var k, Var v, int64_t n_heads, bool causal,
               Tensor<T>* probs = nullptr);
+// The same with keys and values read as rows of tables: k_table and v_table [R, H*Dh], key position
+// s of example b is row rows[b * n_keys + s] (rows [B, n_keys], values in [0, R), kept alive by
+// the caller until backward). Equal bit for bit to attention(q, embedding(rows, k_table),
+// embedding(rows, v_table)) without the gathered copies [B, n_keys, H*Dh].
+template <class T>
+Var attention_rows(Tape<T>& t, Var q, Var k_table, Var v_table, const int32_t* rows, int64_t n_keys,
+                   int64_t n_heads, bool causal, Tensor<T>* probs = nullptr);
 
 // ---- indexing and shapes (ops_shape.cpp) ----
 

@@ -2,36 +2,70 @@
 // Work is split over (batch, head) pairs; each pair owns disjoint slices of every output and
 // gradient, so results do not depend on the thread count. Dot products over the head width
 // accumulate in double; from kTransposeKeys keys on, one head coordinate at a time across all
-// keys (a transposed copy of the pair's keys or values), which vectorizes over keys. Float
-// products are exact in double, so both loops give the same sums bit for bit.
+// keys (a transposed copy of the pair's keys or values), which vectorizes over keys; below it,
+// four keys' sums side by side. Float products are exact in double, so every loop gives the same
+// sums bit for bit.
+//
+// attention_rows reads keys and values as rows of per-token tables through an index instead of
+// gathered copies [B, Tk, H*Dh]: the same sums in the same order, without the copies' memory
+// traffic. Its table gradients are summed column by column over the examples in order (threads
+// split the columns), as the gather's backward does.
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 
 #include "gradscope/autograd/ops_common.h"
 
 namespace gradscope {
 namespace {
 
-// out [Dh, Tk] = the (b, h) slice of x [B, Tk, E] transposed (head coordinate-major).
-template <class T>
-void transpose_head(const T* x, int64_t Tk, int64_t E, int64_t Dh, T* out) {
-  for (int64_t s = 0; s < Tk; ++s)
-    for (int64_t c = 0; c < Dh; ++c) out[c * Tk + s] = x[s * E + c];
-}
-
 // Keys below which the dot products run key by key (the transposed layout does not pay off).
 constexpr int64_t kTransposeKeys = 16;
 
-// acc[s] = sum_c a[c] * x_s[c] for s < smax, in double, coordinate c in order: over the transposed
-// copy xt [Dh, Tk] (vectorized across keys) when xt is given, else over x's rows (stride E).
+// acc + a * x in double. For float inputs the product is exact in double, so the fused
+// multiply-add rounds once exactly where the separate multiply and add do (the same bits); for
+// double inputs it stays two operations, as written.
 template <class T>
-void dots(const T* a, const T* x, const T* xt, int64_t Dh, int64_t Tk, int64_t E, int64_t smax,
+double mul_add(double a, T x, double acc) {
+  if constexpr (std::is_same_v<T, float>)
+    return std::fma(a, double(x), acc);
+  else
+    return acc + a * x;
+}
+
+// out[j] = sum_c a[c] * x[j][c] for j < J: J keys' dot products side by side, each summed in
+// coordinate order, so J independent chains are in flight instead of one.
+template <int J, class T>
+void dot_group(const T* a, const T* const* x, int64_t Dh, double* out) {
+  double acc[J] = {};
+  for (int64_t c = 0; c < Dh; ++c) {
+    const double ac = double(a[c]);
+    for (int j = 0; j < J; ++j) acc[j] = mul_add(ac, x[j][c], acc[j]);
+  }
+  for (int j = 0; j < J; ++j) out[j] = acc[j];
+}
+
+// acc[s] = sum_c a[c] * x_s[c] for s < smax, in double, coordinate c in order: over the transposed
+// copy xt [Dh, Tk] (vectorized across keys) when xt is given, else over the key rows x[s], four
+// keys at a time.
+template <class T>
+void dots(const T* a, const T* const* x, const T* xt, int64_t Dh, int64_t Tk, int64_t smax,
           double* acc) {
   if (!xt) {
-    for (int64_t s = 0; s < smax; ++s) {
-      const T* xs = x + s * E;
-      double d = 0;
-      for (int64_t c = 0; c < Dh; ++c) d += double(a[c]) * double(xs[c]);
-      acc[s] = d;
+    int64_t s = 0;
+    for (; s + 4 <= smax; s += 4) dot_group<4>(a, x + s, Dh, acc + s);
+    switch (smax - s) {
+      case 3:
+        dot_group<3>(a, x + s, Dh, acc + s);
+        break;
+      case 2:
+        dot_group<2>(a, x + s, Dh, acc + s);
+        break;
+      case 1:
+        dot_group<1>(a, x + s, Dh, acc + s);
+        break;
+      default:
+        break;
     }
     return;
   }
@@ -39,55 +73,148 @@ void dots(const T* a, const T* x, const T* xt, int64_t Dh, int64_t Tk, int64_t E
   for (int64_t c = 0; c < Dh; ++c) {
     const double ac = double(a[c]);
     const T* row = xt + c * Tk;
-    for (int64_t s = 0; s < smax; ++s) acc[s] += ac * double(row[s]);
+    for (int64_t s = 0; s < smax; ++s) acc[s] = mul_add(ac, row[s], acc[s]);
   }
 }
 
 struct AttnDims {
   int64_t B, Tq, Tk, H, Dh, E;  // E = H * Dh, the row stride of q, k, v and y
+  const int32_t* rows;          // [B, Tk] table rows of the keys and values, or nullptr
   // Offset of head h of query position i (q, y) or key position s (k, v) in batch b.
   int64_t q_at(int64_t b, int64_t i, int64_t h) const { return (b * Tq + i) * E + h * Dh; }
-  int64_t k_at(int64_t b, int64_t s, int64_t h) const { return (b * Tk + s) * E + h * Dh; }
+  int64_t k_at(int64_t b, int64_t s, int64_t h) const {
+    return (rows ? int64_t{rows[b * Tk + s]} : b * Tk + s) * E + h * Dh;
+  }
   // Number of keys query i sees: queries are the last Tq positions of the Tk.
   int64_t keys(int64_t i, bool causal) const { return causal ? i + (Tk - Tq) + 1 : Tk; }
+  // First query that sees key s.
+  int64_t first_query(int64_t s, bool causal) const {
+    return causal ? std::max<int64_t>(0, s - (Tk - Tq)) : 0;
+  }
 };
 
-// Node layout: in = {q, k, v}; saved[0] = P [B, H, Tq, Tk]; i = {B, Tq, Tk, H}; f[0] = causal.
+// The key rows of pair (b, h): ptr[s] = x + k_at(b, s, h), for the key-by-key dots (Tk below
+// kTransposeKeys); or, from kTransposeKeys keys on, their transpose into xt [Dh, Tk].
+template <class T>
+void key_rows(const AttnDims& d, const T* x, int64_t b, int64_t h, const T** ptr, T* xt) {
+  for (int64_t s = 0; s < d.Tk; ++s) {
+    const T* row = x + d.k_at(b, s, h);
+    if (xt)
+      for (int64_t c = 0; c < d.Dh; ++c) xt[c * d.Tk + s] = row[c];
+    else
+      ptr[s] = row;
+  }
+}
+
+// Table gradients of attention_rows: dk[rows[b, s]] += sum_i dS[b, h, i, s] q[b, i] and
+// dv[rows[b, s]] += sum_i P[b, h, i, s] gy[b, i] over head h's columns, examples in order, the
+// per-example sum over queries formed first (as the gathered copy's gradient would hold it).
+// Threads split the columns; gk and gv [E] hold each (b, s)'s sums, a column range per thread.
+template <class T>
+void table_gradients(Arena& arena, const AttnDims& d, bool causal, const T* P, const double* dS,
+                     const T* qv, const T* dy, T* dk, T* dv) {
+  T* gk = arena.alloc<T>(d.E);
+  T* gv = arena.alloc<T>(d.E);
+  parallel_for(d.E, std::max<int64_t>(8, detail::kGrain / (d.B * d.Tk + 1)),
+               [&](int64_t c0, int64_t c1) {
+                 T* __restrict k_sum = gk + c0;  // this thread's columns
+                 T* __restrict v_sum = gv + c0;
+                 const int64_t w = c1 - c0;
+                 for (int64_t b = 0; b < d.B; ++b)
+                   for (int64_t s = 0; s < d.Tk; ++s) {
+                     for (int64_t c = 0; c < w; ++c) k_sum[c] = v_sum[c] = T(0);
+                     for (int64_t i = d.first_query(s, causal); i < d.Tq; ++i) {
+                       const T* __restrict qi = qv + (b * d.Tq + i) * d.E + c0;
+                       const T* __restrict gy = dy + (b * d.Tq + i) * d.E + c0;
+                       for (int64_t h = c0 / d.Dh; h * d.Dh < c1; ++h) {
+                         const int64_t at = ((b * d.H + h) * d.Tq + i) * d.Tk + s;
+                         const double a = dS[at];
+                         const T p = P[at];
+                         const int64_t lo = std::max(c0, h * d.Dh) - c0;
+                         const int64_t hi = std::min(c1, (h + 1) * d.Dh) - c0;
+                         for (int64_t c = lo; c < hi; ++c) {
+                           k_sum[c] += static_cast<T>(a * qi[c]);
+                           v_sum[c] += p * gy[c];
+                         }
+                       }
+                     }
+                     const int64_t row = int64_t{d.rows[b * d.Tk + s]} * d.E + c0;
+                     if (dk) {
+                       T* __restrict out = dk + row;
+                       for (int64_t c = 0; c < w; ++c) out[c] += k_sum[c];
+                     }
+                     if (dv) {
+                       T* __restrict out = dv + row;
+                       for (int64_t c = 0; c < w; ++c) out[c] += v_sum[c];
+                     }
+                   }
+               });
+}
+
+// Node layout: in = {q, k, v}; saved[0] = P [B, H, Tq, Tk], saved[1] = rows (attention_rows) or
+// nullptr; i = {B, Tq, Tk, H}; f[0] = causal.
 template <class T>
 void attention_backward(Tape<T>& t, const Node<T>& n) {
   const Var q{n.in[0]}, k{n.in[1]}, v{n.in[2]}, y{n.out};
   const int64_t H = n.i[3];
   const bool causal = n.f[0] != 0;
-  const AttnDims d{n.i[0], n.i[1], n.i[2], H, t.shape(q).back() / H, t.shape(q).back()};
+  const AttnDims d{n.i[0],
+                   n.i[1],
+                   n.i[2],
+                   H,
+                   t.shape(q).back() / H,
+                   t.shape(q).back(),
+                   static_cast<const int32_t*>(n.saved[1])};
   const double scale = 1.0 / std::sqrt(static_cast<double>(d.Dh));
   const T* P = static_cast<const T*>(n.saved[0]);
   const T* dy = t.grad_if_any(y);
   const T* qv = t.value(q).data;
   const T* kv = t.value(k).data;
   const T* vv = t.value(v).data;
-  T* dq = t.requires_grad(q) ? t.grad(q) : nullptr;
-  T* dk = t.requires_grad(k) ? t.grad(k) : nullptr;
-  T* dv = t.requires_grad(v) ? t.grad(v) : nullptr;
-  double* scratch = t.arena().template alloc<double>(d.B * H * d.Tk);  // dS row per (b, h)
+  // Gradients nothing has flowed into yet are taken uninitialized and zeroed slice by slice
+  // inside the loop (each (batch, head) pair owns its slices), not in a separate pass over
+  // megabytes. Inputs that share a Var, and tables, take the zeroed buffer.
+  const bool q_alone = q.id != k.id && q.id != v.id;
+  const bool kv_alone = q_alone && k.id != v.id && !d.rows;
+  bool q_fresh = false, k_fresh = false, v_fresh = false;
+  auto grad_of = [&](Var x, bool alone, bool& fresh) -> T* {
+    if (!t.requires_grad(x)) return nullptr;
+    return alone ? t.grad_fresh(x, fresh) : t.grad(x);
+  };
+  T* dq = grad_of(q, q_alone, q_fresh);
+  T* dk = grad_of(k, kv_alone, k_fresh);
+  T* dv = grad_of(v, kv_alone, v_fresh);
+  auto zero_rows = [&](T* g, int64_t at, int64_t rows) {  // rows of one head's Dh columns
+    for (int64_t r = 0; r < rows; ++r)
+      std::memset(g + at + r * d.E, 0, static_cast<size_t>(d.Dh) * sizeof(T));
+  };
+  // dS per (b, h, i, s): a row per pair, or all of them when the table pass needs them after.
+  double* dS_all = t.arena().template alloc<double>(d.B * H * (d.rows ? d.Tq : 1) * d.Tk);
   const bool transposed = d.Tk >= kTransposeKeys;
   T* vt_all = transposed ? t.arena().template alloc<T>(d.B * H * d.Dh * d.Tk) : nullptr;
   parallel_for(d.B * H, std::max<int64_t>(1, detail::kGrain / (d.Tq * d.Tk * d.Dh + 1)),
                [&](int64_t p0, int64_t p1) {
+                 const T* kp[kTransposeKeys];
+                 const T* vp[kTransposeKeys];
                  for (int64_t p = p0; p < p1; ++p) {
                    const int64_t b = p / H, h = p % H;
-                   double* dS = scratch + p * d.Tk;
                    T* vt = transposed ? vt_all + p * d.Dh * d.Tk : nullptr;  // [Dh, Tk]
-                   if (vt) transpose_head(vv + d.k_at(b, 0, h), d.Tk, d.E, d.Dh, vt);
+                   key_rows(d, vv, b, h, vp, vt);
+                   if (!transposed) key_rows<T>(d, kv, b, h, kp, nullptr);
+                   if (q_fresh) zero_rows(dq, d.q_at(b, 0, h), d.Tq);
+                   if (k_fresh) zero_rows(dk, d.k_at(b, 0, h), d.Tk);
+                   if (v_fresh) zero_rows(dv, d.k_at(b, 0, h), d.Tk);
+                   auto key = [&](int64_t s) { return transposed ? kv + d.k_at(b, s, h) : kp[s]; };
                    for (int64_t i = 0; i < d.Tq; ++i) {
                      const int64_t smax = d.keys(i, causal);
                      const T* Pi = P + (p * d.Tq + i) * d.Tk;
                      const T* gy = dy + d.q_at(b, i, h);
-                     dots(gy, vv + d.k_at(b, 0, h), vt, d.Dh, d.Tk, d.E, smax,
-                          dS);  // dP[s] = gy . v_s
+                     double* dS = dS_all + (d.rows ? p * d.Tq + i : p) * d.Tk;
+                     dots(gy, vp, vt, d.Dh, d.Tk, smax, dS);  // dP[s] = gy . v_s
                      double dot = 0;
                      for (int64_t s = 0; s < smax; ++s) {
                        dot += Pi[s] * dS[s];
-                       if (dv) {
+                       if (dv && !d.rows) {
                          T* dvs = dv + d.k_at(b, s, h);
                          for (int64_t c = 0; c < d.Dh; ++c) dvs[c] += Pi[s] * gy[c];
                        }
@@ -96,11 +223,11 @@ void attention_backward(Tape<T>& t, const Node<T>& n) {
                      if (dq) {
                        T* dqi = dq + d.q_at(b, i, h);
                        for (int64_t s = 0; s < smax; ++s) {
-                         const T* ks = kv + d.k_at(b, s, h);
+                         const T* ks = key(s);
                          for (int64_t c = 0; c < d.Dh; ++c) dqi[c] += static_cast<T>(dS[s] * ks[c]);
                        }
                      }
-                     if (dk) {
+                     if (dk && !d.rows) {
                        const T* qi = qv + d.q_at(b, i, h);
                        for (int64_t s = 0; s < smax; ++s) {
                          T* dks = dk + d.k_at(b, s, h);
@@ -110,25 +237,14 @@ void attention_backward(Tape<T>& t, const Node<T>& n) {
                    }
                  }
                });
+  if (d.rows && (dk || dv)) table_gradients(t.arena(), d, causal, P, dS_all, qv, dy, dk, dv);
 }
 
-}  // namespace
-
 template <class T>
-Var attention(Tape<T>& t, Var q, Var k, Var v, int64_t n_heads, bool causal, Tensor<T>* probs) {
-  const Shape& qs = t.shape(q);
-  const Shape& ks = t.shape(k);
-  if (qs.rank != 3 || ks.rank != 3 || t.shape(v) != ks || qs[0] != ks[0] || qs[2] != ks[2] ||
-      qs[1] > ks[1])
-    detail::shape_error("attention", "q " + qs.str() + ", k " + ks.str() + ", v " +
-                                         t.shape(v).str() +
-                                         " (q [B, Tq, H*Dh], k and v [B, Tk, H*Dh], Tq <= Tk)");
-  if (n_heads < 1 || qs[2] % n_heads != 0)
-    detail::shape_error("attention", "width " + std::to_string(qs[2]) +
-                                         " is not divisible by n_heads " + std::to_string(n_heads));
-  const AttnDims d{qs[0], qs[1], ks[1], n_heads, qs[2] / n_heads, qs[2]};
+Var attention_impl(Tape<T>& t, Var q, Var k, Var v, const AttnDims& d, bool causal,
+                   Tensor<T>* probs) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(d.Dh));
-  Var y = t.make(qs, detail::any_grad(t, {q, k, v}));
+  Var y = t.make(t.shape(q), detail::any_grad(t, {q, k, v}));
   T* P = t.arena().template zeros<T>(d.B * d.H * d.Tq * d.Tk);  // masked entries stay 0
   const T* qv = t.value(q).data;
   const T* kv = t.value(k).data;
@@ -139,15 +255,16 @@ Var attention(Tape<T>& t, Var q, Var k, Var v, int64_t n_heads, bool causal, Ten
   T* kt_all = transposed ? t.arena().template alloc<T>(d.B * d.H * d.Dh * d.Tk) : nullptr;
   parallel_for(d.B * d.H, std::max<int64_t>(1, detail::kGrain / (d.Tq * d.Tk * d.Dh + 1)),
                [&](int64_t p0, int64_t p1) {
+                 const T* kp[kTransposeKeys];
                  for (int64_t p = p0; p < p1; ++p) {
                    const int64_t b = p / d.H, h = p % d.H;
                    double* sc = scratch + p * d.Tk;
                    T* kt = transposed ? kt_all + p * d.Dh * d.Tk : nullptr;  // [Dh, Tk]
-                   if (kt) transpose_head(kv + d.k_at(b, 0, h), d.Tk, d.E, d.Dh, kt);
+                   key_rows(d, kv, b, h, kp, kt);
                    for (int64_t i = 0; i < d.Tq; ++i) {
                      const int64_t smax = d.keys(i, causal);
                      const T* qi = qv + d.q_at(b, i, h);
-                     dots(qi, kv + d.k_at(b, 0, h), kt, d.Dh, d.Tk, d.E, smax, sc);
+                     dots(qi, kp, kt, d.Dh, d.Tk, smax, sc);
                      double m = -INFINITY;
                      for (int64_t s = 0; s < smax; ++s) {
                        sc[s] *= scale;
@@ -170,6 +287,7 @@ Var attention(Tape<T>& t, Var q, Var k, Var v, int64_t n_heads, bool causal, Ten
   if (t.requires_grad(y)) {
     Node<T> n = detail::make_node<T>(&attention_backward<T>, y, {q, k, v});
     n.saved[0] = P;
+    n.saved[1] = d.rows;
     n.i = {d.B, d.Tq, d.Tk, d.H};
     n.f[0] = causal ? 1.0 : 0.0;
     t.record(n);
@@ -177,8 +295,52 @@ Var attention(Tape<T>& t, Var q, Var k, Var v, int64_t n_heads, bool causal, Ten
   return y;
 }
 
-#define GRADSCOPE_INSTANTIATE(T) \
-  template Var attention<T>(Tape<T>&, Var, Var, Var, int64_t, bool, Tensor<T>*);
+void check_heads(int64_t width, int64_t n_heads) {
+  if (n_heads < 1 || width % n_heads != 0)
+    detail::shape_error("attention", "width " + std::to_string(width) +
+                                         " is not divisible by n_heads " + std::to_string(n_heads));
+}
+
+}  // namespace
+
+template <class T>
+Var attention(Tape<T>& t, Var q, Var k, Var v, int64_t n_heads, bool causal, Tensor<T>* probs) {
+  const Shape& qs = t.shape(q);
+  const Shape& ks = t.shape(k);
+  if (qs.rank != 3 || ks.rank != 3 || t.shape(v) != ks || qs[0] != ks[0] || qs[2] != ks[2] ||
+      qs[1] > ks[1])
+    detail::shape_error("attention", "q " + qs.str() + ", k " + ks.str() + ", v " +
+                                         t.shape(v).str() +
+                                         " (q [B, Tq, H*Dh], k and v [B, Tk, H*Dh], Tq <= Tk)");
+  check_heads(qs[2], n_heads);
+  const AttnDims d{qs[0], qs[1], ks[1], n_heads, qs[2] / n_heads, qs[2], nullptr};
+  return attention_impl(t, q, k, v, d, causal, probs);
+}
+
+template <class T>
+Var attention_rows(Tape<T>& t, Var q, Var k_table, Var v_table, const int32_t* rows, int64_t n_keys,
+                   int64_t n_heads, bool causal, Tensor<T>* probs) {
+  const Shape& qs = t.shape(q);
+  const Shape& ks = t.shape(k_table);
+  if (qs.rank != 3 || ks.rank != 2 || t.shape(v_table) != ks || qs[2] != ks[1] || qs[1] > n_keys)
+    detail::shape_error("attention_rows",
+                        "q " + qs.str() + ", k_table " + ks.str() + ", v_table " +
+                            t.shape(v_table).str() + ", " + std::to_string(n_keys) +
+                            " keys (q [B, Tq, H*Dh], tables [R, H*Dh], Tq <= keys)");
+  check_heads(qs[2], n_heads);
+  for (int64_t r = 0; r < qs[0] * n_keys; ++r)
+    if (rows[r] < 0 || rows[r] >= ks[0])
+      detail::shape_error("attention_rows", "row " + std::to_string(rows[r]) + " at position " +
+                                                std::to_string(r) + " is outside [0, " +
+                                                std::to_string(ks[0]) + ")");
+  const AttnDims d{qs[0], qs[1], n_keys, n_heads, qs[2] / n_heads, qs[2], rows};
+  return attention_impl(t, q, k_table, v_table, d, causal, probs);
+}
+
+#define GRADSCOPE_INSTANTIATE(T)                                                                  \
+  template Var attention<T>(Tape<T>&, Var, Var, Var, int64_t, bool, Tensor<T>*);                  \
+  template Var attention_rows<T>(Tape<T>&, Var, Var, Var, const int32_t*, int64_t, int64_t, bool, \
+                                 Tensor<T>*);
 GRADSCOPE_INSTANTIATE(float)
 GRADSCOPE_INSTANTIATE(double)
 

@@ -23,22 +23,35 @@ int64_t broadcast_size(const Tape<T>& t, Var a, Var b, const char* op) {
 }
 
 // ---- add: y = a + b[broadcast] ----
+// dy flows unchanged into a, and into b when it is not broadcast (S == total). The first such
+// input with no gradient yet takes y's gradient buffer itself (Tape::adopt_grad); the other is
+// stored (fresh) or added. A broadcast b gets the deterministic column sums.
 template <class T>
 void add_backward(Tape<T>& t, const Node<T>& n) {
   const Var a{n.in[0]}, b{n.in[1]}, y{n.out};
   const int64_t total = t.shape(a).numel(), S = t.shape(b).numel();
-  const T* dy = t.grad_if_any(y);
-  if (t.requires_grad(a)) {
+  T* dy = t.grad_if_any(y);
+  bool adopted = false;
+  auto pass_through = [&](Var v) {
+    if (!adopted && a.id != b.id && t.adopt_grad(v, dy)) {
+      adopted = true;
+      return;
+    }
     bool fresh = false;
-    T* da = t.grad_fresh(a, fresh);
+    T* dv = t.grad_fresh(v, fresh);
     parallel_for(total, kGrain, [&](int64_t i0, int64_t i1) {
       if (fresh)
-        std::memcpy(da + i0, dy + i0, static_cast<size_t>(i1 - i0) * sizeof(T));
+        std::memcpy(dv + i0, dy + i0, static_cast<size_t>(i1 - i0) * sizeof(T));
       else
-        for (int64_t i = i0; i < i1; ++i) da[i] += dy[i];
+        for (int64_t i = i0; i < i1; ++i) dv[i] += dy[i];
     });
-  }
-  if (t.requires_grad(b)) detail::add_column_sums(t.arena(), dy, total / S, S, t.grad(b));
+  };
+  if (t.requires_grad(a)) pass_through(a);
+  if (!t.requires_grad(b)) return;
+  if (S == total)
+    pass_through(b);
+  else
+    detail::add_column_sums(t.arena(), dy, total / S, S, t.grad(b));
 }
 
 // ---- mul: y = a * b[broadcast] ----

@@ -74,6 +74,14 @@ T* Tape<T>::grad(Var v) {
 }
 
 template <class T>
+bool Tape<T>::adopt_grad(Var v, T* g) {
+  Rec& r = recs_[v.id];
+  if (r.grad || r.base >= 0 || !r.requires_grad) return false;
+  r.grad = g;
+  return true;
+}
+
+template <class T>
 T* Tape<T>::grad_fresh(Var v, bool& fresh) {
   Rec& r = recs_[v.id];
   fresh = false;

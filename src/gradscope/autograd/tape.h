@@ -69,6 +69,12 @@ class Tape {
   // `fresh` is false and the op adds as usual. Saves zero-filling large activation gradients.
   T* grad_fresh(Var v, bool& fresh);
   T* grad(Var v);
+  // For an op whose backward would copy its output's gradient g into input v unchanged (the
+  // residual add): when v has no gradient yet and is not a view, v takes the buffer g itself and
+  // this returns true (no copy, no zero fill); otherwise false, and the op adds into grad(v). g
+  // must be the gradient of a Var no later backward reads: an op's own output, whose gradient is
+  // complete once that op's backward runs (every reader of the output was recorded after it).
+  bool adopt_grad(Var v, T* g);
   // Gradient buffer of v, or nullptr when nothing has flowed into it yet.
   T* grad_if_any(Var v) const { return recs_[v.id].grad; }
 

@@ -145,18 +145,22 @@ class Transformer final : public Model<T> {
       Var keys = linear(t, h, P(k.W_K), P(k.b_K));                              // [., L, H*Dh]
       Var values = linear(t, h, P(k.W_V), P(k.b_V));
       Var queries;
+      Tensor<T>* probs = patterns_ ? &(*patterns_)[l] : nullptr;  // [N, H, Tq, L]
+      Var a;                                                      // [N, Tq, H*Dh]
       if (from_table) {
+        // Keys and values are read from the tables [V * L, H*Dh] through the gather index.
         queries = rows_of(linear(t, h, P(k.W_Q), P(k.b_Q)), last_only);
-        keys = rows_of(keys, false);
-        values = rows_of(values, false);
         x = rows_of(x, last_only);
+        const int64_t E = t.shape(keys).back();
+        a = attention_rows(t, queries, reshape(t, keys, Shape{V * L, E}),
+                           reshape(t, values, Shape{V * L, E}), gather, L, c_.n_heads, c_.causal,
+                           probs);
       } else {
         queries = linear(t, last_only ? slice(t, h, 1, L - 1, 1) : h, P(k.W_Q), P(k.b_Q));
         if (last_only) x = slice(t, x, 1, L - 1, 1);
+        a = attention(t, queries, keys, values, c_.n_heads, c_.causal, probs);
       }
-      Tensor<T>* probs = patterns_ ? &(*patterns_)[l] : nullptr;                  // [N, H, Tq, L]
-      Var a = attention(t, queries, keys, values, c_.n_heads, c_.causal, probs);  // [N, Tq, H*Dh]
-      x = add(t, x, linear(t, a, P(k.W_O), P(k.b_O)));                            // [N, Tq, D]
+      x = add(t, x, linear(t, a, P(k.W_O), P(k.b_O)));  // [N, Tq, D]
       if (c_.norm == "post") x = layer_norm(t, x, P(k.ln1_w), P(k.ln1_b));
       if (c_.d_mlp == 0) continue;  // attention-only
       h = c_.norm == "pre" ? layer_norm(t, x, P(k.ln2_w), P(k.ln2_b)) : x;
