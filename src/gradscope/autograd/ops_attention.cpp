@@ -107,48 +107,45 @@ void key_rows(const AttnDims& d, const T* x, int64_t b, int64_t h, const T** ptr
 }
 
 // Table gradients of attention_rows: dk[rows[b, s]] += sum_i dS[b, h, i, s] q[b, i] and
-// dv[rows[b, s]] += sum_i P[b, h, i, s] gy[b, i] over head h's columns, examples in order, the
-// per-example sum over queries formed first (as the gathered copy's gradient would hold it).
-// Threads split the columns; gk and gv [E] hold each (b, s)'s sums, a column range per thread.
+// dv[rows[b, s]] += sum_i P[b, h, i, s] gy[b, i], examples in order, the per-example sum over
+// queries formed first (as the gathered copy's gradient would hold it). Threads own ranges of table
+// rows (each walks the row index and takes its own rows, whole), so no two write the same memory;
+// scratch [R, 2E] holds each range's per-example sums.
 template <class T>
-void table_gradients(Arena& arena, const AttnDims& d, bool causal, const T* P, const double* dS,
-                     const T* qv, const T* dy, T* dk, T* dv) {
-  T* gk = arena.alloc<T>(d.E);
-  T* gv = arena.alloc<T>(d.E);
-  parallel_for(d.E, std::max<int64_t>(8, detail::kGrain / (d.B * d.Tk + 1)),
-               [&](int64_t c0, int64_t c1) {
-                 T* __restrict k_sum = gk + c0;  // this thread's columns
-                 T* __restrict v_sum = gv + c0;
-                 const int64_t w = c1 - c0;
-                 for (int64_t b = 0; b < d.B; ++b)
-                   for (int64_t s = 0; s < d.Tk; ++s) {
-                     for (int64_t c = 0; c < w; ++c) k_sum[c] = v_sum[c] = T(0);
-                     for (int64_t i = d.first_query(s, causal); i < d.Tq; ++i) {
-                       const T* __restrict qi = qv + (b * d.Tq + i) * d.E + c0;
-                       const T* __restrict gy = dy + (b * d.Tq + i) * d.E + c0;
-                       for (int64_t h = c0 / d.Dh; h * d.Dh < c1; ++h) {
-                         const int64_t at = ((b * d.H + h) * d.Tq + i) * d.Tk + s;
-                         const double a = dS[at];
-                         const T p = P[at];
-                         const int64_t lo = std::max(c0, h * d.Dh) - c0;
-                         const int64_t hi = std::min(c1, (h + 1) * d.Dh) - c0;
-                         for (int64_t c = lo; c < hi; ++c) {
-                           k_sum[c] += static_cast<T>(a * qi[c]);
-                           v_sum[c] += p * gy[c];
-                         }
-                       }
-                     }
-                     const int64_t row = int64_t{d.rows[b * d.Tk + s]} * d.E + c0;
-                     if (dk) {
-                       T* __restrict out = dk + row;
-                       for (int64_t c = 0; c < w; ++c) out[c] += k_sum[c];
-                     }
-                     if (dv) {
-                       T* __restrict out = dv + row;
-                       for (int64_t c = 0; c < w; ++c) out[c] += v_sum[c];
-                     }
-                   }
-               });
+void table_gradients(Arena& arena, const AttnDims& d, int64_t R, bool causal, const T* P,
+                     const double* dS, const T* qv, const T* dy, T* dk, T* dv) {
+  T* scratch = arena.alloc<T>(R * 2 * d.E);
+  parallel_for(R, 1, [&](int64_t r0, int64_t r1) {
+    T* __restrict k_sum = scratch + r0 * 2 * d.E;  // this range's own scratch
+    T* __restrict v_sum = k_sum + d.E;
+    for (int64_t b = 0; b < d.B; ++b)
+      for (int64_t s = 0; s < d.Tk; ++s) {
+        const int64_t row = d.rows[b * d.Tk + s];
+        if (row < r0 || row >= r1) continue;
+        for (int64_t c = 0; c < d.E; ++c) k_sum[c] = v_sum[c] = T(0);
+        for (int64_t i = d.first_query(s, causal); i < d.Tq; ++i) {
+          const T* __restrict qi = qv + (b * d.Tq + i) * d.E;
+          const T* __restrict gy = dy + (b * d.Tq + i) * d.E;
+          for (int64_t h = 0; h < d.H; ++h) {
+            const int64_t at = ((b * d.H + h) * d.Tq + i) * d.Tk + s;
+            const double a = dS[at];
+            const T p = P[at];
+            for (int64_t c = h * d.Dh; c < (h + 1) * d.Dh; ++c) {
+              k_sum[c] += static_cast<T>(a * qi[c]);
+              v_sum[c] += p * gy[c];
+            }
+          }
+        }
+        if (dk) {
+          T* __restrict out = dk + row * d.E;
+          for (int64_t c = 0; c < d.E; ++c) out[c] += k_sum[c];
+        }
+        if (dv) {
+          T* __restrict out = dv + row * d.E;
+          for (int64_t c = 0; c < d.E; ++c) out[c] += v_sum[c];
+        }
+      }
+  });
 }
 
 // Node layout: in = {q, k, v}; saved[0] = P [B, H, Tq, Tk], saved[1] = rows (attention_rows) or
@@ -237,7 +234,8 @@ void attention_backward(Tape<T>& t, const Node<T>& n) {
                    }
                  }
                });
-  if (d.rows && (dk || dv)) table_gradients(t.arena(), d, causal, P, dS_all, qv, dy, dk, dv);
+  if (d.rows && (dk || dv))
+    table_gradients(t.arena(), d, t.shape(k)[0], causal, P, dS_all, qv, dy, dk, dv);
 }
 
 template <class T>
