@@ -8,8 +8,8 @@
 //
 // attention_rows reads keys and values as rows of per-token tables through an index instead of
 // gathered copies [B, Tk, H*Dh]: the same sums in the same order, without the copies' memory
-// traffic. Its table gradients are summed column by column over the examples in order (threads
-// split the columns), as the gather's backward does.
+// traffic. Its table gradients are summed over the examples in order, as the gather's backward
+// does (threads own ranges of table rows).
 #include <cmath>
 #include <cstring>
 #include <type_traits>
