@@ -23,13 +23,14 @@
 #include <string>
 #include <vector>
 
+#include "gradscope/config/config.h"
+#include "gradscope/nn/model_registry.h"
 #include "gradscope/nn/models.h"
 #include "gradscope/optim/optimizer.h"
+#include "gradscope/probes/objective.h"
 #include "gradscope/probes/spectra.h"
-#include "gradscope/run/config.h"
-#include "gradscope/run/objective.h"
-#include "gradscope/tasks/algorithmic.h"
-#include "gradscope/tasks/regression.h"
+#include "gradscope/run/validate.h"
+#include "gradscope/tasks/task_family.h"
 #include "gradscope/tensor/blas.h"
 #include "gradscope/tensor/rng.h"
 #include "gradscope/tensor/threads.h"
@@ -54,17 +55,14 @@ struct Setup {
         const std::function<void(ModelConfig&)>& adjust = {}) {
     cfg = Config::from_file(std::string(GRADSCOPE_SOURCE_DIR) + "/examples/" + example);
     for (const auto& o : overrides) cfg.apply_override(o);
-    cfg.validate();
-    data = cfg.is_regression() ? make_regression_task(cfg.regression_task())
-                               : make_algorithmic_task(cfg.task());
-    ModelShape shape{data.vocab,          data.num_classes,   data.train.length,
-                     data.train.features, data.train.outputs, 0};
-    if (cfg.is_regression() && cfg.string("task.teacher") == "attention")
-      shape.seq_len = cfg.integer("task.seq_len");
-    ModelConfig mc = cfg.model();
+    validate_experiment(cfg);
+    const TaskFamily& family = find_task_family(cfg.string("task.name"));
+    data = family.build(cfg);
+    const ModelShape shape = task_shape(family, cfg, data);
+    ModelConfig mc = model_options(cfg);
     if (adjust) adjust(mc);
     model = make_model<float>(mc, shape, 0);
-    opt = make_optimizer<float>(cfg.optim(), model->params().size());
+    opt = make_optimizer<float>(optimizer_options(cfg), model->params().size());
     tape = std::make_unique<Tape<float>>(arena);
     batch = all_examples(data.train);
     if (batch_size > 0) batch.n = std::min(batch.n, batch_size);  // the first examples

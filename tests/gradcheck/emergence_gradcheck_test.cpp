@@ -6,8 +6,9 @@
 
 #include <cmath>
 
+#include "gradscope/nn/model_registry.h"
 #include "gradscope/nn/models.h"
-#include "gradscope/run/objective.h"
+#include "gradscope/probes/objective.h"
 #include "gradscope/tasks/emergence.h"
 #include "gradscope/tensor/rng.h"
 

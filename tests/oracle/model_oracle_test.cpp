@@ -11,8 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "gradscope/config/config.h"
+#include "gradscope/nn/model_registry.h"
 #include "gradscope/nn/models.h"
-#include "gradscope/run/config.h"
 
 namespace gradscope {
 namespace {
@@ -51,7 +52,7 @@ void check_case(const json& c, bool last_position_only, bool token_tables, doubl
     else
       cfg.set(k, v.template get<std::string>());
   }
-  ModelConfig mc = cfg.model();
+  ModelConfig mc = model_options(cfg);
   mc.last_position_only = last_position_only;
   mc.token_tables = token_tables;
   const ModelShape shape{c.at("vocab").get<int64_t>(), c.at("classes").get<int64_t>(),

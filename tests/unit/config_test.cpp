@@ -4,7 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "gradscope/run/config.h"
+#include "gradscope/config/config.h"
+#include "gradscope/run/validate.h"
 
 namespace gradscope {
 namespace {
@@ -73,18 +74,18 @@ TEST(Config, ValidationNamesKeyValueAndWhatIsValid) {
   auto invalid = [](const std::string& kv) {
     Config c;
     c.apply_override(kv);
-    return error_of([&] { c.validate(); });
+    return error_of([&] { validate_experiment(c); });
   };
   EXPECT_NE(invalid("task.p=1").find("task.p = 1"), std::string::npos);
   EXPECT_NE(invalid("task.train_fraction=1.5").find("(0, 1]"), std::string::npos);
   Config composite;
   composite.apply_override("task.op=a/b");
   composite.apply_override("task.p=100");
-  EXPECT_NE(error_of([&] { composite.validate(); }).find("task.p = 100 is not prime"),
+  EXPECT_NE(error_of([&] { validate_experiment(composite); }).find("task.p = 100 is not prime"),
             std::string::npos);
   Config ok;  // 113 is prime
   ok.apply_override("task.op=a/b");
-  EXPECT_NO_THROW(ok.validate());
+  EXPECT_NO_THROW(validate_experiment(ok));
   EXPECT_NE(invalid("model.n_heads=3").find("not divisible by model.n_heads"), std::string::npos);
   EXPECT_NE(invalid("precision=float16").find("float32, float64"), std::string::npos);
   EXPECT_NE(invalid("optim.name=lion").find("optim.name"), std::string::npos);
@@ -117,7 +118,7 @@ TEST(Examples, EveryExampleFileIsValid) {
     if (e.path().extension() != ".toml") continue;
     SCOPED_TRACE(e.path().string());
     const Config c = Config::from_file(e.path());
-    EXPECT_NO_THROW(c.validate());
+    EXPECT_NO_THROW(validate_experiment(c));
     EXPECT_EQ(c.string("name"), e.path().stem().string()) << "name should match the file name";
     ++count;
   }

@@ -5,10 +5,12 @@
 #include <cmath>
 #include <set>
 
+#include "gradscope/config/config.h"
 #include "gradscope/probes/emergence.h"
-#include "gradscope/run/config.h"
 #include "gradscope/run/summary.h"
+#include "gradscope/run/validate.h"
 #include "gradscope/tasks/emergence.h"
+#include "gradscope/tasks/task_family.h"
 
 namespace gradscope {
 namespace {
@@ -135,7 +137,7 @@ TEST(EmergenceTask, BadInputNamesKeyAndValue) {
     Config cfg;
     for (const auto& o : overrides) cfg.apply_override(o);
     try {
-      cfg.validate();
+      validate_experiment(cfg);
     } catch (const ConfigError& e) {
       return std::string(e.what());
     }
@@ -177,7 +179,7 @@ TEST(EmergenceMetrics, InductionScoresFromPredictions) {
   p.correct = {0, 0, 0, 0, 0, 1, 0, 1};
   p.argmax = {0, 0, 0, 0, 0, 2, 5, 9};
   MetricValues row;
-  output_metrics(p, d, "test", row);
+  induction_metrics(p, d, "test", row);
   auto get = [&](const std::string& k) {
     for (const auto& [n, v] : row)
       if (n == k) return v;
@@ -203,6 +205,10 @@ std::vector<MetricsRow> rows_of(const std::vector<std::pair<int64_t, double>>& l
   return rows;
 }
 
+bool monitored_by_parity(const std::string& metric) {
+  return find_task_family("sparse_parity").monitors(metric);
+}
+
 TEST(PhaseChanges, AbruptDropSmoothCreepAndNoChange) {
   // A noisy plateau at 1 until step 3000, a drop to 0 over 300 steps; a share creeping from
   // step 500 on.
@@ -213,7 +219,7 @@ TEST(PhaseChanges, AbruptDropSmoothCreepAndNoChange) {
     loss.emplace_back(s, s < 3000 ? 1 + noise : std::max(0.0, 1 - (s - 3000) / 300.0));
     share.push_back(0.1 + (s > 500 ? 0.0001 * double(s - 500) : 0.0));
   }
-  const auto pc = detect_phase_changes(rows_of(loss, share), 0.1);
+  const auto pc = detect_phase_changes(rows_of(loss, share), 0.1, monitored_by_parity);
   const auto& l = pc["test_loss"];
   EXPECT_EQ(l["step"].get<int64_t>(), 3200);
   EXPECT_TRUE(l["abrupt"].get<bool>());
@@ -222,7 +228,7 @@ TEST(PhaseChanges, AbruptDropSmoothCreepAndNoChange) {
   EXPECT_LT(sh["onset_step"].get<int64_t>(), 1000);  // moves long before the loss
   EXPECT_FALSE(sh["abrupt"].get<bool>());
   // Below the minimum change: no phase change.
-  const auto none = detect_phase_changes(rows_of(loss, share), 2.0);
+  const auto none = detect_phase_changes(rows_of(loss, share), 2.0, monitored_by_parity);
   EXPECT_TRUE(none["test_loss"]["step"].is_null());
 }
 

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "gradscope/config/config.h"
 #include "gradscope/index/results_index.h"
-#include "gradscope/run/config.h"
 
 namespace gradscope {
 namespace {

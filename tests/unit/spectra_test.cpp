@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "gradscope/nn/model_registry.h"
 #include "gradscope/nn/models.h"
 #include "gradscope/probes/npy.h"
 #include "gradscope/probes/spectra.h"

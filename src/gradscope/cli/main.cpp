@@ -1,6 +1,6 @@
 // The gradscope executable: parses the command line (CLI11) and dispatches to the subcommands.
 //   gradscope run EXPERIMENT.toml [key=value ...] [--out DIR] [--force]
-//   gradscope run --resume RUN_DIR
+//   gradscope run --resume RUN_DIR [train.steps=M]
 //   gradscope show RUN_DIR
 //   gradscope plot RUN_DIR [--out FILE.svg]
 //   gradscope theory EXPERIMENT.toml [key=value ...] [--out FILE.json]
@@ -21,11 +21,15 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "gradscope/config/config.h"
 #include "gradscope/report/plot.h"
-#include "gradscope/run/config.h"
+#include "gradscope/run/experiment.h"
 #include "gradscope/run/prediction.h"
-#include "gradscope/run/run_files.h"
 #include "gradscope/run/trainer.h"
+#include "gradscope/run/validate.h"
+#include "gradscope/rundir/files.h"
+#include "gradscope/rundir/run_files.h"
+#include "gradscope/rundir/summary_file.h"
 #include "gradscope/tensor/threads.h"
 
 #ifndef GRADSCOPE_GIT_REV
@@ -48,11 +52,23 @@ int cmd_run(const std::string& experiment, const std::vector<std::string>& overr
       fmt::format("# gradscope {} (git {}): the resolved config of this run, every key listed.\n",
                   kVersion, GRADSCOPE_GIT_REV);
   if (!resume.empty()) {
-    if (!experiment.empty() || !overrides.empty())
-      throw ConfigError("--resume takes only the run directory (the config is the run's own)");
+    if (!experiment.empty() && experiment.find('=') == std::string::npos)
+      throw ConfigError(
+          "--resume takes the run directory and no experiment file (the config is "
+          "the run's own)");
     o.dir = resume;
     o.resume = true;
-    const Config c = Config::from_file(o.dir / "config.toml");
+    Config c = read_run_config(o.dir);
+    std::vector<std::string> all = overrides;
+    if (!experiment.empty()) all.insert(all.begin(), experiment);  // CLI11 took it as the file
+    for (const std::string& kv : all) {
+      c.apply_override(kv);
+      const std::string key = kv.substr(0, kv.find('='));
+      if (!may_change_on_resume(key))
+        throw ConfigError("--resume " + resume + ": " + key +
+                          " cannot change in a run that has started (valid: train.steps=M to "
+                          "extend it)");
+    }
     const int code = run_experiment(c, o);
     cli::index_run(o.dir, index);
     return code;
@@ -62,7 +78,7 @@ int cmd_run(const std::string& experiment, const std::vector<std::string>& overr
   if (c.has_sweep())
     throw ConfigError(experiment + " defines a [sweep]; run it with gradscope sweep " + experiment);
   for (const std::string& kv : overrides) c.apply_override(kv);
-  c.validate();
+  validate_experiment(c);
   o.dir = out.empty() ? fs::path("runs") / c.string("name") : fs::path(out);
   o.force = force;
   const int code = run_experiment(c, o);
@@ -70,19 +86,22 @@ int cmd_run(const std::string& experiment, const std::vector<std::string>& overr
   return code;
 }
 
+// The task as `gradscope show` names it: "modular a+b mod 113", "permutation ab S_5", or its name.
+std::string task_label(const Config& c) {
+  const std::string& name = c.string("task.name");
+  if (name == "modular")
+    return fmt::format("{} {} mod {}", name, c.string("task.op"), c.integer("task.p"));
+  if (name == "permutation")
+    return fmt::format("{} {} S_{}", name, c.string("task.op"), c.integer("task.n"));
+  return name;
+}
+
 int cmd_show(const std::string& dir) {
-  const fs::path path = fs::path(dir) / "summary.json";
-  std::ifstream in(path);
-  if (!in)
-    throw ConfigError(path.string() + ": no summary (is the run finished? see metrics.jsonl)");
-  const auto s = nlohmann::ordered_json::parse(in);
-  const Config c = Config::from_file(fs::path(dir) / "config.toml");
-  const std::string task = c.is_regression() || c.is_emergence() ? c.string("task.name")
-                           : c.string("task.name") == "modular"
-                               ? fmt::format("{} {} mod {}", c.string("task.name"),
-                                             c.string("task.op"), c.integer("task.p"))
-                               : fmt::format("{} {} S_{}", c.string("task.name"),
-                                             c.string("task.op"), c.integer("task.n"));
+  const std::optional<Summary> summary = read_summary(dir);
+  if (!summary) throw ConfigError(dir + ": no summary (is the run finished? see its metrics)");
+  const auto s = summary_to_json(*summary);
+  const Config c = read_run_config(dir);
+  const std::string task = task_label(c);
   fmt::print("{}: {} | {} | model {} | {} steps\n", dir, s.value("status", "?"), task,
              c.string("model.type"), c.integer("train.steps"));
   for (const char* k : {"memorized_step", "generalized_step", "grokking_delay", "regime"})
@@ -129,8 +148,7 @@ int cmd_theory(const std::string& experiment, const std::vector<std::string>& ov
                const std::string& out) {
   Config c = Config::from_file(experiment);
   for (const std::string& kv : overrides) c.apply_override(kv);
-  c.validate();
-  const nlohmann::json p = predict(c);
+  const nlohmann::json p = predict_experiment(c);
   fmt::print("{}", describe_prediction(p));
   const fs::path path =
       out.empty() ? fs::path("runs") / (c.string("name") + ".theory.json") : fs::path(out);
@@ -161,7 +179,8 @@ int main(int argc, char** argv) {
   run->add_option("overrides", overrides, "key=value settings, e.g. optim.weight_decay=0.3");
   run->add_option("--out", out, "run directory (default: runs/<name>)");
   run->add_option("--resume", resume,
-                  "continue the run in this directory from its last checkpoint");
+                  "continue the run in this directory from its last checkpoint (train.steps=M "
+                  "extends it)");
   run->add_flag("--force", force, "replace an existing run directory");
   run->add_option("--index", index,
                   "results index the run adds itself to (default: index.sqlite in the runs root)");

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "gradscope/index/results_index.h"
 #include "gradscope/report/phase_diagram.h"
+#include "gradscope/rundir/paths.h"
 #include "gradscope/sweep/runner.h"
 
 namespace gradscope::cli {
@@ -56,12 +57,12 @@ int sweep(const SweepArgs& a) {
 }
 
 void index_run(const fs::path& run_dir, const std::string& index) {
-  if (!fs::exists(run_dir / "config.toml")) return;
+  if (!rundir::is_run_dir(run_dir)) return;
   const fs::path db = index.empty() ? default_index_path(run_dir) : fs::path(index);
   try {
     const fs::path parent = fs::absolute(run_dir).lexically_normal().parent_path();
     ResultsIndex(db).add_run(run_dir,
-                             fs::exists(parent / "sweep.json") ? parent.filename().string() : "");
+                             rundir::is_sweep_dir(parent) ? parent.filename().string() : "");
   } catch (const std::exception& e) {
     fmt::print(stderr, "gradscope: warning: the run was not added to {}: {}\n", db.string(),
                e.what());
@@ -70,7 +71,7 @@ void index_run(const fs::path& run_dir, const std::string& index) {
 
 int index_rebuild(const std::string& root) {
   std::vector<std::string> skipped;
-  const fs::path db = fs::path(root) / "index.sqlite";
+  const fs::path db = rundir::index_file(root);
   const int64_t n = rebuild_index(root, db, skipped);
   for (const std::string& s : skipped) fmt::print(stderr, "gradscope: skipped {}\n", s);
   fmt::print("indexed {} runs into {}{}\n", n, db.string(),
@@ -80,7 +81,7 @@ int index_rebuild(const std::string& root) {
 
 namespace {
 fs::path index_or_default(const std::string& index) {
-  const fs::path db = index.empty() ? fs::path("runs/index.sqlite") : fs::path(index);
+  const fs::path db = index.empty() ? rundir::index_file("runs") : fs::path(index);
   if (!fs::exists(db))
     throw std::invalid_argument(db.string() +
                                 ": no index (runs add themselves when they end; `gradscope index "

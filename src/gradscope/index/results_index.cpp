@@ -14,8 +14,13 @@
 #include <system_error>
 #include <thread>
 
-#include "gradscope/run/config.h"
-#include "gradscope/run/run_files.h"
+#include "gradscope/config/config.h"
+#include "gradscope/rundir/csv.h"
+#include "gradscope/rundir/metrics.h"
+#include "gradscope/rundir/paths.h"
+#include "gradscope/rundir/run_files.h"
+#include "gradscope/rundir/run_state.h"
+#include "gradscope/rundir/summary_file.h"
 
 namespace gradscope {
 namespace {
@@ -121,11 +126,12 @@ std::string column_text(sqlite3_stmt* s, int i) {
   }
 }
 
-std::string csv_field(const std::string& v) {
-  if (v.find_first_of(",\"\n") == std::string::npos) return v;
-  std::string q = "\"";
-  for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
+// The status column: the summary's, else the run's state (running, incomplete, unknown).
+std::string status_of(const fs::path& dir, const std::optional<Summary>& summary) {
+  if (summary) return summary->status;
+  const RunState state = inspect_run(dir).state;
+  if (state == RunState::running) return "running";
+  return state == RunState::resumable ? "incomplete" : "unknown";
 }
 
 }  // namespace
@@ -133,8 +139,8 @@ std::string csv_field(const std::string& v) {
 fs::path default_index_path(const fs::path& run_dir) {
   const fs::path dir = fs::absolute(run_dir).lexically_normal();
   const fs::path parent = (dir.has_filename() ? dir : dir.parent_path()).parent_path();
-  if (fs::exists(parent / "sweep.json")) return parent.parent_path() / "index.sqlite";
-  return parent / "index.sqlite";
+  if (rundir::is_sweep_dir(parent)) return rundir::index_file(parent.parent_path());
+  return rundir::index_file(parent);
 }
 
 ResultsIndex::ResultsIndex(const fs::path& db) : root_(fs::absolute(db).parent_path()) {
@@ -196,20 +202,12 @@ void ResultsIndex::exec(const std::string& sql) {
 void ResultsIndex::add_run(const fs::path& run_dir, const std::string& sweep) {
   // Read everything first: a corrupt directory throws before the database is touched.
   const fs::path dir = fs::absolute(run_dir).lexically_normal();
-  if (!fs::is_regular_file(dir / "config.toml"))
-    throw std::runtime_error((dir / "config.toml").string() + ": missing (not a run directory)");
-  const Config cfg = Config::from_file(dir / "config.toml");
-  nlohmann::json summary = nullptr;
-  if (fs::exists(dir / "summary.json")) {
-    try {
-      summary = nlohmann::json::parse(read_file(dir / "summary.json"));
-    } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error((dir / "summary.json").string() + ": not valid JSON (" + e.what() +
-                               ")");
-    }
-  }
+  if (!rundir::is_run_dir(dir))
+    throw std::runtime_error(rundir::config_file(dir).string() + ": missing (not a run directory)");
+  const Config cfg = read_run_config(dir);
+  const std::optional<Summary> summary = read_summary(dir);
   const std::vector<MetricsRow> rows =
-      fs::exists(dir / "metrics.jsonl") ? read_metrics(dir) : std::vector<MetricsRow>{};
+      fs::exists(rundir::metrics_jsonl(dir)) ? read_metrics(dir) : std::vector<MetricsRow>{};
   const std::string rel = key_of(dir);
 
   std::vector<std::pair<std::string, std::string>> cols = run_columns();
@@ -233,16 +231,19 @@ void ResultsIndex::add_run(const fs::path& run_dir, const std::string& sweep) {
     sqlite3_bind_text(ins.s, i++, config_hash(cfg).c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(ins.s, i++, cfg.string("name").c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(ins.s, i++, sweep.c_str(), -1, SQLITE_TRANSIENT);
-    const bool has = summary.is_object();
-    const std::string status = has ? summary.value("status", std::string("unknown"))
-                                   : (fs::exists(dir / "checkpoints") ? "incomplete" : "unknown");
-    sqlite3_bind_text(ins.s, i++, status.c_str(), -1, SQLITE_TRANSIENT);
-    bind_json(ins, i++, has && summary.contains("message") ? summary["message"] : nullptr);
-    bind_json(ins, i++, has && summary.contains("regime") ? summary["regime"] : nullptr);
-    bind_json(ins, i++, has ? summary.value("wall_time_s", nlohmann::json()) : nullptr);
-    bind_json(ins, i++, has ? summary.value("steps_per_s", nlohmann::json()) : nullptr);
-    for (const auto& k : kSummaryInts)
-      bind_json(ins, i++, has && summary.contains(k) ? summary[k] : nullptr);
+    sqlite3_bind_text(ins.s, i++, status_of(dir, summary).c_str(), -1, SQLITE_TRANSIENT);
+    const bool has = summary.has_value();
+    bind_json(ins, i++,
+              has && !summary->message.empty() ? nlohmann::json(summary->message) : nullptr);
+    bind_json(ins, i++, has && summary->classification ? nlohmann::json(summary->regime) : nullptr);
+    bind_json(ins, i++, has ? nlohmann::json(summary->wall_time_s) : nullptr);
+    bind_json(ins, i++, has ? nlohmann::json(summary->steps_per_s) : nullptr);
+    const std::optional<int64_t> none;
+    for (const std::optional<int64_t>& v :
+         {has ? summary->memorized_step : none, has ? summary->generalized_step : none,
+          has ? summary->grokking_delay : none,
+          has ? std::optional<int64_t>(summary->steps_done) : none})
+      bind_json(ins, i++, v ? nlohmann::json(*v) : nlohmann::json(nullptr));
     for (const auto& k : kFinal) {
       const double v = rows.empty() ? NAN : rows.back().get(k);
       if (std::isfinite(v))
@@ -339,13 +340,8 @@ std::vector<std::vector<std::string>> ResultsIndex::select(const std::vector<std
 std::string ResultsIndex::export_csv() {
   std::vector<std::string> columns;
   const auto rows = select({}, columns);
-  std::string out;
-  for (size_t c = 0; c < columns.size(); ++c) out += (c ? "," : "") + csv_field(columns[c]);
-  out += "\n";
-  for (const auto& r : rows) {
-    for (size_t c = 0; c < r.size(); ++c) out += (c ? "," : "") + csv_field(r[c]);
-    out += "\n";
-  }
+  std::string out = csv_line(columns);
+  for (const auto& r : rows) out += csv_line(r);
   return out;
 }
 
@@ -366,18 +362,18 @@ int64_t rebuild_index(const fs::path& root, const fs::path& db, std::vector<std:
     for (auto it = fs::recursive_directory_iterator(root, ec);
          it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (ec) break;
-      if (it->is_directory() && it.depth() < 3 && fs::exists(it->path() / "config.toml")) {
+      if (it->is_directory() && it.depth() < 3 && rundir::is_run_dir(it->path())) {
         dirs.push_back(it->path());
         it.disable_recursion_pending();  // a run directory holds no runs
       }
-      if (it->is_directory() && it->path().filename() == "checkpoints")
+      if (it->is_directory() && it->path() == rundir::checkpoints_dir(it->path().parent_path()))
         it.disable_recursion_pending();
     }
     std::sort(dirs.begin(), dirs.end());
     for (const fs::path& d : dirs) {
       try {
         const fs::path parent = d.parent_path();
-        index.add_run(d, fs::exists(parent / "sweep.json") ? parent.filename().string() : "");
+        index.add_run(d, rundir::is_sweep_dir(parent) ? parent.filename().string() : "");
         ++n;
       } catch (const std::exception& e) {
         skipped.push_back(d.string() + ": " + e.what());

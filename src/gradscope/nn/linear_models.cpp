@@ -8,14 +8,12 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "gradscope/nn/layers.h"
+#include "gradscope/nn/model_registry.h"
 #include "gradscope/tensor/rng.h"
 
 namespace gradscope {
 namespace {
-
-[[noreturn]] void bad(const std::string& key, const std::string& value, const std::string& valid) {
-  throw std::invalid_argument("model." + key + " = " + value + " (valid: " + valid + ")");
-}
 
 // The product of row-major matrices A [m, k] and B [k, n] into C [m, n] (double).
 void matmul_into(const std::vector<double>& A, const std::vector<double>& B, int64_t m, int64_t k,
@@ -37,7 +35,7 @@ std::vector<double> param_copy(const ParamStore<T>& ps, int i, std::span<const T
 
 // ---------------------------------------------------------------------------------------------
 template <class T>
-class Diagonal final : public Model<T> {
+class Diagonal final : public Model<T>, public DiagonalNetwork<T> {
  public:
   Diagonal(const ModelConfig& c, const ModelShape& s, uint64_t seed) : d_(s.features) {
     ParamStore<T>& ps = this->params_;
@@ -86,7 +84,7 @@ class Diagonal final : public Model<T> {
 
 // ---------------------------------------------------------------------------------------------
 template <class T>
-class DiagAttention final : public Model<T> {
+class DiagAttention final : public Model<T>, public DiagonalNetwork<T> {
  public:
   DiagAttention(const ModelConfig& c, const ModelShape& s, uint64_t seed)
       : L_(s.seq_len), d_(s.features / s.seq_len) {
@@ -214,13 +212,8 @@ class LinearChain final : public Model<T> {
   std::vector<int> W_;
 };
 
-}  // namespace
-
 void validate_linear_model(const ModelConfig& c) {
-  if (c.type != "diagonal" && c.type != "diag_attention" && c.type != "deep_linear" &&
-      c.type != "matrix_factorization")
-    bad("type", "\"" + c.type + "\"",
-        "transformer, mlp, diagonal, diag_attention, deep_linear, matrix_factorization");
+  auto bad = bad_model_option;
   if (c.depth < 1) bad("depth", std::to_string(c.depth), "an integer >= 1");
   if (c.type == "diagonal" && c.depth < 2)
     bad("depth", std::to_string(c.depth), "an integer >= 2 (factors of w = u (.) v ...)");
@@ -230,33 +223,29 @@ void validate_linear_model(const ModelConfig& c) {
     bad("init", "\"" + c.init + "\"", chain ? "normal, identity" : "normal (" + c.type + ")");
 }
 
-template <class T>
-std::unique_ptr<Model<T>> make_linear_model(const ModelConfig& c, const ModelShape& s,
-                                            uint64_t seed) {
-  validate_linear_model(c);
-  if (c.type == "matrix_factorization") {
-    if (s.features > 0 || s.length != 1)
-      throw std::invalid_argument(
-          "model.type = \"matrix_factorization\" reads matrix entries (task.name = "
-          "\"matrix_completion\")");
-    return std::make_unique<LinearChain<T>>(c, s, seed);
-  }
+void reads_real_inputs(const ModelConfig& c, const ModelShape& s) {
   if (s.features == 0)
     throw std::invalid_argument("model.type = \"" + c.type +
                                 "\" reads real inputs (task.name = \"diagonal_teacher\" or "
                                 "\"lowrank_teacher\")");
-  if (c.type == "diagonal") {
-    if (s.out_dim != 1)
-      throw std::invalid_argument(
-          "model.type = \"diagonal\" has one output (task.name = \"diagonal_teacher\")");
-    return std::make_unique<Diagonal<T>>(c, s, seed);
-  }
-  if (c.type == "diag_attention") {
-    if (s.seq_len < 1)
-      throw std::invalid_argument(
-          "model.type = \"diag_attention\" reads sequences (task.teacher = \"attention\")");
-    return std::make_unique<DiagAttention<T>>(c, s, seed);
-  }
+}
+
+void check_diagonal(const ModelConfig& c, const ModelShape& s) {
+  reads_real_inputs(c, s);
+  if (s.out_dim != 1)
+    throw std::invalid_argument(
+        "model.type = \"diagonal\" has one output (task.name = \"diagonal_teacher\")");
+}
+
+void check_diag_attention(const ModelConfig& c, const ModelShape& s) {
+  reads_real_inputs(c, s);
+  if (s.seq_len < 1)
+    throw std::invalid_argument(
+        "model.type = \"diag_attention\" reads sequences (task.teacher = \"attention\")");
+}
+
+void check_deep_linear(const ModelConfig& c, const ModelShape& s) {
+  reads_real_inputs(c, s);
   if (s.seq_len > 0)
     throw std::invalid_argument("model.type = \"deep_linear\" reads vectors, not sequences");
   if (c.init == "identity") {
@@ -267,12 +256,30 @@ std::unique_ptr<Model<T>> make_linear_model(const ModelConfig& c, const ModelSha
           "equal the input dimension {}",
           w, s.out_dim, s.features));
   }
-  return std::make_unique<LinearChain<T>>(c, s, seed);
 }
 
-template std::unique_ptr<Model<float>> make_linear_model<float>(const ModelConfig&,
-                                                                const ModelShape&, uint64_t);
-template std::unique_ptr<Model<double>> make_linear_model<double>(const ModelConfig&,
-                                                                  const ModelShape&, uint64_t);
+void check_matrix_factorization(const ModelConfig&, const ModelShape& s) {
+  if (s.features > 0 || s.length != 1)
+    throw std::invalid_argument(
+        "model.type = \"matrix_factorization\" reads matrix entries (task.name = "
+        "\"matrix_completion\")");
+}
+
+}  // namespace
+
+ModelFamily diagonal_model() {
+  return model_entry<Diagonal>("diagonal", &validate_linear_model, &check_diagonal);
+}
+ModelFamily diag_attention_model() {
+  return model_entry<DiagAttention>("diag_attention", &validate_linear_model,
+                                    &check_diag_attention);
+}
+ModelFamily deep_linear_model() {
+  return model_entry<LinearChain>("deep_linear", &validate_linear_model, &check_deep_linear);
+}
+ModelFamily matrix_factorization_model() {
+  return model_entry<LinearChain>("matrix_factorization", &validate_linear_model,
+                                  &check_matrix_factorization);
+}
 
 }  // namespace gradscope

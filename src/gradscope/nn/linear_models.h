@@ -12,21 +12,33 @@
 //   matrix_factorization  P = W_0 W_1 ... W_{depth-1}, each [n, n] ("factors.0.W", ...); the output
 //                         for entry id i*n + j is P[i, j]; init alpha * N(0, 1/n) or alpha * I.
 //
-// Products for the spectral probe: "end_to_end" (diag(w), the product of the layers, or P) and,
+// Each is a family of the model registry (nn/model_registry.def). Products for the spectral
+// probe: "end_to_end" (diag(w), the product of the layers, or P) and,
 // for diag_attention, "attn.QK" = diag(w_Q (.) w_K) and "attn.VO" = diag(w_V (.) w_O).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 
+#include <span>
+#include <vector>
+
 #include "gradscope/nn/models.h"
 
 namespace gradscope {
 
-void validate_linear_model(const ModelConfig& c);  // throws std::invalid_argument naming the key
-
+// Diagonal networks f(x; u (.) v) (diagonal with depth 2, diag_attention) implement this beside
+// Model<T>, for the stage prediction (run/prediction.h): it evaluates the loss as a function of
+// the product coordinates w by setting u = w and v = 1 in a parameter buffer, where the gradient
+// in u equals the gradient in w.
 template <class T>
-std::unique_ptr<Model<T>> make_linear_model(const ModelConfig& c, const ModelShape& s,
-                                            uint64_t seed);
+class DiagonalNetwork {
+ public:
+  virtual ~DiagonalNetwork() = default;
+  // The number of product coordinates w (0: not a network of this form, e.g. depth 3).
+  virtual int64_t diagonal_coordinates() const = 0;
+  virtual void set_diagonal_point(std::span<T> buffer, const std::vector<double>& w) const = 0;
+  virtual void diagonal_gradient(std::span<const T> grads, std::vector<double>& g) const = 0;
+};
 
 }  // namespace gradscope

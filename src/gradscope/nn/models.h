@@ -1,17 +1,18 @@
-// Models for the algorithmic tasks. Each owns a ParamStore with stable, named parameters and maps
-// N examples of L integer ids to logits [N, C].
+// Models: the Model base class, ModelConfig (the model.* keys) and the models' contracts. Each
+// model owns a ParamStore with stable, named parameters and maps a batch to outputs [N, C].
+// Models are found by model.type in the registry (nn/model_registry.h); each lives in a file of
+// its own (transformer.cpp, mlp.cpp, linear_models.cpp).
 //
-//   transformer  Nanda et al. / Power et al. decoder: token + position embeddings, n_layers blocks
-//                of multi-head attention and an MLP (norm none / pre / post; d_mlp = 0: no MLP,
-//                the attention-only models of Olsson et al.), unembedding read at the last
-//                position (or at every position for next-token tasks: logits [N * L, V]). Parameter
-//                names follow TransformerLens ("embed.W_E", "blocks.0.attn.W_Q", "unembed.W_U");
-//                W_Q/W_K/W_V are stored [D, H*Dh] with head h in columns h*Dh .. (h+1)*Dh, W_O
-//                [H*Dh, D].
-//   mlp, form "pair"    the PAIR explorable: tied embedding E [C, De]; h = act(E[a] W_in + E[b]
-//   W_in)
-//                       (one bias-free W_in shared by both operands, summed), logits = (h W_out)
-//                       E^T.
+//   transformer  (transformer.cpp) Nanda et al. / Power et al. decoder: token + position
+//                embeddings, n_layers blocks of multi-head attention and an MLP (norm none / pre /
+//                post; d_mlp = 0: no MLP, the attention-only models of Olsson et al.), unembedding
+//                read at the last position (or at every position for next-token tasks: logits [N *
+//                L, V]). Parameter names follow TransformerLens ("embed.W_E", "blocks.0.attn.W_Q",
+//                "unembed.W_U"); W_Q/W_K/W_V are stored [D, H*Dh] with head h in columns h*Dh ..
+//                (h+1)*Dh, W_O [H*Dh, D].
+//   mlp (mlp.cpp), form "pair"  the PAIR explorable: tied embedding E [C, De];
+//                       h = act(E[a] W_in + E[b] W_in) (one bias-free W_in shared by both
+//                       operands, summed), logits = (h W_out) E^T.
 //   mlp, form "concat"  embedding [V, De] of each operand, concatenated, one hidden layer with
 //                       biases, linear readout to C classes.
 //   mlp, form "dense"   real inputs x [N, F] (parity tasks): `depth` hidden layers of width
@@ -34,7 +35,9 @@
 #include <vector>
 
 #include "gradscope/autograd/ops.h"
+#include "gradscope/config/config.h"
 #include "gradscope/nn/param_store.h"
+#include "gradscope/tensor/model_shape.h"
 
 namespace gradscope {
 
@@ -69,19 +72,13 @@ struct ModelConfig {
   // Exact; off only to test it against the plain path.
   bool token_tables = true;
 
-  void validate() const;  // throws std::invalid_argument naming "model.<key>"
+  // Throws std::invalid_argument naming "model.<key>": init_scale, then the model family's checks.
+  void validate() const;
+  bool operator==(const ModelConfig&) const = default;
 };
 
-// What a model needs to know about its task.
-struct ModelShape {
-  int64_t vocab = 0;        // distinct input ids
-  int64_t num_classes = 0;  // targets; transformers output `vocab` logits (targets < vocab)
-  int64_t length = 0;       // ids per example
-  int64_t features = 0;     // real inputs per example (regression models)
-  int64_t out_dim = 0;      // real outputs per example (regression models)
-  int64_t seq_len = 0;      // diag_attention: positions per example (features = seq_len * d)
-  int64_t predictions = 1;  // transformer: positions the loss reads (1: the last; length: every)
-};
+// The model.* keys of a config (last_position_only and token_tables keep their defaults).
+ModelConfig model_options(const Config& config);
 
 // One example batch: ids [N, L] and/or real inputs x [N, F] (a tape constant).
 struct Batch {
@@ -119,13 +116,6 @@ class Model {
   // parameter buffer laid out as params() (the current values or W_0).
   void probed_matrix(const ProbedMatrix& m, std::span<const T> buffer, double* out) const;
 
-  // Diagonal networks f(x; u (.) v): the number of product coordinates w (0: not one). The theory
-  // evaluates the loss as a function of w by setting u = w and v = 1 in a parameter buffer, where
-  // the gradient in u equals the gradient in w.
-  virtual int64_t diagonal_coordinates() const { return 0; }
-  virtual void set_diagonal_point(std::span<T> buffer, const std::vector<double>& w) const;
-  virtual void diagonal_gradient(std::span<const T> grads, std::vector<double>& g) const;
-
  protected:
   // Products the model defines, beyond its matrix parameters.
   virtual std::vector<ProbedMatrix> products() const { return {}; }
@@ -134,10 +124,5 @@ class Model {
  protected:
   ParamStore<T> params_;
 };
-
-// Builds the model and draws its initial weights from Rng(seed, "init"); saves W_0.
-template <class T>
-std::unique_ptr<Model<T>> make_model(const ModelConfig& config, const ModelShape& shape,
-                                     uint64_t seed);
 
 }  // namespace gradscope

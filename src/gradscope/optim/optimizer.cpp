@@ -160,6 +160,7 @@ void OptimizerConfig::validate() const {
   if (nesterov && (momentum <= 0 || dampening != 0))
     throw std::invalid_argument(
         "optim.nesterov = true needs optim.momentum > 0 and optim.dampening = 0");
+  if (!(clip_norm >= 0)) bad("clip_norm", clip_norm, ">= 0 (0: off)");
 }
 
 template <class T>

@@ -13,19 +13,25 @@
 #include <utility>
 #include <vector>
 
+#include "gradscope/config/config.h"
+
 namespace gradscope {
 
+// The optim.* keys of the update rule (defaults: the schema's, config/schema.cpp).
 struct OptimizerConfig {
   std::string name = "adamw";  // sgd | adam | adamw
   double lr = 1e-3;            // base learning rate (the schedule scales it)
-  double weight_decay = 0.0;
-  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam, adamw
+  double weight_decay = 1.0;
+  double beta1 = 0.9, beta2 = 0.98, eps = 1e-8;  // adam, adamw
   double momentum = 0.0, dampening = 0.0;
-  bool nesterov = false;  // sgd
+  bool nesterov = false;   // sgd
+  double clip_norm = 0.0;  // gradient-norm clipping before the update (0: off; schedule.h)
 
   // Throws std::invalid_argument naming the offending key ("optim.beta1 = 1.5 ...").
   void validate() const;
+  bool operator==(const OptimizerConfig&) const = default;
 };
+OptimizerConfig optimizer_options(const Config& config);
 
 template <class T>
 class Optimizer {

@@ -14,16 +14,21 @@
 #include <span>
 #include <string>
 
+#include "gradscope/config/config.h"
+
 namespace gradscope {
 
+// The schedule's keys: optim.warmup_steps, optim.decay, optim.min_lr_ratio and train.steps.
 struct ScheduleConfig {
-  int64_t warmup_steps = 0;
+  int64_t warmup_steps = 10;
   std::string decay = "constant";  // constant | cosine
-  int64_t total_steps = 0;         // the run's step budget (cosine needs it)
+  int64_t total_steps = 20000;     // the run's step budget (cosine needs it)
   double min_lr_ratio = 0.0;       // cosine floor as a fraction of the base lr
 
   void validate() const;  // throws naming the key
+  bool operator==(const ScheduleConfig&) const = default;
 };
+ScheduleConfig schedule_options(const Config& config);
 
 double scheduled_lr(double base_lr, const ScheduleConfig& schedule, int64_t step);
 

@@ -1,9 +1,9 @@
-// Continuous metrics and hidden-progress measures of the emergence experiments: see emergence.h.
+// The emergence measures (continuous metrics and hidden progress): see emergence.h.
 // Shape legend: N = examples, P = predictions per example, C = outputs, L = sequence length,
 // H = heads, F = input features, Dhid = hidden width.
 #include "gradscope/probes/emergence.h"
 
-#include "gradscope/run/edit_distance.h"
+#include "gradscope/config/edit_distance.h"
 
 #include <fmt/core.h>
 
@@ -34,35 +34,9 @@ std::vector<double> row_mass(ParamStore<T>& ps, const char* name) {
 
 }  // namespace
 
-template <class T>
-Predictions score_predictions(const Tensor<T>& out, const Dataset& d, Loss loss) {
-  const int64_t R = out.shape[0], C = out.shape[1];
-  Predictions p;
-  p.loss.resize(static_cast<size_t>(R));
-  p.correct.resize(static_cast<size_t>(R));
-  if (C > 1) p.argmax.resize(static_cast<size_t>(R));
-  for (int64_t r = 0; r < R; ++r) {
-    const T* row = out.data + r * C;
-    const int32_t target = d.targets[r];
-    if (C == 1) {  // one score: hinge (or its sign)
-      const double y = target == 1 ? 1.0 : -1.0, f = double(row[0]);
-      p.loss[r] = std::max(0.0, 1.0 - y * f);
-      p.correct[r] = (f > 0) == (target == 1);
-      continue;
-    }
-    const int64_t best = std::max_element(row, row + C) - row;
-    double lse = 0;
-    for (int64_t c = 0; c < C; ++c) lse += std::exp(double(row[c]) - double(row[best]));
-    p.loss[r] = loss == Loss::hinge ? NAN : std::log(lse) + double(row[best]) - double(row[target]);
-    p.correct[r] = best == target;
-    p.argmax[r] = static_cast<int32_t>(best);
-  }
-  return p;
-}
-
-void output_metrics(const Predictions& p, const Dataset& d, const std::string& split,
-                    MetricValues& row) {
-  const int64_t N = d.size(), P = d.targets_per_example;
+void subtask_metrics(const Predictions& p, const Dataset& d, const std::string& split,
+                     MetricValues& row) {
+  const int64_t N = d.size();
   if (!d.groups.empty() && split == "test") {
     const int64_t T = *std::max_element(d.groups.begin(), d.groups.end()) + 1;
     std::vector<double> loss(static_cast<size_t>(T)), acc(static_cast<size_t>(T));
@@ -77,8 +51,12 @@ void output_metrics(const Predictions& p, const Dataset& d, const std::string& s
       row.emplace_back(fmt::format("subtask.{}.{}_acc", g, split), acc[g] / n);
     }
   }
+}
+
+void induction_metrics(const Predictions& p, const Dataset& d, const std::string& split,
+                       MetricValues& row) {
   if (d.prefix_target.empty()) return;
-  const int64_t L = P;
+  const int64_t N = d.size(), L = d.targets_per_example;
   double early = 0, late = 0, ind_loss = 0, ind_acc = 0;
   int64_t n_early = 0, n_late = 0, n_ind = 0, segments = 0, exact = 0, edits = 0;
   std::vector<int32_t> truth, guess;
@@ -115,64 +93,85 @@ void output_metrics(const Predictions& p, const Dataset& d, const std::string& s
 }
 
 template <class T>
-void hidden_progress(Model<T>& model, Tape<T>& t, const TaskData& data, MetricValues& row) {
+void dist_from_init(Model<T>& model, Tape<T>&, const TaskData&, MetricValues& row) {
   ParamStore<T>& ps = model.params();
-  if (!data.relevant.empty() || !data.test.prefix_target.empty()) {
-    const std::span<const T> w = ps.values(), w0 = ps.initial_values();
-    double d2 = 0;
-    for (size_t i = 0; i < w.size(); ++i) d2 += (double(w[i]) - w0[i]) * (double(w[i]) - w0[i]);
-    row.emplace_back("dist_from_init", std::sqrt(d2));
+  const std::span<const T> w = ps.values(), w0 = ps.initial_values();
+  double d2 = 0;
+  for (size_t i = 0; i < w.size(); ++i) d2 += (double(w[i]) - w0[i]) * (double(w[i]) - w0[i]);
+  row.emplace_back("dist_from_init", std::sqrt(d2));
+}
+
+template <class T>
+void relevant_share(Model<T>& model, Tape<T>&, const TaskData& data, MetricValues& row) {
+  if (data.relevant.empty()) return;
+  const std::vector<double> mass = row_mass(model.params(), "layers.0.W");
+  if (mass.empty()) return;
+  const int64_t first_bit = data.groups;  // bits follow the subtask code
+  double bits = 0;
+  for (size_t f = static_cast<size_t>(first_bit); f < mass.size(); ++f) bits += mass[f];
+  for (size_t g = 0; g < data.relevant.size(); ++g) {
+    double on = 0;
+    for (int32_t f : data.relevant[g]) on += mass[f];
+    row.emplace_back(data.groups > 0 ? fmt::format("subtask.{}.relevant_share", g)
+                                     : std::string("relevant_share"),
+                     bits > 0 ? on / bits : NAN);
   }
-  if (!data.relevant.empty()) {
-    const std::vector<double> mass = row_mass(ps, "layers.0.W");
-    if (!mass.empty()) {
-      const int64_t first_bit = data.groups;  // bits follow the subtask code
-      double bits = 0;
-      for (size_t f = static_cast<size_t>(first_bit); f < mass.size(); ++f) bits += mass[f];
-      for (size_t g = 0; g < data.relevant.size(); ++g) {
-        double on = 0;
-        for (int32_t f : data.relevant[g]) on += mass[f];
-        row.emplace_back(data.groups > 0 ? fmt::format("subtask.{}.relevant_share", g)
-                                         : std::string("relevant_share"),
-                         bits > 0 ? on / bits : NAN);
-      }
+}
+
+namespace {
+
+// The prefix-matching score of head h: [n, H, L, L] attention patterns P of the test inputs.
+template <class T>
+double prefix_match_score(const Tensor<T>& P, const Dataset& test, int64_t n, int64_t h) {
+  const int64_t H = P.shape[1], L = test.length;
+  double score = 0;
+  int64_t count = 0;
+  for (int64_t e = 0; e < n; ++e) {
+    const int32_t* in = test.inputs.data() + e * L;
+    for (int64_t q = 0; q < L; ++q) {
+      if (test.prefix_target[e * L + q] < 0) continue;
+      const T* row = P.data + ((e * H + h) * L + q) * L;  // attention of query q
+      for (int64_t j = 1; j <= q; ++j)
+        if (in[j - 1] == in[q]) score += double(row[j]);  // after an earlier occurrence
+      ++count;
     }
   }
+  return score / std::max<int64_t>(count, 1);
+}
+
+}  // namespace
+
+template <class T>
+void prefix_matching(Model<T>& model, Tape<T>& t, const TaskData& data, MetricValues& row) {
   const Dataset& test = data.test;
   if (test.prefix_target.empty()) return;
-  const int64_t L = test.length, n = std::min<int64_t>(test.size(), 256);
+  const int64_t n = std::min<int64_t>(test.size(), 256);
   const bool was = t.grad_enabled();
   t.reset();
   t.set_grad_enabled(false);
   const std::vector<Tensor<T>> patterns = model.attention_patterns(t, test.inputs.data(), n);
-  for (size_t l = 0; l < patterns.size(); ++l) {
-    const Tensor<T>& P = patterns[l];  // [n, H, L, L]
-    const int64_t H = P.shape[1];
-    for (int64_t h = 0; h < H; ++h) {
-      double score = 0;
-      int64_t count = 0;
-      for (int64_t e = 0; e < n; ++e) {
-        const int32_t* in = test.inputs.data() + e * L;
-        for (int64_t q = 0; q < L; ++q) {
-          if (test.prefix_target[e * L + q] < 0) continue;
-          const T* row = P.data + ((e * H + h) * L + q) * L;  // attention of query q
-          for (int64_t j = 1; j <= q; ++j)
-            if (in[j - 1] == in[q]) score += double(row[j]);  // after an earlier occurrence
-          ++count;
-        }
-      }
+  for (size_t l = 0; l < patterns.size(); ++l)
+    for (int64_t h = 0; h < patterns[l].shape[1]; ++h)
       row.emplace_back(fmt::format("prefix_match.{}.{}", l, h),
-                       score / std::max<int64_t>(count, 1));
-    }
-  }
+                       prefix_match_score(patterns[l], test, n, h));
   t.reset();
   t.set_grad_enabled(was);
 }
 
-template Predictions score_predictions<float>(const Tensor<float>&, const Dataset&, Loss);
-template Predictions score_predictions<double>(const Tensor<double>&, const Dataset&, Loss);
-template void hidden_progress<float>(Model<float>&, Tape<float>&, const TaskData&, MetricValues&);
-template void hidden_progress<double>(Model<double>&, Tape<double>&, const TaskData&,
-                                      MetricValues&);
+Measure subtasks_measure() {
+  return {"subtasks", &subtask_metrics};
+}
+Measure induction_measure() {
+  return {"induction", &induction_metrics};
+}
+Measure dist_from_init_measure() {
+  return GRADSCOPE_MODEL_MEASURE("dist_from_init", dist_from_init);
+}
+Measure relevant_share_measure() {
+  return GRADSCOPE_MODEL_MEASURE("relevant_share", relevant_share);
+}
+Measure prefix_matching_measure() {
+  return GRADSCOPE_MODEL_MEASURE("prefix_matching", prefix_matching);
+}
 
 }  // namespace gradscope

@@ -1,8 +1,11 @@
 // Measurements of the emergence experiments (REFERENCES 3), logged beside exact-match accuracy:
 //
-// From a split's outputs (output_metrics):
-//   subtask.<i>.<split>_loss / _acc    per subtask of multitask_sparse_parity (test split only)
-//   <split>_icl_score                  induction: mean loss over positions >= 3L/4 minus mean loss
+// Each is a measure of the registry (probes/measures.h), named by the emergence task families.
+// Split measures, from a split's per-prediction scores:
+//   subtasks: subtask.<i>.<split>_loss / _acc   per subtask of multitask_sparse_parity (test
+//                                              split only)
+//   induction:
+//   <split>_icl_score                  mean loss over positions >= 3L/4 minus mean loss
 //                                      over positions < L/4 (Olsson et al.'s in-context score;
 //                                      negative when later tokens are predicted better)
 //   <split>_induction_loss / _acc      loss and token accuracy at the positions an induction head
@@ -11,13 +14,13 @@
 //                                      positions) whose every token is the argmax
 //   <split>_segment_edit_distance      mean Levenshtein distance, in tokens, between the argmax
 //                                      tokens of a repeated segment and the true ones
-// Hidden progress (hidden_progress), from the parameters:
+// Model measures (hidden progress), from the parameters:
 //   dist_from_init                     ||theta_t - theta_0|| over every parameter
 //   relevant_share                     sparse parity: share of the first layer's squared weight
 //                                      mass ("layers.0.W" [F, Dhid]) on the k relevant inputs
 //                                      (k / n at a uniform spread)
 //   subtask.<i>.relevant_share         multitask: the same over the bit inputs, per subtask
-//   prefix_match.<l>.<h>               induction: attention of head h in layer l from each
+//   prefix_matching: prefix_match.<l>.<h>  induction: attention of head h in layer l from each
 //                                      predictable position to the keys just after the earlier
 //                                      occurrences of its token (the copy's source in the first
 //                                      half, and any repeat in an earlier copied window), summed
@@ -29,28 +32,22 @@
 #include <vector>
 
 #include "gradscope/nn/models.h"
-#include "gradscope/run/objective.h"
-#include "gradscope/tasks/dataset.h"
+#include "gradscope/probes/measures.h"
 
 namespace gradscope {
 
-using MetricValues = std::vector<std::pair<std::string, double>>;
+// The split measures above for a split named `split` ("train" | "test"), appended to `row`.
+void subtask_metrics(const Predictions& p, const Dataset& d, const std::string& split,
+                     MetricValues& row);
+void induction_metrics(const Predictions& p, const Dataset& d, const std::string& split,
+                       MetricValues& row);
 
-// Per-prediction losses and correctness of outputs [N * P, C] (C = 1: hinge scores).
-struct Predictions {
-  std::vector<double> loss;     // [N * P]
-  std::vector<char> correct;    // [N * P]
-  std::vector<int32_t> argmax;  // [N * P] (C > 1)
-};
+// The model measures above, appended to `row` where the task has what they read.
 template <class T>
-Predictions score_predictions(const Tensor<T>& outputs, const Dataset& d, Loss loss);
-
-// Appends the output metrics above for a split named `split` ("train" | "test").
-void output_metrics(const Predictions& p, const Dataset& d, const std::string& split,
-                    MetricValues& row);
-
-// Appends the hidden-progress measures the task supports.
+void dist_from_init(Model<T>& model, Tape<T>& t, const TaskData& data, MetricValues& row);
 template <class T>
-void hidden_progress(Model<T>& model, Tape<T>& t, const TaskData& data, MetricValues& row);
+void relevant_share(Model<T>& model, Tape<T>& t, const TaskData& data, MetricValues& row);
+template <class T>
+void prefix_matching(Model<T>& model, Tape<T>& t, const TaskData& data, MetricValues& row);
 
 }  // namespace gradscope

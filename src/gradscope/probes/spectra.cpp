@@ -25,6 +25,16 @@ void ProbeConfig::validate() const {
         fmt::format("probe.rank_eps = {} (valid: a number in (0, 1))", rank_eps));
 }
 
+ProbeConfig probe_options(const Config& c) {
+  ProbeConfig p;
+  p.spectra = c.boolean("probe.spectra");
+  p.every = c.integer("probe.every");
+  p.per_decade = c.integer("probe.per_decade");
+  p.params = c.string("probe.params");
+  p.rank_eps = c.real("probe.rank_eps");
+  return p;
+}
+
 bool ProbeConfig::is_probe_step(int64_t step, int64_t total) const {
   if (step == 0 || step == total) return true;
   if (every > 0) return step % every == 0;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "gradscope/config/config.h"
 #include "gradscope/nn/models.h"
 
 namespace gradscope {
@@ -26,7 +27,9 @@ struct ProbeConfig {
   void validate() const;  // throws std::invalid_argument naming "probe.<key>"
   // Whether the probe runs at `step` of a run of `total` steps (always at 0 and at total).
   bool is_probe_step(int64_t step, int64_t total) const;
+  bool operator==(const ProbeConfig&) const = default;
 };
+ProbeConfig probe_options(const Config& config);  // the probe.* keys
 
 // Scalars of one spectrum sigma (descending).
 struct SpectrumStats {

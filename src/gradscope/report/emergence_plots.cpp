@@ -1,4 +1,4 @@
-// The emergence plots: see plot.h. They read metrics.jsonl and config.toml.
+// The emergence plots: see plot.h. They read the run's metrics and config.
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -6,8 +6,9 @@
 
 #include "gradscope/report/plot.h"
 #include "gradscope/report/svg.h"
-#include "gradscope/run/config.h"
-#include "gradscope/run/run_files.h"
+#include "gradscope/rundir/files.h"
+#include "gradscope/rundir/metrics.h"
+#include "gradscope/rundir/paths.h"
 
 namespace gradscope {
 namespace {
@@ -56,11 +57,7 @@ std::vector<fs::path> write_emergence_plots(const fs::path& run_dir) {
   const std::vector<MetricsRow> rows = read_metrics(run_dir);
   std::vector<fs::path> written;
   if (rows.size() < 2) return written;
-  std::string name = run_dir.filename().string();
-  if (fs::exists(run_dir / "config.toml")) {
-    const Config c = Config::from_file(run_dir / "config.toml");
-    name = fmt::format("{} (seed {})", c.string("name"), c.integer("seed"));
-  }
+  const std::string name = run_title(run_dir);
   const double xmax = double(rows.back().step());
   const Axis lin{0.0, std::max(1.0, xmax), false};
   const Axis logx{1.0, std::pow(10.0, std::ceil(std::log10(std::max(xmax, 10.0)))), true};
@@ -91,7 +88,7 @@ std::vector<fs::path> write_emergence_plots(const fs::path& run_dir) {
                   "relevant share above its start (log)", "share - share at step 0", "step", false);
     body += right_axis(X3, Y, PW, PH, lin, value_axis({loss}), {loss}, "test loss");
     body += legend_box(X3 + 8, Y + 6, {excess, loss});
-    written.push_back(run_dir / "hidden_progress.svg");
+    written.push_back(rundir::plot_file(run_dir, "hidden_progress"));
     write_file_atomic(written.back(), svg_document(1760, 430, name, body));
   }
 
@@ -113,7 +110,7 @@ std::vector<fs::path> write_emergence_plots(const fs::path& run_dir) {
                              "test loss per subtask and mean", "test loss (cross-entropy)");
     body += panel(X2, Y, PW + 60, PH, logx, {0.0, 1.0, false}, accs,
                   "test accuracy per subtask and mean", "test accuracy");
-    written.push_back(run_dir / "subtasks.svg");
+    written.push_back(rundir::plot_file(run_dir, "subtasks"));
     write_file_atomic(written.back(), svg_document(W + 60, 430, name, body));
   }
 
@@ -141,7 +138,7 @@ std::vector<fs::path> write_emergence_plots(const fs::path& run_dir) {
     body += legend_box(X1 + PW - 200, Y + 6, {icl, best});
     body += panel(X2, Y, PW, PH, lin, {0.0, 1.0, false}, head_curves,
                   "prefix-matching score per head", "attention to the token after the match");
-    written.push_back(run_dir / "induction.svg");
+    written.push_back(rundir::plot_file(run_dir, "induction"));
     write_file_atomic(written.back(), svg_document(W, 430, name, body));
 
     // The metric matters: exact match of whole repeated segments beside per-token measures.
@@ -157,7 +154,7 @@ std::vector<fs::path> write_emergence_plots(const fs::path& run_dir) {
                "edit distance (tokens per segment)", "step", false);
     m += right_axis(X2, Y, PW, PH, lin, value_axis({tok_loss}), {tok_loss}, "loss (nats)");
     m += legend_box(X2 + PW - 170, Y + 6, {edit, tok_loss});
-    written.push_back(run_dir / "metric_choice.svg");
+    written.push_back(rundir::plot_file(run_dir, "metric_choice"));
     write_file_atomic(written.back(), svg_document(W, 430, name, m));
   }
   return written;

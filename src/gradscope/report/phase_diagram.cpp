@@ -12,8 +12,11 @@
 #include <stdexcept>
 #include <vector>
 
-#include "gradscope/run/config.h"
-#include "gradscope/run/run_files.h"
+#include "gradscope/config/config.h"
+#include "gradscope/rundir/files.h"
+#include "gradscope/rundir/paths.h"
+#include "gradscope/rundir/run_files.h"
+#include "gradscope/rundir/summary_file.h"
 
 namespace gradscope {
 namespace {
@@ -115,15 +118,15 @@ std::string write_phase_diagram(const fs::path& sweep_dir, const PhaseDiagramOpt
   std::vector<fs::path> dirs;
   if (fs::is_directory(sweep_dir))
     for (const auto& e : fs::directory_iterator(sweep_dir))
-      if (e.is_directory() && fs::exists(e.path() / "config.toml")) dirs.push_back(e.path());
+      if (e.is_directory() && rundir::is_run_dir(e.path())) dirs.push_back(e.path());
   for (const fs::path& d : dirs) {
     json s;
     Config c;
     try {
-      std::ifstream in(d / "summary.json");
-      if (!in) throw std::runtime_error("no summary");
-      s = json::parse(in);
-      c = Config::from_file(d / "config.toml");
+      const std::optional<Summary> summary = read_summary(d);
+      if (!summary) throw std::runtime_error("no summary");
+      s = json::parse(summary_to_json(*summary).dump());
+      c = read_run_config(d);
     } catch (const std::exception&) {
       ++skipped;  // an unfinished or corrupt run: left out
       continue;

@@ -11,10 +11,21 @@
 #include <string>
 #include <vector>
 
-#include "gradscope/run/config.h"
-#include "gradscope/run/run_files.h"
+#include "gradscope/rundir/files.h"
+#include "gradscope/rundir/metrics.h"
+#include "gradscope/rundir/paths.h"
+#include "gradscope/rundir/run_files.h"
 
 namespace gradscope {
+
+std::string run_title(const std::filesystem::path& run_dir) {
+  if (rundir::is_run_dir(run_dir)) {
+    const Config c = read_run_config(run_dir);
+    return fmt::format("{} (seed {})", c.string("name"), c.integer("seed"));
+  }
+  return run_dir.filename().empty() ? run_dir.parent_path().filename().string()
+                                    : run_dir.filename().string();
+}
 
 void write_curves_svg(const std::filesystem::path& run_dir, const std::filesystem::path& svg) {
   const std::vector<MetricsRow> rows = read_metrics(run_dir);
@@ -46,13 +57,7 @@ void write_curves_svg(const std::filesystem::path& run_dir, const std::filesyste
   const Axis ay_loss{std::pow(10.0, std::floor(std::log10(lmin))),
                      std::pow(10.0, std::ceil(std::log10(lmax))), true};
   const Axis ay_acc{0.0, 1.0, false};
-  // Title: the run's name and seed from its config.toml, else the directory's name.
-  std::string name = run_dir.filename().empty() ? run_dir.parent_path().filename().string()
-                                                : run_dir.filename().string();
-  if (std::filesystem::exists(run_dir / "config.toml")) {
-    const Config c = Config::from_file(run_dir / "config.toml");
-    name = fmt::format("{} (seed {})", c.string("name"), c.integer("seed"));
-  }
+  const std::string name = run_title(run_dir);
   std::string out =
       "<svg xmlns='http://www.w3.org/2000/svg' width='1100' height='460' "
       "font-family='sans-serif'>\n"

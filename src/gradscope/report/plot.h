@@ -2,9 +2,13 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <vector>
 
 namespace gradscope {
+
+// A plot's title for a run: "<name> (seed <seed>)" from its config, else the directory's name.
+std::string run_title(const std::filesystem::path& run_dir);
 
 // Train and test loss (log y) and accuracy against step (log x) from RUN_DIR/metrics.jsonl,
 // two panels with axes, ticks, labels and a legend, titled with the run's name and seed. Step 0

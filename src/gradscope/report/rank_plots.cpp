@@ -1,4 +1,4 @@
-// The rank-dynamics plots: see plot.h. They read spectra/*.npy, metrics.jsonl and summary.json.
+// The rank-dynamics plots: see plot.h. They read the run's spectra, metrics and summary.
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -7,10 +7,13 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "gradscope/probes/npy.h"
 #include "gradscope/report/plot.h"
 #include "gradscope/report/svg.h"
-#include "gradscope/run/run_files.h"
+#include "gradscope/rundir/files.h"
+#include "gradscope/rundir/metrics.h"
+#include "gradscope/rundir/paths.h"
+#include "gradscope/rundir/spectra_files.h"
+#include "gradscope/rundir/summary_file.h"
 #include "gradscope/theory/saxe.h"
 
 namespace gradscope {
@@ -18,40 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-struct Spectra {
-  std::vector<double> steps;
-  std::vector<std::string> names;
-  std::vector<std::vector<std::vector<float>>> rows;  // [matrix][logged][k]
-};
-
-// The probed matrices in the order of summary.json's spectral_jump_steps (the probe's order),
-// else alphabetical.
-Spectra read_spectra_dir(const fs::path& run_dir, const json& summary) {
-  Spectra sp;
-  const fs::path dir = run_dir / "spectra";
-  if (!fs::exists(dir / "steps.npy")) return sp;
-  int64_t n = 0, one = 0;
-  for (float v : decode_npy_f32(read_file(dir / "steps.npy"), n, one, "spectra/steps.npy"))
-    sp.steps.push_back(v);
-  if (summary.contains("spectral_jump_steps")) {
-    for (const auto& [name, v] : summary["spectral_jump_steps"].items()) sp.names.push_back(name);
-  } else {
-    for (const auto& e : fs::directory_iterator(dir))
-      if (e.path().extension() == ".npy" && e.path().filename() != "steps.npy")
-        sp.names.push_back(e.path().stem().string());
-    std::sort(sp.names.begin(), sp.names.end());
-  }
-  for (const std::string& name : sp.names) {
-    int64_t r = 0, k = 0;
-    const auto flat = decode_npy_f32(read_file(dir / (name + ".npy")), r, k, name + ".npy");
-    std::vector<std::vector<float>> rows;
-    for (int64_t i = 0; i < std::min<int64_t>(r, n); ++i)
-      rows.emplace_back(flat.begin() + i * k, flat.begin() + (i + 1) * k);
-    sp.rows.push_back(std::move(rows));
-  }
-  return sp;
-}
 
 Axis step_axis(double max_step) {
   return {1.0, std::pow(10.0, std::ceil(std::log10(std::max(max_step, 10.0)))), true};
@@ -84,23 +53,24 @@ fs::path per_matrix_svg(const fs::path& file, const Spectra& sp, const std::stri
 constexpr size_t kTopValues = 8;  // singular values drawn per matrix
 
 fs::path spectra_svg(const fs::path& run_dir, const Spectra& sp, const std::string& title) {
-  return per_matrix_svg(
-      run_dir / "spectra.svg", sp, title + ": singular values of W_t - W_0", [&](size_t m) {
-        PanelSpec p{{}, step_axis(sp.steps.back()), {}, "singular value", "step"};
-        const size_t k = sp.rows[m].empty() ? 0 : std::min(kTopValues, sp.rows[m][0].size());
-        std::vector<std::pair<double, double>> all;
-        for (size_t i = 0; i < k; ++i) {
-          Series s{fmt::format("s{}", i + 1), palette(i), {}};
-          for (size_t j = 0; j < sp.rows[m].size(); ++j)
-            if (sp.steps[j] >= 1 && sp.rows[m][j][i] > 0)
-              s.points.emplace_back(sp.steps[j], sp.rows[m][j][i]);
-          all.insert(all.end(), s.points.begin(), s.points.end());
-          p.series.push_back(std::move(s));
-        }
-        p.ay = log_axis(all);
-        p.ay.lo = std::max(p.ay.lo, p.ay.hi * 1e-6);
-        return p;
-      });
+  return per_matrix_svg(rundir::plot_file(run_dir, "spectra"), sp,
+                        title + ": singular values of W_t - W_0", [&](size_t m) {
+                          PanelSpec p{{}, step_axis(sp.steps.back()), {}, "singular value", "step"};
+                          const size_t k =
+                              sp.rows[m].empty() ? 0 : std::min(kTopValues, sp.rows[m][0].size());
+                          std::vector<std::pair<double, double>> all;
+                          for (size_t i = 0; i < k; ++i) {
+                            Series s{fmt::format("s{}", i + 1), palette(i), {}};
+                            for (size_t j = 0; j < sp.rows[m].size(); ++j)
+                              if (sp.steps[j] >= 1 && sp.rows[m][j][i] > 0)
+                                s.points.emplace_back(sp.steps[j], sp.rows[m][j][i]);
+                            all.insert(all.end(), s.points.begin(), s.points.end());
+                            p.series.push_back(std::move(s));
+                          }
+                          p.ay = log_axis(all);
+                          p.ay.lo = std::max(p.ay.lo, p.ay.hi * 1e-6);
+                          return p;
+                        });
 }
 
 fs::path normalized_svg(const fs::path& run_dir, const Spectra& sp, const std::string& title) {
@@ -117,8 +87,8 @@ fs::path normalized_svg(const fs::path& run_dir, const Spectra& sp, const std::s
     if (std::find(picks.begin(), picks.end(), best) == picks.end()) picks.push_back(best);
   }
   return per_matrix_svg(
-      run_dir / "normalized_spectra.svg", sp, title + ": normalized spectra of W_t - W_0",
-      [&](size_t m) {
+      rundir::plot_file(run_dir, "normalized_spectra"), sp,
+      title + ": normalized spectra of W_t - W_0", [&](size_t m) {
         PanelSpec p{{}, {}, Axis{1e-4, 1, true}, "sigma_i / sigma_max", "i"};
         size_t k = 1;
         for (size_t c = 0; c < picks.size(); ++c) {
@@ -155,7 +125,7 @@ fs::path stable_rank_svg(const fs::path& run_dir, const Spectra& sp,
       panel(90, 60, 680, 400, step_axis(sp.steps.back()), Axis{0, nice_ceiling(hi * 1.05), false},
             series, "stable rank ||dW||_F^2 / ||dW||_2^2", "stable rank", "step", false) +
       legend_box(790, 60, series);
-  const fs::path out = run_dir / "stable_rank.svg";
+  const fs::path out = rundir::plot_file(run_dir, "stable_rank");
   write_file_atomic(out, svg_document(W, H, title + ": stable rank of W_t - W_0", body));
   return out;
 }
@@ -199,7 +169,7 @@ fs::path staircase_svg(const fs::path& run_dir, const json& theory,
   const std::string body = panel(90, 60, 720, 380, Axis{0, nice_ceiling(tmax), false}, ay, series,
                                  "train loss and the predicted staircase", "loss",
                                  "rescaled time  step * lr / log(1/alpha)");
-  const fs::path out = run_dir / "staircase.svg";
+  const fs::path out = rundir::plot_file(run_dir, "staircase");
   write_file_atomic(out, svg_document(W, H, title + ": incremental learning", body));
   return out;
 }
@@ -235,7 +205,7 @@ fs::path modes_svg(const fs::path& run_dir, const json& theory, const std::vecto
   const std::string body = panel(90, 60, 720, 380, ax, ay, series,
                                  "mode strengths v_i^T W u_i: observed and closed form (dashed)",
                                  "mode strength", "t = step * lr");
-  const fs::path out = run_dir / "modes.svg";
+  const fs::path out = rundir::plot_file(run_dir, "modes");
   write_file_atomic(out, svg_document(W, H, title + ": Saxe et al. mode dynamics", body));
   return out;
 }
@@ -244,20 +214,21 @@ fs::path modes_svg(const fs::path& run_dir, const json& theory, const std::vecto
 
 std::vector<fs::path> write_rank_plots(const fs::path& run_dir) {
   std::vector<fs::path> written;
-  json summary = json::object();
-  if (fs::exists(run_dir / "summary.json"))
-    summary = json::parse(read_file(run_dir / "summary.json"));
+  const std::optional<Summary> summary = read_summary(run_dir);
+  std::vector<std::string> order;  // the probe's order of matrices
+  if (summary && summary->spectral_jump_steps.is_object())
+    for (const auto& [name, v] : summary->spectral_jump_steps.items()) order.push_back(name);
   const std::string title = run_dir.filename().empty() ? run_dir.parent_path().filename().string()
                                                        : run_dir.filename().string();
-  const Spectra sp = read_spectra_dir(run_dir, summary);
+  const Spectra sp = read_spectra(run_dir, order);
   const std::vector<MetricsRow> rows = read_metrics(run_dir);
   if (!sp.steps.empty() && !sp.names.empty()) {
     written.push_back(spectra_svg(run_dir, sp, title));
     written.push_back(normalized_svg(run_dir, sp, title));
     written.push_back(stable_rank_svg(run_dir, sp, rows, title));
   }
-  if (summary.contains("theory")) {
-    const json& th = summary["theory"];
+  if (summary && !summary->theory.is_null()) {
+    const json th = json::parse(summary->theory.dump());
     if (th["prediction"]["kind"] == "stages")
       written.push_back(staircase_svg(run_dir, th, rows, title));
     if (th["prediction"]["kind"] == "saxe") written.push_back(modes_svg(run_dir, th, rows, title));

@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "gradscope/nn/models.h"
-#include "gradscope/run/objective.h"
-#include "gradscope/tasks/regression.h"
+#include "gradscope/nn/linear_models.h"
+#include "gradscope/nn/model_registry.h"
+#include "gradscope/probes/objective.h"
 #include "gradscope/tensor/arena.h"
 #include "gradscope/theory/saxe.h"
 #include "gradscope/theory/stages.h"
@@ -22,32 +22,27 @@ json unavailable(const std::string& reason) {
   return {{"available", false}, {"reason", reason}};
 }
 
-ModelShape shape_of(const TaskData& d, const RegressionTaskConfig& rc) {
-  ModelShape s{d.vocab, d.num_classes, d.train.length, d.train.features, d.train.outputs, 0};
-  if (rc.name == "lowrank_teacher" && rc.teacher == "attention") s.seq_len = rc.seq_len;
-  return s;
-}
-
-json stages(const Config& cfg, const TaskData& data, Model<double>& model) {
+json stages(const Config& cfg, const TaskData& data, Model<double>& model,
+            const DiagonalNetwork<double>& diag) {
   const double alpha = cfg.real("model.init_scale"), lr = cfg.real("optim.lr");
   Arena arena;
   Tape<double> tape(arena);
   ParamStore<double>& ps = model.params();
   const Examples all = all_examples(data.train);
   auto loss = [&](const std::vector<double>& w, std::vector<double>& g) {
-    model.set_diagonal_point(ps.values(), w);
+    diag.set_diagonal_point(ps.values(), w);
     tape.reset();
     ps.zero_grad();
     Var l = objective(tape, model_outputs(tape, model, data.train, all), data.train, all);
     const double value = tape.value(l)[0];
     tape.backward(l);
-    model.diagonal_gradient(ps.grads(), g);
+    diag.diagonal_gradient(ps.grads(), g);
     return value;
   };
-  const StagePrediction p = predict_stages(model.diagonal_coordinates(), loss);
+  const StagePrediction p = predict_stages(diag.diagonal_coordinates(), loss);
   const double log_inv = std::log(1.0 / alpha);
   json steps = json::array(), names = json::array();
-  const int64_t d = model.diagonal_coordinates();
+  const int64_t d = diag.diagonal_coordinates();
   for (size_t k = 0; k < p.jump_times.size(); ++k) {
     steps.push_back(p.jump_times[k] * log_inv / lr);
     const int64_t c = p.coordinates[k];
@@ -102,32 +97,35 @@ json saxe(const Config& cfg, const TaskData& data, Model<double>& model) {
   return {{"available", true}, {"kind", "saxe"}, {"depth", depth}, {"lr", lr}, {"modes", modes}};
 }
 
-}  // namespace
-
-json predict(const Config& cfg) {
-  if (!cfg.is_regression())
-    return unavailable("no theory for task.name = " + cfg.string("task.name"));
-  const std::string type = cfg.string("model.type");
+// Why no theory applies to this config, or "" when one may.
+std::string no_theory(const Config& cfg, const TaskData& data) {
+  if (!data.regression) return "no theory for task.name = " + cfg.string("task.name");
   if (cfg.string("optim.name") != "sgd" || cfg.real("optim.momentum") != 0 ||
       cfg.real("optim.weight_decay") != 0)
-    return unavailable(
-        "the theory describes gradient flow: optim.name = \"sgd\" with momentum 0 "
-        "and weight_decay 0");
-  const RegressionTaskConfig rc = cfg.regression_task();
-  const TaskData data = make_regression_task(rc);
-  auto model = make_model<double>(cfg.model(), shape_of(data, rc),
-                                  static_cast<uint64_t>(cfg.integer("seed")));
-  json p;
-  if ((type == "diagonal" && cfg.integer("model.depth") == 2) || type == "diag_attention") {
-    if (cfg.real("model.init_scale") >= 1)
-      return unavailable(
-          "the stage prediction needs a small initialization (model.init_scale < 1)");
-    p = stages(cfg, data, *model);
-  } else if (type == "deep_linear" && rc.name == "lowrank_teacher" && rc.teacher == "linear") {
-    p = saxe(cfg, data, *model);
-  } else {
-    return unavailable("no theory for model.type = " + type + " with task.name = " + rc.name);
-  }
+    return "the theory describes gradient flow: optim.name = \"sgd\" with momentum 0 "
+           "and weight_decay 0";
+  const std::string type = cfg.string("model.type");
+  const bool stage_model =
+      (type == "diagonal" && cfg.integer("model.depth") == 2) || type == "diag_attention";
+  const bool saxe_model = type == "deep_linear" && cfg.string("task.name") == "lowrank_teacher" &&
+                          cfg.string("task.teacher") == "linear";
+  if (!stage_model && !saxe_model)
+    return "no theory for model.type = " + type + " with task.name = " + cfg.string("task.name");
+  if (stage_model && cfg.real("model.init_scale") >= 1)
+    return "the stage prediction needs a small initialization (model.init_scale < 1)";
+  return "";
+}
+
+}  // namespace
+
+json predict(const Config& cfg, const TaskData& data, const ModelShape& shape) {
+  const std::string why = no_theory(cfg, data);
+  if (!why.empty()) return unavailable(why);
+  auto model =
+      make_model<double>(model_options(cfg), shape, static_cast<uint64_t>(cfg.integer("seed")));
+  const auto* diag = dynamic_cast<const DiagonalNetwork<double>*>(model.get());
+  json p = diag && diag->diagonal_coordinates() > 0 ? stages(cfg, data, *model, *diag)
+                                                    : saxe(cfg, data, *model);
   if (cfg.integer("optim.warmup_steps") > 0 && p.value("available", false))
     p["note"] = "optim.warmup_steps > 0 delays the run by about half the warmup";
   return p;

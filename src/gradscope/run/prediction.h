@@ -1,4 +1,5 @@
-// The theory's prediction for an experiment (theory/), and its comparison with a finished run.
+// The theory adapter: the prediction of theory/ for an experiment, and its comparison with a
+// finished run.
 //
 //   stages  diagonal (depth 2) and diag_attention models on a regression teacher, trained by
 //           plain gradient descent: predicted jump times (rescaled, and in steps =
@@ -13,12 +14,18 @@
 #include <string>
 #include <vector>
 
-#include "gradscope/run/config.h"
-#include "gradscope/run/run_files.h"
+#include "gradscope/config/config.h"
+#include "gradscope/rundir/metrics.h"
+#include "gradscope/tasks/dataset.h"
+#include "gradscope/tensor/model_shape.h"
 
 namespace gradscope {
 
-nlohmann::json predict(const Config& config);
+// The prediction for a run of `config` on the task data already built, whose model reads
+// `shape`. The theory needs the model in float64 and moves its parameters (the stage
+// prediction evaluates the loss at chosen points), so a float64 model of the same config is
+// built here when a theory applies.
+nlohmann::json predict(const Config& config, const TaskData& data, const ModelShape& shape);
 
 // Jump times observed in a run beside the predicted ones: from the loss curve (the first logged
 // step at which train_loss falls below the midpoint of two predicted plateaus) and from the

@@ -1,4 +1,4 @@
-// Phase detection and summary.json: see summary.h.
+// Phase detection and the summary: see summary.h.
 #include "gradscope/run/summary.h"
 
 #include <algorithm>
@@ -11,9 +11,6 @@ std::optional<int64_t> first_at_or_above(const std::vector<MetricsRow>& rows, co
   for (const MetricsRow& r : rows)
     if (r.get(key) >= threshold) return r.step();
   return std::nullopt;
-}
-nlohmann::ordered_json opt(const std::optional<int64_t>& v) {
-  return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
 }
 }  // namespace
 
@@ -33,31 +30,26 @@ Phases detect_phases(const std::vector<MetricsRow>& rows, const TrainConfig& t) 
   return p;
 }
 
-nlohmann::ordered_json make_summary(const std::vector<MetricsRow>& rows, const TrainConfig& train,
-                                    const std::string& status, const RunTiming& timing,
-                                    const std::string& message, bool classification) {
+Summary make_summary(const std::vector<MetricsRow>& rows, const TrainConfig& train,
+                     const std::string& status, const RunTiming& timing, const std::string& message,
+                     bool classification) {
   const Phases p = detect_phases(rows, train);
-  nlohmann::ordered_json s;
-  s["status"] = status;
-  if (!message.empty()) s["message"] = message;
-  if (classification) {
-    s["memorized_step"] = opt(p.memorized_step);
-    s["generalized_step"] = opt(p.generalized_step);
-    s["grokking_delay"] = opt(p.grokking_delay);
-    s["regime"] = p.regime;
-    s["thresholds"] = {{"memorize", train.memorize_threshold},
-                       {"generalize", train.generalize_threshold},
-                       {"regime", train.regime_threshold},
-                       {"regime_gap", train.regime_gap}};
-  }
-  nlohmann::ordered_json fin = nlohmann::ordered_json::object();
-  if (!rows.empty())
-    for (const auto& [k, v] : rows.back().values)
-      fin[k] = std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
-  s["final"] = fin;
-  s["steps_done"] = timing.steps_done;
-  s["wall_time_s"] = timing.wall_time_s;
-  s["steps_per_s"] = timing.wall_time_s > 0 ? timing.steps_done / timing.wall_time_s : 0.0;
+  Summary s;
+  s.status = status;
+  s.message = message;
+  s.classification = classification;
+  s.memorized_step = p.memorized_step;
+  s.generalized_step = p.generalized_step;
+  s.grokking_delay = p.grokking_delay;
+  s.regime = p.regime;
+  s.memorize_threshold = train.memorize_threshold;
+  s.generalize_threshold = train.generalize_threshold;
+  s.regime_threshold = train.regime_threshold;
+  s.regime_gap = train.regime_gap;
+  if (!rows.empty()) s.final = rows.back().values;
+  s.steps_done = timing.steps_done;
+  s.wall_time_s = timing.wall_time_s;
+  s.steps_per_s = timing.wall_time_s > 0 ? timing.steps_done / timing.wall_time_s : 0.0;
   return s;
 }
 
@@ -118,30 +110,11 @@ nlohmann::ordered_json phase_change(const std::vector<MetricsRow>& rows, const s
   return j;
 }
 
-bool monitored(const std::string& k) {
-  static const char* exact[] = {"test_loss",
-                                "test_acc",
-                                "test_icl_score",
-                                "test_induction_loss",
-                                "test_induction_acc",
-                                "test_segment_exact_match",
-                                "test_segment_edit_distance",
-                                "dist_from_init",
-                                "relevant_share"};
-  for (const char* e : exact)
-    if (k == e) return true;
-  auto ends_with = [&](const char* suffix) {
-    const std::string s(suffix);
-    return k.size() > s.size() && k.compare(k.size() - s.size(), s.size(), s) == 0;
-  };
-  if (k.rfind("subtask.", 0) == 0) return ends_with(".test_loss") || ends_with("_share");
-  return k.rfind("prefix_match.", 0) == 0;
-}
-
 }  // namespace
 
-nlohmann::ordered_json detect_phase_changes(const std::vector<MetricsRow>& rows,
-                                            double min_change) {
+nlohmann::ordered_json detect_phase_changes(
+    const std::vector<MetricsRow>& rows, double min_change,
+    const std::function<bool(const std::string&)>& monitored) {
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   if (rows.empty()) return out;
   for (const auto& [key, value] : rows.back().values)

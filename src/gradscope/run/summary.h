@@ -1,4 +1,4 @@
-// Phase detection over the logged curves, and summary.json.
+// Phase detection over the logged curves, and the summary (rundir/summary_file.h) of a run.
 //
 //   memorized_step    first logged step with train_acc >= train.memorize_threshold (null if never)
 //   generalized_step  first logged step with test_acc >= train.generalize_threshold (null if never)
@@ -7,7 +7,8 @@
 //                     train.regime_gap over the run's budget: comprehension (train and test reach
 //                     it, test within G steps of train), grokking (test later than that),
 //                     memorization (only train), confusion (neither; or test without train)
-//   phase_changes     (emergence tasks) per monitored metric, from its level at the start to
+//   phase_changes     per metric the task family monitors (TaskFamily::monitored), from its level
+//   at the start to
 //                     its level at the end (medians of the first and last 3 logged values): the
 //                     first steps where a 3-point running median has covered 10%, 50% and 90% of
 //                     that change (start_step, step, end_step), width_fraction = (end_step -
@@ -22,14 +23,16 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "gradscope/run/config.h"
-#include "gradscope/run/run_files.h"
+#include "gradscope/run/train_options.h"
+#include "gradscope/rundir/metrics.h"
+#include "gradscope/rundir/summary_file.h"
 
 namespace gradscope {
 
@@ -45,14 +48,15 @@ struct RunTiming {
   int64_t steps_done = 0;
 };
 
-// status: completed | diverged | running. Regression runs (classification = false) have no
+// status: completed | diverged | interrupted. Regression runs (classification = false) have no
 // accuracy phases: memorized_step, generalized_step, grokking_delay and regime are left out.
-nlohmann::ordered_json make_summary(const std::vector<MetricsRow>& rows, const TrainConfig& train,
-                                    const std::string& status, const RunTiming& timing,
-                                    const std::string& message = "", bool classification = true);
+Summary make_summary(const std::vector<MetricsRow>& rows, const TrainConfig& train,
+                     const std::string& status, const RunTiming& timing,
+                     const std::string& message = "", bool classification = true);
 
-// Phase changes of the metrics the emergence tasks log: test_loss, test_acc, the induction
-// metrics, every subtask's test loss, and the hidden-progress measures (probes/emergence.h).
-nlohmann::ordered_json detect_phase_changes(const std::vector<MetricsRow>& rows, double min_change);
+// Phase changes of every metric of the last row for which `monitored` holds, in column order.
+nlohmann::ordered_json detect_phase_changes(
+    const std::vector<MetricsRow>& rows, double min_change,
+    const std::function<bool(const std::string&)>& monitored);
 
 }  // namespace gradscope

@@ -1,33 +1,26 @@
-// The training loop: see trainer.h. Shape legend: N = examples in a batch, L = ids per example,
-// C = model outputs.
+// The training loop: see trainer.h.
 #include "gradscope/run/trainer.h"
 
 #include <fmt/core.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <csignal>
-#include <numeric>
-
-#include <fstream>
 #include <map>
-#include <optional>
-#include <sstream>
+#include <memory>
 
-#include "gradscope/nn/models.h"
 #include "gradscope/optim/schedule.h"
-#include "gradscope/probes/emergence.h"
-#include "gradscope/probes/spectra.h"
-#include "gradscope/run/checkpoint.h"
-#include "gradscope/run/objective.h"
+#include "gradscope/run/batches.h"
+#include "gradscope/run/checkpoint_policy.h"
+#include "gradscope/run/evaluation.h"
+#include "gradscope/run/experiment.h"
 #include "gradscope/run/prediction.h"
-#include "gradscope/run/run_files.h"
+#include "gradscope/run/progress.h"
 #include "gradscope/run/summary.h"
-#include "gradscope/tasks/algorithmic.h"
-#include "gradscope/tasks/emergence.h"
-#include "gradscope/tasks/regression.h"
-#include "gradscope/tensor/rng.h"
+#include "gradscope/rundir/checkpoint.h"
+#include "gradscope/rundir/metrics.h"
+#include "gradscope/rundir/paths.h"
+#include "gradscope/rundir/run_files.h"
+#include "gradscope/rundir/spectra_files.h"
 
 namespace gradscope {
 namespace {
@@ -37,379 +30,271 @@ extern "C" void on_signal(int) {
   g_stop = 1;
 }
 
-using Clock = std::chrono::steady_clock;
-
-struct Eval {
-  double loss = 0, acc = NAN, rel_error = NAN;
-  MetricValues extra;  // per-subtask and induction metrics (probes/emergence.h)
+// SIGINT and SIGTERM set g_stop while a run trains: it checkpoints and stops.
+struct SignalScope {
+  void (*previous_int)(int), (*previous_term)(int);
+  SignalScope() {
+    g_stop = 0;
+    previous_int = std::signal(SIGINT, on_signal);
+    previous_term = std::signal(SIGTERM, on_signal);
+  }
+  ~SignalScope() {
+    std::signal(SIGINT, previous_int);
+    std::signal(SIGTERM, previous_term);
+  }
 };
 
-// The loss on a whole split (no gradients), with accuracy (classification: over every
-// prediction) or the relative error ||f(x) - y|| / ||y|| (regression).
 template <class T>
-Eval evaluate(Model<T>& model, Tape<T>& t, const Dataset& d, Loss loss, const std::string& split) {
-  t.reset();
-  t.set_grad_enabled(false);
-  const Examples all = all_examples(d);
-  const int64_t N = d.size();
-  Var out = model_outputs(t, model, d, all);  // [N, C] logits or [N, Y] predictions
-  Eval e;
-  e.loss = double(t.value(objective(t, out, d, all, loss))[0]);
-  const Tensor<T> l = t.value(out);
-  const int64_t C = l.shape[1];
-  if (d.outputs == 0 && (C == 1 || d.targets_per_example > 1 || !d.groups.empty())) {
-    const Predictions p = score_predictions(l, d, loss);
-    int64_t correct = 0;
-    for (char c : p.correct) correct += c;
-    e.acc = double(correct) / double(p.correct.size());
-    output_metrics(p, d, split, e.extra);
-  } else if (d.outputs > 0) {
-    double err = 0, norm = 0;
-    for (int64_t i = 0; i < N * C; ++i) {
-      err += (double(l.data[i]) - d.y[i]) * (double(l.data[i]) - d.y[i]);
-      norm += d.y[i] * d.y[i];
-    }
-    e.rel_error = norm > 0 ? std::sqrt(err / norm) : std::sqrt(err);
-  } else {
-    int64_t correct = 0;
-    for (int64_t r = 0; r < N; ++r) {
-      const T* row = l.data + r * C;
-      correct += std::max_element(row, row + C) - row == d.targets[r];
-    }
-    e.acc = double(correct) / double(N);
+class Training {
+ public:
+  Training(Experiment<T>& x, const RunOptions& o)
+      : x_(x),
+        o_(o),
+        tape_(arena_),
+        batches_(x.data, x.train.batch_size, x.seed),
+        policy_(x.train),
+        config_toml_(x.config.to_toml()) {}
+  int run();
+
+ private:
+  void start_fresh();
+  void restore();
+  bool gradient_at(int64_t s);
+  void log_row(int64_t s, double lr, bool probe_step, bool end);
+  void checkpoint(int64_t s);
+  void update(double lr);
+  int finish();
+  Summary summarize() const;
+  int64_t end_step() const {
+    return stop_at_ >= 0 ? std::min(stop_at_, x_.train.steps) : x_.train.steps;
   }
-  t.set_grad_enabled(true);
-  t.reset();
-  return e;
-}
+  void watch_generalization(const MetricsRow& row);
 
-// Mode strengths v_i^T E u_i of a linear teacher's modes in the model's end-to-end matrix E.
-template <class T>
-void add_mode_strengths(const Model<T>& model, const Teacher& th, std::span<const T> values,
-                        std::vector<std::pair<std::string, double>>& row) {
-  if (th.in_vectors.empty()) return;
-  for (const ProbedMatrix& m : model.probed_matrices()) {
-    if (m.name != "end_to_end") continue;
-    std::vector<double> E(static_cast<size_t>(m.rows * m.cols));
-    model.probed_matrix(m, values, E.data());
-    for (size_t i = 0; i < th.values.size(); ++i) {
-      double u = 0;
-      for (int64_t r = 0; r < m.rows; ++r)
-        for (int64_t c = 0; c < m.cols; ++c)
-          u += th.in_vectors[i * m.rows + r] * E[r * m.cols + c] * th.out_vectors[i * m.cols + c];
-      row.emplace_back(fmt::format("mode.{}", i), u);
-    }
-  }
-}
-
-// Writes the probe's spectra/*.npy files (each atomically).
-template <class T>
-void write_spectra(const std::filesystem::path& dir, const SpectralProbe<T>& probe) {
-  std::filesystem::create_directories(dir / "spectra");
-  for (const auto& [name, bytes] : probe.files()) write_file_atomic(dir / "spectra" / name, bytes);
-}
-
-// Reads every spectra/*.npy file of a run directory (name -> bytes).
-std::map<std::string, std::string> read_spectra(const std::filesystem::path& dir) {
-  std::map<std::string, std::string> files;
-  if (!std::filesystem::is_directory(dir / "spectra")) return files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir / "spectra")) {
-    if (entry.path().extension() != ".npy") continue;
-    files[entry.path().filename().string()] = read_file(entry.path());
-  }
-  return files;
-}
-
-std::string format_duration(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  const auto t = static_cast<int64_t>(s);
-  if (t >= 3600) return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
-  if (t >= 60) return fmt::format("{}m{:02d}s", t / 60, t % 60);
-  return fmt::format("{}s", t);
-}
+  Experiment<T>& x_;
+  const RunOptions& o_;
+  Arena arena_;
+  Tape<T> tape_;
+  Batches batches_;
+  CheckpointPolicy policy_;
+  std::string config_toml_;  // the resolved config, saved in every checkpoint
+  int64_t start_ = 0, s_ = 0;
+  double prior_wall_ = 0;
+  int64_t stop_at_ = -1;    // stop_after_generalized: the step the run ends at, once known
+  bool extending_ = false;  // resumed with a larger train.steps: no early stop before it
+  std::unique_ptr<MetricsLog> log_;
+  std::unique_ptr<Progress> progress_;
+  std::string status_ = "completed", message_;
+};
 
 template <class T>
-int train(const Config& cfg, const RunOptions& o) {
-  // Everything that can fail on bad input happens before the run directory is touched.
-  const bool regression = cfg.is_regression(), emergence = cfg.is_emergence();
-  const TaskData data = regression  ? make_regression_task(cfg.regression_task())
-                        : emergence ? make_emergence_task(cfg.emergence_task())
-                                    : make_algorithmic_task(cfg.task());
-  const Loss loss_kind = loss_from_name(cfg.string("train.loss"));
-  ModelShape shape{data.vocab,          data.num_classes,   data.train.length,
-                   data.train.features, data.train.outputs, 0};
-  if (loss_kind == Loss::hinge) shape.num_classes = 1;  // one score per example
-  shape.predictions = data.train.targets_per_example;
-  if (regression && cfg.string("task.teacher") == "attention" &&
-      cfg.string("task.name") == "lowrank_teacher")
-    shape.seq_len = cfg.integer("task.seq_len");
-  const uint64_t seed = static_cast<uint64_t>(cfg.integer("seed"));
-  auto model = make_model<T>(cfg.model(), shape, seed);
-  ParamStore<T>& ps = model->params();
-  const ProbeConfig pc = cfg.probe();
-  std::optional<SpectralProbe<T>> probe;
-  if (pc.spectra) probe.emplace(*model, pc);
-  const nlohmann::json prediction = predict(cfg);
-  const double alpha = cfg.real("model.init_scale");
-  const OptimizerConfig oc = cfg.optim();
-  const ScheduleConfig sc = cfg.schedule();
-  const TrainConfig tc = cfg.train();
-  auto opt = make_optimizer<T>(oc, ps.size());
-  const std::string config_toml = cfg.to_toml();
-  const std::filesystem::path dir = o.dir;
-
-  int64_t start = 0;
-  double prior_wall = 0;
-  if (o.resume) {
-    const auto steps = list_checkpoints(dir);
-    if (steps.empty()) throw ConfigError(dir.string() + ": no checkpoint to resume from");
-    const CheckpointInfo info =
-        load_checkpoint(checkpoint_path(dir, steps.back()), oc.name, ps, *opt);
-    if (!info.config_toml.empty() && info.config_toml != config_toml) {
-      // config.toml was edited after the run started: name what changed.
-      const Config original = Config::from_string(info.config_toml, "checkpoint");
-      std::string keys;
-      for (const auto& k : original.diff(cfg)) keys += (keys.empty() ? "" : ", ") + k;
-      throw ConfigError(dir.string() + "/config.toml was edited since the run started (" + keys +
-                        "); restore it, or start a new run");
-    }
-    start = info.step;
-    prior_wall = info.wall_time_s;
-    if (probe) probe->restore(read_spectra(dir), start);
-  } else {
-    if (std::filesystem::exists(dir) && !std::filesystem::is_empty(dir)) {
-      if (!o.force)
-        throw ConfigError(dir.string() +
-                          " already holds a run (use --resume to continue it, --force to replace "
-                          "it, or set name=... for a new one)");
-      std::filesystem::remove_all(dir);
-    }
-    std::filesystem::create_directories(dir / "checkpoints");
-    write_file_atomic(dir / "config.toml", o.version_header + config_toml);
-    if (prediction.value("available", false))
-      write_file_atomic(dir / "theory.json", prediction.dump(2) + "\n");
-  }
-  MetricsLog log(dir, o.resume ? start : -1);
-
-  // Batch buffers (minibatch): allocated once.
-  const Dataset& train_set = data.train;
-  const int64_t N_all = train_set.size(), L = train_set.length, F = train_set.features,
-                Y = train_set.outputs, P = train_set.targets_per_example;
-  // Fresh samples (data.sample): batch_size new examples per step; else a fixed set.
-  const int64_t N = data.sample         ? tc.batch_size
-                    : tc.batch_size > 0 ? std::min(tc.batch_size, N_all)
-                                        : N_all;
-  std::vector<int32_t> order(N_all), batch_ids(N * L), batch_targets(Y > 0 ? 0 : N * P);
-  Dataset fresh;  // the step's fresh samples
-  std::vector<double> batch_x(N * F), batch_y(N * Y);
-  const Rng batch_rng(seed, "batch");
-  const Examples all_train = all_examples(train_set);
-
-  Arena arena;
-  Tape<T> tape(arena);
-  std::vector<std::pair<std::string, double>> row_values;
-  std::string status = "completed", message;
-  g_stop = 0;
-  auto previous_int = std::signal(SIGINT, on_signal);
-  auto previous_term = std::signal(SIGTERM, on_signal);
-  const auto t0 = Clock::now();
-  auto elapsed = [&] {
-    return prior_wall + std::chrono::duration<double>(Clock::now() - t0).count();
-  };
-  auto last_print = Clock::now() - std::chrono::hours(1);
-  const double outputs = double(model->outputs());
-  fmt::print("gradscope run {}: {}, {} parameters, {}, {} steps -> {}\n", cfg.string("name"),
-             data.description, ps.size(), precision_name<T>(), tc.steps, dir.string());
+int Training<T>::run() {
+  if (o_.resume)
+    restore();
+  else
+    start_fresh();
+  log_ = std::make_unique<MetricsLog>(o_.dir, o_.resume ? start_ : -1);
+  for (const MetricsRow& r : log_->rows()) watch_generalization(r);
+  progress_ = std::make_unique<Progress>(o_.dir, o_.live, start_, x_.train.steps, prior_wall_);
+  fmt::print("gradscope run {}: {}, {} parameters, {}, {} steps -> {}\n", x_.config.string("name"),
+             x_.data.description, x_.model->params().size(), precision_name<T>(), x_.train.steps,
+             o_.dir.string());
   std::fflush(stdout);
-
-  int64_t s = start;
-  for (;; ++s) {
-    // --- gradient at step s ---
-    Examples batch = all_train;
-    if (data.sample) {
-      data.sample(seed, static_cast<uint64_t>(s), N, fresh);
-      batch = all_examples(fresh);
-    } else if (N < N_all) {  // N examples without replacement, drawn from the step's own stream
-      std::iota(order.begin(), order.end(), 0);
-      const Rng r = batch_rng.substream(static_cast<uint64_t>(s));
-      for (int64_t j = 0; j < N; ++j) {
-        const int64_t k = j + static_cast<int64_t>(r.below(static_cast<uint64_t>(j), N_all - j));
-        std::swap(order[j], order[k]);
-        const int64_t e = order[j];
-        std::copy_n(train_set.inputs.begin() + e * L, L, batch_ids.begin() + j * L);
-        std::copy_n(train_set.x.begin() + e * F, F, batch_x.begin() + j * F);
-        if (Y > 0)
-          std::copy_n(train_set.y.begin() + e * Y, Y, batch_y.begin() + j * Y);
-        else
-          std::copy_n(train_set.targets.begin() + e * P, P, batch_targets.begin() + j * P);
-      }
-      batch = {L > 0 ? batch_ids.data() : nullptr, F > 0 ? batch_x.data() : nullptr,
-               Y > 0 ? nullptr : batch_targets.data(), Y > 0 ? batch_y.data() : nullptr, N};
-    }
-    tape.reset();
-    ps.zero_grad();
-    Var loss =
-        objective(tape, model_outputs(tape, *model, train_set, batch), train_set, batch, loss_kind);
-    if (tc.loss_reduction == "mean_over_classes" && !regression)
-      loss = scale(tape, loss, 1.0 / outputs);
-    const double batch_loss = double(tape.value(loss)[0]);
-    if (!std::isfinite(batch_loss)) {
-      status = "diverged";
-      const auto kept = list_checkpoints(dir);
-      message = fmt::format("loss is {} at step {}; last good checkpoint: step {}", batch_loss, s,
-                            kept.empty() ? int64_t{-1} : kept.back());
-      break;
-    }
-    tape.backward(loss);
-    const double lr = scheduled_lr(oc.lr, sc, s);
-
-    // --- log row s ---
-    const bool probe_step = probe && pc.is_probe_step(s, tc.steps);
-    const bool log_step = s % tc.log_every == 0 || s == tc.steps || probe_step;
-    if (log_step) {
-      const double grad_norm = l2_norm<T>(ps.grads());
-      const Eval tr = evaluate(*model, tape, train_set, loss_kind, "train");
-      const Eval te = evaluate(*model, tape, data.test, loss_kind, "test");
-      MetricsRow row;
-      row.values = {{"step", double(s)}, {"lr", lr}, {"train_loss", tr.loss}};
-      if (regression) {
-        row.values.insert(row.values.end(),
-                          {{"test_loss", te.loss}, {"test_rel_error", te.rel_error}});
-      } else {
-        row.values.insert(row.values.end(),
-                          {{"train_acc", tr.acc}, {"test_loss", te.loss}, {"test_acc", te.acc}});
-        row.values.insert(row.values.end(), tr.extra.begin(), tr.extra.end());
-        row.values.insert(row.values.end(), te.extra.begin(), te.extra.end());
-      }
-      if (alpha < 1)
-        row.values.emplace_back("rescaled_time", double(s) * oc.lr / std::log(1 / alpha));
-      row.values.emplace_back("weight_norm", l2_norm<T>(ps.values()));
-      row.values.emplace_back("grad_norm", grad_norm);
-      for (int i = 0; i < ps.count(); ++i) {
-        const Tensor<T> w = ps.value(i);
-        row.values.emplace_back("weight_norm." + ps.info(i).name,
-                                l2_norm<T>(std::span<const T>(w.data, w.numel())));
-      }
-      add_mode_strengths<T>(*model, data.teacher, ps.values(), row.values);
-      if (emergence) hidden_progress(*model, tape, data, row.values);
-      if (probe) {
-        const std::vector<std::string> names = probe->metric_names();
-        const std::vector<double> v =
-            probe_step ? probe->measure(s, ps.values(), ps.initial_values()) : probe->missing();
-        for (size_t j = 0; j < names.size(); ++j) row.values.emplace_back(names[j], v[j]);
-      }
-      log.append(row);
-      const double done = double(s - start), rate = done / std::max(1e-9, elapsed() - prior_wall);
-      const bool print = o.live || s == tc.steps || s == start ||
-                         Clock::now() - last_print > std::chrono::seconds(10);
-      if (print) {
-        const std::string eta = done > 0 ? format_duration((tc.steps - s) / rate) : "?";
-        const int width = static_cast<int>(std::to_string(tc.steps).size());
-        const std::string line =
-            regression ? fmt::format(
-                             "step {:>{}}/{} | train loss {:.4e} | test loss {:.4e} | {:.1f} "
-                             "steps/s | ETA {}",
-                             s, width, tc.steps, tr.loss, te.loss, rate, eta)
-                       : fmt::format(
-                             "step {:>{}}/{} | train {:.3e} {:.4f} | test {:.3e} {:.4f} | {:.1f} "
-                             "steps/s | ETA {}",
-                             s, width, tc.steps, tr.loss, tr.acc, te.loss, te.acc, rate, eta);
-        if (o.live) {
-          fmt::print("\r\033[K{}", line);
-        } else {
-          fmt::print("{}\n", line);
-        }
-        std::fflush(stdout);
-        last_print = Clock::now();
-      }
-    }
-
-    // --- checkpoint step s ---
-    const bool periodic = tc.checkpoint_every > 0 && s % tc.checkpoint_every == 0;
+  const SignalScope signals;
+  for (s_ = start_;; ++s_) {
+    progress_->step(s_);
+    if (!gradient_at(s_)) break;
+    const double lr = scheduled_lr(x_.optim.lr, x_.schedule, s_);
+    const bool end = s_ == end_step();
+    const bool probe_step = x_.spectra && (x_.probe.is_probe_step(s_, x_.train.steps) || end);
+    if (s_ % x_.train.log_every == 0 || end || probe_step) log_row(s_, lr, probe_step, end);
     const bool stopping = g_stop != 0;
-    if ((s != start || !o.resume) &&
-        (is_log_spaced_step(s) || periodic || s == tc.steps || stopping)) {
-      if (probe) write_spectra(dir, *probe);  // spectra up to s survive a crash after it
-      save_checkpoint(checkpoint_path(dir, s), s, elapsed(), config_toml, oc.name, ps, *opt);
-      if (!is_log_spaced_step(s))  // keep only the newest of the periodic checkpoints
-        for (int64_t k : list_checkpoints(dir))
-          if (k != s && !is_log_spaced_step(k)) std::filesystem::remove(checkpoint_path(dir, k));
-    }
-    if (s == tc.steps) break;
+    if ((s_ != start_ || !o_.resume) && policy_.due(s_, end, stopping)) checkpoint(s_);
+    if (end) break;
     if (stopping) {
-      status = "interrupted";
-      message = fmt::format("interrupted at step {}; resume with gradscope run --resume {}", s,
-                            dir.string());
+      status_ = "interrupted";
+      message_ = fmt::format("interrupted at step {}; resume with gradscope run --resume {}", s_,
+                             o_.dir.string());
       break;
     }
-
-    // --- update s + 1 ---
-    if (cfg.clip_norm() > 0) clip_grad_norm<T>(ps.grads(), cfg.clip_norm());
-    opt->step(ps.values(), ps.grads(), lr);
+    update(lr);
   }
-  std::signal(SIGINT, previous_int);
-  std::signal(SIGTERM, previous_term);
-  if (o.live) fmt::print("\n");
+  return finish();
+}
 
-  if (probe) write_spectra(dir, *probe);
-  const RunTiming timing{elapsed(), s};
-  auto summary = make_summary(log.rows(), tc, status, timing, message, !regression);
-  if (emergence) summary["phase_changes"] = detect_phase_changes(log.rows(), tc.phase_min_change);
+// A new run directory: the resolved config and the theory's prediction.
+template <class T>
+void Training<T>::start_fresh() {
+  namespace fs = std::filesystem;
+  if (fs::exists(o_.dir) && !fs::is_empty(o_.dir)) {
+    if (!o_.force)
+      throw ConfigError(o_.dir.string() +
+                        " already holds a run (use --resume to continue it, --force to replace "
+                        "it, or set name=... for a new one)");
+    fs::remove_all(o_.dir);
+  }
+  fs::create_directories(rundir::checkpoints_dir(o_.dir));
+  write_run_config(o_.dir, o_.version_header, x_.config);
+  if (x_.prediction.value("available", false)) write_theory(o_.dir, x_.prediction);
+}
+
+// The newest checkpoint, checked against the config (only train.steps and the execution keys
+// may change); an extended budget is written to config.toml, and the old summary goes.
+template <class T>
+void Training<T>::restore() {
+  const auto steps = rundir::list_checkpoints(o_.dir);
+  if (steps.empty()) throw ConfigError(o_.dir.string() + ": no checkpoint to resume from");
+  ParamStore<T>& ps = x_.model->params();
+  const CheckpointInfo info = load_checkpoint(rundir::checkpoint_file(o_.dir, steps.back()),
+                                              x_.optim.name, ps, *x_.optimizer);
+  if (!info.config_toml.empty()) {
+    const Config started = Config::from_string(info.config_toml, "checkpoint");
+    extending_ = started.integer("train.steps") != x_.train.steps;
+    std::string keys;
+    for (const auto& k : started.diff(x_.config))
+      if (!may_change_on_resume(k)) keys += (keys.empty() ? "" : ", ") + k;
+    if (!keys.empty())
+      throw ConfigError(rundir::config_file(o_.dir).string() +
+                        " was edited since the run started (" + keys +
+                        "); restore it, or start a new run");
+  }
+  if (x_.train.steps < info.step)
+    throw ConfigError(fmt::format("train.steps = {} is before the run's last checkpoint (step {})",
+                                  x_.train.steps, info.step));
+  start_ = info.step;
+  prior_wall_ = info.wall_time_s;
+  if (x_.spectra) x_.spectra->restore(read_spectra_files(o_.dir), start_);
+  if (!read_run_config(o_.dir).diff(x_.config).empty())
+    write_run_config(o_.dir, o_.version_header, x_.config);
+  remove_summary(o_.dir);
+}
+
+// The gradient at step s of the step's batch; false (diverged) when the loss is not finite.
+template <class T>
+bool Training<T>::gradient_at(int64_t s) {
+  const Examples batch = batches_.at(s);
+  ParamStore<T>& ps = x_.model->params();
+  tape_.reset();
+  ps.zero_grad();
+  const Dataset& layout = x_.data.train;
+  Var loss =
+      objective(tape_, model_outputs(tape_, *x_.model, layout, batch), layout, batch, x_.loss);
+  if (x_.train.loss_reduction == "mean_over_classes" && !x_.data.regression)
+    loss = scale(tape_, loss, 1.0 / double(x_.model->outputs()));
+  const double batch_loss = double(tape_.value(loss)[0]);
+  if (!std::isfinite(batch_loss)) {
+    status_ = "diverged";
+    const auto kept = rundir::list_checkpoints(o_.dir);
+    message_ = fmt::format("loss is {} at step {}; last good checkpoint: step {}", batch_loss, s,
+                           kept.empty() ? int64_t{-1} : kept.back());
+    return false;
+  }
+  tape_.backward(loss);
+  return true;
+}
+
+template <class T>
+void Training<T>::log_row(int64_t s, double lr, bool probe_step, bool end) {
+  const double grad_norm = l2_norm<T>(x_.model->params().grads());
+  const Evaluation ev = evaluate(x_, tape_, s, lr, grad_norm, probe_step);
+  log_->append(ev.row);
+  watch_generalization(ev.row);
+  const std::string losses =
+      x_.data.regression
+          ? fmt::format("train loss {:.4e} | test loss {:.4e}", ev.train.loss, ev.test.loss)
+          : fmt::format("train {:.3e} {:.4f} | test {:.3e} {:.4f}", ev.train.loss, ev.train.acc,
+                        ev.test.loss, ev.test.acc);
+  progress_->logged(s, losses, end);
+}
+
+// train.stop_after_generalized: once test accuracy first reaches the threshold at step g, the
+// run ends at g + N (unless a resume extends the run from there).
+template <class T>
+void Training<T>::watch_generalization(const MetricsRow& row) {
+  const int64_t n = x_.train.stop_after_generalized;
+  if (n <= 0 || stop_at_ >= 0 || !(row.get("test_acc") >= x_.train.generalize_threshold)) return;
+  if (extending_ && row.step() + n <= start_) return;
+  stop_at_ = row.step() + n;
+}
+
+template <class T>
+void Training<T>::checkpoint(int64_t s) {
+  if (x_.spectra) write_spectra_files(o_.dir, x_.spectra->files());  // spectra up to s survive
+  ParamStore<T>& ps = x_.model->params();
+  save_checkpoint(rundir::checkpoint_file(o_.dir, s), s, progress_->elapsed(), config_toml_,
+                  x_.optim.name, ps, *x_.optimizer);
+  for (int64_t k : policy_.to_remove(s, rundir::list_checkpoints(o_.dir)))
+    std::filesystem::remove(rundir::checkpoint_file(o_.dir, k));
+}
+
+template <class T>
+void Training<T>::update(double lr) {
+  ParamStore<T>& ps = x_.model->params();
+  if (x_.optim.clip_norm > 0) clip_grad_norm<T>(ps.grads(), x_.optim.clip_norm);
+  x_.optimizer->step(ps.values(), ps.grads(), lr);
+}
+
+template <class T>
+Summary Training<T>::summarize() const {
+  const std::vector<MetricsRow>& rows = log_->rows();
+  Summary summary = make_summary(rows, x_.train, status_, {progress_->elapsed(), s_}, message_,
+                                 !x_.data.regression);
+  const TaskFamily& family = *x_.family;
+  if (!family.monitored.empty())
+    summary.phase_changes = detect_phase_changes(
+        rows, x_.train.phase_min_change, [&](const std::string& k) { return family.monitors(k); });
   std::map<std::string, std::vector<int64_t>> jumps;
-  if (probe) {
-    nlohmann::ordered_json j = nlohmann::ordered_json::object();
-    for (size_t i = 0; i < probe->matrices().size(); ++i) {
-      const std::string& name = probe->matrices()[i].name;
-      jumps[name] = spectral_jump_steps(probe->steps(), probe->rows(i), pc.rank_eps);
-      j[name] = jumps[name];
+  if (x_.spectra) {
+    summary.spectral_jump_steps = nlohmann::ordered_json::object();
+    for (size_t i = 0; i < x_.spectra->matrices().size(); ++i) {
+      const std::string& name = x_.spectra->matrices()[i].name;
+      jumps[name] =
+          spectral_jump_steps(x_.spectra->steps(), x_.spectra->rows(i), x_.probe.rank_eps);
+      summary.spectral_jump_steps[name] = jumps[name];
     }
-    summary["spectral_jump_steps"] = j;
   }
-  if (prediction.value("available", false)) {
-    summary["theory"] = nlohmann::ordered_json::parse(nlohmann::json{
-        {"prediction", prediction},
-        {"observed", compare_with_prediction(prediction, log.rows(),
+  if (x_.prediction.value("available", false))  // keys in JSON order: observed, prediction
+    summary.theory = nlohmann::ordered_json::parse(nlohmann::json{
+        {"prediction", x_.prediction},
+        {"observed", compare_with_prediction(x_.prediction, rows,
                                              jumps)}}.dump());
-  }
-  write_file_atomic(dir / "summary.json", summary.dump(2) + "\n");
-  if (emergence) {
-    const auto& drop = summary["phase_changes"].value("test_loss", nlohmann::ordered_json());
-    const bool known = drop.is_object();
-    fmt::print("{}: {}; test loss {} -> {} ({}), final test accuracy {:.4f} ({} in {})\n",
-               cfg.string("name"), status, known ? drop["from"].dump() : "?",
-               known ? drop["to"].dump() : "?",
-               !known                   ? std::string("too few logged steps to tell")
-               : drop["step"].is_null() ? std::string("no phase change")
-                                        : "drop at step " + drop["step"].dump(),
-               log.rows().empty() ? NAN : log.rows().back().get("test_acc"),
-               format_duration(timing.wall_time_s), dir.string());
-  } else if (regression) {
-    fmt::print("{}: {}; final train loss {:.4e}, test loss {:.4e} ({} in {})\n", cfg.string("name"),
-               status, log.rows().empty() ? NAN : log.rows().back().get("train_loss"),
-               log.rows().empty() ? NAN : log.rows().back().get("test_loss"),
-               format_duration(timing.wall_time_s), dir.string());
-  } else {
-    fmt::print("{}: {}; memorized_step {}, generalized_step {}, regime {} ({} in {})\n",
-               cfg.string("name"), status, summary["memorized_step"].dump(),
-               summary["generalized_step"].dump(), summary["regime"].get<std::string>(),
-               format_duration(timing.wall_time_s), dir.string());
-  }
-  if (!message.empty()) fmt::print(stderr, "gradscope: {}\n", message);
-  if (status == "completed") return 0;
-  return status == "interrupted" ? 130 : 1;
+  return summary;
+}
+
+template <class T>
+int Training<T>::finish() {
+  progress_->finish();
+  if (status_ == "completed" && s_ == stop_at_ && stop_at_ < x_.train.steps)
+    message_ =
+        fmt::format("stopped {} steps after generalized_step {}", x_.train.stop_after_generalized,
+                    stop_at_ - x_.train.stop_after_generalized);
+  if (x_.spectra) write_spectra_files(o_.dir, x_.spectra->files());
+  const Summary summary = summarize();
+  write_summary(o_.dir, summary);
+  const nlohmann::ordered_json j = summary_to_json(summary);
+  const std::string line = x_.family->summary_line ? x_.family->summary_line(j)
+                           : x_.data.regression    ? regression_summary_line(j)
+                                                   : classification_summary_line(j);
+  fmt::print("{}: {}; {} ({} in {})\n", x_.config.string("name"), status_, line,
+             format_duration(summary.wall_time_s), o_.dir.string());
+  if (!message_.empty() && status_ != "completed") fmt::print(stderr, "gradscope: {}\n", message_);
+  if (status_ == "completed") return 0;
+  return status_ == "interrupted" ? 130 : 1;
+}
+
+template <class T>
+int train(const Config& config, const RunOptions& options) {
+  const auto x = Experiment<T>::build(config);
+  return Training<T>(*x, options).run();
 }
 
 }  // namespace
 
-bool is_log_spaced_step(int64_t step) {
-  if (step == 0) return true;
-  for (int64_t p = 100; p <= step; p *= 10)
-    if (step == p || step == 2 * p || step == 5 * p) return true;
-  return false;
+bool may_change_on_resume(const std::string& key) {
+  const KeySpec* spec = Config::find(key);
+  return key == "train.steps" || (spec && spec->execution);
 }
 
 int run_experiment(const Config& config, const RunOptions& options) {
-  config.validate();
   return config.string("precision") == "float64" ? train<double>(config, options)
                                                  : train<float>(config, options);
 }

@@ -1,19 +1,23 @@
-// The training loop of `gradscope run`: task -> model -> steps of forward, backward, clipping and
-// the optimizer; every log step it evaluates the whole train and test splits and appends a
-// metrics row; it checkpoints at log-spaced steps (0, 100, 200, 500, 1000, 2000, ...), every
-// train.checkpoint_every steps and at the end; at the end it writes summary.json.
+// The training loop of `gradscope run`: an Experiment (run/experiment.h) trained step by step
+// into its run directory. Its parts, each in a file of its own: the batches of each step
+// (batches.h), the evaluation row of a log step (evaluation.h), the checkpoint policy
+// (checkpoint_policy.h), the progress line and heartbeat (progress.h) and the summary
+// (summary.h); the run directory's files are rundir/'s.
 //
 // Step s means "after s optimizer updates". Iteration s computes the gradient at step s, logs row
 // s (if a log step), checkpoints step s (if due), then applies update s+1. A run resumed from
 // checkpoint s drops rows >= s and repeats from there: the metrics are bit-identical to an
 // uninterrupted run, because every random draw is a pure function of (seed, stream, step) and
 // every kernel is deterministic whatever the thread count.
+//
+// A run ends at train.steps, or train.stop_after_generalized steps after generalized_step when
+// that is set; a resume may extend a run to a larger train.steps (nothing else may change).
 #pragma once
 
 #include <filesystem>
 #include <string>
 
-#include "gradscope/run/config.h"
+#include "gradscope/config/config.h"
 
 namespace gradscope {
 
@@ -25,10 +29,12 @@ struct RunOptions {
   std::string version_header;  // first comment lines of config.toml
 };
 
-// Exit status: 0 completed, 1 diverged or failed, 130 interrupted (checkpoint written).
+// Validates and builds the experiment, then trains it. Bad input throws ConfigError before the
+// run directory is touched. Exit status: 0 completed, 1 diverged or failed, 130 interrupted
+// (checkpoint written).
 int run_experiment(const Config& config, const RunOptions& options);
 
-// Checkpoint steps that are kept for good: 0 and {1, 2, 5} x 10^k for k >= 2.
-bool is_log_spaced_step(int64_t step);
+// The keys a resumed run may change: train.steps (to extend it) and the execution keys.
+bool may_change_on_resume(const std::string& key);
 
 }  // namespace gradscope

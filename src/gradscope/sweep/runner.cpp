@@ -19,8 +19,10 @@
 #include <thread>
 
 #include "gradscope/index/results_index.h"
-#include "gradscope/run/checkpoint.h"
-#include "gradscope/run/run_files.h"
+#include "gradscope/rundir/files.h"
+#include "gradscope/rundir/paths.h"
+#include "gradscope/rundir/run_files.h"
+#include "gradscope/rundir/run_state.h"
 
 namespace gradscope {
 namespace {
@@ -49,13 +51,15 @@ std::string duration(double s) {
   return fmt::format("{}s", t);
 }
 
-// Whether the run directory holds a finished run of exactly this config.
-bool complete(const fs::path& dir, const std::string& id) {
-  if (!fs::exists(dir / "summary.json") || !fs::exists(dir / "config.toml")) return false;
+// Whether the run directory holds a run of this sweep point: its config's id is the point's, or
+// it is the point's run extended to more steps (gradscope run --resume DIR train.steps=M).
+bool same_point(const fs::path& dir, const SweepRun& r) {
   try {
-    const auto s = nlohmann::json::parse(read_file(dir / "summary.json"));
-    return s.value("status", "") != "interrupted" &&
-           config_hash(Config::from_file(dir / "config.toml")) == id;
+    Config c = read_run_config(dir);
+    if (config_hash(c) == r.id) return true;
+    if (c.integer("train.steps") <= r.config.integer("train.steps")) return false;
+    c.set("train.steps", r.config.integer("train.steps"));
+    return config_hash(c) == r.id;
   } catch (const std::exception&) {
     return false;
   }
@@ -136,10 +140,10 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
   for (const SweepRun& r : runs) ids.push_back(r.id);
   manifest["runs"] = ids;
   fs::create_directories(dir);
-  if (fs::exists(dir / "sweep.json")) {
+  if (rundir::is_sweep_dir(dir)) {
     nlohmann::ordered_json old;
     try {
-      old = nlohmann::ordered_json::parse(read_file(dir / "sweep.json"));
+      old = nlohmann::ordered_json::parse(read_file(rundir::sweep_manifest(dir)));
     } catch (const std::exception&) {
     }
     if (old != manifest)
@@ -150,28 +154,35 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
     // Other shards of this sweep may be starting too: only their files are expected here.
     for (const auto& e : fs::directory_iterator(dir)) {
       const std::string f = e.path().filename().string();
-      if (f != "configs" && f != "logs" && f.rfind("sweep.json", 0) != 0)
+      if (!rundir::is_sweep_file(f))
         throw ConfigError(dir.string() + " exists and is not a sweep; give the sweep another name");
     }
-    write_file_atomic(dir / "sweep.json", manifest.dump(2) + "\n");
+    write_file_atomic(rundir::sweep_manifest(dir), manifest.dump(2) + "\n");
   }
-  fs::create_directories(dir / "configs");
-  fs::create_directories(dir / "logs");
+  fs::create_directories(rundir::sweep_configs_dir(dir));
+  fs::create_directories(rundir::sweep_logs_dir(dir));
 
   // This shard's runs, minus the complete ones.
-  ResultsIndex index(o.root / "index.sqlite");
+  ResultsIndex index(rundir::index_file(o.root));
   std::deque<size_t> todo;
   int64_t skipped = 0, mine = 0;
   for (size_t i = 0; i < runs.size(); ++i) {
     if (static_cast<int64_t>(i % static_cast<size_t>(o.shards)) != o.shard) continue;
     ++mine;
-    if (complete(dir / runs[i].id, runs[i].id)) {
+    const RunInspection state = inspect_run(dir / runs[i].id);
+    if (state.state == RunState::complete && same_point(dir / runs[i].id, runs[i])) {
       // A run killed after its summary but before it indexed itself: index it now.
       if (!index.has_run(dir / runs[i].id)) index.add_run(dir / runs[i].id, name);
       ++skipped;
       continue;
     }
-    write_file_atomic(dir / "configs" / (runs[i].id + ".toml"), runs[i].config.to_toml());
+    if (state.state == RunState::running) {  // another process trains it: leave it be
+      fmt::print(stderr, "gradscope: {} is running (pid {} on {}); skipped\n",
+                 (dir / runs[i].id).string(), state.heartbeat->pid, state.heartbeat->host);
+      ++skipped;
+      continue;
+    }
+    write_file_atomic(rundir::sweep_config(dir, runs[i].id), runs[i].config.to_toml());
     todo.push_back(i);
   }
   fmt::print(
@@ -212,15 +223,13 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
       const SweepRun& r = runs[i];
       const fs::path run_dir = dir / r.id;
       std::vector<std::string> args = {"--threads", std::to_string(o.threads), "run"};
-      if (fs::exists(run_dir / "checkpoints") && !list_checkpoints(run_dir).empty() &&
-          fs::exists(run_dir / "config.toml") &&
-          config_hash(Config::from_file(run_dir / "config.toml")) == r.id) {
+      if (inspect_run(run_dir).state == RunState::resumable && same_point(run_dir, r)) {
         args.insert(args.end(), {"--resume", run_dir.string()});  // a crash or signal left it
       } else {
-        args.insert(args.end(), {(dir / "configs" / (r.id + ".toml")).string(), "--out",
+        args.insert(args.end(), {rundir::sweep_config(dir, r.id).string(), "--out",
                                  run_dir.string(), "--force"});
       }
-      running[spawn(o.executable, args, dir / "logs" / (r.id + ".log"))] = i;
+      running[spawn(o.executable, args, rundir::sweep_log(dir, r.id))] = i;
     }
     status(false);
     int st = 0;
@@ -234,7 +243,7 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
       } else if (!(g_interrupted && code == 130)) {
         failures.push_back(fmt::format("{} ({}): exit {}: {}", runs[i].id,
                                        fmt::join(runs[i].axes, " "), code,
-                                       last_line(dir / "logs" / (runs[i].id + ".log"))));
+                                       last_line(rundir::sweep_log(dir, runs[i].id))));
       }
       status(true);
       continue;
@@ -253,7 +262,7 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
     fail.push_back(f);
   }
   if (!failures.empty())
-    write_file_atomic(dir / fmt::format("failures-shard{}.json", o.shard), fail.dump(2) + "\n");
+    write_file_atomic(rundir::sweep_failures(dir, o.shard), fail.dump(2) + "\n");
   if (g_interrupted) {
     fmt::print("interrupted; rerun the same command to resume the sweep\n");
     return 130;

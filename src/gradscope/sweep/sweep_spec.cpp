@@ -7,8 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "gradscope/run/config_toml.h"
-#include "gradscope/run/run_files.h"
+#include "gradscope/config/config_toml.h"
+#include "gradscope/config/value_text.h"
+#include "gradscope/run/validate.h"
+#include "gradscope/rundir/files.h"
 #include "gradscope/tensor/rng.h"
 
 namespace gradscope {
@@ -78,20 +80,17 @@ SweepSpec read_sweep(const std::filesystem::path& experiment,
     const std::string key = eq == std::string::npos ? arg : arg.substr(0, eq);
     if (eq == std::string::npos || eq == 0)
       throw ConfigError("override '" + arg + "' is not key=value or key=v1,v2,...");
-    const std::string value = arg.substr(eq + 1);
-    if (value.find(',') == std::string::npos ||
-        (Config().value(key).index() == 4)) {  // a single value (or a list key): the base
-      base.apply_override(arg);
+    const KeySpec* ks = Config::find(key);
+    if (!ks) {
+      base.apply_override(arg);  // names the unknown key and the closest valid one
       continue;
     }
-    SweepAxis axis{key, {}};
-    std::stringstream items(value);
-    for (std::string item; std::getline(items, item, ',');) {
-      Config c;
-      c.apply_override(key + "=" + item);
-      axis.values.push_back(c.value(key));
+    std::vector<ConfigValue> values = parse_values(*ks, arg.substr(eq + 1));
+    if (values.size() == 1) {  // a single value: the base
+      base.set(key, values.front());
+      continue;
     }
-    add_axis(spec, std::move(axis), "");
+    add_axis(spec, SweepAxis{key, std::move(values)}, "");
   }
   if (spec.mode == "random" && spec.n < 1)
     throw ConfigError("sweep.mode = \"random\" needs sweep.n = the number of samples");
@@ -138,7 +137,7 @@ std::vector<SweepRun> expand_sweep(const Config& base, const SweepSpec& spec) {
       r.id = config_hash(r.config);
       r.config.set("name", sweep + "-" + r.id.substr(0, 8));
       try {
-        r.config.validate();
+        validate_experiment(r.config);
       } catch (const ConfigError& e) {
         std::string at;
         for (const auto& a : r.axes) at += (at.empty() ? "" : ", ") + a;

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "gradscope/tasks/task_family.h"
 #include "gradscope/tensor/rng.h"
 
 namespace gradscope {
@@ -78,9 +79,7 @@ int64_t modular_apply(const std::string& op, int64_t a, int64_t b, int64_t p) {
 
 void validate(const AlgorithmicTaskConfig& c) {
   if (c.name != "modular" && c.name != "permutation")
-    throw std::invalid_argument(
-        "task.name = \"" + c.name +
-        "\" (valid: modular, permutation, diagonal_teacher, lowrank_teacher, matrix_completion)");
+    throw std::invalid_argument("task.name = \"" + c.name + "\" (valid: modular, permutation)");
   if (!(c.train_fraction > 0 && c.train_fraction <= 1))
     throw std::invalid_argument(
         fmt::format("task.train_fraction = {} (valid: a fraction in (0, 1])", c.train_fraction));
@@ -166,6 +165,46 @@ TaskData make_algorithmic_task(const AlgorithmicTaskConfig& c) {
       modular ? fmt::format("{} mod {}", c.op, c.p) : fmt::format("{} in S_{}", c.op, c.n);
   d.description += fmt::format(": {} train / {} test", d.train.size(), d.test.size());
   return d;
+}
+
+AlgorithmicTaskConfig algorithmic_options(const Config& c) {
+  AlgorithmicTaskConfig t;
+  t.name = c.string("task.name");
+  t.op = c.string("task.op");
+  t.p = c.integer("task.p");
+  t.n = c.integer("task.n");
+  t.train_fraction = c.real("task.train_fraction");
+  t.split_seed = static_cast<uint64_t>(c.integer("task.split_seed"));
+  t.unordered = c.boolean("task.unordered");
+  t.tokens = c.string("model.type") == "transformer";
+  return t;
+}
+
+namespace {
+
+void validate_algorithmic(const Config& c) {
+  if (c.string("model.type") == "mlp" && c.string("model.mlp_form") == "dense")
+    throw ConfigError("model.mlp_form = \"dense\" reads bit vectors; task.name = \"" +
+                      c.string("task.name") + "\" gives operand ids (valid: pair, concat)");
+  validate(algorithmic_options(c));
+}
+
+TaskFamily algorithmic_family(const std::string& name) {
+  TaskFamily f;
+  f.name = name;
+  f.models = {"transformer", "mlp"};
+  f.validate = validate_algorithmic;
+  f.build = [](const Config& c) { return make_algorithmic_task(algorithmic_options(c)); };
+  return f;
+}
+
+}  // namespace
+
+TaskFamily modular_task() {
+  return algorithmic_family("modular");
+}
+TaskFamily permutation_task() {
+  return algorithmic_family("permutation");
 }
 
 }  // namespace gradscope

@@ -1,4 +1,5 @@
-// Algorithmic binary-operation tasks of Power et al. (2022): c = a o b over Z_p (every operation of
+// Algorithmic binary-operation tasks of Power et al. (2022), the task families "modular" and
+// "permutation": c = a o b over Z_p (every operation of
 // the paper, any modulus) or over the permutation group S_n. All pairs (or unordered pairs a <= b)
 // are enumerated, shuffled by the "split" stream of split_seed (independent of the init seed), and
 // the first floor(train_fraction * count) go to training.
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "gradscope/config/config.h"
 #include "gradscope/tasks/dataset.h"
 
 namespace gradscope {
@@ -21,7 +23,10 @@ struct AlgorithmicTaskConfig {
   uint64_t split_seed = 598;
   bool unordered = false;  // only pairs a <= b
   bool tokens = true;      // inputs [a, b, '='] (true) or operand ids [a, b] (false)
+  bool operator==(const AlgorithmicTaskConfig&) const = default;
 };
+// The task.* keys of the modular and permutation tasks; tokens when model.type = transformer.
+AlgorithmicTaskConfig algorithmic_options(const Config& config);
 
 const std::vector<std::string>& modular_ops();
 const std::vector<std::string>& permutation_ops();

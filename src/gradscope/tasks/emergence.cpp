@@ -9,6 +9,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "gradscope/tasks/task_family.h"
 #include "gradscope/tensor/rng.h"
 
 namespace gradscope {
@@ -150,15 +151,8 @@ void append(Dataset& a, const Dataset& b) {
 
 }  // namespace
 
-const std::vector<std::string>& emergence_task_names() {
-  static const std::vector<std::string> names = {"sparse_parity", "multitask_sparse_parity",
-                                                 "induction"};
-  return names;
-}
-
 void validate(const EmergenceTaskConfig& c) {
-  const auto& names = emergence_task_names();
-  if (std::find(names.begin(), names.end(), c.name) == names.end())
+  if (c.name != "sparse_parity" && c.name != "multitask_sparse_parity" && c.name != "induction")
     bad("name", "\"" + c.name + "\"", "sparse_parity, multitask_sparse_parity, induction");
   if (c.name == "induction") {
     if (c.vocab < 2) bad("vocab", std::to_string(c.vocab), "an integer >= 2");
@@ -240,6 +234,95 @@ TaskData make_emergence_task(const EmergenceTaskConfig& c) {
                                           : std::string("fresh training data"));
   }
   return data;
+}
+
+EmergenceTaskConfig emergence_options(const Config& c) {
+  EmergenceTaskConfig t;
+  t.name = c.string("task.name");
+  t.n_bits = c.integer("task.n_bits");
+  t.k = c.integer("task.k");
+  t.n_tasks = c.integer("task.n_tasks");
+  t.zipf_exponent = c.real("task.zipf_exponent");
+  t.vocab = c.integer("task.vocab");
+  t.seq_len = c.integer("task.seq_len");
+  t.segment_len = c.integer("task.segment_len");
+  t.n_train = c.integer("task.n_train");
+  t.n_test = c.integer("task.n_test");
+  t.split_seed = static_cast<uint64_t>(c.integer("task.split_seed"));
+  return t;
+}
+
+namespace {
+
+void validate_emergence(const Config& c) {
+  const std::string& name = c.string("task.name");
+  if (name != "induction" && c.string("model.type") == "mlp" &&
+      c.string("model.mlp_form") != "dense")
+    throw ConfigError("model.mlp_form = \"" + c.string("model.mlp_form") +
+                      "\" reads operand ids; " + name + " gives bit vectors (valid: dense)");
+  if (c.integer("task.n_train") == 0 && c.integer("train.batch_size") == 0)
+    throw ConfigError(
+        "train.batch_size = 0 (full batch) with task.n_train = 0 (fresh samples "
+        "every step): set train.batch_size >= 1, or task.n_train > 0");
+  validate(emergence_options(c));
+}
+
+// "test loss A -> B (drop at step S), final test accuracy X": the test loss's phase change.
+std::string emergence_summary_line(const nlohmann::ordered_json& s) {
+  const nlohmann::ordered_json none;
+  const auto& drop =
+      s.contains("phase_changes") ? s["phase_changes"].value("test_loss", none) : none;
+  const bool known = drop.is_object();
+  const bool acc =
+      s.contains("final") && s["final"].contains("test_acc") && s["final"]["test_acc"].is_number();
+  return fmt::format("test loss {} -> {} ({}), final test accuracy {:.4f}",
+                     known ? drop["from"].dump() : "?", known ? drop["to"].dump() : "?",
+                     !known                   ? std::string("too few logged steps to tell")
+                     : drop["step"].is_null() ? std::string("no phase change")
+                                              : "drop at step " + drop["step"].dump(),
+                     acc ? s["final"]["test_acc"].get<double>() : NAN);
+}
+
+TaskFamily emergence_family(const std::string& name, std::vector<std::string> measures) {
+  TaskFamily f;
+  f.name = name;
+  f.models = {name == "induction" ? "transformer" : "mlp"};
+  if (name != "induction") f.losses = {"cross_entropy", "hinge"};
+  f.validate = validate_emergence;
+  f.build = [](const Config& c) { return make_emergence_task(emergence_options(c)); };
+  f.shape = [](const Config& c, const TaskData& d) {
+    ModelShape s = data_shape(d);
+    if (c.string("train.loss") == "hinge") s.num_classes = 1;  // one score per example
+    return s;
+  };
+  f.measures = std::move(measures);
+  f.monitored = {"test_loss",
+                 "test_acc",
+                 "test_icl_score",
+                 "test_induction_loss",
+                 "test_induction_acc",
+                 "test_segment_exact_match",
+                 "test_segment_edit_distance",
+                 "dist_from_init",
+                 "relevant_share",
+                 "subtask.*.test_loss",
+                 "subtask.*_share",
+                 "prefix_match.*"};
+  f.summary_line = emergence_summary_line;
+  return f;
+}
+
+}  // namespace
+
+TaskFamily sparse_parity_task() {
+  return emergence_family("sparse_parity", {"dist_from_init", "relevant_share"});
+}
+TaskFamily multitask_sparse_parity_task() {
+  return emergence_family("multitask_sparse_parity",
+                          {"subtasks", "dist_from_init", "relevant_share"});
+}
+TaskFamily induction_task() {
+  return emergence_family("induction", {"induction", "dist_from_init", "prefix_matching"});
 }
 
 }  // namespace gradscope

@@ -1,4 +1,6 @@
 // Tasks of the emergence experiments (REFERENCES 3): abilities that appear abruptly in training.
+// Each is a task family whose runs log continuous metrics and hidden-progress measures
+// (probes/measures.h) and whose summary reports the phase changes of those metrics.
 //
 //   sparse_parity            x in {-1, 1}^n (task.n_bits), label = product of k fixed coordinates
 //                            (task.k, drawn once from Rng(split_seed, "subsets")); class 1 when
@@ -27,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "gradscope/config/config.h"
 #include "gradscope/tasks/dataset.h"
 
 namespace gradscope {
@@ -36,13 +39,13 @@ struct EmergenceTaskConfig {
   int64_t n_bits = 30, k = 3;          // parity
   int64_t n_tasks = 20;                // multitask: T subtasks
   double zipf_exponent = 1.4;          // multitask: P(i) ~ (i + 1)^-a
-  int64_t vocab = 32, seq_len = 64, segment_len = 8;  // induction
-  int64_t n_train = 0;                                // fixed training examples (0: fresh)
-  int64_t n_test = 2000;                              // test examples (per subtask: multitask)
+  int64_t vocab = 32, seq_len = 4, segment_len = 8;  // induction
+  int64_t n_train = 0;                               // fixed training examples (0: fresh)
+  int64_t n_test = 512;                              // test examples (per subtask: multitask)
   uint64_t split_seed = 598;
+  bool operator==(const EmergenceTaskConfig&) const = default;
 };
-
-const std::vector<std::string>& emergence_task_names();
+EmergenceTaskConfig emergence_options(const Config& config);
 
 // Throws std::invalid_argument naming the key (task.k, task.n_tasks, ...) and what is valid.
 void validate(const EmergenceTaskConfig& c);

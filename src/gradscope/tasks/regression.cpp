@@ -9,6 +9,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "gradscope/tasks/task_family.h"
 #include "gradscope/tensor/lapack.h"
 #include "gradscope/tensor/rng.h"
 
@@ -199,15 +200,8 @@ TaskData matrix_completion(const RegressionTaskConfig& c) {
 
 }  // namespace
 
-const std::vector<std::string>& regression_task_names() {
-  static const std::vector<std::string> names = {"diagonal_teacher", "lowrank_teacher",
-                                                 "matrix_completion"};
-  return names;
-}
-
 void validate(const RegressionTaskConfig& c) {
-  const auto& names = regression_task_names();
-  if (std::find(names.begin(), names.end(), c.name) == names.end())
+  if (c.name != "diagonal_teacher" && c.name != "lowrank_teacher" && c.name != "matrix_completion")
     bad("name", "\"" + c.name + "\"", "diagonal_teacher, lowrank_teacher, matrix_completion");
   if (c.inputs != "whitened" && c.inputs != "gaussian")
     bad("inputs", "\"" + c.inputs + "\"", "whitened, gaussian");
@@ -263,6 +257,58 @@ TaskData make_regression_task(const RegressionTaskConfig& c) {
     t = linear_teacher(c);
   t.regression = true;
   return t;
+}
+
+RegressionTaskConfig regression_options(const Config& c) {
+  RegressionTaskConfig t;
+  t.name = c.string("task.name");
+  t.target = c.list("task.target");
+  t.target_vo = c.list("task.target_vo");
+  t.teacher = c.string("task.teacher");
+  t.teacher_basis = c.string("task.teacher_basis");
+  t.inputs = c.string("task.inputs");
+  t.dim = c.integer("task.dim");
+  t.seq_len = c.integer("task.seq_len");
+  t.n_samples = c.integer("task.n_samples");
+  t.n_test = c.integer("task.n_test");
+  t.size = c.integer("task.size");
+  t.rank = c.integer("task.rank");
+  t.observed = c.integer("task.observed");
+  t.split_seed = static_cast<uint64_t>(c.integer("task.split_seed"));
+  return t;
+}
+
+namespace {
+
+TaskFamily regression_family(const std::string& name, std::vector<std::string> models) {
+  TaskFamily f;
+  f.name = name;
+  f.models = std::move(models);
+  f.validate = [](const Config& c) { validate(regression_options(c)); };
+  f.build = [](const Config& c) { return make_regression_task(regression_options(c)); };
+  f.measures = {"teacher_modes"};
+  f.summary_line = regression_summary_line;
+  return f;
+}
+
+}  // namespace
+
+TaskFamily diagonal_teacher_task() {
+  return regression_family("diagonal_teacher", {"diagonal", "deep_linear"});
+}
+
+TaskFamily lowrank_teacher_task() {
+  TaskFamily f = regression_family("lowrank_teacher", {"deep_linear", "diag_attention"});
+  f.shape = [](const Config& c, const TaskData& d) {
+    ModelShape s = data_shape(d);
+    if (c.string("task.teacher") == "attention") s.seq_len = c.integer("task.seq_len");
+    return s;
+  };
+  return f;
+}
+
+TaskFamily matrix_completion_task() {
+  return regression_family("matrix_completion", {"matrix_factorization"});
 }
 
 }  // namespace gradscope

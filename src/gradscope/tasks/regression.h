@@ -1,5 +1,7 @@
-// Regression tasks of the rank-dynamics experiments (REFERENCES 2): a teacher maps inputs to real
-// targets and the loss is 1/2 mean over examples of ||y - f(x)||^2.
+// Regression tasks of the rank-dynamics experiments (REFERENCES 2), the task families
+// "diagonal_teacher", "lowrank_teacher" and "matrix_completion": a teacher maps inputs to real
+// targets and the loss is 1/2 mean over examples of ||y - f(x)||^2. Their runs log the teacher's
+// mode strengths in the model (probes/measures.h, teacher_modes) where the teacher is linear.
 //
 //   diagonal_teacher   y = <w*, x>, w* = task.target (zero-padded to task.dim).
 //   lowrank_teacher    linear: y = x W*, W* [d, d] = sum_i s_i v_i u_i^T with s = task.target and
@@ -19,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "gradscope/config/config.h"
 #include "gradscope/tasks/dataset.h"
 
 namespace gradscope {
@@ -37,9 +40,9 @@ struct RegressionTaskConfig {
   uint64_t split_seed = 598;
 
   int64_t input_dim() const { return dim > 0 ? dim : static_cast<int64_t>(target.size()); }
+  bool operator==(const RegressionTaskConfig&) const = default;
 };
-
-const std::vector<std::string>& regression_task_names();
+RegressionTaskConfig regression_options(const Config& config);
 
 // Throws std::invalid_argument naming the key (task.target, task.rank, ...) and what is valid.
 void validate(const RegressionTaskConfig& c);

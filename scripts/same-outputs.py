@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""Proves a refactor changed no number: short runs of every task family and model, made by two
+builds of gradscope, compared file by file.
+
+    scripts/same-outputs.py run GRADSCOPE_BINARY OUT_DIR     # every case below into OUT_DIR
+    scripts/same-outputs.py compare BEFORE_DIR AFTER_DIR      # exit 1 on any difference
+
+Compared: metrics.jsonl, metrics.csv, config.toml, theory.json and spectra/*.npy byte for byte;
+summary.json with its wall-clock fields (wall_time_s, steps_per_s) left out; the last
+checkpoint's header (wall_time_s left out) and its payload (parameters, W_0, optimizer state)
+byte for byte. Also the sweep manifest (sweep.json) and run ids of a short sweep.
+Standard library only (Debian's /usr/bin/python3).
+"""
+import json
+import os
+import struct
+import subprocess
+import sys
+
+# (case name, experiment file, overrides): one short run of every task family and model.
+CASES = [
+    ("nanda", "nanda-grokking.toml", ["train.steps=150"]),
+    ("nanda-f64", "nanda-grokking.toml", ["train.steps=40", "precision=float64"]),
+    ("nanda-plain-probe", "nanda-rank.toml", ["train.steps=120", "probe.every=30"]),
+    ("pair-mlp", "pair-mlp.toml", ["train.steps=300"]),
+    ("concat-mlp", "grok-mlp-small.toml", ["train.steps=400"]),
+    ("power-minibatch", "power-add.toml", ["train.steps=30", "train.log_every=10"]),
+    ("permutation", "power-s5-compose.toml", ["train.steps=30", "train.log_every=10"]),
+    ("diag-stages", "diag-stages.toml", ["train.steps=600"]),
+    ("diag-attention", "diag-attention.toml", ["train.steps=400"]),
+    ("saxe", "saxe-deep-linear.toml", ["train.steps=400"]),
+    ("arora", "arora-completion.toml", ["train.steps=200"]),
+    ("parity-hinge", "parity-n20-k3.toml", ["train.steps=300"]),
+    ("multitask", "multitask-parity.toml", ["train.steps=400"]),
+    ("induction", "induction-2layer.toml", ["train.steps=200"]),
+]
+SWEEP = ("wd-frac-sweep.toml", ["train.steps=60", "seed=3"])
+WALL = ("wall_time_s", "steps_per_s")
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXAMPLES = os.path.join(HERE, "..", "examples")
+
+
+def run_all(binary, out):
+    os.makedirs(out, exist_ok=True)
+    for name, exp, overrides in CASES:
+        cmd = [binary, "--threads", "2", "run", os.path.join(EXAMPLES, exp), *overrides,
+               "--out", os.path.join(out, name), "--force"]
+        print(" ".join(cmd[1:]), flush=True)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    exp, args = SWEEP
+    subprocess.run([binary, "sweep", os.path.join(EXAMPLES, exp), *args, "--jobs", "2",
+                    "--root", os.path.join(out, "sweeps")], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def strip_header(text):
+    return b"\n".join(l for l in text.split(b"\n") if not l.startswith(b"# gradscope "))
+
+
+def checkpoint_parts(path):
+    data = read(path)
+    (length,) = struct.unpack("<Q", data[8:16])
+    header = json.loads(data[16:16 + length])
+    header.pop("wall_time_s", None)
+    return data[:8], header, data[16 + length:]
+
+
+def compare_run(a, b, problems):
+    for f in sorted(set(os.listdir(a)) | set(os.listdir(b))):
+        pa, pb = os.path.join(a, f), os.path.join(b, f)
+        if f.endswith(".svg") or f == "logs" or f.startswith("index.sqlite"):
+            continue  # plots, sweep logs and the SQLite index hold wall-clock times
+        if not os.path.exists(pa) or not os.path.exists(pb):
+            problems.append(f"{pb}: only in {'after' if os.path.exists(pb) else 'before'}")
+        elif f == "checkpoints":
+            ca, cb = sorted(os.listdir(pa)), sorted(os.listdir(pb))
+            if ca != cb:
+                problems.append(f"{pb}: checkpoint steps differ ({ca} vs {cb})")
+            elif ca:
+                x, y = checkpoint_parts(os.path.join(pa, ca[-1])), checkpoint_parts(
+                    os.path.join(pb, cb[-1]))
+                for part, what in zip(range(3), ("magic", "header", "payload")):
+                    if x[part] != y[part]:
+                        problems.append(f"{pb}/{ca[-1]}: {what} differs")
+        elif os.path.isdir(pa):
+            compare_run(pa, pb, problems)
+        elif f == "summary.json":
+            sa, sb = json.loads(read(pa)), json.loads(read(pb))
+            for s in (sa, sb):
+                for k in WALL:
+                    s.pop(k, None)
+            if sa != sb or list(sa) != list(sb):
+                problems.append(f"{pb}: differs beyond wall-clock fields")
+            # Byte layout too: the same text once the wall-clock lines are dropped.
+            strip = lambda t: b"\n".join(l for l in t.split(b"\n") if not any(
+                (f'"{k}"').encode() in l for k in WALL))
+            if strip(read(pa)) != strip(read(pb)):
+                problems.append(f"{pb}: text differs beyond wall-clock fields")
+        elif f == "config.toml" and strip_header(read(pa)) == strip_header(read(pb)):
+            continue  # the header comment names the build's git revision
+        elif read(pa) != read(pb):
+            problems.append(f"{pb}: differs")
+
+
+def compare(before, after):
+    problems = []
+    compare_run(before, after, problems)
+    for p in problems:
+        print(p)
+    cases = [c[0] for c in CASES] + ["sweeps"]
+    print(f"{len(cases)} cases compared ({', '.join(cases)}): "
+          f"{'identical' if not problems else f'{len(problems)} differences'}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4 or sys.argv[1] not in ("run", "compare"):
+        sys.exit(__doc__)
+    if sys.argv[1] == "run":
+        run_all(os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3]))
+    else:
+        sys.exit(compare(sys.argv[2], sys.argv[3]))

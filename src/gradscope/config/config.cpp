@@ -1,0 +1,290 @@
+// Config: reading TOML files and overrides over the schema, the resolved config.toml text and the
+// run id. The keys themselves are in schema.cpp.
+#include "gradscope/config/config.h"
+
+#include <fmt/core.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "gradscope/config/config_toml.h"
+#include "gradscope/config/edit_distance.h"
+#include "gradscope/config/value_text.h"
+
+namespace gradscope {
+
+extern const std::vector<KeySpec> kSchemaTable;
+
+namespace {
+
+std::vector<KeySpec>& mutable_schema() {
+  static std::vector<KeySpec> schema = kSchemaTable;
+  return schema;
+}
+
+[[noreturn]] void unknown_key(const std::string& key, const std::string& where) {
+  throw ConfigError(where + "unknown key '" + key + "' (did you mean '" + closest_key(key) + "'?)");
+}
+
+std::string section_of(const std::string& key) {
+  const size_t dot = key.find('.');
+  return dot == std::string::npos ? "" : key.substr(0, dot);
+}
+
+// The sections in the order of their first key ("" for top-level keys comes first).
+std::vector<std::string> sections() {
+  std::vector<std::string> out;
+  for (const KeySpec& s : Config::schema())
+    if (std::find(out.begin(), out.end(), section_of(s.key)) == out.end())
+      out.push_back(section_of(s.key));
+  return out;
+}
+
+// The resolved TOML of `values`, section by section; `keep` decides which keys are written.
+template <class Keep>
+std::string toml_text(const std::map<std::string, ConfigValue>& values, Keep&& keep) {
+  std::string out;
+  for (const std::string& sec : sections()) {
+    if (!sec.empty()) out += "\n[" + sec + "]\n";
+    for (const KeySpec& s : Config::schema()) {
+      if (section_of(s.key) != sec || !keep(s)) continue;
+      out += (sec.empty() ? s.key : s.key.substr(sec.size() + 1)) + " = " +
+             value_to_string(values.at(s.key)) + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* kind_name(const ConfigValue& v) {
+  switch (v.index()) {
+    case 0:
+      return "an integer";
+    case 1:
+      return "a number";
+    case 2:
+      return "true or false";
+    case 3:
+      return "a string";
+    default:
+      return "a list of numbers";
+  }
+}
+
+ConfigValue coerce(const KeySpec& spec, const ConfigValue& v, const std::string& where) {
+  const size_t want = spec.default_value.index();
+  if (v.index() == want) return v;
+  if (spec.string_or_list && v.index() == 4) return v;
+  if (want == 0 && v.index() == 1) {
+    const double d = std::get<double>(v);
+    if (std::isfinite(d) && d == std::floor(d) && std::abs(d) < 9.2e18)
+      return static_cast<int64_t>(d);
+  }
+  if (want == 1 && v.index() == 0) return static_cast<double>(std::get<int64_t>(v));
+  if (want == 4 && v.index() <= 1)
+    return std::vector<double>{v.index() == 0 ? double(std::get<int64_t>(v)) : std::get<double>(v)};
+  throw ConfigError(fmt::format(
+      "{}{} = {} (valid: {})", where, spec.key, value_to_string(v),
+      spec.string_or_list ? "a string or a list of numbers" : kind_name(spec.default_value)));
+}
+
+ConfigValue value_from_toml(const toml::node& node, const std::string& where) {
+  if (auto i = node.as_integer()) return i->get();
+  if (auto d = node.as_floating_point()) return d->get();
+  if (auto b = node.as_boolean()) return b->get();
+  if (auto s = node.as_string()) return s->get();
+  if (auto a = node.as_array()) {
+    std::vector<double> list;
+    for (const toml::node& e : *a) {
+      if (auto ei = e.as_integer())
+        list.push_back(double(ei->get()));
+      else if (auto ed = e.as_floating_point())
+        list.push_back(ed->get());
+      else
+        throw ConfigError(where + " must be a list of numbers");
+    }
+    return list;
+  }
+  throw ConfigError(where + " must be a number, true or false, a string or a list of numbers");
+}
+
+std::string value_to_string(const ConfigValue& v) {
+  switch (v.index()) {
+    case 0:
+      return std::to_string(std::get<int64_t>(v));
+    case 1: {
+      std::string s = fmt::format("{}", std::get<double>(v));
+      if (s.find_first_of(".eEn") == std::string::npos) s += ".0";  // stays a TOML float
+      return s;
+    }
+    case 2:
+      return std::get<bool>(v) ? "true" : "false";
+    case 4: {
+      std::string out = "[";
+      for (double d : std::get<std::vector<double>>(v))
+        out += (out.size() > 1 ? ", " : "") + value_to_string(d);
+      return out + "]";
+    }
+    default: {
+      std::string out = "\"";
+      for (char ch : std::get<std::string>(v)) {
+        if (ch == '"' || ch == '\\') out += '\\';
+        out += ch;
+      }
+      return out + "\"";
+    }
+  }
+}
+
+std::string closest_key(const std::string& key) {
+  const KeySpec* best = &Config::schema().front();
+  size_t best_d = SIZE_MAX;
+  for (const KeySpec& s : Config::schema()) {
+    const size_t d = edit_distance(key.data(), key.size(), s.key.data(), s.key.size());
+    if (d < best_d) best_d = d, best = &s;
+  }
+  return best->key;
+}
+
+const std::vector<KeySpec>& Config::schema() {
+  return mutable_schema();
+}
+
+const KeySpec* Config::find(const std::string& key) {
+  for (const KeySpec& s : schema())
+    if (s.key == key) return &s;
+  return nullptr;
+}
+
+void Config::register_key(const KeySpec& spec) {
+  if (find(spec.key) || spec.since <= 1)
+    throw std::logic_error("Config::register_key: " + spec.key + " exists or has since <= 1");
+  mutable_schema().push_back(spec);
+}
+
+Config::Config() {
+  for (const KeySpec& s : schema()) values_[s.key] = s.default_value;
+}
+
+void Config::set(const std::string& key, const ConfigValue& value) {
+  const KeySpec* spec = find(key);
+  if (!spec) unknown_key(key, "");
+  values_[key] = coerce(*spec, value, "");
+}
+
+void Config::apply_override(const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError("override '" + assignment +
+                      "' is not key=value (e.g. optim.weight_decay=0.3)");
+  const std::string key = assignment.substr(0, eq);
+  const KeySpec* spec = find(key);
+  if (!spec) unknown_key(key, "override: ");
+  values_[key] = parse_value(*spec, assignment.substr(eq + 1));
+}
+
+Config Config::from_file(const std::filesystem::path& path) {
+  if (!std::filesystem::is_regular_file(path))
+    throw ConfigError(path.string() + ": no such experiment file");
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) throw ConfigError(path.string() + ": cannot read");
+  return from_string(text.str(), path.string());
+}
+
+Config Config::from_string(const std::string& text, const std::string& file) {
+  toml::table root;
+  try {
+    root = toml::parse(text, file);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(fmt::format("{}:{}:{}: {}", file, e.source().begin.line,
+                                  e.source().begin.column, e.description()));
+  }
+  Config c;
+  auto set_leaf = [&](const std::string& key, const toml::node& node) {
+    const KeySpec* spec = find(key);
+    const std::string where = fmt::format("{}:{}: ", file, node.source().begin.line);
+    if (!spec) unknown_key(key, where);
+    c.values_[key] = coerce(*spec, value_from_toml(node, where + key), where);
+  };
+  const std::vector<std::string> known = sections();
+  for (auto&& [k, node] : root) {
+    const std::string name(k.str());
+    if (name == "sweep" && node.is_table()) {  // gradscope sweep reads it (sweep/sweep_spec.h)
+      c.has_sweep_ = true;
+      continue;
+    }
+    if (auto table = node.as_table()) {
+      if (name.empty() || std::find(known.begin(), known.end(), name) == known.end()) {
+        std::string valid;
+        for (const std::string& s : known)
+          if (!s.empty()) valid += s + ", ";
+        throw ConfigError(fmt::format("{}:{}: unknown section [{}] (valid: {}sweep)", file,
+                                      node.source().begin.line, name, valid));
+      }
+      for (auto&& [k2, leaf] : *table) set_leaf(name + "." + std::string(k2.str()), leaf);
+    } else {
+      set_leaf(name, node);
+    }
+  }
+  return c;
+}
+
+const ConfigValue& Config::value(const std::string& key) const {
+  auto it = values_.find(key);
+  if (it == values_.end()) unknown_key(key, "");
+  return it->second;
+}
+int64_t Config::integer(const std::string& key) const {
+  return std::get<int64_t>(value(key));
+}
+double Config::real(const std::string& key) const {
+  return std::get<double>(value(key));
+}
+bool Config::boolean(const std::string& key) const {
+  return std::get<bool>(value(key));
+}
+const std::string& Config::string(const std::string& key) const {
+  return std::get<std::string>(value(key));
+}
+const std::vector<double>& Config::list(const std::string& key) const {
+  return std::get<std::vector<double>>(value(key));
+}
+bool Config::is_default(const std::string& key) const {
+  const KeySpec* spec = find(key);
+  if (!spec) unknown_key(key, "");
+  return value(key) == spec->default_value;
+}
+
+std::string Config::to_toml(const std::string& header) const {
+  return header + toml_text(values_, [&](const KeySpec& s) {
+           return s.since <= 1 || values_.at(s.key) != s.default_value;
+         });
+}
+
+std::string config_hash(const Config& config) {
+  Config c = config;
+  c.set("name", std::string());
+  for (const KeySpec& s : Config::schema())
+    if (s.execution) c.set(s.key, s.default_value);
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char ch : c.to_toml()) {
+    h ^= ch;
+    h *= 1099511628211ull;
+  }
+  return fmt::format("{:016x}", h);
+}
+
+std::vector<std::string> Config::diff(const Config& other) const {
+  std::vector<std::string> keys;
+  for (const KeySpec& s : schema())
+    if (values_.at(s.key) != other.values_.at(s.key)) keys.push_back(s.key);
+  return keys;
+}
+
+}  // namespace gradscope

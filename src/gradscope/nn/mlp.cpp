@@ -1,0 +1,178 @@
+// The MLPs (model.type = "mlp"): forms pair and concat (operand ids) and dense (real features);
+// see models.h. Shape legend: N = examples, V = vocabulary, C = classes, De = d_embed,
+// Dhid = d_hidden, F = input features.
+#include <fmt/core.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "gradscope/nn/layers.h"
+#include "gradscope/nn/model_registry.h"
+#include "gradscope/tensor/rng.h"
+
+namespace gradscope {
+namespace {
+
+template <class T>
+class Mlp final : public Model<T> {
+ public:
+  Mlp(const ModelConfig& c, const ModelShape& s, uint64_t seed) : c_(c), s_(s) {
+    ParamStore<T>& ps = this->params_;
+    const bool pair = c.mlp_form == "pair";
+    const int64_t De = c.d_embed, Dh = c.d_hidden;
+    W_E_ = ps.add("embed.W_E", {pair ? s.num_classes : s.vocab, De});  // [C or V, De]
+    W_in_ = ps.add("mlp.W_in", {pair ? De : 2 * De, Dh});              // [De or 2De, Dhid]
+    if (!pair) b_in_ = ps.add("mlp.b_in", {Dh});
+    W_out_ = ps.add("mlp.W_out", {Dh, pair ? De : s.num_classes});  // [Dhid, De or C]
+    if (!pair) b_out_ = ps.add("mlp.b_out", {s.num_classes});
+    ps.finalize();
+
+    Rng rng(seed, "init");
+    for (int i : {W_E_, W_in_, W_out_}) {
+      Tensor<T> w = ps.value(i);
+      const double rows = double(w.shape[0]);
+      if (c.init == "haiku") {
+        // PAIR (Haiku defaults): embedding sd sqrt(2/C)/0.87962566, linears sd 1/sqrt(fan_in),
+        // both truncated at 2 sd.
+        const double sd =
+            i == W_E_ ? std::sqrt(2.0 / rows) / 0.87962566103423978 : 1.0 / std::sqrt(rows);
+        rng.fill_truncated_normal(w.data, w.numel(), c.init_scale * sd);
+      } else {  // N(0, 1/fan_in); the embedding's fan-in is taken as its width
+        const double fan = i == W_E_ ? double(De) : rows;
+        rng.fill_normal(w.data, w.numel(), 0.0, c.init_scale / std::sqrt(fan));
+      }
+    }
+    ps.save_initial();
+  }
+
+  int64_t outputs() const override { return s_.num_classes; }
+
+  Var forward(Tape<T>& t, const Batch& b) override {
+    const int32_t* ids = b.ids;
+    const int64_t N = b.n;
+    ParamStore<T>& ps = this->params_;
+    Var E = ps.on(t, W_E_);
+    if (c_.mlp_form == "pair" && c_.token_tables && s_.num_classes < N) {
+      // Factored (exact): E[a] W_in = (E W_in)[a], so the table T = E W_in [C, Dhid] is computed
+      // once and its rows gathered; the readout (h W_out) E^T = h (W_out E^T) uses the [Dhid, C]
+      // product once. The per-example work shrinks from De-wide to Dhid-wide.
+      Var table = linear(t, E, ps.on(t, W_in_));                                   // [C, Dhid]
+      Var z = embedding(t, ids, Shape{N, 2}, table);                               // [N, 2, Dhid]
+      Var sum = add(t, slice(t, z, 1, 0, 1), slice(t, z, 1, 1, 1));                // [N, 1, Dhid]
+      Var h = activate(t, reshape(t, sum, Shape{N, c_.d_hidden}), c_.activation);  // [N, Dhid]
+      Var U = matmul(t, ps.on(t, W_out_), E, true);                                // [Dhid, C]
+      return matmul(t, h, U);                                                      // [N, C]
+    }
+    Var x = embedding(t, ids, Shape{N, 2}, E);  // [N, 2, De]
+    if (c_.mlp_form == "pair") {
+      Var z = linear(t, x, ps.on(t, W_in_));                                       // [N, 2, Dhid]
+      Var sum = add(t, slice(t, z, 1, 0, 1), slice(t, z, 1, 1, 1));                // [N, 1, Dhid]
+      Var h = activate(t, reshape(t, sum, Shape{N, c_.d_hidden}), c_.activation);  // [N, Dhid]
+      return matmul(t, linear(t, h, ps.on(t, W_out_)), E, true);                   // [N, C]
+    }
+    x = reshape(t, x, Shape{N, 2 * c_.d_embed});  // [N, 2De]
+    Var h =
+        activate(t, linear(t, x, ps.on(t, W_in_), ps.on(t, b_in_)), c_.activation);  // [N, Dhid]
+    return linear(t, h, ps.on(t, W_out_), ps.on(t, b_out_));                         // [N, C]
+  }
+
+ private:
+  ModelConfig c_;
+  ModelShape s_;
+  int W_E_ = -1, W_in_ = -1, b_in_ = -1, W_out_ = -1, b_out_ = -1;
+};
+
+template <class T>
+class DenseMlp final : public Model<T> {
+ public:
+  DenseMlp(const ModelConfig& c, const ModelShape& s, uint64_t seed) : c_(c), s_(s) {
+    ParamStore<T>& ps = this->params_;
+    int64_t in = s.features;
+    for (int64_t l = 0; l < c.depth; ++l) {
+      W_.push_back(ps.add(fmt::format("layers.{}.W", l), {in, c.d_hidden}));  // [in, Dhid]
+      b_.push_back(ps.add(fmt::format("layers.{}.b", l), {c.d_hidden}));
+      in = c.d_hidden;
+    }
+    W_.push_back(ps.add("readout.W", {in, s.num_classes}));  // [Dhid, C]
+    b_.push_back(ps.add("readout.b", {s.num_classes}));
+    ps.finalize();
+    Rng rng(seed, "init");
+    for (size_t l = 0; l < W_.size(); ++l) {
+      Tensor<T> w = ps.value(W_[l]), b = ps.value(b_[l]);
+      const double bound = c.init_scale / std::sqrt(double(w.shape[0]));  // 1/sqrt(fan_in)
+      if (c.init == "uniform") {
+        rng.fill_uniform(w.data, w.numel(), -bound, bound);
+        rng.fill_uniform(b.data, b.numel(), -bound, bound);
+      } else {
+        rng.fill_normal(w.data, w.numel(), 0.0, bound);
+      }
+    }
+    ps.save_initial();
+  }
+
+  int64_t outputs() const override { return s_.num_classes; }
+
+  Var forward(Tape<T>& t, const Batch& b) override {
+    ParamStore<T>& ps = this->params_;
+    Var h = b.x;  // [N, F]
+    for (size_t l = 0; l + 1 < W_.size(); ++l)
+      h = activate(t, linear(t, h, ps.on(t, W_[l]), ps.on(t, b_[l])), c_.activation);  // [N, Dhid]
+    return linear(t, h, ps.on(t, W_.back()), ps.on(t, b_.back()));                     // [N, C]
+  }
+
+ private:
+  ModelConfig c_;
+  ModelShape s_;
+  std::vector<int> W_, b_;  // hidden layers, then the readout
+};
+
+void validate_mlp(const ModelConfig& c) {
+  auto bad = bad_model_option;
+  if (c.init != "normal" && c.init != "haiku" && c.init != "uniform")
+    bad("init", "\"" + c.init + "\"", "normal, haiku, uniform");
+  if (c.mlp_form != "pair" && c.mlp_form != "concat" && c.mlp_form != "dense")
+    bad("mlp_form", "\"" + c.mlp_form + "\"", "pair, concat, dense");
+  if (c.mlp_form == "dense" && c.depth < 1)
+    bad("depth", std::to_string(c.depth), "an integer >= 1");
+  if (c.mlp_form != "dense" && c.init == "uniform")
+    bad("init", "\"uniform\"", "normal, haiku (mlp_form " + c.mlp_form + ")");
+  if (c.mlp_form == "dense" && c.init == "haiku")
+    bad("init", "\"haiku\"", "uniform, normal (mlp_form dense)");
+  if (c.d_embed < 1) bad("d_embed", std::to_string(c.d_embed), "an integer >= 1");
+  if (c.d_hidden < 1) bad("d_hidden", std::to_string(c.d_hidden), "an integer >= 1");
+  if (c.activation != "relu" && c.activation != "gelu" && c.activation != "square")
+    bad("activation", "\"" + c.activation + "\"", "relu, gelu, square (mlp)");
+}
+
+// What each form reads: dense real features; pair and concat two operand ids (pair: as many
+// operands as classes, its embedding being tied).
+void check_mlp(const ModelConfig& c, const ModelShape& s) {
+  if (c.mlp_form == "dense") {
+    if (s.features < 1)
+      throw std::invalid_argument(
+          "model.mlp_form = \"dense\" reads real feature vectors; this task gives token ids "
+          "(valid: pair, concat)");
+    return;
+  }
+  if (s.length != 2)
+    throw std::invalid_argument("model.type = \"mlp\" reads operand pairs; this task gives " +
+                                std::to_string(s.length) + " ids per example");
+  if (c.mlp_form == "pair" && s.vocab != s.num_classes)
+    throw std::invalid_argument(
+        "model.mlp_form = \"pair\" ties input and output embeddings, so it needs as many "
+        "operands as classes");
+}
+
+template <class T>
+std::unique_ptr<Model<T>> make_mlp(const ModelConfig& c, const ModelShape& s, uint64_t seed) {
+  if (c.mlp_form == "dense") return std::make_unique<DenseMlp<T>>(c, s, seed);
+  return std::make_unique<Mlp<T>>(c, s, seed);
+}
+
+}  // namespace
+
+ModelFamily mlp_model() {
+  return {"mlp", &validate_mlp, &check_mlp, &make_mlp<float>, &make_mlp<double>};
+}
+
+}  // namespace gradscope

@@ -1,0 +1,76 @@
+// The Model base class, and the model.* options: see models.h.
+#include "gradscope/nn/models.h"
+
+#include <fmt/core.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "gradscope/nn/layers.h"
+#include "gradscope/nn/model_registry.h"
+
+namespace gradscope {
+
+template <class T>
+std::vector<Tensor<T>> Model<T>::attention_patterns(Tape<T>&, const int32_t*, int64_t) {
+  return {};
+}
+
+template <class T>
+std::vector<ProbedMatrix> Model<T>::probed_matrices() const {
+  std::vector<ProbedMatrix> out;
+  for (int i = 0; i < params_.count(); ++i) {
+    const ParamInfo& p = params_.info(i);
+    if (p.shape.rank == 2) out.push_back({p.name, p.shape[0], p.shape[1], i});
+  }
+  for (ProbedMatrix& m : products()) out.push_back(std::move(m));
+  return out;
+}
+
+template <class T>
+void Model<T>::probed_matrix(const ProbedMatrix& m, std::span<const T> buf, double* out) const {
+  if (m.param < 0) return product(m, buf, out);
+  const T* p = buf.data() + params_.info(m.param).offset;
+  for (int64_t i = 0; i < m.rows * m.cols; ++i) out[i] = double(p[i]);
+}
+
+template <class T>
+void Model<T>::product(const ProbedMatrix& m, std::span<const T>, double*) const {
+  throw std::logic_error("model defines no product " + m.name);
+}
+
+template class Model<float>;
+template class Model<double>;
+
+void ModelConfig::validate() const {
+  if (!(init_scale > 0) || !std::isfinite(init_scale))
+    bad_model_option("init_scale", fmt::format("{}", init_scale), "a finite number > 0");
+  find_model_family(type).validate(*this);
+}
+
+ModelConfig model_options(const Config& c) {
+  ModelConfig m;
+  m.type = c.string("model.type");
+  m.n_layers = c.integer("model.n_layers");
+  m.d_model = c.integer("model.d_model");
+  m.n_heads = c.integer("model.n_heads");
+  m.d_head = c.integer("model.d_head");
+  m.d_mlp = c.integer("model.d_mlp");
+  m.activation = c.string("model.activation");
+  m.norm = c.string("model.norm");
+  m.positions = c.string("model.positions");
+  m.attn_bias = c.boolean("model.attn_bias");
+  m.mlp_bias = c.boolean("model.mlp_bias");
+  m.tied_unembed = c.boolean("model.tied_unembed");
+  m.causal = c.boolean("model.causal");
+  m.mlp_form = c.string("model.mlp_form");
+  m.d_embed = c.integer("model.d_embed");
+  m.d_hidden = c.integer("model.d_hidden");
+  m.init = c.string("model.init");
+  m.depth = c.integer("model.depth");
+  m.width = c.integer("model.width");
+  m.init_scale = c.real("model.init_scale");
+  return m;
+}
+
+}  // namespace gradscope

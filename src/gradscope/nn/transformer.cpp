@@ -1,0 +1,265 @@
+// The transformer (model.type = "transformer"): see models.h. Shape legend: N = examples,
+// L = ids per example, D = d_model, H = heads, Dh = d_head, F = d_mlp, V = vocabulary.
+#include <cstdio>
+
+#include <fmt/core.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "gradscope/nn/layers.h"
+#include "gradscope/nn/model_registry.h"
+#include "gradscope/tensor/rng.h"
+
+namespace gradscope {
+namespace {
+
+template <class T>
+class Transformer final : public Model<T> {
+ public:
+  Transformer(const ModelConfig& c, const ModelShape& s, uint64_t seed) : c_(c), s_(s) {
+    ParamStore<T>& ps = this->params_;
+    const int64_t D = c.d_model, E = c.n_heads * dh(), V = s.vocab;
+    W_E_ = ps.add("embed.W_E", {V, D});                                               // [V, D]
+    if (c.positions == "learned") W_pos_ = ps.add("pos_embed.W_pos", {s.length, D});  // [L, D]
+    for (int64_t l = 0; l < c.n_layers; ++l) {
+      const std::string b = fmt::format("blocks.{}.", l);
+      Block k;
+      if (c.norm != "none") {
+        k.ln1_w = ps.add(b + "ln1.w", {D});
+        k.ln1_b = ps.add(b + "ln1.b", {D});
+      }
+      k.W_Q = ps.add(b + "attn.W_Q", {D, E});  // [D, H*Dh]
+      k.W_K = ps.add(b + "attn.W_K", {D, E});
+      k.W_V = ps.add(b + "attn.W_V", {D, E});
+      k.W_O = ps.add(b + "attn.W_O", {E, D});  // [H*Dh, D]
+      if (c.attn_bias) {
+        k.b_Q = ps.add(b + "attn.b_Q", {E});
+        k.b_K = ps.add(b + "attn.b_K", {E});
+        k.b_V = ps.add(b + "attn.b_V", {E});
+        k.b_O = ps.add(b + "attn.b_O", {D});
+      }
+      if (c.norm != "none" && c.d_mlp > 0) {
+        k.ln2_w = ps.add(b + "ln2.w", {D});
+        k.ln2_b = ps.add(b + "ln2.b", {D});
+      }
+      if (c.d_mlp > 0) {
+        k.W_in = ps.add(b + "mlp.W_in", {D, c.d_mlp});  // [D, F]
+        if (c.mlp_bias) k.b_in = ps.add(b + "mlp.b_in", {c.d_mlp});
+        k.W_out = ps.add(b + "mlp.W_out", {c.d_mlp, D});  // [F, D]
+        if (c.mlp_bias) k.b_out = ps.add(b + "mlp.b_out", {D});
+      }
+      blocks_.push_back(k);
+    }
+    if (c.norm == "pre") {
+      lnf_w_ = ps.add("ln_final.w", {D});
+      lnf_b_ = ps.add("ln_final.b", {D});
+    }
+    if (!c.tied_unembed) W_U_ = ps.add("unembed.W_U", {D, V});  // [D, V]
+    ps.finalize();
+
+    // Nanda et al.: every matrix ~ N(0, 1/d_model), W_U ~ N(0, 1/d_vocab); biases 0; LN weights 1.
+    Rng rng(seed, "init");
+    for (int i = 0; i < ps.count(); ++i) {
+      const ParamInfo& p = ps.info(i);
+      Tensor<T> w = ps.value(i);
+      const std::string leaf = p.name.substr(p.name.rfind('.') + 1);
+      if (leaf == "w") {
+        std::fill(w.begin(), w.end(), T(1));
+      } else if (leaf.rfind("W_", 0) == 0) {
+        const double fan = i == W_U_ ? double(V) : double(D);
+        rng.fill_normal(w.data, w.numel(), 0.0, c.init_scale / std::sqrt(fan));
+      }
+    }
+    ps.save_initial();
+
+    if (c.positions == "sinusoidal") {  // fixed table [L, D], Vaswani et al.
+      sinusoid_.resize(s.length * D);
+      for (int64_t pos = 0; pos < s.length; ++pos)
+        for (int64_t j = 0; j < D; ++j) {
+          const double angle = pos / std::pow(10000.0, double(j - j % 2) / double(D));
+          sinusoid_[pos * D + j] = static_cast<T>(j % 2 == 0 ? std::sin(angle) : std::cos(angle));
+        }
+    }
+  }
+
+  int64_t outputs() const override { return s_.vocab; }
+
+  Var forward(Tape<T>& t, const Batch& b) override {
+    const int32_t* tokens = b.ids;
+    const int64_t N = b.n;
+    ParamStore<T>& ps = this->params_;
+    auto P = [&](int i) { return i >= 0 ? ps.on(t, i) : Var{}; };
+    const int64_t L = s_.length, D = c_.d_model, V = s_.vocab;
+    // Before the first attention, a position's vector depends only on its token: with fewer
+    // tokens than examples, the first block's per-position work runs once per (token, position)
+    // on a table [V, L, ...], and rows are gathered per example (an exact shortcut).
+    const bool tables = c_.token_tables && V < N;
+    int32_t* gather = nullptr;  // [N, L]: row token * L + position of the table
+    Var x;                      // [N, L, D], or the table [V, L, D]
+    if (tables) {
+      int32_t* tab_ids = t.arena().template alloc<int32_t>(V * L);  // [V, L]: entry (v, l) = v
+      gather = t.arena().template alloc<int32_t>(N * L);
+      for (int64_t v = 0; v < V; ++v)
+        for (int64_t l = 0; l < L; ++l) tab_ids[v * L + l] = static_cast<int32_t>(v);
+      for (int64_t i = 0; i < N * L; ++i)
+        gather[i] = tokens[i] * static_cast<int32_t>(L) + static_cast<int32_t>(i % L);
+      x = embedding(t, tab_ids, Shape{V, L}, P(W_E_));
+    } else {
+      x = embedding(t, tokens, Shape{N, L}, P(W_E_));
+    }
+    if (W_pos_ >= 0) {
+      x = add_positional(t, x, P(W_pos_));
+    } else {
+      x = add(t, x, t.constant(Tensor<T>(sinusoid_.data(), Shape{L, D})));
+    }
+    for (int64_t l = 0; l < c_.n_layers; ++l) {
+      const Block& k = blocks_[l];
+      // Only the last position reaches the loss: the last block needs queries, the residual and
+      // the MLP there alone (keys and values still come from every position).
+      const bool last_only = reads_last() && l == c_.n_layers - 1;
+      const bool from_table = tables && l == 0;
+      // Rows of a table [V, L, W] gathered per example: [N, L, W], or [N, 1, W] for the last
+      // position alone.
+      const int32_t* gather_last =
+          from_table && last_only ? last_position_rows(t, gather, N) : nullptr;
+      auto rows_of = [&](Var table, bool last) {
+        const int64_t W = t.shape(table).back();
+        Var flat = reshape(t, table, Shape{V * L, W});
+        return last ? embedding(t, gather_last, Shape{N, 1}, flat)
+                    : embedding(t, gather, Shape{N, L}, flat);
+      };
+      Var h = c_.norm == "pre" ? layer_norm(t, x, P(k.ln1_w), P(k.ln1_b)) : x;  // [N or V, L, D]
+      Var keys = linear(t, h, P(k.W_K), P(k.b_K));                              // [., L, H*Dh]
+      Var values = linear(t, h, P(k.W_V), P(k.b_V));
+      Var queries;
+      Tensor<T>* probs = patterns_ ? &(*patterns_)[l] : nullptr;  // [N, H, Tq, L]
+      Var a;                                                      // [N, Tq, H*Dh]
+      if (from_table) {
+        // Keys and values are read from the tables [V * L, H*Dh] through the gather index.
+        queries = rows_of(linear(t, h, P(k.W_Q), P(k.b_Q)), last_only);
+        x = rows_of(x, last_only);
+        const int64_t E = t.shape(keys).back();
+        a = attention_rows(t, queries, reshape(t, keys, Shape{V * L, E}),
+                           reshape(t, values, Shape{V * L, E}), gather, L, c_.n_heads, c_.causal,
+                           probs);
+      } else {
+        queries = linear(t, last_only ? slice(t, h, 1, L - 1, 1) : h, P(k.W_Q), P(k.b_Q));
+        if (last_only) x = slice(t, x, 1, L - 1, 1);
+        a = attention(t, queries, keys, values, c_.n_heads, c_.causal, probs);
+      }
+      x = add(t, x, linear(t, a, P(k.W_O), P(k.b_O)));  // [N, Tq, D]
+      if (c_.norm == "post") x = layer_norm(t, x, P(k.ln1_w), P(k.ln1_b));
+      if (c_.d_mlp == 0) continue;  // attention-only
+      h = c_.norm == "pre" ? layer_norm(t, x, P(k.ln2_w), P(k.ln2_b)) : x;
+      Var m = activate(t, linear(t, h, P(k.W_in), P(k.b_in)), c_.activation);  // [N, Tq, F]
+      x = add(t, x, linear(t, m, P(k.W_out), P(k.b_out)));                     // [N, Tq, D]
+      if (c_.norm == "post") x = layer_norm(t, x, P(k.ln2_w), P(k.ln2_b));
+    }
+    if (c_.norm == "pre") x = layer_norm(t, x, P(lnf_w_), P(lnf_b_));
+    Var last;  // [N, D], or [N * L, D] when every position is read
+    if (s_.predictions > 1)
+      last = reshape(t, x, Shape{N * L, D});
+    else
+      last = reads_last() ? reshape(t, x, Shape{N, D}) : select_last(t, x);
+    return c_.tied_unembed ? matmul(t, last, P(W_E_), true) : linear(t, last, P(W_U_));
+  }
+
+  std::vector<Tensor<T>> attention_patterns(Tape<T>& t, const int32_t* ids, int64_t n) override {
+    // The plain path gives every query position's probabilities.
+    std::vector<Tensor<T>> out(static_cast<size_t>(c_.n_layers));
+    const ModelConfig saved = c_;
+    c_.last_position_only = false;
+    patterns_ = &out;
+    forward(t, {ids, {}, n});
+    patterns_ = nullptr;
+    c_ = saved;
+    return out;
+  }
+
+ protected:
+  // Per head h of each block: W_Q^h W_K^h^T and W_V^h W_O^h, both [D, D].
+  std::vector<ProbedMatrix> products() const override {
+    std::vector<ProbedMatrix> out;
+    for (int64_t l = 0; l < c_.n_layers; ++l)
+      for (int64_t h = 0; h < c_.n_heads; ++h)
+        for (const char* kind : {"QK", "VO"})
+          out.push_back(
+              {fmt::format("blocks.{}.attn.head{}.{}", l, h, kind), c_.d_model, c_.d_model, -1});
+    return out;
+  }
+  void product(const ProbedMatrix& m, std::span<const T> buf, double* out) const override {
+    int64_t l = 0, h = 0;
+    char kind[3] = {};
+    std::sscanf(m.name.c_str(), "blocks.%ld.attn.head%ld.%2s", &l, &h, kind);
+    const Block& k = blocks_[l];
+    const ParamStore<T>& ps = this->params_;
+    const int64_t D = c_.d_model, E = c_.n_heads * dh(), Dh = dh();
+    const bool qk = kind[0] == 'Q';
+    // QK: sum_e Q[i, h*Dh + e] K[j, h*Dh + e]; VO: sum_e V[i, h*Dh + e] O[h*Dh + e, j].
+    const T* A = buf.data() + ps.info(qk ? k.W_Q : k.W_V).offset;  // [D, E]
+    const T* B = buf.data() + ps.info(qk ? k.W_K : k.W_O).offset;  // [D, E] or [E, D]
+    for (int64_t i = 0; i < D; ++i)
+      for (int64_t j = 0; j < D; ++j) {
+        double acc = 0;
+        for (int64_t e = 0; e < Dh; ++e)
+          acc += double(A[i * E + h * Dh + e]) *
+                 double(qk ? B[j * E + h * Dh + e] : B[(h * Dh + e) * D + j]);
+        out[i * D + j] = acc;
+      }
+  }
+
+ private:
+  struct Block {
+    int ln1_w = -1, ln1_b = -1, ln2_w = -1, ln2_b = -1;
+    int W_Q = -1, W_K = -1, W_V = -1, W_O = -1, b_Q = -1, b_K = -1, b_V = -1, b_O = -1;
+    int W_in = -1, b_in = -1, W_out = -1, b_out = -1;
+  };
+  int64_t dh() const { return c_.d_head > 0 ? c_.d_head : c_.d_model / c_.n_heads; }
+  // The loss reads the last position only, and the shortcut is on.
+  bool reads_last() const { return c_.last_position_only && s_.predictions == 1; }
+  // The table rows of the last position of each example: [N] entries of gather [N, L].
+  int32_t* last_position_rows(Tape<T>& t, const int32_t* gather, int64_t N) const {
+    const int64_t L = s_.length;
+    int32_t* rows = t.arena().template alloc<int32_t>(N);
+    for (int64_t n = 0; n < N; ++n) rows[n] = gather[n * L + L - 1];
+    return rows;
+  }
+
+  ModelConfig c_;
+  ModelShape s_;
+  int W_E_ = -1, W_pos_ = -1, lnf_w_ = -1, lnf_b_ = -1, W_U_ = -1;
+  std::vector<Block> blocks_;
+  std::vector<T> sinusoid_;                     // [L, D] when positions = sinusoidal
+  std::vector<Tensor<T>>* patterns_ = nullptr;  // attention_patterns() collects here
+};
+
+void validate_transformer(const ModelConfig& c) {
+  auto bad = bad_model_option;
+  if (c.init != "normal" && c.init != "haiku" && c.init != "uniform")
+    bad("init", "\"" + c.init + "\"", "normal, haiku, uniform");
+  if (c.n_layers < 1) bad("n_layers", std::to_string(c.n_layers), "an integer >= 1");
+  if (c.d_model < 1) bad("d_model", std::to_string(c.d_model), "an integer >= 1");
+  if (c.n_heads < 1) bad("n_heads", std::to_string(c.n_heads), "an integer >= 1");
+  if (c.d_model % c.n_heads != 0)
+    throw std::invalid_argument(fmt::format(
+        "model.d_model = {} is not divisible by model.n_heads = {}", c.d_model, c.n_heads));
+  if (c.d_head < 0)
+    bad("d_head", std::to_string(c.d_head), "an integer >= 1, or 0 for d_model / n_heads");
+  if (c.d_mlp < 0) bad("d_mlp", std::to_string(c.d_mlp), "an integer >= 0 (0: attention-only)");
+  if (c.activation != "relu" && c.activation != "gelu")
+    bad("activation", "\"" + c.activation + "\"", "relu, gelu (transformer)");
+  if (c.norm != "none" && c.norm != "pre" && c.norm != "post")
+    bad("norm", "\"" + c.norm + "\"", "none, pre, post");
+  if (c.positions != "learned" && c.positions != "sinusoidal")
+    bad("positions", "\"" + c.positions + "\"", "learned, sinusoidal");
+  if (c.init != "normal") bad("init", "\"" + c.init + "\"", "normal (transformer)");
+}
+
+}  // namespace
+
+ModelFamily transformer_model() {
+  return model_entry<Transformer>("transformer", &validate_transformer);
+}
+
+}  // namespace gradscope

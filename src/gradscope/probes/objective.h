@@ -1,0 +1,39 @@
+// The objective on a batch of examples: what training minimizes and evaluation measures, shared
+// by the trainer, its evaluation, the metrics and the theory adapter: cross-entropy of the logits
+// (or the hinge loss of one score per example, train.loss = hinge) for classification tasks, and
+// for regression tasks 1/2 mean over examples of ||y - f(x)||^2 (= Y/2 * mse over the N x Y
+// entries).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "gradscope/nn/models.h"
+#include "gradscope/tasks/dataset.h"
+
+namespace gradscope {
+
+// Rows of a dataset: pointers to the first example's ids, x, class target and y (whichever the
+// dataset has) and the count.
+struct Examples {
+  const int32_t* ids = nullptr;
+  const double* x = nullptr;
+  const int32_t* targets = nullptr;
+  const double* y = nullptr;
+  int64_t n = 0;
+};
+Examples all_examples(const Dataset& d);
+
+// The model's outputs for the examples (real inputs copied onto the tape as T).
+template <class T>
+Var model_outputs(Tape<T>& t, Model<T>& model, const Dataset& layout, const Examples& e);
+enum class Loss { cross_entropy, hinge };
+Loss loss_from_name(const std::string& name);  // "cross_entropy" | "hinge"
+
+// The loss (a scalar Var) given the outputs. With P targets per example the outputs are [N * P, C]
+// and the loss is the mean over all N * P predictions.
+template <class T>
+Var objective(Tape<T>& t, Var outputs, const Dataset& layout, const Examples& e,
+              Loss loss = Loss::cross_entropy);
+
+}  // namespace gradscope

@@ -1,0 +1,115 @@
+// The evaluation row of a log step: see evaluation.h. Shape legend: N = examples, C = outputs.
+#include "gradscope/run/evaluation.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "gradscope/probes/predictions.h"
+
+namespace gradscope {
+namespace {
+
+// Accuracy from per-prediction scores, running the split measures on them.
+template <class T>
+void score_classification(Experiment<T>& x, const Tensor<T>& out, const Dataset& d,
+                          const std::string& split, SplitEvaluation& e) {
+  const Predictions p = score_predictions(out, d, x.loss);
+  int64_t correct = 0;
+  for (char c : p.correct) correct += c;
+  e.acc = double(correct) / double(p.correct.size());
+  for (const Measure* m : x.split_measures) m->split(p, d, split, e.measures);
+}
+
+// ||f(x) - y|| / ||y|| over every output of the split.
+template <class T>
+double relative_error(const Tensor<T>& out, const Dataset& d) {
+  double err = 0, norm = 0;
+  for (int64_t i = 0; i < out.numel(); ++i) {
+    err += (double(out.data[i]) - d.y[i]) * (double(out.data[i]) - d.y[i]);
+    norm += d.y[i] * d.y[i];
+  }
+  return norm > 0 ? std::sqrt(err / norm) : std::sqrt(err);
+}
+
+// Argmax accuracy of one prediction per example.
+template <class T>
+double argmax_accuracy(const Tensor<T>& out, const Dataset& d) {
+  const int64_t N = out.shape[0], C = out.shape[1];
+  int64_t correct = 0;
+  for (int64_t r = 0; r < N; ++r) {
+    const T* row = out.data + r * C;
+    correct += std::max_element(row, row + C) - row == d.targets[r];
+  }
+  return double(correct) / double(N);
+}
+
+}  // namespace
+
+template <class T>
+SplitEvaluation evaluate_split(Experiment<T>& x, Tape<T>& t, const Dataset& d,
+                               const std::string& split) {
+  t.reset();
+  t.set_grad_enabled(false);
+  const Examples all = all_examples(d);
+  Var out = model_outputs(t, *x.model, d, all);  // [N, C] logits or [N, Y] predictions
+  SplitEvaluation e;
+  e.loss = double(t.value(objective(t, out, d, all, x.loss))[0]);
+  const Tensor<T> l = t.value(out);
+  const bool per_prediction = l.shape[1] == 1 || d.targets_per_example > 1 || !d.groups.empty() ||
+                              !x.split_measures.empty();
+  if (d.outputs > 0)
+    e.rel_error = relative_error(l, d);
+  else if (per_prediction)
+    score_classification(x, l, d, split, e);
+  else
+    e.acc = argmax_accuracy(l, d);
+  t.set_grad_enabled(true);
+  t.reset();
+  return e;
+}
+
+template <class T>
+Evaluation evaluate(Experiment<T>& x, Tape<T>& t, int64_t step, double lr, double grad_norm,
+                    bool probe_step) {
+  Evaluation ev;
+  ev.train = evaluate_split(x, t, x.data.train, "train");
+  ev.test = evaluate_split(x, t, x.data.test, "test");
+  MetricValues& v = ev.row.values;
+  v = {{"step", double(step)}, {"lr", lr}, {"train_loss", ev.train.loss}};
+  if (x.data.regression) {
+    v.insert(v.end(), {{"test_loss", ev.test.loss}, {"test_rel_error", ev.test.rel_error}});
+  } else {
+    v.insert(v.end(),
+             {{"train_acc", ev.train.acc}, {"test_loss", ev.test.loss}, {"test_acc", ev.test.acc}});
+    v.insert(v.end(), ev.train.measures.begin(), ev.train.measures.end());
+    v.insert(v.end(), ev.test.measures.begin(), ev.test.measures.end());
+  }
+  const double alpha = x.config.real("model.init_scale");
+  if (alpha < 1) v.emplace_back("rescaled_time", double(step) * x.optim.lr / std::log(1 / alpha));
+  ParamStore<T>& ps = x.model->params();
+  v.emplace_back("weight_norm", l2_norm<T>(ps.values()));
+  v.emplace_back("grad_norm", grad_norm);
+  for (int i = 0; i < ps.count(); ++i) {
+    const Tensor<T> w = ps.value(i);
+    v.emplace_back("weight_norm." + ps.info(i).name,
+                   l2_norm<T>(std::span<const T>(w.data, w.numel())));
+  }
+  for (const Measure* m : x.model_measures) m->template model<T>()(*x.model, t, x.data, v);
+  if (x.spectra) {
+    const std::vector<std::string> names = x.spectra->metric_names();
+    const std::vector<double> s = probe_step
+                                      ? x.spectra->measure(step, ps.values(), ps.initial_values())
+                                      : x.spectra->missing();
+    for (size_t j = 0; j < names.size(); ++j) v.emplace_back(names[j], s[j]);
+  }
+  return ev;
+}
+
+#define GRADSCOPE_INSTANTIATE(T)                                                       \
+  template SplitEvaluation evaluate_split<T>(Experiment<T>&, Tape<T>&, const Dataset&, \
+                                             const std::string&);                      \
+  template Evaluation evaluate<T>(Experiment<T>&, Tape<T>&, int64_t, double, double, bool);
+GRADSCOPE_INSTANTIATE(float)
+GRADSCOPE_INSTANTIATE(double)
+
+}  // namespace gradscope

@@ -1,0 +1,40 @@
+// The evaluation row of a log step: the loss and accuracy (or relative error) on the whole train
+// and test splits, the task family's measures, the norms and the spectral probe, in the column
+// order of metrics.jsonl:
+//
+//   step, lr, train_loss, [train_acc, test_loss, test_acc, split measures (train, then test)]
+//   or [test_loss, test_rel_error] (regression), rescaled_time (init_scale < 1), weight_norm,
+//   grad_norm, weight_norm.<param>..., model measures, spectra.<matrix>.<stat>...
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "gradscope/run/experiment.h"
+#include "gradscope/rundir/metrics.h"
+
+namespace gradscope {
+
+struct SplitEvaluation {
+  double loss = 0, acc = NAN, rel_error = NAN;
+  MetricValues measures;  // the split measures' columns
+};
+
+// The loss on a whole split (no gradients), with accuracy (classification: over every
+// prediction) or the relative error ||f(x) - y|| / ||y|| (regression). Resets the tape.
+template <class T>
+SplitEvaluation evaluate_split(Experiment<T>& x, Tape<T>& t, const Dataset& d,
+                               const std::string& split);
+
+struct Evaluation {
+  MetricsRow row;
+  SplitEvaluation train, test;
+};
+
+// The row of step `step` (lr: the step's scheduled rate; grad_norm: of the step's gradient, which
+// evaluation leaves alone). With probe_step the spectral probe measures (and keeps a row).
+template <class T>
+Evaluation evaluate(Experiment<T>& x, Tape<T>& t, int64_t step, double lr, double grad_norm,
+                    bool probe_step);
+
+}  // namespace gradscope

@@ -1,0 +1,65 @@
+// Building an experiment: see experiment.h.
+#include "gradscope/run/experiment.h"
+
+#include "gradscope/nn/model_registry.h"
+#include "gradscope/run/prediction.h"
+#include "gradscope/run/validate.h"
+
+namespace gradscope {
+namespace {
+
+// The family's data and the shape it states, converting bad-input exceptions to ConfigError.
+void build_data(const Config& c, const TaskFamily& family, TaskData& data, ModelShape& shape) {
+  try {
+    data = family.build(c);
+    shape = task_shape(family, c, data);
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(e.what());
+  }
+}
+
+}  // namespace
+
+template <class T>
+std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
+  validate_experiment(c);
+  auto x = std::make_unique<Experiment<T>>();
+  x->config = c;
+  x->family = &find_task_family(c.string("task.name"));
+  build_data(c, *x->family, x->data, x->shape);
+  x->seed = static_cast<uint64_t>(c.integer("seed"));
+  x->optim = optimizer_options(c);
+  x->schedule = schedule_options(c);
+  x->train = train_options(c);
+  x->probe = probe_options(c);
+  x->loss = loss_from_name(x->train.loss);
+  try {
+    x->model = make_model<T>(model_options(c), x->shape, x->seed);
+    if (x->probe.spectra) x->spectra.emplace(*x->model, x->probe);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(e.what());
+  }
+  x->optimizer = make_optimizer<T>(x->optim, x->model->params().size());
+  for (const std::string& name : x->family->measures) {
+    const Measure& m = find_measure(name);
+    (m.split ? x->split_measures : x->model_measures).push_back(&m);
+  }
+  x->prediction = predict(c, x->data, x->shape);
+  return x;
+}
+
+nlohmann::json predict_experiment(const Config& c) {
+  validate_experiment(c);
+  const TaskFamily& family = find_task_family(c.string("task.name"));
+  TaskData data;
+  ModelShape shape;
+  build_data(c, family, data, shape);
+  return predict(c, data, shape);
+}
+
+template struct Experiment<float>;
+template struct Experiment<double>;
+
+}  // namespace gradscope

@@ -1,0 +1,53 @@
+// Experiment: everything a run is made of, built once from a validated config: the task family
+// and its data, the model shape it implies, the model, the optimizer and schedule, the spectral
+// probe, the measures the family names, and the theory's prediction. The training loop
+// (run/trainer.h) runs it; nothing in it knows which task family it holds.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gradscope/config/config.h"
+#include "gradscope/nn/models.h"
+#include "gradscope/optim/optimizer.h"
+#include "gradscope/optim/schedule.h"
+#include "gradscope/probes/measures.h"
+#include "gradscope/probes/objective.h"
+#include "gradscope/probes/spectra.h"
+#include "gradscope/run/train_options.h"
+#include "gradscope/tasks/task_family.h"
+
+namespace gradscope {
+
+template <class T>
+struct Experiment {
+  Config config;
+  const TaskFamily* family = nullptr;
+  TaskData data;
+  ModelShape shape;
+  std::unique_ptr<Model<T>> model;
+  OptimizerConfig optim;
+  ScheduleConfig schedule;
+  TrainConfig train;
+  ProbeConfig probe;
+  std::unique_ptr<Optimizer<T>> optimizer;
+  std::optional<SpectralProbe<T>> spectra;                     // when probe.spectra
+  std::vector<const Measure*> split_measures, model_measures;  // the family's, in its order
+  Loss loss = Loss::cross_entropy;
+  nlohmann::json prediction;  // {"available": false, ...} where no theory applies
+  uint64_t seed = 0;
+
+  // Validates the config (validate_experiment) and builds everything. Throws ConfigError on bad
+  // input; nothing is written anywhere.
+  static std::unique_ptr<Experiment> build(const Config& config);
+};
+
+// The theory's prediction for a config (gradscope theory): the task data and shape built as a
+// run builds them, then run/prediction.h. Throws ConfigError on bad input.
+nlohmann::json predict_experiment(const Config& config);
+
+}  // namespace gradscope

@@ -1,0 +1,83 @@
+// Experiment validation: see validate.h.
+#include "gradscope/run/validate.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+
+#include "gradscope/nn/model_registry.h"
+#include "gradscope/optim/optimizer.h"
+#include "gradscope/optim/schedule.h"
+#include "gradscope/probes/measures.h"
+#include "gradscope/probes/spectra.h"
+#include "gradscope/run/train_options.h"
+#include "gradscope/tasks/task_family.h"
+
+namespace gradscope {
+namespace {
+
+[[noreturn]] void fail(const std::string& key, const std::string& value, const std::string& valid) {
+  throw ConfigError(key + " = " + value + " (valid: " + valid + ")");
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+void validate_top_level(const Config& c) {
+  const std::string& name = c.string("name");
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+    fail("name", "\"" + name + "\"", "a non-empty directory name without '/'");
+  if (c.integer("seed") < 0) fail("seed", std::to_string(c.integer("seed")), "an integer >= 0");
+  if (c.string("precision") != "float32" && c.string("precision") != "float64")
+    fail("precision", "\"" + c.string("precision") + "\"", "float32, float64");
+  if (c.integer("task.split_seed") < 0)
+    fail("task.split_seed", std::to_string(c.integer("task.split_seed")), "an integer >= 0");
+}
+
+// Whether the task's data fits the model and the loss.
+void validate_fit(const Config& c, const TaskFamily& family) {
+  const std::string& type = c.string("model.type");
+  find_model_family(type);  // an unknown type names the valid ones
+  if (!contains(family.models, type))
+    throw ConfigError("model.type = \"" + type + "\" does not fit task.name = \"" + family.name +
+                      "\" (valid: " + joined(family.models) + ")");
+  const std::string& loss = c.string("train.loss");
+  if (!contains(family.losses, loss)) {
+    std::vector<std::string> takers;
+    for (const TaskFamily& f : task_families())
+      if (contains(f.losses, loss)) takers.push_back(f.name);
+    throw ConfigError(fmt::format(
+        "train.loss = \"{}\" does not fit task.name = \"{}\" (valid: {}; {} is for {})", loss,
+        family.name, joined(family.losses), loss, takers.empty() ? "none" : joined(takers)));
+  }
+  for (const std::string& m : family.measures) find_measure(m);
+}
+
+}  // namespace
+
+void validate_experiment(const Config& c) {
+  try {
+    validate_top_level(c);
+    train_options(c).validate();
+    const TaskFamily& family = find_task_family(c.string("task.name"));
+    validate_fit(c, family);
+    if (family.validate) family.validate(c);
+    probe_options(c).validate();
+    model_options(c).validate();
+    optimizer_options(c).validate();
+    schedule_options(c).validate();
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(e.what());
+  }
+}
+
+}  // namespace gradscope

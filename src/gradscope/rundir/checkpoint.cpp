@@ -1,0 +1,193 @@
+// Checkpoint files: see checkpoint.h.
+#include "gradscope/rundir/checkpoint.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "gradscope/rundir/files.h"
+#include "gradscope/tensor/tensor.h"
+
+namespace gradscope {
+namespace {
+constexpr char kMagic[9] = "GSCKPT01";
+
+template <class T>
+std::vector<std::pair<std::string, std::span<T>>> buffers(ParamStore<T>& params,
+                                                          Optimizer<T>& optimizer) {
+  std::vector<std::pair<std::string, std::span<T>>> b;
+  b.emplace_back("values", params.values());
+  b.emplace_back("initial", std::span<T>(const_cast<T*>(params.initial_values().data()),
+                                         params.initial_values().size()));
+  for (auto& s : optimizer.state()) b.emplace_back("optim." + s.first, s.second);
+  return b;
+}
+}  // namespace
+
+template <class T>
+void save_checkpoint(const std::filesystem::path& path, int64_t step, double wall_time_s,
+                     const std::string& config_toml, const std::string& optimizer_name,
+                     ParamStore<T>& params, Optimizer<T>& optimizer) {
+  nlohmann::ordered_json h;
+  h["format"] = fmt::format("gradscope-checkpoint-{}", kCheckpointFormat);
+  h["step"] = step;
+  h["precision"] = precision_name<T>();
+  h["wall_time_s"] = wall_time_s;
+  h["config"] = config_toml;
+  h["optimizer"] = {{"name", optimizer_name}, {"steps", optimizer.steps()}};
+  for (const ParamInfo& p : params.params()) {
+    std::vector<int64_t> shape(p.shape.dims.begin(), p.shape.dims.begin() + p.shape.rank);
+    h["params"].push_back({{"name", p.name}, {"shape", shape}, {"offset", p.offset}});
+  }
+  auto bufs = buffers(params, optimizer);
+  for (auto& [name, span] : bufs)
+    h["buffers"].push_back({{"name", name}, {"elements", span.size()}});
+  const std::string header = h.dump();
+  std::filesystem::create_directories(path.parent_path());
+  write_binary_atomic(path, [&](std::FILE* f) {
+    const uint64_t len = header.size();
+    bool ok = std::fwrite(kMagic, 1, 8, f) == 8 && std::fwrite(&len, 8, 1, f) == 1 &&
+              std::fwrite(header.data(), 1, len, f) == len;
+    for (auto& [name, span] : bufs)
+      ok = ok && std::fwrite(span.data(), sizeof(T), span.size(), f) == span.size();
+    if (!ok) throw std::runtime_error("cannot write " + path.string());
+  });
+}
+
+namespace {
+
+// An open checkpoint file, closed on scope exit.
+struct File {
+  std::FILE* f = nullptr;
+  ~File() {
+    if (f) std::fclose(f);
+  }
+};
+
+[[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
+  throw std::runtime_error(path.string() + ": " + what);
+}
+
+// Reads the magic and the JSON header (leaving `f` at the first buffer); checks the version.
+nlohmann::json read_header(std::FILE* f, const std::filesystem::path& path, int& format) {
+  char magic[8];
+  uint64_t len = 0;
+  if (std::fread(magic, 1, 8, f) != 8 || std::memcmp(magic, kMagic, 8) != 0 ||
+      std::fread(&len, 8, 1, f) != 1 || len > (uint64_t{1} << 30))
+    fail(path, "not a gradscope checkpoint");
+  std::string header(len, '\0');
+  if (std::fread(header.data(), 1, len, f) != len) fail(path, "truncated header");
+  nlohmann::json h;
+  try {
+    h = nlohmann::json::parse(header);
+  } catch (const nlohmann::json::exception&) {
+    fail(path, "malformed header");
+  }
+  const std::string tag = h.value("format", std::string());
+  format = tag.rfind("gradscope-checkpoint-", 0) == 0 ? std::atoi(tag.c_str() + 21) : 0;
+  if (format < 1) fail(path, "malformed header (format \"" + tag + "\")");
+  if (format > kCheckpointFormat)
+    fail(path, fmt::format("written by a newer gradscope (checkpoint format {}; this build reads "
+                           "formats 1 to {})",
+                           format, kCheckpointFormat));
+  return h;
+}
+
+CheckpointInfo info_of(const nlohmann::json& h, int format) {
+  CheckpointInfo info;
+  info.format = format;
+  info.step = h.at("step").get<int64_t>();
+  info.wall_time_s = h.value("wall_time_s", 0.0);
+  info.config_toml = h.value("config", "");
+  info.precision = h.value("precision", "");
+  info.optimizer = h.at("optimizer").value("name", "");
+  info.optimizer_steps = h.at("optimizer").at("steps").get<int64_t>();
+  return info;
+}
+
+// Format 1: precision, optimizer, the parameter table and the buffers as listed, raw.
+template <class T>
+void load_v1(std::FILE* f, const std::filesystem::path& path, const nlohmann::json& h,
+             const std::string& optimizer_name, ParamStore<T>& params, Optimizer<T>& optimizer) {
+  if (h.value("precision", "") != precision_name<T>())
+    fail(path, "precision " + h.value("precision", "?") + " does not match the run's " +
+                   precision_name<T>());
+  if (h["optimizer"].value("name", "") != optimizer_name)
+    fail(path, "optimizer " + h["optimizer"].value("name", "?") + " does not match the run's " +
+                   optimizer_name);
+  const auto& ps = h.at("params");
+  if (ps.size() != params.params().size()) fail(path, "parameter count differs from the model's");
+  for (size_t i = 0; i < ps.size(); ++i) {
+    const ParamInfo& p = params.info(static_cast<int>(i));
+    std::vector<int64_t> shape(p.shape.dims.begin(), p.shape.dims.begin() + p.shape.rank);
+    if (ps[i].at("name") != p.name || ps[i].at("shape").get<std::vector<int64_t>>() != shape ||
+        ps[i].at("offset").get<int64_t>() != p.offset)
+      fail(path, "parameter " + ps[i].at("name").get<std::string>() +
+                     " does not match the model's " + p.name);
+  }
+  auto bufs = buffers(params, optimizer);
+  const auto& hb = h.at("buffers");
+  if (hb.size() != bufs.size()) fail(path, "optimizer state does not match");
+  for (size_t i = 0; i < bufs.size(); ++i)
+    if (hb[i].at("name") != bufs[i].first ||
+        hb[i].at("elements").get<size_t>() != bufs[i].second.size())
+      fail(path, "buffer " + hb[i].at("name").get<std::string>() + " does not match");
+  // Read everything before changing anything.
+  std::vector<T> staging;
+  for (auto& [name, span] : bufs) {
+    const size_t at = staging.size();
+    staging.resize(at + span.size());
+    if (std::fread(staging.data() + at, sizeof(T), span.size(), f) != span.size())
+      fail(path, "truncated data");
+  }
+  size_t at = 0;
+  for (auto& [name, span] : bufs) {
+    std::copy(staging.begin() + at, staging.begin() + at + span.size(), span.begin());
+    at += span.size();
+  }
+}
+
+}  // namespace
+
+CheckpointInfo read_checkpoint_info(const std::filesystem::path& path) {
+  File file{std::fopen(path.c_str(), "rb")};
+  if (!file.f) fail(path, "cannot read");
+  int format = 0;
+  try {
+    return info_of(read_header(file.f, path, format), format);
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, std::string("malformed header (") + e.what() + ")");
+  }
+}
+
+template <class T>
+CheckpointInfo load_checkpoint(const std::filesystem::path& path, const std::string& optimizer_name,
+                               ParamStore<T>& params, Optimizer<T>& optimizer) {
+  File file{std::fopen(path.c_str(), "rb")};
+  if (!file.f) fail(path, "cannot read");
+  int format = 0;
+  try {
+    const nlohmann::json h = read_header(file.f, path, format);
+    const CheckpointInfo info = info_of(h, format);
+    load_v1(file.f, path, h, optimizer_name, params, optimizer);  // format 1: the only one yet
+    optimizer.set_steps(info.optimizer_steps);
+    return info;
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, std::string("malformed header (") + e.what() + ")");
+  }
+}
+
+#define GRADSCOPE_INSTANTIATE(T)                                                               \
+  template void save_checkpoint<T>(const std::filesystem::path&, int64_t, double,              \
+                                   const std::string&, const std::string&, ParamStore<T>&,     \
+                                   Optimizer<T>&);                                             \
+  template CheckpointInfo load_checkpoint<T>(const std::filesystem::path&, const std::string&, \
+                                             ParamStore<T>&, Optimizer<T>&);
+GRADSCOPE_INSTANTIATE(float)
+GRADSCOPE_INSTANTIATE(double)
+
+}  // namespace gradscope

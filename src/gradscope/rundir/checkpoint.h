@@ -1,0 +1,58 @@
+// Checkpoints: everything a run needs to continue exactly as if uninterrupted.
+//
+// File checkpoints/step_<8 digits>.ckpt, written atomically (temp file, fsync, rename):
+//   8 bytes  magic "GSCKPT01"
+//   8 bytes  header length H (little-endian uint64)
+//   H bytes  JSON header: format, step, precision, wall_time_s, config (the resolved config.toml
+//            text), optimizer {name, steps}, params [{name, shape, offset}], buffers [{name,
+//            elements}]
+//   the buffers, in header order, as raw little-endian floats of the run's precision:
+//            "values" (the flat parameters), "initial" (W_0), then the optimizer's state buffers
+// Loading checks precision, parameter names and shapes, and optimizer name before touching
+// anything, and names what does not match.
+//
+// Versions: the header's "format" is "gradscope-checkpoint-<N>". Every change to the layout
+// bumps N (kCheckpointFormat) and adds a reader for it; the readers of every older version stay,
+// so a checkpoint written by any earlier gradscope still loads (tests/fixtures keeps one of each).
+//   1  the layout above (gradscope 0.1)
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "gradscope/nn/param_store.h"
+#include "gradscope/optim/optimizer.h"
+#include "gradscope/rundir/paths.h"
+
+namespace gradscope {
+
+inline constexpr int kCheckpointFormat = 1;  // the version this build writes
+
+template <class T>
+void save_checkpoint(const std::filesystem::path& path, int64_t step, double wall_time_s,
+                     const std::string& config_toml, const std::string& optimizer_name,
+                     ParamStore<T>& params, Optimizer<T>& optimizer);
+
+struct CheckpointInfo {
+  int format = 0;  // the layout version it was written in
+  int64_t step = 0;
+  double wall_time_s = 0;
+  std::string config_toml;  // the config the run was started with
+  std::string precision;    // float32 | float64
+  std::string optimizer;    // sgd | adam | adamw
+  int64_t optimizer_steps = 0;
+};
+
+// The header of a checkpoint, without its buffers (any version). Throws std::runtime_error naming
+// the file when it is not a gradscope checkpoint or of a newer format than this build reads.
+CheckpointInfo read_checkpoint_info(const std::filesystem::path& path);
+
+// Restores params (values and W_0) and optimizer state. Throws std::runtime_error naming the file
+// and what does not match.
+template <class T>
+CheckpointInfo load_checkpoint(const std::filesystem::path& path, const std::string& optimizer_name,
+                               ParamStore<T>& params, Optimizer<T>& optimizer);
+
+}  // namespace gradscope

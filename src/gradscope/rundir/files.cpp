@@ -1,0 +1,44 @@
+// Whole files of a run directory: see files.h.
+#include "gradscope/rundir/files.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace gradscope {
+
+void fsync_directory(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path.string() + ": cannot read");
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+void write_file_atomic(const std::filesystem::path& path, const std::string& content) {
+  write_binary_atomic(path, [&](std::FILE* f) {
+    if (std::fwrite(content.data(), 1, content.size(), f) != content.size())
+      throw std::runtime_error("cannot write " + path.string());
+  });
+}
+
+void replace_file(const std::filesystem::path& path, const std::string& content) {
+  const std::filesystem::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw std::runtime_error("cannot write " + tmp.string());
+  const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
+  if (std::fclose(f) != 0 || !ok) {
+    std::filesystem::remove(tmp);
+    throw std::runtime_error("cannot write " + tmp.string());
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace gradscope

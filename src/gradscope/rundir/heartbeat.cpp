@@ -1,0 +1,70 @@
+// The heartbeat file: see heartbeat.h.
+#include "gradscope/rundir/heartbeat.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "gradscope/rundir/files.h"
+#include "gradscope/rundir/paths.h"
+
+namespace gradscope {
+namespace {
+
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "unknown";
+  return name;
+}
+
+double unix_now() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Heartbeat heartbeat_now(int64_t step, int64_t steps, double steps_per_s, double wall_time_s) {
+  return {host_name(), ::getpid(), step, steps, steps_per_s, wall_time_s, unix_now()};
+}
+
+void write_heartbeat(const std::filesystem::path& run_dir, const Heartbeat& h) {
+  const nlohmann::ordered_json j = {{"host", h.host},
+                                    {"pid", h.pid},
+                                    {"step", h.step},
+                                    {"steps", h.steps},
+                                    {"steps_per_s", h.steps_per_s},
+                                    {"wall_time_s", h.wall_time_s},
+                                    {"updated", h.updated}};
+  replace_file(rundir::heartbeat_file(run_dir), j.dump() + "\n");
+}
+
+std::optional<Heartbeat> read_heartbeat(const std::filesystem::path& run_dir) {
+  try {
+    const auto j = nlohmann::json::parse(read_file(rundir::heartbeat_file(run_dir)));
+    return Heartbeat{j.at("host").get<std::string>(),   j.at("pid").get<int64_t>(),
+                     j.at("step").get<int64_t>(),       j.at("steps").get<int64_t>(),
+                     j.at("steps_per_s").get<double>(), j.at("wall_time_s").get<double>(),
+                     j.at("updated").get<double>()};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void remove_heartbeat(const std::filesystem::path& run_dir) {
+  std::error_code ec;
+  std::filesystem::remove(rundir::heartbeat_file(run_dir), ec);
+}
+
+bool heartbeat_alive(const Heartbeat& h) {
+  if (h.host == host_name()) {
+    if (h.pid == ::getpid()) return true;
+    return h.pid > 0 && (::kill(static_cast<pid_t>(h.pid), 0) == 0 || errno == EPERM);
+  }
+  return unix_now() - h.updated < kHeartbeatStaleAfter;
+}
+
+}  // namespace gradscope

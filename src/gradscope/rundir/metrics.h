@@ -1,0 +1,48 @@
+// The metrics log of a run directory: metrics.jsonl and metrics.csv, one row per log step, the
+// same columns in the same order (the first row fixes them).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gradscope {
+
+// One log step: named values in a fixed column order.
+struct MetricsRow {
+  std::vector<std::pair<std::string, double>> values;  // "step" first
+  double get(const std::string& key) const;            // NaN when absent
+  int64_t step() const { return static_cast<int64_t>(values.front().second); }
+};
+
+class MetricsLog {
+ public:
+  // Opens the run's metrics files for appending. With keep_before >= 0 (resume), existing rows
+  // with step < keep_before are kept (and loaded) and the rest dropped; with -1 the files start
+  // empty.
+  MetricsLog(const std::filesystem::path& run_dir, int64_t keep_before);
+  ~MetricsLog();
+  MetricsLog(const MetricsLog&) = delete;
+  MetricsLog& operator=(const MetricsLog&) = delete;
+
+  void append(const MetricsRow& row);  // writes and flushes both files
+  const std::vector<MetricsRow>& rows() const { return rows_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::FILE* jsonl_ = nullptr;
+  std::FILE* csv_ = nullptr;
+  std::vector<MetricsRow> rows_;
+};
+
+// Reads a run's metrics.jsonl (skipping a torn last line). Throws std::runtime_error naming the
+// file.
+std::vector<MetricsRow> read_metrics(const std::filesystem::path& run_dir);
+
+// Formats a double so that it reads back to the same bits (null for NaN/inf in JSON).
+std::string json_number(double v);
+
+}  // namespace gradscope

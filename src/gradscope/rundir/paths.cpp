@@ -1,0 +1,98 @@
+// Run-directory paths: see paths.h.
+#include "gradscope/rundir/paths.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+
+namespace gradscope::rundir {
+
+Path config_file(const Path& run) {
+  return run / "config.toml";
+}
+Path metrics_jsonl(const Path& run) {
+  return run / "metrics.jsonl";
+}
+Path metrics_csv(const Path& run) {
+  return run / "metrics.csv";
+}
+Path summary_file(const Path& run) {
+  return run / "summary.json";
+}
+Path theory_file(const Path& run) {
+  return run / "theory.json";
+}
+Path spectra_dir(const Path& run) {
+  return run / "spectra";
+}
+Path spectra_file(const Path& run, const std::string& matrix) {
+  return spectra_dir(run) / (matrix + ".npy");
+}
+Path spectra_steps_file(const Path& run) {
+  return spectra_file(run, "steps");
+}
+Path checkpoints_dir(const Path& run) {
+  return run / "checkpoints";
+}
+Path checkpoint_file(const Path& run, int64_t step) {
+  return checkpoints_dir(run) / fmt::format("step_{:08d}.ckpt", step);
+}
+Path heartbeat_file(const Path& run) {
+  return run / "heartbeat.json";
+}
+Path plot_file(const Path& run, const std::string& plot) {
+  return run / (plot + ".svg");
+}
+
+std::vector<int64_t> list_checkpoints(const Path& run) {
+  std::vector<int64_t> steps;
+  const Path dir = checkpoints_dir(run);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return steps;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.size() == 18 && n.rfind("step_", 0) == 0 && n.ends_with(".ckpt") &&
+        std::all_of(n.begin() + 5, n.begin() + 13, [](char c) { return c >= '0' && c <= '9'; }))
+      steps.push_back(std::stoll(n.substr(5, 8)));
+  }
+  std::sort(steps.begin(), steps.end());
+  return steps;
+}
+
+bool is_run_dir(const Path& dir) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(config_file(dir), ec);
+}
+
+Path sweep_manifest(const Path& sweep) {
+  return sweep / "sweep.json";
+}
+Path sweep_configs_dir(const Path& sweep) {
+  return sweep / "configs";
+}
+Path sweep_config(const Path& sweep, const std::string& id) {
+  return sweep_configs_dir(sweep) / (id + ".toml");
+}
+Path sweep_logs_dir(const Path& sweep) {
+  return sweep / "logs";
+}
+Path sweep_log(const Path& sweep, const std::string& id) {
+  return sweep_logs_dir(sweep) / (id + ".log");
+}
+Path sweep_failures(const Path& sweep, int64_t shard) {
+  return sweep / fmt::format("failures-shard{}.json", shard);
+}
+bool is_sweep_dir(const Path& dir) {
+  std::error_code ec;
+  return std::filesystem::exists(sweep_manifest(dir), ec);
+}
+bool is_sweep_file(const std::string& name) {
+  // The manifest, and its temporary files while a shard writes it.
+  return name == "configs" || name == "logs" || name.rfind("sweep.json", 0) == 0;
+}
+
+Path index_file(const Path& root) {
+  return root / "index.sqlite";
+}
+
+}  // namespace gradscope::rundir

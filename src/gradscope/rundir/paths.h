@@ -1,0 +1,56 @@
+// THE run-directory contract: the name of every file gradscope writes, in one place. No other
+// file under src/ spells these names; docs/FORMATS.md specifies each file's content.
+//
+//   <run>/config.toml               the resolved config (config/config.h)
+//   <run>/metrics.jsonl, .csv       one row per log step (rundir/metrics.h)
+//   <run>/summary.json              phases, final metrics, timing (rundir/summary_file.h)
+//   <run>/theory.json               a theory's prediction, where one applies
+//   <run>/spectra/<matrix>.npy      singular values per probe step; spectra/steps.npy
+//   <run>/checkpoints/step_<8 digits>.ckpt   (rundir/checkpoint.h)
+//   <run>/heartbeat.json            host, pid, step, speed of a run while it trains
+//   <run>/<plot>.svg                plots (report/)
+//   <sweep>/sweep.json, configs/<id>.toml, logs/<id>.log, failures-shard<i>.json, <id>/ (a run)
+//   <root>/index.sqlite             the results index (index/)
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace gradscope::rundir {
+
+using Path = std::filesystem::path;
+
+Path config_file(const Path& run);
+Path metrics_jsonl(const Path& run);
+Path metrics_csv(const Path& run);
+Path summary_file(const Path& run);
+Path theory_file(const Path& run);
+Path spectra_dir(const Path& run);
+Path spectra_file(const Path& run, const std::string& matrix);  // spectra/<matrix>.npy
+Path spectra_steps_file(const Path& run);                       // spectra/steps.npy
+Path checkpoints_dir(const Path& run);
+Path checkpoint_file(const Path& run, int64_t step);
+Path heartbeat_file(const Path& run);
+Path plot_file(const Path& run, const std::string& plot);  // <plot>.svg
+
+// Steps of the checkpoints present, ascending.
+std::vector<int64_t> list_checkpoints(const Path& run);
+// Whether `dir` holds a run (a config.toml).
+bool is_run_dir(const Path& dir);
+
+Path sweep_manifest(const Path& sweep);
+Path sweep_configs_dir(const Path& sweep);
+Path sweep_config(const Path& sweep, const std::string& id);
+Path sweep_logs_dir(const Path& sweep);
+Path sweep_log(const Path& sweep, const std::string& id);
+Path sweep_failures(const Path& sweep, int64_t shard);
+// Whether `dir` holds a sweep (a manifest), and the files a starting shard may find there.
+bool is_sweep_dir(const Path& dir);
+bool is_sweep_file(const std::string& name);
+
+// The results index under a runs root.
+Path index_file(const Path& root);
+
+}  // namespace gradscope::rundir

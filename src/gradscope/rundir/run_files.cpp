@@ -1,0 +1,22 @@
+// Config and theory files of a run directory: see run_files.h.
+#include "gradscope/rundir/run_files.h"
+
+#include "gradscope/rundir/files.h"
+#include "gradscope/rundir/paths.h"
+
+namespace gradscope {
+
+Config read_run_config(const std::filesystem::path& run_dir) {
+  return Config::from_file(rundir::config_file(run_dir));
+}
+
+void write_run_config(const std::filesystem::path& run_dir, const std::string& header,
+                      const Config& config) {
+  write_file_atomic(rundir::config_file(run_dir), header + config.to_toml());
+}
+
+void write_theory(const std::filesystem::path& run_dir, const nlohmann::json& prediction) {
+  write_file_atomic(rundir::theory_file(run_dir), prediction.dump(2) + "\n");
+}
+
+}  // namespace gradscope
