@@ -43,16 +43,16 @@ std::vector<std::string> sections() {
   return out;
 }
 
-// The resolved TOML of `values`, section by section; `keep` decides which keys are written.
+// The resolved TOML of a config, section by section; `keep` decides which keys are written.
 template <class Keep>
-std::string toml_text(const std::map<std::string, ConfigValue>& values, Keep&& keep) {
+std::string toml_text(const Config& values, Keep&& keep) {
   std::string out;
   for (const std::string& sec : sections()) {
     if (!sec.empty()) out += "\n[" + sec + "]\n";
     for (const KeySpec& s : Config::schema()) {
       if (section_of(s.key) != sec || !keep(s)) continue;
       out += (sec.empty() ? s.key : s.key.substr(sec.size() + 1)) + " = " +
-             value_to_string(values.at(s.key)) + "\n";
+             value_to_string(values.value(s.key)) + "\n";
     }
   }
   return out;
@@ -237,8 +237,10 @@ Config Config::from_string(const std::string& text, const std::string& file) {
 
 const ConfigValue& Config::value(const std::string& key) const {
   auto it = values_.find(key);
-  if (it == values_.end()) unknown_key(key, "");
-  return it->second;
+  if (it != values_.end()) return it->second;
+  const KeySpec* spec = find(key);  // registered after this config was made: its default
+  if (!spec) unknown_key(key, "");
+  return spec->default_value;
 }
 int64_t Config::integer(const std::string& key) const {
   return std::get<int64_t>(value(key));
@@ -262,8 +264,8 @@ bool Config::is_default(const std::string& key) const {
 }
 
 std::string Config::to_toml(const std::string& header) const {
-  return header + toml_text(values_, [&](const KeySpec& s) {
-           return s.since <= 1 || values_.at(s.key) != s.default_value;
+  return header + toml_text(*this, [&](const KeySpec& s) {
+           return s.since <= 1 || value(s.key) != s.default_value;
          });
 }
 
@@ -283,7 +285,7 @@ std::string config_hash(const Config& config) {
 std::vector<std::string> Config::diff(const Config& other) const {
   std::vector<std::string> keys;
   for (const KeySpec& s : schema())
-    if (values_.at(s.key) != other.values_.at(s.key)) keys.push_back(s.key);
+    if (value(s.key) != other.value(s.key)) keys.push_back(s.key);
   return keys;
 }
 

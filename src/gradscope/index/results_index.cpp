@@ -337,6 +337,17 @@ std::vector<std::vector<std::string>> ResultsIndex::select(const std::vector<std
   return out;
 }
 
+std::optional<double> ResultsIndex::final_metric(const std::string& dir,
+                                                 const std::string& metric) {
+  Statement st(db_,
+               "SELECT value FROM metrics WHERE run = ? AND key = ? ORDER BY step DESC LIMIT 1");
+  sqlite3_bind_text(st.s, 1, dir.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st.s, 2, metric.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(st.s) != SQLITE_ROW || sqlite3_column_type(st.s, 0) == SQLITE_NULL)
+    return std::nullopt;
+  return sqlite3_column_double(st.s, 0);
+}
+
 std::string ResultsIndex::export_csv() {
   std::vector<std::string> columns;
   const auto rows = select({}, columns);

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,9 +31,9 @@ class ResultsIndex {
   ResultsIndex(const ResultsIndex&) = delete;
   ResultsIndex& operator=(const ResultsIndex&) = delete;
 
-  // Inserts or replaces the run in run_dir from its config.toml, summary.json (absent: status
-  // "running" or "incomplete") and metrics.jsonl. Throws std::runtime_error naming the file when
-  // the directory is not a readable run.
+  // Inserts or replaces the run in run_dir from its config, summary (absent: the run's state,
+  // rundir/run_state.h: "running", "incomplete" or "unknown") and metrics. Throws
+  // std::runtime_error naming the file when the directory is not a readable run.
   void add_run(const std::filesystem::path& run_dir, const std::string& sweep = "");
 
   bool has_run(const std::filesystem::path& run_dir);
@@ -42,6 +43,10 @@ class ResultsIndex {
   // ordered by dir. columns receives the column names.
   std::vector<std::vector<std::string>> select(const std::vector<std::string>& filters,
                                                std::vector<std::string>& columns);
+  // The value of `metric` (a metrics.jsonl column) at the largest step it was logged at in the run
+  // whose dir column is `dir` (as select returns it); nullopt when it was never logged or is
+  // null there (not finite).
+  std::optional<double> final_metric(const std::string& dir, const std::string& metric);
   // The whole runs table as CSV (header + rows), ordered by dir.
   std::string export_csv();
   int64_t count(const std::string& table);

@@ -5,24 +5,24 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
+#include <cstdlib>
 #include <map>
-#include <nlohmann/json.hpp>
-#include <sstream>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
 #include "gradscope/config/config.h"
+#include "gradscope/index/results_index.h"
+#include "gradscope/report/svg.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/paths.h"
-#include "gradscope/rundir/run_files.h"
-#include "gradscope/rundir/summary_file.h"
 
 namespace gradscope {
 namespace {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
+using Row = std::vector<std::string>;
+using Columns = std::map<std::string, size_t>;  // column name -> position in a Row
 
 double as_number(const ConfigValue& v, const std::string& key) {
   switch (v.index()) {
@@ -37,11 +37,100 @@ double as_number(const ConfigValue& v, const std::string& key) {
   }
 }
 
+// Throws std::invalid_argument when x or y is not a numeric config key or z is unknown.
+void validate(const PhaseDiagramOptions& o) {
+  const Config defaults;
+  for (const std::string* k : {&o.x, &o.y}) {
+    if (k->empty()) throw std::invalid_argument("a phase diagram needs --x KEY and --y KEY");
+    as_number(defaults.value(*k), *k);  // value() throws "unknown key ... (did you mean ...)"
+  }
+  static const std::vector<std::string> fields = {"memorized_step", "generalized_step",
+                                                  "grokking_delay", "steps_done",
+                                                  "wall_time_s",    "steps_per_s"};
+  if (o.z != "regime" && o.z.rfind("final.", 0) != 0 &&
+      std::find(fields.begin(), fields.end(), o.z) == fields.end())
+    throw std::invalid_argument(
+        "--z " + o.z +
+        " (valid: regime, memorized_step, generalized_step, grokking_delay, steps_done, "
+        "wall_time_s, steps_per_s, or final.<metric> such as final.test_acc)");
+}
+
+std::optional<double> parse_number(const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0') return std::nullopt;
+  return v;
+}
+
+// Whether a run with this status has a summary (it ended); the others are unfinished.
+bool has_summary(const std::string& status) {
+  return status == "completed" || status == "diverged" || status == "interrupted";
+}
+
 struct Cell {
   std::vector<double> numbers;  // finite z values
   int missing = 0;              // runs where z is null (e.g. never generalized)
   std::map<std::string, int> labels;
 };
+
+// The finished runs of a sweep by (x, y), and how many runs were left out as unfinished.
+struct Grid {
+  std::map<std::pair<double, double>, Cell> cells;
+  int used = 0, unfinished = 0;
+};
+
+// A run's value of a numeric config key.
+double axis_value(const Row& row, const Columns& col, const std::string& key) {
+  const std::optional<double> v = parse_number(row[col.at(key)]);
+  if (!v)
+    throw std::invalid_argument(fmt::format(
+        "{}: {} is missing from the index (`gradscope index rebuild ROOT` refreshes it)",
+        row[col.at("dir")], key));
+  return *v;
+}
+
+// A run's z as the index holds it: a number, a label (regime), or empty (null). final.<metric>
+// is the final_<metric> column where there is one, else the metric's last logged value.
+std::string z_text(ResultsIndex& index, const Row& row, const Columns& col, const std::string& z) {
+  if (z.rfind("final.", 0) != 0) return row[col.at(z)];
+  const std::string metric = z.substr(6);
+  if (col.count("final_" + metric)) return row[col.at("final_" + metric)];
+  const std::optional<double> v = index.final_metric(row[col.at("dir")], metric);
+  return v ? fmt::format("{}", *v) : "";
+}
+
+// The runs indexed with sweep = the sweep directory's name, in the index of its runs root.
+Grid read_grid(const fs::path& sweep, const PhaseDiagramOptions& o) {
+  const fs::path root = sweep.parent_path(), db = rundir::index_file(root);
+  if (!fs::exists(db))
+    throw std::invalid_argument(
+        fmt::format("{}: no results index (`gradscope index rebuild {}` makes one)", db.string(),
+                    root.string()));
+  ResultsIndex index(db);
+  std::vector<std::string> names;
+  const std::vector<Row> rows = index.select({}, names);
+  Columns col;
+  for (size_t i = 0; i < names.size(); ++i) col[names[i]] = i;
+  Grid g;
+  for (const Row& row : rows) {
+    if (row[col.at("sweep")] != sweep.filename().string()) continue;
+    if (!has_summary(row[col.at("status")])) {
+      ++g.unfinished;
+      continue;
+    }
+    Cell& cell = g.cells[{axis_value(row, col, o.x), axis_value(row, col, o.y)}];
+    const std::string z = z_text(index, row, col, o.z);
+    const std::optional<double> v = parse_number(z);
+    if (o.z == "regime" && !z.empty())
+      cell.labels[z]++;
+    else if (o.z != "regime" && v && std::isfinite(*v))
+      cell.numbers.push_back(*v);
+    else
+      cell.missing++;
+    ++g.used;
+  }
+  return g;
+}
 
 // Cell edges for sorted values: uniform cells, or geometric midpoints on a log axis.
 std::vector<double> edges(const std::vector<double>& v, bool log, const std::string& key) {
@@ -53,10 +142,8 @@ std::vector<double> edges(const std::vector<double>& v, bool log, const std::str
   }
   for (double x : v)
     if (!(x > 0))
-      throw std::invalid_argument(
-          fmt::format("{} has the value {}; a log axis needs values > 0 "
-                      "(drop --log for it)",
-                      key, x));
+      throw std::invalid_argument(fmt::format(
+          "{} has the value {}; a log axis needs values > 0 (drop --log for it)", key, x));
   std::vector<double> l;
   for (double x : v) l.push_back(std::log10(x));
   const double step0 = n > 1 ? l[1] - l[0] : 1, step1 = n > 1 ? l[n - 1] - l[n - 2] : 1;
@@ -66,18 +153,38 @@ std::vector<double> edges(const std::vector<double>& v, bool log, const std::str
   return e;
 }
 
-// Viridis-like colour at t in [0, 1].
-std::string ramp(double t) {
-  static const double stops[5][3] = {
-      {68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}};
-  t = std::clamp(t, 0.0, 1.0) * 4;
-  const int i = std::min(3, static_cast<int>(t));
-  const double f = t - i;
-  int c[3];
-  for (int k = 0; k < 3; ++k)
-    c[k] = static_cast<int>(std::lround(stops[i][k] + f * (stops[i + 1][k] - stops[i][k])));
-  return fmt::format("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]);
-}
+// Where the cells go: the distinct x and y values, their cell edges, and the plot box.
+struct Layout {
+  static constexpr double W = 720, H = 480, x0 = 110, y0 = 60, pw = 420, ph = 340;
+  std::vector<double> xs, ys, ex, ey;
+  Layout(const Grid& g, const PhaseDiagramOptions& o) {
+    for (const auto& [k, c] : g.cells) xs.push_back(k.first), ys.push_back(k.second);
+    for (std::vector<double>* v : {&xs, &ys}) {
+      std::sort(v->begin(), v->end());
+      v->erase(std::unique(v->begin(), v->end()), v->end());
+    }
+    ex = edges(xs, o.log_x, o.x);
+    ey = edges(ys, o.log_y, o.y);
+  }
+  double px(double e) const { return x0 + (e - ex.front()) / (ex.back() - ex.front()) * pw; }
+  double py(double e) const { return y0 + ph - (e - ey.front()) / (ey.back() - ey.front()) * ph; }
+};
+
+// The colour scale of numeric z values: linear, or log when they span more than a factor 20.
+struct ZScale {
+  double lo = INFINITY, hi = -INFINITY;
+  bool log = false;
+  explicit ZScale(const Grid& g) {
+    for (const auto& [k, c] : g.cells)
+      for (double v : c.numbers) lo = std::min(lo, v), hi = std::max(hi, v);
+    log = lo > 0 && hi / lo > 20;
+  }
+  double operator()(double v) const {  // v -> [0, 1]
+    if (!(hi > lo)) return 0.5;
+    return log ? (std::log(v) - std::log(lo)) / (std::log(hi) - std::log(lo))
+               : (v - lo) / (hi - lo);
+  }
+};
 
 const std::map<std::string, std::string>& regime_colours() {
   static const std::map<std::string, std::string> c = {{"comprehension", "#2ca02c"},
@@ -93,169 +200,95 @@ std::string short_number(double v) {
   return fmt::format("{:.4g}", v);
 }
 
+std::string most_common(const std::map<std::string, int>& labels) {
+  std::string best;
+  int n = 0;
+  for (const auto& [label, count] : labels)
+    if (count > n) best = label, n = count;
+  return best;
+}
+
+// One cell (null: no runs there) in the box from (x0, y0) to (x1, y1): its fill, and inside it
+// the regime, or the mean and how many runs never got there.
+std::string cell_svg(const Cell* cell, bool regime, const ZScale& z, double x0, double y0,
+                     double x1, double y1) {
+  std::string fill = "#f4f4f4", text, ink = "#000";
+  if (cell && regime) {
+    const std::string best = most_common(cell->labels);
+    fill = regime_colours().count(best) ? regime_colours().at(best) : "#dddddd";
+    text = best.substr(0, 5);
+  } else if (cell && !cell->numbers.empty()) {
+    double mean = 0;
+    for (double v : cell->numbers) mean += v / double(cell->numbers.size());
+    fill = ramp_colour(z(mean));
+    if (z(mean) < 0.6) ink = "#fff";  // light text on the dark end of the ramp
+    text = short_number(mean) + (cell->missing ? fmt::format(" ({} never)", cell->missing) : "");
+  } else if (cell) {
+    fill = "#dddddd";
+    text = "never";
+  }
+  std::string s = svg_rect(x0, y0, x1 - x0, y1 - y0, fill, "white");
+  if (!text.empty())
+    s += svg_text((x0 + x1) / 2, (y0 + y1) / 2 + 4, text,
+                  {.size = 10, .anchor = "middle", .fill = ink});
+  return s;
+}
+
+// Ticks at the cell centres and the axis labels.
+std::string axes_svg(const Layout& l, const PhaseDiagramOptions& o) {
+  std::string s;
+  for (size_t i = 0; i < l.xs.size(); ++i)
+    s += svg_text((l.px(l.ex[i]) + l.px(l.ex[i + 1])) / 2, l.y0 + l.ph + 16, short_number(l.xs[i]),
+                  {.size = 11, .anchor = "middle"});
+  for (size_t j = 0; j < l.ys.size(); ++j)
+    s += svg_text(l.x0 - 6, (l.py(l.ey[j]) + l.py(l.ey[j + 1])) / 2 + 4, short_number(l.ys[j]),
+                  {.size = 11, .anchor = "end"});
+  s += svg_text(l.x0 + l.pw / 2, l.y0 + l.ph + 38, o.x + (o.log_x ? " (log)" : ""),
+                {.size = 13, .anchor = "middle"});
+  s += svg_text(l.x0 - 62, l.y0 + l.ph / 2, o.y + (o.log_y ? " (log)" : ""),
+                {.size = 13, .anchor = "middle", .rotate = -90});
+  return s;
+}
+
+// The regime swatches, or the colour bar of numeric z with a swatch for "never".
+std::string legend_svg(const Layout& l, bool regime, const ZScale& z) {
+  const double lx = l.x0 + l.pw + 20;
+  if (regime) {
+    std::vector<std::pair<std::string, std::string>> entries;
+    for (const char* r : {"confusion", "memorization", "grokking", "comprehension"})
+      entries.emplace_back(r, regime_colours().at(r));
+    return swatch_legend(lx, l.y0 + 10, entries);
+  }
+  if (!(z.hi >= z.lo)) return "";
+  return colour_bar(lx, l.y0, l.ph, short_number(z.lo), short_number(z.hi), z.log ? "(log)" : "") +
+         swatch_legend(lx, l.y0 + l.ph + 10, {{"never", "#dddddd"}}, 11);
+}
+
 }  // namespace
 
 std::string write_phase_diagram(const fs::path& sweep_dir, const PhaseDiagramOptions& o,
                                 const fs::path& svg) {
-  const Config defaults;
-  for (const std::string* k : {&o.x, &o.y}) {
-    if (k->empty()) throw std::invalid_argument("a phase diagram needs --x KEY and --y KEY");
-    defaults.value(*k);  // throws "unknown key ... (did you mean ...)"
-  }
-  const bool regime = o.z == "regime";
-  static const std::vector<std::string> fields = {"memorized_step", "generalized_step",
-                                                  "grokking_delay", "steps_done",
-                                                  "wall_time_s",    "steps_per_s"};
-  if (!regime && o.z.rfind("final.", 0) != 0 &&
-      std::find(fields.begin(), fields.end(), o.z) == fields.end())
-    throw std::invalid_argument(
-        "--z " + o.z +
-        " (valid: regime, memorized_step, generalized_step, grokking_delay, steps_done, "
-        "wall_time_s, steps_per_s, or final.<metric> such as final.test_acc)");
-  // Runs: (x, y) -> cell.
-  std::map<std::pair<double, double>, Cell> cells;
-  int used = 0, skipped = 0;
-  std::vector<fs::path> dirs;
-  if (fs::is_directory(sweep_dir))
-    for (const auto& e : fs::directory_iterator(sweep_dir))
-      if (e.is_directory() && rundir::is_run_dir(e.path())) dirs.push_back(e.path());
-  for (const fs::path& d : dirs) {
-    json s;
-    Config c;
-    try {
-      const std::optional<Summary> summary = read_summary(d);
-      if (!summary) throw std::runtime_error("no summary");
-      s = json::parse(summary_to_json(*summary).dump());
-      c = read_run_config(d);
-    } catch (const std::exception&) {
-      ++skipped;  // an unfinished or corrupt run: left out
-      continue;
+  validate(o);
+  const fs::path dir = fs::absolute(sweep_dir).lexically_normal();
+  const fs::path sweep = dir.has_filename() ? dir : dir.parent_path();
+  const Grid grid = read_grid(sweep, o);
+  if (grid.cells.empty())
+    throw std::invalid_argument(sweep_dir.string() + ": no finished runs to draw");
+  const Layout l(grid, o);
+  const ZScale z(grid);
+  std::string body = svg_text(l.x0 + l.pw / 2, 26, sweep.filename().string() + ": " + o.z,
+                              {.size = 16, .anchor = "middle"});
+  for (size_t i = 0; i < l.xs.size(); ++i)
+    for (size_t j = 0; j < l.ys.size(); ++j) {
+      const auto it = grid.cells.find({l.xs[i], l.ys[j]});
+      body += cell_svg(it == grid.cells.end() ? nullptr : &it->second, o.z == "regime", z,
+                       l.px(l.ex[i]), l.py(l.ey[j + 1]), l.px(l.ex[i + 1]), l.py(l.ey[j]));
     }
-    const double x = as_number(c.value(o.x), o.x), y = as_number(c.value(o.y), o.y);
-    Cell& cell = cells[{x, y}];
-    json z = nullptr;
-    if (regime) {
-      z = s.value("regime", json());
-    } else if (o.z.rfind("final.", 0) == 0) {
-      const std::string m = o.z.substr(6);
-      if (s.contains("final") && s["final"].contains(m)) z = s["final"][m];
-    } else if (s.contains(o.z)) {
-      z = s[o.z];
-    }
-    if (regime && z.is_string())
-      cell.labels[z.get<std::string>()]++;
-    else if (z.is_number())
-      cell.numbers.push_back(z.get<double>());
-    else
-      cell.missing++;
-    ++used;
-  }
-  if (cells.empty()) throw std::invalid_argument(sweep_dir.string() + ": no finished runs to draw");
-
-  std::vector<double> xs, ys;
-  for (const auto& [k, c] : cells) xs.push_back(k.first), ys.push_back(k.second);
-  std::sort(xs.begin(), xs.end());
-  xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
-  std::sort(ys.begin(), ys.end());
-  ys.erase(std::unique(ys.begin(), ys.end()), ys.end());
-  const std::vector<double> ex = edges(xs, o.log_x, o.x), ey = edges(ys, o.log_y, o.y);
-
-  double zlo = INFINITY, zhi = -INFINITY;
-  for (const auto& [k, c] : cells)
-    for (double v : c.numbers) zlo = std::min(zlo, v), zhi = std::max(zhi, v);
-  const bool zlog = zlo > 0 && zhi / zlo > 20;
-  auto scale = [&](double v) {
-    if (!(zhi > zlo)) return 0.5;
-    return zlog ? (std::log(v) - std::log(zlo)) / (std::log(zhi) - std::log(zlo))
-                : (v - zlo) / (zhi - zlo);
-  };
-
-  const double W = 720, H = 480, x0 = 110, y0 = 60, pw = 420, ph = 340;
-  auto px = [&](double e) { return x0 + (e - ex.front()) / (ex.back() - ex.front()) * pw; };
-  auto py = [&](double e) { return y0 + ph - (e - ey.front()) / (ey.back() - ey.front()) * ph; };
-  std::string out = fmt::format(
-      "<svg xmlns='http://www.w3.org/2000/svg' width='{}' height='{}' font-family='sans-serif'>\n"
-      "<rect width='100%' height='100%' fill='white'/>\n"
-      "<text x='{}' y='26' text-anchor='middle' font-size='16'>{}: {}</text>\n",
-      W, H, x0 + pw / 2,
-      sweep_dir.filename().empty() ? sweep_dir.parent_path().filename().string()
-                                   : sweep_dir.filename().string(),
-      o.z);
-  for (size_t i = 0; i < xs.size(); ++i)
-    for (size_t j = 0; j < ys.size(); ++j) {
-      auto it = cells.find({xs[i], ys[j]});
-      const double cx0 = px(ex[i]), cx1 = px(ex[i + 1]), cy0 = py(ey[j + 1]), cy1 = py(ey[j]);
-      std::string fill = "#f4f4f4", text = "", ink = "#000";
-      if (it != cells.end()) {
-        const Cell& c = it->second;
-        if (regime) {
-          std::string best;
-          int n = 0;
-          for (const auto& [label, count] : c.labels)
-            if (count > n) best = label, n = count;
-          fill = regime_colours().count(best) ? regime_colours().at(best) : "#dddddd";
-          text = best.substr(0, 5);
-        } else if (!c.numbers.empty()) {
-          double mean = 0;
-          for (double v : c.numbers) mean += v / double(c.numbers.size());
-          fill = ramp(scale(mean));
-          if (scale(mean) < 0.6) ink = "#fff";  // light text on the dark end of the ramp
-          text = short_number(mean) + (c.missing ? fmt::format(" ({} never)", c.missing) : "");
-        } else {
-          fill = "#dddddd";
-          text = "never";
-        }
-      }
-      out += fmt::format(
-          "<rect x='{:.1f}' y='{:.1f}' width='{:.1f}' height='{:.1f}' fill='{}' stroke='white'/>\n",
-          cx0, cy0, cx1 - cx0, cy1 - cy0, fill);
-      if (!text.empty())
-        out += fmt::format(
-            "<text x='{:.1f}' y='{:.1f}' text-anchor='middle' font-size='10' fill='{}'>{}</text>\n",
-            (cx0 + cx1) / 2, (cy0 + cy1) / 2 + 4, ink, text);
-    }
-  // Ticks at cell centres, axis labels.
-  for (size_t i = 0; i < xs.size(); ++i)
-    out += fmt::format("<text x='{:.1f}' y='{}' text-anchor='middle' font-size='11'>{}</text>\n",
-                       (px(ex[i]) + px(ex[i + 1])) / 2, y0 + ph + 16, short_number(xs[i]));
-  for (size_t j = 0; j < ys.size(); ++j)
-    out += fmt::format("<text x='{}' y='{:.1f}' text-anchor='end' font-size='11'>{}</text>\n",
-                       x0 - 6, (py(ey[j]) + py(ey[j + 1])) / 2 + 4, short_number(ys[j]));
-  out += fmt::format("<text x='{}' y='{}' text-anchor='middle' font-size='13'>{}{}</text>\n",
-                     x0 + pw / 2, y0 + ph + 38, o.x, o.log_x ? " (log)" : "");
-  out += fmt::format(
-      "<text transform='translate({},{}) rotate(-90)' text-anchor='middle' "
-      "font-size='13'>{}{}</text>\n",
-      x0 - 62, y0 + ph / 2, o.y, o.log_y ? " (log)" : "");
-  // Legend.
-  const double lx = x0 + pw + 20;
-  if (regime) {
-    int k = 0;
-    for (const char* r : {"confusion", "memorization", "grokking", "comprehension"}) {
-      const double ly = y0 + 10 + 22 * k++;
-      out += fmt::format("<rect x='{}' y='{}' width='16' height='16' fill='{}'/>\n", lx, ly,
-                         regime_colours().at(r));
-      out += fmt::format("<text x='{}' y='{}' font-size='12'>{}</text>\n", lx + 22, ly + 12, r);
-    }
-  } else if (zhi >= zlo) {
-    for (int k = 0; k <= 20; ++k)
-      out += fmt::format("<rect x='{}' y='{:.1f}' width='16' height='{:.1f}' fill='{}'/>\n", lx,
-                         y0 + ph - (k + 1) * ph / 21, ph / 21 + 0.5, ramp(k / 20.0));
-    out += fmt::format("<text x='{}' y='{}' font-size='11'>{}</text>\n", lx + 22, y0 + 10,
-                       short_number(zhi));
-    out += fmt::format("<text x='{}' y='{}' font-size='11'>{}</text>\n", lx + 22, y0 + ph,
-                       short_number(zlo));
-    out += fmt::format("<text x='{}' y='{}' font-size='11'>{}</text>\n", lx + 22, y0 + ph / 2,
-                       zlog ? "(log)" : "");
-    out += fmt::format("<rect x='{}' y='{}' width='16' height='16' fill='#dddddd'/>\n", lx,
-                       y0 + ph + 10);
-    out += fmt::format("<text x='{}' y='{}' font-size='11'>never</text>\n", lx + 22, y0 + ph + 22);
-  }
-  out += "</svg>\n";
-  write_file_atomic(svg, out);
+  body += axes_svg(l, o) + legend_svg(l, o.z == "regime", z);
+  write_file_atomic(svg, svg_document(Layout::W, Layout::H, "", body));
   return fmt::format(
-      "{} cells from {} runs{}", xs.size() * ys.size(), used,
-      skipped ? fmt::format(" ({} unfinished or unreadable runs left out)", skipped) : "");
+      "{} cells from {} runs{}", l.xs.size() * l.ys.size(), grid.used,
+      grid.unfinished ? fmt::format(" ({} unfinished runs left out)", grid.unfinished) : "");
 }
 
 }  // namespace gradscope

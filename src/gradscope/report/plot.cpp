@@ -46,8 +46,8 @@ void write_curves_svg(const std::filesystem::path& run_dir, const std::filesyste
     add(rel_error, "test_rel_error", true);
   }
   if (train_loss.points.empty())
-    throw std::runtime_error(run_dir.string() +
-                             "/metrics.jsonl: no logged steps after step 0 to plot");
+    throw std::runtime_error(rundir::metrics_jsonl(run_dir).string() +
+                             ": no logged steps after step 0 to plot");
   const double xmax = train_loss.points.back().first;
   const Axis ax{1.0, std::pow(10.0, std::ceil(std::log10(std::max(xmax, 10.0)))), true};
   double lmin = INFINITY, lmax = 0;
@@ -57,13 +57,7 @@ void write_curves_svg(const std::filesystem::path& run_dir, const std::filesyste
   const Axis ay_loss{std::pow(10.0, std::floor(std::log10(lmin))),
                      std::pow(10.0, std::ceil(std::log10(lmax))), true};
   const Axis ay_acc{0.0, 1.0, false};
-  const std::string name = run_title(run_dir);
   std::string out =
-      "<svg xmlns='http://www.w3.org/2000/svg' width='1100' height='460' "
-      "font-family='sans-serif'>\n"
-      "<rect width='100%' height='100%' fill='white'/>\n";
-  out += fmt::format("<text x='550' y='24' text-anchor='middle' font-size='17'>{}</text>\n", name);
-  out +=
       panel(90, 70, 420, 320, ax, ay_loss, {train_loss, test_loss},
             rel_error.points.empty() ? "loss (cross-entropy)" : "loss (1/2 squared error)", "loss");
   if (!rel_error.points.empty()) {  // regression: relative test error instead of accuracy
@@ -72,8 +66,7 @@ void write_curves_svg(const std::filesystem::path& run_dir, const std::filesyste
   } else {
     out += panel(630, 70, 420, 320, ax, ay_acc, {train_acc, test_acc}, "accuracy", "accuracy");
   }
-  out += "</svg>\n";
-  write_file_atomic(svg, out);
+  write_file_atomic(svg, svg_document(1100, 460, run_title(run_dir), out));
 }
 
 }  // namespace gradscope

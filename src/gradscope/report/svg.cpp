@@ -9,6 +9,14 @@
 namespace gradscope {
 
 namespace {
+// A coordinate with at most two decimals, trailing zeros dropped.
+std::string num(double v) {
+  std::string s = fmt::format("{:.2f}", v);
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  return s == "-0" ? "0" : s;
+}
+
 std::string tick_label(double v, bool log) {
   if (log) {
     const int e = static_cast<int>(std::lround(std::log10(v)));
@@ -35,16 +43,55 @@ std::string polylines(double x0, double y0, double w, double h, const Axis& ax, 
 
 }  // namespace
 
+std::string xml_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string svg_rect(double x, double y, double w, double h, const std::string& fill,
+                     const std::string& stroke, double opacity) {
+  return fmt::format("<rect x='{}' y='{}' width='{}' height='{}' fill='{}'{}{}/>\n", num(x), num(y),
+                     num(w), num(h), fill, stroke.empty() ? "" : " stroke='" + stroke + "'",
+                     opacity < 1 ? " fill-opacity='" + num(opacity) + "'" : "");
+}
+
+std::string svg_text(double x, double y, const std::string& text, const TextStyle& style) {
+  const std::string at = style.rotate == 0 ? fmt::format("x='{}' y='{}'", num(x), num(y))
+                                           : fmt::format("transform='translate({},{}) rotate({})'",
+                                                         num(x), num(y), num(style.rotate));
+  return fmt::format("<text {} text-anchor='{}' font-size='{}' fill='{}'{}>{}</text>\n", at,
+                     style.anchor, num(style.size), style.fill,
+                     style.bold ? " font-weight='bold'" : "", xml_escape(text));
+}
+
 // One panel at (x0, y0) of size w x h.
 std::string panel(double x0, double y0, double w, double h, const Axis& ax, const Axis& ay,
                   const std::vector<Series>& series, const std::string& title,
                   const std::string& ylabel, const std::string& xlabel, bool legend) {
   std::string s;
-  s += fmt::format("<rect x='{}' y='{}' width='{}' height='{}' fill='white' stroke='#444'/>\n", x0,
-                   y0, w, h);
-  s += fmt::format(
-      "<text x='{}' y='{}' text-anchor='middle' font-size='15' font-weight='bold'>{}</text>\n",
-      x0 + w / 2, y0 - 10, title);
+  s += svg_rect(x0, y0, w, h, "white", "#444");
+  s += svg_text(x0 + w / 2, y0 - 10, title, {.size = 15, .anchor = "middle", .bold = true});
   // x ticks (decades, or 5 linear steps) with grid lines.
   std::vector<double> xt;
   if (ax.log) {
@@ -57,11 +104,9 @@ std::string panel(double x0, double y0, double w, double h, const Axis& ax, cons
   for (double v : xt) {
     const double px = ax.map(v, x0, x0 + w);
     s += fmt::format("<line x1='{0}' y1='{1}' x2='{0}' y2='{2}' stroke='#ddd'/>\n", px, y0, y0 + h);
-    s += fmt::format("<text x='{}' y='{}' text-anchor='middle' font-size='12'>{}</text>\n", px,
-                     y0 + h + 16, tick_label(v, ax.log));
+    s += svg_text(px, y0 + h + 16, tick_label(v, ax.log), {.anchor = "middle"});
   }
-  s += fmt::format("<text x='{}' y='{}' text-anchor='middle' font-size='13'>{}</text>\n",
-                   x0 + w / 2, y0 + h + 36, xlabel);
+  s += svg_text(x0 + w / 2, y0 + h + 36, xlabel, {.size = 13, .anchor = "middle"});
   // y ticks.
   std::vector<double> yt;
   if (ay.log) {
@@ -75,13 +120,9 @@ std::string panel(double x0, double y0, double w, double h, const Axis& ax, cons
   for (double v : yt) {
     const double py = ay.map(v, y0 + h, y0);
     s += fmt::format("<line x1='{0}' y1='{1}' x2='{2}' y2='{1}' stroke='#ddd'/>\n", x0, py, x0 + w);
-    s += fmt::format("<text x='{}' y='{}' text-anchor='end' font-size='12'>{}</text>\n", x0 - 6,
-                     py + 4, tick_label(v, ay.log));
+    s += svg_text(x0 - 6, py + 4, tick_label(v, ay.log), {.anchor = "end"});
   }
-  s += fmt::format(
-      "<text transform='translate({},{}) rotate(-90)' text-anchor='middle' "
-      "font-size='13'>{}</text>\n",
-      x0 - 52, y0 + h / 2, ylabel);
+  s += svg_text(x0 - 52, y0 + h / 2, ylabel, {.size = 13, .anchor = "middle", .rotate = -90});
   // Curves.
   s += polylines(x0, y0, w, h, ax, ay, series);
   if (!legend) return s;
@@ -101,13 +142,9 @@ std::string right_axis(double x0, double y0, double w, double h, const Axis& ax,
     const double v = ay.lo + (ay.hi - ay.lo) * i / 5, py = ay.map(v, y0 + h, y0);
     s += fmt::format("<line x1='{0}' y1='{1}' x2='{2}' y2='{1}' stroke='#444'/>\n", x0 + w, py,
                      x0 + w + 5);
-    s += fmt::format("<text x='{}' y='{}' text-anchor='start' font-size='12'>{}</text>\n",
-                     x0 + w + 8, py + 4, tick_label(v, false));
+    s += svg_text(x0 + w + 8, py + 4, tick_label(v, false));
   }
-  s += fmt::format(
-      "<text transform='translate({},{}) rotate(90)' text-anchor='middle' "
-      "font-size='13'>{}</text>\n",
-      x0 + w + 56, y0 + h / 2, ylabel);
+  s += svg_text(x0 + w + 56, y0 + h / 2, ylabel, {.size = 13, .anchor = "middle", .rotate = 90});
   s += polylines(x0, y0, w, h, ax, ay, series);
   return s;
 }
@@ -115,9 +152,10 @@ std::string right_axis(double x0, double y0, double w, double h, const Axis& ax,
 std::string svg_document(double w, double h, const std::string& title, const std::string& body) {
   return fmt::format(
              "<svg xmlns='http://www.w3.org/2000/svg' width='{}' height='{}' "
-             "font-family='sans-serif'>\n<rect width='100%' height='100%' fill='white'/>\n"
-             "<text x='{}' y='24' text-anchor='middle' font-size='17'>{}</text>\n",
-             w, h, w / 2, title) +
+             "font-family='sans-serif'>\n",
+             num(w), num(h)) +
+         svg_rect(0, 0, w, h, "white") +
+         (title.empty() ? "" : svg_text(w / 2, 24, title, {.size = 17, .anchor = "middle"})) +
          body + "</svg>\n";
 }
 
@@ -129,17 +167,38 @@ std::string legend_box(double x, double y, const std::vector<Series>& series) {
   size_t longest = 0;
   for (const Series* sr : named) longest = std::max(longest, sr->label.size());
   const double lw = 40 + 6.5 * static_cast<double>(longest);
-  std::string s = fmt::format(
-      "<rect x='{}' y='{}' width='{}' height='{}' fill='white' stroke='#ccc' "
-      "fill-opacity='0.85'/>\n",
-      x, y, lw, 8 + 16 * static_cast<double>(named.size()));
+  std::string s =
+      svg_rect(x, y, lw, 8 + 16 * static_cast<double>(named.size()), "white", "#ccc", 0.85);
   for (size_t i = 0; i < named.size(); ++i) {
     const double ly = y + 12 + 16 * static_cast<double>(i);
     s += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='{}' stroke-width='3'{}/>\n",
                      x + 8, ly - 4, x + 32, ly - 4, named[i]->color,
                      named[i]->dashed ? " stroke-dasharray='6,4'" : "");
-    s += fmt::format("<text x='{}' y='{}' font-size='11'>{}</text>\n", x + 38, ly, named[i]->label);
+    s += svg_text(x + 38, ly, named[i]->label, {.size = 11});
   }
+  return s;
+}
+
+std::string swatch_legend(double x, double y,
+                          const std::vector<std::pair<std::string, std::string>>& entries,
+                          double size) {
+  std::string s;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const double ly = y + 22 * static_cast<double>(i);
+    s += svg_rect(x, ly, 16, 16, entries[i].second);
+    s += svg_text(x + 22, ly + 12, entries[i].first, {.size = size});
+  }
+  return s;
+}
+
+std::string colour_bar(double x, double y, double h, const std::string& lo_label,
+                       const std::string& hi_label, const std::string& note) {
+  std::string s;
+  for (int k = 0; k <= 20; ++k)
+    s += svg_rect(x, y + h - (k + 1) * h / 21, 16, h / 21 + 0.5, ramp_colour(k / 20.0));
+  s += svg_text(x + 22, y + 10, hi_label, {.size = 11});
+  s += svg_text(x + 22, y + h, lo_label, {.size = 11});
+  if (!note.empty()) s += svg_text(x + 22, y + h / 2, note, {.size = 11});
   return s;
 }
 
@@ -167,6 +226,18 @@ const char* palette(size_t i) {
   static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
   return colors[i % 10];
+}
+
+std::string ramp_colour(double t) {
+  static const double stops[5][3] = {
+      {68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}};
+  t = std::clamp(t, 0.0, 1.0) * 4;
+  const int i = std::min(3, static_cast<int>(t));
+  const double f = t - i;
+  int c[3];
+  for (int k = 0; k < 3; ++k)
+    c[k] = static_cast<int>(std::lround(stops[i][k] + f * (stops[i + 1][k] - stops[i][k])));
+  return fmt::format("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]);
 }
 
 }  // namespace gradscope

@@ -131,74 +131,81 @@ json predict(const Config& cfg, const TaskData& data, const ModelShape& shape) {
   return p;
 }
 
-json compare_with_prediction(const json& p, const std::vector<MetricsRow>& rows,
-                             const std::map<std::string, std::vector<int64_t>>& jumps) {
-  if (!p.value("available", false)) return nullptr;
-  json out;
-  if (p["kind"] == "stages") {
-    const double scale = p["lr"].get<double>() / p["log_inv_alpha"].get<double>();
-    const auto plateaus = p["plateau_losses"].get<std::vector<double>>();
-    json loss_steps = json::array(), loss_times = json::array();
-    for (size_t k = 1; k < plateaus.size(); ++k) {
-      const double hi = plateaus[k - 1], lo = plateaus[k];
-      if (!(hi - lo > 1e-3 * std::max(hi, 1e-12))) {  // no visible drop at this jump
-        loss_steps.push_back(nullptr);
-        loss_times.push_back(nullptr);
-        continue;
-      }
-      const double mid = (hi + lo) / 2;
-      json at = nullptr;
+namespace {
+
+// The first logged step whose train loss falls below the midpoint of each pair of consecutive
+// predicted plateaus (null where they do not differ visibly, or it never does).
+json loss_jump_steps(const std::vector<double>& plateaus, const std::vector<MetricsRow>& rows) {
+  json steps = json::array();
+  for (size_t k = 1; k < plateaus.size(); ++k) {
+    const double hi = plateaus[k - 1], lo = plateaus[k];
+    json at = nullptr;
+    if (hi - lo > 1e-3 * std::max(hi, 1e-12))  // a visible drop at this jump
       for (const MetricsRow& r : rows)
-        if (r.get("train_loss") <= mid) {
+        if (r.get("train_loss") <= (hi + lo) / 2) {
           at = r.step();
           break;
         }
-      loss_steps.push_back(at);
-      loss_times.push_back(at.is_null() ? json(nullptr) : json(at.get<double>() * scale));
-    }
-    // Rank increments: every matrix's half-value crossings, in time order.
-    std::vector<int64_t> all;
-    for (const auto& [name, steps] : jumps)
-      for (int64_t s : steps)
-        if (s >= 0) all.push_back(s);
-    std::sort(all.begin(), all.end());
-    json spec_times = json::array();
-    for (int64_t s : all) spec_times.push_back(double(s) * scale);
-    out = {{"loss_jump_steps", loss_steps},
-           {"loss_jump_times", loss_times},
-           {"spectral_jump_steps", all},
-           {"spectral_jump_times", spec_times},
-           {"predicted_jump_times", p["jump_times"]}};
-  } else {
-    const double lr = p["lr"].get<double>();
-    const int64_t depth = p["depth"].get<int64_t>();
-    json modes = json::array();
-    for (const json& m : p["modes"]) {
-      const std::string key = fmt::format("mode.{}", m["mode"].get<int64_t>());
-      const double s = m["s"].get<double>(), u0 = m["u0"].get<double>();
-      std::vector<double> t, obs;
-      for (const MetricsRow& r : rows)
-        if (std::isfinite(r.get(key)))
-          t.push_back(double(r.step()) * lr), obs.push_back(r.get(key));
-      const std::vector<double> pred = saxe_mode_curve(s, u0, depth, t);
-      double worst = NAN;
-      json half = nullptr;
-      for (size_t j = 0; j < t.size(); ++j) {
-        if (half.is_null() && obs[j] >= s / 2) half = t[j] / lr;
-        if (pred[j] >= 0.01 * s)
-          worst = std::isnan(worst) ? std::abs(obs[j] - pred[j]) / pred[j]
-                                    : std::max(worst, std::abs(obs[j] - pred[j]) / pred[j]);
-      }
-      modes.push_back(
-          {{"mode", m["mode"]},
-           {"s", s},
-           {"predicted_half_step", m["half_step"]},
-           {"observed_half_step", half},
-           {"max_relative_deviation", std::isnan(worst) ? json(nullptr) : json(worst)}});
-    }
-    out = {{"modes", modes}};
+    steps.push_back(at);
   }
-  return out;
+  return steps;
+}
+
+json compare_stages(const json& p, const std::vector<MetricsRow>& rows,
+                    const std::map<std::string, std::vector<int64_t>>& jumps) {
+  const double scale = p["lr"].get<double>() / p["log_inv_alpha"].get<double>();
+  const json loss_steps = loss_jump_steps(p["plateau_losses"].get<std::vector<double>>(), rows);
+  json loss_times = json::array();
+  for (const json& at : loss_steps)
+    loss_times.push_back(at.is_null() ? json(nullptr) : json(at.get<double>() * scale));
+  // Rank increments: every matrix's half-value crossings, in time order.
+  std::vector<int64_t> all;
+  for (const auto& [name, steps] : jumps)
+    for (int64_t s : steps)
+      if (s >= 0) all.push_back(s);
+  std::sort(all.begin(), all.end());
+  json spec_times = json::array();
+  for (int64_t s : all) spec_times.push_back(double(s) * scale);
+  return {{"loss_jump_steps", loss_steps},
+          {"loss_jump_times", loss_times},
+          {"spectral_jump_steps", all},
+          {"spectral_jump_times", spec_times},
+          {"predicted_jump_times", p["jump_times"]}};
+}
+
+// One mode's observed half step and largest deviation from Saxe's closed form.
+json compare_mode(const json& m, const std::vector<MetricsRow>& rows, double lr, int64_t depth) {
+  const std::string key = fmt::format("mode.{}", m["mode"].get<int64_t>());
+  const double s = m["s"].get<double>(), u0 = m["u0"].get<double>();
+  std::vector<double> t, obs;
+  for (const MetricsRow& r : rows)
+    if (std::isfinite(r.get(key))) t.push_back(double(r.step()) * lr), obs.push_back(r.get(key));
+  const std::vector<double> pred = saxe_mode_curve(s, u0, depth, t);
+  double worst = NAN;
+  json half = nullptr;
+  for (size_t j = 0; j < t.size(); ++j) {
+    if (half.is_null() && obs[j] >= s / 2) half = t[j] / lr;
+    if (pred[j] >= 0.01 * s)
+      worst = std::isnan(worst) ? std::abs(obs[j] - pred[j]) / pred[j]
+                                : std::max(worst, std::abs(obs[j] - pred[j]) / pred[j]);
+  }
+  return {{"mode", m["mode"]},
+          {"s", s},
+          {"predicted_half_step", m["half_step"]},
+          {"observed_half_step", half},
+          {"max_relative_deviation", std::isnan(worst) ? json(nullptr) : json(worst)}};
+}
+
+}  // namespace
+
+json compare_with_prediction(const json& p, const std::vector<MetricsRow>& rows,
+                             const std::map<std::string, std::vector<int64_t>>& jumps) {
+  if (!p.value("available", false)) return nullptr;
+  if (p["kind"] == "stages") return compare_stages(p, rows, jumps);
+  json modes = json::array();
+  for (const json& m : p["modes"])
+    modes.push_back(compare_mode(m, rows, p["lr"].get<double>(), p["depth"].get<int64_t>()));
+  return {{"modes", modes}};
 }
 
 std::string describe_prediction(const json& p) {

@@ -158,7 +158,8 @@ CheckpointInfo read_checkpoint_info(const std::filesystem::path& path) {
   if (!file.f) fail(path, "cannot read");
   int format = 0;
   try {
-    return info_of(read_header(file.f, path, format), format);
+    const nlohmann::json h = read_header(file.f, path, format);
+    return info_of(h, format);
   } catch (const nlohmann::json::exception& e) {
     fail(path, std::string("malformed header (") + e.what() + ")");
   }

@@ -148,7 +148,7 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
     }
     if (old != manifest)
       throw ConfigError(dir.string() +
-                        " holds a different sweep (its sweep.json differs in axes, base config "
+                        " holds a different sweep (its manifest differs in axes, base config "
                         "or runs); give this one another name (name=...) or remove the directory");
   } else {
     // Other shards of this sweep may be starting too: only their files are expected here.

@@ -1,12 +1,13 @@
 // Running a sweep: each run is a child process (`gradscope --threads T run CONFIG --out DIR`, or
 // `run --resume DIR` for one a crash or signal left with checkpoints), at most `jobs` at a time,
-// with a live count of done / running / failed and an ETA. Runs already complete (summary.json
-// present, config hash equal to the run's id) are skipped, so rerunning a sweep resumes it. A
-// failed run is recorded (its log's last line) and does not stop the others.
+// with a live count of done / running / failed and an ETA. Runs already complete (rundir/
+// run_state.h; config hash equal to the run's id, or the same point extended to more steps) are
+// skipped, and runs that another process trains (a live heartbeat) are left alone, so rerunning
+// a sweep resumes it. A failed run is recorded (its log's last line) and does not stop the others.
 //
-// Layout under the runs root: <root>/<sweep>/sweep.json (the manifest: spec and run ids, in
-// expansion order), <root>/<sweep>/configs/<id>.toml, <root>/<sweep>/<id>/ (the run directory),
-// <root>/<sweep>/logs/<id>.log; every run adds itself to <root>/index.sqlite when it ends.
+// Layout under the runs root (rundir/paths.h): <root>/<sweep>/ holds the manifest (spec and run
+// ids, in expansion order), configs/<id>.toml, <id>/ (the run directory) and logs/<id>.log; every
+// run adds itself to the results index of <root> when it ends.
 //
 // Sharding: run i of the expansion belongs to shard i mod K. Inside a Slurm job array the shard
 // is SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT (an array whose ids

@@ -6,7 +6,7 @@
 //   shape        the model shape the data implies (vocab, classes, length, outputs)
 //   models       the model.type values that can read the data; losses: the train.loss values
 //   measures     the extra metric columns its runs log: names of probes/measures.h
-//   monitored    the metrics whose phase changes summary.json reports ("x" or "prefix.*")
+//   monitored    the metrics whose phase changes the summary reports ("x" or "prefix.*")
 //   summary_line the final line `gradscope run` prints after "<name>: <status>; "
 //
 // A new task family is one file (its generator, options and entry function) plus one line in
@@ -41,7 +41,7 @@ struct TaskFamily {
   // row); nullptr: classification_summary_line or regression_summary_line by the data.
   std::function<std::string(const nlohmann::ordered_json& summary)> summary_line;
 
-  // Whether summary.json reports the phase changes of this metric.
+  // Whether the summary reports the phase changes of this metric.
   bool monitors(const std::string& metric) const;
 };
 

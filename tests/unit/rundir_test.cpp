@@ -1,0 +1,153 @@
+// The run-directory module: the summary's typed round trip, the run states decided in one place
+// (with heartbeats of live, dead and remote processes), checkpoint headers of every format
+// version, and the CSV writer.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "gradscope/rundir/checkpoint.h"
+#include "gradscope/rundir/csv.h"
+#include "gradscope/rundir/files.h"
+#include "gradscope/rundir/heartbeat.h"
+#include "gradscope/rundir/paths.h"
+#include "gradscope/rundir/run_files.h"
+#include "gradscope/rundir/run_state.h"
+#include "gradscope/rundir/summary_file.h"
+
+namespace gradscope {
+namespace {
+
+namespace fs = std::filesystem;
+
+class RunDir : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("gradscope_rundir_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+            std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+Summary sample_summary() {
+  Summary s;
+  s.status = "completed";
+  s.memorized_step = 300;
+  s.generalized_step = 8000;
+  s.grokking_delay = 7700;
+  s.regime = "grokking";
+  s.memorize_threshold = s.generalize_threshold = 0.99;
+  s.regime_threshold = 0.9;
+  s.regime_gap = 1000;
+  s.final = {{"step", 20000}, {"train_loss", 1e-7}, {"test_acc", NAN}};
+  s.steps_done = 20000;
+  s.wall_time_s = 120.5;
+  s.steps_per_s = 20000 / 120.5;
+  s.phase_changes = {{"test_loss", {{"step", 8000}}}};
+  s.extra = {{"from_the_future", 1}};
+  return s;
+}
+
+TEST_F(RunDir, SummaryRoundTripsThroughItsFile) {
+  const Summary s = sample_summary();
+  write_summary(dir_, s);
+  const std::string first = read_file(rundir::summary_file(dir_));
+  const std::optional<Summary> back = read_summary(dir_);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->generalized_step, 8000);
+  EXPECT_EQ(back->regime, "grokking");
+  EXPECT_TRUE(std::isnan(back->final_value("test_acc")));  // written as null
+  EXPECT_DOUBLE_EQ(back->final_value("train_loss"), 1e-7);
+  write_summary(dir_, *back);
+  EXPECT_EQ(read_file(rundir::summary_file(dir_)), first);  // nothing lost, same bytes
+  std::ofstream(rundir::summary_file(dir_)) << "{not json";
+  EXPECT_THROW(read_summary(dir_), std::runtime_error);
+}
+
+TEST_F(RunDir, StatesAreDecidedFromTheFiles) {
+  EXPECT_EQ(inspect_run(dir_).state, RunState::none);
+  write_run_config(dir_, "", Config());
+  EXPECT_EQ(inspect_run(dir_).state, RunState::broken);  // nothing to continue from
+  fs::create_directories(rundir::checkpoints_dir(dir_));
+  std::ofstream(rundir::checkpoint_file(dir_, 100)) << "x";
+  EXPECT_EQ(inspect_run(dir_).state, RunState::resumable);
+  Summary s = sample_summary();
+  s.status = "interrupted";
+  write_summary(dir_, s);
+  EXPECT_EQ(inspect_run(dir_).state, RunState::resumable);
+  s.status = "diverged";
+  write_summary(dir_, s);
+  EXPECT_EQ(inspect_run(dir_).state, RunState::complete);
+  // A live heartbeat (this process) wins; a dead pid on this host does not count.
+  write_heartbeat(dir_, heartbeat_now(5, 10, 1.0, 2.0));
+  EXPECT_EQ(inspect_run(dir_).state, RunState::running);
+  Heartbeat dead = heartbeat_now(5, 10, 1.0, 2.0);
+  dead.pid = 999999999;
+  write_heartbeat(dir_, dead);
+  EXPECT_EQ(inspect_run(dir_).state, RunState::complete);
+  remove_heartbeat(dir_);
+  EXPECT_FALSE(read_heartbeat(dir_));
+}
+
+TEST_F(RunDir, AnotherHostsHeartbeatCountsUntilItIsStale) {
+  Heartbeat h = heartbeat_now(1, 2, 0, 0);
+  h.host = "some-other-node";
+  h.pid = 1;
+  EXPECT_TRUE(heartbeat_alive(h));
+  h.updated -= kHeartbeatStaleAfter + 1;
+  EXPECT_FALSE(heartbeat_alive(h));
+  write_heartbeat(dir_, h);
+  const auto back = read_heartbeat(dir_);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->host, "some-other-node");
+  EXPECT_EQ(back->step, 1);
+}
+
+TEST_F(RunDir, CheckpointsOfFormatOneStillRead) {
+  // Written by gradscope 0.1 (tests/fixtures/compat): format 1.
+  const fs::path v1 = fs::path(GRADSCOPE_SOURCE_DIR) /
+                      "tests/fixtures/compat/run-killed/checkpoints/step_00000250.ckpt";
+  const CheckpointInfo info = read_checkpoint_info(v1);
+  EXPECT_EQ(info.format, 1);
+  EXPECT_EQ(info.step, 250);
+  EXPECT_EQ(info.precision, "float32");
+  EXPECT_EQ(info.optimizer, "adamw");
+  EXPECT_EQ(info.optimizer_steps, 250);
+  EXPECT_NE(info.config_toml.find("name = \"compat-run\""), std::string::npos);
+  EXPECT_EQ(rundir::list_checkpoints(v1.parent_path().parent_path()),
+            (std::vector<int64_t>{0, 100, 200, 250}));
+}
+
+TEST_F(RunDir, CheckpointsOfALaterFormatAreRefusedByName) {
+  const std::string header = R"({"format":"gradscope-checkpoint-99","step":1})";
+  const uint64_t len = header.size();
+  std::ofstream out(dir_ / "future.ckpt", std::ios::binary);
+  out.write("GSCKPT01", 8);
+  out.write(reinterpret_cast<const char*>(&len), 8);
+  out << header;
+  out.close();
+  try {
+    read_checkpoint_info(dir_ / "future.ckpt");
+    FAIL() << "read a checkpoint of a newer format";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("newer gradscope (checkpoint format 99"),
+              std::string::npos)
+        << e.what();
+  }
+  std::ofstream(dir_ / "junk.ckpt") << "not a checkpoint at all";
+  EXPECT_THROW(read_checkpoint_info(dir_ / "junk.ckpt"), std::runtime_error);
+}
+
+TEST(Csv, FieldsAreQuotedOnlyWhenNeeded) {
+  EXPECT_EQ(csv_line({"a", "b,c", "say \"hi\"", ""}), "a,\"b,c\",\"say \"\"hi\"\"\",\n");
+}
+
+}  // namespace
+}  // namespace gradscope
