@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -34,18 +33,35 @@ struct Element {
   double num(const std::string& name) const { return std::stod(attr.at(name)); }
 };
 
-// Every <tag ...> element of an SVG document, in document order.
+// The attributes name='value' of one start tag's inside (between the tag name and its end).
+std::map<std::string, std::string> attributes(const std::string& inside) {
+  std::map<std::string, std::string> attr;
+  for (size_t pos = 0;;) {
+    const size_t eq = inside.find("='", pos);
+    if (eq == std::string::npos) return attr;
+    const size_t close = inside.find('\'', eq + 2);
+    const size_t name = inside.find_last_of(" \t\n", eq) + 1;
+    attr[inside.substr(name, eq - name)] = inside.substr(eq + 2, close - eq - 2);
+    pos = close + 1;
+  }
+}
+
+// Every <tag ...> element of an SVG document, in document order (a small reader for the writer's
+// own output: attributes in single quotes, text without nested elements; no std::regex, whose
+// libstdc++ headers trip -Wmaybe-uninitialized under the sanitizer build).
 std::vector<Element> elements(const std::string& svg, const std::string& tag) {
-  const std::regex element("<" + tag + "((?:\\s+[\\w-]+='[^']*')*)\\s*(?:/>|>([^<]*)</" + tag +
-                           ">)");
-  const std::regex attribute("([\\w-]+)='([^']*)'");
   std::vector<Element> out;
-  for (std::sregex_iterator it(svg.begin(), svg.end(), element), end; it != end; ++it) {
+  const std::string open = "<" + tag, close = "</" + tag + ">";
+  for (size_t pos = svg.find(open); pos != std::string::npos; pos = svg.find(open, pos + 1)) {
+    const char next = svg[pos + open.size()];
+    if (next != ' ' && next != '/' && next != '>' && next != '\n') continue;
+    size_t end = pos + open.size();
+    for (bool quoted = false; end < svg.size() && (quoted || svg[end] != '>'); ++end)
+      if (svg[end] == '\'') quoted = !quoted;
+    const bool empty = svg[end - 1] == '/';
     Element e;
-    e.text = (*it)[2];
-    const std::string attrs = (*it)[1];
-    for (std::sregex_iterator a(attrs.begin(), attrs.end(), attribute); a != end; ++a)
-      e.attr[(*a)[1]] = (*a)[2];
+    e.attr = attributes(svg.substr(pos + open.size(), end - pos - open.size() - (empty ? 1 : 0)));
+    if (!empty) e.text = svg.substr(end + 1, svg.find(close, end) - end - 1);
     out.push_back(std::move(e));
   }
   return out;
