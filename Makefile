@@ -31,7 +31,7 @@ test-release: build
 
 test-sanitize: deps
 	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRADSCOPE_SANITIZE=ON \
-	  -DGRADSCOPE_BUILD_BENCH=OFF -DGRADSCOPE_WERROR=ON >/dev/null
+	  -DGRADSCOPE_BUILD_BENCH=OFF -DGRADSCOPE_WERROR=ON -DGRADSCOPE_CUDA=OFF >/dev/null
 	@cmake --build $(SAN_BUILD) -j $(JOBS) --target unit_tests gradcheck_tests oracle_tests alloc_tests
 	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest $(CTEST_ARGS) -LE slow -L 'unit|gradcheck|oracle'

@@ -22,8 +22,15 @@ namespace fs = std::filesystem;
 
 namespace gradscope_it {
 
-inline const std::string kBinary = GRADSCOPE_BINARY;
-inline const std::string kExamples = std::string(GRADSCOPE_SOURCE_DIR) + "/examples/";
+// The executable and the source tree, as built; the environment variables GRADSCOPE_BINARY and
+// GRADSCOPE_SOURCE_DIR override them (test binaries carried to another machine).
+inline std::string from_env(const char* name, const char* built) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : built;
+}
+inline const std::string kBinary = from_env("GRADSCOPE_BINARY", GRADSCOPE_BINARY);
+inline const std::string kSourceDir = from_env("GRADSCOPE_SOURCE_DIR", GRADSCOPE_SOURCE_DIR);
+inline const std::string kExamples = kSourceDir + "/examples/";
 
 struct Result {
   int code;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fixture_config.h"
 #include "gradscope/config/config.h"
 #include "gradscope/nn/model_registry.h"
 #include "gradscope/nn/models.h"
@@ -43,15 +44,7 @@ double rel_error(const std::vector<double>& a, const std::vector<double>& b) {
 
 template <class T>
 void check_case(const json& c, bool last_position_only, bool token_tables, double tol) {
-  Config cfg;
-  for (auto& [k, v] : c.at("config").items()) {
-    if (v.is_boolean())
-      cfg.set(k, v.template get<bool>());
-    else if (v.is_number_integer())
-      cfg.set(k, v.template get<int64_t>());
-    else
-      cfg.set(k, v.template get<std::string>());
-  }
+  const Config cfg = fixture_config(c);
   ModelConfig mc = model_options(cfg);
   mc.last_position_only = last_position_only;
   mc.token_tables = token_tables;

@@ -12,6 +12,7 @@
 // does (threads own ranges of table rows).
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 #include <type_traits>
 
 #include "gradscope/autograd/ops_common.h"
@@ -148,6 +149,30 @@ void table_gradients(Arena& arena, const AttnDims& d, int64_t R, bool causal, co
   });
 }
 
+// The shape a device kernel reads (cuda/kernels.h).
+kernels::AttnShape device_shape(const AttnDims& d, bool causal) {
+  return {d.B, d.Tq, d.Tk, d.H, d.Dh, d.E, causal, 1.0 / std::sqrt(static_cast<double>(d.Dh))};
+}
+
+// On a device: dS and dq per query, then dk and dv per key (each output written by one index).
+template <class T>
+void attention_backward_device(Tape<T>& t, const Node<T>& n, const AttnDims& d, bool causal) {
+  const Var q{n.in[0]}, k{n.in[1]}, v{n.in[2]}, y{n.out};
+  const kernels::AttnShape s = device_shape(d, causal);
+  const T* P = static_cast<const T*>(n.saved[0]);
+  const T* dy = t.grad_if_any(y);
+  double* ds = t.arena().template alloc<double>(d.B * d.H * d.Tq * d.Tk);
+  T* dq = t.requires_grad(q) ? t.grad(q) : nullptr;
+  T* dk = t.requires_grad(k) ? t.grad(k) : nullptr;
+  T* dv = t.requires_grad(v) ? t.grad(v) : nullptr;
+  DeviceContext& dev = *t.device();
+  dev.launch(kernels::AttentionGradQ<T>{s, t.value(k).data, t.value(v).data, P, dy, ds, dq},
+             d.B * d.H * d.Tq);
+  if (dk || dv)
+    dev.launch(kernels::AttentionGradKV<T>{s, t.value(q).data, P, dy, ds, dk, dv},
+               d.B * d.H * d.Tk);
+}
+
 // Node layout: in = {q, k, v}; saved[0] = P [B, H, Tq, Tk], saved[1] = rows (attention_rows) or
 // nullptr; i = {B, Tq, Tk, H}; f[0] = causal.
 template <class T>
@@ -162,6 +187,7 @@ void attention_backward(Tape<T>& t, const Node<T>& n) {
                    t.shape(q).back() / H,
                    t.shape(q).back(),
                    static_cast<const int32_t*>(n.saved[1])};
+  if (t.device()) return attention_backward_device(t, n, d, causal);
   const double scale = 1.0 / std::sqrt(static_cast<double>(d.Dh));
   const T* P = static_cast<const T*>(n.saved[0]);
   const T* dy = t.grad_if_any(y);
@@ -239,10 +265,35 @@ void attention_backward(Tape<T>& t, const Node<T>& n) {
 }
 
 template <class T>
+Var record_attention(Tape<T>& t, Var y, Var q, Var k, Var v, const AttnDims& d, bool causal, T* P,
+                     Tensor<T>* probs) {
+  if (probs) *probs = Tensor<T>(P, Shape{d.B, d.H, d.Tq, d.Tk});
+  if (t.requires_grad(y)) {
+    Node<T> n = detail::make_node<T>(&attention_backward<T>, y, {q, k, v});
+    n.saved[0] = P;
+    n.saved[1] = d.rows;
+    n.i = {d.B, d.Tq, d.Tk, d.H};
+    n.f[0] = causal ? 1.0 : 0.0;
+    t.record(n);
+  }
+  return y;
+}
+
+template <class T>
 Var attention_impl(Tape<T>& t, Var q, Var k, Var v, const AttnDims& d, bool causal,
                    Tensor<T>* probs) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(d.Dh));
   Var y = t.make(t.shape(q), detail::any_grad(t, {q, k, v}));
+  if (DeviceContext* dev = t.device()) {
+    if (d.rows) throw std::logic_error("attention_rows: the token tables run on the host only");
+    T* P = t.arena().template alloc<T>(d.B * d.H * d.Tq * d.Tk);
+    double* sc = t.arena().template alloc<double>(d.B * d.H * d.Tq * d.Tk);
+    dev->launch(
+        kernels::AttentionForward<T>{device_shape(d, causal), t.value(q).data, t.value(k).data,
+                                     t.value(v).data, t.value(y).data, P, sc},
+        d.B * d.H * d.Tq);
+    return record_attention(t, y, q, k, v, d, causal, P, probs);
+  }
   T* P = t.arena().template zeros<T>(d.B * d.H * d.Tq * d.Tk);  // masked entries stay 0
   const T* qv = t.value(q).data;
   const T* kv = t.value(k).data;
@@ -281,16 +332,7 @@ Var attention_impl(Tape<T>& t, Var q, Var k, Var v, const AttnDims& d, bool caus
                    }
                  }
                });
-  if (probs) *probs = Tensor<T>(P, Shape{d.B, d.H, d.Tq, d.Tk});
-  if (t.requires_grad(y)) {
-    Node<T> n = detail::make_node<T>(&attention_backward<T>, y, {q, k, v});
-    n.saved[0] = P;
-    n.saved[1] = d.rows;
-    n.i = {d.B, d.Tq, d.Tk, d.H};
-    n.f[0] = causal ? 1.0 : 0.0;
-    t.record(n);
-  }
-  return y;
+  return record_attention(t, y, q, k, v, d, causal, P, probs);
 }
 
 void check_heads(int64_t width, int64_t n_heads) {
@@ -326,6 +368,7 @@ Var attention_rows(Tape<T>& t, Var q, Var k_table, Var v_table, const int32_t* r
                             t.shape(v_table).str() + ", " + std::to_string(n_keys) +
                             " keys (q [B, Tq, H*Dh], tables [R, H*Dh], Tq <= keys)");
   check_heads(qs[2], n_heads);
+  if (t.device()) throw std::logic_error("attention_rows: the token tables run on the host only");
   for (int64_t r = 0; r < qs[0] * n_keys; ++r)
     if (rows[r] < 0 || rows[r] >= ks[0])
       detail::shape_error("attention_rows", "row " + std::to_string(rows[r]) + " at position " +

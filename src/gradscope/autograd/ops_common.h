@@ -1,11 +1,15 @@
 // Helpers shared by the ops_*.cpp files (not part of the public API): building nodes, shape
-// errors, and the deterministic column reduction used by every broadcast backward.
+// errors, GEMM and the deterministic column reduction used by every broadcast backward, each on
+// the tape's device: the host, or a GPU (cuda/kernels.h) when the tape has a DeviceContext.
 #pragma once
 
 #include <initializer_list>
 #include <string>
 
 #include "gradscope/autograd/ops.h"
+#include "gradscope/cuda/kernels.h"
+#include "gradscope/cuda/reductions.h"
+#include "gradscope/tensor/blas.h"
 #include "gradscope/tensor/threads.h"
 
 namespace gradscope::detail {
@@ -35,19 +39,48 @@ Node<T> make_node(typename Node<T>::Backward backward, Var out, std::initializer
   return n;
 }
 
-// out[s] += sum_r x[r * S + s] for r < R, accumulated in double. Threads split the columns, so
-// the result does not depend on the thread count.
+// Dense row-major C[M, N] = alpha op(A) op(B) + beta C on the tape's device.
 template <class T>
-void add_column_sums(Arena& arena, const T* x, int64_t R, int64_t S, T* out) {
-  double* acc = arena.zeros<double>(S);
+void gemm_on(Tape<T>& t, bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+             const T* B, T beta, T* C) {
+  if (DeviceContext* d = t.device())
+    d->gemm(ta, tb, M, N, K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N);
+  else
+    gemm<T>(ta, tb, M, N, K, alpha, A, B, beta, C);
+}
+
+// out[s] += sum_r x[r * S + s] (* w[r * S + s] when w) for r < R, in double. On the host,
+// threads split the columns; on a device, a tree of fixed row chunks (cuda/reductions.h). Either
+// way the result does not depend on thread counts or scheduling.
+template <class T>
+void add_column_sums(Tape<T>& t, const T* x, const T* w, int64_t R, int64_t S, T* out) {
+  if (DeviceContext* d = t.device()) {
+    double* scratch = t.arena().template alloc<double>(column_scratch(R, S));
+    return queue_column_sums(*d, x, w, R, S, scratch, out);
+  }
+  double* acc = t.arena().template zeros<double>(S);
   parallel_for(S, std::max<int64_t>(1, kGrain / std::max<int64_t>(R, 1)),
                [&](int64_t b, int64_t e) {
                  for (int64_t r = 0; r < R; ++r) {
                    const T* row = x + r * S;
-                   for (int64_t s = b; s < e; ++s) acc[s] += row[s];
+                   if (w) {
+                     const T* wr = w + r * S;
+                     for (int64_t s = b; s < e; ++s) acc[s] += row[s] * wr[s];
+                   } else {
+                     for (int64_t s = b; s < e; ++s) acc[s] += row[s];
+                   }
                  }
                  for (int64_t s = b; s < e; ++s) out[s] += static_cast<T>(acc[s]);
                });
+}
+
+// Device scalar reductions: out[0] = T(factor * sum of the n doubles v), through a tree of fixed
+// chunks (and the double total into `total` when given).
+template <class T>
+void device_sum(Tape<T>& t, const double* v, int64_t n, double factor, T* out,
+                double* total = nullptr) {
+  double* scratch = t.arena().template alloc<double>(std::max<int64_t>(1, tree_scratch(n)));
+  queue_tree_sum(*t.device(), v, n, scratch, factor, out, total);
 }
 
 // sum_i term(i) for i < n in double, over fixed 4096-element chunks summed in order: the same

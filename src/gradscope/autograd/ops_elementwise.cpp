@@ -39,6 +39,7 @@ void add_backward(Tape<T>& t, const Node<T>& n) {
     }
     bool fresh = false;
     T* dv = t.grad_fresh(v, fresh);
+    if (DeviceContext* d = t.device()) return d->launch(kernels::Copy<T>{dy, dv, !fresh}, total);
     parallel_for(total, kGrain, [&](int64_t i0, int64_t i1) {
       if (fresh)
         std::memcpy(dv + i0, dy + i0, static_cast<size_t>(i1 - i0) * sizeof(T));
@@ -51,7 +52,8 @@ void add_backward(Tape<T>& t, const Node<T>& n) {
   if (S == total)
     pass_through(b);
   else
-    detail::add_column_sums(t.arena(), dy, total / S, S, t.grad(b));
+    detail::add_column_sums(t, static_cast<const T*>(dy), static_cast<const T*>(nullptr), total / S,
+                            S, t.grad(b));
 }
 
 // ---- mul: y = a * b[broadcast] ----
@@ -62,6 +64,11 @@ void mul_backward(Tape<T>& t, const Node<T>& n) {
   const T* dy = t.grad_if_any(y);
   const T* av = t.value(a).data;
   const T* bv = t.value(b).data;
+  if (DeviceContext* d = t.device()) {  // db: the column sums of dy * a, formed in the sum
+    if (t.requires_grad(a)) d->launch(kernels::MulGradA<T>{dy, bv, t.grad(a), S}, total);
+    if (t.requires_grad(b)) detail::add_column_sums(t, dy, av, total / S, S, t.grad(b));
+    return;
+  }
   if (t.requires_grad(a)) {
     T* da = t.grad(a);
     parallel_for(total / S, std::max<int64_t>(1, kGrain / S), [&](int64_t r0, int64_t r1) {
@@ -75,7 +82,8 @@ void mul_backward(Tape<T>& t, const Node<T>& n) {
     parallel_for(total, kGrain, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) prod[i] = dy[i] * av[i];
     });
-    detail::add_column_sums(t.arena(), prod, total / S, S, t.grad(b));
+    detail::add_column_sums(t, static_cast<const T*>(prod), static_cast<const T*>(nullptr),
+                            total / S, S, t.grad(b));
   }
 }
 
@@ -87,12 +95,16 @@ Var binary(Tape<T>& t, Var a, Var b, const char* op) {
   const T* av = t.value(a).data;
   const T* bv = t.value(b).data;
   T* out = t.value(y).data;
-  parallel_for(total / std::max<int64_t>(S, 1),
-               std::max<int64_t>(1, kGrain / std::max<int64_t>(S, 1)), [&](int64_t r0, int64_t r1) {
-                 for (int64_t r = r0; r < r1; ++r)
-                   for (int64_t s = 0; s < S; ++s)
-                     out[r * S + s] = kMul ? av[r * S + s] * bv[s] : av[r * S + s] + bv[s];
-               });
+  if (DeviceContext* d = t.device())
+    d->launch(kernels::Binary<T, kMul>{av, bv, out, std::max<int64_t>(S, 1)}, total);
+  else
+    parallel_for(total / std::max<int64_t>(S, 1),
+                 std::max<int64_t>(1, kGrain / std::max<int64_t>(S, 1)),
+                 [&](int64_t r0, int64_t r1) {
+                   for (int64_t r = r0; r < r1; ++r)
+                     for (int64_t s = 0; s < S; ++s)
+                       out[r * S + s] = kMul ? av[r * S + s] * bv[s] : av[r * S + s] + bv[s];
+                 });
   if (t.requires_grad(y))
     t.record(detail::make_node<T>(kMul ? &mul_backward<T> : &add_backward<T>, y, {a, b}));
   return y;
@@ -153,7 +165,7 @@ struct Square {
   }
 };
 
-template <class T, class F>
+template <class T, class F, class K>
 void unary_backward(Tape<T>& t, const Node<T>& n) {
   const Var a{n.in[0]}, y{n.out};
   if (!t.requires_grad(a)) return;
@@ -164,6 +176,8 @@ void unary_backward(Tape<T>& t, const Node<T>& n) {
   bool fresh = false;
   T* da = t.grad_fresh(a, fresh);
   const double c = n.f[0];
+  if (DeviceContext* d = t.device())
+    return d->launch(kernels::UnaryGrad<T, K>{dy, av, yv, da, c, fresh}, total);
   parallel_for(total, kGrain, [&](int64_t i0, int64_t i1) {
     if (fresh)
       for (int64_t i = i0; i < i1; ++i) da[i] = dy[i] * F::bwd(av[i], yv[i], c);
@@ -172,17 +186,21 @@ void unary_backward(Tape<T>& t, const Node<T>& n) {
   });
 }
 
-template <class T, class F>
+// F: the host op; K: the same op as a device kernel (cuda/kernels.h).
+template <class T, class F, class K>
 Var unary(Tape<T>& t, Var a, double c = 0.0) {
   const int64_t total = t.shape(a).numel();
   Var y = t.make(t.shape(a), detail::any_grad(t, {a}));
   const T* av = t.value(a).data;
   T* out = t.value(y).data;
-  parallel_for(total, kGrain, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) out[i] = F::fwd(av[i], c);
-  });
+  if (DeviceContext* d = t.device())
+    d->launch(kernels::Unary<T, K>{av, out, c}, total);
+  else
+    parallel_for(total, kGrain, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) out[i] = F::fwd(av[i], c);
+    });
   if (t.requires_grad(y)) {
-    Node<T> n = detail::make_node<T>(&unary_backward<T, F>, y, {a});
+    Node<T> n = detail::make_node<T>(&unary_backward<T, F, K>, y, {a});
     n.f[0] = c;
     t.record(n);
   }
@@ -201,23 +219,23 @@ Var mul(Tape<T>& t, Var a, Var b) {
 }
 template <class T>
 Var scale(Tape<T>& t, Var a, double s) {
-  return unary<T, Scale>(t, a, s);
+  return unary<T, Scale, kernels::ScaleOp>(t, a, s);
 }
 template <class T>
 Var relu(Tape<T>& t, Var a) {
-  return unary<T, Relu>(t, a);
+  return unary<T, Relu, kernels::ReluOp>(t, a);
 }
 template <class T>
 Var gelu(Tape<T>& t, Var a) {
-  return unary<T, Gelu>(t, a);
+  return unary<T, Gelu, kernels::GeluOp>(t, a);
 }
 template <class T>
 Var tanh(Tape<T>& t, Var a) {
-  return unary<T, Tanh>(t, a);
+  return unary<T, Tanh, kernels::TanhOp>(t, a);
 }
 template <class T>
 Var square(Tape<T>& t, Var a) {
-  return unary<T, Square>(t, a);
+  return unary<T, Square, kernels::SquareOp>(t, a);
 }
 
 #define GRADSCOPE_INSTANTIATE(T)                \

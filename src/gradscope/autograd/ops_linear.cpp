@@ -1,6 +1,5 @@
-// linear / matmul: forward and backward on BLAS GEMM.
+// linear / matmul: forward and backward on GEMM (OpenBLAS on the host, cuBLAS on a GPU).
 #include "gradscope/autograd/ops_common.h"
-#include "gradscope/tensor/blas.h"
 
 namespace gradscope {
 namespace {
@@ -16,16 +15,17 @@ void linear_backward(Tape<T>& t, const Node<T>& n) {
     // dx [rows, K] += dy [rows, N] @ W^T   (W [K, N]), or dy @ W (W [N, K]); = when fresh
     bool fresh = false;
     T* dx = t.grad_fresh(x, fresh);
-    gemm<T>(false, !tw, rows, K, N, T(1), dy, t.value(W).data, fresh ? T(0) : T(1), dx);
+    detail::gemm_on(t, false, !tw, rows, K, N, T(1), dy, t.value(W).data, fresh ? T(0) : T(1), dx);
   }
   if (t.requires_grad(W)) {
     if (!tw) {  // dW [K, N] += x^T [K, rows] @ dy [rows, N]
-      gemm<T>(true, false, K, N, rows, T(1), t.value(x).data, dy, T(1), t.grad(W));
+      detail::gemm_on(t, true, false, K, N, rows, T(1), t.value(x).data, dy, T(1), t.grad(W));
     } else {  // dW [N, K] += dy^T [N, rows] @ x [rows, K]
-      gemm<T>(true, false, N, K, rows, T(1), dy, t.value(x).data, T(1), t.grad(W));
+      detail::gemm_on(t, true, false, N, K, rows, T(1), dy, t.value(x).data, T(1), t.grad(W));
     }
   }
-  if (b.valid() && t.requires_grad(b)) detail::add_column_sums(t.arena(), dy, rows, N, t.grad(b));
+  if (b.valid() && t.requires_grad(b))
+    detail::add_column_sums(t, dy, static_cast<const T*>(nullptr), rows, N, t.grad(b));
 }
 
 template <class T>
@@ -47,13 +47,17 @@ Var linear_impl(Tape<T>& t, Var x, Var W, Var b, bool tw, const char* op) {
   T beta = T(0);
   if (b.valid()) {  // start from the broadcast bias and let GEMM accumulate onto it
     const T* bias = t.value(b).data;
-    parallel_for(rows, std::max<int64_t>(1, detail::kGrain / N), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r)
-        for (int64_t j = 0; j < N; ++j) out[r * N + j] = bias[j];
-    });
+    if (DeviceContext* d = t.device()) {
+      d->launch(kernels::BroadcastRows<T>{bias, out, N}, rows * N);
+    } else {
+      parallel_for(rows, std::max<int64_t>(1, detail::kGrain / N), [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r)
+          for (int64_t j = 0; j < N; ++j) out[r * N + j] = bias[j];
+      });
+    }
     beta = T(1);
   }
-  gemm<T>(false, tw, rows, N, K, T(1), t.value(x).data, t.value(W).data, beta, out);
+  detail::gemm_on(t, false, tw, rows, N, K, T(1), t.value(x).data, t.value(W).data, beta, out);
   if (t.requires_grad(y)) {
     Node<T> n = detail::make_node<T>(&linear_backward<T>, y, {x, W, b});
     n.i[0] = tw;

@@ -15,6 +15,7 @@ constexpr int64_t kExpGrain = kGrain / 8;
 // ---- cross_entropy ----
 // Node layout: in = {logits}; saved[0] = targets [N], saved[1] = 1 / sum_j exp(x_j - max) per row
 // [N] (double), saved[2] = exp(x - max) [N, C] (T), computed once in the forward pass.
+// On a device: saved[2] holds each row's max (double) instead of exp(x - max).
 template <class T>
 void cross_entropy_backward(Tape<T>& t, const Node<T>& n) {
   const Var x{n.in[0]}, y{n.out};
@@ -22,6 +23,14 @@ void cross_entropy_backward(Tape<T>& t, const Node<T>& n) {
   const int64_t N = t.shape(x)[0], C = t.shape(x)[1];
   const int32_t* target = static_cast<const int32_t*>(n.saved[0]);
   const double* inv = static_cast<const double*>(n.saved[1]);
+  if (DeviceContext* d = t.device()) {
+    bool fresh = false;
+    T* dx = t.grad_fresh(x, fresh);
+    return d->launch(kernels::CrossEntropyGrad<T>{t.value(x).data, target,
+                                                  static_cast<const double*>(n.saved[2]), inv,
+                                                  t.grad_if_any(y), N, C, dx, fresh},
+                     N * C);
+  }
   const T* ex = static_cast<const T*>(n.saved[2]);
   const double g = double(t.grad_if_any(y)[0]) / N;
   bool fresh = false;
@@ -52,6 +61,9 @@ void hinge_backward(Tape<T>& t, const Node<T>& n) {
   if (!t.requires_grad(f)) return;
   const int64_t N = t.shape(f)[0];
   const int32_t* target = static_cast<const int32_t*>(n.saved[0]);
+  if (DeviceContext* d = t.device())
+    return d->launch(kernels::HingeGrad<T>{t.value(f).data, target, t.grad_if_any(y), N, t.grad(f)},
+                     N);
   const double g = double(t.grad_if_any(y)[0]) / N;
   const T* fv = t.value(f).data;
   T* df = t.grad(f);
@@ -66,6 +78,14 @@ template <class T>
 void mse_backward(Tape<T>& t, const Node<T>& n) {
   const Var a{n.in[0]}, b{n.in[1]}, y{n.out};
   const int64_t count = t.shape(a).numel();
+  if (DeviceContext* d = t.device()) {
+    for (Var v : {a, b})
+      if (t.requires_grad(v))
+        d->launch(kernels::MseGrad<T>{t.value(a).data, t.value(b).data, t.grad_if_any(y), count,
+                                      v.id == a.id ? 1.0 : -1.0, t.grad(v)},
+                  count);
+    return;
+  }
   const double g = 2.0 * double(t.grad_if_any(y)[0]) / count;
   const T* av = t.value(a).data;
   const T* bv = t.value(b).data;
@@ -84,6 +104,9 @@ template <class T>
 void sum_backward(Tape<T>& t, const Node<T>& n) {
   const Var x{n.in[0]}, y{n.out};
   if (!t.requires_grad(x)) return;
+  if (DeviceContext* d = t.device())
+    return d->launch(kernels::ScalarGrad<T>{t.grad_if_any(y), n.f[0], t.grad(x)},
+                     t.shape(x).numel());
   const T g = static_cast<T>(double(t.grad_if_any(y)[0]) * n.f[0]);
   T* dx = t.grad(x);
   parallel_for(t.shape(x).numel(), kGrain, [&](int64_t i0, int64_t i1) {
@@ -91,9 +114,29 @@ void sum_backward(Tape<T>& t, const Node<T>& n) {
   });
 }
 
+// A device loss: per-element (or per-row) terms in double, reduced to the scalar output y.
+template <class T>
+Var device_scalar(Tape<T>& t, const double* terms, int64_t n, double factor, bool grad) {
+  Var y = t.make(Shape{}, grad);
+  detail::device_sum(t, terms, n, factor, t.value(y).data);
+  return y;
+}
+
 template <class T>
 Var scalar_sum(Tape<T>& t, Var x, double factor) {
   const T* xv = t.value(x).data;
+  if (DeviceContext* d = t.device()) {
+    const int64_t count = t.shape(x).numel();
+    double* terms = t.arena().template alloc<double>(std::max<int64_t>(count, 1));
+    d->launch(kernels::DoubleTerms<T>{xv, terms}, count);
+    Var y = device_scalar(t, terms, count, factor, detail::any_grad(t, {x}));
+    if (t.requires_grad(y)) {
+      Node<T> n = detail::make_node<T>(&sum_backward<T>, y, {x});
+      n.f[0] = factor;
+      t.record(n);
+    }
+    return y;
+  }
   const double total = detail::deterministic_sum(t.arena(), t.shape(x).numel(),
                                                  [&](int64_t i) { return double(xv[i]); });
   Var y = t.make(Shape{}, detail::any_grad(t, {x}));
@@ -101,6 +144,23 @@ Var scalar_sum(Tape<T>& t, Var x, double factor) {
   if (t.requires_grad(y)) {
     Node<T> n = detail::make_node<T>(&sum_backward<T>, y, {x});
     n.f[0] = factor;
+    t.record(n);
+  }
+  return y;
+}
+
+// cross_entropy on a device (targets in device memory, checked where they were uploaded).
+template <class T>
+Var cross_entropy_device(Tape<T>& t, Var logits, const int32_t* targets, int64_t N, int64_t C) {
+  double* mx = t.arena().template alloc<double>(N);
+  double* inv = t.arena().template alloc<double>(N);
+  double* loss = t.arena().template alloc<double>(N);
+  t.device()->launch(kernels::CrossEntropyRows<T>{t.value(logits).data, targets, C, mx, inv, loss},
+                     N);
+  Var y = device_scalar(t, loss, N, 1.0 / N, detail::any_grad(t, {logits}));
+  if (t.requires_grad(y)) {
+    Node<T> n = detail::make_node<T>(&cross_entropy_backward<T>, y, {logits});
+    n.saved = {targets, inv, mx};
     t.record(n);
   }
   return y;
@@ -114,6 +174,7 @@ Var cross_entropy(Tape<T>& t, Var logits, const int32_t* targets) {
   if (s.rank != 2 || s[1] < 1)
     detail::shape_error("cross_entropy", "logits " + s.str() + " must be [N, C]");
   const int64_t N = s[0], C = s[1];
+  if (t.device()) return cross_entropy_device(t, logits, targets, N, C);
   for (int64_t r = 0; r < N; ++r)
     if (targets[r] < 0 || targets[r] >= C)
       detail::shape_error("cross_entropy", "target " + std::to_string(targets[r]) + " at row " +
@@ -170,6 +231,17 @@ Var hinge(Tape<T>& t, Var scores, const int32_t* targets) {
     detail::shape_error("hinge", "scores " + s.str() + " must be [N, 1] (one score per example)");
   const int64_t N = s[0];
   const T* fv = t.value(scores).data;
+  if (DeviceContext* d = t.device()) {
+    double* loss = t.arena().template alloc<double>(std::max<int64_t>(N, 1));
+    d->launch(kernels::HingeRows<T>{fv, targets, loss}, N);
+    Var y = device_scalar(t, loss, N, 1.0 / std::max<int64_t>(N, 1), detail::any_grad(t, {scores}));
+    if (t.requires_grad(y)) {
+      Node<T> node = detail::make_node<T>(&hinge_backward<T>, y, {scores});
+      node.saved[0] = targets;
+      t.record(node);
+    }
+    return y;
+  }
   for (int64_t r = 0; r < N; ++r)
     if (targets[r] != 0 && targets[r] != 1)
       detail::shape_error("hinge", "target " + std::to_string(targets[r]) + " at row " +
@@ -195,6 +267,14 @@ Var mse(Tape<T>& t, Var a, Var b) {
   const int64_t count = t.shape(a).numel();
   const T* av = t.value(a).data;
   const T* bv = t.value(b).data;
+  if (DeviceContext* d = t.device()) {
+    double* terms = t.arena().template alloc<double>(std::max<int64_t>(count, 1));
+    d->launch(kernels::SquaredDiffTerms<T>{av, bv, terms}, count);
+    Var y = device_scalar(t, terms, count, 1.0 / std::max<int64_t>(count, 1),
+                          detail::any_grad(t, {a, b}));
+    if (t.requires_grad(y)) t.record(detail::make_node<T>(&mse_backward<T>, y, {a, b}));
+    return y;
+  }
   const double total = detail::deterministic_sum(t.arena(), count, [&](int64_t i) {
     const double d = double(av[i]) - bv[i];
     return d * d;

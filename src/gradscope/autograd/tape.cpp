@@ -1,6 +1,7 @@
 // Tape implementation: see tape.h.
 #include "gradscope/autograd/tape.h"
 
+#include "gradscope/cuda/kernels.h"
 #include "gradscope/tensor/threads.h"
 
 #include <cstring>
@@ -9,7 +10,9 @@
 namespace gradscope {
 
 template <class T>
-Tape<T>::Tape(Arena& arena) : arena_(arena) {
+Tape<T>::Tape(Arena& arena, DeviceContext* device) : arena_(arena), device_(device) {
+  if (static_cast<MemoryResource*>(device) != arena.memory())
+    throw std::logic_error("Tape: the arena's memory is not the tape's device");
   recs_.reserve(1024);
   nodes_.reserve(1024);
 }
@@ -34,6 +37,13 @@ Var Tape<T>::constant(Tensor<T> value) {
   Rec r;
   r.value = value;
   return push(r);
+}
+
+template <class T>
+Var Tape<T>::constant_table(const T* host, Shape shape) {
+  if (!device_) return constant(Tensor<T>(const_cast<T*>(host), shape));
+  const void* copy = device_->constant(host, static_cast<size_t>(shape.numel()) * sizeof(T));
+  return constant(Tensor<T>(static_cast<T*>(const_cast<void*>(copy)), shape));
 }
 
 template <class T>
@@ -62,6 +72,8 @@ T* Tape<T>::grad(Var v) {
   if (!r.requires_grad) throw std::logic_error("Tape::grad: Var does not require grad");
   if (r.base >= 0) {
     r.grad = grad(Var{r.base}) + r.offset;
+  } else if (device_) {
+    r.grad = arena_.zeros<T>(r.value.numel());
   } else {  // zero-filled on all threads: large activation gradients are megabytes
     const int64_t n = r.value.numel();
     T* g = arena_.alloc<T>(n);
@@ -96,6 +108,13 @@ template <class T>
 void Tape<T>::backward(Var loss) {
   if (shape(loss).numel() != 1)
     throw ShapeError("backward: loss must be a scalar, got " + shape(loss).str());
+  if (device_ && requires_grad(loss)) {  // the seed written on the device: capture-safe
+    Rec& r = recs_[loss.id];
+    if (!r.grad) r.grad = arena_.alloc<T>(1);
+    device_->launch(kernels::Fill<T>{r.grad, T(1)}, 1);
+    run_backward();
+    return;
+  }
   const T one(1);
   backward(loss, &one);
 }
@@ -105,13 +124,22 @@ void Tape<T>::backward(Var y, const T* dy) {
   if (!requires_grad(y)) return;
   Rec& r = recs_[y.id];
   const int64_t n = r.value.numel();
-  if (!r.grad && r.base < 0) {  // fresh activation: copy the seed instead of zeroing and adding
+  if (device_) {  // the seed uploaded, then added
+    T* seed = arena_.alloc<T>(n);
+    device_->upload(seed, dy, static_cast<size_t>(n) * sizeof(T));
+    device_->launch(kernels::Copy<T>{seed, grad(y), true}, n);
+  } else if (!r.grad && r.base < 0) {  // a fresh activation: copy the seed, no zeroing and adding
     r.grad = arena_.alloc<T>(n);
     std::memcpy(r.grad, dy, static_cast<size_t>(n) * sizeof(T));
   } else {
     T* g = grad(y);
     for (int64_t i = 0; i < n; ++i) g[i] += dy[i];
   }
+  run_backward();
+}
+
+template <class T>
+void Tape<T>::run_backward() {
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
     // A node whose output received no gradient contributes nothing: skip it. (Op outputs are
     // never views, so their own grad pointer tells.)

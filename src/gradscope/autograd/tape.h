@@ -10,12 +10,19 @@
 // capacity, so a steady-state step allocates nothing.
 //
 // Vars are small handles (an index into this tape), valid until the next reset().
+//
+// Devices: a tape built with a DeviceContext (cuda/device.h) keeps every value and gradient in
+// that device's memory (its arena's blocks come from the device) and its ops launch device
+// kernels instead of running host loops. Host code must not read such a tensor's data: it copies
+// what it needs with the context's download(). The bookkeeping (Vars, nodes) stays on the host,
+// so a whole forward and backward queue device work only, and can be captured as a CUDA graph.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <vector>
 
+#include "gradscope/cuda/device.h"
 #include "gradscope/tensor/arena.h"
 #include "gradscope/tensor/tensor.h"
 
@@ -44,13 +51,17 @@ struct Node {
 template <class T>
 class Tape {
  public:
-  explicit Tape(Arena& arena);
+  // `device` (nullptr: the host) must be the memory of `arena`'s blocks.
+  explicit Tape(Arena& arena, DeviceContext* device = nullptr);
 
   // --- leaves ---
   // A parameter: value lives in the ParamStore; backward accumulates into `grad` (same layout).
   Var param(Tensor<T> value, T* grad);
   // A constant input (data, targets): never gets a gradient.
   Var constant(Tensor<T> value);
+  // A constant from host memory that stays alive and unchanged (a model's fixed table): a view on
+  // the host; on a device, its copy uploaded on first use and kept (capture-safe afterwards).
+  Var constant_table(const T* host, Shape shape);
 
   // --- used by ops ---
   // A new, uninitialized activation in the arena. It will take a gradient when `requires_grad`
@@ -84,12 +95,14 @@ class Tape {
 
   // Seeds d(loss) = 1 for a scalar loss and runs every recorded backward in reverse.
   void backward(Var loss);
-  // Seeds d(y) = dy (same shape as y) and runs every recorded backward in reverse.
+  // Seeds d(y) = dy (same shape as y; host memory) and runs every recorded backward in reverse.
   void backward(Var y, const T* dy);
   // Forgets every Var and node and resets the arena.
   void reset();
 
   Arena& arena() { return arena_; }
+  // The device the tape computes on; nullptr for the host.
+  DeviceContext* device() const { return device_; }
   size_t node_count() const { return nodes_.size(); }
 
  private:
@@ -101,8 +114,10 @@ class Tape {
     bool requires_grad = false;
   };
   Var push(Rec rec);
+  void run_backward();  // every recorded backward, in reverse
 
   Arena& arena_;
+  DeviceContext* device_ = nullptr;
   std::vector<Rec> recs_;
   std::vector<Node<T>> nodes_;
   bool grad_enabled_ = true;

@@ -14,6 +14,7 @@ struct SweepArgs {
   std::string root = "runs", shard;
   int jobs = 0;  // 0: SLURM_CPUS_PER_TASK, else 1
   int threads = 1;
+  std::string device;  // --device for every run ("": the experiment's)
   bool slurm_script = false;
   int64_t tasks = 0, cpus = 2;  // the script's array size (0: min(runs, 16)) and CPUs per task
 };

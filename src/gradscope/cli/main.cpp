@@ -43,9 +43,10 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
-int cmd_run(const std::string& experiment, const std::vector<std::string>& overrides,
-            const std::string& out, const std::string& resume, bool force,
-            const std::string& index) {
+int cmd_run(const std::string& experiment, std::vector<std::string> overrides,
+            const std::string& out, const std::string& resume, bool force, const std::string& index,
+            const std::string& device) {
+  if (!device.empty()) overrides.push_back("device=" + device);  // --device: an override
   RunOptions o;
   o.live = ::isatty(STDOUT_FILENO) != 0;
   o.version_header =
@@ -170,6 +171,10 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "threads for BLAS and gradscope's kernels")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  std::string device;
+  app.add_option("--device", device,
+                 "where runs execute: cpu, cuda, emulated (default: the experiment's device key, "
+                 "cpu)");
 
   std::string experiment, out, resume, show_dir, plot_dir, plot_out, theory_out, index;
   std::vector<std::string> overrides;
@@ -242,9 +247,10 @@ int main(int argc, char** argv) {
   }
   try {
     set_num_threads(threads);
-    if (*run) return cmd_run(experiment, overrides, out, resume, force, index);
+    if (*run) return cmd_run(experiment, overrides, out, resume, force, index, device);
     if (*sweep) {
       sw.threads = threads;
+      sw.device = device;
       return cli::sweep(sw);
     }
     if (*index_cmd) return cli::index_rebuild(root);

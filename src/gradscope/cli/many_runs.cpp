@@ -38,6 +38,7 @@ int sweep(const SweepArgs& a) {
   SweepOptions o;
   o.root = a.root;
   o.threads = a.threads;
+  o.device = a.device;
   o.executable = self_executable();
   o.live = ::isatty(STDOUT_FILENO) != 0;
   Shard shard;

@@ -13,7 +13,7 @@ extern const std::vector<KeySpec> kSchemaTable;
 const std::vector<KeySpec> kSchemaTable = {
     {"name", "run"s, "run directory name under runs/"},
     {"seed", int64_t{0}, "seed of the init, batch and noise streams"},
-    {"precision", "float32"s, "float32 | float64"},
+    {"precision", "float32"s, "float32 | float64 | tf32 (float32 with TF32 GEMMs; cuda only)"},
 
     {"task.name", "modular"s,
      "modular | permutation | diagonal_teacher | lowrank_teacher | matrix_completion | "
@@ -103,6 +103,10 @@ const std::vector<KeySpec> kSchemaTable = {
     {"train.regime_gap", int64_t{1000}, "G: grokking when test reaches it more than G steps late"},
     {"train.phase_min_change", 0.1,
      "phase changes: smallest change (in the metric's units) that counts as one"},
+    {"device", "cpu"s,
+     "where the run executes: cpu | cuda | emulated (the cuda code path on the host, for tests); "
+     "not part of the run id",
+     2, true},
     {"train.stop_after_generalized", int64_t{0},
      "stop this many steps after generalized_step (0: off; train.steps stays the budget)", 2},
     {"train.checkpoint_steps", "log"s,

@@ -39,8 +39,42 @@ int ParamStore<T>::index(std::string_view name) const {
 }
 
 template <class T>
+Var ParamStore<T>::on(Tape<T>& tape, int i) {
+  if (!tape.device()) return tape.param(value(i), grad(i).data);
+  if (tape.device() != device_)
+    throw std::logic_error("ParamStore::on: the tape's device holds no copy of the parameters");
+  const ParamInfo& p = params_[i];
+  return tape.param(Tensor<T>(dev_values_.get() + p.offset, p.shape), dev_grads_.get() + p.offset);
+}
+
+template <class T>
 void ParamStore<T>::zero_grad() {
-  std::fill(grads_.begin(), grads_.end(), T(0));
+  if (device_)
+    device_->zero(dev_grads_.get(), grads_.size() * sizeof(T));
+  else
+    std::fill(grads_.begin(), grads_.end(), T(0));
+}
+
+template <class T>
+void ParamStore<T>::to_device(DeviceContext* device) {
+  if (!finalized_) throw std::logic_error("ParamStore::to_device before finalize()");
+  const size_t bytes = values_.size() * sizeof(T);
+  device_ = device;
+  dev_values_ = {static_cast<T*>(device->allocate(bytes)), {device}};
+  dev_grads_ = {static_cast<T*>(device->allocate(bytes)), {device}};
+  device->zero(dev_grads_.get(), bytes);
+  upload_values();
+}
+
+template <class T>
+void ParamStore<T>::upload_values() {
+  device_->upload(dev_values_.get(), values_.data(), values_.size() * sizeof(T));
+  device_->sync();  // the host buffer may change right after
+}
+
+template <class T>
+void ParamStore<T>::download_values() {
+  device_->download(values_.data(), dev_values_.get(), values_.size() * sizeof(T));
 }
 
 template <class T>

@@ -6,9 +6,16 @@
 //
 // Use: add() every parameter (names like "blocks.0.attn.W_Q"), then finalize(), initialize the
 // values, then save_initial().
+//
+// Devices: to_device() gives the store device copies of the values and gradients; a tape on that
+// device then reads and accumulates into them (on() picks by the tape), zero_grad() zeroes them,
+// and download_values() / upload_values() copy the values between host and device (the host
+// copy serves checkpoints, probes and metrics; the device copy is the one that trains). W_0 stays
+// on the host.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,8 +52,9 @@ class ParamStore {
   Tensor<const T> initial(int i) const {
     return Tensor<const T>(initial_.data() + params_[i].offset, params_[i].shape);
   }
-  // The parameter as a leaf on a tape: backward accumulates into grad(i).
-  Var on(Tape<T>& tape, int i) { return tape.param(value(i), grad(i).data); }
+  // The parameter as a leaf on a tape: backward accumulates into grad(i), or into the device
+  // copy of it on a device tape.
+  Var on(Tape<T>& tape, int i);
 
   // The flat buffers (padding included).
   std::span<T> values() { return values_; }
@@ -54,13 +62,30 @@ class ParamStore {
   std::span<const T> initial_values() const { return initial_; }
   int64_t size() const { return static_cast<int64_t>(values_.size()); }
 
+  // Zeroes the gradients (the device copy when there is one).
   void zero_grad();
   // W_0 := current values.
   void save_initial();
 
+  // --- device copies ---
+  void to_device(DeviceContext* device);  // allocates them and uploads the values
+  DeviceContext* device() const { return device_; }
+  T* device_values() { return dev_values_.get(); }
+  T* device_grads() { return dev_grads_.get(); }
+  void upload_values();    // host -> device
+  void download_values();  // device -> host (waits)
+
  private:
+  struct DeviceFree {
+    DeviceContext* device;
+    void operator()(T* p) const {
+      if (p) device->deallocate(p);
+    }
+  };
   std::vector<ParamInfo> params_;
   std::vector<T> values_, grads_, initial_;
+  DeviceContext* device_ = nullptr;
+  std::unique_ptr<T, DeviceFree> dev_values_{nullptr, {nullptr}}, dev_grads_{nullptr, {nullptr}};
   int64_t next_offset_ = 0;
   bool finalized_ = false;
 };

@@ -94,7 +94,7 @@ class Transformer final : public Model<T> {
     // Before the first attention, a position's vector depends only on its token: with fewer
     // tokens than examples, the first block's per-position work runs once per (token, position)
     // on a table [V, L, ...], and rows are gathered per example (an exact shortcut).
-    const bool tables = c_.token_tables && V < N;
+    const bool tables = c_.token_tables && V < N && !t.device();  // a host shortcut
     int32_t* gather = nullptr;  // [N, L]: row token * L + position of the table
     Var x;                      // [N, L, D], or the table [V, L, D]
     if (tables) {
@@ -111,7 +111,7 @@ class Transformer final : public Model<T> {
     if (W_pos_ >= 0) {
       x = add_positional(t, x, P(W_pos_));
     } else {
-      x = add(t, x, t.constant(Tensor<T>(sinusoid_.data(), Shape{L, D})));
+      x = add(t, x, t.constant_table(sinusoid_.data(), Shape{L, D}));
     }
     for (int64_t l = 0; l < c_.n_layers; ++l) {
       const Block& k = blocks_[l];
@@ -259,7 +259,9 @@ void validate_transformer(const ModelConfig& c) {
 }  // namespace
 
 ModelFamily transformer_model() {
-  return model_entry<Transformer>("transformer", &validate_transformer);
+  ModelFamily f = model_entry<Transformer>("transformer", &validate_transformer);
+  f.device = true;
+  return f;
 }
 
 }  // namespace gradscope

@@ -2,6 +2,8 @@
 // Y = real outputs.
 #include "gradscope/probes/objective.h"
 
+#include <stdexcept>
+
 namespace gradscope {
 namespace {
 
@@ -30,7 +32,15 @@ Examples all_examples(const Dataset& d) {
 template <class T>
 Var model_outputs(Tape<T>& t, Model<T>& model, const Dataset& layout, const Examples& e) {
   Batch b{e.ids, {}, e.n};
-  if (layout.features > 0) b.x = constant_rows(t, e.x, e.n, layout.features);  // [N, F]
+  if (layout.features > 0) {  // [N, F]
+    if (t.device()) {
+      if (!e.xt) throw std::logic_error("model_outputs: device examples without xt");
+      b.x = t.constant(
+          Tensor<T>(static_cast<T*>(const_cast<void*>(e.xt)), Shape{e.n, layout.features}));
+    } else {
+      b.x = constant_rows(t, e.x, e.n, layout.features);
+    }
+  }
   return model.forward(t, b);
 }
 
@@ -43,6 +53,7 @@ Var objective(Tape<T>& t, Var outputs, const Dataset& layout, const Examples& e,
   if (layout.outputs == 0)
     return loss == Loss::hinge ? hinge(t, outputs, e.targets)
                                : cross_entropy(t, outputs, e.targets);
+  if (t.device()) throw std::logic_error("objective: regression targets run on the host only");
   Var y = constant_rows(t, e.y, e.n, layout.outputs);  // [N, Y]
   return scale(t, mse(t, outputs, y), 0.5 * double(layout.outputs));
 }

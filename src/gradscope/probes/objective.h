@@ -15,12 +15,15 @@ namespace gradscope {
 
 // Rows of a dataset: pointers to the first example's ids, x, class target and y (whichever the
 // dataset has) and the count.
+// On a device tape the pointers are device memory, and x comes as xt, already in the model's
+// precision (run/device_data.h uploads them).
 struct Examples {
   const int32_t* ids = nullptr;
   const double* x = nullptr;
   const int32_t* targets = nullptr;
   const double* y = nullptr;
   int64_t n = 0;
+  const void* xt = nullptr;  // [N, F] in T, device memory (device tapes only)
 };
 Examples all_examples(const Dataset& d);
 

@@ -23,6 +23,8 @@ class Batches {
   // grown.
   Examples at(int64_t step);
   int64_t size() const { return n_; }  // N
+  // Whether every step's batch is the whole (fixed) train split.
+  bool full() const { return !data_.sample && n_ == data_.train.size(); }
 
  private:
   const TaskData& data_;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "gradscope/probes/predictions.h"
 
@@ -43,6 +44,30 @@ double argmax_accuracy(const Tensor<T>& out, const Dataset& d) {
   return double(correct) / double(N);
 }
 
+// The loss and the outputs [N, C] (in host memory) of the model on a whole split; on a device
+// tape the split's device copy is read and the outputs downloaded into `host`.
+template <class T>
+Tensor<T> split_outputs(Experiment<T>& x, Tape<T>& t, const Dataset& d, const std::string& split,
+                        double& loss, std::vector<T>& host) {
+  const bool dev = t.device() != nullptr;
+  const Examples all = !dev               ? all_examples(d)
+                       : split == "train" ? x.device_train->examples()
+                                          : x.device_test->examples();
+  Var out = model_outputs(t, *x.model, d, all);  // [N, C] logits or [N, Y] predictions
+  const Tensor<T> l = t.value(out);
+  T value = T(0);
+  const T* lv = t.value(objective(t, out, d, all, x.loss)).data;
+  if (!dev) {
+    loss = double(lv[0]);
+    return l;
+  }
+  t.device()->download(&value, lv, sizeof(T));
+  loss = double(value);
+  host.resize(static_cast<size_t>(l.numel()));
+  t.device()->download(host.data(), l.data, host.size() * sizeof(T));
+  return Tensor<T>(host.data(), l.shape);
+}
+
 }  // namespace
 
 template <class T>
@@ -50,11 +75,9 @@ SplitEvaluation evaluate_split(Experiment<T>& x, Tape<T>& t, const Dataset& d,
                                const std::string& split) {
   t.reset();
   t.set_grad_enabled(false);
-  const Examples all = all_examples(d);
-  Var out = model_outputs(t, *x.model, d, all);  // [N, C] logits or [N, Y] predictions
   SplitEvaluation e;
-  e.loss = double(t.value(objective(t, out, d, all, x.loss))[0]);
-  const Tensor<T> l = t.value(out);
+  std::vector<T> host;
+  const Tensor<T> l = split_outputs(x, t, d, split, e.loss, host);
   const bool per_prediction = l.shape[1] == 1 || d.targets_per_example > 1 || !d.groups.empty() ||
                               !x.split_measures.empty();
   if (d.outputs > 0)
@@ -69,8 +92,8 @@ SplitEvaluation evaluate_split(Experiment<T>& x, Tape<T>& t, const Dataset& d,
 }
 
 template <class T>
-Evaluation evaluate(Experiment<T>& x, Tape<T>& t, int64_t step, double lr, double grad_norm,
-                    bool probe_step) {
+Evaluation evaluate(Experiment<T>& x, Tape<T>& t, Tape<T>& host, int64_t step, double lr,
+                    double grad_norm, bool probe_step) {
   Evaluation ev;
   ev.train = evaluate_split(x, t, x.data.train, "train");
   ev.test = evaluate_split(x, t, x.data.test, "test");
@@ -94,7 +117,7 @@ Evaluation evaluate(Experiment<T>& x, Tape<T>& t, int64_t step, double lr, doubl
     v.emplace_back("weight_norm." + ps.info(i).name,
                    l2_norm<T>(std::span<const T>(w.data, w.numel())));
   }
-  for (const Measure* m : x.model_measures) m->template model<T>()(*x.model, t, x.data, v);
+  for (const Measure* m : x.model_measures) m->template model<T>()(*x.model, host, x.data, v);
   if (x.spectra) {
     const std::vector<std::string> names = x.spectra->metric_names();
     const std::vector<double> s = probe_step
@@ -105,10 +128,11 @@ Evaluation evaluate(Experiment<T>& x, Tape<T>& t, int64_t step, double lr, doubl
   return ev;
 }
 
-#define GRADSCOPE_INSTANTIATE(T)                                                       \
-  template SplitEvaluation evaluate_split<T>(Experiment<T>&, Tape<T>&, const Dataset&, \
-                                             const std::string&);                      \
-  template Evaluation evaluate<T>(Experiment<T>&, Tape<T>&, int64_t, double, double, bool);
+#define GRADSCOPE_INSTANTIATE(T)                                                               \
+  template SplitEvaluation evaluate_split<T>(Experiment<T>&, Tape<T>&, const Dataset&,         \
+                                             const std::string&);                              \
+  template Evaluation evaluate<T>(Experiment<T>&, Tape<T>&, Tape<T>&, int64_t, double, double, \
+                                  bool);
 GRADSCOPE_INSTANTIATE(float)
 GRADSCOPE_INSTANTIATE(double)
 

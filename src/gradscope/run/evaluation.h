@@ -21,7 +21,8 @@ struct SplitEvaluation {
 };
 
 // The loss on a whole split (no gradients), with accuracy (classification: over every
-// prediction) or the relative error ||f(x) - y|| / ||y|| (regression). Resets the tape.
+// prediction) or the relative error ||f(x) - y|| / ||y|| (regression). Resets the tape; on a
+// device tape reads the split's device copy.
 template <class T>
 SplitEvaluation evaluate_split(Experiment<T>& x, Tape<T>& t, const Dataset& d,
                                const std::string& split);
@@ -32,9 +33,11 @@ struct Evaluation {
 };
 
 // The row of step `step` (lr: the step's scheduled rate; grad_norm: of the step's gradient, which
-// evaluation leaves alone). With probe_step the spectral probe measures (and keeps a row).
+// evaluation leaves alone). With probe_step the spectral probe measures (and keeps a row). The
+// losses run on tape t (a device tape for runs off the cpu); model measures and the probe read
+// the host copy of the parameters, on the host tape `host` (t itself on the cpu).
 template <class T>
-Evaluation evaluate(Experiment<T>& x, Tape<T>& t, int64_t step, double lr, double grad_norm,
-                    bool probe_step);
+Evaluation evaluate(Experiment<T>& x, Tape<T>& t, Tape<T>& host, int64_t step, double lr,
+                    double grad_norm, bool probe_step);
 
 }  // namespace gradscope

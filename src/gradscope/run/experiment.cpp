@@ -20,6 +20,24 @@ void build_data(const Config& c, const TaskFamily& family, TaskData& data, Model
   }
 }
 
+// Off the cpu: the device (ConfigError when this machine has none), the model's and optimizer's
+// device copies, and the splits uploaded once.
+template <class T>
+void move_to_device(Experiment<T>& x) {
+  try {
+    x.context = DeviceContext::create(x.device);
+  } catch (const std::runtime_error& e) {
+    throw ConfigError(e.what());
+  }
+  x.context->set_tf32(x.config.string("precision") == "tf32");
+  ParamStore<T>& ps = x.model->params();
+  ps.to_device(x.context.get());
+  x.device_optimizer =
+      std::make_unique<DeviceOptimizer<T>>(*x.optimizer, x.optim, ps.size(), x.context.get());
+  x.device_train = upload_split<T>(*x.context, x.data.train);
+  x.device_test = upload_split<T>(*x.context, x.data.test);
+}
+
 }  // namespace
 
 template <class T>
@@ -47,6 +65,8 @@ std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
     (m.split ? x->split_measures : x->model_measures).push_back(&m);
   }
   x->prediction = predict(c, x->data, x->shape);
+  x->device = device_from_name(c.string("device"));
+  if (x->device != Device::cpu) move_to_device(*x);
   return x;
 }
 

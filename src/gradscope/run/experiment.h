@@ -1,7 +1,9 @@
 // Experiment: everything a run is made of, built once from a validated config: the task family
 // and its data, the model shape it implies, the model, the optimizer and schedule, the spectral
 // probe, the measures the family names, and the theory's prediction. The training loop
-// (run/trainer.h) runs it; nothing in it knows which task family it holds.
+// (run/trainer.h) runs it; nothing in it knows which task family it holds. Off the cpu (the
+// device key) it also holds the device's context, the model's device copies, the splits on the
+// device and the optimizer's device part.
 #pragma once
 
 #include <cstdint>
@@ -12,12 +14,15 @@
 #include <nlohmann/json.hpp>
 
 #include "gradscope/config/config.h"
+#include "gradscope/cuda/device.h"
 #include "gradscope/nn/models.h"
+#include "gradscope/optim/device_optimizer.h"
 #include "gradscope/optim/optimizer.h"
 #include "gradscope/optim/schedule.h"
 #include "gradscope/probes/measures.h"
 #include "gradscope/probes/objective.h"
 #include "gradscope/probes/spectra.h"
+#include "gradscope/run/device_data.h"
 #include "gradscope/run/train_options.h"
 #include "gradscope/tasks/task_family.h"
 
@@ -26,6 +31,8 @@ namespace gradscope {
 template <class T>
 struct Experiment {
   Config config;
+  Device device = Device::cpu;
+  std::unique_ptr<DeviceContext> context;  // off the cpu; declared first, so destroyed last
   const TaskFamily* family = nullptr;
   TaskData data;
   ModelShape shape;
@@ -40,6 +47,8 @@ struct Experiment {
   Loss loss = Loss::cross_entropy;
   nlohmann::json prediction;  // {"available": false, ...} where no theory applies
   uint64_t seed = 0;
+  std::optional<DeviceSplit<T>> device_train, device_test;  // off the cpu
+  std::unique_ptr<DeviceOptimizer<T>> device_optimizer;     // off the cpu
 
   // Validates the config (validate_experiment) and builds everything. Throws ConfigError on bad
   // input; nothing is written anywhere.

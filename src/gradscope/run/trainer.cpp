@@ -11,6 +11,7 @@
 #include "gradscope/optim/schedule.h"
 #include "gradscope/run/batches.h"
 #include "gradscope/run/checkpoint_policy.h"
+#include "gradscope/run/device_steps.h"
 #include "gradscope/run/evaluation.h"
 #include "gradscope/run/experiment.h"
 #include "gradscope/run/prediction.h"
@@ -53,13 +54,16 @@ class Training {
         tape_(arena_),
         batches_(x.data, x.train.batch_size, x.seed),
         policy_(x.train),
-        config_toml_(x.config.to_toml()) {}
+        config_toml_(x.config.to_toml()) {
+    if (x.context) device_ = std::make_unique<DeviceSteps<T>>(x, batches_.size());
+  }
   int run();
 
  private:
   void start_fresh();
   void restore();
   bool gradient_at(int64_t s);
+  double host_gradient(int64_t s);
   void log_row(int64_t s, double lr, bool probe_step, bool end);
   void checkpoint(int64_t s);
   void update(double lr);
@@ -77,10 +81,12 @@ class Training {
   Batches batches_;
   CheckpointPolicy policy_;
   std::string config_toml_;  // the resolved config, saved in every checkpoint
+  Var loss_;                 // the host step's loss
   int64_t start_ = 0, s_ = 0;
   double prior_wall_ = 0;
   int64_t stop_at_ = -1;    // stop_after_generalized: the step the run ends at, once known
   bool extending_ = false;  // resumed with a larger train.steps: no early stop before it
+  std::unique_ptr<DeviceSteps<T>> device_;  // off the cpu: the step as device graphs
   std::unique_ptr<MetricsLog> log_;
   std::unique_ptr<Progress> progress_;
   std::string status_ = "completed", message_;
@@ -160,6 +166,10 @@ void Training<T>::restore() {
   if (x_.train.steps < info.step)
     throw ConfigError(fmt::format("train.steps = {} is before the run's last checkpoint (step {})",
                                   x_.train.steps, info.step));
+  if (device_) {  // the checkpoint was read into the host copies
+    ps.upload_values();
+    x_.device_optimizer->upload_state();
+  }
   start_ = info.step;
   prior_wall_ = info.wall_time_s;
   if (x_.spectra) x_.spectra->restore(read_spectra_files(o_.dir), start_);
@@ -171,16 +181,9 @@ void Training<T>::restore() {
 // The gradient at step s of the step's batch; false (diverged) when the loss is not finite.
 template <class T>
 bool Training<T>::gradient_at(int64_t s) {
-  const Examples batch = batches_.at(s);
-  ParamStore<T>& ps = x_.model->params();
-  tape_.reset();
-  ps.zero_grad();
-  const Dataset& layout = x_.data.train;
-  Var loss =
-      objective(tape_, model_outputs(tape_, *x_.model, layout, batch), layout, batch, x_.loss);
-  if (x_.train.loss_reduction == "mean_over_classes" && !x_.data.regression)
-    loss = scale(tape_, loss, 1.0 / double(x_.model->outputs()));
-  const double batch_loss = double(tape_.value(loss)[0]);
+  const double batch_loss =
+      device_ ? device_->gradient(batches_.full() ? Examples{} : batches_.at(s), batches_.full())
+              : host_gradient(s);
   if (!std::isfinite(batch_loss)) {
     status_ = "diverged";
     const auto kept = rundir::list_checkpoints(o_.dir);
@@ -188,14 +191,37 @@ bool Training<T>::gradient_at(int64_t s) {
                            kept.empty() ? int64_t{-1} : kept.back());
     return false;
   }
-  tape_.backward(loss);
+  if (!device_) tape_.backward(loss_);
   return true;
+}
+
+// Forward and loss on the host tape (the backward follows once the loss is known finite).
+template <class T>
+double Training<T>::host_gradient(int64_t s) {
+  const Examples batch = batches_.at(s);
+  ParamStore<T>& ps = x_.model->params();
+  tape_.reset();
+  ps.zero_grad();
+  const Dataset& layout = x_.data.train;
+  loss_ = objective(tape_, model_outputs(tape_, *x_.model, layout, batch), layout, batch, x_.loss);
+  if (x_.train.loss_reduction == "mean_over_classes" && !x_.data.regression)
+    loss_ = scale(tape_, loss_, 1.0 / double(x_.model->outputs()));
+  return double(tape_.value(loss_)[0]);
 }
 
 template <class T>
 void Training<T>::log_row(int64_t s, double lr, bool probe_step, bool end) {
-  const double grad_norm = l2_norm<T>(x_.model->params().grads());
-  const Evaluation ev = evaluate(x_, tape_, s, lr, grad_norm, probe_step);
+  ParamStore<T>& ps = x_.model->params();
+  double grad_norm = 0;
+  if (device_) {  // the losses on the device; measures and the probe read the host copy
+    grad_norm = device_->grad_norm();
+    ps.download_values();
+  } else {
+    grad_norm = l2_norm<T>(ps.grads());
+  }
+  const Evaluation ev = device_ ? evaluate(x_, device_->eval_tape(), device_->host_tape(), s, lr,
+                                           grad_norm, probe_step)
+                                : evaluate(x_, tape_, tape_, s, lr, grad_norm, probe_step);
   log_->append(ev.row);
   watch_generalization(ev.row);
   const std::string losses =
@@ -220,6 +246,10 @@ template <class T>
 void Training<T>::checkpoint(int64_t s) {
   if (x_.spectra) write_spectra_files(o_.dir, x_.spectra->files());  // spectra up to s survive
   ParamStore<T>& ps = x_.model->params();
+  if (device_) {  // the host copies are what a checkpoint saves
+    ps.download_values();
+    x_.device_optimizer->download_state();
+  }
   save_checkpoint(rundir::checkpoint_file(o_.dir, s), s, progress_->elapsed(), config_toml_,
                   x_.optim.name, ps, *x_.optimizer);
   for (int64_t k : policy_.to_remove(s, rundir::list_checkpoints(o_.dir)))
@@ -228,6 +258,7 @@ void Training<T>::checkpoint(int64_t s) {
 
 template <class T>
 void Training<T>::update(double lr) {
+  if (device_) return device_->update(lr);
   ParamStore<T>& ps = x_.model->params();
   if (x_.optim.clip_norm > 0) clip_grad_norm<T>(ps.grads(), x_.optim.clip_norm);
   x_.optimizer->step(ps.values(), ps.grads(), lr);

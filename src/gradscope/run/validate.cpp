@@ -35,8 +35,9 @@ void validate_top_level(const Config& c) {
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
     fail("name", "\"" + name + "\"", "a non-empty directory name without '/'");
   if (c.integer("seed") < 0) fail("seed", std::to_string(c.integer("seed")), "an integer >= 0");
-  if (c.string("precision") != "float32" && c.string("precision") != "float64")
-    fail("precision", "\"" + c.string("precision") + "\"", "float32, float64");
+  const std::string& precision = c.string("precision");
+  if (precision != "float32" && precision != "float64" && precision != "tf32")
+    fail("precision", "\"" + precision + "\"", "float32, float64, tf32");
   if (c.integer("task.split_seed") < 0)
     fail("task.split_seed", std::to_string(c.integer("task.split_seed")), "an integer >= 0");
 }
@@ -60,6 +61,23 @@ void validate_fit(const Config& c, const TaskFamily& family) {
   for (const std::string& m : family.measures) find_measure(m);
 }
 
+// Off the cpu: a model with a device path; tf32 only on cuda.
+void validate_device(const Config& c) {
+  const Device d = device_from_name(c.string("device"));
+  if (c.string("precision") == "tf32" && d != Device::cuda)
+    throw ConfigError(
+        "precision = \"tf32\" needs device = \"cuda\" (valid here: float32, "
+        "float64)");
+  if (d == Device::cpu) return;
+  const ModelFamily& m = find_model_family(c.string("model.type"));
+  if (m.device) return;
+  std::vector<std::string> valid;
+  for (const ModelFamily& f : model_families())
+    if (f.device) valid.push_back(f.name);
+  throw ConfigError("model.type = \"" + m.name + "\" runs on the cpu only (valid with device = " +
+                    std::string(device_name(d)) + ": " + joined(valid) + ")");
+}
+
 }  // namespace
 
 void validate_experiment(const Config& c) {
@@ -68,6 +86,7 @@ void validate_experiment(const Config& c) {
     train_options(c).validate();
     const TaskFamily& family = find_task_family(c.string("task.name"));
     validate_fit(c, family);
+    validate_device(c);
     if (family.validate) family.validate(c);
     probe_options(c).validate();
     model_options(c).validate();

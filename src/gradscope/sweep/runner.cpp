@@ -222,7 +222,9 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
       todo.pop_front();
       const SweepRun& r = runs[i];
       const fs::path run_dir = dir / r.id;
-      std::vector<std::string> args = {"--threads", std::to_string(o.threads), "run"};
+      std::vector<std::string> args = {"--threads", std::to_string(o.threads)};
+      if (!o.device.empty()) args.insert(args.end(), {"--device", o.device});
+      args.push_back("run");
       if (inspect_run(run_dir).state == RunState::resumable && same_point(run_dir, r)) {
         args.insert(args.end(), {"--resume", run_dir.string()});  // a crash or signal left it
       } else {

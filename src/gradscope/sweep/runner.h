@@ -25,8 +25,9 @@ namespace gradscope {
 
 struct SweepOptions {
   std::filesystem::path root = "runs";
-  int jobs = 1;     // concurrent runs
-  int threads = 1;  // threads per run
+  int jobs = 1;        // concurrent runs
+  int threads = 1;     // threads per run
+  std::string device;  // --device of every run ("": the experiment's device key)
   int64_t shard = 0, shards = 1;
   bool live = false;       // a live status line (terminal)
   std::string executable;  // the gradscope binary to run children with

@@ -11,21 +11,30 @@ constexpr size_t kAlign = 64;
 size_t round_up(size_t n) {
   return (n + kAlign - 1) / kAlign * kAlign;
 }
-std::byte* allocate(size_t bytes) {
-  void* p = std::aligned_alloc(kAlign, round_up(std::max<size_t>(bytes, kAlign)));
+}  // namespace
+
+std::byte* Arena::allocate(size_t bytes) {
+  bytes = round_up(std::max<size_t>(bytes, kAlign));
+  void* p = memory_ ? memory_->allocate(bytes) : std::aligned_alloc(kAlign, bytes);
   if (!p) throw std::bad_alloc();
   return static_cast<std::byte*>(p);
 }
-}  // namespace
 
-Arena::Arena(size_t initial_bytes) {
+void Arena::release(std::byte* p) {
+  if (memory_)
+    memory_->deallocate(p);
+  else
+    std::free(p);
+}
+
+Arena::Arena(size_t initial_bytes, MemoryResource* memory) : memory_(memory) {
   blocks_.reserve(64);
   size_t size = round_up(std::max<size_t>(initial_bytes, kAlign));
   blocks_.push_back({allocate(size), size});
 }
 
 Arena::~Arena() {
-  for (Block& b : blocks_) std::free(b.data);
+  for (Block& b : blocks_) release(b.data);
 }
 
 void* Arena::alloc_bytes(size_t bytes) {
@@ -44,7 +53,7 @@ void* Arena::alloc_bytes(size_t bytes) {
 void Arena::reset() {
   if (blocks_.size() > 1) {
     size_t total = capacity();
-    for (Block& b : blocks_) std::free(b.data);
+    for (Block& b : blocks_) release(b.data);
     blocks_.clear();
     blocks_.push_back({allocate(total), total});
   }

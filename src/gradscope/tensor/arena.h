@@ -1,7 +1,9 @@
 // Arena: bump allocator for per-step activations, reset at the start of every step.
 // The first steps grow it block by block; a reset that finds more than one block merges them
 // into one block of the combined size, so from the second step on a training step makes no heap
-// allocation at all (tests/unit/alloc_free_test.cpp proves it). Memory is 64-byte aligned.
+// allocation at all (tests/unit/alloc_free_test.cpp proves it). Memory is 64-byte aligned. Blocks
+// come from host memory, or from a MemoryResource (device memory of the CUDA backend); the
+// arena only hands out addresses and never reads or writes its memory itself.
 #pragma once
 
 #include <cstddef>
@@ -9,11 +11,13 @@
 #include <cstring>
 #include <vector>
 
+#include "gradscope/tensor/memory.h"
+
 namespace gradscope {
 
 class Arena {
  public:
-  explicit Arena(size_t initial_bytes = size_t{1} << 20);
+  explicit Arena(size_t initial_bytes = size_t{1} << 20, MemoryResource* memory = nullptr);
   ~Arena();
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
@@ -27,9 +31,14 @@ class Arena {
   template <class U>
   U* zeros(int64_t n) {
     U* p = alloc<U>(n);
-    std::memset(static_cast<void*>(p), 0, static_cast<size_t>(n) * sizeof(U));
+    if (memory_)
+      memory_->zero(p, static_cast<size_t>(n) * sizeof(U));
+    else
+      std::memset(static_cast<void*>(p), 0, static_cast<size_t>(n) * sizeof(U));
     return p;
   }
+  // The device memory the blocks come from; nullptr for host memory.
+  MemoryResource* memory() const { return memory_; }
 
   // Frees everything handed out (pointers become invalid); keeps the capacity.
   void reset();
@@ -44,7 +53,10 @@ class Arena {
     size_t size;
   };
   void* alloc_bytes(size_t bytes);
+  std::byte* allocate(size_t bytes);
+  void release(std::byte* p);
 
+  MemoryResource* memory_ = nullptr;
   std::vector<Block> blocks_;  // blocks_.back() is the one being filled
   size_t offset_ = 0;          // bytes used in blocks_.back()
   size_t used_before_ = 0;     // bytes used in the blocks before it

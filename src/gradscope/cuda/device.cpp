@@ -1,0 +1,145 @@
+// Devices: names, the constants cache, and the emulated backend (see device.h). The CUDA
+// backend is cuda_backend.cu, built where nvcc is found.
+#include "gradscope/cuda/device.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+#include "gradscope/tensor/blas.h"
+
+namespace gradscope {
+
+#if GRADSCOPE_CUDA
+std::unique_ptr<DeviceContext> make_cuda_context();  // cuda_backend.cu
+std::string cuda_unavailable();                      // cuda_backend.cu
+#endif
+
+namespace {
+
+// The emulated device: host memory, work run at once or recorded into graphs.
+class EmulatedContext final : public DeviceContext {
+ public:
+  EmulatedContext() : DeviceContext(Device::emulated) {}
+  ~EmulatedContext() override { release_constants(); }
+
+  void* allocate(size_t bytes) override {
+    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void deallocate(void* p) override { std::free(p); }
+  void zero(void* p, size_t bytes) override {
+    host_launch([p, bytes] { std::memset(p, 0, bytes); });
+  }
+  void upload(void* device, const void* host, size_t bytes) override {
+    host_launch([device, host, bytes] { std::memcpy(device, host, bytes); });
+  }
+  void download(void* host, const void* device, size_t bytes) override {
+    std::memcpy(host, device, bytes);
+  }
+  void copy(void* dst, const void* src, size_t bytes) override {
+    host_launch([dst, src, bytes] { std::memcpy(dst, src, bytes); });
+  }
+  void sync() override {}
+  void* allocate_pinned(size_t bytes) override { return allocate(bytes); }
+  void deallocate_pinned(void* p) override { deallocate(p); }
+
+  void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) override {
+    host_launch(
+        [=] { gradscope::gemm<float>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); });
+  }
+  void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A,
+            int64_t lda, const double* B, int64_t ldb, double beta, double* C,
+            int64_t ldc) override {
+    host_launch(
+        [=] { gradscope::gemm<double>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); });
+  }
+  void set_tf32(bool) override {}
+
+  void begin_capture() override {
+    if (recording_) throw std::logic_error("begin_capture: already capturing");
+    recording_ = true;
+    graphs_.emplace_back();
+  }
+  int end_capture() override {
+    recording_ = false;
+    return static_cast<int>(graphs_.size()) - 1;
+  }
+  void replay(int graph) override {
+    for (const auto& work : graphs_.at(static_cast<size_t>(graph))) work();
+  }
+  bool capturing() const override { return recording_; }
+
+ protected:
+  void host_launch(std::function<void()> work) override {
+    if (recording_)
+      graphs_.back().push_back(std::move(work));
+    else
+      work();
+  }
+  void* stream_handle() override { return nullptr; }
+
+ private:
+  bool recording_ = false;
+  std::vector<std::vector<std::function<void()>>> graphs_;
+};
+
+}  // namespace
+
+const char* device_name(Device d) {
+  switch (d) {
+    case Device::cuda:
+      return "cuda";
+    case Device::emulated:
+      return "emulated";
+    default:
+      return "cpu";
+  }
+}
+
+Device device_from_name(const std::string& name) {
+  for (Device d : {Device::cpu, Device::cuda, Device::emulated})
+    if (name == device_name(d)) return d;
+  throw std::invalid_argument("device = \"" + name + "\" (valid: cpu, cuda, emulated)");
+}
+
+std::string device_unavailable(Device d) {
+  if (d != Device::cuda) return "";
+#if GRADSCOPE_CUDA
+  return cuda_unavailable();
+#else
+  return "this gradscope was built without CUDA (no nvcc was found when it was built)";
+#endif
+}
+
+std::unique_ptr<DeviceContext> DeviceContext::create(Device d) {
+  if (d == Device::emulated) return std::make_unique<EmulatedContext>();
+  const std::string why = device_unavailable(d);
+  if (d != Device::cuda || !why.empty())
+    throw std::runtime_error(d == Device::cpu ? "DeviceContext: the cpu needs none"
+                                              : "device = cuda: " + why);
+#if GRADSCOPE_CUDA
+  return make_cuda_context();
+#else
+  return nullptr;
+#endif
+}
+
+const void* DeviceContext::constant(const void* host, size_t bytes) {
+  auto it = constants_.find({host, bytes});
+  if (it != constants_.end()) return it->second;
+  void* p = allocate(bytes);
+  upload(p, host, bytes);
+  constants_[{host, bytes}] = p;
+  return p;
+}
+
+void DeviceContext::release_constants() {
+  for (auto& [key, p] : constants_) deallocate(p);
+  constants_.clear();
+}
+
+}  // namespace gradscope

@@ -1,0 +1,155 @@
+// Devices: where a run's tensors live and its kernels run.
+//
+//   cpu        the host (every other layer's own loops and OpenBLAS)
+//   cuda       an NVIDIA GPU: device memory, one stream, cuBLAS, the kernels of cuda/kernels.h,
+//              and CUDA graphs (a captured training step replayed every step); built where nvcc
+//              is found (GRADSCOPE_CUDA)
+//   emulated   the cuda backend's code path run on the host: the same kernels (each a functor
+//              called for every index), the same buffers, uploads and graph capture (recorded
+//              launches replayed in order), CPU BLAS for GEMMs. For tests on machines without a
+//              GPU: it checks the backend's logic, not its speed.
+//
+// A DeviceContext is one device's state for a run: memory, the stream, the BLAS handle, the
+// graphs, and a cache of host constants uploaded once. All work is queued in order on the one
+// stream; download() and sync() wait for it. Every call checks its CUDA status and throws
+// std::runtime_error naming the call. Kernels are functors F with `void operator()(int64_t i)
+// const` marked GS_HD (cuda/kernels.h): launch(f, n) runs f(i) for every i in [0, n).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gradscope/tensor/memory.h"
+
+namespace gradscope {
+
+enum class Device { cpu, cuda, emulated };
+
+const char* device_name(Device d);  // "cpu", "cuda", "emulated"
+// Throws std::invalid_argument "device = <name> (valid: cpu, cuda, emulated)".
+Device device_from_name(const std::string& name);
+// Why `d` cannot be used on this machine ("" when it can): a build without CUDA, no GPU.
+std::string device_unavailable(Device d);
+
+#if GRADSCOPE_CUDA
+// The CUDA launch of functor F over [0, n) on `stream` (cuda/cuda_backend.cu instantiates it for
+// every functor in cuda/kernel_list.def).
+template <class F>
+void cuda_launch(const F& f, int64_t n, void* stream);
+#endif
+
+class DeviceContext : public MemoryResource {
+ public:
+  // Throws std::runtime_error saying why when the device is unavailable.
+  static std::unique_ptr<DeviceContext> create(Device d);
+  ~DeviceContext() override = default;
+  Device device() const { return device_; }
+
+  // --- memory (MemoryResource: allocate, deallocate, zero) ---
+  // Host -> device, queued on the stream; `host` must stay unchanged until the next sync().
+  virtual void upload(void* device, const void* host, size_t bytes) = 0;
+  // Device -> host; waits for the stream.
+  virtual void download(void* host, const void* device, size_t bytes) = 0;
+  virtual void copy(void* dst, const void* src, size_t bytes) = 0;  // device -> device
+  // Page-locked host memory: copies to and from it run without staging or an implicit wait.
+  virtual void* allocate_pinned(size_t bytes) = 0;
+  virtual void deallocate_pinned(void* p) = 0;
+  virtual void sync() = 0;
+  // A device copy of constant host data (a table), uploaded on first use and kept while the
+  // context lives: capture-safe from the second call on.
+  const void* constant(const void* host, size_t bytes);
+
+  // --- kernels ---
+  template <class F>
+  void launch(const F& f, int64_t n);
+  // Row-major C[M, N] = alpha op(A)[M, K] op(B)[K, N] + beta C (cuBLAS, or the CPU BLAS).
+  virtual void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                    int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                    int64_t ldc) = 0;
+  virtual void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha,
+                    const double* A, int64_t lda, const double* B, int64_t ldb, double beta,
+                    double* C, int64_t ldc) = 0;
+  // float GEMMs on TF32 tensor cores (precision = "tf32"); off by default.
+  virtual void set_tf32(bool on) = 0;
+
+  // --- graphs: everything queued between begin_capture() and end_capture() is recorded instead
+  // of run; replay(g) runs it again (same kernels, same arguments, same addresses).
+  virtual void begin_capture() = 0;
+  virtual int end_capture() = 0;  // the graph's id
+  virtual void replay(int graph) = 0;
+  virtual bool capturing() const = 0;
+
+ protected:
+  explicit DeviceContext(Device d) : device_(d) {}
+  // The emulated backend's launch: run now, or record while capturing.
+  virtual void host_launch(std::function<void()> work) = 0;
+  // The CUDA stream (cudaStream_t) kernels are queued on; nullptr for the emulated backend.
+  virtual void* stream_handle() = 0;
+  // Frees the constants' copies (backends call it in their destructors).
+  void release_constants();
+
+ private:
+  Device device_;
+  std::map<std::pair<const void*, size_t>, void*> constants_;
+};
+
+// n elements of U in device memory, freed with the buffer (empty: no memory).
+template <class U>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(DeviceContext& device, int64_t n)
+      : device_(&device),
+        data_(n > 0 ? static_cast<U*>(device.allocate(static_cast<size_t>(n) * sizeof(U)))
+                    : nullptr),
+        size_(n) {}
+  ~DeviceBuffer() { reset(); }
+  DeviceBuffer(DeviceBuffer&& o) noexcept { *this = std::move(o); }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    if (this != &o) {
+      reset();
+      std::swap(device_, o.device_);
+      std::swap(data_, o.data_);
+      std::swap(size_, o.size_);
+    }
+    return *this;
+  }
+  U* data() const { return data_; }
+  int64_t size() const { return size_; }
+  // Copies n host elements in (queued; the host data must stay unchanged until a sync).
+  void upload(const U* host, int64_t n) {
+    if (n > 0) device_->upload(data_, host, static_cast<size_t>(n) * sizeof(U));
+  }
+
+ private:
+  void reset() {
+    if (data_) device_->deallocate(data_);
+    data_ = nullptr;
+    size_ = 0;
+  }
+  DeviceContext* device_ = nullptr;
+  U* data_ = nullptr;
+  int64_t size_ = 0;
+};
+
+template <class F>
+void DeviceContext::launch(const F& f, int64_t n) {
+  if (n <= 0) return;
+#if GRADSCOPE_CUDA
+  if (device_ == Device::cuda) {
+    cuda_launch(f, n, stream_handle());
+    return;
+  }
+#endif
+  host_launch([f, n] {
+    for (int64_t i = 0; i < n; ++i) f(i);
+  });
+}
+
+}  // namespace gradscope

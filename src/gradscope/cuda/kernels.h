@@ -1,0 +1,695 @@
+// The device kernels, one functor each: `operator()(i)` does the work of index i and is compiled
+// for the GPU (GS_HD = __host__ __device__ under nvcc) and for the host (the emulated device, and
+// tests), so both run the same code. DeviceContext::launch(f, n) calls f(i) for i in [0, n).
+//
+// Rules every kernel keeps, so that results are deterministic (no float atomics) and close to the
+// CPU ops': each index writes only its own outputs; sums run in a fixed order (a row's elements
+// in order; column sums over fixed chunks of rows, the chunks then summed in order); row
+// statistics and every reduction accumulate in double; transcendental functions run in double.
+// A kernel that accumulates (+=) says so; `fresh` means "store instead of add".
+//
+// Shape legend: R = rows, S = broadcast length (columns), D = row width, C = classes, N = rows
+// of a loss, B = batch, Tq/Tk = query/key positions, H = heads, Dh = head width, E = H * Dh,
+// V = vocabulary.
+#pragma once
+
+#include <math.h>
+
+#include <cmath>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define GS_HD __host__ __device__
+#else
+#define GS_HD
+#endif
+
+namespace gradscope::kernels {
+
+// Single-rounding fused multiply-add and correctly rounded square root in T's own precision, on
+// both the host (C's fmaf/fma, sqrtf/sqrt) and the GPU (the same IEEE operations): the optimizers
+// then give the CPU's bits.
+GS_HD inline float fused(float a, float b, float c) {
+  return fmaf(a, b, c);
+}
+GS_HD inline double fused(double a, double b, double c) {
+  return fma(a, b, c);
+}
+GS_HD inline float root(float a) {
+  return sqrtf(a);
+}
+GS_HD inline double root(double a) {
+  return sqrt(a);
+}
+
+// ---------------------------------------------------------------------------------- elementwise
+
+template <class T>
+struct Fill {  // y[i] = v
+  T* y;
+  T v;
+  GS_HD void operator()(int64_t i) const { y[i] = v; }
+};
+
+template <class T>
+struct Copy {  // y[i] (=|+=) x[i]
+  const T* x;
+  T* y;
+  bool accumulate;
+  GS_HD void operator()(int64_t i) const { y[i] = accumulate ? T(y[i] + x[i]) : x[i]; }
+};
+
+template <class T>
+struct BroadcastRows {  // y [R, S] = b [S] in every row
+  const T* b;
+  T* y;
+  int64_t S;
+  GS_HD void operator()(int64_t i) const { y[i] = b[i % S]; }
+};
+
+template <class T, bool kMul>
+struct Binary {  // y [R, S] = a [R, S] (+|*) b [S]
+  const T* a;
+  const T* b;
+  T* y;
+  int64_t S;
+  GS_HD void operator()(int64_t i) const { y[i] = kMul ? T(a[i] * b[i % S]) : T(a[i] + b[i % S]); }
+};
+
+template <class T>
+struct MulGradA {  // da [R, S] += dy [R, S] * b [S]
+  const T* dy;
+  const T* b;
+  T* da;
+  int64_t S;
+  GS_HD void operator()(int64_t i) const { da[i] += dy[i] * b[i % S]; }
+};
+
+template <class T>
+struct Product {  // y[i] = x[i] * w[i]
+  const T* x;
+  const T* w;
+  T* y;
+  GS_HD void operator()(int64_t i) const { y[i] = x[i] * w[i]; }
+};
+
+// Unary ops: forward f(x) and the derivative f'(x) from x and y = f(x); c is the op's constant.
+struct ScaleOp {
+  template <class T>
+  GS_HD static T fwd(T x, double c) {
+    return static_cast<T>(c * x);
+  }
+  template <class T>
+  GS_HD static T bwd(T, T, double c) {
+    return static_cast<T>(c);
+  }
+};
+struct ReluOp {
+  template <class T>
+  GS_HD static T fwd(T x, double) {
+    return x > T(0) ? x : T(0);
+  }
+  template <class T>
+  GS_HD static T bwd(T x, T, double) {
+    return x > T(0) ? T(1) : T(0);
+  }
+};
+struct GeluOp {  // x Phi(x), the exact (erf) GELU
+  template <class T>
+  GS_HD static T fwd(T x, double) {
+    return static_cast<T>(0.5 * double(x) * (1.0 + ::erf(double(x) * 0.70710678118654752440)));
+  }
+  template <class T>
+  GS_HD static T bwd(T x, T, double) {
+    const double cdf = 0.5 * (1.0 + ::erf(double(x) * 0.70710678118654752440));
+    const double pdf = ::exp(-0.5 * double(x) * double(x)) * 0.39894228040143267794;
+    return static_cast<T>(cdf + double(x) * pdf);
+  }
+};
+struct TanhOp {
+  template <class T>
+  GS_HD static T fwd(T x, double) {
+    return static_cast<T>(::tanh(double(x)));
+  }
+  template <class T>
+  GS_HD static T bwd(T, T y, double) {
+    return T(1) - y * y;
+  }
+};
+struct SquareOp {
+  template <class T>
+  GS_HD static T fwd(T x, double) {
+    return x * x;
+  }
+  template <class T>
+  GS_HD static T bwd(T x, T, double) {
+    return T(2) * x;
+  }
+};
+
+template <class T, class Op>
+struct Unary {  // y[i] = f(a[i])
+  const T* a;
+  T* y;
+  double c;
+  GS_HD void operator()(int64_t i) const { y[i] = Op::fwd(a[i], c); }
+};
+
+template <class T, class Op>
+struct UnaryGrad {  // da[i] (=|+=) dy[i] f'(a[i])
+  const T* dy;
+  const T* a;
+  const T* y;
+  T* da;
+  double c;
+  bool fresh;
+  GS_HD void operator()(int64_t i) const {
+    const T d = dy[i] * Op::bwd(a[i], y[i], c);
+    da[i] = fresh ? d : T(da[i] + d);
+  }
+};
+
+// ---------------------------------------------------------------------------------- reductions
+
+// part[c, s] = sum of x[r, s] (* w[r, s] when w) over the rows r of chunk c, in order.
+// Index i = c * S + s.
+template <class T>
+struct ColumnPartials {
+  const T* x;
+  const T* w;
+  int64_t R, S, chunk;
+  double* part;
+  GS_HD void operator()(int64_t i) const {
+    const int64_t c = i / S, s = i % S;
+    const int64_t r1 = (c + 1) * chunk < R ? (c + 1) * chunk : R;
+    double acc = 0;
+    for (int64_t r = c * chunk; r < r1; ++r)
+      acc += w ? double(x[r * S + s]) * double(w[r * S + s]) : double(x[r * S + s]);
+    part[i] = acc;
+  }
+};
+
+template <class T>
+struct ColumnFinish {  // out[s] (+|=)= sum_c part[c, s], chunks in order
+  const double* part;
+  int64_t chunks, S;
+  T* out;
+  bool accumulate;
+  GS_HD void operator()(int64_t s) const {
+    double acc = 0;
+    for (int64_t c = 0; c < chunks; ++c) acc += part[c * S + s];
+    out[s] = accumulate ? T(out[s] + T(acc)) : T(acc);
+  }
+};
+
+struct SumChunks {  // part[c] = sum of v over chunk c, in order
+  const double* v;
+  int64_t n, chunk;
+  double* part;
+  GS_HD void operator()(int64_t c) const {
+    const int64_t i1 = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+    double acc = 0;
+    for (int64_t i = c * chunk; i < i1; ++i) acc += v[i];
+    part[c] = acc;
+  }
+};
+
+template <class T>
+struct SumFinish {  // out[0] = T(factor * sum of part, in order); one index. Also `total` (double).
+  const double* part;
+  int64_t chunks;
+  double factor;
+  T* out;
+  double* total;
+  GS_HD void operator()(int64_t) const {
+    double acc = 0;
+    for (int64_t c = 0; c < chunks; ++c) acc += part[c];
+    if (total) *total = acc;
+    if (out) out[0] = static_cast<T>(acc * factor);
+  }
+};
+
+template <class T>
+struct SquareTerms {  // out[i] = x[i]^2 in double
+  const T* x;
+  double* out;
+  GS_HD void operator()(int64_t i) const { out[i] = double(x[i]) * double(x[i]); }
+};
+
+template <class T>
+struct DoubleTerms {  // out[i] = x[i] in double
+  const T* x;
+  double* out;
+  GS_HD void operator()(int64_t i) const { out[i] = double(x[i]); }
+};
+
+template <class T>
+struct SquaredDiffTerms {  // out[i] = (a[i] - b[i])^2 in double
+  const T* a;
+  const T* b;
+  double* out;
+  GS_HD void operator()(int64_t i) const {
+    const double d = double(a[i]) - double(b[i]);
+    out[i] = d * d;
+  }
+};
+
+template <class T>
+struct ScalarGrad {  // dx[i] += gout[0] * factor (the backward of sum and mean)
+  const T* gout;
+  double factor;
+  T* dx;
+  GS_HD void operator()(int64_t i) const { dx[i] += static_cast<T>(double(gout[0]) * factor); }
+};
+
+template <class T>
+struct MseGrad {  // d[i] += sign 2 gout (a - b) / n for d = da (sign 1) or db (sign -1)
+  const T* a;
+  const T* b;
+  const T* gout;
+  int64_t n;
+  double sign;
+  T* d;
+  GS_HD void operator()(int64_t i) const {
+    d[i] += static_cast<T>(sign * 2.0 * double(gout[0]) / n * (double(a[i]) - double(b[i])));
+  }
+};
+
+// -------------------------------------------------------------------------------------- rows
+
+template <class T>
+struct SoftmaxRows {  // y [R, D] = softmax of x over each row
+  const T* x;
+  T* y;
+  int64_t D;
+  GS_HD void operator()(int64_t r) const {
+    const T* xr = x + r * D;
+    T m = xr[0];
+    for (int64_t j = 1; j < D; ++j) m = xr[j] > m ? xr[j] : m;
+    double total = 0;
+    for (int64_t j = 0; j < D; ++j) total += ::exp(double(xr[j]) - double(m));
+    for (int64_t j = 0; j < D; ++j)
+      y[r * D + j] = static_cast<T>(::exp(double(xr[j]) - double(m)) / total);
+  }
+};
+
+template <class T>
+struct SoftmaxGrad {  // dx += y (dy - <dy, y>) per row
+  const T* dy;
+  const T* y;
+  T* dx;
+  int64_t D;
+  GS_HD void operator()(int64_t r) const {
+    double dot = 0;
+    for (int64_t j = 0; j < D; ++j) dot += double(dy[r * D + j]) * double(y[r * D + j]);
+    for (int64_t j = 0; j < D; ++j)
+      dx[r * D + j] += static_cast<T>(double(y[r * D + j]) * (double(dy[r * D + j]) - dot));
+  }
+};
+
+template <class T>
+struct LayerNormRows {  // y = (x - mean) rstd * g + b per row; mean, rstd [R] saved (double)
+  const T* x;
+  const T* g;
+  const T* b;
+  T* y;
+  double* mean;
+  double* rstd;
+  int64_t D;
+  double eps;
+  GS_HD void operator()(int64_t r) const {
+    const T* xr = x + r * D;
+    double m = 0, v = 0;
+    for (int64_t j = 0; j < D; ++j) m += xr[j];
+    m /= D;
+    for (int64_t j = 0; j < D; ++j) v += (xr[j] - m) * (xr[j] - m);
+    const double s = 1.0 / ::sqrt(v / D + eps);
+    mean[r] = m;
+    rstd[r] = s;
+    for (int64_t j = 0; j < D; ++j)
+      y[r * D + j] =
+          static_cast<T>((xr[j] - m) * s * (g ? double(g[j]) : 1.0) + (b ? double(b[j]) : 0.0));
+  }
+};
+
+template <class T>
+struct LayerNormGradX {  // dx += rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) per row
+  const T* dy;
+  const T* x;
+  const T* g;
+  const double* mean;
+  const double* rstd;
+  T* dx;
+  int64_t D;
+  GS_HD void operator()(int64_t r) const {
+    double s1 = 0, s2 = 0;
+    for (int64_t j = 0; j < D; ++j) {
+      const double dxhat = double(dy[r * D + j]) * (g ? double(g[j]) : 1.0);
+      s1 += dxhat;
+      s2 += dxhat * (x[r * D + j] - mean[r]) * rstd[r];
+    }
+    const double m1 = s1 / D, m2 = s2 / D;
+    for (int64_t j = 0; j < D; ++j) {
+      const double xhat = (x[r * D + j] - mean[r]) * rstd[r];
+      const double dxhat = double(dy[r * D + j]) * (g ? double(g[j]) : 1.0);
+      dx[r * D + j] += static_cast<T>(rstd[r] * (dxhat - m1 - xhat * m2));
+    }
+  }
+};
+
+template <class T>
+struct LayerNormXhat {  // p[r, j] = dy[r, j] xhat[r, j] (for dgamma's column sums)
+  const T* dy;
+  const T* x;
+  const double* mean;
+  const double* rstd;
+  T* p;
+  int64_t D;
+  GS_HD void operator()(int64_t i) const {
+    const int64_t r = i / D;
+    p[i] = static_cast<T>(dy[i] * (x[i] - mean[r]) * rstd[r]);
+  }
+};
+
+// ---------------------------------------------------------------------------------- attention
+
+struct AttnShape {
+  int64_t B, Tq, Tk, H, Dh, E;
+  bool causal;
+  double scale;  // 1 / sqrt(Dh)
+  GS_HD int64_t q_at(int64_t b, int64_t i, int64_t h) const { return (b * Tq + i) * E + h * Dh; }
+  GS_HD int64_t k_at(int64_t b, int64_t s, int64_t h) const { return (b * Tk + s) * E + h * Dh; }
+  // Keys query i sees (queries are the last Tq of Tk positions); the first query key s reaches.
+  GS_HD int64_t keys(int64_t i) const { return causal ? i + (Tk - Tq) + 1 : Tk; }
+  GS_HD int64_t first_query(int64_t s) const {
+    return causal ? (s - (Tk - Tq) > 0 ? s - (Tk - Tq) : 0) : 0;
+  }
+};
+
+// One (b, h, query i) per index, i = (b H + h) Tq + i: P [B, H, Tq, Tk] (masked entries 0) and
+// y_i = sum_s P[s] v_s. sc [B, H, Tq, Tk] is double scratch.
+template <class T>
+struct AttentionForward {
+  AttnShape d;
+  const T* q;
+  const T* k;
+  const T* v;
+  T* y;
+  T* P;
+  double* sc;
+  GS_HD void operator()(int64_t at) const {
+    const int64_t i = at % d.Tq, h = (at / d.Tq) % d.H, b = at / (d.Tq * d.H);
+    const int64_t smax = d.keys(i);
+    const T* qi = q + d.q_at(b, i, h);
+    double* s_ = sc + at * d.Tk;
+    double m = -1e300;
+    for (int64_t s = 0; s < smax; ++s) {
+      const T* ks = k + d.k_at(b, s, h);
+      double acc = 0;
+      for (int64_t c = 0; c < d.Dh; ++c) acc += double(qi[c]) * double(ks[c]);
+      s_[s] = acc * d.scale;
+      m = s_[s] > m ? s_[s] : m;
+    }
+    double total = 0;
+    for (int64_t s = 0; s < smax; ++s) total += (s_[s] = ::exp(s_[s] - m));
+    T* Pi = P + at * d.Tk;
+    for (int64_t s = 0; s < d.Tk; ++s) Pi[s] = s < smax ? static_cast<T>(s_[s] / total) : T(0);
+    T* yi = y + d.q_at(b, i, h);
+    for (int64_t c = 0; c < d.Dh; ++c) yi[c] = T(0);
+    for (int64_t s = 0; s < smax; ++s) {
+      const T* vs = v + d.k_at(b, s, h);
+      for (int64_t c = 0; c < d.Dh; ++c) yi[c] += Pi[s] * vs[c];
+    }
+  }
+};
+
+// One (b, h, query i) per index: dS[s] = P[s] (dy_i . v_s - sum_s' P dP) scale (kept in ds for
+// AttentionGradKV), and dq_i += sum_s dS[s] k_s when dq.
+template <class T>
+struct AttentionGradQ {
+  AttnShape d;
+  const T* k;
+  const T* v;
+  const T* P;
+  const T* dy;
+  double* ds;
+  T* dq;
+  GS_HD void operator()(int64_t at) const {
+    const int64_t i = at % d.Tq, h = (at / d.Tq) % d.H, b = at / (d.Tq * d.H);
+    const int64_t smax = d.keys(i);
+    const T* gy = dy + d.q_at(b, i, h);
+    const T* Pi = P + at * d.Tk;
+    double* dS = ds + at * d.Tk;
+    double dot = 0;
+    for (int64_t s = 0; s < smax; ++s) {
+      const T* vs = v + d.k_at(b, s, h);
+      double acc = 0;
+      for (int64_t c = 0; c < d.Dh; ++c) acc += double(gy[c]) * double(vs[c]);
+      dS[s] = acc;
+      dot += Pi[s] * acc;
+    }
+    for (int64_t s = 0; s < smax; ++s) dS[s] = Pi[s] * (dS[s] - dot) * d.scale;
+    for (int64_t s = smax; s < d.Tk; ++s) dS[s] = 0;
+    if (!dq) return;
+    T* dqi = dq + d.q_at(b, i, h);
+    for (int64_t s = 0; s < smax; ++s) {
+      const T* ks = k + d.k_at(b, s, h);
+      for (int64_t c = 0; c < d.Dh; ++c) dqi[c] += static_cast<T>(dS[s] * ks[c]);
+    }
+  }
+};
+
+// One (b, h, key s) per index, at = (b H + h) Tk + s: dk_s += sum_i dS[i, s] q_i and
+// dv_s += sum_i P[i, s] dy_i over the queries that see key s, in order.
+template <class T>
+struct AttentionGradKV {
+  AttnShape d;
+  const T* q;
+  const T* P;
+  const T* dy;
+  const double* ds;
+  T* dk;
+  T* dv;
+  GS_HD void operator()(int64_t at) const {
+    const int64_t s = at % d.Tk, h = (at / d.Tk) % d.H, b = at / (d.Tk * d.H);
+    for (int64_t i = d.first_query(s); i < d.Tq; ++i) {
+      const int64_t row = ((b * d.H + h) * d.Tq + i) * d.Tk + s;
+      const T* qi = q + d.q_at(b, i, h);
+      const T* gy = dy + d.q_at(b, i, h);
+      if (dk) {
+        T* dks = dk + d.k_at(b, s, h);
+        for (int64_t c = 0; c < d.Dh; ++c) dks[c] += static_cast<T>(ds[row] * qi[c]);
+      }
+      if (dv) {
+        T* dvs = dv + d.k_at(b, s, h);
+        for (int64_t c = 0; c < d.Dh; ++c) dvs[c] += P[row] * gy[c];
+      }
+    }
+  }
+};
+
+// ---------------------------------------------------------------------------------- indexing
+
+template <class T>
+struct Gather {  // y [R, D] = W [V, D] rows ids [R]; i = r D + c
+  const int32_t* ids;
+  const T* W;
+  T* y;
+  int64_t D;
+  GS_HD void operator()(int64_t i) const { y[i] = W[int64_t{ids[i / D]} * D + i % D]; }
+};
+
+template <class T>
+struct OneHot {  // M [R, V]: 1 where ids[r] = v (the embedding's gradient is M^T dy, one GEMM)
+  const int32_t* ids;
+  int64_t V;
+  T* M;
+  GS_HD void operator()(int64_t i) const { M[i] = ids[i / V] == i % V ? T(1) : T(0); }
+};
+
+template <class T>
+struct GatherGradScan {  // dW [V, D] += sum over r with ids[r] = v of dy[r]; i = v D + c
+  const int32_t* ids;
+  int64_t count, D;
+  const T* dy;
+  T* dW;
+  GS_HD void operator()(int64_t i) const {
+    const int64_t v = i / D, c = i % D;
+    T acc = dW[i];
+    for (int64_t r = 0; r < count; ++r)
+      if (ids[r] == v) acc += dy[r * D + c];
+    dW[i] = acc;
+  }
+};
+
+template <class T>
+struct Transpose {  // y [..., N, M] (=|+=) x [..., M, N]; i over y
+  const T* x;
+  T* y;
+  int64_t M, N;
+  bool accumulate;
+  GS_HD void operator()(int64_t i) const {
+    const int64_t m = i % M, n = (i / M) % N, b = i / (M * N);
+    const T v = x[(b * M + m) * N + n];
+    y[i] = accumulate ? T(y[i] + v) : v;
+  }
+};
+
+// A slice [start, start + len) of the middle dimension of x [outer, size, inner]: y [outer,
+// len, inner] = x[:, start:start+len, :] (forward), or dx[:, start:start+len, :] += dy (grad).
+template <class T>
+struct Slice {
+  const T* src;
+  T* dst;
+  int64_t size, inner, start, len;
+  bool grad;
+  GS_HD void operator()(int64_t i) const {
+    const int64_t o = i / (len * inner), j = i % (len * inner);
+    const int64_t at = (o * size + start) * inner + j;
+    if (grad)
+      dst[at] += src[i];
+    else
+      dst[i] = src[at];
+  }
+};
+
+// -------------------------------------------------------------------------------------- losses
+
+// Per row r of logits [N, C]: max (mx), 1 / sum exp(x - max) (inv) and -log softmax at the
+// target (loss), with lse = max + log1p(sum of the other terms), as the CPU op.
+template <class T>
+struct CrossEntropyRows {
+  const T* x;
+  const int32_t* target;
+  int64_t C;
+  double* mx;
+  double* inv;
+  double* loss;
+  GS_HD void operator()(int64_t r) const {
+    const T* xr = x + r * C;
+    int64_t arg = 0;
+    for (int64_t j = 1; j < C; ++j)
+      if (xr[j] > xr[arg]) arg = j;
+    const double m = xr[arg];
+    double rest = 0;
+    for (int64_t j = 0; j < C; ++j) {
+      const double dj = double(xr[j]) - m;
+      if (j != arg && dj >= -746) rest += ::exp(dj);
+    }
+    mx[r] = m;
+    inv[r] = 1.0 / (1.0 + rest);
+    loss[r] = m + ::log1p(rest) - double(xr[target[r]]);
+  }
+};
+
+template <class T>
+struct CrossEntropyGrad {  // dx[r, j] (=|+=) g (softmax - onehot), g = gout / N; i = r C + j
+  const T* x;
+  const int32_t* target;
+  const double* mx;
+  const double* inv;
+  const T* gout;
+  int64_t N, C;
+  T* dx;
+  bool fresh;
+  GS_HD void operator()(int64_t i) const {
+    const int64_t r = i / C, j = i % C;
+    const double g = double(gout[0]) / N;
+    const double dj = double(x[i]) - mx[r];
+    const double p = dj < -746 ? 0.0 : ::exp(dj) * inv[r];
+    const T d = static_cast<T>(g * p - (j == target[r] ? g : 0.0));
+    dx[i] = fresh ? d : T(dx[i] + d);
+  }
+};
+
+template <class T>
+struct HingeRows {  // loss[r] = max(0, 1 - y f), y = 2 target - 1
+  const T* f;
+  const int32_t* target;
+  double* loss;
+  GS_HD void operator()(int64_t r) const {
+    const double m = 1.0 - (target[r] == 1 ? 1.0 : -1.0) * double(f[r]);
+    loss[r] = m > 0 ? m : 0.0;
+  }
+};
+
+template <class T>
+struct HingeGrad {  // df[r] += -y gout / N where the margin is below 1 (0 at the kink)
+  const T* f;
+  const int32_t* target;
+  const T* gout;
+  int64_t N;
+  T* df;
+  GS_HD void operator()(int64_t r) const {
+    const double y = target[r] == 1 ? 1.0 : -1.0;
+    if (1.0 - y * double(f[r]) > 0) df[r] += static_cast<T>(-y * double(gout[0]) / N);
+  }
+};
+
+// ---------------------------------------------------------------------------------- optimizers
+
+// One Adam(W) update per index, the operations of the CPU optimizer (optim/optimizer.cpp) in the
+// same order with the same fused multiply-adds. k (device, set before each step): step_size,
+// sqrt(bias correction 2), decay = 1 - lr wd.
+template <class T, bool kDecoupled>
+struct AdamUpdate {
+  T* p;
+  const T* g;
+  T* m;
+  T* v;
+  const double* k;
+  T wd, b1, b2, one_b1, one_b2, eps;
+  bool has_wd;
+  GS_HD void operator()(int64_t i) const {
+    const T step_size = static_cast<T>(k[0]), bc2_sqrt = static_cast<T>(k[1]);
+    const T decay = static_cast<T>(k[2]);
+    T gi = g[i], pi = p[i];
+    if (has_wd) {
+      if (kDecoupled)
+        pi = pi * decay;
+      else
+        gi = fused(wd, pi, gi);
+    }
+    const T mi = fused(m[i], b1, one_b1 * gi);
+    const T vi = fused(v[i], b2, one_b2 * gi * gi);
+    const T denom = root(vi) / bc2_sqrt + eps;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = fused(-step_size, mi / denom, pi);
+  }
+};
+
+// One SGD update per index (momentum, dampening, Nesterov, L2), as the CPU optimizer. k (device):
+// lr, first (1 on the first step: the momentum buffer starts at the gradient).
+template <class T>
+struct SgdUpdate {
+  T* p;
+  const T* g;
+  T* buf;
+  const double* k;
+  T wd, mom, damp;
+  bool has_wd, nesterov;
+  GS_HD void operator()(int64_t i) const {
+    const T rate = static_cast<T>(k[0]);
+    T d = g[i];
+    if (has_wd) d = d + wd * p[i];
+    if (buf) {
+      buf[i] = k[1] != 0 ? d : T(buf[i] * mom + damp * d);
+      d = nesterov ? T(d + mom * buf[i]) : buf[i];
+    }
+    p[i] = p[i] - rate * d;
+  }
+};
+
+template <class T>
+struct ClipScale {  // g *= max_norm / (norm + 1e-6) when that is below 1; norm2 = ||g||^2
+  T* g;
+  const double* norm2;
+  double max_norm;
+  GS_HD void operator()(int64_t i) const {
+    const double coef = max_norm / (::sqrt(*norm2) + 1e-6);
+    if (coef < 1.0) g[i] *= static_cast<T>(coef);
+  }
+};
+
+}  // namespace gradscope::kernels

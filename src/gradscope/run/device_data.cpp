@@ -1,0 +1,74 @@
+// Device copies of a run's data: see device_data.h.
+#include "gradscope/run/device_data.h"
+
+#include <stdexcept>
+
+namespace gradscope {
+namespace {
+
+// x [n, F] doubles as T, into `out`.
+template <class T>
+void to_precision(const double* x, int64_t count, std::vector<T>& out) {
+  out.resize(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) out[i] = static_cast<T>(x[i]);
+}
+
+}  // namespace
+
+template <class T>
+Examples DeviceSplit<T>::examples() const {
+  Examples e;
+  e.ids = ids.data();
+  e.targets = targets.data();
+  e.xt = xt.data();
+  e.n = n;
+  return e;
+}
+
+template <class T>
+DeviceSplit<T> upload_split(DeviceContext& device, const Dataset& d) {
+  if (d.outputs > 0) throw std::logic_error("upload_split: regression data stays on the host");
+  DeviceSplit<T> s;
+  s.n = d.size();
+  s.ids = DeviceBuffer<int32_t>(device, static_cast<int64_t>(d.inputs.size()));
+  s.targets = DeviceBuffer<int32_t>(device, static_cast<int64_t>(d.targets.size()));
+  s.ids.upload(d.inputs.data(), s.ids.size());
+  s.targets.upload(d.targets.data(), s.targets.size());
+  std::vector<T> x;
+  to_precision(d.x.data(), static_cast<int64_t>(d.x.size()), x);
+  s.xt = DeviceBuffer<T>(device, static_cast<int64_t>(x.size()));
+  s.xt.upload(x.data(), s.xt.size());
+  device.sync();
+  return s;
+}
+
+template <class T>
+DeviceBatch<T>::DeviceBatch(DeviceContext& device, const Dataset& layout, int64_t n)
+    : device_(device), L_(layout.length), F_(layout.features), P_(layout.targets_per_example) {
+  buffers_.n = n;
+  buffers_.ids = DeviceBuffer<int32_t>(device, n * L_);
+  buffers_.targets = DeviceBuffer<int32_t>(device, n * P_);
+  buffers_.xt = DeviceBuffer<T>(device, n * F_);
+}
+
+template <class T>
+Examples DeviceBatch<T>::upload(const Examples& host) {
+  if (host.n != buffers_.n) throw std::logic_error("DeviceBatch: the batch size changed");
+  if (host.ids) buffers_.ids.upload(host.ids, host.n * L_);
+  if (host.targets) buffers_.targets.upload(host.targets, host.n * P_);
+  if (host.x) {
+    to_precision(host.x, host.n * F_, staging_);
+    buffers_.xt.upload(staging_.data(), host.n * F_);
+  }
+  device_.sync();  // the host batch may change once this returns
+  return buffers_.examples();
+}
+
+template struct DeviceSplit<float>;
+template struct DeviceSplit<double>;
+template DeviceSplit<float> upload_split<float>(DeviceContext&, const Dataset&);
+template DeviceSplit<double> upload_split<double>(DeviceContext&, const Dataset&);
+template class DeviceBatch<float>;
+template class DeviceBatch<double>;
+
+}  // namespace gradscope
