@@ -2,9 +2,14 @@
 // with PyTorch's bench/compare/torch_workloads.py): one training step of a workload built from an
 // example file, timed REPEATS times after 3 warm-up steps.
 //
-// Usage: bench_workloads WORKLOAD THREADS REPEATS
+// Usage: bench_workloads WORKLOAD THREADS REPEATS [DEVICE]
 // Prints one JSON line: {"workload", "threads", "median_s", "times_s", "gemm_gflop" (matrix FLOPs
 // gradscope performs per step, counted at every GEMM), "peak_rss_mb"}.
+//
+// With DEVICE cuda (or emulated) the workloads nanda, pair-mlp, power and induction run as a run
+// on that device runs them (run/device_steps.h: the step's two CUDA graphs replayed), built from
+// the example file with device = DEVICE; a step is timed from its start to the device's finish
+// (gradient, loss read back, update, synchronize).
 //
 // Workloads: nanda (examples/nanda-grokking.toml with gradscope's exact shortcuts), nanda-plain
 // (the same without them: every position through the last layer, no token tables), pair-mlp,
@@ -29,6 +34,9 @@
 #include "gradscope/optim/optimizer.h"
 #include "gradscope/probes/objective.h"
 #include "gradscope/probes/spectra.h"
+#include "gradscope/run/batches.h"
+#include "gradscope/run/device_steps.h"
+#include "gradscope/run/experiment.h"
 #include "gradscope/run/validate.h"
 #include "gradscope/tasks/task_family.h"
 #include "gradscope/tensor/blas.h"
@@ -78,11 +86,56 @@ struct Setup {
   }
 };
 
+// One training step of workload w on a device, timed `repeats` times after warm-up (the eager
+// first step and the captured second one).
+int device_bench(const std::string& w, const std::string& device, int repeats) {
+  std::string file;
+  std::vector<std::string> overrides = {"device=" + device, "probe.spectra=false"};
+  if (w == "nanda") file = "nanda-grokking.toml";
+  if (w == "pair-mlp") file = "pair-mlp.toml";
+  if (w == "power") file = "power-add.toml", overrides.push_back("train.batch_size=512");
+  if (w == "induction") file = "induction-2layer.toml";
+  if (file.empty()) {
+    fmt::print(stderr,
+               "bench_workloads: {} does not run on a device (valid: nanda, pair-mlp, "
+               "power, induction)\n",
+               w);
+    return 2;
+  }
+  Config c = Config::from_file(std::string(GRADSCOPE_SOURCE_DIR) + "/examples/" + file);
+  for (const std::string& o : overrides) c.apply_override(o);
+  const auto x = Experiment<float>::build(c);
+  Batches batches(x->data, x->train.batch_size, x->seed);
+  DeviceSteps<float> steps(*x, batches.size());
+  int64_t s = 0;
+  auto step = [&] {
+    steps.gradient(batches.full() ? Examples{} : batches.at(s), batches.full());
+    steps.update(1e-3);
+    x->context->sync();
+    ++s;
+  };
+  for (int i = 0; i < 5; ++i) step();
+  std::vector<double> times;
+  for (int i = 0; i < repeats; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    step();
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(times.begin(), times.end());
+  std::string list;
+  for (double t : times) list += (list.empty() ? "" : ", ") + fmt::format("{}", t);
+  fmt::print("{{\"workload\": \"{}\", \"device\": \"{}\", \"median_s\": {}, \"times_s\": [{}]}}\n",
+             w, device, times[times.size() / 2], list);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    fmt::print(stderr, "usage: bench_workloads WORKLOAD THREADS REPEATS\n");
+  if (argc == 5 && std::string(argv[4]) != "cpu")
+    return device_bench(argv[1], argv[4], std::atoi(argv[3]));
+  if (argc != 4 && argc != 5) {
+    fmt::print(stderr, "usage: bench_workloads WORKLOAD THREADS REPEATS [DEVICE]\n");
     return 2;
   }
   const std::string w = argv[1];

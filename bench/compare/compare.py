@@ -232,8 +232,22 @@ def write_report(path, results, elapsed):
               f"train.steps=200` (every buffer of a full run is in use by then): {run_rss:.0f} MB."]
     if linear and "\n## " in linear:  # bench_linear's sections, without its own title
         L += ["", linear[linear.index("\n## ") + 1:].strip()]
+    gpu = gpu_section(path)  # measured on a GPU machine (gpu_report.py): kept as it is
     with open(path, "w") as f:
-        f.write("\n".join(L) + "\n")
+        f.write("\n".join(L) + "\n" + ("\n" + gpu if gpu else ""))
+
+
+def gpu_section(path):
+    """The "## GPU" section of the existing report (to its end or the next section), or ""."""
+    try:
+        text = open(path).read()
+    except OSError:
+        return ""
+    start = text.find("\n## GPU\n")
+    if start < 0:
+        return ""
+    end = text.find("\n## ", start + 1)
+    return text[start + 1:end + 1 if end >= 0 else len(text)]
 
 
 if __name__ == "__main__":

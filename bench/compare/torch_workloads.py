@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """PyTorch peers of gradscope's benchmark workloads, built from the same experiment files.
 
-Usage: torch_workloads.py WORKLOAD THREADS REPEATS
-Prints one JSON line: {"workload", "threads", "median_s", "times_s", "peak_rss_mb"}.
+Usage: torch_workloads.py WORKLOAD THREADS REPEATS [--device cuda] [--compile]
+Prints one JSON line: {"workload", "threads", "device", "compiled", "median_s", "times_s",
+"peak_rss_mb"}. With --device cuda every tensor lives on the GPU and each step is timed between
+torch.cuda.synchronize() calls; --compile runs the forward pass through
+torch.compile(mode="reduce-overhead") (the nanda and pair-mlp workloads).
 Thread settings are applied before torch is imported, as PyTorch needs them (OMP_NUM_THREADS,
 OPENBLAS_NUM_THREADS, and OMP_WAIT_POLICY=PASSIVE above one thread).
 
@@ -25,6 +28,8 @@ import time
 import tomllib
 
 WORKLOAD, THREADS, REPEATS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+DEVICE = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
+COMPILE = "--compile" in sys.argv
 os.environ["OMP_NUM_THREADS"] = str(THREADS)
 os.environ["OPENBLAS_NUM_THREADS"] = str(THREADS)
 if THREADS > 1:
@@ -33,6 +38,18 @@ import torch  # noqa: E402  (after the thread settings)
 
 torch.set_num_threads(THREADS)
 torch.manual_seed(0)
+if DEVICE == "cuda":
+    torch.backends.cuda.matmul.allow_tf32 = False  # as gradscope: plain float32 GEMMs
+    torch.backends.cudnn.allow_tf32 = False
+
+
+def compiled(f):
+    return torch.compile(f, mode="reduce-overhead") if COMPILE else f
+
+
+def sync():
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 
 
@@ -46,7 +63,7 @@ def modular_pairs(p, fraction, unordered=False):
     g = torch.Generator().manual_seed(598)
     order = torch.randperm(len(pairs), generator=g)
     n = int(fraction * len(pairs))
-    sel = torch.tensor([pairs[i] for i in order[:n].tolist()])
+    sel = torch.tensor([pairs[i] for i in order[:n].tolist()]).to(DEVICE)
     return sel[:, 0], sel[:, 1], (sel[:, 0] + sel[:, 1]) % p
 
 
@@ -103,14 +120,16 @@ def transformer_step(cfg, batch=None, last_only=False):
         tokens, c = tokens[:batch], c[:batch]
     d = m.get("d_model", 128)
     model = Transformer(p + 1, 3, d, m.get("n_heads", 4), m.get("d_mlp", 512),
-                        m.get("n_layers", 1), m.get("norm", "none") != "none", last_only)
+                        m.get("n_layers", 1), m.get("norm", "none") != "none",
+                        last_only).to(DEVICE)
+    forward = compiled(model)
     opt = torch.optim.AdamW(model.parameters(), lr=o.get("lr", 1e-3),
                             weight_decay=o.get("weight_decay", 1.0),
                             betas=(o.get("beta1", 0.9), o.get("beta2", 0.98)))
 
     def step():
         opt.zero_grad(set_to_none=True)
-        torch.nn.functional.cross_entropy(model(tokens), c).backward()
+        torch.nn.functional.cross_entropy(forward(tokens), c).backward()
         opt.step()
     return step
 
@@ -121,13 +140,12 @@ def pair_step(factored):
     p = t["p"]
     a, b, c = modular_pairs(p, t["train_fraction"], t.get("unordered", False))
     De, Dh = m["d_embed"], m["d_hidden"]
-    E = torch.nn.Parameter(torch.randn(p, De) * (2 / p) ** 0.5)
-    W_in = torch.nn.Parameter(torch.randn(De, Dh) * De ** -0.5)
-    W_out = torch.nn.Parameter(torch.randn(Dh, De) * Dh ** -0.5)
+    P = lambda *shape, sd: torch.nn.Parameter((torch.randn(*shape) * sd).to(DEVICE))
+    E, W_in, W_out = P(p, De, sd=(2 / p) ** 0.5), P(De, Dh, sd=De ** -0.5), P(Dh, De, sd=Dh ** -0.5)
     opt = torch.optim.AdamW([E, W_in, W_out], lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98))
+    rows = torch.arange(len(c), device=DEVICE)
 
-    def step():
-        opt.zero_grad(set_to_none=True)
+    def loss_of(E, W_in, W_out):
         if factored:
             T = E @ W_in                          # [p, Dh] once per step
             h = torch.relu(T[a] + T[b])           # gather
@@ -135,7 +153,12 @@ def pair_step(factored):
         else:
             h = torch.relu(E[a] @ W_in + E[b] @ W_in)
             logits = (h @ W_out) @ E.T
-        loss = -(torch.log_softmax(logits, -1)[torch.arange(len(c)), c]).mean() / p
+        return -(torch.log_softmax(logits, -1)[rows, c]).mean() / p
+    forward = compiled(loss_of)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = forward(E, W_in, W_out)
         loss.backward()
         opt.step()
     return step
@@ -185,14 +208,17 @@ WORKLOADS = {
 }
 
 step = WORKLOADS[WORKLOAD]()
-for _ in range(3):
+for _ in range(10 if COMPILE else 3):  # compilation and CUDA graph recording happen here
     step()
 times = []
 for _ in range(REPEATS):
+    sync()
     t0 = time.perf_counter()
     step()
+    sync()
     times.append(time.perf_counter() - t0)
 times.sort()
-print(json.dumps({"workload": WORKLOAD, "threads": THREADS, "median_s": times[len(times) // 2],
+print(json.dumps({"workload": WORKLOAD, "threads": THREADS, "device": DEVICE, "compiled": COMPILE,
+                  "median_s": times[len(times) // 2],
                   "times_s": times,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
