@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <string>
 #include <vector>
 
 #include "gradscope/autograd/ops.h"
@@ -92,11 +93,17 @@ struct TinyModel {
   }
 };
 
-void expect_no_allocation_in_steady_state(int threads) {
+// The whole training update (Optimizer::update: Grokfast's filter, clipping, the rule, the weight
+// norm) with the given filter.
+void expect_no_allocation_in_steady_state(int threads, const std::string& filter = "none") {
   set_num_threads(threads);
   TinyModel model;
   OptimizerConfig oc;
   oc.weight_decay = 1.0;
+  oc.clip_norm = 1.0;
+  oc.filter.kind = filter;
+  oc.filter.window = 2;  // the MA filter averages from the second step on
+  if (filter != "none") oc.weight_norm = 50.0;
   auto opt = make_optimizer<float>(oc, model.ps.size());
   ScheduleConfig sc;
   sc.warmup_steps = 10;
@@ -108,8 +115,7 @@ void expect_no_allocation_in_steady_state(int threads) {
     model.ps.zero_grad();
     Var loss = model.loss(tape);
     tape.backward(loss);
-    clip_grad_norm<float>(model.ps.grads(), 1.0);
-    opt->step(model.ps.values(), model.ps.grads(), scheduled_lr(1e-2, sc, s));
+    opt->update(model.ps.values(), model.ps.grads(), scheduled_lr(1e-2, sc, s));
     return static_cast<double>(tape.value(loss)[0]);
   };
   for (int64_t s = 0; s < 3; ++s) first_loss = step(s);  // warm-up: arena and vectors grow
@@ -130,6 +136,11 @@ TEST(AllocationFree, SteadyStateStepOneThread) {
 }
 TEST(AllocationFree, SteadyStateStepTwoThreads) {
   expect_no_allocation_in_steady_state(2);
+}
+
+TEST(AllocationFree, SteadyStateStepWithGrokfastFiltersAndWeightNorm) {
+  expect_no_allocation_in_steady_state(2, "ema");
+  expect_no_allocation_in_steady_state(2, "ma");
 }
 
 TEST(AllocationFree, CounterSeesAllocations) {

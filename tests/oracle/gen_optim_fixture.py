@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """Writes tests/oracle/fixtures/optim.json: PyTorch's SGD / Adam / AdamW trajectories for the
-optimizer oracle test (tests/oracle/optim_oracle_test.cpp).
+optimizer oracle test (tests/oracle/optim_oracle_test.cpp), with Grokfast's gradient filters
+(EMA and MA, written as the authors' grokfast.py computes them) and Omnigrok's fixed weight norm
+(every parameter scaled by X / total norm after each step) in some cases.
 
 Each case starts from the same parameters (two tensors, flattened in order) and applies the same
 fixed sequence of gradients for a few steps, with the case's learning-rate schedule (LambdaLR,
-stepped after each optimizer step) and optional clip_grad_norm_. The parameters after every step
+stepped after each optimizer step), in the order filter, clip_grad_norm_, step, weight norm. The parameters after every step
 are recorded, in float32 and in float64.
 
 Rerun with `make oracle-fixtures` (it installs Debian's python3-torch first).
@@ -34,7 +36,59 @@ CASES = [
                                               beta2=0.95, eps=1e-8),
          schedule=dict(warmup_steps=2, decay="cosine", total_steps=STEPS, min_lr_ratio=0.1),
          clip_norm=1.0),
+    # Grokfast's setups: EMA with Adam (L2 weight decay), MA (a short window, so that the filter
+    # is active within the fixture's steps) with AdamW and clipping after the filter.
+    dict(name="adam_grokfast_ema", optim=dict(name="adam", lr=1e-2, weight_decay=0.005, beta1=0.9,
+                                              beta2=0.98, eps=1e-8),
+         filter=dict(kind="ema", alpha=0.8, lamb=2.0)),
+    dict(name="adamw_grokfast_ma_clip", optim=dict(name="adamw", lr=1e-2, weight_decay=0.01,
+                                                   beta1=0.9, beta2=0.98, eps=1e-8),
+         filter=dict(kind="ma", window=3, lamb=5.0), clip_norm=4.0),
+    dict(name="sgd_grokfast_ema", optim=dict(name="sgd", lr=0.05, momentum=0.9),
+         filter=dict(kind="ema", alpha=0.98, lamb=0.5)),
+    # Omnigrok: the total norm held at 3.0 after every AdamW step.
+    dict(name="adamw_weight_norm", optim=dict(name="adamw", lr=3e-2, weight_decay=0.1, beta1=0.9,
+                                              beta2=0.98, eps=1e-8),
+         weight_norm=3.0),
 ]
+
+
+def grokfast_ema(params, state, alpha, lamb):
+    """grokfast.py gradfilter_ema: the running average starts at the first gradient."""
+    if state is None:
+        state = [p.grad.detach() for p in params]
+    for i, p in enumerate(params):
+        state[i] = state[i] * alpha + p.grad.detach() * (1 - alpha)
+        p.grad = p.grad + state[i] * lamb
+    return state
+
+
+def grokfast_ma(params, state, window, lamb):
+    """grokfast.py gradfilter_ma (warmup, mean): a deque of the last `window` gradients. The copy
+    keeps the raw gradient: grokfast.py stores p.grad itself, which clip_grad_norm_ would then
+    scale in place (their setup does not clip; gradscope's window holds raw gradients)."""
+    if state is None:
+        state = [[] for _ in params]
+    for i, p in enumerate(params):
+        state[i] = (state[i] + [p.grad.detach().clone()])[-window:]
+        if len(state[i]) == window:
+            avg = sum(state[i]) / len(state[i])
+            p.grad = p.grad + avg * lamb
+    return state
+
+
+def apply_filter(params, state, f):
+    if f["kind"] == "ema":
+        return grokfast_ema(params, state, f["alpha"], f["lamb"])
+    return grokfast_ma(params, state, f["window"], f["lamb"])
+
+
+def fix_norm(params, norm):
+    """Omnigrok's constraint: every parameter scaled so that the total L2 norm is `norm`."""
+    with torch.no_grad():
+        total = torch.sqrt(sum((p * p).sum() for p in params))
+        for p in params:
+            p.mul_(norm / total)
 
 
 def lr_factor(schedule, step):
@@ -77,12 +131,17 @@ def main():
             sched = torch.optim.lr_scheduler.LambdaLR(
                 opt, lambda step: lr_factor(case.get("schedule", {}), step))
             trajectory = []
+            state = None
             for step in range(STEPS):
                 for p, g in zip(params, grads[step]):
                     p.grad = g.clone().to(dtype)
+                if "filter" in case:
+                    state = apply_filter(params, state, case["filter"])
                 if "clip_norm" in case:
                     torch.nn.utils.clip_grad_norm_(params, case["clip_norm"])
                 opt.step()
+                if "weight_norm" in case:
+                    fix_norm(params, case["weight_norm"])
                 sched.step()
                 trajectory.append(flat([p.detach().to(torch.float64) for p in params]))
             record[key] = trajectory

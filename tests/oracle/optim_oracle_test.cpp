@@ -1,6 +1,7 @@
-// Optimizer oracle: gradscope's SGD / Adam / AdamW, schedules and clipping against trajectories
-// recorded from PyTorch by tests/oracle/gen_optim_fixture.py (fixtures/optim.json): to 1e-6
-// relative in float32 and 1e-12 in float64.
+// Optimizer oracle: gradscope's SGD / Adam / AdamW, schedules, clipping, Grokfast's filters and
+// the fixed weight norm (Optimizer::update) against trajectories recorded from PyTorch by
+// tests/oracle/gen_optim_fixture.py (fixtures/optim.json): to 1e-6 relative in float32 and 1e-12 in
+// float64.
 #include <gtest/gtest.h>
 
 #include <fmt/core.h>
@@ -39,6 +40,21 @@ OptimizerConfig optimizer_config(const json& o) {
   return c;
 }
 
+// The case's filter, clipping and weight norm on top of its optimizer.
+OptimizerConfig update_config(const json& c) {
+  OptimizerConfig oc = optimizer_config(c.at("optim"));
+  oc.clip_norm = c.value("clip_norm", 0.0);
+  oc.weight_norm = c.value("weight_norm", 0.0);
+  if (c.contains("filter")) {
+    const json& f = c.at("filter");
+    oc.filter.kind = f.at("kind").get<std::string>();
+    oc.filter.alpha = f.value("alpha", 0.98);
+    oc.filter.lambda = f.at("lamb").get<double>();
+    oc.filter.window = f.value("window", int64_t{100});
+  }
+  return oc;
+}
+
 ScheduleConfig schedule_config(const json& s) {
   ScheduleConfig c;
   c.warmup_steps = s.value("warmup_steps", int64_t{0});
@@ -50,7 +66,7 @@ ScheduleConfig schedule_config(const json& s) {
 
 template <class T>
 void replay(const json& fx, const json& c, const char* key, double tolerance) {
-  const OptimizerConfig oc = optimizer_config(c.at("optim"));
+  const OptimizerConfig oc = update_config(c);
   const ScheduleConfig sc = schedule_config(c.value("schedule", json::object()));
   std::vector<T> params;
   for (double v : fx.at("initial")) params.push_back(static_cast<T>(v));
@@ -60,8 +76,7 @@ void replay(const json& fx, const json& c, const char* key, double tolerance) {
   for (int step = 0; step < fx.at("steps").get<int>(); ++step) {
     std::vector<T> grads;
     for (double v : fx.at("gradients")[step]) grads.push_back(static_cast<T>(v));
-    if (c.contains("clip_norm")) clip_grad_norm<T>(grads, c.at("clip_norm").get<double>());
-    opt->step(params, grads, scheduled_lr(oc.lr, sc, step));
+    opt->update(params, grads, scheduled_lr(oc.lr, sc, step));
     // Relative error against max(|torch value|, rms of torch's parameters at that step): an
     // element that passes near 0 by cancellation can only match to float rounding of its inputs.
     double rms = 0;
@@ -81,7 +96,7 @@ void replay(const json& fx, const json& c, const char* key, double tolerance) {
 
 TEST(OptimizerOracle, MatchesPyTorchFloat32) {
   const json fx = load_fixture();
-  ASSERT_GE(fx.at("cases").size(), 7u);
+  ASSERT_GE(fx.at("cases").size(), 11u);
   for (const json& c : fx.at("cases")) replay<float>(fx, c, "float32", 1e-6);
 }
 

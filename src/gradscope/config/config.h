@@ -45,7 +45,7 @@ struct KeySpec {
 };
 
 // The schema version of this build: 1 is every key before the run-directory rework.
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 class Config {
  public:

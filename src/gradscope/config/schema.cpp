@@ -113,6 +113,21 @@ const std::vector<KeySpec> kSchemaTable = {
      "checkpoints kept for analysis: \"log\" (0 and 1, 2, 5 x 10^k from 100), \"every:N\", or a "
      "list of steps",
      2, false, true},
+    {"task.op_token", false, "transformer inputs [a, op, b, '='] (Grokfast) instead of [a, b, '=']",
+     3},
+    {"task.nonzero_b", false, "modular: only pairs with b != 0 (Grokfast's x*y, y in 1..p-1)", 3},
+    {"train.batch_order", "sample"s,
+     "minibatches: sample (each step draws its own) | epoch (the train set reshuffled every "
+     "epoch, then consecutive batches, the last one smaller)",
+     3},
+    {"optim.grad_filter", "none"s,
+     "Grokfast's filter of the raw gradient: none | ema | ma (before clipping and weight decay)",
+     3},
+    {"optim.filter_alpha", 0.98, "ema: mu <- alpha mu + (1 - alpha) g, in [0, 1)", 3},
+    {"optim.filter_lambda", 2.0, "ema, ma: g <- g + lambda * (the slow component)", 3},
+    {"optim.filter_window", int64_t{100}, "ma: the last this many gradients averaged", 3},
+    {"optim.weight_norm", 0.0,
+     "Omnigrok: total L2 norm of all parameters, restored after every update (0: off)", 3},
 };
 
 }  // namespace gradscope

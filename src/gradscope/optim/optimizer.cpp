@@ -10,6 +10,7 @@
 #include <immintrin.h>
 #endif
 
+#include "gradscope/optim/schedule.h"
 #include "gradscope/tensor/threads.h"
 
 namespace gradscope {
@@ -25,7 +26,8 @@ constexpr int64_t kGrain = 1 << 15;
 template <class T>
 class Sgd final : public Optimizer<T> {
  public:
-  Sgd(const OptimizerConfig& c, int64_t n) : c_(c), buf_(c.momentum != 0 ? n : 0, T(0)) {}
+  Sgd(const OptimizerConfig& c, int64_t n)
+      : Optimizer<T>(c, n), buf_(c.momentum != 0 ? n : 0, T(0)) {}
 
   void step(std::span<T> p, std::span<const T> g, double lr) override {
     const bool first = this->steps_ == 0;
@@ -45,13 +47,13 @@ class Sgd final : public Optimizer<T> {
     ++this->steps_;
   }
 
-  std::vector<std::pair<std::string, std::span<T>>> state() override {
+  std::vector<std::pair<std::string, std::span<T>>> rule_state() override {
     if (buf_.empty()) return {};
     return {{"momentum_buffer", buf_}};
   }
 
  private:
-  OptimizerConfig c_;
+  using Optimizer<T>::c_;
   std::vector<T> buf_;  // [n] momentum buffer
 };
 
@@ -115,7 +117,7 @@ void update(const Coefficients<T>& k, T* __restrict p, const T* __restrict g, T*
 template <class T, bool kDecoupled>
 class AdamFamily final : public Optimizer<T> {
  public:
-  AdamFamily(const OptimizerConfig& c, int64_t n) : c_(c), m_(n, T(0)), v_(n, T(0)) {}
+  AdamFamily(const OptimizerConfig& c, int64_t n) : Optimizer<T>(c, n), m_(n, T(0)), v_(n, T(0)) {}
 
   void step(std::span<T> p, std::span<const T> g, double lr) override {
     const int64_t t = ++this->steps_;
@@ -135,16 +137,35 @@ class AdamFamily final : public Optimizer<T> {
     });
   }
 
-  std::vector<std::pair<std::string, std::span<T>>> state() override {
+  std::vector<std::pair<std::string, std::span<T>>> rule_state() override {
     return {{"exp_avg", m_}, {"exp_avg_sq", v_}};
   }
 
  private:
-  OptimizerConfig c_;
+  using Optimizer<T>::c_;
   std::vector<T> m_, v_;  // [n] first and second moments
 };
 
 }  // namespace
+
+template <class T>
+void Optimizer<T>::update(std::span<T> params, std::span<T> grads, double lr) {
+  filter_.apply(grads, steps_);
+  if (c_.clip_norm > 0) clip_grad_norm<T>(grads, c_.clip_norm);
+  step(params, grads, lr);
+  if (c_.weight_norm <= 0) return;
+  const T scale = static_cast<T>(c_.weight_norm / l2_norm<T>(params));
+  parallel_for(static_cast<int64_t>(params.size()), kGrain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) params[i] = params[i] * scale;
+  });
+}
+
+template <class T>
+std::vector<std::pair<std::string, std::span<T>>> Optimizer<T>::state() {
+  auto all = rule_state();
+  for (auto& s : filter_.state()) all.push_back(s);
+  return all;
+}
 
 void OptimizerConfig::validate() const {
   if (name != "sgd" && name != "adam" && name != "adamw")
@@ -161,6 +182,9 @@ void OptimizerConfig::validate() const {
     throw std::invalid_argument(
         "optim.nesterov = true needs optim.momentum > 0 and optim.dampening = 0");
   if (!(clip_norm >= 0)) bad("clip_norm", clip_norm, ">= 0 (0: off)");
+  if (!(weight_norm >= 0) || !std::isfinite(weight_norm))
+    bad("weight_norm", weight_norm, "> 0 (the fixed total norm), or 0 (off)");
+  filter.validate();
 }
 
 template <class T>
@@ -171,6 +195,8 @@ std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerConfig& c, int64_t n
   return std::make_unique<AdamFamily<T, true>>(c, n);
 }
 
+template class Optimizer<float>;
+template class Optimizer<double>;
 template std::unique_ptr<Optimizer<float>> make_optimizer<float>(const OptimizerConfig&, int64_t);
 template std::unique_ptr<Optimizer<double>> make_optimizer<double>(const OptimizerConfig&, int64_t);
 

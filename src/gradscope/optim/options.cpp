@@ -16,6 +16,11 @@ OptimizerConfig optimizer_options(const Config& c) {
   o.dampening = c.real("optim.dampening");
   o.nesterov = c.boolean("optim.nesterov");
   o.clip_norm = c.real("optim.clip_norm");
+  o.weight_norm = c.real("optim.weight_norm");
+  o.filter.kind = c.string("optim.grad_filter");
+  o.filter.alpha = c.real("optim.filter_alpha");
+  o.filter.lambda = c.real("optim.filter_lambda");
+  o.filter.window = c.integer("optim.filter_window");
   return o;
 }
 

@@ -6,8 +6,8 @@
 
 namespace gradscope {
 
-Batches::Batches(const TaskData& data, int64_t batch_size, uint64_t seed)
-    : data_(data), seed_(seed), rng_(seed, "batch") {
+Batches::Batches(const TaskData& data, int64_t batch_size, uint64_t seed, bool epochs)
+    : data_(data), seed_(seed), epochs_(epochs), rng_(seed, "batch") {
   const Dataset& d = data.train;
   const int64_t all = d.size();
   n_ = data.sample ? batch_size : batch_size > 0 ? std::min(batch_size, all) : all;
@@ -27,13 +27,38 @@ Examples Batches::at(int64_t step) {
   }
   const int64_t all = d.size();
   if (n_ == all) return all_examples(d);
-  const int64_t L = d.length, F = d.features, Y = d.outputs, P = d.targets_per_example;
+  if (epochs_) {
+    const int64_t per_epoch = (all + n_ - 1) / n_;
+    shuffle_epoch(step / per_epoch);
+    const int64_t first = (step % per_epoch) * n_;
+    return gather(first, std::min(n_, all - first));
+  }
   std::iota(order_.begin(), order_.end(), 0);
   const Rng r = rng_.substream(static_cast<uint64_t>(step));
   for (int64_t j = 0; j < n_; ++j) {  // N examples without replacement
     const int64_t k = j + static_cast<int64_t>(r.below(static_cast<uint64_t>(j), all - j));
     std::swap(order_[j], order_[k]);
-    const int64_t e = order_[j];
+  }
+  return gather(0, n_);
+}
+
+// Fisher-Yates over the whole train split, from the epoch's own stream.
+void Batches::shuffle_epoch(int64_t epoch) {
+  if (epoch == epoch_) return;
+  epoch_ = epoch;
+  const int64_t all = static_cast<int64_t>(order_.size());
+  std::iota(order_.begin(), order_.end(), 0);
+  const Rng r = rng_.substream(static_cast<uint64_t>(epoch));
+  for (int64_t j = 0; j + 1 < all; ++j)
+    std::swap(order_[j],
+              order_[j + static_cast<int64_t>(r.below(static_cast<uint64_t>(j), all - j))]);
+}
+
+Examples Batches::gather(int64_t first, int64_t count) {
+  const Dataset& d = data_.train;
+  const int64_t L = d.length, F = d.features, Y = d.outputs, P = d.targets_per_example;
+  for (int64_t j = 0; j < count; ++j) {
+    const int64_t e = order_[first + j];
     std::copy_n(d.inputs.begin() + e * L, L, ids_.begin() + j * L);
     std::copy_n(d.x.begin() + e * F, F, x_.begin() + j * F);
     if (Y > 0)
@@ -42,7 +67,7 @@ Examples Batches::at(int64_t step) {
       std::copy_n(d.targets.begin() + e * P, P, targets_.begin() + j * P);
   }
   return {L > 0 ? ids_.data() : nullptr, F > 0 ? x_.data() : nullptr,
-          Y > 0 ? nullptr : targets_.data(), Y > 0 ? y_.data() : nullptr, n_};
+          Y > 0 ? nullptr : targets_.data(), Y > 0 ? y_.data() : nullptr, count};
 }
 
 }  // namespace gradscope

@@ -50,6 +50,7 @@ TrainConfig train_options(const Config& c) {
   TrainConfig t;
   t.steps = c.integer("train.steps");
   t.batch_size = c.integer("train.batch_size");
+  t.batch_order = c.string("train.batch_order");
   t.log_every = c.integer("train.log_every");
   t.checkpoint_every = c.integer("train.checkpoint_every");
   t.loss = c.string("train.loss");
@@ -67,6 +68,8 @@ TrainConfig train_options(const Config& c) {
 void TrainConfig::validate() const {
   if (steps < 1) fail("train.steps", std::to_string(steps), "an integer >= 1");
   if (batch_size < 0) fail("train.batch_size", std::to_string(batch_size), ">= 0 (0: full batch)");
+  if (batch_order != "sample" && batch_order != "epoch")
+    fail("train.batch_order", "\"" + batch_order + "\"", "sample, epoch");
   if (log_every < 1) fail("train.log_every", std::to_string(log_every), "an integer >= 1");
   if (checkpoint_every < 0)
     fail("train.checkpoint_every", std::to_string(checkpoint_every), ">= 0 (0: log-spaced only)");

@@ -24,6 +24,7 @@ struct CheckpointKeep {
 struct TrainConfig {
   int64_t steps = 20000;
   int64_t batch_size = 0;               // 0: full batch
+  std::string batch_order = "sample";   // sample | epoch (batches.h)
   int64_t log_every = 100;              // evaluate and log every this many steps (and the last)
   int64_t checkpoint_every = 1000;      // a resumable checkpoint at least this often (0: off)
   std::string loss = "cross_entropy";   // cross_entropy | hinge

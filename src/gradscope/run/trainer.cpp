@@ -52,7 +52,7 @@ class Training {
       : x_(x),
         o_(o),
         tape_(arena_),
-        batches_(x.data, x.train.batch_size, x.seed),
+        batches_(x.data, x.train.batch_size, x.seed, x.train.batch_order == "epoch"),
         policy_(x.train),
         config_toml_(x.config.to_toml()) {
     if (x.context) device_ = std::make_unique<DeviceSteps<T>>(x, batches_.size());
@@ -260,8 +260,7 @@ template <class T>
 void Training<T>::update(double lr) {
   if (device_) return device_->update(lr);
   ParamStore<T>& ps = x_.model->params();
-  if (x_.optim.clip_norm > 0) clip_grad_norm<T>(ps.grads(), x_.optim.clip_norm);
-  x_.optimizer->step(ps.values(), ps.grads(), lr);
+  x_.optimizer->update(ps.values(), ps.grads(), lr);
 }
 
 template <class T>

@@ -69,6 +69,18 @@ void validate_device(const Config& c) {
         "precision = \"tf32\" needs device = \"cuda\" (valid here: float32, "
         "float64)");
   if (d == Device::cpu) return;
+  if (c.string("optim.grad_filter") != "none")
+    throw ConfigError("optim.grad_filter = \"" + c.string("optim.grad_filter") +
+                      "\" runs on the cpu only (the " + std::string(device_name(d)) +
+                      " backend has no filter kernels yet; valid there: none)");
+  if (c.string("train.batch_order") != "sample")
+    throw ConfigError("train.batch_order = \"" + c.string("train.batch_order") +
+                      "\" runs on the cpu only (the " + std::string(device_name(d)) +
+                      " backend keeps one batch size; valid there: sample)");
+  if (c.real("optim.weight_norm") != 0)
+    throw ConfigError("optim.weight_norm = " + fmt::format("{}", c.real("optim.weight_norm")) +
+                      " runs on the cpu only (the " + std::string(device_name(d)) +
+                      " backend does not rescale yet; valid there: 0)");
   const ModelFamily& m = find_model_family(c.string("model.type"));
   if (m.device) return;
   std::vector<std::string> valid;

@@ -83,6 +83,11 @@ void validate(const AlgorithmicTaskConfig& c) {
   if (!(c.train_fraction > 0 && c.train_fraction <= 1))
     throw std::invalid_argument(
         fmt::format("task.train_fraction = {} (valid: a fraction in (0, 1])", c.train_fraction));
+  if (c.op_token && !c.tokens)
+    throw std::invalid_argument(
+        "task.op_token = true needs model.type = \"transformer\" (the MLPs read operand ids)");
+  if (c.nonzero_b && c.name != "modular")
+    throw std::invalid_argument("task.nonzero_b = true needs task.name = \"modular\"");
   if (c.name == "modular") {
     const auto& ops = modular_ops();
     if (std::find(ops.begin(), ops.end(), c.op) == ops.end())
@@ -137,7 +142,7 @@ TaskData make_algorithmic_task(const AlgorithmicTaskConfig& c) {
 
   std::vector<std::array<int32_t, 3>> examples;  // (a, b, c)
   for (int64_t a = 0; a < size; ++a)
-    for (int64_t b = c.unordered ? a : 0; b < size; ++b) {
+    for (int64_t b = c.unordered ? a : c.nonzero_b ? 1 : 0; b < size; ++b) {
       const int64_t r = apply(a, b);
       if (r >= 0)
         examples.push_back(
@@ -149,16 +154,18 @@ TaskData make_algorithmic_task(const AlgorithmicTaskConfig& c) {
   const auto n_train = static_cast<int64_t>(c.train_fraction * static_cast<double>(order.size()));
 
   TaskData d;
-  d.vocab = c.tokens ? size + 1 : size;
-  d.num_classes = size;
-  d.equals_token = c.tokens ? size : -1;
-  for (Dataset* s : {&d.train, &d.test}) s->length = c.tokens ? 3 : 2;
+  const int64_t extra = c.tokens ? (c.op_token ? 2 : 1) : 0;  // '=' (and the op)
+  d.vocab = size + extra;
+  d.num_classes = c.op_token ? d.vocab : size;
+  d.equals_token = c.tokens ? size + extra - 1 : -1;
+  for (Dataset* s : {&d.train, &d.test}) s->length = 2 + extra;
   for (int64_t k = 0; k < static_cast<int64_t>(order.size()); ++k) {
     Dataset& s = k < n_train ? d.train : d.test;
     const auto& e = examples[order[k]];
     s.inputs.push_back(e[0]);
+    if (c.op_token) s.inputs.push_back(static_cast<int32_t>(size));
     s.inputs.push_back(e[1]);
-    if (c.tokens) s.inputs.push_back(static_cast<int32_t>(size));
+    if (c.tokens) s.inputs.push_back(static_cast<int32_t>(d.equals_token));
     s.targets.push_back(e[2]);
   }
   d.description =
@@ -177,6 +184,8 @@ AlgorithmicTaskConfig algorithmic_options(const Config& c) {
   t.split_seed = static_cast<uint64_t>(c.integer("task.split_seed"));
   t.unordered = c.boolean("task.unordered");
   t.tokens = c.string("model.type") == "transformer";
+  t.op_token = c.boolean("task.op_token");
+  t.nonzero_b = c.boolean("task.nonzero_b");
   return t;
 }
 

@@ -2,7 +2,9 @@
 // "permutation": c = a o b over Z_p (every operation of
 // the paper, any modulus) or over the permutation group S_n. All pairs (or unordered pairs a <= b)
 // are enumerated, shuffled by the "split" stream of split_seed (independent of the init seed), and
-// the first floor(train_fraction * count) go to training.
+// the first floor(train_fraction * count) go to training. Transformer inputs are [a, b, '='], or
+// with op_token [a, op, b, '='] (Grokfast's layout: op = size, '=' = size + 1, and the readout
+// covers the whole vocabulary of size + 2, as their model's head does).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +25,8 @@ struct AlgorithmicTaskConfig {
   uint64_t split_seed = 598;
   bool unordered = false;  // only pairs a <= b
   bool tokens = true;      // inputs [a, b, '='] (true) or operand ids [a, b] (false)
+  bool op_token = false;   // inputs [a, op, b, '='] (tokens only)
+  bool nonzero_b = false;  // only pairs with b != 0 (modular)
   bool operator==(const AlgorithmicTaskConfig&) const = default;
 };
 // The task.* keys of the modular and permutation tasks; tokens when model.type = transformer.

@@ -1,0 +1,51 @@
+// Grokfast's gradient filters (Lee et al. 2024; REFERENCES.md 1e), applied to the raw gradient
+// right after backward, before clipping, weight decay and the update rule:
+//   ema  mu <- alpha mu + (1 - alpha) g   (mu starts at the first gradient)   g <- g + lambda mu
+//   ma   g <- g + lambda * mean of the last `window` gradients (this one included), only once
+//        `window` gradients are stored (the authors' warmup)
+// with the authors' operation order (their grokfast.py), so float32 results round as theirs.
+// The filter keeps no counter of its own: the number of gradients it has seen is the optimizer's
+// step count, so its state is only its buffers (saved in checkpoints beside the optimizer's).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gradscope {
+
+// The optim.grad_filter, optim.filter_* keys (defaults: the schema's, config/schema.cpp).
+struct GradFilterConfig {
+  std::string kind = "none";  // none | ema | ma
+  double alpha = 0.98;        // ema: momentum of the slow component
+  double lambda = 2.0;        // amplification of the slow component
+  int64_t window = 100;       // ma: gradients averaged
+
+  // Throws std::invalid_argument naming the key ("optim.filter_alpha = 1 (valid: [0, 1))").
+  void validate() const;
+  bool operator==(const GradFilterConfig&) const = default;
+};
+
+template <class T>
+class GradFilter {
+ public:
+  GradFilter(const GradFilterConfig& config, int64_t n);
+
+  // Filters g[0, n) in place; `seen` is the number of gradients filtered before this one.
+  void apply(std::span<T> g, int64_t seen);
+  // Buffers a checkpoint saves: "grad_ema" [n] or "grad_window" [window, n]; none when off.
+  std::vector<std::pair<std::string, std::span<T>>> state();
+
+ private:
+  void apply_ema(std::span<T> g, bool first);
+  void apply_ma(std::span<T> g, int64_t seen);
+
+  GradFilterConfig c_;
+  int64_t n_;
+  std::vector<T> buf_;  // ema: mu [n]; ma: ring of the last gradients [window, n]
+  std::vector<T> sum_;  // ma: the window's sum [n] (scratch)
+};
+
+}  // namespace gradscope
