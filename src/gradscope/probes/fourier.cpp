@@ -1,0 +1,69 @@
+// Fourier basis, per-frequency norms, Gini coefficient and key frequencies: see fourier.h.
+#include "gradscope/probes/fourier.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <stdexcept>
+
+namespace gradscope {
+
+std::vector<double> fourier_basis(int64_t p) {
+  if (p < 3 || p % 2 == 0)
+    throw std::invalid_argument(
+        fmt::format("Fourier measures need an odd modulus p >= 3 (got task.p = {})", p));
+  std::vector<double> B(p * p);  // [p, p]: row r is basis vector r
+  const double c0 = 1.0 / std::sqrt(double(p)), ck = std::sqrt(2.0 / double(p));
+  for (int64_t x = 0; x < p; ++x) B[x] = c0;
+  for (int64_t k = 1; 2 * k < p; ++k)
+    for (int64_t x = 0; x < p; ++x) {
+      // k x mod p keeps the angle small, so cos and sin are accurate for large p too.
+      const double angle = 2.0 * std::numbers::pi * double(k * x % p) / double(p);
+      B[(2 * k - 1) * p + x] = ck * std::cos(angle);
+      B[(2 * k) * p + x] = ck * std::sin(angle);
+    }
+  return B;
+}
+
+std::vector<double> fourier_norms(const double* W, int64_t p, int64_t d, double* constant) {
+  const std::vector<double> B = fourier_basis(p);
+  std::vector<double> sq(p, 0.0);  // squared norm of each component, [p]
+  std::vector<double> row(d);      // [d]
+  for (int64_t r = 0; r < p; ++r) {
+    std::fill(row.begin(), row.end(), 0.0);
+    for (int64_t x = 0; x < p; ++x)
+      for (int64_t j = 0; j < d; ++j) row[j] += B[r * p + x] * W[x * d + j];
+    for (double v : row) sq[r] += v * v;
+  }
+  if (constant) *constant = std::sqrt(sq[0]);
+  std::vector<double> out((p - 1) / 2);
+  for (size_t k = 1; k <= out.size(); ++k) out[k - 1] = std::sqrt(sq[2 * k - 1] + sq[2 * k]);
+  return out;
+}
+
+double gini(const std::vector<double>& x) {
+  const int64_t n = static_cast<int64_t>(x.size());
+  double total = 0;
+  for (double v : x) total += v;
+  if (n == 0 || total <= 0) return 0.0;
+  std::vector<double> s(x);
+  std::sort(s.begin(), s.end());
+  // sum_i sum_j |x_i - x_j| = 2 sum_i (2 i - n + 1) s_i over the sorted values (i from 0).
+  double pairs = 0;
+  for (int64_t i = 0; i < n; ++i) pairs += double(2 * i - n + 1) * s[i];
+  return pairs / (double(n) * total);
+}
+
+std::vector<int64_t> key_frequencies(const std::vector<double>& norms, double threshold) {
+  double total = 0;
+  for (double v : norms) total += v * v;
+  std::vector<int64_t> keys;
+  if (total <= 0) return keys;
+  for (size_t k = 0; k < norms.size(); ++k)
+    if (norms[k] * norms[k] / total >= threshold) keys.push_back(static_cast<int64_t>(k) + 1);
+  return keys;
+}
+
+}  // namespace gradscope
