@@ -126,6 +126,11 @@ const std::vector<KeySpec> kSchemaTable = {
     {"optim.filter_alpha", 0.98, "ema: mu <- alpha mu + (1 - alpha) g, in [0, 1)", 3},
     {"optim.filter_lambda", 2.0, "ema, ma: g <- g + lambda * (the slow component)", 3},
     {"optim.filter_window", int64_t{100}, "ma: the last this many gradients averaged", 3},
+    {"probe.fourier", false,
+     "Fourier norms per frequency of W_E and W_L at the probe steps (modular tasks) into fourier/",
+     3},
+    {"probe.key_freq_threshold", 0.05,
+     "key frequency: one holding at least this share of a matrix's squared Fourier norm", 3},
     {"optim.weight_norm", 0.0,
      "Omnigrok: total L2 norm of all parameters, restored after every update (0: off)", 3},
 };

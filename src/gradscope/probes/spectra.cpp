@@ -23,6 +23,9 @@ void ProbeConfig::validate() const {
   if (!(rank_eps > 0 && rank_eps < 1))
     throw std::invalid_argument(
         fmt::format("probe.rank_eps = {} (valid: a number in (0, 1))", rank_eps));
+  if (!(key_freq_threshold > 0 && key_freq_threshold <= 1))
+    throw std::invalid_argument(fmt::format(
+        "probe.key_freq_threshold = {} (valid: a share in (0, 1])", key_freq_threshold));
 }
 
 ProbeConfig probe_options(const Config& c) {
@@ -32,6 +35,8 @@ ProbeConfig probe_options(const Config& c) {
   p.per_decade = c.integer("probe.per_decade");
   p.params = c.string("probe.params");
   p.rank_eps = c.real("probe.rank_eps");
+  p.fourier = c.boolean("probe.fourier");
+  p.key_freq_threshold = c.real("probe.key_freq_threshold");
   return p;
 }
 

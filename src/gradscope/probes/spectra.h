@@ -19,10 +19,12 @@ namespace gradscope {
 
 struct ProbeConfig {
   bool spectra = true;
-  int64_t every = 0;        // spectra every this many steps; 0: log-spaced
-  int64_t per_decade = 20;  // log-spaced: about this many steps per decade
-  std::string params;       // comma-separated matrix names; empty: every one
-  double rank_eps = 0.01;   // numerical rank: #{sigma_i > rank_eps * sigma_max}
+  int64_t every = 0;                 // spectra every this many steps; 0: log-spaced
+  int64_t per_decade = 20;           // log-spaced: about this many steps per decade
+  std::string params;                // comma-separated matrix names; empty: every one
+  double rank_eps = 0.01;            // numerical rank: #{sigma_i > rank_eps * sigma_max}
+  bool fourier = false;              // the Fourier probe (modular tasks; probes/fourier_probe.h)
+  double key_freq_threshold = 0.05;  // key frequency: share of the squared Fourier norm
 
   void validate() const;  // throws std::invalid_argument naming "probe.<key>"
   // Whether the probe runs at `step` of a run of `total` steps (always at 0 and at total).

@@ -59,6 +59,8 @@ std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
   try {
     x->model = make_model<T>(model_options(c), x->shape, x->seed);
     if (x->probe.spectra) x->spectra.emplace(*x->model, x->probe);
+    if (x->probe.fourier)
+      x->fourier.emplace(*x->model, c.integer("task.p"), x->probe.key_freq_threshold);
   } catch (const std::invalid_argument& e) {
     throw ConfigError(e.what());
   }

@@ -19,6 +19,7 @@
 #include "gradscope/optim/device_optimizer.h"
 #include "gradscope/optim/optimizer.h"
 #include "gradscope/optim/schedule.h"
+#include "gradscope/probes/fourier_probe.h"
 #include "gradscope/probes/measures.h"
 #include "gradscope/probes/objective.h"
 #include "gradscope/probes/spectra.h"
@@ -43,6 +44,7 @@ struct Experiment {
   ProbeConfig probe;
   std::unique_ptr<Optimizer<T>> optimizer;
   std::optional<SpectralProbe<T>> spectra;                     // when probe.spectra
+  std::optional<FourierProbe<T>> fourier;                      // when probe.fourier
   std::vector<const Measure*> split_measures, model_measures;  // the family's, in its order
   Loss loss = Loss::cross_entropy;
   nlohmann::json prediction;  // {"available": false, ...} where no theory applies

@@ -66,6 +66,7 @@ class Training {
   double host_gradient(int64_t s);
   void log_row(int64_t s, double lr, bool probe_step, bool end);
   void checkpoint(int64_t s);
+  void write_probe_files_now();
   void update(double lr);
   int finish();
   Summary summarize() const;
@@ -111,7 +112,8 @@ int Training<T>::run() {
     if (!gradient_at(s_)) break;
     const double lr = scheduled_lr(x_.optim.lr, x_.schedule, s_);
     const bool end = s_ == end_step();
-    const bool probe_step = x_.spectra && (x_.probe.is_probe_step(s_, x_.train.steps) || end);
+    const bool probe_step =
+        (x_.spectra || x_.fourier) && (x_.probe.is_probe_step(s_, x_.train.steps) || end);
     if (s_ % x_.train.log_every == 0 || end || probe_step) log_row(s_, lr, probe_step, end);
     const bool stopping = g_stop != 0;
     if ((s_ != start_ || !o_.resume) && policy_.due(s_, end, stopping)) checkpoint(s_);
@@ -173,6 +175,7 @@ void Training<T>::restore() {
   start_ = info.step;
   prior_wall_ = info.wall_time_s;
   if (x_.spectra) x_.spectra->restore(read_spectra_files(o_.dir), start_);
+  if (x_.fourier) x_.fourier->restore(read_probe_files(rundir::fourier_dir(o_.dir)), start_);
   if (!read_run_config(o_.dir).diff(x_.config).empty())
     write_run_config(o_.dir, o_.version_header, x_.config);
   remove_summary(o_.dir);
@@ -242,9 +245,16 @@ void Training<T>::watch_generalization(const MetricsRow& row) {
   stop_at_ = row.step() + n;
 }
 
+// The probes' files (spectra/, fourier/) with every row measured so far.
+template <class T>
+void Training<T>::write_probe_files_now() {
+  if (x_.spectra) write_spectra_files(o_.dir, x_.spectra->files());
+  if (x_.fourier) write_probe_files(rundir::fourier_dir(o_.dir), x_.fourier->files());
+}
+
 template <class T>
 void Training<T>::checkpoint(int64_t s) {
-  if (x_.spectra) write_spectra_files(o_.dir, x_.spectra->files());  // spectra up to s survive
+  write_probe_files_now();  // spectra and Fourier norms up to s survive
   ParamStore<T>& ps = x_.model->params();
   if (device_) {  // the host copies are what a checkpoint saves
     ps.download_values();
@@ -282,6 +292,12 @@ Summary Training<T>::summarize() const {
       summary.spectral_jump_steps[name] = jumps[name];
     }
   }
+  if (x_.fourier) {
+    summary.fourier = nlohmann::ordered_json::object();
+    for (const auto& [name, keys] : x_.fourier->key_frequencies())
+      summary.fourier["key_frequencies"][name] = keys;
+    summary.fourier["key_freq_threshold"] = x_.probe.key_freq_threshold;
+  }
   if (x_.prediction.value("available", false))  // keys in JSON order: observed, prediction
     summary.theory = nlohmann::ordered_json::parse(nlohmann::json{
         {"prediction", x_.prediction},
@@ -297,7 +313,7 @@ int Training<T>::finish() {
     message_ =
         fmt::format("stopped {} steps after generalized_step {}", x_.train.stop_after_generalized,
                     stop_at_ - x_.train.stop_after_generalized);
-  if (x_.spectra) write_spectra_files(o_.dir, x_.spectra->files());
+  write_probe_files_now();
   const Summary summary = summarize();
   write_summary(o_.dir, summary);
   const nlohmann::ordered_json j = summary_to_json(summary);

@@ -101,6 +101,11 @@ void validate_experiment(const Config& c) {
     validate_device(c);
     if (family.validate) family.validate(c);
     probe_options(c).validate();
+    if (c.boolean("probe.fourier") && c.string("task.name") != "modular")
+      throw ConfigError(
+          "probe.fourier = true needs task.name = \"modular\" (the measures read "
+          "residues mod p; task.name is \"" +
+          c.string("task.name") + "\")");
     model_options(c).validate();
     optimizer_options(c).validate();
     schedule_options(c).validate();

@@ -28,6 +28,9 @@ Path spectra_dir(const Path& run) {
 Path spectra_file(const Path& run, const std::string& matrix) {
   return spectra_dir(run) / (matrix + ".npy");
 }
+Path fourier_dir(const Path& run) {
+  return run / "fourier";
+}
 Path spectra_steps_file(const Path& run) {
   return spectra_file(run, "steps");
 }

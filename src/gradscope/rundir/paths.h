@@ -6,6 +6,7 @@
 //   <run>/summary.json              phases, final metrics, timing (rundir/summary_file.h)
 //   <run>/theory.json               a theory's prediction, where one applies
 //   <run>/spectra/<matrix>.npy      singular values per probe step; spectra/steps.npy
+//   <run>/fourier/<matrix>.npy      Fourier norms per frequency per probe step; fourier/steps.npy
 //   <run>/checkpoints/step_<8 digits>.ckpt   (rundir/checkpoint.h)
 //   <run>/heartbeat.json            host, pid, step, speed of a run while it trains
 //   <run>/<plot>.svg                plots (report/)
@@ -30,6 +31,7 @@ Path theory_file(const Path& run);
 Path spectra_dir(const Path& run);
 Path spectra_file(const Path& run, const std::string& matrix);  // spectra/<matrix>.npy
 Path spectra_steps_file(const Path& run);                       // spectra/steps.npy
+Path fourier_dir(const Path& run);                              // fourier/
 Path checkpoints_dir(const Path& run);
 Path checkpoint_file(const Path& run, int64_t step);
 Path heartbeat_file(const Path& run);

@@ -11,21 +11,29 @@ namespace gradscope {
 
 namespace fs = std::filesystem;
 
-void write_spectra_files(const fs::path& run_dir,
-                         const std::vector<std::pair<std::string, std::string>>& files) {
-  fs::create_directories(rundir::spectra_dir(run_dir));
-  for (const auto& [name, bytes] : files)
-    write_file_atomic(rundir::spectra_dir(run_dir) / name, bytes);
+void write_probe_files(const fs::path& folder,
+                       const std::vector<std::pair<std::string, std::string>>& files) {
+  fs::create_directories(folder);
+  for (const auto& [name, bytes] : files) write_file_atomic(folder / name, bytes);
 }
 
-std::map<std::string, std::string> read_spectra_files(const fs::path& run_dir) {
+std::map<std::string, std::string> read_probe_files(const fs::path& folder) {
   std::map<std::string, std::string> files;
-  if (!fs::is_directory(rundir::spectra_dir(run_dir))) return files;
-  for (const auto& entry : fs::directory_iterator(rundir::spectra_dir(run_dir))) {
+  if (!fs::is_directory(folder)) return files;
+  for (const auto& entry : fs::directory_iterator(folder)) {
     if (entry.path().extension() != ".npy") continue;
     files[entry.path().filename().string()] = read_file(entry.path());
   }
   return files;
+}
+
+void write_spectra_files(const fs::path& run_dir,
+                         const std::vector<std::pair<std::string, std::string>>& files) {
+  write_probe_files(rundir::spectra_dir(run_dir), files);
+}
+
+std::map<std::string, std::string> read_spectra_files(const fs::path& run_dir) {
+  return read_probe_files(rundir::spectra_dir(run_dir));
 }
 
 Spectra read_spectra(const fs::path& run_dir, const std::vector<std::string>& order) {

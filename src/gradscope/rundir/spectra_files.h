@@ -11,6 +11,12 @@
 
 namespace gradscope {
 
+// Writes each (name under `folder`, .npy bytes) atomically into <run_dir>/<folder>/.
+void write_probe_files(const std::filesystem::path& folder,
+                       const std::vector<std::pair<std::string, std::string>>& files);
+// Every <folder>/*.npy file as bytes (name -> bytes); empty when there are none.
+std::map<std::string, std::string> read_probe_files(const std::filesystem::path& folder);
+
 // Writes each (name under spectra/, .npy bytes) atomically.
 void write_spectra_files(const std::filesystem::path& run_dir,
                          const std::vector<std::pair<std::string, std::string>>& files);

@@ -35,7 +35,8 @@ const std::string kKnown[] = {"status",
                               "steps_per_s",
                               "phase_changes",
                               "spectral_jump_steps",
-                              "theory"};
+                              "theory",
+                              "fourier"};
 
 }  // namespace
 
@@ -68,6 +69,7 @@ json summary_to_json(const Summary& s) {
   if (!s.phase_changes.is_null()) j["phase_changes"] = s.phase_changes;
   if (!s.spectral_jump_steps.is_null()) j["spectral_jump_steps"] = s.spectral_jump_steps;
   if (!s.theory.is_null()) j["theory"] = s.theory;
+  if (!s.fourier.is_null()) j["fourier"] = s.fourier;
   for (const auto& [k, v] : s.extra.items()) j[k] = v;
   return j;
 }
@@ -98,6 +100,7 @@ Summary summary_from_json(const json& j, const std::string& origin) {
     if (j.contains("phase_changes")) s.phase_changes = j["phase_changes"];
     if (j.contains("spectral_jump_steps")) s.spectral_jump_steps = j["spectral_jump_steps"];
     if (j.contains("theory")) s.theory = j["theory"];
+    if (j.contains("fourier")) s.fourier = j["fourier"];
     for (const auto& [k, v] : j.items())
       if (std::find(std::begin(kKnown), std::end(kKnown), k) == std::end(kKnown)) s.extra[k] = v;
   } catch (const nlohmann::json::exception& e) {

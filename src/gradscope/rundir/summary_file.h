@@ -29,6 +29,7 @@ struct Summary {
   // Optional sections (null: absent): per-metric phase changes, per-matrix spectral jump steps,
   // the theory's prediction beside what was observed.
   nlohmann::ordered_json phase_changes, spectral_jump_steps, theory;
+  nlohmann::ordered_json fourier;  // probe.fourier: key frequencies at the last probed step
   // Fields of a newer gradscope, kept so that reading and writing loses nothing.
   nlohmann::ordered_json extra = nlohmann::ordered_json::object();
 

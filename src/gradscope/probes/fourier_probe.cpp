@@ -1,0 +1,179 @@
+// The Fourier probe: see fourier_probe.h.
+#include "gradscope/probes/fourier_probe.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "gradscope/probes/fourier.h"
+#include "gradscope/probes/npy.h"
+
+namespace gradscope {
+namespace {
+
+// The highest-numbered block's "blocks.<i>.mlp.W_out", or "" when there is none.
+std::string last_block_w_out(const std::vector<std::string>& names) {
+  std::string best;
+  int64_t best_i = -1;
+  for (const std::string& n : names) {
+    if (n.rfind("blocks.", 0) != 0 || n.size() < 10 || n.substr(n.size() - 10) != ".mlp.W_out")
+      continue;
+    const int64_t i = std::stoll(n.substr(7, n.find('.', 7) - 7));
+    if (i > best_i) best_i = i, best = n;
+  }
+  return best;
+}
+
+}  // namespace
+
+template <class T>
+FourierProbe<T>::FourierProbe(Model<T>& model, int64_t p, double key_threshold)
+    : model_(model), p_(p), threshold_(key_threshold) {
+  fourier_basis(p);  // throws for an even or too small p
+  ParamStore<T>& ps = model_.params();
+  std::vector<std::string> params;
+  for (int i = 0; i < ps.count(); ++i) params.push_back(ps.info(i).name);
+  auto has = [&](const std::string& n) {
+    return std::find(params.begin(), params.end(), n) != params.end();
+  };
+  if (!has("embed.W_E"))
+    throw std::invalid_argument("probe.fourier = true needs a model with an embedding embed.W_E");
+  names_ = {"W_E"};
+  if (has("unembed.W_U") || has("blocks.0.attn.W_Q")) {  // a transformer
+    W_out_ = last_block_w_out(params);
+    W_U_ = has("unembed.W_U") ? "unembed.W_U" : "";  // "": tied, W_E^T
+  } else if (has("mlp.W_out")) {
+    W_out_ = "mlp.W_out";
+    transpose_out_ = has("mlp.b_out");  // concat: W_out [Dhid, C] is the map itself
+  }
+  if (!W_out_.empty()) names_.push_back("W_L");
+  rows_.resize(names_.size());
+}
+
+template <class T>
+const T* FourierProbe<T>::param(std::span<const T> values, const std::string& name,
+                                Shape* shape) const {
+  ParamStore<T>& ps = model_.params();
+  for (int i = 0; i < ps.count(); ++i)
+    if (ps.info(i).name == name) {
+      *shape = ps.info(i).shape;
+      return values.data() + ps.info(i).offset;
+    }
+  throw std::logic_error("no parameter " + name);
+}
+
+template <class T>
+std::vector<double> FourierProbe<T>::matrix(size_t m, std::span<const T> values,
+                                            int64_t& cols) const {
+  Shape se, so, su;
+  const T* E = param(values, "embed.W_E", &se);  // [R, D], rows 0..p-1 the residues
+  const int64_t D = se[1];
+  if (names_[m] == "W_E") {
+    cols = D;
+    return std::vector<double>(E, E + p_ * D);
+  }
+  const T* O = param(values, W_out_, &so);  // [F, K]
+  const int64_t F = so[0], K = so[1];
+  cols = F;
+  std::vector<double> out(p_ * F);  // [p, F]: row c = the neurons' weights on logit c
+  if (transpose_out_) {             // W_L = W_out [F, C]
+    for (int64_t c = 0; c < p_; ++c)
+      for (int64_t f = 0; f < F; ++f) out[c * F + f] = double(O[f * K + c]);
+    return out;
+  }
+  // W_L = W_out U with U [K, C]: W_U, or W_E^T (tied transformer, PAIR's MLP).
+  const T* U = W_U_.empty() ? nullptr : param(values, W_U_, &su);
+  for (int64_t c = 0; c < p_; ++c)
+    for (int64_t f = 0; f < F; ++f) {
+      double acc = 0;
+      for (int64_t k = 0; k < K; ++k)
+        acc += double(O[f * K + k]) * double(U ? U[k * su[1] + c] : E[c * D + k]);
+      out[c * F + f] = acc;
+    }
+  return out;
+}
+
+template <class T>
+std::vector<double> FourierProbe<T>::measure(int64_t step, std::span<const T> values) {
+  std::vector<double> out;
+  steps_.push_back(step);
+  for (size_t m = 0; m < names_.size(); ++m) {
+    int64_t cols = 0;
+    const std::vector<double> W = matrix(m, values, cols);
+    const std::vector<double> norms = fourier_norms(W.data(), p_, cols);
+    rows_[m].emplace_back(norms.begin(), norms.end());
+    out.push_back(gini(norms));
+    out.push_back(double(gradscope::key_frequencies(norms, threshold_).size()));
+  }
+  return out;
+}
+
+template <class T>
+std::vector<std::string> FourierProbe<T>::metric_names() const {
+  std::vector<std::string> out;
+  for (const std::string& n : names_) {
+    out.push_back("fourier." + n + ".gini");
+    out.push_back("fourier." + n + ".key_count");
+  }
+  return out;
+}
+
+template <class T>
+std::vector<double> FourierProbe<T>::missing() const {
+  return std::vector<double>(2 * names_.size(), NAN);
+}
+
+template <class T>
+std::map<std::string, std::vector<int64_t>> FourierProbe<T>::key_frequencies() const {
+  std::map<std::string, std::vector<int64_t>> out;
+  for (size_t m = 0; m < names_.size(); ++m) {
+    if (rows_[m].empty()) continue;
+    const std::vector<double> last(rows_[m].back().begin(), rows_[m].back().end());
+    out[names_[m]] = gradscope::key_frequencies(last, threshold_);
+  }
+  return out;
+}
+
+template <class T>
+std::vector<std::pair<std::string, std::string>> FourierProbe<T>::files() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto n = static_cast<int64_t>(steps_.size());
+  const int64_t K = (p_ - 1) / 2;
+  out.emplace_back("steps.npy",
+                   encode_npy_f32(std::vector<float>(steps_.begin(), steps_.end()), n, 0));
+  for (size_t m = 0; m < names_.size(); ++m) {
+    std::vector<float> flat;
+    for (const auto& r : rows_[m]) flat.insert(flat.end(), r.begin(), r.end());
+    out.emplace_back(names_[m] + ".npy", encode_npy_f32(flat, n, K));
+  }
+  return out;
+}
+
+template <class T>
+void FourierProbe<T>::restore(const std::map<std::string, std::string>& files,
+                              int64_t keep_before) {
+  auto it = files.find("steps.npy");
+  if (it == files.end()) return;  // nothing probed before
+  int64_t n = 0, one = 0;
+  const std::vector<float> steps = decode_npy_f32(it->second, n, one, "fourier/steps.npy");
+  int64_t keep = 0;
+  while (keep < n && int64_t(steps[keep]) < keep_before) ++keep;
+  steps_.assign(steps.begin(), steps.begin() + keep);
+  for (size_t m = 0; m < names_.size(); ++m) {
+    auto f = files.find(names_[m] + ".npy");
+    if (f == files.end())
+      throw std::runtime_error("fourier/" + names_[m] + ".npy is missing; cannot resume");
+    int64_t r = 0, k = 0;
+    const std::vector<float> flat = decode_npy_f32(f->second, r, k, "fourier/" + names_[m]);
+    if (r < keep || k != (p_ - 1) / 2)
+      throw std::runtime_error("fourier/" + names_[m] + ".npy does not match the run");
+    rows_[m].clear();
+    for (int64_t i = 0; i < keep; ++i)
+      rows_[m].emplace_back(flat.begin() + i * k, flat.begin() + (i + 1) * k);
+  }
+}
+
+template class FourierProbe<float>;
+template class FourierProbe<double>;
+
+}  // namespace gradscope
