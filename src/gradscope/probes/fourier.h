@@ -6,7 +6,8 @@
 // Basis (odd p): the constant 1/sqrt(p) and, for k = 1..(p-1)/2, cos_k(x) = sqrt(2/p)
 // cos(2 pi k x / p) and sin_k(x) = sqrt(2/p) sin(2 pi k x / p): orthonormal, so the squared norms
 // of the components add up to ||W||_F^2 (Parseval).
-// The building block of the Fourier progress measures (issue 16); the trainer does not call it yet.
+// The Fourier probe (probes/fourier_probe.h) measures runs with it; restricted and excluded loss
+// (issue 16) will build on the same basis.
 #pragma once
 
 #include <cstdint>
