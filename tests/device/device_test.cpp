@@ -220,6 +220,26 @@ TEST_F(Cli, DeviceFloat64TrajectoryMatchesTheCpu) {
   std::printf("trajectory (200 steps, float64): worst parameter %.3e\n", worst);
 }
 
+// The Fourier progress measures of a device run read the host copy at the probe steps: float64
+// runs agree with the cpu's to the trajectory's precision.
+TEST_F(Cli, FourierMeasuresOfADeviceRunMatchTheCpu) {
+  SKIP_WITHOUT_DEVICE();
+  const std::string exp = nanda(
+      "precision=float64 task.p=23 train.steps=100 probe.spectra=false probe.every=50 "
+      "probe.fourier=true probe.restricted_loss=true");
+  ASSERT_EQ(run("run " + exp + " --out " + (dir_ / "cpu").string()).code, 0);
+  const Result r = run(std::string("--device ") + GS_TEST_DEVICE + " run " + exp + " --out " +
+                       (dir_ / "dev").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json c = summary(dir_ / "cpu")["final"], g = summary(dir_ / "dev")["final"];
+  for (const char* k :
+       {"fourier.W_E.gini", "fourier.W_L.gini", "fourier.sum_sq_weights", "fourier.restricted_loss",
+        "fourier.restricted_loss_train", "fourier.excluded_loss_train"}) {
+    ASSERT_TRUE(c[k].is_number()) << k;
+    EXPECT_NEAR(g[k].get<double>(), c[k].get<double>(), 1e-8 * std::abs(c[k].get<double>())) << k;
+  }
+}
+
 TEST_F(Cli, DeviceRunsAreDeterministicAndResumeExactly) {
   SKIP_WITHOUT_DEVICE();
   const std::string dev = std::string("--device ") + GS_TEST_DEVICE + " ";

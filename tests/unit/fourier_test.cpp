@@ -1,6 +1,7 @@
 // The Fourier measures' building blocks (probes/fourier.h): an orthonormal basis, Parseval,
 // norms that find the frequencies a matrix was built from, the Gini coefficient's fixed points,
-// and the key-frequency rule.
+// the key-frequency rule, and restricted and excluded loss against the projections written out in
+// R^{p*p} as REFERENCES.md 1a defines them.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -68,6 +69,82 @@ TEST(Fourier, GiniIsZeroWhenSpreadAndHighWhenConcentrated) {
   std::vector<double> W(p * d);
   Rng(1, "test").fill_normal(W.data(), p * d, 0.0, 1.0);
   EXPECT_LT(gini(fourier_norms(W.data(), p, d)), 0.3);
+}
+
+// Mean cross-entropy of logits [p*p, p] over the marked rows, labels (a + sign b) mod p.
+double brute_cross_entropy(const std::vector<double>& L, int64_t p, int sign,
+                           const std::vector<char>& rows) {
+  double total = 0, n = 0;
+  for (int64_t i = 0; i < p * p; ++i) {
+    if (!rows[i]) continue;
+    double z = 0;
+    for (int64_t c = 0; c < p; ++c) z += std::exp(L[i * p + c]);
+    total += std::log(z) - L[i * p + ((i / p + sign * (i % p)) % p + p) % p];
+    ++n;
+  }
+  return total / n;
+}
+
+TEST(Fourier, RestrictedAndExcludedLossMatchTheProjectionsOnTheBasisProducts) {
+  const int64_t p = 11;
+  const std::vector<double> B = fourier_basis(p);  // row 2k-1: cos_k, row 2k: sin_k
+  std::vector<double> L(p * p * p);                // [p*p, p] random logits
+  Rng(3, "test").fill_normal(L.data(), int64_t(L.size()), 0.5, 2.0);
+  std::vector<char> train(p * p), all(p * p, 1);
+  for (int64_t i = 0; i < p * p; ++i) train[i] = (i * 7) % 3 == 0;
+  const std::vector<int64_t> keys = {2, 5};
+  for (int sign : {1, -1}) {
+    std::vector<double> P(L.size(), 0.0);  // the projections, [p*p, p]
+    for (int64_t k : keys) {
+      const double* C = &B[(2 * k - 1) * p];
+      const double* S = &B[(2 * k) * p];
+      std::vector<double> u1(p * p), u2(p * p);  // cos and sin of w_k (a + sign b)
+      for (int64_t a = 0; a < p; ++a)
+        for (int64_t b = 0; b < p; ++b) {
+          u1[a * p + b] = (C[a] * C[b] - sign * S[a] * S[b]) / std::sqrt(2.0);
+          u2[a * p + b] = (S[a] * C[b] + sign * C[a] * S[b]) / std::sqrt(2.0);
+        }
+      for (int64_t c = 0; c < p; ++c)
+        for (const auto* u : {&u1, &u2}) {
+          double dot = 0;
+          for (int64_t i = 0; i < p * p; ++i) dot += (*u)[i] * L[i * p + c];
+          for (int64_t i = 0; i < p * p; ++i) P[i * p + c] += dot * (*u)[i];
+        }
+    }
+    std::vector<double> R(L.size()), E(L.size());
+    for (int64_t c = 0; c < p; ++c) {
+      double mean = 0;
+      for (int64_t i = 0; i < p * p; ++i) mean += L[i * p + c] / double(p * p);
+      for (int64_t i = 0; i < p * p; ++i) {
+        R[i * p + c] = P[i * p + c] + mean;
+        E[i * p + c] = L[i * p + c] - P[i * p + c];
+      }
+    }
+    const FourierLosses got = fourier_losses(L, p, sign, keys, train);
+    EXPECT_NEAR(got.restricted, brute_cross_entropy(R, p, sign, all), 1e-10) << sign;
+    EXPECT_NEAR(got.restricted_train, brute_cross_entropy(R, p, sign, train), 1e-10) << sign;
+    EXPECT_NEAR(got.excluded_train, brute_cross_entropy(E, p, sign, train), 1e-10) << sign;
+  }
+  EXPECT_THROW(fourier_losses(L, p, 1, {6}, train), std::invalid_argument);  // k <= (p-1)/2
+}
+
+TEST(Fourier, LogitsOfTheFourierAlgorithmLoseNothingWhenRestrictedAndAllWhenExcluded) {
+  // L[(a, b), c] = 6 cos(w_k (a - b - c)) summed over k in {1, 4}: the algorithm itself.
+  const int64_t p = 13;
+  std::vector<double> L(p * p * p);
+  for (int64_t a = 0; a < p; ++a)
+    for (int64_t b = 0; b < p; ++b)
+      for (int64_t c = 0; c < p; ++c)
+        for (int64_t k : {1, 4})
+          L[(a * p + b) * p + c] +=
+              6 * std::cos(2 * std::numbers::pi * double(k) * double(a - b - c) / double(p));
+  const std::vector<char> all(p * p, 1);
+  const FourierLosses l = fourier_losses(L, p, -1, {1, 4}, all);
+  EXPECT_NEAR(l.restricted, brute_cross_entropy(L, p, -1, all), 1e-10);
+  EXPECT_LT(l.restricted, 0.01);
+  EXPECT_NEAR(l.excluded_train, std::log(double(p)), 1e-10);  // nothing left: uniform logits
+  // Without the keys the restricted logits are the class means (all zero here): chance.
+  EXPECT_NEAR(fourier_losses(L, p, -1, {}, all).restricted, std::log(double(p)), 1e-10);
 }
 
 }  // namespace

@@ -267,6 +267,7 @@ int main(int argc, char** argv) {
       for (const fs::path& f : write_rank_plots(plot_dir)) fmt::print("wrote {}\n", f.string());
       for (const fs::path& f : write_emergence_plots(plot_dir))
         fmt::print("wrote {}\n", f.string());
+      for (const fs::path& f : write_fourier_plots(plot_dir)) fmt::print("wrote {}\n", f.string());
       return 0;
     }
   } catch (const std::invalid_argument& e) {  // ConfigError and other bad input

@@ -131,6 +131,12 @@ const std::vector<KeySpec> kSchemaTable = {
      3},
     {"probe.key_freq_threshold", 0.05,
      "key frequency: one holding at least this share of a matrix's squared Fourier norm", 3},
+    {"probe.restricted_loss", false,
+     "with probe.fourier, task.op a+b or a-b: Nanda's restricted and excluded loss at the probe "
+     "steps",
+     3},
+    {"probe.key_frequencies", std::vector<double>{},
+     "the key frequencies of restricted and excluded loss (empty: W_E's at each probe step)", 3},
     {"optim.weight_norm", 0.0,
      "Omnigrok: total L2 norm of all parameters, restored after every update (0: off)", 3},
 };

@@ -1,4 +1,5 @@
-// Fourier basis, per-frequency norms, Gini coefficient and key frequencies: see fourier.h.
+// Fourier basis, per-frequency norms, Gini coefficient, key frequencies, and restricted and
+// excluded loss: see fourier.h. Shape legend: p = the modulus, G = p * p pairs (a, b).
 #include "gradscope/probes/fourier.h"
 
 #include <fmt/core.h>
@@ -64,6 +65,74 @@ std::vector<int64_t> key_frequencies(const std::vector<double>& norms, double th
   for (size_t k = 0; k < norms.size(); ++k)
     if (norms[k] * norms[k] / total >= threshold) keys.push_back(static_cast<int64_t>(k) + 1);
   return keys;
+}
+
+namespace {
+
+// Mean cross-entropy of logits [G, p] over the rows `rows` marks (all when empty); labels
+// (a + sign * b) mod p.
+double cross_entropy(const std::vector<double>& logits, int64_t p, int sign,
+                     const std::vector<char>& rows) {
+  double total = 0;
+  int64_t n = 0;
+  for (int64_t a = 0; a < p; ++a)
+    for (int64_t b = 0; b < p; ++b) {
+      const int64_t i = a * p + b;
+      if (!rows.empty() && !rows[i]) continue;
+      const double* l = logits.data() + i * p;
+      const double top = *std::max_element(l, l + p);
+      double z = 0;
+      for (int64_t c = 0; c < p; ++c) z += std::exp(l[c] - top);
+      total += top + std::log(z) - l[((a + sign * b) % p + p) % p];
+      ++n;
+    }
+  return n ? total / double(n) : NAN;
+}
+
+}  // namespace
+
+FourierLosses fourier_losses(const std::vector<double>& logits, int64_t p, int sign,
+                             const std::vector<int64_t>& keys, const std::vector<char>& train) {
+  fourier_basis(p);  // validates p
+  const int64_t G = p * p;
+  if (static_cast<int64_t>(logits.size()) != G * p || static_cast<int64_t>(train.size()) != G)
+    throw std::invalid_argument("fourier_losses: logits must be [p*p, p] and train [p*p]");
+  // S[s, c]: the sum of class c's logits over the pairs with a + sign * b = s (mod p).  [p, p]
+  std::vector<double> S(p * p, 0.0), mean(p, 0.0);
+  for (int64_t a = 0; a < p; ++a)
+    for (int64_t b = 0; b < p; ++b) {
+      const int64_t s = ((a + sign * b) % p + p) % p;
+      for (int64_t c = 0; c < p; ++c) S[s * p + c] += logits[(a * p + b) * p + c];
+    }
+  for (int64_t s = 0; s < p; ++s)
+    for (int64_t c = 0; c < p; ++c) mean[c] += S[s * p + c] / double(G);
+  // proj[s, c]: the projection's value at any pair with sum s.  [p, p]
+  std::vector<double> proj(p * p, 0.0), dc(p), ds(p);
+  const double unit = std::sqrt(2.0) / double(p);  // a direction's entries: unit * cos(w_k s)
+  for (int64_t k : keys) {
+    if (k < 1 || 2 * k >= p)
+      throw std::invalid_argument(fmt::format("key frequency {} (valid: 1..{})", k, (p - 1) / 2));
+    for (int64_t s = 0; s < p; ++s) {
+      const double angle = 2.0 * std::numbers::pi * double(k * s % p) / double(p);
+      dc[s] = unit * std::cos(angle), ds[s] = unit * std::sin(angle);
+    }
+    for (int64_t c = 0; c < p; ++c) {
+      double cc = 0, cs = 0;  // the coefficients <L[:, c], direction>
+      for (int64_t s = 0; s < p; ++s) cc += dc[s] * S[s * p + c], cs += ds[s] * S[s * p + c];
+      for (int64_t s = 0; s < p; ++s) proj[s * p + c] += cc * dc[s] + cs * ds[s];
+    }
+  }
+  std::vector<double> restricted(G * p), excluded(G * p);  // [G, p]
+  for (int64_t a = 0; a < p; ++a)
+    for (int64_t b = 0; b < p; ++b) {
+      const int64_t i = a * p + b, s = ((a + sign * b) % p + p) % p;
+      for (int64_t c = 0; c < p; ++c) {
+        restricted[i * p + c] = proj[s * p + c] + mean[c];
+        excluded[i * p + c] = logits[i * p + c] - proj[s * p + c];
+      }
+    }
+  return {cross_entropy(restricted, p, sign, {}), cross_entropy(restricted, p, sign, train),
+          cross_entropy(excluded, p, sign, train)};
 }
 
 }  // namespace gradscope

@@ -7,6 +7,7 @@
 
 #include "gradscope/probes/fourier.h"
 #include "gradscope/probes/npy.h"
+#include "gradscope/probes/objective.h"
 
 namespace gradscope {
 namespace {
@@ -27,9 +28,23 @@ std::string last_block_w_out(const std::vector<std::string>& names) {
 }  // namespace
 
 template <class T>
-FourierProbe<T>::FourierProbe(Model<T>& model, int64_t p, double key_threshold)
-    : model_(model), p_(p), threshold_(key_threshold) {
-  fourier_basis(p);  // throws for an even or too small p
+FourierProbe<T>::FourierProbe(Model<T>& model, const AlgorithmicTaskConfig& task,
+                              const Dataset& train, const ProbeConfig& probe)
+    : model_(model),
+      p_(task.p),
+      threshold_(probe.key_freq_threshold),
+      restricted_(probe.restricted_loss),
+      sign_(task.op == "a-b" ? -1 : 1),
+      fixed_keys_(probe.key_frequencies) {
+  fourier_basis(p_);  // throws for an even or too small p
+  if (restricted_) {
+    grid_ = modular_grid(task);
+    train_.assign(p_ * p_, 0);
+    for (int64_t i = 0; i < train.size(); ++i) {
+      const auto [a, b] = operands(task, train, i);
+      train_[a * p_ + b] = 1;
+    }
+  }
   ParamStore<T>& ps = model_.params();
   std::vector<std::string> params;
   for (int i = 0; i < ps.count(); ++i) params.push_back(ps.info(i).name);
@@ -94,18 +109,43 @@ std::vector<double> FourierProbe<T>::matrix(size_t m, std::span<const T> values,
 }
 
 template <class T>
-std::vector<double> FourierProbe<T>::measure(int64_t step, std::span<const T> values) {
-  std::vector<double> out;
+std::vector<double> FourierProbe<T>::measure(int64_t step, std::span<const T> values,
+                                             Tape<T>& host) {
+  std::vector<double> out, embed_norms;
   steps_.push_back(step);
   for (size_t m = 0; m < names_.size(); ++m) {
     int64_t cols = 0;
     const std::vector<double> W = matrix(m, values, cols);
     const std::vector<double> norms = fourier_norms(W.data(), p_, cols);
+    if (m == 0) embed_norms = norms;
     rows_[m].emplace_back(norms.begin(), norms.end());
     out.push_back(gini(norms));
     out.push_back(double(gradscope::key_frequencies(norms, threshold_).size()));
   }
+  double sq = 0;
+  for (T v : values) sq += double(v) * double(v);
+  out.push_back(sq);
+  if (restricted_) {
+    const FourierLosses l = losses(host, embed_norms);
+    out.insert(out.end(), {l.restricted, l.restricted_train, l.excluded_train});
+  }
   return out;
+}
+
+template <class T>
+FourierLosses FourierProbe<T>::losses(Tape<T>& host, const std::vector<double>& embed_norms) {
+  host.reset();
+  host.set_grad_enabled(false);
+  const Tensor<T> out = host.value(model_outputs(host, model_, grid_, all_examples(grid_)));
+  const int64_t C = out.shape[1];  // p residues, then '=' (and the op) where the head has them
+  std::vector<double> logits(p_ * p_ * p_);  // [p*p, p]
+  for (int64_t i = 0; i < p_ * p_; ++i)
+    for (int64_t c = 0; c < p_; ++c) logits[i * p_ + c] = double(out.data[i * C + c]);
+  host.set_grad_enabled(true);
+  host.reset();
+  const std::vector<int64_t> keys =
+      fixed_keys_.empty() ? gradscope::key_frequencies(embed_norms, threshold_) : fixed_keys_;
+  return fourier_losses(logits, p_, sign_, keys, train_);
 }
 
 template <class T>
@@ -115,12 +155,16 @@ std::vector<std::string> FourierProbe<T>::metric_names() const {
     out.push_back("fourier." + n + ".gini");
     out.push_back("fourier." + n + ".key_count");
   }
+  out.push_back("fourier.sum_sq_weights");
+  if (restricted_)
+    out.insert(out.end(), {"fourier.restricted_loss", "fourier.restricted_loss_train",
+                           "fourier.excluded_loss_train"});
   return out;
 }
 
 template <class T>
 std::vector<double> FourierProbe<T>::missing() const {
-  return std::vector<double>(2 * names_.size(), NAN);
+  return std::vector<double>(metric_names().size(), NAN);
 }
 
 template <class T>

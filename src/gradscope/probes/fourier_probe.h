@@ -5,9 +5,14 @@
 //        transformer (W_U = W_E^T when tied), W_out for the concatenating MLP, W_out W_E^T for
 //        PAIR's tied MLP; absent for an attention-only transformer                     [p, F]
 // kept as rows of fourier/<matrix>.npy (float32 [n_probed, (p-1)/2]) with fourier/steps.npy, and
-// per matrix two metric columns: fourier.<matrix>.gini (Gini coefficient of the norms) and
+// metric columns: per matrix fourier.<matrix>.gini (Gini coefficient of the norms) and
 // fourier.<matrix>.key_count (frequencies holding at least probe.key_freq_threshold of the
-// squared norm). The summary names the key frequencies at the last probed step.
+// squared norm), and fourier.sum_sq_weights (the total sum of squared parameters). With
+// probe.restricted_loss (a+b, a-b) the model is also run on all p*p pairs and the restricted loss
+// (all pairs and train) and excluded loss (train) of its logits are columns
+// fourier.restricted_loss, fourier.restricted_loss_train and fourier.excluded_loss_train; the key
+// frequencies are probe.key_frequencies, or W_E's at that step. The summary names the key
+// frequencies at the last probed step.
 #pragma once
 
 #include <cstdint>
@@ -17,19 +22,26 @@
 #include <utility>
 #include <vector>
 
+#include "gradscope/autograd/tape.h"
 #include "gradscope/nn/models.h"
+#include "gradscope/probes/fourier.h"
+#include "gradscope/probes/spectra.h"
+#include "gradscope/tasks/algorithmic.h"
 
 namespace gradscope {
 
 template <class T>
 class FourierProbe {
  public:
-  // Throws std::invalid_argument when p is even or below 3, or the model has no embed.W_E.
-  FourierProbe(Model<T>& model, int64_t p, double key_threshold);
+  // `train`: the task's train split (the train pairs of the losses). Throws
+  // std::invalid_argument when p is even or below 3, or the model has no embed.W_E.
+  FourierProbe(Model<T>& model, const AlgorithmicTaskConfig& task, const Dataset& train,
+               const ProbeConfig& probe);
 
   const std::vector<std::string>& names() const { return names_; }
-  // Measures at `step` (one row per matrix) and returns the metric values in column order.
-  std::vector<double> measure(int64_t step, std::span<const T> values);
+  // Measures at `step` (one row per matrix; the losses run the model on `host`, a tape over the
+  // model's host values) and returns the metric values in column order.
+  std::vector<double> measure(int64_t step, std::span<const T> values, Tape<T>& host);
   std::vector<std::string> metric_names() const;
   std::vector<double> missing() const;  // NaNs for a row without the probe
 
@@ -46,12 +58,20 @@ class FourierProbe {
   std::vector<double> matrix(size_t m, std::span<const T> values, int64_t& cols) const;
   const T* param(std::span<const T> values, const std::string& name, Shape* shape) const;
 
+  // Restricted and excluded loss of the model's logits on the grid at this step's keys.
+  FourierLosses losses(Tape<T>& host, const std::vector<double>& embed_norms);
+
   Model<T>& model_;
   int64_t p_;
   double threshold_;
-  std::vector<std::string> names_;  // W_E, then W_L where the model has one
-  std::string W_out_, W_U_;         // parameter names of the neuron-logit map's factors
-  bool transpose_out_ = false;      // W_L = W_out itself (concatenating MLP)
+  bool restricted_;
+  int sign_ = 1;                     // +1: a+b, -1: a-b
+  std::vector<int64_t> fixed_keys_;  // probe.key_frequencies
+  Dataset grid_;                     // every pair (a, b), row a * p + b (restricted_ only)
+  std::vector<char> train_;          // [p*p] the train pairs
+  std::vector<std::string> names_;   // W_E, then W_L where the model has one
+  std::string W_out_, W_U_;          // parameter names of the neuron-logit map's factors
+  bool transpose_out_ = false;       // W_L = W_out itself (concatenating MLP)
   std::vector<int64_t> steps_;
   std::vector<std::vector<std::vector<float>>> rows_;  // [matrix][probed][(p-1)/2]
 };

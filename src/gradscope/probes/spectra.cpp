@@ -26,6 +26,12 @@ void ProbeConfig::validate() const {
   if (!(key_freq_threshold > 0 && key_freq_threshold <= 1))
     throw std::invalid_argument(fmt::format(
         "probe.key_freq_threshold = {} (valid: a share in (0, 1])", key_freq_threshold));
+  if (restricted_loss && !fourier)
+    throw std::invalid_argument(
+        "probe.restricted_loss = true needs probe.fourier = true (its key frequencies)");
+  if (!key_frequencies.empty() && !restricted_loss)
+    throw std::invalid_argument(
+        "probe.key_frequencies is set but probe.restricted_loss = false (the keys are its)");
 }
 
 ProbeConfig probe_options(const Config& c) {
@@ -37,6 +43,13 @@ ProbeConfig probe_options(const Config& c) {
   p.rank_eps = c.real("probe.rank_eps");
   p.fourier = c.boolean("probe.fourier");
   p.key_freq_threshold = c.real("probe.key_freq_threshold");
+  p.restricted_loss = c.boolean("probe.restricted_loss");
+  for (double k : c.list("probe.key_frequencies")) {
+    if (k != std::floor(k) || k < 1)
+      throw std::invalid_argument(
+          fmt::format("probe.key_frequencies has {} (valid: whole frequencies k >= 1)", k));
+    p.key_frequencies.push_back(static_cast<int64_t>(k));
+  }
   return p;
 }
 

@@ -25,6 +25,8 @@ struct ProbeConfig {
   double rank_eps = 0.01;            // numerical rank: #{sigma_i > rank_eps * sigma_max}
   bool fourier = false;              // the Fourier probe (modular tasks; probes/fourier_probe.h)
   double key_freq_threshold = 0.05;  // key frequency: share of the squared Fourier norm
+  bool restricted_loss = false;      // restricted and excluded loss (a+b, a-b; with fourier)
+  std::vector<int64_t> key_frequencies;  // fixed keys for those losses; empty: W_E's per step
 
   void validate() const;  // throws std::invalid_argument naming "probe.<key>"
   // Whether the probe runs at `step` of a run of `total` steps (always at 0 and at total).

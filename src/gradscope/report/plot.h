@@ -40,4 +40,11 @@ std::vector<std::filesystem::path> write_rank_plots(const std::filesystem::path&
 //                        accuracy; token edit distance and per-token loss
 std::vector<std::filesystem::path> write_emergence_plots(const std::filesystem::path& run_dir);
 
+// The Fourier progress-measure plots of a run with probe.fourier (returns the files written):
+//   fourier.svg   Nanda's heatmap: the norm of each frequency k of W_E (and W_L) over the probe
+//                 steps, key frequencies labelled
+//   progress.svg  train, test, restricted and excluded (train) loss on a log axis, the summary's
+//                 phases (memorization, circuit formation, cleanup) shaded
+std::vector<std::filesystem::path> write_fourier_plots(const std::filesystem::path& run_dir);
+
 }  // namespace gradscope

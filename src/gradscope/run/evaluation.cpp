@@ -128,7 +128,7 @@ Evaluation evaluate(Experiment<T>& x, Tape<T>& t, Tape<T>& host, int64_t step, d
   if (x.fourier) {
     const std::vector<std::string> names = x.fourier->metric_names();
     const std::vector<double> f =
-        probe_step ? x.fourier->measure(step, ps.values()) : x.fourier->missing();
+        probe_step ? x.fourier->measure(step, ps.values(), host) : x.fourier->missing();
     for (size_t j = 0; j < names.size(); ++j) v.emplace_back(names[j], f[j]);
   }
   return ev;

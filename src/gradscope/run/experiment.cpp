@@ -4,6 +4,7 @@
 #include "gradscope/nn/model_registry.h"
 #include "gradscope/run/prediction.h"
 #include "gradscope/run/validate.h"
+#include "gradscope/tasks/algorithmic.h"
 
 namespace gradscope {
 namespace {
@@ -60,7 +61,7 @@ std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
     x->model = make_model<T>(model_options(c), x->shape, x->seed);
     if (x->probe.spectra) x->spectra.emplace(*x->model, x->probe);
     if (x->probe.fourier)
-      x->fourier.emplace(*x->model, c.integer("task.p"), x->probe.key_freq_threshold);
+      x->fourier.emplace(*x->model, algorithmic_options(c), x->data.train, x->probe);
   } catch (const std::invalid_argument& e) {
     throw ConfigError(e.what());
   }

@@ -14,6 +14,7 @@
 #include "gradscope/run/device_steps.h"
 #include "gradscope/run/evaluation.h"
 #include "gradscope/run/experiment.h"
+#include "gradscope/run/fourier_phases.h"
 #include "gradscope/run/prediction.h"
 #include "gradscope/run/progress.h"
 #include "gradscope/run/summary.h"
@@ -297,6 +298,8 @@ Summary Training<T>::summarize() const {
     for (const auto& [name, keys] : x_.fourier->key_frequencies())
       summary.fourier["key_frequencies"][name] = keys;
     summary.fourier["key_freq_threshold"] = x_.probe.key_freq_threshold;
+    summary.fourier["phases"] = fourier_phases(rows, x_.config.integer("task.p"),
+                                               detect_phases(rows, x_.train).memorized_step);
   }
   if (x_.prediction.value("available", false))  // keys in JSON order: observed, prediction
     summary.theory = nlohmann::ordered_json::parse(nlohmann::json{

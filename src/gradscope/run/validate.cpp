@@ -90,6 +90,27 @@ void validate_device(const Config& c) {
                     std::string(device_name(d)) + ": " + joined(valid) + ")");
 }
 
+// probe.fourier on a modular task; restricted loss only for a+b and a-b, keys in 1..(p-1)/2.
+void validate_fourier(const Config& c) {
+  const ProbeConfig probe = probe_options(c);
+  if (probe.fourier && c.string("task.name") != "modular")
+    throw ConfigError(
+        "probe.fourier = true needs task.name = \"modular\" (the measures read "
+        "residues mod p; task.name is \"" +
+        c.string("task.name") + "\")");
+  const std::string op = c.string("task.op");
+  if (probe.restricted_loss && op != "a+b" && op != "a-b")
+    throw ConfigError(
+        "probe.restricted_loss = true needs task.op = \"a+b\" or \"a-b\" (the "
+        "ops whose logits cos(w_k(a+-b-c)) describe; task.op is \"" +
+        op + "\")");
+  const int64_t half = (c.integer("task.p") - 1) / 2;
+  for (int64_t k : probe.key_frequencies)
+    if (k > half)
+      throw ConfigError(fmt::format("probe.key_frequencies has {} (valid: 1..{} for task.p = {})",
+                                    k, half, c.integer("task.p")));
+}
+
 }  // namespace
 
 void validate_experiment(const Config& c) {
@@ -101,11 +122,7 @@ void validate_experiment(const Config& c) {
     validate_device(c);
     if (family.validate) family.validate(c);
     probe_options(c).validate();
-    if (c.boolean("probe.fourier") && c.string("task.name") != "modular")
-      throw ConfigError(
-          "probe.fourier = true needs task.name = \"modular\" (the measures read "
-          "residues mod p; task.name is \"" +
-          c.string("task.name") + "\")");
+    validate_fourier(c);
     model_options(c).validate();
     optimizer_options(c).validate();
     schedule_options(c).validate();

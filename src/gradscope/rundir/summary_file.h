@@ -29,7 +29,7 @@ struct Summary {
   // Optional sections (null: absent): per-metric phase changes, per-matrix spectral jump steps,
   // the theory's prediction beside what was observed.
   nlohmann::ordered_json phase_changes, spectral_jump_steps, theory;
-  nlohmann::ordered_json fourier;  // probe.fourier: key frequencies at the last probed step
+  nlohmann::ordered_json fourier;  // probe.fourier: key frequencies (last probe step), phases
   // Fields of a newer gradscope, kept so that reading and writing loses nothing.
   nlohmann::ordered_json extra = nlohmann::ordered_json::object();
 

@@ -109,6 +109,24 @@ void validate(const AlgorithmicTaskConfig& c) {
   }
 }
 
+namespace {
+
+// Appends example (a, b) -> r in the task's layout: [a, b, '='], [a, op, b, '='] or [a, b].
+void append_example(Dataset& s, const AlgorithmicTaskConfig& c, int64_t size, int32_t a, int32_t b,
+                    int32_t r) {
+  s.inputs.push_back(a);
+  if (c.op_token) s.inputs.push_back(static_cast<int32_t>(size));
+  s.inputs.push_back(b);
+  if (c.tokens) s.inputs.push_back(static_cast<int32_t>(size + (c.op_token ? 1 : 0)));
+  s.targets.push_back(r);
+}
+
+int64_t layout_length(const AlgorithmicTaskConfig& c) {
+  return 2 + (c.tokens ? (c.op_token ? 2 : 1) : 0);
+}
+
+}  // namespace
+
 TaskData make_algorithmic_task(const AlgorithmicTaskConfig& c) {
   validate(c);
   const bool modular = c.name == "modular";
@@ -158,20 +176,32 @@ TaskData make_algorithmic_task(const AlgorithmicTaskConfig& c) {
   d.vocab = size + extra;
   d.num_classes = c.op_token ? d.vocab : size;
   d.equals_token = c.tokens ? size + extra - 1 : -1;
-  for (Dataset* s : {&d.train, &d.test}) s->length = 2 + extra;
+  for (Dataset* s : {&d.train, &d.test}) s->length = layout_length(c);
   for (int64_t k = 0; k < static_cast<int64_t>(order.size()); ++k) {
-    Dataset& s = k < n_train ? d.train : d.test;
     const auto& e = examples[order[k]];
-    s.inputs.push_back(e[0]);
-    if (c.op_token) s.inputs.push_back(static_cast<int32_t>(size));
-    s.inputs.push_back(e[1]);
-    if (c.tokens) s.inputs.push_back(static_cast<int32_t>(d.equals_token));
-    s.targets.push_back(e[2]);
+    append_example(k < n_train ? d.train : d.test, c, size, e[0], e[1], e[2]);
   }
   d.description =
       modular ? fmt::format("{} mod {}", c.op, c.p) : fmt::format("{} in S_{}", c.op, c.n);
   d.description += fmt::format(": {} train / {} test", d.train.size(), d.test.size());
   return d;
+}
+
+Dataset modular_grid(const AlgorithmicTaskConfig& c) {
+  validate(c);
+  if (c.name != "modular") throw std::invalid_argument("modular_grid needs a modular task");
+  Dataset g;
+  g.length = layout_length(c);
+  for (int64_t a = 0; a < c.p; ++a)
+    for (int64_t b = 0; b < c.p; ++b)
+      append_example(g, c, c.p, static_cast<int32_t>(a), static_cast<int32_t>(b),
+                     static_cast<int32_t>(modular_apply(c.op, a, b, c.p)));
+  return g;
+}
+
+std::pair<int64_t, int64_t> operands(const AlgorithmicTaskConfig& c, const Dataset& d, int64_t i) {
+  const int32_t* row = d.inputs.data() + i * d.length;
+  return {row[0], row[c.op_token ? 2 : 1]};
 }
 
 AlgorithmicTaskConfig algorithmic_options(const Config& c) {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gradscope/config/config.h"
@@ -38,6 +39,13 @@ const std::vector<std::string>& permutation_ops();
 // Throws std::invalid_argument naming the key (task.op, task.p, ...) and what is valid.
 void validate(const AlgorithmicTaskConfig& c);
 TaskData make_algorithmic_task(const AlgorithmicTaskConfig& c);
+
+// Every ordered pair (a, b) of residues of a modular task, row a * p + b, in the task's input
+// layout (the Fourier progress measures read the model on all of them); targets a o b, -1 where
+// undefined.
+Dataset modular_grid(const AlgorithmicTaskConfig& c);
+// The operands (a, b) of example i of a split built by make_algorithmic_task.
+std::pair<int64_t, int64_t> operands(const AlgorithmicTaskConfig& c, const Dataset& d, int64_t i);
 
 // c = a o b for a modular op (a, b in [0, p)); -1 when undefined (division by 0).
 int64_t modular_apply(const std::string& op, int64_t a, int64_t b, int64_t p);
