@@ -1,13 +1,13 @@
 # Thin wrapper over CMake. The two quick-start commands:
 #   make demo   install dependencies, build, run the default experiment
 #   make test   install dependencies, build, run the tests (Release, then ASan+UBSan)
-# Other targets: build, bench, oracle-fixtures, format, clean.
+# Other targets: build, install, bench, oracle-fixtures, format, clean.
 JOBS ?= $(shell nproc)
 BUILD ?= build
 SAN_BUILD ?= build-asan
 CTEST_ARGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: test-slurm deps build demo test test-release test-sanitize test-slow bench oracle-fixtures format clean
+.PHONY: test-slurm deps build install demo test test-release test-sanitize test-slow bench oracle-fixtures format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -15,6 +15,11 @@ deps:
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DGRADSCOPE_WERROR=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
+
+# The gradscope executable into /usr/local/bin and the Python package into the system Python's
+# /usr/local/lib/python3.X/dist-packages (CMake, not pip: Debian's python3 refuses pip there).
+install: build
+	cmake --install $(BUILD)
 
 # The default experiment: Nanda et al.'s grokking transformer on every core (it groks after about
 # 8k steps, a few minutes here, and runs to 20k). --force replaces the previous demo run.

@@ -15,6 +15,11 @@
 #   libgtest-dev            unit, gradient-check and oracle tests (GoogleTest).
 #   libbenchmark-dev        micro-benchmarks (Google Benchmark).
 #   clang-format            the project's formatting.
+#   pybind11-dev            the `gradscope` Python module's C++ bindings (header-only, with
+#                           CMake config); python3-dev for Python.h.
+#   python3-numpy           the module hands NumPy arrays out (views where it can).
+#   python3-pandas          Run.metrics and gradscope.runs() are DataFrames.
+#   python3-pytest          the Python tests (tests/python).
 set -euo pipefail
 
 packages=(
@@ -23,6 +28,7 @@ packages=(
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
+  pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest
 )
 # Optional extras, installed only when asked: the PyTorch oracle and benchmark peer (--torch);
 # Slurm and munge for the slurm-labelled test and scripts/slurm-local.sh (--slurm).

@@ -1,6 +1,7 @@
 // The run-directory module: the summary's typed round trip, the run states decided in one place
 // (with heartbeats of live, dead and remote processes), checkpoint headers of every format
-// version, and the CSV writer.
+// version, the metrics readers (the fast path and the full JSON parser agreeing), and the CSV
+// writer.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "gradscope/rundir/csv.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/heartbeat.h"
+#include "gradscope/rundir/metrics.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/run_files.h"
 #include "gradscope/rundir/run_state.h"
@@ -143,6 +145,37 @@ TEST_F(RunDir, CheckpointsOfALaterFormatAreRefusedByName) {
   }
   std::ofstream(dir_ / "junk.ckpt") << "not a checkpoint at all";
   EXPECT_THROW(read_checkpoint_info(dir_ / "junk.ckpt"), std::runtime_error);
+}
+
+TEST_F(RunDir, MetricsReadersAgreeOnEveryFormOfALine) {
+  // Lines as gradscope writes them, one with spaces and an exponent, one with an escaped key (the
+  // full parser's case), a row with a column missing and one added, and a torn last line.
+  write_file_atomic(rundir::metrics_jsonl(dir_),
+                    "{\"step\":0,\"loss\":4.5,\"acc\":null}\n"
+                    "{ \"step\" : 10 , \"loss\" : 1.25e-7 , \"acc\" : 0.5 }\n"
+                    "{\"step\":20,\"lo\\u0073s\":0.1,\"acc\":-0.0}\n"
+                    "{\"step\":30,\"acc\":1,\"extra\":3}\n"
+                    "{\"step\":40,\"loss\":0.");
+  const std::vector<MetricsRow> rows = read_metrics(dir_);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[1].get("loss"), 1.25e-7);
+  EXPECT_TRUE(std::isnan(rows[0].get("acc")));
+  EXPECT_EQ(rows[2].get("loss"), 0.1);  // the escaped key, read by the full parser
+  const MetricsTable t = read_metrics_table(dir_);
+  ASSERT_EQ(t.rows, 4);
+  ASSERT_EQ(t.columns, (std::vector<std::string>{"step", "loss", "acc"}));
+  const std::vector<double> want = {0, 4.5, NAN, 10, 1.25e-7, 0.5, 20, 0.1, -0.0, 30, NAN, 1};
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_TRUE(t.values[i] == want[i] || (std::isnan(t.values[i]) && std::isnan(want[i]))) << i;
+  // A malformed line before the last one is an error naming the file and the line.
+  write_file_atomic(rundir::metrics_jsonl(dir_), "{\"step\":0}\n{\"step\":1,}\n{\"step\":2}\n");
+  try {
+    read_metrics_table(dir_);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("metrics.jsonl: malformed line 2"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Csv, FieldsAreQuotedOnlyWhenNeeded) {

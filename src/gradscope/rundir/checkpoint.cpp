@@ -153,33 +153,60 @@ void load_v1(std::FILE* f, const std::filesystem::path& path, const nlohmann::js
 
 }  // namespace
 
-CheckpointInfo read_checkpoint_info(const std::filesystem::path& path) {
+namespace {
+
+// Opens `path`, reads its header (any version) and returns read(file, header, format), the file
+// left at the first buffer; JSON errors in the header become "malformed header".
+template <class F>
+auto with_header(const std::filesystem::path& path, F&& read) {
   File file{std::fopen(path.c_str(), "rb")};
   if (!file.f) fail(path, "cannot read");
   int format = 0;
   try {
     const nlohmann::json h = read_header(file.f, path, format);
-    return info_of(h, format);
+    return read(file.f, h, format);
   } catch (const nlohmann::json::exception& e) {
     fail(path, std::string("malformed header (") + e.what() + ")");
   }
 }
 
+}  // namespace
+
+CheckpointInfo read_checkpoint_info(const std::filesystem::path& path) {
+  return with_header(
+      path, [](std::FILE*, const nlohmann::json& h, int format) { return info_of(h, format); });
+}
+
+CheckpointLayout read_checkpoint_layout(const std::filesystem::path& path) {
+  return with_header(path, [&](std::FILE* f, const nlohmann::json& h, int format) {
+    CheckpointLayout l;
+    l.info = info_of(h, format);
+    l.element_size = l.info.precision == "float64" ? 8 : l.info.precision == "float32" ? 4 : 0;
+    if (l.element_size == 0) fail(path, "malformed header (precision " + l.info.precision + ")");
+    for (const auto& p : h.at("params"))
+      l.params.push_back({p.at("name").get<std::string>(),
+                          p.at("shape").get<std::vector<int64_t>>(),
+                          p.at("offset").get<int64_t>()});
+    int64_t at = std::ftell(f);
+    for (const auto& b : h.at("buffers")) {
+      const int64_t n = b.at("elements").get<int64_t>();
+      l.buffers.push_back({b.at("name").get<std::string>(), n, at});
+      at += n * l.element_size;
+    }
+    if (static_cast<int64_t>(std::filesystem::file_size(path)) < at) fail(path, "truncated data");
+    return l;
+  });
+}
+
 template <class T>
 CheckpointInfo load_checkpoint(const std::filesystem::path& path, const std::string& optimizer_name,
                                ParamStore<T>& params, Optimizer<T>& optimizer) {
-  File file{std::fopen(path.c_str(), "rb")};
-  if (!file.f) fail(path, "cannot read");
-  int format = 0;
-  try {
-    const nlohmann::json h = read_header(file.f, path, format);
+  return with_header(path, [&](std::FILE* f, const nlohmann::json& h, int format) {
     const CheckpointInfo info = info_of(h, format);
-    load_v1(file.f, path, h, optimizer_name, params, optimizer);  // format 1: the only one yet
+    load_v1(f, path, h, optimizer_name, params, optimizer);  // format 1: the only one yet
     optimizer.set_steps(info.optimizer_steps);
     return info;
-  } catch (const nlohmann::json::exception& e) {
-    fail(path, std::string("malformed header (") + e.what() + ")");
-  }
+  });
 }
 
 #define GRADSCOPE_INSTANTIATE(T)                                                               \

@@ -49,6 +49,27 @@ struct CheckpointInfo {
 // the file when it is not a gradscope checkpoint or of a newer format than this build reads.
 CheckpointInfo read_checkpoint_info(const std::filesystem::path& path);
 
+// Where a checkpoint's arrays lie in its file, for readers that map the file instead of loading a
+// model (the Python module): the parameter table and each buffer's byte range (any version).
+struct CheckpointLayout {
+  struct Param {
+    std::string name;
+    std::vector<int64_t> shape;
+    int64_t offset = 0;  // elements into each parameter-sized buffer
+  };
+  struct Buffer {
+    std::string name;  // "values", "initial", then the optimizer's state buffers
+    int64_t elements = 0, byte_offset = 0;
+  };
+  CheckpointInfo info;
+  int element_size = 0;  // 4 (float32) or 8 (float64)
+  std::vector<Param> params;
+  std::vector<Buffer> buffers;
+};
+// Throws std::runtime_error naming the file when it is not a checkpoint, of a newer format, or
+// shorter than its buffers.
+CheckpointLayout read_checkpoint_layout(const std::filesystem::path& path);
+
 // Restores params (values and W_0) and optimizer state. Throws std::runtime_error naming the file
 // and what does not match.
 template <class T>

@@ -3,9 +3,13 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "gradscope/rundir/csv.h"
 #include "gradscope/rundir/files.h"
@@ -24,28 +28,110 @@ double MetricsRow::get(const std::string& key) const {
   return NAN;
 }
 
-std::vector<MetricsRow> read_metrics(const std::filesystem::path& dir) {
+namespace {
+
+// One line of metrics.jsonl, {"key": number-or-null, ...}, as (key, value) pairs: a fast path
+// for the flat form gradscope writes (keys without escapes, numbers read exactly by
+// std::from_chars), and nlohmann's full parser for anything else. False when the line is not a
+// JSON object.
+bool parse_line(const std::string& line, std::vector<std::pair<std::string_view, double>>& out,
+                nlohmann::ordered_json& scratch) {
+  out.clear();
+  const char* p = line.data();
+  const char* end = p + line.size();
+  auto skip = [&] {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r')) ++p;
+  };
+  bool flat = (skip(), p < end && *p++ == '{');
+  while (flat) {
+    skip();
+    if (p < end && *p == '}' && out.empty()) break;
+    const char* k = p + 1;
+    if (p >= end || *p != '"') flat = false;
+    const char* q = flat ? static_cast<const char*>(std::memchr(k, '"', end - k)) : nullptr;
+    if (!q || std::find(k, q, '\\') != q) break;
+    p = q + 1;
+    skip();
+    if (p >= end || *p++ != ':') break;
+    skip();
+    double v = NAN;
+    if (end - p >= 4 && std::memcmp(p, "null", 4) == 0) {
+      p += 4;
+    } else {
+      const auto r = std::from_chars(p, end, v);
+      if (r.ec != std::errc()) break;
+      p = r.ptr;
+    }
+    out.emplace_back(std::string_view(k, q - k), v);
+    skip();
+    if (p < end && *p == ',') {
+      ++p;
+      continue;
+    }
+    if (p < end && *p == '}') return (++p, skip(), p == end);
+    break;
+  }
+  out.clear();  // not the flat form: the full parser decides
+  try {
+    scratch = nlohmann::ordered_json::parse(line);
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+  if (!scratch.is_object()) return false;
+  for (auto& [key, value] : scratch.items())
+    out.emplace_back(key, value.is_number() ? value.get<double>() : NAN);
+  return true;
+}
+
+// Calls on_row(pairs) for every row of the run's metrics.jsonl whose first key is "step",
+// skipping a torn last line. Throws std::runtime_error naming the file and line.
+template <class F>
+void for_each_line(const std::filesystem::path& dir, F&& on_row) {
   const std::filesystem::path path = rundir::metrics_jsonl(dir);
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path.string() + ": cannot read");
-  std::vector<MetricsRow> rows;
+  std::vector<std::pair<std::string_view, double>> pairs;
+  nlohmann::ordered_json scratch;
   std::string line;
-  while (std::getline(in, line)) {
+  for (int64_t n = 1; std::getline(in, line); ++n) {
     if (line.empty()) continue;
-    nlohmann::ordered_json j;
-    try {
-      j = nlohmann::ordered_json::parse(line);
-    } catch (const nlohmann::json::exception&) {
+    if (!parse_line(line, pairs, scratch)) {
       if (in.peek() == EOF) break;  // a line torn by a crash: the run resumes before it
-      throw std::runtime_error(path.string() + ": malformed line " +
-                               std::to_string(rows.size() + 1));
+      throw std::runtime_error(path.string() + ": malformed line " + std::to_string(n));
     }
-    MetricsRow row;
-    for (auto& [k, v] : j.items())
-      row.values.emplace_back(k, v.is_number() ? v.get<double>() : NAN);
-    if (!row.values.empty() && row.values.front().first == "step") rows.push_back(std::move(row));
+    if (!pairs.empty() && pairs.front().first == "step") on_row(pairs);
   }
+}
+
+}  // namespace
+
+std::vector<MetricsRow> read_metrics(const std::filesystem::path& dir) {
+  std::vector<MetricsRow> rows;
+  for_each_line(dir, [&](const std::vector<std::pair<std::string_view, double>>& pairs) {
+    MetricsRow row;
+    row.values.reserve(pairs.size());
+    for (const auto& [k, v] : pairs) row.values.emplace_back(std::string(k), v);
+    rows.push_back(std::move(row));
+  });
   return rows;
+}
+
+MetricsTable read_metrics_table(const std::filesystem::path& dir) {
+  MetricsTable t;
+  for_each_line(dir, [&](const std::vector<std::pair<std::string_view, double>>& pairs) {
+    if (t.columns.empty())
+      for (const auto& [k, v] : pairs) t.columns.emplace_back(k);
+    const size_t c = t.columns.size(), at = t.values.size();
+    t.values.resize(at + c, NAN);
+    for (size_t j = 0; j < pairs.size(); ++j) {
+      size_t col = j;  // the same position as in the first row, else found by name
+      if (col >= c || t.columns[col] != pairs[j].first)
+        col = std::find(t.columns.begin(), t.columns.end(), pairs[j].first) - t.columns.begin();
+      if (col < c) t.values[at + col] = pairs[j].second;
+    }
+    ++t.rows;
+  });
+  return t;
 }
 
 namespace {

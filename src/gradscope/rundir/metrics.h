@@ -42,6 +42,15 @@ class MetricsLog {
 // file.
 std::vector<MetricsRow> read_metrics(const std::filesystem::path& run_dir);
 
+// metrics.jsonl as one table: the first row's columns, and every row's values in that order
+// (NaN where a row lacks a column or has null). Throws like read_metrics.
+struct MetricsTable {
+  std::vector<std::string> columns;
+  std::vector<double> values;  // [rows, columns]
+  int64_t rows = 0;
+};
+MetricsTable read_metrics_table(const std::filesystem::path& run_dir);
+
 // Formats a double so that it reads back to the same bits (null for NaN/inf in JSON).
 std::string json_number(double v);
 

@@ -1,0 +1,15 @@
+"""gradscope from Python: read run directories and the results index into NumPy and pandas.
+
+    import gradscope as gs
+    run = gs.Run("runs/nanda-grokking")
+    run.metrics            # pandas DataFrame, one row per logged step
+    run.params(4000)       # {name: ndarray} at a checkpoint, views of the file
+    gs.runs("runs", where=["optim.weight_decay>=0.3", "regime=grokking"])
+
+The same C++ core as the gradscope executable reads every file (docs/PYTHON.md).
+"""
+
+from ._core import RunError
+from .run import Run, runs
+
+__all__ = ["Run", "RunError", "runs"]

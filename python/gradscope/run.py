@@ -1,0 +1,174 @@
+"""Reading run directories: gradscope.Run and gradscope.runs.
+
+A run directory is the contract between training and everything that reads it (docs/FORMATS.md).
+The file names and binary layouts come from the C++ core (gradscope._core, through rundir/), so
+this module never spells a file name itself. Arrays are NumPy views of memory-mapped files where
+the file's layout allows it (spectra, Fourier norms, checkpoint buffers): nothing is copied until
+it is used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+
+RunError = _core.RunError  # a corrupt or partial file (a ValueError), named in the message
+
+
+def _fail(path: Path, what: str) -> RunError:
+    return RunError(f"{path}: {what}")
+
+
+class Run:
+    """One run directory, read lazily: each property reads its file on first use.
+
+    config            dict: the resolved config.toml (sections as nested dicts)
+    metrics           pandas DataFrame, one row per logged step, the columns of metrics.jsonl
+    summary           dict (summary.json), or None while the run has not ended
+    spectra           {matrix: (steps [n], singular values [n, k])}
+    fourier           {matrix: (steps [n], norms per frequency [n, (p-1)/2])}
+    checkpoint_steps  steps of the checkpoints present, ascending
+    params(step)      {name: ndarray shaped like the parameter} at a checkpoint (default: last)
+    initial_params()  {name: ndarray}: W_0 (every checkpoint keeps it)
+    optimizer_state(step)  {buffer: {name: ndarray}}: the optimizer's state per parameter
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise FileNotFoundError(f"{self.path}: no such run directory")
+        if not _core.is_run_dir(self.path):
+            raise _fail(self.path, "not a gradscope run directory (no config.toml)")
+        self._files = _core.run_paths(self.path)
+
+    def __repr__(self) -> str:
+        return f"gradscope.Run({str(self.path)!r})"
+
+    @cached_property
+    def config(self) -> dict:
+        try:
+            with open(self._files["config"], "rb") as f:
+                return tomllib.load(f)
+        except tomllib.TOMLDecodeError as e:
+            raise _fail(self._files["config"], f"malformed TOML ({e})") from None
+
+    @cached_property
+    def metrics(self) -> pd.DataFrame:
+        if not self._files["metrics"].exists():
+            return pd.DataFrame()
+        names, table = _core.metrics_table(self.path)  # float64 [rows, columns]
+        frame = pd.DataFrame(table, columns=names, copy=False)
+        if "step" in frame:
+            frame["step"] = frame["step"].astype(np.int64)
+        return frame
+
+    @cached_property
+    def summary(self) -> dict | None:
+        file = self._files["summary"]
+        if not file.exists():
+            return None
+        try:
+            return json.loads(file.read_text())
+        except json.JSONDecodeError as e:
+            raise _fail(file, f"malformed JSON ({e})") from None
+
+    @cached_property
+    def spectra(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return _probe_rows(self._files["spectra"])
+
+    @cached_property
+    def fourier(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return _probe_rows(self._files["fourier"])
+
+    @property
+    def checkpoint_steps(self) -> list[int]:
+        return list(_core.checkpoint_steps(self.path))
+
+    def params(self, step: int | None = None) -> dict[str, np.ndarray]:
+        return self._checkpoint(step).arrays("values")
+
+    def initial_params(self) -> dict[str, np.ndarray]:
+        return self._checkpoint(None).arrays("initial")
+
+    def optimizer_state(self, step: int | None = None) -> dict[str, dict[str, np.ndarray]]:
+        ckpt = self._checkpoint(step)
+        return {b: ckpt.arrays(b) for b in ckpt.buffer_names() if b not in ("values", "initial")}
+
+    def _checkpoint(self, step: int | None) -> "_Checkpoint":
+        steps = self.checkpoint_steps
+        if not steps:
+            raise _fail(self.path, "has no checkpoints")
+        if step is None:
+            step = steps[-1]
+        if step not in steps:
+            raise ValueError(f"{self.path}: no checkpoint at step {step} (steps: {steps})")
+        return _Checkpoint(_core.checkpoint_file(self.path, step))
+
+
+class _Checkpoint:
+    """A checkpoint file mapped read-only; arrays are views of the mapping."""
+
+    def __init__(self, file: Path):
+        self.file = file
+        self.layout = _core.checkpoint_layout(file)
+        self.dtype = np.dtype("<f8" if self.layout["element_size"] == 8 else "<f4")
+
+    def buffer_names(self) -> list[str]:
+        return [b[0] for b in self.layout["buffers"]]
+
+    def arrays(self, buffer: str) -> dict[str, np.ndarray]:
+        for name, elements, byte_offset in self.layout["buffers"]:
+            if name == buffer:
+                flat = np.memmap(self.file, dtype=self.dtype, mode="r", offset=byte_offset,
+                                 shape=(elements,))
+                break
+        else:
+            raise ValueError(f"{self.file}: no buffer {buffer!r} (valid: {self.buffer_names()})")
+        out = {}
+        for name, shape, offset in self.layout["params"]:
+            size = int(np.prod(shape, dtype=np.int64))
+            out[name] = flat[offset:offset + size].reshape(shape)
+        return out
+
+
+def _probe_rows(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{matrix: (steps, rows)} from a probe folder's steps.npy and <matrix>.npy files."""
+    if not folder.is_dir():
+        return {}
+    steps_file = folder / "steps.npy"
+    if not steps_file.exists():
+        raise _fail(folder, "has probe files but no steps.npy")
+    try:
+        steps = np.load(steps_file, mmap_mode="r")
+        out = {}
+        for f in sorted(folder.glob("*.npy")):
+            if f.name == "steps.npy":
+                continue
+            rows = np.load(f, mmap_mode="r")
+            out[f.stem] = (steps[: len(rows)], rows)
+        return out
+    except ValueError as e:
+        raise _fail(folder, f"a corrupt .npy file ({e})") from None
+
+
+def runs(root: str | os.PathLike = "runs", where: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+    """The results index under `root` as a DataFrame, one row per run, filtered by `where`: the
+    strings `gradscope ls` takes ("optim.weight_decay>=0.3", "regime=grokking"). Numeric columns
+    come back as numbers."""
+    if isinstance(where, str):
+        where = [where]
+    columns, rows = _core.select_runs(_core.index_file(Path(root)), list(where))
+    frame = pd.DataFrame(rows, columns=columns)
+    for c in frame.columns:
+        converted = pd.to_numeric(frame[c], errors="coerce")
+        if converted.notna().sum() == (frame[c] != "").sum():
+            frame[c] = converted
+    return frame

@@ -1,0 +1,113 @@
+// gradscope._core: the C++ side of the `gradscope` Python package (python/gradscope). It reads
+// run directories through rundir/ (the one place that knows their file names and layouts) and the
+// results index through index/, and hands NumPy arrays out. Errors: a C++ std::runtime_error
+// (a corrupt or partial file, named in the message) becomes gradscope.RunError, a ValueError.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "gradscope/index/results_index.h"
+#include "gradscope/rundir/checkpoint.h"
+#include "gradscope/rundir/metrics.h"
+#include "gradscope/rundir/paths.h"
+
+namespace py = pybind11;
+namespace fs = std::filesystem;
+
+namespace gradscope {
+namespace {
+
+// The names of a run's files and folders (rundir/paths.h), for the Python side.
+py::dict run_paths(const fs::path& run) {
+  py::dict d;
+  d["config"] = rundir::config_file(run);
+  d["metrics"] = rundir::metrics_jsonl(run);
+  d["summary"] = rundir::summary_file(run);
+  d["theory"] = rundir::theory_file(run);
+  d["spectra"] = rundir::spectra_dir(run);
+  d["fourier"] = rundir::fourier_dir(run);
+  d["checkpoints"] = rundir::checkpoints_dir(run);
+  d["heartbeat"] = rundir::heartbeat_file(run);
+  return d;
+}
+
+// metrics.jsonl as (column names, float64 [rows, columns]); NaN where a value is null or absent.
+// The table's buffer becomes the array's (no copy).
+py::tuple metrics_table(const fs::path& run) {
+  auto table = std::make_unique<MetricsTable>();
+  {
+    py::gil_scoped_release free;
+    *table = read_metrics_table(run);
+  }
+  const auto n = static_cast<py::ssize_t>(table->rows);
+  const auto c = static_cast<py::ssize_t>(table->columns.size());
+  const py::list names = py::cast(table->columns);
+  double* data = table->values.data();
+  py::capsule owner(table.release(), [](void* t) { delete static_cast<MetricsTable*>(t); });
+  return py::make_tuple(names, py::array_t<double>({n, c}, data, owner));
+}
+
+// A checkpoint's layout: {step, precision, config, optimizer, optimizer_steps, element_size,
+// params: [(name, shape, offset)], buffers: [(name, elements, byte_offset)]}.
+py::dict checkpoint_layout(const fs::path& file) {
+  const CheckpointLayout l = read_checkpoint_layout(file);
+  py::dict d;
+  d["step"] = l.info.step;
+  d["format"] = l.info.format;
+  d["precision"] = l.info.precision;
+  d["config"] = l.info.config_toml;
+  d["optimizer"] = l.info.optimizer;
+  d["optimizer_steps"] = l.info.optimizer_steps;
+  d["element_size"] = l.element_size;
+  py::list params, buffers;
+  for (const auto& p : l.params) params.append(py::make_tuple(p.name, p.shape, p.offset));
+  for (const auto& b : l.buffers) buffers.append(py::make_tuple(b.name, b.elements, b.byte_offset));
+  d["params"] = params;
+  d["buffers"] = buffers;
+  return d;
+}
+
+// The index's runs table under `filters` (the strings `gradscope ls` takes): (columns, rows of
+// strings).
+py::tuple select_runs(const fs::path& db, const std::vector<std::string>& filters) {
+  if (!fs::exists(db)) throw std::runtime_error(db.string() + ": no results index here");
+  ResultsIndex index(db);
+  std::vector<std::string> columns;
+  const auto rows = index.select(filters, columns);
+  return py::make_tuple(columns, rows);
+}
+
+}  // namespace
+}  // namespace gradscope
+
+PYBIND11_MODULE(_core, m) {
+  using namespace gradscope;
+  m.doc() = "gradscope's C++ core: run-directory and index readers (see the gradscope package)";
+  static py::exception<std::runtime_error> run_error(m, "RunError", PyExc_ValueError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const py::builtin_exception& e) {  // pybind11's own (cast errors...): as they are
+      e.set_error();
+    } catch (const std::invalid_argument& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const std::runtime_error& e) {
+      PyErr_SetString(run_error.ptr(), e.what());
+    }
+  });
+  m.def("run_paths", &run_paths, py::arg("run"), "the files and folders of a run directory");
+  m.def("is_run_dir", &rundir::is_run_dir, py::arg("dir"));
+  m.def("index_file", &rundir::index_file, py::arg("root"));
+  m.def("metrics_table", &metrics_table, py::arg("run"),
+        "metrics.jsonl as (column names, float64 [rows, columns])");
+  m.def("checkpoint_steps", &rundir::list_checkpoints, py::arg("run"));
+  m.def("checkpoint_file", &rundir::checkpoint_file, py::arg("run"), py::arg("step"));
+  m.def("checkpoint_layout", &checkpoint_layout, py::arg("file"));
+  m.def("select_runs", &select_runs, py::arg("db"), py::arg("filters"));
+}

@@ -1,0 +1,146 @@
+"""gradscope.Run and gradscope.runs against runs the gradscope executable writes: every value the
+Python side reads agrees with the files (metrics.jsonl parsed independently, the weight norms the
+trainer logged), arrays are views where the layout allows, and a missing, partial or corrupt run
+gives a Python exception naming the file.
+
+Run by ctest (label python) with PYTHONPATH=<build>/python and GRADSCOPE_BINARY set.
+"""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradscope as gs
+
+BINARY = os.environ["GRADSCOPE_BINARY"]
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def gradscope(*args):
+    subprocess.run([BINARY, *map(str, args)], check=True, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    """Two short runs of the modular-addition MLP (weight decay 1 and 0.1) and their index."""
+    root = tmp_path_factory.mktemp("runs")
+    for name, wd in (("wd1", 1.0), ("wd01", 0.1)):
+        gradscope("run", EXAMPLES / "grok-mlp-small.toml", "train.steps=600",
+                  "train.checkpoint_every=200", "probe.fourier=true", f"optim.weight_decay={wd}",
+                  "--out", root / name)
+    gradscope("index", "rebuild", root)
+    return root
+
+
+def jsonl_rows(run_dir):
+    with open(run_dir / "metrics.jsonl") as f:
+        return [json.loads(line) for line in f]
+
+
+def test_config_summary_and_metrics_match_the_files(root):
+    run = gs.Run(root / "wd1")
+    assert run.config["task"]["p"] == 31
+    assert run.config["optim"]["weight_decay"] == 1.0
+    assert run.summary["status"] == "completed"
+    rows = jsonl_rows(root / "wd1")
+    m = run.metrics
+    assert len(m) == len(rows)
+    assert list(m.columns) == list(rows[0].keys())
+    assert m["step"].dtype == np.int64
+    for i in (0, len(rows) // 2, len(rows) - 1):
+        for key, value in rows[i].items():
+            got = m[key].iloc[i]
+            assert (value is None and math.isnan(got)) or got == value, (i, key)
+
+
+def test_checkpoint_params_are_shaped_views_matching_the_logged_norms(root):
+    run = gs.Run(root / "wd1")
+    assert run.checkpoint_steps[-1] == 600
+    assert {0, 200, 600} <= set(run.checkpoint_steps)  # every 200, and log-spaced ones
+    logged = {r["step"]: r for r in jsonl_rows(root / "wd1")}
+    for step in (200, 600):
+        params = run.params(step)
+        assert set(params) == {"embed.W_E", "mlp.W_in", "mlp.b_in", "mlp.W_out", "mlp.b_out"}
+        assert params["embed.W_E"].shape == (31, 32)
+        assert params["embed.W_E"].base is not None  # a view of the mapped file, not a copy
+        total = math.sqrt(sum(float(np.sum(np.square(v, dtype=np.float64)))
+                              for v in params.values()))
+        assert total == pytest.approx(logged[step]["weight_norm"], rel=1e-6)
+        for name, v in params.items():
+            assert float(np.linalg.norm(v.astype(np.float64))) == pytest.approx(
+                logged[step]["weight_norm." + name], rel=1e-6)
+    w0 = run.initial_params()
+    total0 = math.sqrt(sum(float(np.sum(np.square(v, dtype=np.float64))) for v in w0.values()))
+    assert total0 == pytest.approx(logged[0]["weight_norm"], rel=1e-6)
+    assert run.params()["mlp.W_in"].shape == w0["mlp.W_in"].shape
+
+
+def test_optimizer_state_has_a_moment_per_parameter(root):
+    run = gs.Run(root / "wd1")
+    state = run.optimizer_state(600)
+    assert len(state) >= 2  # AdamW: first and second moments
+    params = run.params(600)
+    for buffer in state.values():
+        assert {k: v.shape for k, v in buffer.items()} == {k: v.shape for k, v in params.items()}
+    assert any(float(np.min(b["mlp.W_in"])) >= 0 and float(np.max(b["mlp.W_in"])) > 0
+               for b in state.values())  # the second moment: squares
+
+
+def test_spectra_and_fourier_rows(root):
+    run = gs.Run(root / "wd1")
+    steps, sigma = run.spectra["embed.W_E"]
+    assert steps[0] == 0 and steps[-1] == 600
+    assert sigma.shape == (len(steps), 31)
+    assert np.all(np.diff(sigma[-1]) <= 0)  # singular values, descending
+    fsteps, norms = run.fourier["W_E"]
+    assert norms.shape == (len(fsteps), 15)
+    logged = {r["step"]: r for r in jsonl_rows(root / "wd1")}
+    assert logged[int(fsteps[-1])]["fourier.W_E.key_count"] >= 1
+
+
+def test_runs_filters_like_gradscope_ls(root):
+    every = gs.runs(root)
+    assert len(every) == 2
+    strong = gs.runs(root, where=["optim.weight_decay>=0.5"])
+    assert len(strong) == 1
+    assert strong["optim.weight_decay"].iloc[0] == 1.0  # numeric columns come back as numbers
+    assert len(gs.runs(root, where="optim.weight_decay<0.5")) == 1
+    with pytest.raises(gs.RunError, match="no results index"):
+        gs.runs(root / "wd1")
+
+
+def test_missing_partial_and_corrupt_runs_raise(root, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such run directory"):
+        gs.Run(tmp_path / "nothing")
+    with pytest.raises(gs.RunError, match="no config.toml"):
+        gs.Run(tmp_path)
+    bad = tmp_path / "bad"
+    shutil.copytree(root / "wd1", bad)
+    run = gs.Run(bad)
+    with pytest.raises(ValueError, match="no checkpoint at step 123"):
+        run.params(123)
+    ckpt = sorted((bad / "checkpoints").iterdir())[-1]
+    ckpt.write_bytes(ckpt.read_bytes()[:-100])  # truncated
+    with pytest.raises(gs.RunError, match=f"{ckpt.name}.*truncated"):
+        run.params(600)
+    ckpt.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(gs.RunError, match="not a gradscope checkpoint"):
+        run.params(600)
+    (bad / "summary.json").write_text("{ broken")
+    with pytest.raises(gs.RunError, match="summary.json: malformed JSON"):
+        gs.Run(bad).summary
+    (bad / "config.toml").write_text("[task\n")
+    with pytest.raises(gs.RunError, match="config.toml: malformed TOML"):
+        gs.Run(bad).config
+    (bad / "spectra" / "steps.npy").write_bytes(b"junk")
+    with pytest.raises(gs.RunError, match="corrupt .npy"):
+        gs.Run(bad).spectra
+    # A run still training has no summary yet: None, not an error.
+    (bad / "summary.json").unlink()
+    assert gs.Run(bad).summary is None
