@@ -5,11 +5,13 @@
     run.metrics            # pandas DataFrame, one row per logged step
     run.params(4000)       # {name: ndarray} at a checkpoint, views of the file
     gs.runs("runs", where=["optim.weight_decay>=0.3", "regime=grokking"])
+    gs.run("examples/nanda-grokking.toml", {"optim.weight_decay": 0.3}, out="runs/wd03")
 
 The same C++ core as the gradscope executable reads every file (docs/PYTHON.md).
 """
 
 from ._core import RunError
 from .run import Run, runs
+from .train import run
 
-__all__ = ["Run", "RunError", "runs"]
+__all__ = ["Run", "RunError", "run", "runs"]

@@ -20,8 +20,6 @@ struct SweepArgs {
 };
 int sweep(const SweepArgs& a);
 
-// Adds a finished (or stopped) run to its index; failures are reported, never fatal.
-void index_run(const std::filesystem::path& run_dir, const std::string& index);
 int index_rebuild(const std::string& root);
 int ls(const std::vector<std::string>& filters, const std::string& index);
 int export_csv(const std::string& index, const std::string& out);

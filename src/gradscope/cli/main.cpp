@@ -22,6 +22,7 @@
 
 #include "commands.h"
 #include "gradscope/config/config.h"
+#include "gradscope/index/results_index.h"
 #include "gradscope/report/plot.h"
 #include "gradscope/run/experiment.h"
 #include "gradscope/run/prediction.h"
@@ -41,7 +42,7 @@ using namespace gradscope;
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
+constexpr const char* kVersion = GRADSCOPE_VERSION;
 
 int cmd_run(const std::string& experiment, std::vector<std::string> overrides,
             const std::string& out, const std::string& resume, bool force, const std::string& index,
@@ -49,9 +50,7 @@ int cmd_run(const std::string& experiment, std::vector<std::string> overrides,
   if (!device.empty()) overrides.push_back("device=" + device);  // --device: an override
   RunOptions o;
   o.live = ::isatty(STDOUT_FILENO) != 0;
-  o.version_header =
-      fmt::format("# gradscope {} (git {}): the resolved config of this run, every key listed.\n",
-                  kVersion, GRADSCOPE_GIT_REV);
+  o.version_header = version_header(kVersion, GRADSCOPE_GIT_REV);
   if (!resume.empty()) {
     if (!experiment.empty() && experiment.find('=') == std::string::npos)
       throw ConfigError(
@@ -59,31 +58,18 @@ int cmd_run(const std::string& experiment, std::vector<std::string> overrides,
           "the run's own)");
     o.dir = resume;
     o.resume = true;
-    Config c = read_run_config(o.dir);
     std::vector<std::string> all = overrides;
     if (!experiment.empty()) all.insert(all.begin(), experiment);  // CLI11 took it as the file
-    for (const std::string& kv : all) {
-      c.apply_override(kv);
-      const std::string key = kv.substr(0, kv.find('='));
-      if (!may_change_on_resume(key))
-        throw ConfigError("--resume " + resume + ": " + key +
-                          " cannot change in a run that has started (valid: train.steps=M to "
-                          "extend it)");
-    }
-    const int code = run_experiment(c, o);
-    cli::index_run(o.dir, index);
+    const int code = run_experiment(resume_config(o.dir, all), o);
+    add_to_index(o.dir, index);
     return code;
   }
   if (experiment.empty()) throw ConfigError("run needs an EXPERIMENT.toml (or --resume RUN_DIR)");
-  Config c = Config::from_file(experiment);
-  if (c.has_sweep())
-    throw ConfigError(experiment + " defines a [sweep]; run it with gradscope sweep " + experiment);
-  for (const std::string& kv : overrides) c.apply_override(kv);
-  validate_experiment(c);
+  const Config c = experiment_config(Config::from_file(experiment), overrides, experiment);
   o.dir = out.empty() ? fs::path("runs") / c.string("name") : fs::path(out);
   o.force = force;
   const int code = run_experiment(c, o);
-  cli::index_run(o.dir, index);
+  add_to_index(o.dir, index);
   return code;
 }
 

@@ -57,19 +57,6 @@ int sweep(const SweepArgs& a) {
   return run_sweep(base, spec, o);
 }
 
-void index_run(const fs::path& run_dir, const std::string& index) {
-  if (!rundir::is_run_dir(run_dir)) return;
-  const fs::path db = index.empty() ? default_index_path(run_dir) : fs::path(index);
-  try {
-    const fs::path parent = fs::absolute(run_dir).lexically_normal().parent_path();
-    ResultsIndex(db).add_run(run_dir,
-                             rundir::is_sweep_dir(parent) ? parent.filename().string() : "");
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "gradscope: warning: the run was not added to {}: {}\n", db.string(),
-               e.what());
-  }
-}
-
 int index_rebuild(const std::string& root) {
   std::vector<std::string> skipped;
   const fs::path db = rundir::index_file(root);

@@ -397,4 +397,19 @@ int64_t rebuild_index(const fs::path& root, const fs::path& db, std::vector<std:
   return n;
 }
 
+void add_to_index(const std::filesystem::path& run_dir, const std::string& index) {
+  if (!rundir::is_run_dir(run_dir)) return;
+  const std::filesystem::path db =
+      index.empty() ? default_index_path(run_dir) : std::filesystem::path(index);
+  try {
+    const std::filesystem::path parent =
+        std::filesystem::absolute(run_dir).lexically_normal().parent_path();
+    ResultsIndex(db).add_run(run_dir,
+                             rundir::is_sweep_dir(parent) ? parent.filename().string() : "");
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "gradscope: warning: the run was not added to {}: {}\n", db.string(),
+               e.what());
+  }
+}
+
 }  // namespace gradscope

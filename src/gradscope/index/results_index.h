@@ -64,6 +64,11 @@ class ResultsIndex {
 int64_t rebuild_index(const std::filesystem::path& root, const std::filesystem::path& db,
                       std::vector<std::string>& skipped);
 
+// Adds a finished or interrupted run to the index `index` (empty: default_index_path), as
+// `gradscope run` does after training; a failure is a warning on stderr, not an error (the run
+// itself is intact, and `gradscope index rebuild` recovers the index).
+void add_to_index(const std::filesystem::path& run_dir, const std::string& index = "");
+
 // The index a run directory belongs to by default: index.sqlite in the runs root, i.e. the
 // parent of the run directory, or the parent of its sweep directory for sweep runs.
 std::filesystem::path default_index_path(const std::filesystem::path& run_dir);

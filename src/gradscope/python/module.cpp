@@ -1,6 +1,7 @@
 // gradscope._core: the C++ side of the `gradscope` Python package (python/gradscope). It reads
 // run directories through rundir/ (the one place that knows their file names and layouts) and the
-// results index through index/, and hands NumPy arrays out. Errors: a C++ std::runtime_error
+// results index through index/, hands NumPy arrays out, and trains runs in-process through run/
+// exactly as `gradscope run` does. Errors: a C++ std::runtime_error
 // (a corrupt or partial file, named in the message) becomes gradscope.RunError, a ValueError.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "gradscope/index/results_index.h"
+#include "gradscope/run/trainer.h"
 #include "gradscope/rundir/checkpoint.h"
 #include "gradscope/rundir/metrics.h"
 #include "gradscope/rundir/paths.h"
@@ -83,6 +85,36 @@ py::tuple select_runs(const fs::path& db, const std::vector<std::string>& filter
   return py::make_tuple(columns, rows);
 }
 
+// Trains one run as `gradscope run` does (the same config, run directory, exit status and index
+// entry) with the GIL released. experiment: a TOML file, or TOML text when `text` is true
+// (`origin` names it in messages); resume: a run directory to continue instead. Returns (exit
+// status, run directory).
+py::tuple train(const std::string& experiment, bool text, const std::string& origin,
+                const std::vector<std::string>& overrides, const std::string& out, bool force,
+                const std::string& resume) {
+  RunOptions o;
+  o.version_header = version_header(GRADSCOPE_VERSION, GRADSCOPE_GIT_REV);
+  Config c;
+  if (!resume.empty()) {
+    o.dir = resume;
+    o.resume = true;
+    c = resume_config(o.dir, overrides);
+  } else {
+    c = experiment_config(
+        text ? Config::from_string(experiment, origin) : Config::from_file(experiment), overrides,
+        origin);
+    o.dir = out.empty() ? fs::path("runs") / c.string("name") : fs::path(out);
+    o.force = force;
+  }
+  int code = 0;
+  {
+    py::gil_scoped_release free;
+    code = run_experiment(c, o);
+    add_to_index(o.dir);
+  }
+  return py::make_tuple(code, o.dir);
+}
+
 }  // namespace
 }  // namespace gradscope
 
@@ -110,4 +142,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("checkpoint_file", &rundir::checkpoint_file, py::arg("run"), py::arg("step"));
   m.def("checkpoint_layout", &checkpoint_layout, py::arg("file"));
   m.def("select_runs", &select_runs, py::arg("db"), py::arg("filters"));
+  m.def("train", &train, py::arg("experiment"), py::arg("text"), py::arg("origin"),
+        py::arg("overrides"), py::arg("out"), py::arg("force"), py::arg("resume"),
+        "train a run in-process: (gradscope run's exit status, 130 interrupted; run directory)");
 }

@@ -18,6 +18,7 @@
 #include "gradscope/run/prediction.h"
 #include "gradscope/run/progress.h"
 #include "gradscope/run/summary.h"
+#include "gradscope/run/validate.h"
 #include "gradscope/rundir/checkpoint.h"
 #include "gradscope/rundir/metrics.h"
 #include "gradscope/rundir/paths.h"
@@ -341,6 +342,34 @@ int train(const Config& config, const RunOptions& options) {
 bool may_change_on_resume(const std::string& key) {
   const KeySpec* spec = Config::find(key);
   return key == "train.steps" || (spec && spec->execution);
+}
+
+std::string version_header(const std::string& version, const std::string& git_rev) {
+  return fmt::format(
+      "# gradscope {} (git {}): the resolved config of this run, every key listed.\n", version,
+      git_rev);
+}
+
+Config experiment_config(Config config, const std::vector<std::string>& overrides,
+                         const std::string& origin) {
+  if (config.has_sweep())
+    throw ConfigError(origin + " defines a [sweep]; run it with gradscope sweep " + origin);
+  for (const std::string& kv : overrides) config.apply_override(kv);
+  validate_experiment(config);
+  return config;
+}
+
+Config resume_config(const std::filesystem::path& dir, const std::vector<std::string>& overrides) {
+  Config c = read_run_config(dir);
+  for (const std::string& kv : overrides) {
+    c.apply_override(kv);
+    const std::string key = kv.substr(0, kv.find('='));
+    if (!may_change_on_resume(key))
+      throw ConfigError("--resume " + dir.string() + ": " + key +
+                        " cannot change in a run that has started (valid: train.steps=M to "
+                        "extend it)");
+  }
+  return c;
 }
 
 int run_experiment(const Config& config, const RunOptions& options) {

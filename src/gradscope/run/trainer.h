@@ -16,6 +16,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "gradscope/config/config.h"
 
@@ -29,6 +30,9 @@ struct RunOptions {
   std::string version_header;  // first comment lines of config.toml
 };
 
+// The first comment line of a run's config.toml: "# gradscope <version> (git <rev>): ...".
+std::string version_header(const std::string& version, const std::string& git_rev);
+
 // Validates and builds the experiment, then trains it. Bad input throws ConfigError before the
 // run directory is touched. Exit status: 0 completed, 1 diverged or failed, 130 interrupted
 // (checkpoint written).
@@ -36,5 +40,13 @@ int run_experiment(const Config& config, const RunOptions& options);
 
 // The keys a resumed run may change: train.steps (to extend it) and the execution keys.
 bool may_change_on_resume(const std::string& key);
+
+// The config of a new run: `config` (an experiment file or text, read) with "key=value"
+// overrides applied, validated. Throws ConfigError (a [sweep] section, a bad key or value).
+Config experiment_config(Config config, const std::vector<std::string>& overrides,
+                         const std::string& origin);
+// The config to resume the run in `dir` with: its own, with overrides of the keys a resume may
+// change. Throws ConfigError naming any other key.
+Config resume_config(const std::filesystem::path& dir, const std::vector<std::string>& overrides);
 
 }  // namespace gradscope

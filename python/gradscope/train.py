@@ -1,0 +1,92 @@
+"""Training from Python: gradscope.run trains in this process, exactly as `gradscope run` does.
+
+The experiment is a TOML file or a dict shaped like one; overrides are a dict of dotted keys or a
+list of "key=value" strings (the command line's). The C++ core trains with the GIL released,
+writes the same run directory (config.toml, metrics, checkpoints, summary) and index entry, and
+prints the same progress lines. Ctrl-C stops at the next step, writes a checkpoint and raises
+KeyboardInterrupt; gradscope.run(resume=...) continues from it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from . import _core
+from .run import Run
+
+
+def _value_text(value) -> str:
+    """A Python value in the config's value grammar (config/value_text.h)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a finite number")
+        return repr(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_value_text(v) for v in value) + "]"
+    raise ValueError(f"{value!r}: a config value is a bool, number, string or list of numbers")
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return _value_text(value)
+
+
+def _toml_text(experiment: dict) -> str:
+    """An experiment dict ({"name": ..., "task": {"p": 113, ...}, ...}) as TOML text."""
+    lines, tables = [], []
+    for key, value in experiment.items():
+        (tables if isinstance(value, dict) else lines).append((key, value))
+    text = [f"{k} = {_toml_value(v)}" for k, v in lines]
+    for section, table in tables:
+        text.append(f"\n[{section}]")
+        for k, v in table.items():
+            if isinstance(v, dict):
+                raise ValueError(f"{section}.{k}: sections hold values, not tables")
+            text.append(f"{k} = {_toml_value(v)}")
+    return "\n".join(text) + "\n"
+
+
+def _override_list(overrides) -> list[str]:
+    if overrides is None:
+        return []
+    if isinstance(overrides, dict):
+        return [f"{k}={_value_text(v)}" for k, v in overrides.items()]
+    if isinstance(overrides, str):
+        return [overrides]
+    return [str(o) for o in overrides]
+
+
+def run(experiment: str | os.PathLike | dict | None = None, overrides=None,
+        out: str | os.PathLike | None = None, *, resume: str | os.PathLike | None = None,
+        force: bool = False) -> Run:
+    """Trains `experiment` (a TOML file or a dict shaped like one) with `overrides` into `out`
+    (default runs/<name>) and returns its Run; or continues the run directory `resume` (the
+    overrides may then only extend train.steps). A bad key or value raises ValueError before
+    anything is written; an existing `out` needs force=True. A run that diverges returns its Run
+    (summary status "diverged")."""
+    over = _override_list(overrides)
+    if resume is not None:
+        if experiment is not None:
+            raise ValueError("run(resume=...) takes no experiment: the config is the run's own")
+        code, target = _core.train("", False, "", over, "", False, str(resume))
+    elif isinstance(experiment, dict):
+        code, target = _core.train(_toml_text(experiment), True, "<experiment dict>", over,
+                                   str(out or ""), force, "")
+    elif experiment is not None:
+        code, target = _core.train(str(experiment), False, str(experiment), over,
+                                   str(out or ""), force, "")
+    else:
+        raise ValueError("run needs an experiment (a TOML file or a dict) or resume=RUN_DIR")
+    if code == 130:
+        raise KeyboardInterrupt(f"{target}: interrupted; a checkpoint was written "
+                                f"(continue with gradscope.run(resume={str(target)!r}))")
+    return Run(target)

@@ -1,0 +1,108 @@
+"""gradscope.run trains in-process exactly as `gradscope run` does: the same run directory byte for
+byte (metrics, config.toml, the checkpoint's arrays) from a file with overrides and from a dict; Ctrl-C writes
+a checkpoint and raises KeyboardInterrupt, and resume continues to the uninterrupted run's
+metrics; bad input is a ValueError naming the key, with nothing written.
+
+Run by ctest (label python) with PYTHONPATH=<build>/python and GRADSCOPE_BINARY set.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import gradscope as gs
+
+BINARY = os.environ["GRADSCOPE_BINARY"]
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SMALL = EXAMPLES / "grok-mlp-small.toml"
+
+
+def cli_run(out, *overrides):
+    subprocess.run([BINARY, "run", SMALL, *overrides, "--out", out], check=True,
+                   capture_output=True)
+
+
+def same_files(a: Path, b: Path, names):
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_a_file_with_overrides_trains_the_same_run_as_the_cli(tmp_path):
+    cli_run(tmp_path / "cli", "train.steps=300", "optim.weight_decay=0.5")
+    run = gs.run(SMALL, {"train.steps": 300, "optim.weight_decay": 0.5}, out=tmp_path / "py")
+    assert isinstance(run, gs.Run) and run.summary["steps_done"] == 300
+    same_files(tmp_path / "cli", tmp_path / "py", ["metrics.jsonl", "metrics.csv", "config.toml"])
+    cli = gs.Run(tmp_path / "cli")  # the checkpoint's arrays (its header holds wall time)
+    for name, value in cli.params(300).items():
+        assert value.tobytes() == run.params(300)[name].tobytes(), name
+    for buffer, values in cli.optimizer_state(300).items():
+        for name, value in values.items():
+            assert value.tobytes() == run.optimizer_state(300)[buffer][name].tobytes(), name
+    # The list form of the overrides is the command line's.
+    gs.run(SMALL, ["train.steps=300", "optim.weight_decay=0.5"], out=tmp_path / "list")
+    same_files(tmp_path / "cli", tmp_path / "list", ["metrics.jsonl"])
+
+
+def test_a_dict_experiment_is_the_toml_file(tmp_path):
+    with open(SMALL, "rb") as f:
+        experiment = tomllib.load(f)
+    experiment["train"]["steps"] = 200
+    run = gs.run(experiment, out=tmp_path / "dict")
+    cli_run(tmp_path / "cli", "train.steps=200")
+    same_files(tmp_path / "cli", tmp_path / "dict", ["metrics.jsonl", "config.toml"])
+    assert run.config["train"]["steps"] == 200
+
+
+def test_bad_input_is_a_value_error_and_writes_nothing(tmp_path):
+    with pytest.raises(ValueError, match="optim.weight_decy"):
+        gs.run(SMALL, {"optim.weight_decy": 0.3}, out=tmp_path / "a")
+    with pytest.raises(ValueError, match="optim.lr"):
+        gs.run(SMALL, {"optim.lr": "fast"}, out=tmp_path / "b")
+    with pytest.raises(ValueError, match="a bool, number, string or list"):
+        gs.run(SMALL, {"optim.lr": {"x": 1}}, out=tmp_path / "c")
+    assert not any(tmp_path.iterdir())
+    gs.run(SMALL, {"train.steps": 20}, out=tmp_path / "d")
+    with pytest.raises(ValueError, match="--force"):
+        gs.run(SMALL, {"train.steps": 20}, out=tmp_path / "d")
+    with pytest.raises(ValueError, match="optim.lr cannot change"):
+        gs.run(resume=tmp_path / "d", overrides={"optim.lr": 0.1})
+
+
+CHILD = """
+import sys, gradscope as gs
+try:
+    gs.run(sys.argv[1], ["train.steps=200000", "train.checkpoint_every=100"], out=sys.argv[2])
+except KeyboardInterrupt as e:
+    print("KeyboardInterrupt:", e)
+    sys.exit(3)
+"""
+
+
+def test_ctrl_c_writes_a_checkpoint_raises_and_resumes(tmp_path):
+    out = tmp_path / "stopped"
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(SMALL), str(out)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=os.environ)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (out / "checkpoints" / "step_00000100.ckpt").exists():
+        time.sleep(0.05)
+    time.sleep(0.3)
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=60)
+    assert child.returncode == 3, stderr
+    assert "KeyboardInterrupt" in stdout and "resume=" in stdout
+    run = gs.Run(out)
+    assert run.summary["status"] == "interrupted"
+    stopped_at = run.summary["steps_done"]
+    # Continue to a nearby end: the same metrics as a run of that length never interrupted.
+    end = stopped_at + 150
+    resumed = gs.run(resume=out, overrides={"train.steps": end})
+    assert resumed.summary["steps_done"] == end
+    cli_run(tmp_path / "whole", f"train.steps={end}", "train.checkpoint_every=100")
+    same_files(tmp_path / "whole", out, ["metrics.jsonl"])
