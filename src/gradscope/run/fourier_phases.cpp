@@ -27,10 +27,12 @@ std::optional<int64_t> test_loss_below(const std::vector<MetricsRow>& rows, int6
   return std::nullopt;
 }
 
-// The first probe step from `from` on at which W_E's Gini has covered 90% of its rise from its
-// value at `from` to its largest value after; nullopt without a rise.
+// The first probe step from `from` on at which the Gini coefficient of W_L's Fourier norms (W_E's
+// where the model has no W_L) has covered 90% of its rise from its value at `from` to its largest
+// value after; nullopt without a rise.
 std::optional<int64_t> gini_settled(const std::vector<MetricsRow>& rows, int64_t from) {
-  const std::string key = "fourier.W_E.gini";
+  const bool has_wl = !rows.empty() && std::isfinite(rows.front().get("fourier.W_L.gini"));
+  const std::string key = has_wl ? "fourier.W_L.gini" : "fourier.W_E.gini";
   double start = NAN, top = -INFINITY;
   for (const MetricsRow& r : rows) {
     const double v = r.get(key);

@@ -10,10 +10,12 @@
 //                      memorized_step at which the test loss falls below ln p, the loss of a
 //                      uniform guess over the p residues (until then memorization keeps the
 //                      test loss far above chance while the restricted loss falls)
-//   cleanup            from there to the first probe step at which the Gini coefficient of
-//                      W_E's Fourier norms has covered 90% of its rise from the cleanup's start to
-//                      its largest value after it (the memorizing components are gone and the
-//                      embedding holds the key frequencies alone)
+//   cleanup            from there to the first probe step at which the Gini coefficient of the
+//                      neuron-logit map W_L's Fourier norms (W_E's for a model without one) has
+//                      covered 90% of its rise from the cleanup's start to its largest value
+//                      after it: the logits are made of the key frequencies alone, the
+//                      memorizing components gone (W_L's Gini levels off where W_E's still
+//                      creeps up, so the boundary does not move with the run's length)
 //
 // A boundary the run did not reach is null (and so is every later one).
 #pragma once
