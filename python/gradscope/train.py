@@ -65,6 +65,24 @@ def _override_list(overrides) -> list[str]:
     return [str(o) for o in overrides]
 
 
+def _experiment_args(experiment) -> tuple[str, bool, str]:
+    """(file or TOML text, whether it is text, origin) for the C++ core."""
+    if isinstance(experiment, dict):
+        return _toml_text(experiment), True, "<experiment dict>"
+    if experiment is None:
+        raise ValueError("an experiment is a TOML file or a dict shaped like one")
+    return str(experiment), False, str(experiment)
+
+
+def task_data(experiment: str | os.PathLike | dict, overrides=None) -> dict:
+    """A built-in task's data exactly as a run of `experiment` (with `overrides`) builds it:
+    x_train, y_train, x_test, y_test as NumPy arrays (token or operand ids [N, L] int32, or real
+    features [N, F]; class ids [N] or [N, P] int32, or real targets [N, Y]), groups_* for
+    multitask tasks, and vocab, num_classes, equals_token, regression, fresh_samples (tasks that
+    draw new training samples every step have an empty fixed train split) and description."""
+    return _core.task_data(*_experiment_args(experiment), _override_list(overrides))
+
+
 def run(experiment: str | os.PathLike | dict | None = None, overrides=None,
         out: str | os.PathLike | None = None, *, resume: str | os.PathLike | None = None,
         force: bool = False) -> Run:
@@ -78,12 +96,8 @@ def run(experiment: str | os.PathLike | dict | None = None, overrides=None,
         if experiment is not None:
             raise ValueError("run(resume=...) takes no experiment: the config is the run's own")
         code, target = _core.train("", False, "", over, "", False, str(resume))
-    elif isinstance(experiment, dict):
-        code, target = _core.train(_toml_text(experiment), True, "<experiment dict>", over,
-                                   str(out or ""), force, "")
     elif experiment is not None:
-        code, target = _core.train(str(experiment), False, str(experiment), over,
-                                   str(out or ""), force, "")
+        code, target = _core.train(*_experiment_args(experiment), over, str(out or ""), force, "")
     else:
         raise ValueError("run needs an experiment (a TOML file or a dict) or resume=RUN_DIR")
     if code == 130:

@@ -14,6 +14,7 @@ import time
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import gradscope as gs
@@ -106,3 +107,26 @@ def test_ctrl_c_writes_a_checkpoint_raises_and_resumes(tmp_path):
     assert resumed.summary["steps_done"] == end
     cli_run(tmp_path / "whole", f"train.steps={end}", "train.checkpoint_every=100")
     same_files(tmp_path / "whole", out, ["metrics.jsonl"])
+
+
+def test_task_data_is_the_split_a_run_builds():
+    d = gs.task_data(SMALL)
+    assert d["x_train"].shape == (576, 2) and d["x_test"].shape == (385, 2)
+    assert d["x_train"].dtype == np.int32 and d["y_train"].shape == (576,)
+    x = np.concatenate([d["x_train"], d["x_test"]])
+    y = np.concatenate([d["y_train"], d["y_test"]])
+    assert len({(int(a), int(b)) for a, b in x}) == 31 * 31  # every pair once
+    assert np.array_equal(y, (x[:, 0] + x[:, 1]) % 31)
+    assert d["vocab"] == 31 and d["num_classes"] == 31 and not d["regression"]
+    again = gs.task_data(SMALL)
+    assert np.array_equal(again["x_train"], d["x_train"])  # deterministic: task.split_seed
+    other = gs.task_data(SMALL, {"task.split_seed": 1})
+    assert not np.array_equal(other["x_train"], d["x_train"])
+    nanda = gs.task_data(EXAMPLES / "nanda-grokking.toml")
+    assert nanda["x_train"].shape == (3830, 3) and np.all(nanda["x_train"][:, 2] == 113)
+    assert nanda["equals_token"] == 113 and nanda["vocab"] == 114
+    saxe = gs.task_data(EXAMPLES / "saxe-deep-linear.toml")
+    assert saxe["regression"] and saxe["x_train"].dtype == np.float64
+    assert saxe["y_train"].ndim == 2
+    with pytest.raises(ValueError, match="task.p"):
+        gs.task_data(SMALL, {"task.p": 1})

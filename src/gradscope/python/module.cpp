@@ -18,6 +18,7 @@
 #include "gradscope/rundir/checkpoint.h"
 #include "gradscope/rundir/metrics.h"
 #include "gradscope/rundir/paths.h"
+#include "gradscope/tasks/task_family.h"
 
 namespace py = pybind11;
 namespace fs = std::filesystem;
@@ -115,6 +116,50 @@ py::tuple train(const std::string& experiment, bool text, const std::string& ori
   return py::make_tuple(code, o.dir);
 }
 
+// A view of `values` shaped `shape`, kept alive by `owner`.
+template <class V>
+py::array view(std::vector<V>& values, std::vector<py::ssize_t> shape, const py::capsule& owner) {
+  return py::array_t<V>(shape, values.data(), owner);
+}
+
+// One split as arrays: x (token or operand ids [N, L], or real features [N, F]) and y (class ids
+// [N] or [N, P], or real targets [N, Y]); groups [N] for multitask tasks.
+void add_split(py::dict& out, Dataset& d, const std::string& split, const py::capsule& owner) {
+  const auto n = static_cast<py::ssize_t>(d.size());
+  if (d.length > 0)
+    out[("x_" + split).c_str()] = view(d.inputs, {n, py::ssize_t(d.length)}, owner);
+  else
+    out[("x_" + split).c_str()] = view(d.x, {n, py::ssize_t(d.features)}, owner);
+  if (d.outputs > 0)
+    out[("y_" + split).c_str()] = view(d.y, {n, py::ssize_t(d.outputs)}, owner);
+  else if (d.targets_per_example == 1)
+    out[("y_" + split).c_str()] = view(d.targets, {n}, owner);
+  else
+    out[("y_" + split).c_str()] = view(d.targets, {n, py::ssize_t(d.targets_per_example)}, owner);
+  if (!d.groups.empty()) out[("groups_" + split).c_str()] = view(d.groups, {n}, owner);
+}
+
+// A task's train and test data exactly as a run of the experiment builds them.
+py::dict task_data(const std::string& experiment, bool text, const std::string& origin,
+                   const std::vector<std::string>& overrides) {
+  const Config c = experiment_config(
+      text ? Config::from_string(experiment, origin) : Config::from_file(experiment), overrides,
+      origin);
+  auto data = std::make_unique<TaskData>(find_task_family(c.string("task.name")).build(c));
+  TaskData* d = data.get();
+  const py::capsule owner(data.release(), [](void* t) { delete static_cast<TaskData*>(t); });
+  py::dict out;
+  add_split(out, d->train, "train", owner);
+  add_split(out, d->test, "test", owner);
+  out["vocab"] = d->vocab;
+  out["num_classes"] = d->num_classes;
+  out["equals_token"] = d->equals_token;
+  out["regression"] = d->regression;
+  out["fresh_samples"] = static_cast<bool>(d->sample);
+  out["description"] = d->description;
+  return out;
+}
+
 }  // namespace
 }  // namespace gradscope
 
@@ -142,6 +187,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("checkpoint_file", &rundir::checkpoint_file, py::arg("run"), py::arg("step"));
   m.def("checkpoint_layout", &checkpoint_layout, py::arg("file"));
   m.def("select_runs", &select_runs, py::arg("db"), py::arg("filters"));
+  m.def("task_data", &task_data, py::arg("experiment"), py::arg("text"), py::arg("origin"),
+        py::arg("overrides"), "a task's train and test arrays as a run builds them");
   m.def("train", &train, py::arg("experiment"), py::arg("text"), py::arg("origin"),
         py::arg("overrides"), py::arg("out"), py::arg("force"), py::arg("resume"),
         "train a run in-process: (gradscope run's exit status, 130 interrupted; run directory)");
