@@ -11,7 +11,7 @@ The same C++ core as the gradscope executable reads every file (docs/PYTHON.md).
 """
 
 from ._core import RunError
-from .run import Run, runs
+from .run import Model, Run, runs
 from .train import run, task_data
 
-__all__ = ["Run", "RunError", "run", "runs", "task_data"]
+__all__ = ["Model", "Run", "RunError", "run", "runs", "task_data"]

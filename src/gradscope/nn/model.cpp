@@ -12,6 +12,11 @@
 namespace gradscope {
 
 template <class T>
+Var Model<T>::forward_with_hooks(Tape<T>&, const int32_t*, int64_t, const ActivationHook&) {
+  throw std::invalid_argument("this model type has no named activations (valid: transformer)");
+}
+
+template <class T>
 std::vector<Tensor<T>> Model<T>::attention_patterns(Tape<T>&, const int32_t*, int64_t) {
   return {};
 }

@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -95,6 +96,11 @@ struct ProbedMatrix {
   int param = -1;  // ParamStore index for parameters; -1 for products
 };
 
+// Sees each named activation of a forward pass (TransformerLens's names: "hook_embed",
+// "blocks.0.attn.hook_q", ...) and returns the Var to continue with: the same one, or a
+// replacement of the same shape (ablation, patching).
+using ActivationHook = std::function<Var(const std::string& name, Var value)>;
+
 template <class T>
 class Model {
  public:
@@ -109,6 +115,12 @@ class Model {
   // Transformers: each layer's attention probabilities [N, H, L, L] for id inputs [N, L] (a forward
   // pass on the tape; the views live until its reset). Other models: empty.
   virtual std::vector<Tensor<T>> attention_patterns(Tape<T>& t, const int32_t* ids, int64_t n);
+
+  // Transformers: the plain path (every position, no shortcut), `hook` called at every named
+  // activation, and the logits of every position [N * L, outputs()] (row n * L + l). Other
+  // models: throws std::invalid_argument.
+  virtual Var forward_with_hooks(Tape<T>& t, const int32_t* ids, int64_t n,
+                                 const ActivationHook& hook);
 
   // Every matrix parameter, then the model's products.
   std::vector<ProbedMatrix> probed_matrices() const;

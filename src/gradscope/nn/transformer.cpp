@@ -91,6 +91,11 @@ class Transformer final : public Model<T> {
     ParamStore<T>& ps = this->params_;
     auto P = [&](int i) { return i >= 0 ? ps.on(t, i) : Var{}; };
     const int64_t L = s_.length, D = c_.d_model, V = s_.vocab;
+    // A named activation, through the hook where one is set (forward_with_hooks).
+    auto H = [&](int64_t layer, const char* name, Var v) {
+      if (!hook_) return v;
+      return (*hook_)(layer < 0 ? std::string(name) : fmt::format("blocks.{}.{}", layer, name), v);
+    };
     // Before the first attention, a position's vector depends only on its token: with fewer
     // tokens than examples, the first block's per-position work runs once per (token, position)
     // on a table [V, L, ...], and rows are gathered per example (an exact shortcut).
@@ -106,12 +111,12 @@ class Transformer final : public Model<T> {
         gather[i] = tokens[i] * static_cast<int32_t>(L) + static_cast<int32_t>(i % L);
       x = embedding(t, tab_ids, Shape{V, L}, P(W_E_));
     } else {
-      x = embedding(t, tokens, Shape{N, L}, P(W_E_));
+      x = H(-1, "hook_embed", embedding(t, tokens, Shape{N, L}, P(W_E_)));  // [N, L, D]
     }
     if (W_pos_ >= 0) {
-      x = add_positional(t, x, P(W_pos_));
+      x = add_positional(t, x, H(-1, "hook_pos_embed", P(W_pos_)));  // [L, D]
     } else {
-      x = add(t, x, t.constant_table(sinusoid_.data(), Shape{L, D}));
+      x = add(t, x, H(-1, "hook_pos_embed", t.constant_table(sinusoid_.data(), Shape{L, D})));
     }
     for (int64_t l = 0; l < c_.n_layers; ++l) {
       const Block& k = blocks_[l];
@@ -129,9 +134,12 @@ class Transformer final : public Model<T> {
         return last ? embedding(t, gather_last, Shape{N, 1}, flat)
                     : embedding(t, gather, Shape{N, L}, flat);
       };
-      Var h = c_.norm == "pre" ? layer_norm(t, x, P(k.ln1_w), P(k.ln1_b)) : x;  // [N or V, L, D]
-      Var keys = linear(t, h, P(k.W_K), P(k.b_K));                              // [., L, H*Dh]
-      Var values = linear(t, h, P(k.W_V), P(k.b_V));
+      x = H(l, "hook_resid_pre", x);
+      Var h = c_.norm == "pre"
+                  ? H(l, "ln1.hook_normalized", layer_norm(t, x, P(k.ln1_w), P(k.ln1_b)))
+                  : x;                                                   // [N or V, L, D]
+      Var keys = H(l, "attn.hook_k", linear(t, h, P(k.W_K), P(k.b_K)));  // [., L, H*Dh]
+      Var values = H(l, "attn.hook_v", linear(t, h, P(k.W_V), P(k.b_V)));
       Var queries;
       Tensor<T>* probs = patterns_ ? &(*patterns_)[l] : nullptr;  // [N, H, Tq, L]
       Var a;                                                      // [N, Tq, H*Dh]
@@ -144,25 +152,65 @@ class Transformer final : public Model<T> {
                            reshape(t, values, Shape{V * L, E}), gather, L, c_.n_heads, c_.causal,
                            probs);
       } else {
-        queries = linear(t, last_only ? slice(t, h, 1, L - 1, 1) : h, P(k.W_Q), P(k.b_Q));
+        queries = H(l, "attn.hook_q",
+                    linear(t, last_only ? slice(t, h, 1, L - 1, 1) : h, P(k.W_Q), P(k.b_Q)));
         if (last_only) x = slice(t, x, 1, L - 1, 1);
         a = attention(t, queries, keys, values, c_.n_heads, c_.causal, probs);
       }
-      x = add(t, x, linear(t, a, P(k.W_O), P(k.b_O)));  // [N, Tq, D]
+      a = H(l, "attn.hook_z", a);
+      x = add(t, x, H(l, "hook_attn_out", linear(t, a, P(k.W_O), P(k.b_O))));  // [N, Tq, D]
       if (c_.norm == "post") x = layer_norm(t, x, P(k.ln1_w), P(k.ln1_b));
-      if (c_.d_mlp == 0) continue;  // attention-only
-      h = c_.norm == "pre" ? layer_norm(t, x, P(k.ln2_w), P(k.ln2_b)) : x;
-      Var m = activate(t, linear(t, h, P(k.W_in), P(k.b_in)), c_.activation);  // [N, Tq, F]
-      x = add(t, x, linear(t, m, P(k.W_out), P(k.b_out)));                     // [N, Tq, D]
+      if (c_.d_mlp == 0) {  // attention-only
+        x = H(l, "hook_resid_post", x);
+        continue;
+      }
+      x = H(l, "hook_resid_mid", x);
+      h = c_.norm == "pre" ? H(l, "ln2.hook_normalized", layer_norm(t, x, P(k.ln2_w), P(k.ln2_b)))
+                           : x;
+      Var pre = H(l, "mlp.hook_pre", linear(t, h, P(k.W_in), P(k.b_in)));  // [N, Tq, F]
+      Var m = H(l, "mlp.hook_post", activate(t, pre, c_.activation));
+      x = add(t, x, H(l, "hook_mlp_out", linear(t, m, P(k.W_out), P(k.b_out))));  // [N, Tq, D]
       if (c_.norm == "post") x = layer_norm(t, x, P(k.ln2_w), P(k.ln2_b));
+      x = H(l, "hook_resid_post", x);
     }
-    if (c_.norm == "pre") x = layer_norm(t, x, P(lnf_w_), P(lnf_b_));
+    if (c_.norm == "pre")
+      x = H(-1, "ln_final.hook_normalized", layer_norm(t, x, P(lnf_w_), P(lnf_b_)));
     Var last;  // [N, D], or [N * L, D] when every position is read
-    if (s_.predictions > 1)
+    if (s_.predictions > 1 || hook_)
       last = reshape(t, x, Shape{N * L, D});
     else
       last = reads_last() ? reshape(t, x, Shape{N, D}) : select_last(t, x);
     return c_.tied_unembed ? matmul(t, last, P(W_E_), true) : linear(t, last, P(W_U_));
+  }
+
+  Var forward_with_hooks(Tape<T>& t, const int32_t* ids, int64_t n,
+                         const ActivationHook& hook) override {
+    // The plain path: every position, no token tables; the patterns come out as each layer's
+    // "attn.hook_pattern" [N, H, L, L] after the pass (seen, not replaceable: the attention op
+    // computes them inside).
+    std::vector<Tensor<T>> patterns(static_cast<size_t>(c_.n_layers));
+    const ModelConfig saved = c_;
+    c_.last_position_only = false;
+    c_.token_tables = false;
+    patterns_ = &patterns;
+    hook_ = &hook;
+    Var logits;
+    try {
+      logits = forward(t, {ids, {}, n});
+    } catch (...) {
+      c_ = saved, patterns_ = nullptr, hook_ = nullptr;
+      throw;
+    }
+    c_ = saved, patterns_ = nullptr, hook_ = nullptr;
+    for (int64_t l = 0; l < c_.n_layers; ++l) {
+      const Var p = t.constant(patterns[l]);
+      if (hook(fmt::format("blocks.{}.attn.hook_pattern", l), p).id != p.id)
+        throw std::invalid_argument(fmt::format(
+            "blocks.{}.attn.hook_pattern cannot be replaced (the attention op computes it "
+            "inside; replace attn.hook_q, attn.hook_k or attn.hook_z)",
+            l));
+    }
+    return logits;
   }
 
   std::vector<Tensor<T>> attention_patterns(Tape<T>& t, const int32_t* ids, int64_t n) override {
@@ -232,6 +280,7 @@ class Transformer final : public Model<T> {
   std::vector<Block> blocks_;
   std::vector<T> sinusoid_;                     // [L, D] when positions = sinusoidal
   std::vector<Tensor<T>>* patterns_ = nullptr;  // attention_patterns() collects here
+  const ActivationHook* hook_ = nullptr;        // forward_with_hooks() sees activations here
 };
 
 void validate_transformer(const ModelConfig& c) {

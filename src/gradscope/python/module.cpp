@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "gradscope/index/results_index.h"
+#include "gradscope/python/model_binding.h"
 #include "gradscope/run/trainer.h"
 #include "gradscope/rundir/checkpoint.h"
 #include "gradscope/rundir/metrics.h"
@@ -189,6 +190,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("select_runs", &select_runs, py::arg("db"), py::arg("filters"));
   m.def("task_data", &task_data, py::arg("experiment"), py::arg("text"), py::arg("origin"),
         py::arg("overrides"), "a task's train and test arrays as a run builds them");
+  bind_model(m);
   m.def("train", &train, py::arg("experiment"), py::arg("text"), py::arg("origin"),
         py::arg("overrides"), py::arg("out"), py::arg("force"), py::arg("resume"),
         "train a run in-process: (gradscope run's exit status, 130 interrupted; run directory)");
