@@ -12,6 +12,6 @@ The same C++ core as the gradscope executable reads every file (docs/PYTHON.md).
 
 from ._core import RunError
 from .run import Model, Run, runs
-from .train import run, task_data
+from .train import run, sweep, task_data
 
-__all__ = ["Model", "Run", "RunError", "run", "runs", "task_data"]
+__all__ = ["Model", "Run", "RunError", "run", "runs", "sweep", "task_data"]

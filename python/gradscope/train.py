@@ -1,4 +1,5 @@
-"""Training from Python: gradscope.run trains in this process, exactly as `gradscope run` does.
+"""Training from Python: gradscope.run trains in this process, exactly as `gradscope run` does;
+gradscope.sweep runs a sweep through the gradscope executable (a sweep is processes anyway).
 
 The experiment is a TOML file or a dict shaped like one; overrides are a dict of dotted keys or a
 list of "key=value" strings (the command line's). The C++ core trains with the GIL released,
@@ -11,10 +12,14 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
+import subprocess
+import tempfile
+import tomllib
 from pathlib import Path
 
 from . import _core
-from .run import Run
+from .run import Run, runs
 
 
 def _value_text(value) -> str:
@@ -104,3 +109,53 @@ def run(experiment: str | os.PathLike | dict | None = None, overrides=None,
         raise KeyboardInterrupt(f"{target}: interrupted; a checkpoint was written "
                                 f"(continue with gradscope.run(resume={str(target)!r}))")
     return Run(target)
+
+
+def _executable() -> str:
+    """The gradscope executable a sweep's runs are started with: $GRADSCOPE_BINARY, the build
+    tree's (this package built into <build>/python/gradscope), or the one on the PATH."""
+    here = Path(__file__).resolve()
+    for candidate in (os.environ.get("GRADSCOPE_BINARY"), here.parents[2] / "gradscope",
+                      shutil.which("gradscope")):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    raise FileNotFoundError("the gradscope executable was not found (make build, make install, "
+                            "or set GRADSCOPE_BINARY)")
+
+
+def sweep(experiment: str | os.PathLike | dict, overrides=None, *, jobs: int = 1,
+          root: str | os.PathLike = "runs", threads: int = 1):
+    """Runs a sweep as `gradscope sweep` does (the experiment's [sweep] section and/or
+    overrides with several values, {"optim.weight_decay": [0.1, 0.3]} or
+    ["optim.weight_decay=0.1,0.3"]), `jobs` runs at a time, into root/<name>/, each added to
+    root/index.sqlite; a rerun skips finished runs and resumes interrupted ones. Returns the
+    sweep's runs from the index as a DataFrame (gradscope.runs). Bad input raises ValueError
+    with the command line's message; Ctrl-C stops the runs (each writes a checkpoint) and raises
+    KeyboardInterrupt."""
+    args = []
+    for k, v in (overrides.items() if isinstance(overrides, dict) else []):
+        values = v if isinstance(v, (list, tuple)) and not k.startswith("task.target") else [v]
+        args.append(f"{k}=" + ",".join(_value_text(x) for x in values))
+    if not isinstance(overrides, dict):
+        args += _override_list(overrides)
+    with tempfile.TemporaryDirectory() as tmp:
+        if isinstance(experiment, dict):
+            file = Path(tmp) / "experiment.toml"
+            file.write_text(_toml_text(experiment))
+        else:
+            file = Path(experiment)
+        with open(file, "rb") as f:
+            name = tomllib.load(f).get("name", "experiment")
+        command = [_executable(), "--threads", str(threads), "sweep", str(file), *args,
+                   "--root", str(root), "--jobs", str(jobs)]
+        try:
+            done = subprocess.run(command, stderr=subprocess.PIPE, text=True)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(f"{root}/{name}: interrupted; run gradscope.sweep again to "
+                                    "finish it") from None
+    if done.returncode == 2:
+        raise ValueError(done.stderr.strip().removeprefix("gradscope: error: "))
+    for a in args:
+        if a.startswith("name="):
+            name = a[len("name="):]
+    return runs(root, where=[f"sweep={name}"])

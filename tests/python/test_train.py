@@ -130,3 +130,17 @@ def test_task_data_is_the_split_a_run_builds():
     assert saxe["y_train"].ndim == 2
     with pytest.raises(ValueError, match="task.p"):
         gs.task_data(SMALL, {"task.p": 1})
+
+
+def test_sweep_runs_every_point_once_and_returns_them_from_the_index(tmp_path):
+    root = tmp_path / "runs"
+    frame = gs.sweep(SMALL, {"train.steps": 100, "optim.weight_decay": [0.1, 1.0]}, jobs=2,
+                     root=root)
+    assert sorted(frame["optim.weight_decay"]) == [0.1, 1.0]
+    assert set(frame["status"]) == {"completed"}
+    mtimes = {p: p.stat().st_mtime_ns for p in root.rglob("metrics.jsonl")}
+    again = gs.sweep(SMALL, ["train.steps=100", "optim.weight_decay=0.1,1.0"], root=root)
+    assert len(again) == 2  # nothing run twice
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("metrics.jsonl")} == mtimes
+    with pytest.raises(ValueError, match="optim.weight_decy"):
+        gs.sweep(SMALL, {"optim.weight_decy": [0.1, 0.2]}, root=root)
