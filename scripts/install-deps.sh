@@ -20,6 +20,9 @@
 #   python3-numpy           the module hands NumPy arrays out (views where it can).
 #   python3-pandas          Run.metrics and gradscope.runs() are DataFrames.
 #   python3-pytest          the Python tests (tests/python).
+#   python3-nbclient, python3-ipykernel, python3-nbformat, python3-matplotlib
+#                           the example notebook (examples/notebooks), executed headlessly by
+#                           the tests: the notebook client, its Python kernel, and the plots.
 set -euo pipefail
 
 packages=(
@@ -29,6 +32,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
   pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest
+  python3-nbclient python3-ipykernel python3-nbformat python3-matplotlib
 )
 # Optional extras, installed only when asked: the PyTorch oracle and benchmark peer (--torch);
 # Slurm and munge for the slurm-labelled test and scripts/slurm-local.sh (--slurm).
