@@ -69,24 +69,13 @@ std::vector<int64_t> key_frequencies(const std::vector<double>& norms, double th
 
 namespace {
 
-// Mean cross-entropy of logits [G, p] over the rows `rows` marks (all when empty); labels
+// Cross-entropy of row i of logits [G, p] (stable log-softmax, double) with label
 // (a + sign * b) mod p.
-double cross_entropy(const std::vector<double>& logits, int64_t p, int sign,
-                     const std::vector<char>& rows) {
-  double total = 0;
-  int64_t n = 0;
-  for (int64_t a = 0; a < p; ++a)
-    for (int64_t b = 0; b < p; ++b) {
-      const int64_t i = a * p + b;
-      if (!rows.empty() && !rows[i]) continue;
-      const double* l = logits.data() + i * p;
-      const double top = *std::max_element(l, l + p);
-      double z = 0;
-      for (int64_t c = 0; c < p; ++c) z += std::exp(l[c] - top);
-      total += top + std::log(z) - l[((a + sign * b) % p + p) % p];
-      ++n;
-    }
-  return n ? total / double(n) : NAN;
+double row_cross_entropy(const double* l, int64_t p, int64_t label) {
+  const double top = *std::max_element(l, l + p);
+  double z = 0;
+  for (int64_t c = 0; c < p; ++c) z += std::exp(l[c] - top);
+  return top + std::log(z) - l[label];
 }
 
 }  // namespace
@@ -122,17 +111,27 @@ FourierLosses fourier_losses(const std::vector<double>& logits, int64_t p, int s
       for (int64_t s = 0; s < p; ++s) proj[s * p + c] += cc * dc[s] + cs * ds[s];
     }
   }
-  std::vector<double> restricted(G * p), excluded(G * p);  // [G, p]
+  // Restricted logits depend on the pair only through s: one cross-entropy per s.  [p]
+  std::vector<double> r_of(p), row(p);
+  for (int64_t v = 0; v < p; ++v) {
+    for (int64_t c = 0; c < p; ++c) row[c] = proj[v * p + c] + mean[c];
+    r_of[v] = row_cross_entropy(row.data(), p, v);
+  }
+  double r_all = 0, r_train = 0, e_train = 0;
+  int64_t n_train = 0;
   for (int64_t a = 0; a < p; ++a)
     for (int64_t b = 0; b < p; ++b) {
-      const int64_t i = a * p + b, s = ((a + sign * b) % p + p) % p;
-      for (int64_t c = 0; c < p; ++c) {
-        restricted[i * p + c] = proj[s * p + c] + mean[c];
-        excluded[i * p + c] = logits[i * p + c] - proj[s * p + c];
-      }
+      const int64_t i = a * p + b, v = ((a + sign * b) % p + p) % p;
+      r_all += r_of[v];
+      if (!train[i]) continue;
+      for (int64_t c = 0; c < p; ++c) row[c] = logits[i * p + c] - proj[v * p + c];
+      r_train += r_of[v];
+      e_train += row_cross_entropy(row.data(), p, v);
+      ++n_train;
     }
-  return {cross_entropy(restricted, p, sign, {}), cross_entropy(restricted, p, sign, train),
-          cross_entropy(excluded, p, sign, train)};
+  const double none = NAN;
+  return {r_all / double(G), n_train ? r_train / double(n_train) : none,
+          n_train ? e_train / double(n_train) : none};
 }
 
 }  // namespace gradscope

@@ -96,15 +96,19 @@ std::vector<double> FourierProbe<T>::matrix(size_t m, std::span<const T> values,
       for (int64_t f = 0; f < F; ++f) out[c * F + f] = double(O[f * K + c]);
     return out;
   }
-  // W_L = W_out U with U [K, C]: W_U, or W_E^T (tied transformer, PAIR's MLP).
+  // W_L = W_out U with U [K, C]: W_U, or W_E^T (tied transformer, PAIR's MLP). Row c of U^T
+  // (the residue's unembedding) is gathered once, so both factors are read contiguously.
   const T* U = W_U_.empty() ? nullptr : param(values, W_U_, &su);
-  for (int64_t c = 0; c < p_; ++c)
+  std::vector<double> u(K);  // [K] column c of U
+  for (int64_t c = 0; c < p_; ++c) {
+    for (int64_t k = 0; k < K; ++k) u[k] = double(U ? U[k * su[1] + c] : E[c * D + k]);
     for (int64_t f = 0; f < F; ++f) {
+      const T* o = O + f * K;
       double acc = 0;
-      for (int64_t k = 0; k < K; ++k)
-        acc += double(O[f * K + k]) * double(U ? U[k * su[1] + c] : E[c * D + k]);
+      for (int64_t k = 0; k < K; ++k) acc += double(o[k]) * u[k];
       out[c * F + f] = acc;
     }
+  }
   return out;
 }
 
