@@ -196,8 +196,8 @@ class Model:
 
     def __init__(self, run: "Run | str | os.PathLike", step: int | None = None):
         self.run = run if isinstance(run, Run) else Run(run)
-        self.step = run_step = self.run._checkpoint(step).layout["step"]
-        self._core = _core.Model(self.run.path, run_step)
+        self.step = self.run._checkpoint(step).layout["step"]
+        self._core = _core.Model(self.run.path, self.step)
         m = self.run.config["model"]
         if m.get("type") != "transformer":
             raise ValueError(f"{self.run.path}: model.type = {m.get('type')!r} has no named "

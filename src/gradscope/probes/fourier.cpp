@@ -11,10 +11,14 @@
 
 namespace gradscope {
 
-std::vector<double> fourier_basis(int64_t p) {
+void check_modulus(int64_t p) {
   if (p < 3 || p % 2 == 0)
     throw std::invalid_argument(
         fmt::format("Fourier measures need an odd modulus p >= 3 (got task.p = {})", p));
+}
+
+std::vector<double> fourier_basis(int64_t p) {
+  check_modulus(p);
   std::vector<double> B(p * p);  // [p, p]: row r is basis vector r
   const double c0 = 1.0 / std::sqrt(double(p)), ck = std::sqrt(2.0 / double(p));
   for (int64_t x = 0; x < p; ++x) B[x] = c0;
@@ -82,7 +86,7 @@ double row_cross_entropy(const double* l, int64_t p, int64_t label) {
 
 FourierLosses fourier_losses(const std::vector<double>& logits, int64_t p, int sign,
                              const std::vector<int64_t>& keys, const std::vector<char>& train) {
-  fourier_basis(p);  // validates p
+  check_modulus(p);
   const int64_t G = p * p;
   if (static_cast<int64_t>(logits.size()) != G * p || static_cast<int64_t>(train.size()) != G)
     throw std::invalid_argument("fourier_losses: logits must be [p*p, p] and train [p*p]");

@@ -15,6 +15,9 @@
 
 namespace gradscope {
 
+// Throws std::invalid_argument unless p is odd and >= 3 (the measures' moduli).
+void check_modulus(int64_t p);
+
 // Orthonormal basis of R^p ordered [constant, cos_1, sin_1, ..., cos_K, sin_K], K = (p-1)/2:
 // row-major [p, p]. Throws std::invalid_argument unless p is odd and >= 3.
 std::vector<double> fourier_basis(int64_t p);

@@ -36,7 +36,7 @@ FourierProbe<T>::FourierProbe(Model<T>& model, const AlgorithmicTaskConfig& task
       restricted_(probe.restricted_loss),
       sign_(task.op == "a-b" ? -1 : 1),
       fixed_keys_(probe.key_frequencies) {
-  fourier_basis(p_);  // throws for an even or too small p
+  check_modulus(p_);
   if (restricted_) {
     grid_ = modular_grid(task);
     train_.assign(p_ * p_, 0);
