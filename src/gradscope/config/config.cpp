@@ -43,16 +43,36 @@ std::vector<std::string> sections() {
   return out;
 }
 
+// A file key's value as held: absolute, a relative path taken relative to `base` (default: the
+// working directory).
+ConfigValue absolute_file(const ConfigValue& v, const std::filesystem::path& base) {
+  const std::string& text = std::get<std::string>(v);
+  std::filesystem::path p(text);
+  if (text.empty() || p.is_absolute()) return v;
+  return (std::filesystem::absolute(base.empty() ? "." : base) / p).lexically_normal().string();
+}
+
+// A file key's value as written in a config under `home`: relative when inside it.
+ConfigValue file_as_written(const ConfigValue& v, const std::filesystem::path& home) {
+  const std::string& text = std::get<std::string>(v);
+  if (home.empty() || text.empty()) return v;
+  const auto rel = std::filesystem::path(text).lexically_relative(
+      std::filesystem::absolute(home).lexically_normal());
+  if (rel.empty() || *rel.begin() == "..") return v;
+  return rel.string();
+}
+
 // The resolved TOML of a config, section by section; `keep` decides which keys are written.
 template <class Keep>
-std::string toml_text(const Config& values, Keep&& keep) {
+std::string toml_text(const Config& values, const std::filesystem::path& home, Keep&& keep) {
   std::string out;
   for (const std::string& sec : sections()) {
     if (!sec.empty()) out += "\n[" + sec + "]\n";
     for (const KeySpec& s : Config::schema()) {
       if (section_of(s.key) != sec || !keep(s)) continue;
+      const ConfigValue& v = values.value(s.key);
       out += (sec.empty() ? s.key : s.key.substr(sec.size() + 1)) + " = " +
-             value_to_string(values.value(s.key)) + "\n";
+             value_to_string(s.file ? file_as_written(v, home) : v) + "\n";
     }
   }
   return out;
@@ -174,6 +194,7 @@ void Config::set(const std::string& key, const ConfigValue& value) {
   const KeySpec* spec = find(key);
   if (!spec) unknown_key(key, "");
   values_[key] = coerce(*spec, value, "");
+  if (spec->file) values_[key] = absolute_file(values_[key], {});
 }
 
 void Config::apply_override(const std::string& assignment) {
@@ -185,6 +206,7 @@ void Config::apply_override(const std::string& assignment) {
   const KeySpec* spec = find(key);
   if (!spec) unknown_key(key, "override: ");
   values_[key] = parse_value(*spec, assignment.substr(eq + 1));
+  if (spec->file) values_[key] = absolute_file(values_[key], {});
 }
 
 Config Config::from_file(const std::filesystem::path& path) {
@@ -194,10 +216,11 @@ Config Config::from_file(const std::filesystem::path& path) {
   std::stringstream text;
   text << in.rdbuf();
   if (!in) throw ConfigError(path.string() + ": cannot read");
-  return from_string(text.str(), path.string());
+  return from_string(text.str(), path.string(), path.parent_path());
 }
 
-Config Config::from_string(const std::string& text, const std::string& file) {
+Config Config::from_string(const std::string& text, const std::string& file,
+                           const std::filesystem::path& base) {
   toml::table root;
   try {
     root = toml::parse(text, file);
@@ -211,6 +234,7 @@ Config Config::from_string(const std::string& text, const std::string& file) {
     const std::string where = fmt::format("{}:{}: ", file, node.source().begin.line);
     if (!spec) unknown_key(key, where);
     c.values_[key] = coerce(*spec, value_from_toml(node, where + key), where);
+    if (spec->file) c.values_[key] = absolute_file(c.values_[key], base);
   };
   const std::vector<std::string> known = sections();
   for (auto&& [k, node] : root) {
@@ -263,8 +287,8 @@ bool Config::is_default(const std::string& key) const {
   return value(key) == spec->default_value;
 }
 
-std::string Config::to_toml(const std::string& header) const {
-  return header + toml_text(*this, [&](const KeySpec& s) {
+std::string Config::to_toml(const std::string& header, const std::filesystem::path& home) const {
+  return header + toml_text(*this, home, [&](const KeySpec& s) {
            return s.since <= 1 || value(s.key) != s.default_value;
          });
 }
@@ -273,13 +297,18 @@ std::string config_hash(const Config& config) {
   Config c = config;
   c.set("name", std::string());
   for (const KeySpec& s : Config::schema())
-    if (s.execution) c.set(s.key, s.default_value);
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char ch : c.to_toml()) {
-    h ^= ch;
+    if (s.execution || s.file) c.set(s.key, s.default_value);
+  const std::string text = c.to_toml();
+  return fmt::format("{:016x}", fnv1a(text.data(), text.size()));
+}
+
+uint64_t fnv1a(const void* data, size_t n, uint64_t h) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < n; ++i) {
+    h ^= bytes[i];
     h *= 1099511628211ull;
   }
-  return fmt::format("{:016x}", h);
+  return h;
 }
 
 std::vector<std::string> Config::diff(const Config& other) const {

@@ -42,6 +42,11 @@ struct KeySpec {
   int since = 1;                // the schema version that added the key
   bool execution = false;       // where the run executes (device): not part of its identity
   bool string_or_list = false;  // a string key that also takes a list of numbers
+  // A file the run reads (task.path): held as an absolute path, a relative one being relative to
+  // the experiment file that gives it (to the working directory in overrides and set()). Like an
+  // execution key it is not part of the run id and may differ when a run is resumed: the file's
+  // content is identified by a key of its own.
+  bool file = false;
 };
 
 // The schema version of this build: 1 is every key before the run-directory rework.
@@ -62,8 +67,10 @@ class Config {
 
   // Reads an experiment file over the defaults. Throws ConfigError naming file, line and key.
   static Config from_file(const std::filesystem::path& path);
-  // Same, for TOML text; `origin` names it in messages.
-  static Config from_string(const std::string& text, const std::string& origin);
+  // Same, for TOML text; `origin` names it in messages. Relative file paths in it are relative
+  // to `base` (default: the working directory).
+  static Config from_string(const std::string& text, const std::string& origin,
+                            const std::filesystem::path& base = {});
   // Applies "key=value", the value read by the grammar of config/value_text.h. Throws
   // ConfigError naming the key and what is valid.
   void apply_override(const std::string& assignment);
@@ -78,8 +85,9 @@ class Config {
   bool is_default(const std::string& key) const;
 
   // The resolved config as TOML, with a header comment: every key of schema version 1, and every
-  // later key whose value differs from its default.
-  std::string to_toml(const std::string& header = "") const;
+  // later key whose value differs from its default. File paths inside `home` (a run directory)
+  // are written relative to it, so the directory can move; others stay absolute.
+  std::string to_toml(const std::string& header = "", const std::filesystem::path& home = {}) const;
   // Keys whose values differ from other's (execution keys too).
   std::vector<std::string> diff(const Config& other) const;
   // Whether the file had a [sweep] section (read by gradscope sweep, ignored here).
@@ -91,9 +99,13 @@ class Config {
 };
 
 // A stable id of a config: 16 hex digits of the 64-bit FNV-1a hash of its resolved TOML with the
-// name and the execution keys left out (the same settings give the same id whatever the run is
-// called and wherever it runs).
+// name, the execution keys and the file paths left out (the same settings give the same id whatever
+// the run is called and wherever it runs).
 std::string config_hash(const Config& config);
+
+// The 64-bit FNV-1a hash of `n` bytes, continuing from `h` (the run id's hash; also that of data
+// files' content).
+uint64_t fnv1a(const void* data, size_t n, uint64_t h = 1469598103934665603ull);
 
 // The valid key closest to `key` (edit distance), for "did you mean" messages.
 std::string closest_key(const std::string& key);

@@ -17,7 +17,7 @@ const std::vector<KeySpec> kSchemaTable = {
 
     {"task.name", "modular"s,
      "modular | permutation | diagonal_teacher | lowrank_teacher | matrix_completion | "
-     "sparse_parity | multitask_sparse_parity | induction"},
+     "sparse_parity | multitask_sparse_parity | induction | arrays"},
     {"task.op", "a+b"s, "binary operation (Power et al.); see README"},
     {"task.p", int64_t{113}, "modulus"},
     {"task.n", int64_t{5}, "degree of the permutation group S_n"},
@@ -139,6 +139,13 @@ const std::vector<KeySpec> kSchemaTable = {
      "the key frequencies of restricted and excluded loss (empty: W_E's at each probe step)", 3},
     {"optim.weight_norm", 0.0,
      "Omnigrok: total L2 norm of all parameters, restored after every update (0: off)", 3},
+    {"task.path", ""s,
+     "arrays: the .npz file (x_train, y_train, x_test, y_test); a relative path is relative to "
+     "the experiment file. Not part of the run id (task.data_hash is)",
+     3, false, false, true},
+    {"task.data_hash", ""s,
+     "arrays: the content hash of task.path's arrays (filled in when empty; checked when given)",
+     3},
 };
 
 }  // namespace gradscope

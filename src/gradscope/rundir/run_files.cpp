@@ -12,7 +12,7 @@ Config read_run_config(const std::filesystem::path& run_dir) {
 
 void write_run_config(const std::filesystem::path& run_dir, const std::string& header,
                       const Config& config) {
-  write_file_atomic(rundir::config_file(run_dir), header + config.to_toml());
+  write_file_atomic(rundir::config_file(run_dir), config.to_toml(header, run_dir));
 }
 
 void write_theory(const std::filesystem::path& run_dir, const nlohmann::json& prediction) {

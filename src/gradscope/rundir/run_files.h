@@ -12,7 +12,7 @@ namespace gradscope {
 
 // The run's resolved config. Throws ConfigError naming the file (missing, or not a valid config).
 Config read_run_config(const std::filesystem::path& run_dir);
-// Writes header + config.to_toml() atomically.
+// Writes header + the config atomically (file paths inside the run directory relative to it).
 void write_run_config(const std::filesystem::path& run_dir, const std::string& header,
                       const Config& config);
 
