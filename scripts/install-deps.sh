@@ -12,6 +12,8 @@
 #   libcli11-dev            command-line parsing with subcommands.
 #   libfmt-dev              formatting (GCC 12 has no <format>).
 #   libsqlite3-dev          the results index (runs/index.sqlite) of sweeps.
+#   libzip-dev              reading the user's .npz data files (task.name = "arrays"): zip and
+#                           zip64 archives, stored or deflated, as numpy.savez writes them.
 #   libgtest-dev            unit, gradient-check and oracle tests (GoogleTest).
 #   libbenchmark-dev        micro-benchmarks (Google Benchmark).
 #   clang-format            the project's formatting.
@@ -28,7 +30,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libopenblas-openmp-dev
-  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev
+  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev libzip-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
   pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest

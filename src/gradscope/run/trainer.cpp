@@ -1,12 +1,17 @@
 // The training loop: see trainer.h.
 #include "gradscope/run/trainer.h"
 
+#include <unistd.h>
+
 #include <fmt/core.h>
 
 #include <cmath>
 #include <csignal>
+#include <filesystem>
 #include <map>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "gradscope/optim/schedule.h"
 #include "gradscope/run/batches.h"
@@ -55,8 +60,7 @@ class Training {
         o_(o),
         tape_(arena_),
         batches_(x.data, x.train.batch_size, x.seed, x.train.batch_order == "epoch"),
-        policy_(x.train),
-        config_toml_(x.config.to_toml()) {
+        policy_(x.train) {
     if (x.context) device_ = std::make_unique<DeviceSteps<T>>(x, batches_.size());
   }
   int run();
@@ -101,6 +105,7 @@ int Training<T>::run() {
     restore();
   else
     start_fresh();
+  config_toml_ = x_.config.to_toml("", o_.dir);
   log_ = std::make_unique<MetricsLog>(o_.dir, o_.resume ? start_ : -1);
   for (const MetricsRow& r : log_->rows()) watch_generalization(r);
   progress_ = std::make_unique<Progress>(o_.dir, o_.live, start_, x_.train.steps, prior_wall_);
@@ -140,9 +145,25 @@ void Training<T>::start_fresh() {
       throw ConfigError(o_.dir.string() +
                         " already holds a run (use --resume to continue it, --force to replace "
                         "it, or set name=... for a new one)");
-    fs::remove_all(o_.dir);
   }
+  // The user's files the run keeps: copied beside the directory first (a source may lie in the
+  // directory being replaced), then moved in; the config then names the copies.
+  const fs::path home = fs::absolute(o_.dir).lexically_normal();
+  const fs::path parent = (home.has_filename() ? home : home.parent_path()).parent_path();
+  std::vector<std::pair<std::string, std::string>> staged;  // {key, name in the directory}
+  for (const auto& [key, name] : x_.family->kept_files) {
+    if (x_.config.string(key).empty()) continue;
+    fs::create_directories(parent);
+    fs::copy_file(x_.config.string(key), parent / fmt::format(".{}.{}.tmp", name, ::getpid()),
+                  fs::copy_options::overwrite_existing);
+    staged.emplace_back(key, name);
+  }
+  if (fs::exists(o_.dir)) fs::remove_all(o_.dir);
   fs::create_directories(rundir::checkpoints_dir(o_.dir));
+  for (const auto& [key, name] : staged) {
+    fs::rename(parent / fmt::format(".{}.{}.tmp", name, ::getpid()), home / name);
+    x_.config.set(key, (home / name).string());
+  }
   write_run_config(o_.dir, o_.version_header, x_.config);
   if (x_.prediction.value("available", false)) write_theory(o_.dir, x_.prediction);
 }
@@ -341,7 +362,7 @@ int train(const Config& config, const RunOptions& options) {
 
 bool may_change_on_resume(const std::string& key) {
   const KeySpec* spec = Config::find(key);
-  return key == "train.steps" || (spec && spec->execution);
+  return key == "train.steps" || (spec && (spec->execution || spec->file));
 }
 
 std::string version_header(const std::string& version, const std::string& git_rev) {
@@ -356,6 +377,7 @@ Config experiment_config(Config config, const std::vector<std::string>& override
     throw ConfigError(origin + " defines a [sweep]; run it with gradscope sweep " + origin);
   for (const std::string& kv : overrides) config.apply_override(kv);
   validate_experiment(config);
+  resolve_task(config);
   return config;
 }
 

@@ -11,6 +11,7 @@
 #include "gradscope/config/value_text.h"
 #include "gradscope/run/validate.h"
 #include "gradscope/rundir/files.h"
+#include "gradscope/tasks/task_family.h"
 #include "gradscope/tensor/rng.h"
 
 namespace gradscope {
@@ -134,10 +135,11 @@ std::vector<SweepRun> expand_sweep(const Config& base, const SweepSpec& spec) {
         r.config.set("seed", base.integer("seed") + s);
         r.axes.push_back(fmt::format("seed={}", base.integer("seed") + s));
       }
-      r.id = config_hash(r.config);
-      r.config.set("name", sweep + "-" + r.id.substr(0, 8));
       try {
         validate_experiment(r.config);
+        resolve_task(r.config);
+        r.id = config_hash(r.config);
+        r.config.set("name", sweep + "-" + r.id.substr(0, 8));
       } catch (const ConfigError& e) {
         std::string at;
         for (const auto& a : r.axes) at += (at.empty() ? "" : ", ") + a;

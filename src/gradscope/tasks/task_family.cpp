@@ -59,6 +59,11 @@ const TaskFamily& find_task_family(const std::string& name) {
   throw ConfigError("task.name = \"" + name + "\" (valid: " + registry().names() + ")");
 }
 
+void resolve_task(Config& config) {
+  const TaskFamily& family = find_task_family(config.string("task.name"));
+  if (family.resolve) family.resolve(config);
+}
+
 void register_task_family(const TaskFamily& family) {
   registry().add(family);
 }

@@ -2,12 +2,14 @@
 // gradscope needs to know about it is stated here, once:
 //
 //   validate     its task.* keys (and what its data needs of the other sections)
+//   resolve      keys it derives from its inputs before the run's id is taken (a data hash)
 //   build        the train and test data, deterministic from the config (task.split_seed)
 //   shape        the model shape the data implies (vocab, classes, length, outputs)
 //   models       the model.type values that can read the data; losses: the train.loss values
 //   measures     the extra metric columns its runs log: names of probes/measures.h
 //   monitored    the metrics whose phase changes the summary reports ("x" or "prefix.*")
 //   summary_line the final line `gradscope run` prints after "<name>: <status>; "
+//   kept_files   the user's files a run copies into its directory (arrays: data.npz)
 //
 // A new task family is one file (its generator, options and entry function) plus one line in
 // tasks/task_registry.def; tests and plugins may add families at run time. The trainer iterates
@@ -16,6 +18,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -35,6 +38,13 @@ struct TaskFamily {
   std::function<TaskData(const Config&)> build;
   // nullptr: data_shape(data).
   std::function<ModelShape(const Config&, const TaskData&)> shape;
+  // Completes the config from what the family reads, before the run's id is taken (arrays:
+  // task.data_hash, the content hash of task.path's file, checked where it is given). Throws
+  // ConfigError. nullptr: nothing to complete.
+  std::function<void(Config&)> resolve;
+  // Files a run keeps in its directory, as {key naming the file, name there}: a new run copies
+  // each one in and its config names the copy, so it resumes and repeats without the original.
+  std::vector<std::pair<std::string, std::string>> kept_files;
   std::vector<std::string> measures;
   std::vector<std::string> monitored;
   // The text after "<name>: <status>; " from the summary (its "final" holds the last metrics
@@ -49,6 +59,8 @@ struct TaskFamily {
 const std::vector<TaskFamily>& task_families();
 // The family of task.name `name`. Throws ConfigError listing the valid names.
 const TaskFamily& find_task_family(const std::string& name);
+// Runs the resolve step of task.name's family on `config` (nothing when it has none).
+void resolve_task(Config& config);
 // Adds a family (its name must be new). Not thread-safe: call before any run starts.
 void register_task_family(const TaskFamily& family);
 
