@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from .arrays import Arrays
 
 RunError = _core.RunError  # a corrupt or partial file (a ValueError), named in the message
 
@@ -39,6 +40,7 @@ class Run:
     params(step)      {name: ndarray shaped like the parameter} at a checkpoint (default: last)
     initial_params()  {name: ndarray}: W_0 (every checkpoint keeps it)
     optimizer_state(step)  {buffer: {name: ndarray}}: the optimizer's state per parameter
+    data              gradscope.Arrays a task.name = "arrays" run trained on (its copy), or None
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -87,6 +89,14 @@ class Run:
     @cached_property
     def fourier(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return _probe_rows(self._files["fourier"])
+
+    @cached_property
+    def data(self):
+        task = self.config.get("task", {})
+        if task.get("name") != "arrays":
+            return None
+        file = Path(task["path"])  # a run's copy is relative to the run directory
+        return Arrays.load(file if file.is_absolute() else self.path / file)
 
     @property
     def checkpoint_steps(self) -> list[int]:

@@ -19,6 +19,7 @@ import tomllib
 from pathlib import Path
 
 from . import _core
+from .arrays import Arrays
 from .run import Run, runs
 
 
@@ -88,21 +89,52 @@ def task_data(experiment: str | os.PathLike | dict, overrides=None) -> dict:
     return _core.task_data(*_experiment_args(experiment), _override_list(overrides))
 
 
+class _DataFile:
+    """`data` (an Arrays) saved as a temporary .npz, and the overrides that make a run read it;
+    error messages name the data rather than the temporary file."""
+
+    def __init__(self, data):
+        if data is not None and not isinstance(data, Arrays):
+            raise ValueError(f"data is {type(data).__name__} (valid: gradscope.Arrays(x_train, "
+                             "y_train, x_test, y_test))")
+        self.data, self.tmp, self.overrides = data, None, []
+        if data is not None:
+            self.tmp = tempfile.TemporaryDirectory(prefix="gradscope-data-")
+            self.path = str(Path(self.tmp.name) / "data.npz")
+            data.save(self.path)
+            self.overrides = ["task.name=arrays", f"task.path={self.path}"]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace):
+        if self.tmp is not None:
+            self.tmp.cleanup()
+        if isinstance(error, ValueError) and self.tmp is not None:
+            message = str(error).replace(f"task.path {self.path}: ", "data: ")
+            raise ValueError(message.replace(self.path, "data")) from None
+        return False
+
+
 def run(experiment: str | os.PathLike | dict | None = None, overrides=None,
         out: str | os.PathLike | None = None, *, resume: str | os.PathLike | None = None,
-        force: bool = False) -> Run:
+        force: bool = False, data: Arrays | None = None) -> Run:
     """Trains `experiment` (a TOML file or a dict shaped like one) with `overrides` into `out`
     (default runs/<name>) and returns its Run; or continues the run directory `resume` (the
-    overrides may then only extend train.steps). A bad key or value raises ValueError before
-    anything is written; an existing `out` needs force=True. A run that diverges returns its Run
-    (summary status "diverged")."""
+    overrides may then only extend train.steps). `data` (gradscope.Arrays) trains the
+    experiment's model on your arrays instead of its task (task.name = "arrays"; the run keeps
+    them as data.npz). A bad key or value, or bad data, raises ValueError before anything is
+    written; an existing `out` needs force=True. A run that diverges returns its Run (summary
+    status "diverged")."""
     over = _override_list(overrides)
     if resume is not None:
-        if experiment is not None:
-            raise ValueError("run(resume=...) takes no experiment: the config is the run's own")
+        if experiment is not None or data is not None:
+            raise ValueError("run(resume=...) takes no experiment or data: they are the run's own")
         code, target = _core.train("", False, "", over, "", False, str(resume))
     elif experiment is not None:
-        code, target = _core.train(*_experiment_args(experiment), over, str(out or ""), force, "")
+        with _DataFile(data) as file:
+            code, target = _core.train(*_experiment_args(experiment), over + file.overrides,
+                                       str(out or ""), force, "")
     else:
         raise ValueError("run needs an experiment (a TOML file or a dict) or resume=RUN_DIR")
     if code == 130:
@@ -124,21 +156,22 @@ def _executable() -> str:
 
 
 def sweep(experiment: str | os.PathLike | dict, overrides=None, *, jobs: int = 1,
-          root: str | os.PathLike = "runs", threads: int = 1):
+          root: str | os.PathLike = "runs", threads: int = 1, data: Arrays | None = None):
     """Runs a sweep as `gradscope sweep` does (the experiment's [sweep] section and/or
     overrides with several values, {"optim.weight_decay": [0.1, 0.3]} or
     ["optim.weight_decay=0.1,0.3"]), `jobs` runs at a time, into root/<name>/, each added to
     root/index.sqlite; a rerun skips finished runs and resumes interrupted ones. Returns the
     sweep's runs from the index as a DataFrame (gradscope.runs). Bad input raises ValueError
     with the command line's message; Ctrl-C stops the runs (each writes a checkpoint) and raises
-    KeyboardInterrupt."""
+    KeyboardInterrupt. `data` (gradscope.Arrays) trains every run on your arrays, as in run()."""
     args = []
     for k, v in (overrides.items() if isinstance(overrides, dict) else []):
         values = v if isinstance(v, (list, tuple)) and not k.startswith("task.target") else [v]
         args.append(f"{k}=" + ",".join(_value_text(x) for x in values))
     if not isinstance(overrides, dict):
         args += _override_list(overrides)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, _DataFile(data) as data_file:
+        args += data_file.overrides
         if isinstance(experiment, dict):
             file = Path(tmp) / "experiment.toml"
             file.write_text(_toml_text(experiment))
@@ -153,8 +186,8 @@ def sweep(experiment: str | os.PathLike | dict, overrides=None, *, jobs: int = 1
         except KeyboardInterrupt:
             raise KeyboardInterrupt(f"{root}/{name}: interrupted; run gradscope.sweep again to "
                                     "finish it") from None
-    if done.returncode == 2:
-        raise ValueError(done.stderr.strip().removeprefix("gradscope: error: "))
+        if done.returncode == 2:
+            raise ValueError(done.stderr.strip().removeprefix("gradscope: error: "))
     for a in args:
         if a.startswith("name="):
             name = a[len("name="):]
