@@ -80,6 +80,15 @@ TEST_F(Arrays, TrainsToTheSameMetricsAsTheBuiltInTask) {
       << r.out;
 }
 
+TEST_F(Arrays, RunOnTheDeviceAsTheBuiltInTaskDoes) {  // the emulated device's code path
+  for (const char* exp : {"xy.toml", "data/exp/xy.toml"})
+    ASSERT_EQ(run("--device emulated run " + (dir_ / exp).string() + " train.steps=20 --out " +
+                  (dir_ / (std::string("dev-") + exp[0])).string())
+                  .code,
+              0);
+  EXPECT_EQ(slurp(dir_ / "dev-x/metrics.jsonl"), slurp(dir_ / "dev-d/metrics.jsonl"));
+}
+
 TEST_F(Arrays, ARunKeepsItsDataAndRefusesAChangedCopy) {
   const fs::path out = dir_ / "run";
   ASSERT_EQ(run("run " + (dir_ / "data/exp/xy.toml").string() + " --out " + out.string()).code, 0);
