@@ -1,12 +1,14 @@
 // NumPy .npy encoding: see npy.h. Layout: magic "\x93NUMPY", version 1.0, a little-endian uint16
 // header length, an ASCII dict padded with spaces to a multiple of 64 bytes and ending in '\n',
-// then the raw data.
+// then the raw data. Reading goes through tasks/npz.h's general .npy parser.
 #include "gradscope/probes/npy.h"
 
 #include <fmt/core.h>
 
 #include <cstring>
 #include <stdexcept>
+
+#include "gradscope/tasks/npz.h"
 
 namespace gradscope {
 
@@ -31,31 +33,19 @@ std::string encode_npy_f32(const std::vector<float>& data, int64_t rows, int64_t
 
 std::vector<float> decode_npy_f32(const std::string& bytes, int64_t& rows, int64_t& cols,
                                   const std::string& origin) {
-  auto fail = [&](const std::string& why) {
-    throw std::runtime_error(origin + ": not a float32 .npy array written by gradscope (" + why +
-                             ")");
-  };
-  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) fail("bad magic");
-  const size_t hlen = static_cast<unsigned char>(bytes[8]) |
-                      (static_cast<size_t>(static_cast<unsigned char>(bytes[9])) << 8);
-  if (bytes.size() < 10 + hlen) fail("truncated header");
-  const std::string dict = bytes.substr(10, hlen);
-  if (dict.find("'<f4'") == std::string::npos) fail("dtype is not <f4");
-  const size_t open = dict.find("'shape': (");
-  if (open == std::string::npos) fail("no shape");
-  long long r = 0, c = 0;
-  const char* shape = dict.c_str() + open + 10;
-  if (std::sscanf(shape, "%lld, %lld)", &r, &c) == 2) {
-    rows = r, cols = c;
-  } else if (std::sscanf(shape, "%lld,)", &r) == 1) {
-    rows = r, cols = 1;
-  } else {
-    fail("unreadable shape");
+  NpyArray a;
+  try {
+    a = parse_npy(bytes, origin);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(e.what());
   }
-  const size_t n = static_cast<size_t>(rows * cols);
-  if (bytes.size() != 10 + hlen + n * sizeof(float)) fail("data size does not match the shape");
-  std::vector<float> out(n);
-  if (n) std::memcpy(out.data(), bytes.data() + 10 + hlen, n * sizeof(float));
+  if (a.kind != 'f' || a.itemsize != 4 || a.shape.empty() || a.shape.size() > 2)
+    throw std::runtime_error(origin + ": " + a.dtype() + " " + a.shape_text() +
+                             " (valid: float32 [rows] or [rows, cols], as gradscope writes)");
+  rows = a.shape[0];
+  cols = a.shape.size() == 2 ? a.shape[1] : 1;
+  std::vector<float> out(static_cast<size_t>(a.size()));
+  if (!out.empty()) std::memcpy(out.data(), a.data.data(), out.size() * sizeof(float));
   return out;
 }
 

@@ -12,8 +12,8 @@ namespace gradscope {
 // array [rows].
 std::string encode_npy_f32(const std::vector<float>& data, int64_t rows, int64_t cols);
 
-// Parses bytes written by encode_npy_f32 (1-D arrays read as [rows, 1]). Throws
-// std::runtime_error naming `origin` when they are not such an array.
+// Parses a float32 .npy array of 1 or 2 dimensions (1-D arrays read as [rows, 1]), such as
+// encode_npy_f32 writes. Throws std::runtime_error naming `origin` when they are not one.
 std::vector<float> decode_npy_f32(const std::string& bytes, int64_t& rows, int64_t& cols,
                                   const std::string& origin);
 
