@@ -105,6 +105,24 @@ TEST(Config, ResolvedTomlRoundTripsAndDiffNamesKeys) {
   EXPECT_EQ(d.diff(c), (std::vector<std::string>{"seed", "train.steps"}));
 }
 
+// What config.toml cannot hold as it was is refused where it comes in: control characters (a
+// TOML escape such as "\n" too) and bytes that are not UTF-8; other Unicode round-trips.
+TEST(Config, StringsAreUtf8TextWithoutControlCharacters) {
+  Config c;
+  c.apply_override("name=grokking-\xce\xbb-\xe2\x86\x92-\xf0\x9f\x99\x82");  // λ → 🙂
+  EXPECT_TRUE(Config::from_string(c.to_toml(), "resolved").diff(c).empty());
+  for (const std::string bad : {"name=a\tb", "name=\xff", "name=\xc3", "name=\xed\xa0\x80",
+                                "name=\xc0\xaf", "task.op=a\x7f"}) {
+    try {
+      c.apply_override(bad);
+      ADD_FAILURE() << bad << " was taken";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("(valid: plain text)"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(Config::from_string("name = \"a\\nb\"\n", "file"), ConfigError);
+}
+
 }  // namespace
 }  // namespace gradscope
 

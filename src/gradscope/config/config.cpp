@@ -95,8 +95,40 @@ const char* kind_name(const ConfigValue& v) {
   }
 }
 
+namespace {
+
+// Whether `s` is UTF-8 text without control characters (what config.toml can hold and read back
+// as it was).
+bool plain_text(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+    const int extra = c < 0x80           ? 0
+                      : (c >> 5) == 0x6  ? 1
+                      : (c >> 4) == 0xe  ? 2
+                      : (c >> 3) == 0x1e ? 3
+                                         : -1;
+    if (extra < 0 || i + static_cast<size_t>(extra) >= s.size()) return false;
+    uint32_t cp = extra == 0 ? c : c & (0x3f >> extra);
+    for (int k = 1; k <= extra; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d >> 6) != 0x2) return false;
+      cp = cp << 6 | (d & 0x3f);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += static_cast<size_t>(extra) + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
 ConfigValue coerce(const KeySpec& spec, const ConfigValue& v, const std::string& where) {
   const size_t want = spec.default_value.index();
+  if (v.index() == 3 && !plain_text(std::get<std::string>(v)))
+    throw ConfigError(where + spec.key +
+                      " holds control characters or is not UTF-8 (valid: plain text)");
   if (v.index() == want) return v;
   if (spec.string_or_list && v.index() == 4) return v;
   if (want == 0 && v.index() == 1) {
@@ -149,11 +181,16 @@ std::string value_to_string(const ConfigValue& v) {
         out += (out.size() > 1 ? ", " : "") + value_to_string(d);
       return out + "]";
     }
-    default: {
+    default: {  // a TOML basic string: quote, backslash and control characters escaped
       std::string out = "\"";
       for (char ch : std::get<std::string>(v)) {
-        if (ch == '"' || ch == '\\') out += '\\';
-        out += ch;
+        const auto u = static_cast<unsigned char>(ch);
+        if (ch == '"' || ch == '\\')
+          out += std::string("\\") + ch;
+        else if (u < 0x20 || u == 0x7f)
+          out += fmt::format("\\u{:04X}", u);
+        else
+          out += ch;
       }
       return out + "\"";
     }

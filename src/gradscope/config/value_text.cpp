@@ -74,9 +74,9 @@ ConfigValue parse_value(const KeySpec& spec, const std::string& text) {
   const size_t want = spec.default_value.index();
   const std::optional<ConfigValue> v = as_toml(text);
   if (want == kString) {
-    if (v && v->index() == kString) return *v;
+    if (v && v->index() == kString) return coerce(spec, *v, "");  // checks it is plain text
     if (v && v->index() == kList && spec.string_or_list) return *v;
-    return text;  // a bare string
+    return coerce(spec, text, "");  // a bare string
   }
   if (v) {
     try {
