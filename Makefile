@@ -1,13 +1,15 @@
 # Thin wrapper over CMake. The two quick-start commands:
 #   make demo   install dependencies, build, run the default experiment
 #   make test   install dependencies, build, run the tests (Release, then ASan+UBSan)
-# Other targets: build, install, bench, oracle-fixtures, format, clean.
+# Other targets: build, install, fuzz, bench, oracle-fixtures, format, clean.
 JOBS ?= $(shell nproc)
 BUILD ?= build
 SAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 CTEST_ARGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: test-slurm deps build install demo test test-release test-sanitize test-slow bench oracle-fixtures format clean
+.PHONY: test-slurm deps build install demo test test-release test-sanitize test-slow fuzz bench oracle-fixtures format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -28,7 +30,8 @@ demo: build
 	./$(BUILD)/gradscope plot runs/nanda-grokking
 
 # Fast tests in the Release build, then the unit, gradient-check and allocation tests again under
-# AddressSanitizer + UndefinedBehaviorSanitizer. Tests labelled `slow` are left to `make test-slow`.
+# AddressSanitizer + UndefinedBehaviorSanitizer, with the fuzz targets' corpora replayed. Tests
+# labelled `slow` are left to `make test-slow`.
 test: test-release test-sanitize test-slurm
 
 test-release: build
@@ -37,9 +40,20 @@ test-release: build
 test-sanitize: deps
 	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRADSCOPE_SANITIZE=ON \
 	  -DGRADSCOPE_BUILD_BENCH=OFF -DGRADSCOPE_WERROR=ON -DGRADSCOPE_CUDA=OFF >/dev/null
-	@cmake --build $(SAN_BUILD) -j $(JOBS) --target unit_tests gradcheck_tests oracle_tests alloc_tests
+	@cmake --build $(SAN_BUILD) -j $(JOBS) --target unit_tests gradcheck_tests oracle_tests \
+	  alloc_tests fuzzers
 	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest $(CTEST_ARGS) -LE slow -L 'unit|gradcheck|oracle'
+	  ctest $(CTEST_ARGS) -LE slow -L 'unit|gradcheck|oracle|fuzz'
+
+# The libFuzzer targets (tests/fuzz), built with clang, ASan and UBSan in $(FUZZ_BUILD), each run
+# for FUZZ_SECONDS (default 60) over its corpus; new inputs accumulate in
+# $(FUZZ_BUILD)/fuzz/<target>/corpus, findings in $(FUZZ_BUILD)/fuzz/<target>/findings.
+fuzz: deps
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DGRADSCOPE_SANITIZE=ON -DGRADSCOPE_FUZZ=ON -DGRADSCOPE_FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	  -DGRADSCOPE_BUILD_BENCH=OFF -DGRADSCOPE_CUDA=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -j $(JOBS) -L fuzz
 
 test-slow: build
 	cd $(BUILD) && ctest $(CTEST_ARGS) -L slow
@@ -63,4 +77,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)

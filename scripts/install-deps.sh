@@ -17,6 +17,9 @@
 #   libgtest-dev            unit, gradient-check and oracle tests (GoogleTest).
 #   libbenchmark-dev        micro-benchmarks (Google Benchmark).
 #   clang-format            the project's formatting.
+#   clang, libclang-rt-14-dev
+#                           `make fuzz`: libFuzzer (shipped in clang's runtime) drives the fuzz
+#                           targets of tests/fuzz, built with clang's ASan and UBSan.
 #   pybind11-dev            the `gradscope` Python module's C++ bindings (header-only, with
 #                           CMake config); python3-dev for Python.h.
 #   python3-numpy           the module hands NumPy arrays out (views where it can).
@@ -32,7 +35,7 @@ packages=(
   libopenblas-openmp-dev
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev libzip-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang-format
+  clang-format clang libclang-rt-14-dev
   pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest
   python3-nbclient python3-ipykernel python3-nbformat python3-matplotlib
 )
