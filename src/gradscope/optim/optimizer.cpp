@@ -131,7 +131,7 @@ class AdamFamily final : public Optimizer<T> {
     const T one_b1 = static_cast<T>(1.0 - c_.beta1), one_b2 = static_cast<T>(1.0 - c_.beta2);
     const T eps = static_cast<T>(c_.eps);
     const bool has_wd = c_.weight_decay != 0;
-    const Coefficients k{step_size, bc2_sqrt, decay, wd, b1, b2, one_b1, one_b2, eps, has_wd};
+    const Coefficients<T> k{step_size, bc2_sqrt, decay, wd, b1, b2, one_b1, one_b2, eps, has_wd};
     parallel_for(static_cast<int64_t>(p.size()), kGrain, [&](int64_t i0, int64_t i1) {
       update<kDecoupled>(k, p.data() + i0, g.data() + i0, m_.data() + i0, v_.data() + i0, i1 - i0);
     });
