@@ -256,8 +256,63 @@ Config Config::from_file(const std::filesystem::path& path) {
   return from_string(text.str(), path.string(), path.parent_path());
 }
 
+namespace {
+
+// TOML allows characters beyond ASCII only in strings and comments. toml++ 3.3 (Debian 12) reaches
+// undefined behaviour (an "unreachable" branch of its whitespace table) on some of them elsewhere,
+// so they are refused here first, naming line and column.
+void check_non_ascii_placement(const std::string& text, const std::string& file) {
+  enum { plain, comment, basic, literal } state = plain;
+  bool multiline = false;
+  int64_t line = 1, column = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    ++column;
+    if (ch == '\n') {
+      ++line, column = 0;
+      if (state == comment || ((state == basic || state == literal) && !multiline)) state = plain;
+      continue;
+    }
+    const bool triple = text.compare(i, 3, std::string(3, ch)) == 0;
+    switch (state) {
+      case plain:
+        if (static_cast<unsigned char>(ch) >= 0x80)
+          throw ConfigError(
+              fmt::format("{}:{}:{}: a character beyond ASCII outside a string or "
+                          "comment (valid there: TOML's ASCII syntax)",
+                          file, line, column));
+        if (ch == '#') state = comment;
+        if (ch == '"' || ch == '\'') {
+          state = ch == '"' ? basic : literal;
+          multiline = triple;
+          if (triple) i += 2, column += 2;
+        }
+        break;
+      case basic:
+        if (ch == '\\') {
+          ++i, ++column;  // the escaped character
+        } else if (ch == '"' && (!multiline || triple)) {
+          state = plain;
+          if (multiline) i += 2, column += 2;
+        }
+        break;
+      case literal:
+        if (ch == '\'' && (!multiline || triple)) {
+          state = plain;
+          if (multiline) i += 2, column += 2;
+        }
+        break;
+      case comment:
+        break;
+    }
+  }
+}
+
+}  // namespace
+
 Config Config::from_string(const std::string& text, const std::string& file,
                            const std::filesystem::path& base) {
+  check_non_ascii_placement(text, file);
   toml::table root;
   try {
     root = toml::parse(text, file);
