@@ -71,6 +71,20 @@ TEST_F(RunDir, SummaryRoundTripsThroughItsFile) {
   EXPECT_EQ(read_file(rundir::summary_file(dir_)), first);  // nothing lost, same bytes
   std::ofstream(rundir::summary_file(dir_)) << "{not json";
   EXPECT_THROW(read_summary(dir_), std::runtime_error);
+  // A step that is not a whole int64 is a corrupt file, not a conversion (a fuzz finding).
+  for (const char* step : {"2.4e43", "0.5", "\"12\"", "-9.3e18"}) {
+    std::ofstream(rundir::summary_file(dir_))
+        << R"({"status": "completed", "generalized_step": )" << step << "}";
+    try {
+      read_summary(dir_);
+      ADD_FAILURE() << step << " was read";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("not a gradscope summary"), std::string::npos);
+    }
+  }
+  std::ofstream(rundir::summary_file(dir_))
+      << R"({"status": "completed", "generalized_step": 8e3})";
+  EXPECT_EQ(read_summary(dir_)->generalized_step, 8000);  // an integral number still reads
 }
 
 TEST_F(RunDir, StatesAreDecidedFromTheFiles) {

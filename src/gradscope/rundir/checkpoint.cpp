@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "gradscope/rundir/files.h"
+#include "gradscope/rundir/json_fields.h"
 #include "gradscope/tensor/tensor.h"
 
 namespace gradscope {
@@ -100,12 +101,12 @@ nlohmann::json read_header(std::FILE* f, const std::filesystem::path& path, int&
 CheckpointInfo info_of(const nlohmann::json& h, int format) {
   CheckpointInfo info;
   info.format = format;
-  info.step = h.at("step").get<int64_t>();
+  info.step = json_int_at(h, "step");
   info.wall_time_s = h.value("wall_time_s", 0.0);
   info.config_toml = h.value("config", "");
   info.precision = h.value("precision", "");
   info.optimizer = h.at("optimizer").value("name", "");
-  info.optimizer_steps = h.at("optimizer").at("steps").get<int64_t>();
+  info.optimizer_steps = json_int_at(h.at("optimizer"), "steps");
   return info;
 }
 
@@ -124,8 +125,8 @@ void load_v1(std::FILE* f, const std::filesystem::path& path, const nlohmann::js
   for (size_t i = 0; i < ps.size(); ++i) {
     const ParamInfo& p = params.info(static_cast<int>(i));
     std::vector<int64_t> shape(p.shape.dims.begin(), p.shape.dims.begin() + p.shape.rank);
-    if (ps[i].at("name") != p.name || ps[i].at("shape").get<std::vector<int64_t>>() != shape ||
-        ps[i].at("offset").get<int64_t>() != p.offset)
+    if (ps[i].at("name") != p.name || json_ints(ps[i].at("shape"), "shape") != shape ||
+        json_int_at(ps[i], "offset") != p.offset)
       fail(path, "parameter " + ps[i].at("name").get<std::string>() +
                      " does not match the model's " + p.name);
   }
@@ -134,7 +135,7 @@ void load_v1(std::FILE* f, const std::filesystem::path& path, const nlohmann::js
   if (hb.size() != bufs.size()) fail(path, "optimizer state does not match");
   for (size_t i = 0; i < bufs.size(); ++i)
     if (hb[i].at("name") != bufs[i].first ||
-        hb[i].at("elements").get<size_t>() != bufs[i].second.size())
+        json_int_at(hb[i], "elements") != static_cast<int64_t>(bufs[i].second.size()))
       fail(path, "buffer " + hb[i].at("name").get<std::string>() + " does not match");
   // Read everything before changing anything.
   std::vector<T> staging;
@@ -184,16 +185,16 @@ CheckpointLayout read_checkpoint_layout(const std::filesystem::path& path) {
     l.element_size = l.info.precision == "float64" ? 8 : l.info.precision == "float32" ? 4 : 0;
     if (l.element_size == 0) fail(path, "malformed header (precision " + l.info.precision + ")");
     for (const auto& p : h.at("params"))
-      l.params.push_back({p.at("name").get<std::string>(),
-                          p.at("shape").get<std::vector<int64_t>>(),
-                          p.at("offset").get<int64_t>()});
+      l.params.push_back({p.at("name").get<std::string>(), json_ints(p.at("shape"), "shape"),
+                          json_int_at(p, "offset")});
     int64_t at = std::ftell(f);
+    const auto size = static_cast<int64_t>(std::filesystem::file_size(path));
     for (const auto& b : h.at("buffers")) {
-      const int64_t n = b.at("elements").get<int64_t>();
+      const int64_t n = json_int_at(b, "elements");
+      if (n < 0 || n > (size - at) / l.element_size) fail(path, "truncated data");
       l.buffers.push_back({b.at("name").get<std::string>(), n, at});
       at += n * l.element_size;
     }
-    if (static_cast<int64_t>(std::filesystem::file_size(path)) < at) fail(path, "truncated data");
     return l;
   });
 }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gradscope/rundir/files.h"
+#include "gradscope/rundir/json_fields.h"
 #include "gradscope/rundir/paths.h"
 
 namespace gradscope {
@@ -45,9 +46,12 @@ void write_heartbeat(const std::filesystem::path& run_dir, const Heartbeat& h) {
 std::optional<Heartbeat> read_heartbeat(const std::filesystem::path& run_dir) {
   try {
     const auto j = nlohmann::json::parse(read_file(rundir::heartbeat_file(run_dir)));
-    return Heartbeat{j.at("host").get<std::string>(),   j.at("pid").get<int64_t>(),
-                     j.at("step").get<int64_t>(),       j.at("steps").get<int64_t>(),
-                     j.at("steps_per_s").get<double>(), j.at("wall_time_s").get<double>(),
+    return Heartbeat{j.at("host").get<std::string>(),
+                     json_int_at(j, "pid"),
+                     json_int_at(j, "step"),
+                     json_int_at(j, "steps"),
+                     j.at("steps_per_s").get<double>(),
+                     j.at("wall_time_s").get<double>(),
                      j.at("updated").get<double>()};
   } catch (const std::exception&) {
     return std::nullopt;

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "gradscope/rundir/files.h"
+#include "gradscope/rundir/json_fields.h"
 #include "gradscope/rundir/paths.h"
 
 namespace gradscope {
@@ -17,9 +18,13 @@ json optional_step(const std::optional<int64_t>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
+int64_t whole_or(const json& j, const char* key, int64_t fallback) {
+  return j.contains(key) ? json_int(j[key], key) : fallback;
+}
+
 std::optional<int64_t> step_of(const json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return std::nullopt;
-  return j[key].get<int64_t>();
+  return json_int(j[key], key);
 }
 
 const std::string kKnown[] = {"status",
@@ -89,12 +94,12 @@ Summary summary_from_json(const json& j, const std::string& origin) {
       s.memorize_threshold = t.value("memorize", 0.0);
       s.generalize_threshold = t.value("generalize", 0.0);
       s.regime_threshold = t.value("regime", 0.0);
-      s.regime_gap = t.value("regime_gap", int64_t{0});
+      s.regime_gap = whole_or(t, "regime_gap", 0);
     }
     const json fin = j.value("final", json::object());
     for (const auto& [k, v] : fin.items())
       s.final.emplace_back(k, v.is_number() ? v.get<double>() : NAN);
-    s.steps_done = j.value("steps_done", int64_t{0});
+    s.steps_done = whole_or(j, "steps_done", 0);
     s.wall_time_s = j.value("wall_time_s", 0.0);
     s.steps_per_s = j.value("steps_per_s", 0.0);
     if (j.contains("phase_changes")) s.phase_changes = j["phase_changes"];
