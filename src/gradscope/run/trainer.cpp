@@ -150,19 +150,22 @@ void Training<T>::start_fresh() {
   // directory being replaced), then moved in; the config then names the copies.
   const fs::path home = fs::absolute(o_.dir).lexically_normal();
   const fs::path parent = (home.has_filename() ? home : home.parent_path()).parent_path();
-  std::vector<std::pair<std::string, std::string>> staged;  // {key, name in the directory}
-  for (const auto& [key, name] : x_.family->kept_files) {
+  std::vector<std::string> staged;  // the keys whose files were copied
+  auto stage = [&](const std::string& key) {
+    return parent /
+           fmt::format(".{}.{}.tmp", rundir::kept_file(home, key).filename().string(), ::getpid());
+  };
+  for (const std::string& key : x_.family->kept_files) {
     if (x_.config.string(key).empty()) continue;
     fs::create_directories(parent);
-    fs::copy_file(x_.config.string(key), parent / fmt::format(".{}.{}.tmp", name, ::getpid()),
-                  fs::copy_options::overwrite_existing);
-    staged.emplace_back(key, name);
+    fs::copy_file(x_.config.string(key), stage(key), fs::copy_options::overwrite_existing);
+    staged.push_back(key);
   }
   if (fs::exists(o_.dir)) fs::remove_all(o_.dir);
   fs::create_directories(rundir::checkpoints_dir(o_.dir));
-  for (const auto& [key, name] : staged) {
-    fs::rename(parent / fmt::format(".{}.{}.tmp", name, ::getpid()), home / name);
-    x_.config.set(key, (home / name).string());
+  for (const std::string& key : staged) {
+    fs::rename(stage(key), rundir::kept_file(home, key));
+    x_.config.set(key, rundir::kept_file(home, key).string());
   }
   write_run_config(o_.dir, o_.version_header, x_.config);
   if (x_.prediction.value("available", false)) write_theory(o_.dir, x_.prediction);

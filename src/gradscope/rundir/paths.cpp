@@ -1,6 +1,8 @@
 // Run-directory paths: see paths.h.
 #include "gradscope/rundir/paths.h"
 
+#include <stdexcept>
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -15,6 +17,10 @@ Path metrics_jsonl(const Path& run) {
 }
 Path metrics_csv(const Path& run) {
   return run / "metrics.csv";
+}
+Path kept_file(const Path& run, const std::string& key) {
+  if (key == "task.path") return run / "data.npz";
+  throw std::logic_error("rundir::kept_file: no file name for " + key);
 }
 Path summary_file(const Path& run) {
   return run / "summary.json";

@@ -2,6 +2,7 @@
 // file under src/ spells these names; docs/FORMATS.md specifies each file's content.
 //
 //   <run>/config.toml               the resolved config (config/config.h)
+//   <run>/data.npz                  the run's copy of the user's data file (task.path; arrays)
 //   <run>/metrics.jsonl, .csv       one row per log step (rundir/metrics.h)
 //   <run>/summary.json              phases, final metrics, timing (rundir/summary_file.h)
 //   <run>/theory.json               a theory's prediction, where one applies
@@ -24,6 +25,9 @@ namespace gradscope::rundir {
 using Path = std::filesystem::path;
 
 Path config_file(const Path& run);
+// The run's copy of the file a config key names (a task family's kept_files): task.path ->
+// data.npz. Throws std::logic_error for a key without a name here.
+Path kept_file(const Path& run, const std::string& key);
 Path metrics_jsonl(const Path& run);
 Path metrics_csv(const Path& run);
 Path summary_file(const Path& run);

@@ -290,7 +290,7 @@ TaskFamily arrays_task() {
     c.set("task.data_hash", load_arrays(c.string("task.path"))->hash);
   };
   f.build = build_arrays;
-  f.kept_files = {{"task.path", "data.npz"}};
+  f.kept_files = {"task.path"};  // the run's copy: data.npz
   return f;
 }
 

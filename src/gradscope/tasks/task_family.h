@@ -9,7 +9,7 @@
 //   measures     the extra metric columns its runs log: names of probes/measures.h
 //   monitored    the metrics whose phase changes the summary reports ("x" or "prefix.*")
 //   summary_line the final line `gradscope run` prints after "<name>: <status>; "
-//   kept_files   the user's files a run copies into its directory (arrays: data.npz)
+//   kept_files   the keys of the user's files a run copies into its directory (arrays: task.path)
 //
 // A new task family is one file (its generator, options and entry function) plus one line in
 // tasks/task_registry.def; tests and plugins may add families at run time. The trainer iterates
@@ -42,9 +42,10 @@ struct TaskFamily {
   // task.data_hash, the content hash of task.path's file, checked where it is given). Throws
   // ConfigError. nullptr: nothing to complete.
   std::function<void(Config&)> resolve;
-  // Files a run keeps in its directory, as {key naming the file, name there}: a new run copies
-  // each one in and its config names the copy, so it resumes and repeats without the original.
-  std::vector<std::pair<std::string, std::string>> kept_files;
+  // Keys naming files a run keeps in its directory (rundir::kept_file names the copy): a new run
+  // copies each one in and its config names the copy, so it resumes and repeats without the
+  // original.
+  std::vector<std::string> kept_files;
   std::vector<std::string> measures;
   std::vector<std::string> monitored;
   // The text after "<name>: <status>; " from the summary (its "final" holds the last metrics
