@@ -131,6 +131,10 @@ TEST_F(Arrays, BadDataIsExitTwoWithNothingWritten) {
                                  {"x_test.npy", npy<float>("<f4", {1, 3}, {4, 5, 97})},
                                  {"y_test.npy", npy<int32_t>("<i4", {1}, {20})}});
   write_zip(dir_ / "ragged.npz", {{"x_train.npy", npy<char>("|O", {2}, {})}});
+  write_zip(dir_ / "real.npz", {{"x_train.npy", npy<double>("<f8", {2, 2}, {1, 2, 3, 4})},
+                                {"y_train.npy", npy<double>("<f8", {2}, {0.5, 1.5})},
+                                {"x_test.npy", npy<double>("<f8", {1, 2}, {5, 6})},
+                                {"y_test.npy", npy<double>("<f8", {1}, {2.5})}});
   std::ofstream(dir_ / "junk.npz") << "not a zip";
   const std::string run_arrays = "run " + exp + " task.path=";
   expect_bad_input({{run_arrays + (dir_ / "label.npz").string(),
@@ -142,7 +146,10 @@ TEST_F(Arrays, BadDataIsExitTwoWithNothingWritten) {
                     {run_arrays + (dir_ / "none.npz").string(), "no such file"},
                     {"run " + exp + " task.path=", "task.path = \"\""},
                     {"run " + exp + " model.type=deep_linear",
-                     "x_train is int32: the model reads real features"}},
+                     "x_train is int32: the model reads real features"},
+                    {"--device emulated " + run_arrays + (dir_ / "real.npz").string() +
+                         " model.type=mlp model.mlp_form=dense",
+                     "real targets (regression) run on the cpu only"}},
                    dir_ / "out");
 }
 

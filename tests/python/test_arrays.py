@@ -80,6 +80,12 @@ def test_float_features_with_real_targets_train_the_regression_models(tmp_path):
     run = gs.run(experiment, out=tmp_path / "lin", data=data)
     assert run.summary["status"] == "completed"
     assert run.metrics["test_loss"].iloc[-1] < 1e-3 * run.metrics["test_loss"].iloc[0]
+    # The dense MLP reads the same features and regresses (one output per target column).
+    dense = {"name": "dense", "model": {"type": "mlp", "mlp_form": "dense", "d_hidden": 32},
+             "optim": {"name": "adamw", "lr": 1e-2, "weight_decay": 0.0},
+             "train": {"steps": 300, "log_every": 100}}
+    run = gs.run(dense, out=tmp_path / "dense", data=data)
+    assert run.metrics["test_loss"].iloc[-1] < 0.05 * run.metrics["test_loss"].iloc[0]
 
 
 def test_targets_at_every_position_train_a_transformer(tmp_path):

@@ -93,8 +93,8 @@ class DenseMlp final : public Model<T> {
       b_.push_back(ps.add(fmt::format("layers.{}.b", l), {c.d_hidden}));
       in = c.d_hidden;
     }
-    W_.push_back(ps.add("readout.W", {in, s.num_classes}));  // [Dhid, C]
-    b_.push_back(ps.add("readout.b", {s.num_classes}));
+    W_.push_back(ps.add("readout.W", {in, outputs()}));  // [Dhid, C] (or [Dhid, Y])
+    b_.push_back(ps.add("readout.b", {outputs()}));
     ps.finalize();
     Rng rng(seed, "init");
     for (size_t l = 0; l < W_.size(); ++l) {
@@ -110,7 +110,8 @@ class DenseMlp final : public Model<T> {
     ps.save_initial();
   }
 
-  int64_t outputs() const override { return s_.num_classes; }
+  // One logit per class, or one output per real target (regression data).
+  int64_t outputs() const override { return s_.out_dim > 0 ? s_.out_dim : s_.num_classes; }
 
   Var forward(Tape<T>& t, const Batch& b) override {
     ParamStore<T>& ps = this->params_;

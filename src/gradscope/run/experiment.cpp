@@ -72,6 +72,10 @@ std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
   }
   x->prediction = predict(c, x->data, x->shape);
   x->device = device_from_name(c.string("device"));
+  if (x->device != Device::cpu && x->data.regression)
+    throw ConfigError(std::string("device = \"") + device_name(x->device) +
+                      "\": real targets (regression) run on the cpu only (the device backend "
+                      "has no squared-error loss yet; valid there: integer labels)");
   if (x->device != Device::cpu) move_to_device(*x);
   return x;
 }
