@@ -47,6 +47,10 @@ def test_the_built_in_task_as_arrays_trains_byte_identically_to_the_cli(tmp_path
     assert kept.x_train.dtype == np.int32 and kept.x_train.shape == (3763, 3)
     assert np.array_equal(kept.y_test, gs.task_data(EXPERIMENT)["y_test"])
     assert gs.Run(tmp_path / "cli").data is None
+    # Its config with other arrays is a new run on those (their own hash, not the old one's).
+    other = arrays_of(dict(EXPERIMENT, task=dict(EXPERIMENT["task"], split_seed=7)))
+    again = gs.run(run.config, out=tmp_path / "other", data=other)
+    assert again.config["task"]["data_hash"] != run.config["task"]["data_hash"]
     # It resumes from its own copy.
     longer = gs.run(resume=tmp_path / "py", overrides={"train.steps": 60})
     assert longer.metrics["step"].iloc[-1] == 60
