@@ -14,6 +14,8 @@
 #   libsqlite3-dev          the results index (runs/index.sqlite) of sweeps.
 #   libzip-dev              reading the user's .npz data files (task.name = "arrays"): zip and
 #                           zip64 archives, stored or deflated, as numpy.savez writes them.
+#   zlib1g-dev              CRC-32 checksums of checkpoints (a damaged file is detected and a
+#                           resume falls back to the previous one).
 #   libgtest-dev            unit, gradient-check and oracle tests (GoogleTest).
 #   libbenchmark-dev        micro-benchmarks (Google Benchmark).
 #   clang-format            the project's formatting.
@@ -34,6 +36,7 @@ packages=(
   build-essential cmake pkg-config
   libopenblas-openmp-dev
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev libzip-dev
+  zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang libclang-rt-14-dev
   pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest

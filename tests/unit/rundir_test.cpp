@@ -1,8 +1,10 @@
 // The run-directory module: the summary's typed round trip, the run states decided in one place
-// (with heartbeats of live, dead and remote processes), checkpoint headers of every format
-// version, the metrics readers (the fast path and the full JSON parser agreeing), and the CSV
-// writer.
+// (with heartbeats of live, dead and remote processes), the run lock (held, stale after kill -9,
+// another host's), checkpoint headers of every format version, the metrics readers (the fast path
+// and the full JSON parser agreeing), and the CSV writer.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -16,6 +18,7 @@
 #include "gradscope/rundir/metrics.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/run_files.h"
+#include "gradscope/rundir/run_lock.h"
 #include "gradscope/rundir/run_state.h"
 #include "gradscope/rundir/summary_file.h"
 
@@ -23,6 +26,10 @@ namespace gradscope {
 namespace {
 
 namespace fs = std::filesystem;
+
+std::string fmt_pid(pid_t pid) {
+  return "pid " + std::to_string(pid) + " ";
+}
 
 class RunDir : public ::testing::Test {
  protected:
@@ -124,6 +131,66 @@ TEST_F(RunDir, AnotherHostsHeartbeatCountsUntilItIsStale) {
   ASSERT_TRUE(back);
   EXPECT_EQ(back->host, "some-other-node");
   EXPECT_EQ(back->step, 1);
+}
+
+TEST_F(RunDir, ARunLockIsHeldByOneAtATimeAndRemovedWithItsDirectory) {
+  const fs::path run = dir_ / "run";
+  {
+    const RunLock held(run);
+    EXPECT_TRUE(fs::exists(rundir::lock_file(run)));
+    EXPECT_EQ(read_lock_holder(run)->pid, ::getpid());
+    try {
+      const RunLock second(run);  // another open file: flock refuses it as it would a process
+      FAIL() << "locked twice";
+    } catch (const RunBusy& e) {
+      EXPECT_NE(std::string(e.what()).find(fmt_pid(::getpid())), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(this_host()), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_FALSE(fs::exists(run)) << "the lock made the directory and nothing else went there";
+}
+
+TEST_F(RunDir, TheLockOfAKilledProcessIsTakenOver) {
+  const fs::path run = dir_ / "run";
+  const pid_t child = ::fork();
+  if (child == 0) {
+    const RunLock held(run);
+    ::raise(SIGKILL);  // dies holding it: run.lock stays, the flock goes with the process
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  ASSERT_EQ(read_lock_holder(run)->pid, child);
+  const RunLock taken(run);
+  ASSERT_TRUE(taken.replaced());
+  EXPECT_EQ(taken.replaced()->pid, child);
+  EXPECT_EQ(read_lock_holder(run)->pid, ::getpid());
+}
+
+TEST_F(RunDir, AnotherHostsLockHoldsWhileItsHeartbeatIsFresh) {
+  const fs::path run = dir_ / "run";
+  fs::create_directories(run);
+  auto write_lock = [&] {
+    std::ofstream(rundir::lock_file(run))
+        << R"({"host":"some-other-node","pid":1,"started":)" << unix_time_now() << "}\n";
+  };
+  write_lock();  // no heartbeat yet: the lock's own age decides
+  EXPECT_THROW(RunLock{run}, RunBusy);
+  Heartbeat beat{"some-other-node", 1, 5, 10, 1.0, 5.0, unix_time_now()};
+  write_heartbeat(run, beat);
+  EXPECT_THROW(RunLock{run}, RunBusy);
+  beat.updated -= 2 * kHeartbeatStaleAfter;  // that host went away mid-run
+  write_heartbeat(run, beat);
+  {
+    const RunLock taken(run);
+    ASSERT_TRUE(taken.replaced());
+    EXPECT_EQ(taken.replaced()->host, "some-other-node");
+  }
+  remove_heartbeat(run);
+  write_lock();
+  fs::last_write_time(rundir::lock_file(run),
+                      fs::file_time_type::clock::now() - std::chrono::minutes(5));
+  EXPECT_NO_THROW(RunLock{run});  // a stale lock that never got to write a heartbeat
 }
 
 TEST_F(RunDir, CheckpointsOfFormatOneStillRead) {

@@ -79,7 +79,7 @@ fs::path index_or_default(const std::string& index) {
 }  // namespace
 
 int ls(const std::vector<std::string>& filters, const std::string& index) {
-  ResultsIndex db(index_or_default(index));
+  ResultsIndex db(index_or_default(index), IndexAccess::read);
   std::vector<std::string> columns;
   const auto rows = db.select(filters, columns);
   // Show the identity and phase columns, and the config keys that differ between the runs.
@@ -112,7 +112,7 @@ int ls(const std::vector<std::string>& filters, const std::string& index) {
 }
 
 int export_csv(const std::string& index, const std::string& out) {
-  ResultsIndex db(index_or_default(index));
+  ResultsIndex db(index_or_default(index), IndexAccess::read);
   const std::string csv = db.export_csv();
   if (out.empty() || out == "-") {
     fmt::print("{}", csv);

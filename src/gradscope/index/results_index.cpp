@@ -3,6 +3,7 @@
 
 #include <fmt/core.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -16,6 +17,7 @@
 
 #include "gradscope/config/config.h"
 #include "gradscope/rundir/csv.h"
+#include "gradscope/rundir/files.h"
 #include "gradscope/rundir/metrics.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/run_files.h"
@@ -143,13 +145,44 @@ fs::path default_index_path(const fs::path& run_dir) {
   return rundir::index_file(parent);
 }
 
-ResultsIndex::ResultsIndex(const fs::path& db) : root_(fs::absolute(db).parent_path()) {
-  fs::create_directories(root_);
-  if (sqlite3_open(db.c_str(), &db_) != SQLITE_OK) {
+namespace {
+// "file:" URI of a path, for sqlite3_open_v2 with SQLITE_OPEN_URI.
+std::string file_uri(const fs::path& path) {
+  std::string uri = "file:";
+  for (const char c : fs::absolute(path).string())
+    uri += c == '?' || c == '#' || c == '%' ? fmt::format("%{:02X}", c) : std::string(1, c);
+  return uri;
+}
+}  // namespace
+
+ResultsIndex::ResultsIndex(const fs::path& db, IndexAccess access)
+    : root_(fs::absolute(db).parent_path()) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  std::string name = db.string();
+  const bool writable = ::access(root_.c_str(), W_OK) == 0 && ::access(db.c_str(), W_OK) == 0;
+  if (access == IndexAccess::read && writable) access = IndexAccess::write;
+  if (access == IndexAccess::read) {
+    if (!fs::exists(db)) throw std::runtime_error(db.string() + ": no index");
+    // On a read-only filesystem SQLite cannot make the WAL's shared-memory file: read the
+    // database as it is on disk (nothing can change it there).
+    flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+    name = file_uri(db) + "?immutable=1";
+  } else {
+    std::error_code ec;
+    fs::create_directories(root_, ec);
+    if (ec) throw std::runtime_error(write_error(db, ec.value()));
+    if (::access(root_.c_str(), W_OK) != 0 || (fs::exists(db) && ::access(db.c_str(), W_OK) != 0))
+      throw std::runtime_error(write_error(db, errno));
+  }
+  if (sqlite3_open_v2(name.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
     throw std::runtime_error(db.string() + ": cannot open the index (" + msg + ")");
+  }
+  if (access == IndexAccess::read) {
+    sqlite3_busy_timeout(db_, 60000);
+    return;
   }
   sqlite3_busy_timeout(db_, 60000);
   // Switching a new database to WAL takes an exclusive lock without waiting on the busy handler:
@@ -364,7 +397,10 @@ int64_t ResultsIndex::count(const std::string& table) {
 int64_t rebuild_index(const fs::path& root, const fs::path& db, std::vector<std::string>& skipped) {
   if (!fs::is_directory(root)) throw std::invalid_argument(root.string() + ": no such directory");
   const fs::path tmp = db.string() + ".rebuild";
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(tmp.string() + suffix);
+  std::error_code gone;
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(tmp.string() + suffix, gone);
+  if (::access(fs::absolute(db).parent_path().c_str(), W_OK) != 0)
+    throw std::runtime_error(write_error(db, errno));
   int64_t n = 0;
   {
     ResultsIndex index(tmp);

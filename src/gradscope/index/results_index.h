@@ -23,10 +23,16 @@ struct sqlite3;
 
 namespace gradscope {
 
+// read: for queries (ls, export, plots, notebooks): as write where the index is writable (an
+// older index gains the newer columns), read-only as it is on disk where it is not.
+enum class IndexAccess { write, read };
+
 class ResultsIndex {
  public:
-  // Opens (creating if needed) the database and its tables. Throws std::runtime_error.
-  explicit ResultsIndex(const std::filesystem::path& db);
+  // write: opens (creating if needed) the database and its tables; "cannot write <db>: <reason>"
+  // when the file or its directory is not writable. read: an existing index. Throws
+  // std::runtime_error.
+  explicit ResultsIndex(const std::filesystem::path& db, IndexAccess access = IndexAccess::write);
   ~ResultsIndex();
   ResultsIndex(const ResultsIndex&) = delete;
   ResultsIndex& operator=(const ResultsIndex&) = delete;

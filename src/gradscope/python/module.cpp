@@ -81,7 +81,7 @@ py::dict checkpoint_layout(const fs::path& file) {
 // strings).
 py::tuple select_runs(const fs::path& db, const std::vector<std::string>& filters) {
   if (!fs::exists(db)) throw std::runtime_error(db.string() + ": no results index here");
-  ResultsIndex index(db);
+  ResultsIndex index(db, IndexAccess::read);
   std::vector<std::string> columns;
   const auto rows = index.select(filters, columns);
   return py::make_tuple(columns, rows);

@@ -106,7 +106,7 @@ Grid read_grid(const fs::path& sweep, const PhaseDiagramOptions& o) {
     throw std::invalid_argument(
         fmt::format("{}: no results index (`gradscope index rebuild {}` makes one)", db.string(),
                     root.string()));
-  ResultsIndex index(db);
+  ResultsIndex index(db, IndexAccess::read);
   std::vector<std::string> names;
   const std::vector<Row> rows = index.select({}, names);
   Columns col;

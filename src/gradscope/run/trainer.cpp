@@ -28,6 +28,7 @@
 #include "gradscope/rundir/metrics.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/run_files.h"
+#include "gradscope/rundir/run_lock.h"
 #include "gradscope/rundir/spectra_files.h"
 
 namespace gradscope {
@@ -68,6 +69,7 @@ class Training {
  private:
   void start_fresh();
   void restore();
+  CheckpointInfo load_newest_whole();
   bool gradient_at(int64_t s);
   double host_gradient(int64_t s);
   void log_row(int64_t s, double lr, bool probe_step, bool end);
@@ -101,6 +103,12 @@ class Training {
 
 template <class T>
 int Training<T>::run() {
+  const RunLock lock(o_.dir);  // held until the run ends; a second process refuses
+  if (lock.replaced())
+    fmt::print(stderr, "gradscope: {}: took over the lock of pid {} on {}, which is gone\n",
+               o_.dir.string(), lock.replaced()->pid, lock.replaced()->host);
+  for (const auto& tmp : rundir::temporary_files(o_.dir))  // a killed writer's; none is live now
+    std::filesystem::remove(tmp);
   if (o_.resume)
     restore();
   else
@@ -140,7 +148,11 @@ int Training<T>::run() {
 template <class T>
 void Training<T>::start_fresh() {
   namespace fs = std::filesystem;
-  if (fs::exists(o_.dir) && !fs::is_empty(o_.dir)) {
+  const fs::path lock = rundir::lock_file(o_.dir);
+  std::vector<fs::path> old;  // what the directory holds besides our lock
+  for (const auto& e : fs::directory_iterator(o_.dir))
+    if (e.path() != lock) old.push_back(e.path());
+  if (!old.empty()) {
     if (!o_.force)
       throw ConfigError(o_.dir.string() +
                         " already holds a run (use --resume to continue it, --force to replace "
@@ -161,7 +173,7 @@ void Training<T>::start_fresh() {
     fs::copy_file(x_.config.string(key), stage(key), fs::copy_options::overwrite_existing);
     staged.push_back(key);
   }
-  if (fs::exists(o_.dir)) fs::remove_all(o_.dir);
+  for (const fs::path& p : old) fs::remove_all(p);
   fs::create_directories(rundir::checkpoints_dir(o_.dir));
   for (const std::string& key : staged) {
     fs::rename(stage(key), rundir::kept_file(home, key));
@@ -175,11 +187,8 @@ void Training<T>::start_fresh() {
 // may change); an extended budget is written to config.toml, and the old summary goes.
 template <class T>
 void Training<T>::restore() {
-  const auto steps = rundir::list_checkpoints(o_.dir);
-  if (steps.empty()) throw ConfigError(o_.dir.string() + ": no checkpoint to resume from");
   ParamStore<T>& ps = x_.model->params();
-  const CheckpointInfo info = load_checkpoint(rundir::checkpoint_file(o_.dir, steps.back()),
-                                              x_.optim.name, ps, *x_.optimizer);
+  const CheckpointInfo info = load_newest_whole();
   if (!info.config_toml.empty()) {
     const Config started = Config::from_string(info.config_toml, "checkpoint");
     extending_ = started.integer("train.steps") != x_.train.steps;
@@ -205,6 +214,34 @@ void Training<T>::restore() {
   if (!read_run_config(o_.dir).diff(x_.config).empty())
     write_run_config(o_.dir, o_.version_header, x_.config);
   remove_summary(o_.dir);
+}
+
+// Loads the newest checkpoint that is whole. Damaged newer ones (truncated, bit-flipped: a
+// crash or a disk between a write and its rename) are set aside as .damaged, saying so.
+template <class T>
+CheckpointInfo Training<T>::load_newest_whole() {
+  const auto steps = rundir::list_checkpoints(o_.dir);
+  if (steps.empty()) throw ConfigError(o_.dir.string() + ": no checkpoint to resume from");
+  std::vector<int64_t> damaged;
+  for (auto step = steps.rbegin(); step != steps.rend(); ++step) {
+    try {
+      const CheckpointInfo info = load_checkpoint(rundir::checkpoint_file(o_.dir, *step),
+                                                  x_.optim.name, x_.model->params(), *x_.optimizer);
+      for (int64_t d : damaged) {
+        std::filesystem::rename(rundir::checkpoint_file(o_.dir, d),
+                                rundir::damaged_checkpoint_file(o_.dir, d));
+        fmt::print(stderr, "gradscope: set aside as {}; resuming from step {}\n",
+                   rundir::damaged_checkpoint_file(o_.dir, d).filename().string(), info.step);
+      }
+      return info;
+    } catch (const CheckpointDamaged& e) {
+      fmt::print(stderr, "gradscope: {}\n", e.what());
+      damaged.push_back(*step);
+    }
+  }
+  throw std::runtime_error(o_.dir.string() +
+                           ": every checkpoint is damaged; nothing to resume "
+                           "from (start the run again with --force)");
 }
 
 // The gradient at step s of the step's batch; false (diverged) when the loss is not finite.
@@ -336,7 +373,6 @@ Summary Training<T>::summarize() const {
 
 template <class T>
 int Training<T>::finish() {
-  progress_->finish();
   if (status_ == "completed" && s_ == stop_at_ && stop_at_ < x_.train.steps)
     message_ =
         fmt::format("stopped {} steps after generalized_step {}", x_.train.stop_after_generalized,
@@ -344,6 +380,7 @@ int Training<T>::finish() {
   write_probe_files_now();
   const Summary summary = summarize();
   write_summary(o_.dir, summary);
+  progress_->finish();  // the heartbeat goes once the summary is there
   const nlohmann::ordered_json j = summary_to_json(summary);
   const std::string line = x_.family->summary_line ? x_.family->summary_line(j)
                            : x_.data.regression    ? regression_summary_line(j)

@@ -4,10 +4,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace gradscope {
+
+// "cannot write <path>: <the reason errno gives>" (errno 0: no reason).
+std::string write_error(const std::filesystem::path& path, int error);
 
 template <class F>
 void write_binary_atomic(const std::filesystem::path& path, F&& write) {
@@ -15,18 +20,37 @@ void write_binary_atomic(const std::filesystem::path& path, F&& write) {
   // manifest) never share a temporary file; the last rename wins whole.
   const std::filesystem::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw std::runtime_error("cannot write " + tmp.string());
+  if (!f) throw std::runtime_error(write_error(path, errno));
+  auto fail = [&](int error) {  // nothing half-written stays behind
+    std::fclose(f);
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw std::runtime_error(write_error(path, error));
+  };
+  errno = 0;
   try {
     write(f);
+  } catch (const std::runtime_error&) {
+    fail(errno);
   } catch (...) {
     std::fclose(f);
     std::filesystem::remove(tmp);
     throw;
   }
-  const bool ok = std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
-  std::fclose(f);
-  if (!ok) throw std::runtime_error("cannot write " + tmp.string());
-  std::filesystem::rename(tmp, path);
+  if (std::fflush(f) != 0 || ::fsync(fileno(f)) != 0) fail(errno);
+  if (std::fclose(f) != 0) {
+    f = nullptr;
+    const int error = errno;
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw std::runtime_error(write_error(path, error));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw std::runtime_error(write_error(path, EIO));
+  }
   fsync_directory(path.parent_path());
 }
 

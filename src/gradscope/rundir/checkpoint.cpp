@@ -2,6 +2,7 @@
 #include "gradscope/rundir/checkpoint.h"
 
 #include <fmt/core.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -35,6 +36,7 @@ void save_checkpoint(const std::filesystem::path& path, int64_t step, double wal
                      ParamStore<T>& params, Optimizer<T>& optimizer) {
   nlohmann::ordered_json h;
   h["format"] = fmt::format("gradscope-checkpoint-{}", kCheckpointFormat);
+  h["checksum"] = "crc32";
   h["step"] = step;
   h["precision"] = precision_name<T>();
   h["wall_time_s"] = wall_time_s;
@@ -50,12 +52,18 @@ void save_checkpoint(const std::filesystem::path& path, int64_t step, double wal
   const std::string header = h.dump();
   std::filesystem::create_directories(path.parent_path());
   write_binary_atomic(path, [&](std::FILE* f) {
+    uLong crc = crc32(0, nullptr, 0);
+    auto put = [&](const void* data, size_t bytes) {
+      if (std::fwrite(data, 1, bytes, f) != bytes) throw std::runtime_error("short write");
+      crc = crc32_z(crc, static_cast<const Bytef*>(data), bytes);
+    };
     const uint64_t len = header.size();
-    bool ok = std::fwrite(kMagic, 1, 8, f) == 8 && std::fwrite(&len, 8, 1, f) == 1 &&
-              std::fwrite(header.data(), 1, len, f) == len;
-    for (auto& [name, span] : bufs)
-      ok = ok && std::fwrite(span.data(), sizeof(T), span.size(), f) == span.size();
-    if (!ok) throw std::runtime_error("cannot write " + path.string());
+    put(kMagic, 8);
+    put(&len, 8);
+    put(header.data(), len);
+    for (auto& [name, span] : bufs) put(span.data(), span.size_bytes());
+    const auto trailer = static_cast<uint32_t>(crc);
+    put(&trailer, 4);
   });
 }
 
@@ -72,6 +80,9 @@ struct File {
 [[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
   throw std::runtime_error(path.string() + ": " + what);
 }
+[[noreturn]] void damaged(const std::filesystem::path& path, const std::string& what) {
+  throw CheckpointDamaged(path.string() + ": " + what);
+}
 
 // Reads the magic and the JSON header (leaving `f` at the first buffer); checks the version.
 nlohmann::json read_header(std::FILE* f, const std::filesystem::path& path, int& format) {
@@ -79,18 +90,18 @@ nlohmann::json read_header(std::FILE* f, const std::filesystem::path& path, int&
   uint64_t len = 0;
   if (std::fread(magic, 1, 8, f) != 8 || std::memcmp(magic, kMagic, 8) != 0 ||
       std::fread(&len, 8, 1, f) != 1 || len > (uint64_t{1} << 30))
-    fail(path, "not a gradscope checkpoint");
+    damaged(path, "not a gradscope checkpoint");
   std::string header(len, '\0');
-  if (std::fread(header.data(), 1, len, f) != len) fail(path, "truncated header");
+  if (std::fread(header.data(), 1, len, f) != len) damaged(path, "truncated header");
   nlohmann::json h;
   try {
     h = nlohmann::json::parse(header);
   } catch (const nlohmann::json::exception&) {
-    fail(path, "malformed header");
+    damaged(path, "malformed header");
   }
-  const std::string tag = h.value("format", std::string());
+  const std::string tag = h.is_object() ? h.value("format", std::string()) : std::string();
   format = tag.rfind("gradscope-checkpoint-", 0) == 0 ? std::atoi(tag.c_str() + 21) : 0;
-  if (format < 1) fail(path, "malformed header (format \"" + tag + "\")");
+  if (format < 1) damaged(path, "malformed header (format \"" + tag + "\")");
   if (format > kCheckpointFormat)
     fail(path, fmt::format("written by a newer gradscope (checkpoint format {}; this build reads "
                            "formats 1 to {})",
@@ -110,10 +121,11 @@ CheckpointInfo info_of(const nlohmann::json& h, int format) {
   return info;
 }
 
-// Format 1: precision, optimizer, the parameter table and the buffers as listed, raw.
+// Formats 1 and 2: precision, optimizer, the parameter table and the buffers as listed, raw.
 template <class T>
-void load_v1(std::FILE* f, const std::filesystem::path& path, const nlohmann::json& h,
-             const std::string& optimizer_name, ParamStore<T>& params, Optimizer<T>& optimizer) {
+void load_buffers(std::FILE* f, const std::filesystem::path& path, const nlohmann::json& h,
+                  const std::string& optimizer_name, ParamStore<T>& params,
+                  Optimizer<T>& optimizer) {
   if (h.value("precision", "") != precision_name<T>())
     fail(path, "precision " + h.value("precision", "?") + " does not match the run's " +
                    precision_name<T>());
@@ -143,7 +155,7 @@ void load_v1(std::FILE* f, const std::filesystem::path& path, const nlohmann::js
     const size_t at = staging.size();
     staging.resize(at + span.size());
     if (std::fread(staging.data() + at, sizeof(T), span.size(), f) != span.size())
-      fail(path, "truncated data");
+      damaged(path, "truncated data");
   }
   size_t at = 0;
   for (auto& [name, span] : bufs) {
@@ -156,34 +168,69 @@ void load_v1(std::FILE* f, const std::filesystem::path& path, const nlohmann::js
 
 namespace {
 
-// Opens `path`, reads its header (any version) and returns read(file, header, format), the file
-// left at the first buffer; JSON errors in the header become "malformed header".
+// Format 2 on: the file is exactly as long as its header says and its CRC-32 trailer matches
+// every byte before it. Leaves `f` where it was (at the first buffer).
+void check_seal(std::FILE* f, const std::filesystem::path& path, const nlohmann::json& h) {
+  const int64_t data_at = std::ftell(f);
+  const std::string precision = h.value("precision", "");
+  const int64_t element = precision == "float64" ? 8 : precision == "float32" ? 4 : 0;
+  if (element == 0) damaged(path, "malformed header (precision \"" + precision + "\")");
+  const auto size = static_cast<int64_t>(std::filesystem::file_size(path));
+  int64_t expected = data_at + 4;
+  for (const auto& b : h.at("buffers")) {
+    const int64_t n = json_int_at(b, "elements");
+    if (n < 0 || n > (size - expected) / element) damaged(path, "truncated data");
+    expected += n * element;
+  }
+  if (size != expected)
+    damaged(path, fmt::format("{} bytes where its header describes {}", size, expected));
+  uLong crc = crc32(0, nullptr, 0);
+  std::vector<unsigned char> chunk(1 << 20);
+  std::fseek(f, 0, SEEK_SET);
+  for (int64_t left = size - 4; left > 0;) {
+    const size_t n = std::fread(chunk.data(), 1, std::min<int64_t>(left, chunk.size()), f);
+    if (n == 0) damaged(path, "truncated data");
+    crc = crc32_z(crc, chunk.data(), n);
+    left -= static_cast<int64_t>(n);
+  }
+  uint32_t trailer = 0;
+  if (std::fread(&trailer, 4, 1, f) != 1) damaged(path, "truncated data");
+  if (trailer != static_cast<uint32_t>(crc))
+    damaged(path, "checksum mismatch (the file was changed or damaged after it was written)");
+  std::fseek(f, data_at, SEEK_SET);
+}
+
+// Opens `path`, reads its header (any version), verifies the checksum where asked (and the
+// format has one) and returns read(file, header, format), the file left at the first buffer;
+// JSON errors in the header become "malformed header".
 template <class F>
-auto with_header(const std::filesystem::path& path, F&& read) {
+auto with_header(const std::filesystem::path& path, bool verify, F&& read) {
   File file{std::fopen(path.c_str(), "rb")};
   if (!file.f) fail(path, "cannot read");
   int format = 0;
   try {
     const nlohmann::json h = read_header(file.f, path, format);
+    if (verify && format >= 2) check_seal(file.f, path, h);
     return read(file.f, h, format);
   } catch (const nlohmann::json::exception& e) {
-    fail(path, std::string("malformed header (") + e.what() + ")");
+    damaged(path, std::string("malformed header (") + e.what() + ")");
   }
 }
 
 }  // namespace
 
 CheckpointInfo read_checkpoint_info(const std::filesystem::path& path) {
-  return with_header(
-      path, [](std::FILE*, const nlohmann::json& h, int format) { return info_of(h, format); });
+  return with_header(path, false, [](std::FILE*, const nlohmann::json& h, int format) {
+    return info_of(h, format);
+  });
 }
 
 CheckpointLayout read_checkpoint_layout(const std::filesystem::path& path) {
-  return with_header(path, [&](std::FILE* f, const nlohmann::json& h, int format) {
+  return with_header(path, true, [&](std::FILE* f, const nlohmann::json& h, int format) {
     CheckpointLayout l;
     l.info = info_of(h, format);
     l.element_size = l.info.precision == "float64" ? 8 : l.info.precision == "float32" ? 4 : 0;
-    if (l.element_size == 0) fail(path, "malformed header (precision " + l.info.precision + ")");
+    if (l.element_size == 0) damaged(path, "malformed header (precision " + l.info.precision + ")");
     for (const auto& p : h.at("params"))
       l.params.push_back({p.at("name").get<std::string>(), json_ints(p.at("shape"), "shape"),
                           json_int_at(p, "offset")});
@@ -191,7 +238,7 @@ CheckpointLayout read_checkpoint_layout(const std::filesystem::path& path) {
     const auto size = static_cast<int64_t>(std::filesystem::file_size(path));
     for (const auto& b : h.at("buffers")) {
       const int64_t n = json_int_at(b, "elements");
-      if (n < 0 || n > (size - at) / l.element_size) fail(path, "truncated data");
+      if (n < 0 || n > (size - at) / l.element_size) damaged(path, "truncated data");
       l.buffers.push_back({b.at("name").get<std::string>(), n, at});
       at += n * l.element_size;
     }
@@ -202,9 +249,9 @@ CheckpointLayout read_checkpoint_layout(const std::filesystem::path& path) {
 template <class T>
 CheckpointInfo load_checkpoint(const std::filesystem::path& path, const std::string& optimizer_name,
                                ParamStore<T>& params, Optimizer<T>& optimizer) {
-  return with_header(path, [&](std::FILE* f, const nlohmann::json& h, int format) {
+  return with_header(path, true, [&](std::FILE* f, const nlohmann::json& h, int format) {
     const CheckpointInfo info = info_of(h, format);
-    load_v1(f, path, h, optimizer_name, params, optimizer);  // format 1: the only one yet
+    load_buffers(f, path, h, optimizer_name, params, optimizer);  // formats 1 and 2 alike
     optimizer.set_steps(info.optimizer_steps);
     return info;
   });

@@ -8,17 +8,23 @@
 //            elements}]
 //   the buffers, in header order, as raw little-endian floats of the run's precision:
 //            "values" (the flat parameters), "initial" (W_0), then the optimizer's state buffers
-// Loading checks precision, parameter names and shapes, and optimizer name before touching
-// anything, and names what does not match.
+//   4 bytes  CRC-32 (zlib's, little-endian) of every byte before it; the header says
+//            "checksum": "crc32"
+// Loading checks the file's length and checksum, then precision, parameter names and shapes,
+// and optimizer name, before touching anything, and names what does not match. A damaged file
+// (truncated, bit-flipped, not a checkpoint) throws CheckpointDamaged, so that a resume can fall
+// back to the previous checkpoint.
 //
 // Versions: the header's "format" is "gradscope-checkpoint-<N>". Every change to the layout
 // bumps N (kCheckpointFormat) and adds a reader for it; the readers of every older version stay,
 // so a checkpoint written by any earlier gradscope still loads (tests/fixtures keeps one of each).
-//   1  the layout above (gradscope 0.1)
+//   1  the layout above without the checksum (gradscope 0.1 to git db21f00)
+//   2  the CRC-32 trailer
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -28,7 +34,13 @@
 
 namespace gradscope {
 
-inline constexpr int kCheckpointFormat = 1;  // the version this build writes
+inline constexpr int kCheckpointFormat = 2;  // the version this build writes
+
+// A checkpoint file that is not whole: truncated, bit-flipped (its checksum does not match), or
+// not a gradscope checkpoint at all. what() names the file and the damage.
+struct CheckpointDamaged : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 template <class T>
 void save_checkpoint(const std::filesystem::path& path, int64_t step, double wall_time_s,
@@ -45,8 +57,9 @@ struct CheckpointInfo {
   int64_t optimizer_steps = 0;
 };
 
-// The header of a checkpoint, without its buffers (any version). Throws std::runtime_error naming
-// the file when it is not a gradscope checkpoint or of a newer format than this build reads.
+// The header of a checkpoint, without its buffers (any version; reads the header only, so the
+// checksum is not verified). Throws CheckpointDamaged naming the file when it is not a gradscope
+// checkpoint, std::runtime_error when it is of a newer format than this build reads.
 CheckpointInfo read_checkpoint_info(const std::filesystem::path& path);
 
 // Where a checkpoint's arrays lie in its file, for readers that map the file instead of loading a
@@ -66,12 +79,14 @@ struct CheckpointLayout {
   std::vector<Param> params;
   std::vector<Buffer> buffers;
 };
-// Throws std::runtime_error naming the file when it is not a checkpoint, of a newer format, or
-// shorter than its buffers.
+// Verifies the checksum (format 2 on). Throws CheckpointDamaged naming the file when it is not a
+// checkpoint, shorter than its buffers or its checksum does not match; std::runtime_error when
+// it is of a newer format.
 CheckpointLayout read_checkpoint_layout(const std::filesystem::path& path);
 
-// Restores params (values and W_0) and optimizer state. Throws std::runtime_error naming the file
-// and what does not match.
+// Restores params (values and W_0) and optimizer state. Throws CheckpointDamaged for a damaged
+// file and std::runtime_error naming the file and what does not match the run; in either case
+// nothing was changed.
 template <class T>
 CheckpointInfo load_checkpoint(const std::filesystem::path& path, const std::string& optimizer_name,
                                ParamStore<T>& params, Optimizer<T>& optimizer);

@@ -1,6 +1,7 @@
 // Whole files of a run directory: see files.h.
 #include "gradscope/rundir/files.h"
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -14,6 +15,10 @@ void fsync_directory(const std::filesystem::path& dir) {
   }
 }
 
+std::string write_error(const std::filesystem::path& path, int error) {
+  return "cannot write " + path.string() + (error ? std::string(": ") + std::strerror(error) : "");
+}
+
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path.string() + ": cannot read");
@@ -25,18 +30,20 @@ std::string read_file(const std::filesystem::path& path) {
 void write_file_atomic(const std::filesystem::path& path, const std::string& content) {
   write_binary_atomic(path, [&](std::FILE* f) {
     if (std::fwrite(content.data(), 1, content.size(), f) != content.size())
-      throw std::runtime_error("cannot write " + path.string());
+      throw std::runtime_error(write_error(path, errno));
   });
 }
 
 void replace_file(const std::filesystem::path& path, const std::string& content) {
   const std::filesystem::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw std::runtime_error("cannot write " + tmp.string());
+  if (!f) throw std::runtime_error(write_error(path, errno));
   const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
+  const int error = errno;
   if (std::fclose(f) != 0 || !ok) {
-    std::filesystem::remove(tmp);
-    throw std::runtime_error("cannot write " + tmp.string());
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw std::runtime_error(write_error(path, ok ? errno : error));
   }
   std::filesystem::rename(tmp, path);
 }

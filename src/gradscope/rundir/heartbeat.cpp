@@ -13,23 +13,19 @@
 #include "gradscope/rundir/paths.h"
 
 namespace gradscope {
-namespace {
-
-std::string host_name() {
+std::string this_host() {
   char name[256] = {};
   if (::gethostname(name, sizeof name - 1) != 0) return "unknown";
   return name;
 }
 
-double unix_now() {
+double unix_time_now() {
   using namespace std::chrono;
   return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
-}  // namespace
-
 Heartbeat heartbeat_now(int64_t step, int64_t steps, double steps_per_s, double wall_time_s) {
-  return {host_name(), ::getpid(), step, steps, steps_per_s, wall_time_s, unix_now()};
+  return {this_host(), ::getpid(), step, steps, steps_per_s, wall_time_s, unix_time_now()};
 }
 
 void write_heartbeat(const std::filesystem::path& run_dir, const Heartbeat& h) {
@@ -64,11 +60,11 @@ void remove_heartbeat(const std::filesystem::path& run_dir) {
 }
 
 bool heartbeat_alive(const Heartbeat& h) {
-  if (h.host == host_name()) {
+  if (h.host == this_host()) {
     if (h.pid == ::getpid()) return true;
     return h.pid > 0 && (::kill(static_cast<pid_t>(h.pid), 0) == 0 || errno == EPERM);
   }
-  return unix_now() - h.updated < kHeartbeatStaleAfter;
+  return unix_time_now() - h.updated < kHeartbeatStaleAfter;
 }
 
 }  // namespace gradscope

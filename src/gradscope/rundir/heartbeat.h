@@ -23,6 +23,9 @@ struct Heartbeat {
 // Seconds after which another host's heartbeat counts as gone.
 inline constexpr double kHeartbeatStaleAfter = 60;
 
+std::string this_host();  // gethostname(), or "unknown"
+double unix_time_now();   // seconds
+
 // This process's host name and pid, the time now.
 Heartbeat heartbeat_now(int64_t step, int64_t steps, double steps_per_s, double wall_time_s);
 void write_heartbeat(const std::filesystem::path& run_dir, const Heartbeat& h);

@@ -1,7 +1,10 @@
 // The metrics log: see metrics.h.
 #include "gradscope/rundir/metrics.h"
 
+#include <fcntl.h>
 #include <fmt/core.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -172,24 +175,51 @@ MetricsLog::MetricsLog(const std::filesystem::path& dir, int64_t keep_before) : 
   }
   write_file_atomic(rundir::metrics_jsonl(dir), json);
   write_file_atomic(rundir::metrics_csv(dir), csv);
-  jsonl_ = std::fopen(rundir::metrics_jsonl(dir).c_str(), "ab");
-  csv_ = std::fopen(rundir::metrics_csv(dir).c_str(), "ab");
-  if (!jsonl_ || !csv_)
-    throw std::runtime_error("cannot append to " + rundir::metrics_jsonl(dir).string());
+  jsonl_ = ::open(rundir::metrics_jsonl(dir).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  csv_ = ::open(rundir::metrics_csv(dir).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (jsonl_ < 0 || csv_ < 0) {
+    const int error = errno;
+    if (jsonl_ >= 0) ::close(jsonl_);
+    if (csv_ >= 0) ::close(csv_);
+    throw std::runtime_error(write_error(rundir::metrics_jsonl(dir), error));
+  }
 }
 
 MetricsLog::~MetricsLog() {
-  if (jsonl_) std::fclose(jsonl_);
-  if (csv_) std::fclose(csv_);
+  if (jsonl_ >= 0) ::close(jsonl_);
+  if (csv_ >= 0) ::close(csv_);
 }
+
+namespace {
+// Appends `text` to `fd`; on failure cuts the file back to `size` bytes and returns errno.
+int append_whole(int fd, const std::string& text, off_t size) {
+  for (size_t at = 0; at < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int error = n < 0 ? errno : EIO;
+      if (::ftruncate(fd, size) != 0) return errno;
+      return error;
+    }
+    at += static_cast<size_t>(n);
+  }
+  return 0;
+}
+off_t size_of(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 ? st.st_size : 0;
+}
+}  // namespace
 
 void MetricsLog::append(const MetricsRow& row) {
   const RowText t = format_row(row);
-  std::fputs(t.json.c_str(), jsonl_);
-  if (rows_.empty()) std::fputs(t.header.c_str(), csv_);
-  std::fputs(t.csv.c_str(), csv_);
-  std::fflush(jsonl_);
-  std::fflush(csv_);
+  const off_t json_size = size_of(jsonl_), csv_size = size_of(csv_);
+  if (const int error = append_whole(jsonl_, t.json, json_size))
+    throw std::runtime_error(write_error(rundir::metrics_jsonl(dir_), error));
+  if (const int error = append_whole(csv_, (rows_.empty() ? t.header : "") + t.csv, csv_size)) {
+    [[maybe_unused]] const int cut = ::ftruncate(jsonl_, json_size);  // both files, or neither
+    throw std::runtime_error(write_error(rundir::metrics_csv(dir_), error));
+  }
   rows_.push_back(row);
 }
 

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -28,13 +27,14 @@ class MetricsLog {
   MetricsLog(const MetricsLog&) = delete;
   MetricsLog& operator=(const MetricsLog&) = delete;
 
-  void append(const MetricsRow& row);  // writes and flushes both files
+  // Writes the row to both files. When a write fails (a full disk), both files are cut back to
+  // their previous rows and std::runtime_error names the file and the reason.
+  void append(const MetricsRow& row);
   const std::vector<MetricsRow>& rows() const { return rows_; }
 
  private:
   std::filesystem::path dir_;
-  std::FILE* jsonl_ = nullptr;
-  std::FILE* csv_ = nullptr;
+  int jsonl_ = -1, csv_ = -1;  // file descriptors, opened for appending
   std::vector<MetricsRow> rows_;
 };
 

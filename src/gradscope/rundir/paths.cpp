@@ -46,11 +46,31 @@ Path checkpoints_dir(const Path& run) {
 Path checkpoint_file(const Path& run, int64_t step) {
   return checkpoints_dir(run) / fmt::format("step_{:08d}.ckpt", step);
 }
+Path damaged_checkpoint_file(const Path& run, int64_t step) {
+  return checkpoint_file(run, step).string() + ".damaged";
+}
+Path lock_file(const Path& run) {
+  return run / "run.lock";
+}
 Path heartbeat_file(const Path& run) {
   return run / "heartbeat.json";
 }
 Path plot_file(const Path& run, const std::string& plot) {
   return run / (plot + ".svg");
+}
+
+std::vector<Path> temporary_files(const Path& run) {
+  std::vector<Path> found;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(run, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    const std::string n = it->path().filename().string();
+    const size_t at = n.rfind(".tmp.");
+    if (at != std::string::npos && at + 5 < n.size() &&
+        std::all_of(n.begin() + at + 5, n.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      found.push_back(it->path());
+  }
+  return found;
 }
 
 std::vector<int64_t> list_checkpoints(const Path& run) {

@@ -8,11 +8,13 @@
 //   <run>/theory.json               a theory's prediction, where one applies
 //   <run>/spectra/<matrix>.npy      singular values per probe step; spectra/steps.npy
 //   <run>/fourier/<matrix>.npy      Fourier norms per frequency per probe step; fourier/steps.npy
-//   <run>/checkpoints/step_<8 digits>.ckpt   (rundir/checkpoint.h)
+//   <run>/checkpoints/step_<8 digits>.ckpt   (rundir/checkpoint.h); a damaged one found by a
+//                                   resume is set aside as step_<8 digits>.ckpt.damaged
 //   <run>/heartbeat.json            host, pid, step, speed of a run while it trains
-//   <run>/<plot>.svg                plots (report/)
-//   <sweep>/sweep.json, configs/<id>.toml, logs/<id>.log, failures-shard<i>.json, <id>/ (a run)
-//   <root>/index.sqlite             the results index (index/)
+//   <run>/run.lock                  host and pid of the process training the run
+//   (rundir/run_lock.h) <run>/<plot>.svg                plots (report/) <sweep>/sweep.json,
+//   configs/<id>.toml, logs/<id>.log, failures-shard<i>.json, <id>/ (a run) <root>/index.sqlite the
+//   results index (index/)
 #pragma once
 
 #include <cstdint>
@@ -38,8 +40,14 @@ Path spectra_steps_file(const Path& run);                       // spectra/steps
 Path fourier_dir(const Path& run);                              // fourier/
 Path checkpoints_dir(const Path& run);
 Path checkpoint_file(const Path& run, int64_t step);
+Path damaged_checkpoint_file(const Path& run, int64_t step);  // set aside by a resume
+Path lock_file(const Path& run);
 Path heartbeat_file(const Path& run);
 Path plot_file(const Path& run, const std::string& plot);  // <plot>.svg
+
+// Temporary files of atomic writes (<file>.tmp.<pid>) in the run directory and its folders: a
+// process killed mid-write leaves them; the next one to hold the run's lock removes them.
+std::vector<Path> temporary_files(const Path& run);
 
 // Steps of the checkpoints present, ascending.
 std::vector<int64_t> list_checkpoints(const Path& run);
