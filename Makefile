@@ -1,15 +1,17 @@
 # Thin wrapper over CMake. The two quick-start commands:
 #   make demo   install dependencies, build, run the default experiment
-#   make test   install dependencies, build, run the tests (Release, then ASan+UBSan)
-# Other targets: build, install, fuzz, bench, oracle-fixtures, format, clean.
+#   make test   install dependencies, build, run the tests (Release, then clang ASan+UBSan with
+#               10 s of fuzzing per parser)
+# Other targets: build, install, fuzz, reliability, bench, oracle-fixtures, format, clean.
 JOBS ?= $(shell nproc)
 BUILD ?= build
-SAN_BUILD ?= build-asan
-FUZZ_BUILD ?= build-fuzz
+SAN_BUILD ?= build-asan-clang
+FUZZ_BUILD ?= $(SAN_BUILD)
 FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS ?= 10
 CTEST_ARGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: test-slurm deps build install demo test test-release test-sanitize test-slow fuzz bench oracle-fixtures format clean
+.PHONY: test-slurm deps build install demo test test-release test-sanitize test-slow fuzz reliability bench oracle-fixtures format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -29,31 +31,45 @@ demo: build
 	./$(BUILD)/gradscope --threads $(JOBS) run examples/nanda-grokking.toml --force
 	./$(BUILD)/gradscope plot runs/nanda-grokking
 
-# Fast tests in the Release build, then the unit, gradient-check and allocation tests again under
-# AddressSanitizer + UndefinedBehaviorSanitizer, with the fuzz targets' corpora replayed. Tests
-# labelled `slow` are left to `make test-slow`.
+# Fast tests in the Release build (the fault tests of tests/faults among them), then the unit,
+# gradient-check, oracle and allocation tests again in a clang build under AddressSanitizer +
+# UndefinedBehaviorSanitizer, where every libFuzzer target (tests/fuzz) also runs for
+# TEST_FUZZ_SECONDS over its corpus and kept regression inputs. Tests labelled `slow` are left
+# to `make test-slow`.
 test: test-release test-sanitize test-slurm
 
 test-release: build
 	cd $(BUILD) && ctest $(CTEST_ARGS) -LE 'slow|slurm'
 
+define configure_clang_sanitizer
+	@CC=clang CXX=clang++ cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DGRADSCOPE_SANITIZE=ON -DGRADSCOPE_FUZZ=ON -DGRADSCOPE_FUZZ_SECONDS=$(1) \
+	  -DGRADSCOPE_BUILD_BENCH=OFF -DGRADSCOPE_PYTHON=OFF -DGRADSCOPE_WERROR=ON \
+	  -DGRADSCOPE_CUDA=OFF >/dev/null
+endef
+
 test-sanitize: deps
-	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRADSCOPE_SANITIZE=ON \
-	  -DGRADSCOPE_BUILD_BENCH=OFF -DGRADSCOPE_WERROR=ON -DGRADSCOPE_CUDA=OFF >/dev/null
+	$(call configure_clang_sanitizer,$(TEST_FUZZ_SECONDS))
 	@cmake --build $(SAN_BUILD) -j $(JOBS) --target unit_tests gradcheck_tests oracle_tests \
 	  alloc_tests fuzzers
 	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest $(CTEST_ARGS) -LE slow -L 'unit|gradcheck|oracle|fuzz'
 
-# The libFuzzer targets (tests/fuzz), built with clang, ASan and UBSan in $(FUZZ_BUILD), each run
-# for FUZZ_SECONDS (default 60) over its corpus; new inputs accumulate in
-# $(FUZZ_BUILD)/fuzz/<target>/corpus, findings in $(FUZZ_BUILD)/fuzz/<target>/findings.
+# The libFuzzer targets for FUZZ_SECONDS (default 60) each, in the sanitizer build; new inputs
+# accumulate in $(FUZZ_BUILD)/fuzz/<target>/corpus, findings in .../findings, and each target's
+# final stats are appended to the ledger docs/reliability/fuzz-log.jsonl.
 fuzz: deps
-	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DGRADSCOPE_SANITIZE=ON -DGRADSCOPE_FUZZ=ON -DGRADSCOPE_FUZZ_SECONDS=$(FUZZ_SECONDS) \
-	  -DGRADSCOPE_BUILD_BENCH=OFF -DGRADSCOPE_CUDA=OFF >/dev/null
+	$(call configure_clang_sanitizer,$(FUZZ_SECONDS))
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
-	cd $(FUZZ_BUILD) && ctest --output-on-failure -j $(JOBS) -L fuzz
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -j $(JOBS) -L fuzz; status=$$?; \
+	  /usr/bin/python3 $(CURDIR)/scripts/reliability.py record-fuzz . ; exit $$status
+
+# docs/RELIABILITY.md: the fault tests (tests/faults) run afresh, then the table written from
+# their results and the fuzzing ledger.
+reliability: build
+	rm -f $(BUILD)/reliability/faults.jsonl
+	cd $(BUILD) && ctest $(CTEST_ARGS) -L fault
+	/usr/bin/python3 scripts/reliability.py write --faults $(BUILD)/reliability/faults.jsonl
 
 test-slow: build
 	cd $(BUILD) && ctest $(CTEST_ARGS) -L slow
@@ -77,4 +93,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD)

@@ -15,15 +15,19 @@
 
 namespace gradscope_fuzz {
 
-// This process's scratch directory (created once, removed by the OS's /tmp policy).
+// This process's scratch directory (created once, removed when the process exits).
 inline const std::filesystem::path& scratch() {
-  static const std::filesystem::path dir = [] {
-    auto d =
+  struct Scratch {
+    std::filesystem::path dir =
         std::filesystem::temp_directory_path() / ("gradscope_fuzz_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(d);
-    return d;
-  }();
-  return dir;
+    Scratch() { std::filesystem::create_directories(dir); }
+    ~Scratch() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  };
+  static const Scratch s;
+  return s.dir;
 }
 
 // Writes the input to scratch()/name and returns the path.

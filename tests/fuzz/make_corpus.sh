@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the seed corpora of the fuzz targets (tests/fuzz/corpus/<target>/) from real files:
-# the examples, a tiny run's checkpoints, metrics and summary (the model of checkpoint_fuzz.cpp's
-# kTinyExperiment), its spectra, and .npz data. Usage: tests/fuzz/make_corpus.sh BUILD_DIR
+# the examples, a tiny run's checkpoints, metrics and summary (tests/fixtures/tiny.toml, the model
+# of checkpoint_fuzz.cpp), its spectra, and .npz data. Usage: tests/fuzz/make_corpus.sh BUILD_DIR
 set -euo pipefail
 build=$(realpath "${1:?usage: make_corpus.sh BUILD_DIR}")
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,23 +16,8 @@ cp "$here"/../../examples/*.toml "$corpus/config/"
 { cat "$here/../../examples/grok-mlp-small.toml"
   printf '\n%%%%\noptim.weight_decay=0.1,1\nseed=3\nname=with spaces\n'; } > "$corpus/config/overrides.txt"
 
-# A tiny run (kept in step with checkpoint_fuzz.cpp).
-cat > "$tmp/tiny.toml" <<'TOML'
-name = "tiny"
-[task]
-p = 5
-train_fraction = 0.6
-[model]
-type = "mlp"
-mlp_form = "concat"
-d_embed = 4
-d_hidden = 8
-[train]
-steps = 20
-log_every = 5
-checkpoint_steps = "every:10"
-TOML
-"$build/gradscope" run "$tmp/tiny.toml" --out "$tmp/tiny" > /dev/null
+# A tiny run (tests/fixtures/tiny.toml, the model of checkpoint_fuzz.cpp).
+"$build/gradscope" run "$here/../fixtures/tiny.toml" --out "$tmp/tiny" > /dev/null
 cp "$tmp"/tiny/checkpoints/*.ckpt "$corpus/checkpoint/"
 { printf '\x00'; cat "$tmp/tiny/metrics.jsonl"; } > "$corpus/metrics/metrics.jsonl"
 { printf '\x01'; cat "$tmp/tiny/summary.json"; } > "$corpus/metrics/summary.json"
