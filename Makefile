@@ -68,7 +68,7 @@ fuzz: deps
 # their results and the fuzzing ledger.
 reliability: build
 	rm -f $(BUILD)/reliability/faults.jsonl
-	cd $(BUILD) && ctest $(CTEST_ARGS) -L fault
+	cd $(BUILD) && ctest $(CTEST_ARGS) -L fault -LE slow
 	/usr/bin/python3 scripts/reliability.py write --faults $(BUILD)/reliability/faults.jsonl
 
 test-slow: build
@@ -93,4 +93,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD) build-asan build-fuzz

@@ -63,7 +63,7 @@ def record_fuzz(build, logs):
 def fuzz_table():
     ledger = [json.loads(l) for l in LEDGER.read_text().splitlines() if l.strip()]
     targets = sorted({e["target"] for e in ledger})
-    lines = ["| target | sessions | CPU time fuzzed | executions | corpus (last) | findings | "
+    lines = ["| target | sessions | CPU time fuzzed | executions | corpus (last) | findings (each fixed) | "
              "regression inputs kept (tests/fuzz/regressions) |",
              "|---|---|---|---|---|---|---|"]
     for t in targets:
@@ -79,6 +79,8 @@ def fuzz_table():
 
 
 def fault_table(faults):
+    if not Path(faults).exists():
+        sys.exit(f"{faults}: no fault results (run the fault tests first: make reliability)")
     rows = [json.loads(l) for l in Path(faults).read_text().splitlines() if l.strip()]
     latest = {}
     for r in rows:  # the latest result of each fault

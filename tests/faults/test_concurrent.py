@@ -11,7 +11,7 @@ import time
 
 from conftest import BINARY, TINY, run_tiny
 
-LONG = ["train.steps=20000", "train.log_every=1000", "train.checkpoint_every=500",
+LONG = ["train.steps=100000000", "train.log_every=1000", "train.checkpoint_every=500",
         "probe.spectra=false"]
 
 
@@ -33,21 +33,23 @@ def test_a_second_run_and_a_resume_of_a_training_run_refuse(tmp_path, record):
     wait_for(out / "checkpoints" / "step_00000000.ckpt")
     second = run_tiny(out, *LONG, "--force")
     resumed = run_tiny(out, resume=True)
-    assert first.poll() is None, "the first run ended before the others started: make it longer"
+    assert first.poll() is None, "the first run ended before the others started"
+    first.send_signal(signal.SIGINT)  # it checkpoints and stops
     first.wait(timeout=300)
-    assert first.returncode == 0, first.stderr
+    assert first.returncode == 130, first.stderr
     for r in (second, resumed):
         assert r.returncode != 0
         assert f"is in use: pid {first.pid} on host {socket.gethostname()}" in r.stderr, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["status"] == "completed" and summary["steps_done"] == 20000
+    assert summary["status"] == "interrupted"
     assert not (out / "run.lock").exists()
     record(fault="two `gradscope run` of one run directory at once; `--resume` while it trains",
-           how="a 20,000-step tiny run started, then `run ... --force` and `run --resume` of the "
-               "same directory while it trains",
+           how="a long tiny run started, then `run ... --force` and `run --resume` of the same "
+               "directory while it trains, then the first one stopped with SIGINT",
            outcome="both refuse in one line (\"is in use: pid P on host H trains it (since ...)\", "
-                   "exit 1) and change nothing; the first run completes; run.lock is removed")
+                   "exit 1) and change nothing; the first run trains on undisturbed and stops "
+                   "cleanly (exit 130); run.lock is removed")
 
 
 def test_the_lock_of_a_killed_run_is_recovered(tmp_path, record):
@@ -62,6 +64,7 @@ def test_the_lock_of_a_killed_run_is_recovered(tmp_path, record):
     p.send_signal(signal.SIGKILL)
     p.wait()
     killed_mid_way = not (out / "summary.json").exists()
+    assert killed_mid_way, "the run ended before the kill"
     assert (out / "run.lock").exists()
     r = run_tiny(out, resume=True)
     assert r.returncode == 0, r.stderr

@@ -80,9 +80,14 @@ def test_read_only_for_an_unprivileged_user(record):
         os.chmod(base, 0o755)
         done = base / "done"
         assert run_tiny(done, "train.steps=20").returncode == 0
+        # nobody's own copies of the executable and the experiment (the checkout may lie in a
+        # directory only root may enter, such as /root)
+        exe, tiny = base / "gradscope", base / "tiny.toml"
+        shutil.copy(BINARY, exe)
+        shutil.copy(TINY, tiny)
         before = digest(base)
-        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", BINARY]
-        fresh = subprocess.run([*as_nobody, "run", TINY, "--out", base / "new"],
+        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", exe]
+        fresh = subprocess.run([*as_nobody, "run", tiny, "--out", base / "new"],
                                capture_output=True, text=True)
         resumed = subprocess.run([*as_nobody, "run", "--resume", done, "train.steps=40"],
                                  capture_output=True, text=True)

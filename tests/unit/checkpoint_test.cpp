@@ -89,6 +89,8 @@ TEST_F(Damage, TruncatedBitFlippedOrPaddedFilesAreDetected) {
   expect_damaged("one bit of the config text", [](std::string& b) {
     b[b.find("compat-run")] ^= 0x01;  // "bompat-run": still valid JSON and TOML
   });
+  expect_damaged("the format digit (2 -> 3: not a newer format)",
+                 [](std::string& b) { b[b.find("checkpoint-2") + 11] = '3'; });
   expect_damaged("one bit of the trailer", [](std::string& b) { b.back() ^= 0x80; });
   expect_damaged("the last byte cut", [](std::string& b) { b.pop_back(); });
   expect_damaged("cut in half", [](std::string& b) { b.resize(b.size() / 2); });

@@ -3,6 +3,7 @@
 
 #include <fmt/core.h>
 #include <sqlite3.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -164,9 +165,12 @@ ResultsIndex::ResultsIndex(const fs::path& db, IndexAccess access)
   if (access == IndexAccess::read) {
     if (!fs::exists(db)) throw std::runtime_error(db.string() + ": no index");
     // On a read-only filesystem SQLite cannot make the WAL's shared-memory file: read the
-    // database as it is on disk (nothing can change it there).
+    // database as it is on disk (nothing can change it there). Elsewhere (another user's
+    // index, which may be written now) an ordinary read-only connection.
+    struct statvfs fs {};
+    const bool frozen = ::statvfs(root_.c_str(), &fs) == 0 && (fs.f_flag & ST_RDONLY);
     flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
-    name = file_uri(db) + "?immutable=1";
+    name = file_uri(db) + (frozen ? "?immutable=1" : "");
   } else {
     std::error_code ec;
     fs::create_directories(root_, ec);

@@ -64,6 +64,11 @@ void Progress::logged(int64_t s, const std::string& losses, bool last) {
 void Progress::finish() {
   if (live_) fmt::print("\n");
   remove_heartbeat(dir_);
+  finished_ = true;
+}
+
+Progress::~Progress() {
+  if (!finished_) remove_heartbeat(dir_);
 }
 
 }  // namespace gradscope

@@ -16,6 +16,9 @@ class Progress {
   // earlier sessions (resume).
   Progress(const std::filesystem::path& dir, bool live, int64_t start, int64_t steps,
            double prior_wall);
+  ~Progress();  // removes the heartbeat when the run stops by an exception (a failed write)
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
   // Every step: refreshes the heartbeat when it is due.
   void step(int64_t s);
   // At a log step: prints the line (given its loss and accuracy part) when due.
@@ -32,6 +35,7 @@ class Progress {
   int64_t start_, steps_;
   double prior_wall_;
   Clock::time_point t0_, last_print_, last_beat_;
+  bool finished_ = false;
 };
 
 // "1h02m", "3m07s", "42s"; "?" for a negative or non-finite time.

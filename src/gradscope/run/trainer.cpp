@@ -107,8 +107,6 @@ int Training<T>::run() {
   if (lock.replaced())
     fmt::print(stderr, "gradscope: {}: took over the lock of pid {} on {}, which is gone\n",
                o_.dir.string(), lock.replaced()->pid, lock.replaced()->host);
-  for (const auto& tmp : rundir::temporary_files(o_.dir))  // a killed writer's; none is live now
-    std::filesystem::remove(tmp);
   if (o_.resume)
     restore();
   else
@@ -187,6 +185,9 @@ void Training<T>::start_fresh() {
 // may change); an extended budget is written to config.toml, and the old summary goes.
 template <class T>
 void Training<T>::restore() {
+  if (!rundir::is_run_dir(o_.dir)) throw ConfigError(o_.dir.string() + " holds no run to resume");
+  for (const auto& tmp : rundir::temporary_files(o_.dir))  // a killed writer's; none is live now
+    std::filesystem::remove(tmp);
   ParamStore<T>& ps = x_.model->params();
   const CheckpointInfo info = load_newest_whole();
   if (!info.config_toml.empty()) {

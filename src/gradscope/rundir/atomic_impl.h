@@ -13,6 +13,8 @@ namespace gradscope {
 
 // "cannot write <path>: <the reason errno gives>" (errno 0: no reason).
 std::string write_error(const std::filesystem::path& path, int error);
+// Renames tmp over path; when that fails, removes tmp and throws write_error(path, ...).
+void rename_into_place(const std::filesystem::path& tmp, const std::filesystem::path& path);
 
 template <class F>
 void write_binary_atomic(const std::filesystem::path& path, F&& write) {
@@ -45,12 +47,7 @@ void write_binary_atomic(const std::filesystem::path& path, F&& write) {
     std::filesystem::remove(tmp, ignored);
     throw std::runtime_error(write_error(path, error));
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw std::runtime_error(write_error(path, EIO));
-  }
+  rename_into_place(tmp, path);
   fsync_directory(path.parent_path());
 }
 

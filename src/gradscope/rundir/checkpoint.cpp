@@ -84,6 +84,22 @@ struct File {
   throw CheckpointDamaged(path.string() + ": " + what);
 }
 
+// Whether the last 4 bytes of the file (`size` bytes) are the CRC-32 of the rest. Moves `f`.
+bool trailer_matches(std::FILE* f, int64_t size) {
+  if (size < 4) return false;
+  uLong crc = crc32(0, nullptr, 0);
+  std::vector<unsigned char> chunk(1 << 20);
+  std::fseek(f, 0, SEEK_SET);
+  for (int64_t left = size - 4; left > 0;) {
+    const size_t n = std::fread(chunk.data(), 1, std::min<int64_t>(left, chunk.size()), f);
+    if (n == 0) return false;
+    crc = crc32_z(crc, chunk.data(), n);
+    left -= static_cast<int64_t>(n);
+  }
+  uint32_t trailer = 0;
+  return std::fread(&trailer, 4, 1, f) == 1 && trailer == static_cast<uint32_t>(crc);
+}
+
 // Reads the magic and the JSON header (leaving `f` at the first buffer); checks the version.
 nlohmann::json read_header(std::FILE* f, const std::filesystem::path& path, int& format) {
   char magic[8];
@@ -102,6 +118,11 @@ nlohmann::json read_header(std::FILE* f, const std::filesystem::path& path, int&
   const std::string tag = h.is_object() ? h.value("format", std::string()) : std::string();
   format = tag.rfind("gradscope-checkpoint-", 0) == 0 ? std::atoi(tag.c_str() + 21) : 0;
   if (format < 1) damaged(path, "malformed header (format \"" + tag + "\")");
+  // A newer format, or a damaged digit of ours: a file that carries a checksum and fails it is
+  // damaged, whatever its header says.
+  if (format > kCheckpointFormat && h.contains("checksum") &&
+      !trailer_matches(f, static_cast<int64_t>(std::filesystem::file_size(path))))
+    damaged(path, "checksum mismatch (the file was changed or damaged after it was written)");
   if (format > kCheckpointFormat)
     fail(path, fmt::format("written by a newer gradscope (checkpoint format {}; this build reads "
                            "formats 1 to {})",
@@ -184,18 +205,7 @@ void check_seal(std::FILE* f, const std::filesystem::path& path, const nlohmann:
   }
   if (size != expected)
     damaged(path, fmt::format("{} bytes where its header describes {}", size, expected));
-  uLong crc = crc32(0, nullptr, 0);
-  std::vector<unsigned char> chunk(1 << 20);
-  std::fseek(f, 0, SEEK_SET);
-  for (int64_t left = size - 4; left > 0;) {
-    const size_t n = std::fread(chunk.data(), 1, std::min<int64_t>(left, chunk.size()), f);
-    if (n == 0) damaged(path, "truncated data");
-    crc = crc32_z(crc, chunk.data(), n);
-    left -= static_cast<int64_t>(n);
-  }
-  uint32_t trailer = 0;
-  if (std::fread(&trailer, 4, 1, f) != 1) damaged(path, "truncated data");
-  if (trailer != static_cast<uint32_t>(crc))
+  if (!trailer_matches(f, size))
     damaged(path, "checksum mismatch (the file was changed or damaged after it was written)");
   std::fseek(f, data_at, SEEK_SET);
 }

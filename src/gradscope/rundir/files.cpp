@@ -19,6 +19,16 @@ std::string write_error(const std::filesystem::path& path, int error) {
   return "cannot write " + path.string() + (error ? std::string(": ") + std::strerror(error) : "");
 }
 
+void rename_into_place(const std::filesystem::path& tmp, const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    const int error = ec.value();
+    std::filesystem::remove(tmp, ec);
+    throw std::runtime_error(write_error(path, error));
+  }
+}
+
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path.string() + ": cannot read");
@@ -45,7 +55,7 @@ void replace_file(const std::filesystem::path& path, const std::string& content)
     std::filesystem::remove(tmp, ignored);
     throw std::runtime_error(write_error(path, ok ? errno : error));
   }
-  std::filesystem::rename(tmp, path);
+  rename_into_place(tmp, path);
 }
 
 }  // namespace gradscope

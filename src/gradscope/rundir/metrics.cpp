@@ -181,7 +181,8 @@ MetricsLog::MetricsLog(const std::filesystem::path& dir, int64_t keep_before) : 
     const int error = errno;
     if (jsonl_ >= 0) ::close(jsonl_);
     if (csv_ >= 0) ::close(csv_);
-    throw std::runtime_error(write_error(rundir::metrics_jsonl(dir), error));
+    throw std::runtime_error(
+        write_error(jsonl_ < 0 ? rundir::metrics_jsonl(dir) : rundir::metrics_csv(dir), error));
   }
 }
 
@@ -205,15 +206,17 @@ int append_whole(int fd, const std::string& text, off_t size) {
   }
   return 0;
 }
-off_t size_of(int fd) {
+off_t size_of(int fd, const std::filesystem::path& path) {
   struct stat st {};
-  return ::fstat(fd, &st) == 0 ? st.st_size : 0;
+  if (::fstat(fd, &st) != 0) throw std::runtime_error(write_error(path, errno));
+  return st.st_size;
 }
 }  // namespace
 
 void MetricsLog::append(const MetricsRow& row) {
   const RowText t = format_row(row);
-  const off_t json_size = size_of(jsonl_), csv_size = size_of(csv_);
+  const off_t json_size = size_of(jsonl_, rundir::metrics_jsonl(dir_));
+  const off_t csv_size = size_of(csv_, rundir::metrics_csv(dir_));
   if (const int error = append_whole(jsonl_, t.json, json_size))
     throw std::runtime_error(write_error(rundir::metrics_jsonl(dir_), error));
   if (const int error = append_whole(csv_, (rows_.empty() ? t.header : "") + t.csv, csv_size)) {

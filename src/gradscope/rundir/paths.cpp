@@ -64,6 +64,7 @@ std::vector<Path> temporary_files(const Path& run) {
   std::error_code ec;
   for (auto it = std::filesystem::recursive_directory_iterator(run, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it.depth() > 0) it.disable_recursion_pending();  // the run and its own folders only
     const std::string n = it->path().filename().string();
     const size_t at = n.rfind(".tmp.");
     if (at != std::string::npos && at + 5 < n.size() &&

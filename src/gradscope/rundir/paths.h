@@ -45,7 +45,8 @@ Path lock_file(const Path& run);
 Path heartbeat_file(const Path& run);
 Path plot_file(const Path& run, const std::string& plot);  // <plot>.svg
 
-// Temporary files of atomic writes (<file>.tmp.<pid>) in the run directory and its folders: a
+// Temporary files of atomic writes (<file>.tmp.<pid>) in the run directory and its folders
+// (checkpoints/, spectra/, fourier/; one level down): a
 // process killed mid-write leaves them; the next one to hold the run's lock removes them.
 std::vector<Path> temporary_files(const Path& run);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -52,11 +53,11 @@ std::string describe(const std::filesystem::path& dir, const std::optional<LockH
       dir.string(), h->pid, h->host, fmt::gmtime(t));
 }
 
-// A lock another host wrote: held while the run's heartbeat from that host, or else the lock
-// file itself, is younger than kHeartbeatStaleAfter.
+// A lock another host wrote: held while that process's heartbeat, or else (none yet, or one
+// left by an earlier process) the lock file itself, is younger than kHeartbeatStaleAfter.
 bool other_host_holds(const std::filesystem::path& dir, const LockHolder& h, int fd) {
   const std::optional<Heartbeat> beat = read_heartbeat(dir);
-  if (beat && beat->host == h.host) return heartbeat_alive(*beat);
+  if (beat && beat->host == h.host && beat->pid == h.pid) return heartbeat_alive(*beat);
   struct stat st {};
   return ::fstat(fd, &st) == 0 &&
          unix_time_now() - double(st.st_mtim.tv_sec) < kHeartbeatStaleAfter;
@@ -71,14 +72,15 @@ bool still_linked(int fd, const std::filesystem::path& path) {
          a.st_dev == b.st_dev;
 }
 
-// flock(LOCK_EX) within `tries` x 10 ms: another process's probe (lock_held) holds it briefly.
-bool lock_within(int fd, int tries) {
+// flock(LOCK_EX) within `tries` x 10 ms (another process's probe, lock_held, holds it briefly):
+// 0, EWOULDBLOCK (held), or the error flock gave (ENOLCK: a filesystem without locks).
+int lock_within(int fd, int tries) {
   for (int i = 0; i < tries; ++i) {
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return true;
-    if (errno != EWOULDBLOCK) return false;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return 0;
+    if (errno != EWOULDBLOCK && errno != EINTR) return errno;
     ::usleep(10000);
   }
-  return false;
+  return EWOULDBLOCK;
 }
 
 }  // namespace
@@ -96,9 +98,11 @@ RunLock::RunLock(const std::filesystem::path& run_dir) : dir_(run_dir) {
       if (made_dir_) std::filesystem::remove(dir_, ec);
       throw std::runtime_error(write_error(path, error));
     }
-    if (!lock_within(fd, 50)) {
+    if (const int error = lock_within(fd, 50)) {
       const auto holder = parse_holder(read_fd(fd));
       ::close(fd);
+      if (error != EWOULDBLOCK)
+        throw std::runtime_error("cannot lock " + path.string() + ": " + std::strerror(error));
       throw RunBusy(describe(dir_, holder));
     }
     if (!still_linked(fd, path)) {
@@ -116,11 +120,13 @@ RunLock::RunLock(const std::filesystem::path& run_dir) : dir_(run_dir) {
             {"host", this_host()}, {"pid", ::getpid()}, {"started", unix_time_now()}}
             .dump() +
         "\n";
+    errno = 0;
     if (::ftruncate(fd, 0) != 0 ||
         ::pwrite(fd, mine.data(), mine.size(), 0) != static_cast<ssize_t>(mine.size())) {
-      const int error = errno;
+      const int error = errno ? errno : EIO;
       ::unlink(path.c_str());
       ::close(fd);
+      if (made_dir_) std::filesystem::remove(dir_, ec);
       throw std::runtime_error(write_error(path, error));
     }
     fd_ = fd;

@@ -22,6 +22,7 @@
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/run_files.h"
+#include "gradscope/rundir/run_lock.h"
 #include "gradscope/rundir/run_state.h"
 
 namespace gradscope {
@@ -177,8 +178,13 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
       continue;
     }
     if (state.state == RunState::running) {  // another process trains it: leave it be
-      fmt::print(stderr, "gradscope: {} is running (pid {} on {}); skipped\n",
-                 (dir / runs[i].id).string(), state.heartbeat->pid, state.heartbeat->host);
+      const auto lock = read_lock_holder(dir / runs[i].id);
+      const std::string who = lock              ? fmt::format("pid {} on {}", lock->pid, lock->host)
+                              : state.heartbeat ? fmt::format("pid {} on {}", state.heartbeat->pid,
+                                                              state.heartbeat->host)
+                                                : std::string("another process");
+      fmt::print(stderr, "gradscope: {} is running ({}); skipped\n", (dir / runs[i].id).string(),
+                 who);
       ++skipped;
       continue;
     }
