@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <set>
 #include <thread>
 
@@ -172,6 +173,50 @@ TEST_F(Cli, PhaseDiagramListAndExport) {
   r = run("export --csv --index " + (root / "index.sqlite").string());
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 7) << r.out;
   EXPECT_NE(r.out.find("optim.weight_decay"), std::string::npos);
+}
+
+// The parameter count from a checkpoint's own parameter table (its JSON header).
+int64_t params_in_checkpoint(const fs::path& file) {
+  const std::string bytes = slurp(file);
+  uint64_t len = 0;
+  std::memcpy(&len, bytes.data() + 8, 8);
+  const nlohmann::json header = nlohmann::json::parse(bytes.substr(16, len));
+  int64_t n = 0;
+  for (const auto& p : header.at("params")) {
+    int64_t e = 1;
+    for (const auto& d : p["shape"]) e *= d.get<int64_t>();
+    n += e;
+  }
+  return n;
+}
+
+TEST_F(Cli, SweepLinesAgainstTheParameterCount) {
+  const fs::path root = dir_ / "r";
+  const std::string sweep = kSourceDir + "/tests/fixtures/tiny.toml model.d_hidden=8,16,32 " +
+                            "seed=0,1 train.steps=40 --jobs 2 --root " + root.string();
+  ASSERT_EQ(run("sweep " + sweep).code, 0);
+  std::set<int64_t> counts;
+  for (const auto& e : fs::directory_iterator(root / "tiny")) {
+    if (!fs::exists(e.path() / "summary.json")) continue;
+    const int64_t n = summary(e.path())["n_params"].get<int64_t>();
+    EXPECT_EQ(n, params_in_checkpoint(e.path() / "checkpoints/step_00000040.ckpt"));
+    counts.insert(n);
+  }
+  EXPECT_EQ(counts.size(), 3u);  // one per width, the same for both seeds
+  const fs::path svg = dir_ / "lines.svg";
+  Result r = run("plot " + (root / "tiny").string() +
+                 " --x n_params --y final.train_acc,final.test_acc --logx --out " + svg.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("2 line(s) over 3 x values from 6 runs"), std::string::npos) << r.out;
+  EXPECT_NE(slurp(svg).find("final.test_acc"), std::string::npos);
+  r = run("plot " + (root / "tiny").string() + " --x model.d_hidden --y final.test_accc");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--y final.test_accc"), std::string::npos) << r.err;  // no such metric
+  r = run("plot " + (root / "tiny").string() + " --x n_params --y memorised_step");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--y memorised_step (valid: memorized_step"), std::string::npos) << r.err;
+  r = run("ls 'n_params>0' --index " + (root / "index.sqlite").string());
+  EXPECT_NE(r.out.find("6 runs"), std::string::npos) << r.out;
 }
 
 TEST_F(Cli, SweepBadInput) {

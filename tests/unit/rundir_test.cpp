@@ -57,6 +57,7 @@ Summary sample_summary() {
   s.regime_gap = 1000;
   s.final = {{"step", 20000}, {"train_loss", 1e-7}, {"test_acc", NAN}};
   s.steps_done = 20000;
+  s.n_params = 176;
   s.wall_time_s = 120.5;
   s.steps_per_s = 20000 / 120.5;
   s.phase_changes = {{"test_loss", {{"step", 8000}}}};
@@ -74,6 +75,7 @@ TEST_F(RunDir, SummaryRoundTripsThroughItsFile) {
   EXPECT_EQ(back->regime, "grokking");
   EXPECT_TRUE(std::isnan(back->final_value("test_acc")));  // written as null
   EXPECT_DOUBLE_EQ(back->final_value("train_loss"), 1e-7);
+  EXPECT_EQ(back->n_params, 176);
   write_summary(dir_, *back);
   EXPECT_EQ(read_file(rundir::summary_file(dir_)), first);  // nothing lost, same bytes
   std::ofstream(rundir::summary_file(dir_)) << "{not json";

@@ -10,6 +10,7 @@
 //   gradscope ls [key=value ...]
 //   gradscope export --csv [--out FILE]
 //   gradscope plot SWEEP_DIR --x KEY --y KEY [--z FIELD] [--logx] [--logy] [--out FILE.svg]
+//   gradscope plot SWEEP_DIR --x KEY|n_params --y FIELD[,FIELD...] [--logx] [--logy] [--out ...]
 // Exit codes: 0 success, 1 a run that diverged or failed, 2 bad input, 130 interrupted.
 #include <fmt/core.h>
 #include <unistd.h>
@@ -182,8 +183,12 @@ int main(int argc, char** argv) {
   plot->add_option("--out", plot_out, "SVG file (default: RUN_DIR/curves.svg)");
   std::string px, py, pz = "regime";
   bool logx = false, logy = false;
-  plot->add_option("--x", px, "phase diagram of a sweep directory: config key on the x axis");
-  plot->add_option("--y", py, "phase diagram: config key on the y axis");
+  plot->add_option("--x", px,
+                   "a sweep directory's phase diagram or lines: config key (lines: or n_params) "
+                   "on the x axis");
+  plot->add_option("--y", py,
+                   "phase diagram: config key on the y axis; lines: summary fields or "
+                   "final.<metric>, comma-separated");
   plot->add_option("--z", pz,
                    "phase diagram: regime, or a summary field (generalized_step, ...) or "
                    "final.<metric>")
@@ -242,6 +247,8 @@ int main(int argc, char** argv) {
     if (*index_cmd) return cli::index_rebuild(root);
     if (*ls) return cli::ls(filters, index);
     if (*exp) return cli::export_csv(index, export_out);
+    if (*plot && !px.empty() && (py.find(',') != std::string::npos || !Config::find(py)))
+      return cli::sweep_lines(plot_dir, px, py, logx, logy, plot_out);
     if (*plot && !px.empty()) return cli::phase_diagram(plot_dir, px, py, pz, logx, logy, plot_out);
     if (*show) return cmd_show(show_dir);
     if (*theory) return cmd_theory(experiment, overrides, theory_out);

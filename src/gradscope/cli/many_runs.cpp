@@ -133,4 +133,21 @@ int phase_diagram(const std::string& sweep_dir, const std::string& x, const std:
   return 0;
 }
 
+int sweep_lines(const std::string& sweep_dir, const std::string& x, const std::string& y,
+                bool log_x, bool log_y, const std::string& out) {
+  SweepLinesOptions o{x, {}, log_x, log_y};
+  std::string name;
+  for (size_t at = 0; at <= y.size();) {
+    const size_t comma = std::min(y.find(',', at), y.size());
+    o.y.push_back(y.substr(at, comma - at));
+    name += (name.empty() ? "" : "+") + o.y.back();
+    at = comma + 1;
+  }
+  const fs::path svg =
+      out.empty() ? fs::path(sweep_dir) / fmt::format("lines_{}.svg", name) : fs::path(out);
+  const std::string what = write_sweep_lines(sweep_dir, o, svg);
+  fmt::print("wrote {}: {}\n", svg.string(), what);
+  return 0;
+}
+
 }  // namespace gradscope::cli

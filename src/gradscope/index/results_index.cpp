@@ -32,7 +32,7 @@ namespace fs = std::filesystem;
 
 // The summary fields stored as columns, and the final metrics (as final_<name>).
 const std::vector<std::string> kSummaryInts = {"memorized_step", "generalized_step",
-                                               "grokking_delay", "steps_done"};
+                                               "grokking_delay", "steps_done", "n_params"};
 const std::vector<std::string> kFinal = {"train_loss", "train_acc", "test_loss", "test_acc",
                                          "test_rel_error"};
 
@@ -279,7 +279,7 @@ void ResultsIndex::add_run(const fs::path& run_dir, const std::string& sweep) {
     for (const std::optional<int64_t>& v :
          {has ? summary->memorized_step : none, has ? summary->generalized_step : none,
           has ? summary->grokking_delay : none,
-          has ? std::optional<int64_t>(summary->steps_done) : none})
+          has ? std::optional<int64_t>(summary->steps_done) : none, has ? summary->n_params : none})
       bind_json(ins, i++, v ? nlohmann::json(*v) : nlohmann::json(nullptr));
     for (const auto& k : kFinal) {
       const double v = rows.empty() ? NAN : rows.back().get(k);

@@ -34,6 +34,8 @@ std::vector<double> row_mass(ParamStore<T>& ps, const char* name) {
 
 }  // namespace
 
+constexpr double kSubtaskLearned = 0.9;  // test accuracy at which a subtask counts as learned
+
 void subtask_metrics(const Predictions& p, const Dataset& d, const std::string& split,
                      MetricValues& row) {
   const int64_t N = d.size();
@@ -45,11 +47,14 @@ void subtask_metrics(const Predictions& p, const Dataset& d, const std::string& 
       const int32_t g = d.groups[e];
       loss[g] += p.loss[e], acc[g] += p.correct[e], ++count[g];
     }
+    int64_t learned = 0;  // Michaud et al.'s count: subtasks at test accuracy >= 0.9
     for (int64_t g = 0; g < T; ++g) {
       const double n = std::max<int64_t>(count[g], 1);
       row.emplace_back(fmt::format("subtask.{}.{}_loss", g, split), loss[g] / n);
       row.emplace_back(fmt::format("subtask.{}.{}_acc", g, split), acc[g] / n);
+      learned += acc[g] / n >= kSubtaskLearned;
     }
+    row.emplace_back(split + "_subtasks_learned", double(learned));
   }
 }
 

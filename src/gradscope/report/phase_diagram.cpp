@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -37,6 +39,27 @@ double as_number(const ConfigValue& v, const std::string& key) {
   }
 }
 
+const std::vector<std::string>& summary_fields() {
+  static const std::vector<std::string> fields = {
+      "memorized_step", "generalized_step", "grokking_delay", "steps_done",
+      "n_params",       "wall_time_s",      "steps_per_s"};
+  return fields;
+}
+bool is_summary_field(const std::string& f) {
+  return std::find(summary_fields().begin(), summary_fields().end(), f) != summary_fields().end();
+}
+
+// Throws std::invalid_argument naming `option` when `field` is neither a summary field nor
+// final.<metric> (nor regime, where a label may be drawn).
+void check_field(const std::string& option, const std::string& field, bool regime) {
+  if ((regime && field == "regime") || field.rfind("final.", 0) == 0 || is_summary_field(field))
+    return;
+  std::string valid = regime ? "regime, " : "";
+  for (const std::string& f : summary_fields()) valid += f + ", ";
+  throw std::invalid_argument(option + " " + field + " (valid: " + valid +
+                              "or final.<metric> such as final.test_acc)");
+}
+
 // Throws std::invalid_argument when x or y is not a numeric config key or z is unknown.
 void validate(const PhaseDiagramOptions& o) {
   const Config defaults;
@@ -44,15 +67,7 @@ void validate(const PhaseDiagramOptions& o) {
     if (k->empty()) throw std::invalid_argument("a phase diagram needs --x KEY and --y KEY");
     as_number(defaults.value(*k), *k);  // value() throws "unknown key ... (did you mean ...)"
   }
-  static const std::vector<std::string> fields = {"memorized_step", "generalized_step",
-                                                  "grokking_delay", "steps_done",
-                                                  "wall_time_s",    "steps_per_s"};
-  if (o.z != "regime" && o.z.rfind("final.", 0) != 0 &&
-      std::find(fields.begin(), fields.end(), o.z) == fields.end())
-    throw std::invalid_argument(
-        "--z " + o.z +
-        " (valid: regime, memorized_step, generalized_step, grokking_delay, steps_done, "
-        "wall_time_s, steps_per_s, or final.<metric> such as final.test_acc)");
+  check_field("--z", o.z, true);
 }
 
 std::optional<double> parse_number(const std::string& text) {
@@ -99,25 +114,42 @@ std::string z_text(ResultsIndex& index, const Row& row, const Columns& col, cons
   return v ? fmt::format("{}", *v) : "";
 }
 
-// The runs indexed with sweep = the sweep directory's name, in the index of its runs root.
-Grid read_grid(const fs::path& sweep, const PhaseDiagramOptions& o) {
+// The runs indexed with sweep = the sweep directory's name, in the index of its runs root: the
+// finished ones, and how many are not.
+struct SweepRows {
+  std::unique_ptr<ResultsIndex> index;
+  std::vector<Row> finished;
+  Columns col;
+  int unfinished = 0;
+};
+SweepRows sweep_rows(const fs::path& sweep) {
   const fs::path root = sweep.parent_path(), db = rundir::index_file(root);
   if (!fs::exists(db))
     throw std::invalid_argument(
         fmt::format("{}: no results index (`gradscope index rebuild {}` makes one)", db.string(),
                     root.string()));
-  ResultsIndex index(db, IndexAccess::read);
+  SweepRows s;
+  s.index = std::make_unique<ResultsIndex>(db, IndexAccess::read);
   std::vector<std::string> names;
-  const std::vector<Row> rows = index.select({}, names);
-  Columns col;
-  for (size_t i = 0; i < names.size(); ++i) col[names[i]] = i;
+  for (Row& row : s.index->select({}, names)) {
+    if (s.col.empty())
+      for (size_t i = 0; i < names.size(); ++i) s.col[names[i]] = i;
+    if (row[s.col.at("sweep")] != sweep.filename().string()) continue;
+    if (has_summary(row[s.col.at("status")]))
+      s.finished.push_back(std::move(row));
+    else
+      ++s.unfinished;
+  }
+  return s;
+}
+
+Grid read_grid(const fs::path& sweep, const PhaseDiagramOptions& o) {
+  SweepRows s = sweep_rows(sweep);
+  ResultsIndex& index = *s.index;
+  const Columns& col = s.col;
   Grid g;
-  for (const Row& row : rows) {
-    if (row[col.at("sweep")] != sweep.filename().string()) continue;
-    if (!has_summary(row[col.at("status")])) {
-      ++g.unfinished;
-      continue;
-    }
+  g.unfinished = s.unfinished;
+  for (const Row& row : s.finished) {
     Cell& cell = g.cells[{axis_value(row, col, o.x), axis_value(row, col, o.y)}];
     const std::string z = z_text(index, row, col, o.z);
     const std::optional<double> v = parse_number(z);
@@ -289,6 +321,94 @@ std::string write_phase_diagram(const fs::path& sweep_dir, const PhaseDiagramOpt
   return fmt::format(
       "{} cells from {} runs{}", l.xs.size() * l.ys.size(), grid.used,
       grid.unfinished ? fmt::format(" ({} unfinished runs left out)", grid.unfinished) : "");
+}
+
+namespace {
+
+// Each y's values at each x: (x -> values) per field, from the finished runs.
+using Lines = std::vector<std::map<double, std::vector<double>>>;
+Lines read_lines(SweepRows& s, const SweepLinesOptions& o) {
+  Lines lines(o.y.size());
+  if (!s.col.count(o.x))
+    throw std::invalid_argument("--x " + o.x + " is not in the index (`gradscope index rebuild` " +
+                                "adds newer columns)");
+  for (const Row& row : s.finished) {
+    const double x = axis_value(row, s.col, o.x);
+    for (size_t k = 0; k < o.y.size(); ++k) {
+      const std::optional<double> v = parse_number(z_text(*s.index, row, s.col, o.y[k]));
+      if (v && std::isfinite(*v)) lines[k][x].push_back(*v);
+    }
+  }
+  return lines;
+}
+
+// The mean line (solid, labelled) and the min and max lines (dashed) of each field.
+std::vector<Series> line_series(const Lines& lines, const SweepLinesOptions& o) {
+  std::vector<Series> out;
+  for (size_t k = 0; k < lines.size(); ++k) {
+    Series mean{o.y[k], palette(k), {}}, lo{"", palette(k), {}, true}, hi{"", palette(k), {}, true};
+    for (const auto& [x, vs] : lines[k]) {
+      if (o.log_x && !(x > 0)) continue;
+      double m = 0;
+      for (double v : vs) m += v / double(vs.size());
+      const auto [a, b] = std::minmax_element(vs.begin(), vs.end());
+      if (o.log_y && !(*a > 0)) continue;
+      mean.points.emplace_back(x, m);
+      lo.points.emplace_back(x, *a);
+      hi.points.emplace_back(x, *b);
+    }
+    out.push_back(std::move(mean));
+    if (lo.points != out.back().points) out.push_back(std::move(lo)), out.push_back(std::move(hi));
+  }
+  return out;
+}
+
+// An axis over the values: log (decades) or linear from 0 (or the least value, if negative) to a
+// round ceiling.
+Axis axis_over(const std::vector<double>& v, bool log) {
+  const auto [a, b] = std::minmax_element(v.begin(), v.end());
+  if (log) {
+    std::vector<std::pair<double, double>> pts;
+    for (double x : v) pts.emplace_back(0, x);
+    return log_axis(pts);
+  }
+  const double lo = std::min(0.0, *a), hi = *b > lo ? nice_ceiling(*b) : lo + 1;
+  return {lo, hi, false};
+}
+
+}  // namespace
+
+std::string write_sweep_lines(const fs::path& sweep_dir, const SweepLinesOptions& o,
+                              const fs::path& svg) {
+  if (o.x.empty() || o.y.empty()) throw std::invalid_argument("lines need --x KEY and --y FIELD");
+  if (!is_summary_field(o.x)) as_number(Config().value(o.x), o.x);  // throws for unknown keys
+  for (const std::string& y : o.y) check_field("--y", y, false);
+  const fs::path dir = fs::absolute(sweep_dir).lexically_normal();
+  const fs::path sweep = dir.has_filename() ? dir : dir.parent_path();
+  SweepRows rows = sweep_rows(sweep);
+  const Lines lines = read_lines(rows, o);
+  for (size_t k = 0; k < lines.size(); ++k)
+    if (lines[k].empty() && !rows.finished.empty())
+      throw std::invalid_argument("--y " + o.y[k] + ": no finished run of " +
+                                  sweep.filename().string() + " has a value of it");
+  const std::vector<Series> series = line_series(lines, o);
+  std::vector<double> xs, ys;
+  for (const Series& s : series)
+    for (const auto& [x, y] : s.points) xs.push_back(x), ys.push_back(y);
+  if (xs.empty())
+    throw std::invalid_argument(sweep_dir.string() + ": no finished runs with these fields");
+  std::string ylabel;
+  for (const std::string& y : o.y) ylabel += (ylabel.empty() ? "" : ", ") + y;
+  const std::string body =
+      panel(80, 50, 620, 380, axis_over(xs, o.log_x), axis_over(ys, o.log_y), series,
+            sweep.filename().string() + ": mean over seeds (dashed: min and max)", ylabel,
+            o.x + (o.log_x ? " (log)" : ""));
+  write_file_atomic(svg, svg_document(760, 490, "", body));
+  std::set<double> distinct(xs.begin(), xs.end());
+  return fmt::format(
+      "{} line(s) over {} x values from {} runs{}", o.y.size(), distinct.size(),
+      rows.finished.size(),
+      rows.unfinished ? fmt::format(" ({} unfinished runs left out)", rows.unfinished) : "");
 }
 
 }  // namespace gradscope

@@ -1,11 +1,14 @@
-// Phase diagrams of a sweep: one cell per (x, y) pair of config values, coloured by a summary
-// field of the runs there (the mean over seeds for numbers; the most common value for regime),
-// read from the results index of the sweep's runs root (index/results_index.h) and drawn with
-// the SVG layer (report/svg.h).
+// Plots of a sweep, read from the results index of the sweep's runs root (index/results_index.h)
+// and drawn with the SVG layer (report/svg.h):
+//   phase diagrams  one cell per (x, y) pair of config values, coloured by a summary field of the
+//                   runs there (the mean over seeds for numbers; the most common regime)
+//   lines           summary fields against one config key or the parameter count, the mean over
+//                   the runs at each x (their seeds) with the min and max as dashed lines
 #pragma once
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace gradscope {
 
@@ -23,5 +26,17 @@ struct PhaseDiagramOptions {
 std::string write_phase_diagram(const std::filesystem::path& sweep_dir,
                                 const PhaseDiagramOptions& options,
                                 const std::filesystem::path& svg);
+
+struct SweepLinesOptions {
+  std::string x;               // a numeric config key, or a summary count: n_params
+  std::vector<std::string> y;  // one line each: summary fields or final.<metric>, as z above
+  bool log_x = false, log_y = false;
+};
+
+// Writes the line plot SVG of the finished runs of sweep_dir; returns a one-line description.
+// Throws std::invalid_argument naming the key or field when x or a y is unknown, as
+// write_phase_diagram does otherwise.
+std::string write_sweep_lines(const std::filesystem::path& sweep_dir,
+                              const SweepLinesOptions& options, const std::filesystem::path& svg);
 
 }  // namespace gradscope

@@ -342,6 +342,8 @@ Summary Training<T>::summarize() const {
   const std::vector<MetricsRow>& rows = log_->rows();
   Summary summary = make_summary(rows, x_.train, status_, {progress_->elapsed(), s_}, message_,
                                  !x_.data.regression);
+  summary.n_params = 0;
+  for (const ParamInfo& p : x_.model->params().params()) *summary.n_params += p.shape.numel();
   const TaskFamily& family = *x_.family;
   if (!family.monitored.empty())
     summary.phase_changes = detect_phase_changes(

@@ -27,21 +27,11 @@ std::optional<int64_t> step_of(const json& j, const char* key) {
   return json_int(j[key], key);
 }
 
-const std::string kKnown[] = {"status",
-                              "message",
-                              "memorized_step",
-                              "generalized_step",
-                              "grokking_delay",
-                              "regime",
-                              "thresholds",
-                              "final",
-                              "steps_done",
-                              "wall_time_s",
-                              "steps_per_s",
-                              "phase_changes",
-                              "spectral_jump_steps",
-                              "theory",
-                              "fourier"};
+const std::string kKnown[] = {
+    "status",      "message",     "memorized_step", "generalized_step",    "grokking_delay",
+    "regime",      "thresholds",  "final",          "steps_done",          "n_params",
+    "wall_time_s", "steps_per_s", "phase_changes",  "spectral_jump_steps", "theory",
+    "fourier"};
 
 }  // namespace
 
@@ -69,6 +59,7 @@ json summary_to_json(const Summary& s) {
   for (const auto& [k, v] : s.final) fin[k] = std::isfinite(v) ? json(v) : json(nullptr);
   j["final"] = fin;
   j["steps_done"] = s.steps_done;
+  if (s.n_params) j["n_params"] = *s.n_params;
   j["wall_time_s"] = s.wall_time_s;
   j["steps_per_s"] = s.steps_per_s;
   if (!s.phase_changes.is_null()) j["phase_changes"] = s.phase_changes;
@@ -100,6 +91,7 @@ Summary summary_from_json(const json& j, const std::string& origin) {
     for (const auto& [k, v] : fin.items())
       s.final.emplace_back(k, v.is_number() ? v.get<double>() : NAN);
     s.steps_done = whole_or(j, "steps_done", 0);
+    s.n_params = step_of(j, "n_params");
     s.wall_time_s = j.value("wall_time_s", 0.0);
     s.steps_per_s = j.value("steps_per_s", 0.0);
     if (j.contains("phase_changes")) s.phase_changes = j["phase_changes"];

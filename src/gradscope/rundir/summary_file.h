@@ -25,6 +25,7 @@ struct Summary {
   int64_t regime_gap = 0;
   std::vector<std::pair<std::string, double>> final;  // the last metrics row (NaN: null)
   int64_t steps_done = 0;
+  std::optional<int64_t> n_params;  // the model's parameter count (absent in older summaries)
   double wall_time_s = 0, steps_per_s = 0;
   // Optional sections (null: absent): per-metric phase changes, per-matrix spectral jump steps,
   // the theory's prediction beside what was observed.
