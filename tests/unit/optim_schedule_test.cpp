@@ -32,9 +32,23 @@ TEST(Schedule, CosineDecaysToTheFloor) {
   EXPECT_NEAR(scheduled_lr(2.0, s, 500), 0.2, 1e-12);
 }
 
+TEST(Schedule, LinearDecayIsRaventosTriangle) {
+  // warmup_steps = total / 2 with linear decay: up to the peak at the middle, down to 0 at the end.
+  ScheduleConfig s;
+  s.warmup_steps = 50;
+  s.decay = "linear";
+  s.total_steps = 100;
+  EXPECT_DOUBLE_EQ(scheduled_lr(2.0, s, 25), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_lr(2.0, s, 50), 2.0);
+  EXPECT_DOUBLE_EQ(scheduled_lr(2.0, s, 75), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_lr(2.0, s, 100), 0.0);
+  s.min_lr_ratio = 0.5;
+  EXPECT_DOUBLE_EQ(scheduled_lr(2.0, s, 75), 1.5);
+}
+
 TEST(Schedule, ValidationNamesTheKey) {
   ScheduleConfig s;
-  s.decay = "linear";
+  s.decay = "triangle";
   EXPECT_THROW(s.validate(), std::invalid_argument);
   s.decay = "cosine";
   s.total_steps = 5;

@@ -5,9 +5,10 @@
 // optimizer.step():
 //   warmup(step) = min(step / warmup_steps, 1)   (so the first update has lr 0 when warming up,
 //                                                  as in Nanda et al.'s code)
-//   decay(step)  = 1 (constant), or for cosine, with progress = (step - warmup) / (total - warmup)
-//                  clamped to [0, 1]: min_lr_ratio + (1 - min_lr_ratio) * (1 + cos(pi * progress))
-//                  / 2
+//   decay(step)  = 1 (constant), or with progress = (step - warmup) / (total - warmup) clamped to
+//                  [0, 1]: min_lr_ratio + (1 - min_lr_ratio) * fall, fall = (1 + cos(pi *
+//                  progress)) / 2 (cosine) or 1 - progress (linear; with warmup_steps = total / 2
+//                  the one-cycle triangle of Raventós et al.)
 #pragma once
 
 #include <cstdint>
@@ -21,9 +22,9 @@ namespace gradscope {
 // The schedule's keys: optim.warmup_steps, optim.decay, optim.min_lr_ratio and train.steps.
 struct ScheduleConfig {
   int64_t warmup_steps = 10;
-  std::string decay = "constant";  // constant | cosine
-  int64_t total_steps = 20000;     // the run's step budget (cosine needs it)
-  double min_lr_ratio = 0.0;       // cosine floor as a fraction of the base lr
+  std::string decay = "constant";  // constant | cosine | linear
+  int64_t total_steps = 20000;     // the run's step budget (cosine and linear need it)
+  double min_lr_ratio = 0.0;       // decay floor as a fraction of the base lr
 
   void validate() const;  // throws naming the key
   bool operator==(const ScheduleConfig&) const = default;
