@@ -1,5 +1,5 @@
-// Sweeps: expansion order and run ids, command-line axes, bad keys, sharding and the Slurm array
-// mapping.
+// Sweeps: expansion order and run ids, command-line axes (added, or replacing the file's), bad
+// keys, sharding and the Slurm array mapping.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -66,6 +66,28 @@ TEST(Sweep, CommandLineAxesAndBaseOverrides) {
   EXPECT_EQ(spec.axes[0].key, "optim.weight_decay");
   EXPECT_EQ(spec.axes[1].values.size(), 2u);
   EXPECT_EQ(expand_sweep(base, spec).size(), 6u);
+  fs::remove(f);
+}
+
+TEST(Sweep, CommandLineReplacesTheFilesAxisOfAKey) {
+  const fs::path f = write_experiment(std::string(kBase) +
+                                      "[sweep]\noptim.weight_decay = [0.1, 1]\n"
+                                      "task.train_fraction = [0.3, 0.5, 0.7]\n");
+  Config base;
+  // A list takes the file axis's place (refining a sweep without editing its file) ...
+  SweepSpec spec = read_sweep(f, {"optim.weight_decay=0.2,0.4,0.8"}, base);
+  ASSERT_EQ(spec.axes.size(), 2u);
+  EXPECT_EQ(spec.axes[0].key, "optim.weight_decay");
+  EXPECT_EQ(spec.axes[0].values.size(), 3u);
+  EXPECT_EQ(expand_sweep(base, spec).size(), 9u);
+  // ... a single value removes it and sets the base ...
+  spec = read_sweep(f, {"task.train_fraction=0.4", "optim.weight_decay=0,1"}, base);
+  ASSERT_EQ(spec.axes.size(), 1u);
+  EXPECT_EQ(spec.axes[0].key, "optim.weight_decay");
+  EXPECT_DOUBLE_EQ(base.real("task.train_fraction"), 0.4);
+  // ... and the same key twice on the command line is refused.
+  EXPECT_THROW(read_sweep(f, {"optim.weight_decay=0,1", "optim.weight_decay=2,3"}, base),
+               ConfigError);
   fs::remove(f);
 }
 

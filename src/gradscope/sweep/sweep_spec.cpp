@@ -3,6 +3,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -76,6 +77,26 @@ SweepSpec read_sweep(const std::filesystem::path& experiment,
   // Already parsed once by Config::from_file, so a syntax error cannot reach here.
   const toml::table root = toml::parse(read_file(experiment), experiment.string());
   if (auto sweep = root["sweep"].as_table()) read_table(*sweep, "", spec, experiment.string());
+  size_t file_axes = spec.axes.size();  // the first file_axes axes are the file's
+  // A command-line value for a key the file sweeps replaces the file's axis: a list takes its
+  // place, a single value removes it (and sets the base). True when the list took its place.
+  std::vector<std::string> replaced;  // file axes the command line has replaced
+  auto replace_file_axis = [&](const std::string& key, std::vector<ConfigValue>& values) {
+    if (std::find(replaced.begin(), replaced.end(), key) != replaced.end())
+      throw ConfigError("sweep key " + key + " given twice on the command line");
+    for (size_t i = 0; i < file_axes; ++i) {
+      if (spec.axes[i].key != key) continue;
+      replaced.push_back(key);
+      if (values.size() > 1) {
+        spec.axes[i].values = std::move(values);
+        return true;
+      }
+      spec.axes.erase(spec.axes.begin() + static_cast<std::ptrdiff_t>(i));
+      --file_axes;
+      return false;
+    }
+    return false;
+  };
   for (const std::string& arg : arguments) {
     const size_t eq = arg.find('=');
     const std::string key = eq == std::string::npos ? arg : arg.substr(0, eq);
@@ -87,6 +108,7 @@ SweepSpec read_sweep(const std::filesystem::path& experiment,
       continue;
     }
     std::vector<ConfigValue> values = parse_values(*ks, arg.substr(eq + 1));
+    if (replace_file_axis(key, values)) continue;
     if (values.size() == 1) {  // a single value: the base
       base.set(key, values.front());
       continue;

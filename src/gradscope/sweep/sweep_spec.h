@@ -7,8 +7,9 @@
 //   n = 20                                       # random: this many samples
 //   seeds = 2                                    # every point with seed, seed + 1, ...
 //
-// On the command line, key=v1,v2,... adds an axis (after the file's); key=v sets the base; values
-// are read by the grammar of config/value_text.h. List keys (task.target) take one list per value:
+// On the command line, key=v1,v2,... adds an axis (after the file's), or replaces the file's axis
+// of that key in its place; key=v sets the base (and drops the file's axis of that key); values are
+// read by the grammar of config/value_text.h. List keys (task.target) take one list per value:
 // [[3, 2], [1, 1]] in the file, task.target=[3,2],[1,1] on the command line. Expansion is
 // deterministic: the grid in axis order, the last axis fastest, seeds innermost; random draws each
 // axis value from Rng(seed, "sweep"). Every run's id is config_hash() of its resolved config, so
