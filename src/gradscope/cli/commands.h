@@ -25,9 +25,10 @@ int ls(const std::vector<std::string>& filters, const std::string& index);
 int export_csv(const std::string& index, const std::string& out);
 int phase_diagram(const std::string& sweep_dir, const std::string& x, const std::string& y,
                   const std::string& z, bool log_x, bool log_y, const std::string& out);
-// Lines of a sweep: y fields (comma-separated) against x; writes SWEEP_DIR/lines_<y>.svg or out.
+// Lines of a sweep: y fields (comma-separated) against x, one line per value of `by` where it is
+// given; writes SWEEP_DIR/lines_<y>.svg or out.
 int sweep_lines(const std::string& sweep_dir, const std::string& x, const std::string& y,
-                bool log_x, bool log_y, const std::string& out);
+                const std::string& by, bool log_x, bool log_y, const std::string& out);
 
 // The path of the running executable (children of a sweep run it).
 std::string self_executable();

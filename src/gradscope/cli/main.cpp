@@ -10,7 +10,8 @@
 //   gradscope ls [key=value ...]
 //   gradscope export --csv [--out FILE]
 //   gradscope plot SWEEP_DIR --x KEY --y KEY [--z FIELD] [--logx] [--logy] [--out FILE.svg]
-//   gradscope plot SWEEP_DIR --x KEY|n_params --y FIELD[,FIELD...] [--logx] [--logy] [--out ...]
+//   gradscope plot SWEEP_DIR --x KEY|n_params --y FIELD[,FIELD...] [--by KEY] [--logx] [--logy]
+//                  [--out ...]
 // Exit codes: 0 success, 1 a run that diverged or failed, 2 bad input, 130 interrupted.
 #include <fmt/core.h>
 #include <unistd.h>
@@ -181,7 +182,7 @@ int main(int argc, char** argv) {
   CLI::App* plot = app.add_subcommand("plot", "draw a run's loss and accuracy curves as SVG");
   plot->add_option("run_dir", plot_dir, "run directory")->required();
   plot->add_option("--out", plot_out, "SVG file (default: RUN_DIR/curves.svg)");
-  std::string px, py, pz = "regime";
+  std::string px, py, pz = "regime", pby;
   bool logx = false, logy = false;
   plot->add_option("--x", px,
                    "a sweep directory's phase diagram or lines: config key (lines: or n_params) "
@@ -193,8 +194,10 @@ int main(int argc, char** argv) {
                    "phase diagram: regime, or a summary field (generalized_step, ...) or "
                    "final.<metric>")
       ->capture_default_str();
-  plot->add_flag("--logx", logx, "phase diagram: log x axis");
-  plot->add_flag("--logy", logy, "phase diagram: log y axis");
+  plot->add_option("--by", pby,
+                   "lines: one line per value of this config key (e.g. model.n_layers)");
+  plot->add_flag("--logx", logx, "phase diagram or lines: log x axis");
+  plot->add_flag("--logy", logy, "phase diagram or lines: log y axis");
 
   cli::SweepArgs sw;
   CLI::App* sweep = app.add_subcommand(
@@ -247,8 +250,9 @@ int main(int argc, char** argv) {
     if (*index_cmd) return cli::index_rebuild(root);
     if (*ls) return cli::ls(filters, index);
     if (*exp) return cli::export_csv(index, export_out);
-    if (*plot && !px.empty() && (py.find(',') != std::string::npos || !Config::find(py)))
-      return cli::sweep_lines(plot_dir, px, py, logx, logy, plot_out);
+    if (*plot && !px.empty() &&
+        (py.find(',') != std::string::npos || !Config::find(py) || !pby.empty()))
+      return cli::sweep_lines(plot_dir, px, py, pby, logx, logy, plot_out);
     if (*plot && !px.empty()) return cli::phase_diagram(plot_dir, px, py, pz, logx, logy, plot_out);
     if (*show) return cmd_show(show_dir);
     if (*theory) return cmd_theory(experiment, overrides, theory_out);

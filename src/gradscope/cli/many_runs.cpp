@@ -134,8 +134,8 @@ int phase_diagram(const std::string& sweep_dir, const std::string& x, const std:
 }
 
 int sweep_lines(const std::string& sweep_dir, const std::string& x, const std::string& y,
-                bool log_x, bool log_y, const std::string& out) {
-  SweepLinesOptions o{x, {}, log_x, log_y};
+                const std::string& by, bool log_x, bool log_y, const std::string& out) {
+  SweepLinesOptions o{x, {}, log_x, log_y, by};
   std::string name;
   for (size_t at = 0; at <= y.size();) {
     const size_t comma = std::min(y.find(',', at), y.size());

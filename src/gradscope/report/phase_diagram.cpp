@@ -325,29 +325,47 @@ std::string write_phase_diagram(const fs::path& sweep_dir, const PhaseDiagramOpt
 
 namespace {
 
-// Each y's values at each x: (x -> values) per field, from the finished runs.
-using Lines = std::vector<std::map<double, std::vector<double>>>;
-Lines read_lines(SweepRows& s, const SweepLinesOptions& o) {
-  Lines lines(o.y.size());
-  if (!s.col.count(o.x))
-    throw std::invalid_argument("--x " + o.x + " is not in the index (`gradscope index rebuild` " +
-                                "adds newer columns)");
+// One line: its label and each x's values over the runs (seeds) at that x.
+struct Line {
+  std::string label;
+  std::map<double, std::vector<double>> at;
+};
+
+// The lines of the finished runs: one per y field, or per y field and value of o.by.
+std::vector<Line> read_lines(SweepRows& s, const SweepLinesOptions& o) {
+  for (const std::string& key : {o.x, o.by})
+    if (!key.empty() && !s.col.count(key))
+      throw std::invalid_argument(key + " is not in the index (`gradscope index rebuild` " +
+                                  "adds newer columns)");
+  std::map<std::pair<size_t, double>, Line> lines;  // (y, group) -> line
   for (const Row& row : s.finished) {
     const double x = axis_value(row, s.col, o.x);
+    const double group = o.by.empty() ? 0.0 : axis_value(row, s.col, o.by);
     for (size_t k = 0; k < o.y.size(); ++k) {
       const std::optional<double> v = parse_number(z_text(*s.index, row, s.col, o.y[k]));
-      if (v && std::isfinite(*v)) lines[k][x].push_back(*v);
+      if (!v || !std::isfinite(*v)) continue;
+      Line& line = lines[{k, group}];
+      line.label = o.by.empty() ? o.y[k] : fmt::format("{}, {} = {}", o.y[k], o.by, group);
+      line.at[x].push_back(*v);
     }
   }
-  return lines;
+  for (size_t k = 0; k < o.y.size(); ++k)
+    if (std::none_of(lines.begin(), lines.end(),
+                     [&](const auto& l) { return l.first.first == k; }) &&
+        !s.finished.empty())
+      throw std::invalid_argument("--y " + o.y[k] + ": no finished run has a value of it");
+  std::vector<Line> out;
+  for (auto& [key, line] : lines) out.push_back(std::move(line));
+  return out;
 }
 
-// The mean line (solid, labelled) and the min and max lines (dashed) of each field.
-std::vector<Series> line_series(const Lines& lines, const SweepLinesOptions& o) {
+// The mean line (solid, labelled) and the min and max lines (dashed) of each line.
+std::vector<Series> line_series(const std::vector<Line>& lines, const SweepLinesOptions& o) {
   std::vector<Series> out;
   for (size_t k = 0; k < lines.size(); ++k) {
-    Series mean{o.y[k], palette(k), {}}, lo{"", palette(k), {}, true}, hi{"", palette(k), {}, true};
-    for (const auto& [x, vs] : lines[k]) {
+    Series mean{lines[k].label, palette(k), {}}, lo{"", palette(k), {}, true},
+        hi{"", palette(k), {}, true};
+    for (const auto& [x, vs] : lines[k].at) {
       if (o.log_x && !(x > 0)) continue;
       double m = 0;
       for (double v : vs) m += v / double(vs.size());
@@ -385,12 +403,9 @@ std::string write_sweep_lines(const fs::path& sweep_dir, const SweepLinesOptions
   for (const std::string& y : o.y) check_field("--y", y, false);
   const fs::path dir = fs::absolute(sweep_dir).lexically_normal();
   const fs::path sweep = dir.has_filename() ? dir : dir.parent_path();
+  if (!o.by.empty()) as_number(Config().value(o.by), o.by);  // throws for unknown keys
   SweepRows rows = sweep_rows(sweep);
-  const Lines lines = read_lines(rows, o);
-  for (size_t k = 0; k < lines.size(); ++k)
-    if (lines[k].empty() && !rows.finished.empty())
-      throw std::invalid_argument("--y " + o.y[k] + ": no finished run of " +
-                                  sweep.filename().string() + " has a value of it");
+  const std::vector<Line> lines = read_lines(rows, o);
   const std::vector<Series> series = line_series(lines, o);
   std::vector<double> xs, ys;
   for (const Series& s : series)
@@ -406,7 +421,7 @@ std::string write_sweep_lines(const fs::path& sweep_dir, const SweepLinesOptions
   write_file_atomic(svg, svg_document(760, 490, "", body));
   std::set<double> distinct(xs.begin(), xs.end());
   return fmt::format(
-      "{} line(s) over {} x values from {} runs{}", o.y.size(), distinct.size(),
+      "{} line(s) over {} x values from {} runs{}", lines.size(), distinct.size(),
       rows.finished.size(),
       rows.unfinished ? fmt::format(" ({} unfinished runs left out)", rows.unfinished) : "");
 }

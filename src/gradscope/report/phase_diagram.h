@@ -31,6 +31,7 @@ struct SweepLinesOptions {
   std::string x;               // a numeric config key, or a summary count: n_params
   std::vector<std::string> y;  // one line each: summary fields or final.<metric>, as z above
   bool log_x = false, log_y = false;
+  std::string by;  // a numeric config key: one line per y and per value of it ("": none)
 };
 
 // Writes the line plot SVG of the finished runs of sweep_dir; returns a one-line description.
