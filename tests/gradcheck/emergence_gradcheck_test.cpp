@@ -1,7 +1,8 @@
 // Finite-difference checks of the emergence models on their own tasks: the dense MLP under the
 // hinge loss and cross-entropy on sparse parity, and the attention-only transformer with
-// next-token loss at every position on induction sequences. Also: the every-position logits
-// agree with the last-position path at the last position.
+// next-token loss at every position on induction sequences, and the GPT-style transformer with a
+// linear read-in and read-out under the squared error on in-context regression sequences. Also:
+// the every-position logits agree with the last-position path at the last position.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 #include "gradscope/nn/models.h"
 #include "gradscope/probes/objective.h"
 #include "gradscope/tasks/emergence.h"
+#include "gradscope/tasks/incontext.h"
 #include "gradscope/tensor/rng.h"
 
 namespace gradscope {
@@ -134,6 +136,18 @@ TEST(EmergenceGradcheck, EveryPositionLogitsMatchTheLastPositionPath) {
     }
     EXPECT_NEAR(row, 1.0, 1e-12);
   }
+}
+
+TEST(EmergenceGradcheck, InContextTransformerRealReadInAndReadOut) {
+  InContextTaskConfig t;
+  t.dim = 3, t.n_context = 4, t.noise = 0.1, t.n_pool = 0, t.n_test = 6;
+  const TaskData d = make_incontext_task(t);
+  ModelConfig c;
+  c.type = "transformer", c.n_layers = 2, c.d_model = 8, c.n_heads = 2, c.d_mlp = 12;
+  c.norm = "pre", c.activation = "gelu", c.attn_bias = true;
+  const Dataset& s = d.train;
+  auto m = make_model<double>(c, {0, 0, s.length, s.features, s.outputs, 0, s.outputs}, 3);
+  check(*m, s, Loss::cross_entropy);  // regression data: the loss is the squared error
 }
 
 }  // namespace

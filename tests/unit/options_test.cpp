@@ -10,6 +10,7 @@
 #include "gradscope/run/train_options.h"
 #include "gradscope/tasks/algorithmic.h"
 #include "gradscope/tasks/emergence.h"
+#include "gradscope/tasks/incontext.h"
 #include "gradscope/tasks/regression.h"
 
 namespace gradscope {
@@ -31,6 +32,7 @@ TEST(Options, StructDefaultsAreTheSchemasDefaults) {
   EXPECT_EQ(algorithmic_options(c), AlgorithmicTaskConfig{});
   EXPECT_EQ(regression_options(with_task("diagonal_teacher")), RegressionTaskConfig{});
   EXPECT_EQ(emergence_options(with_task("sparse_parity")), EmergenceTaskConfig{});
+  EXPECT_EQ(incontext_options(with_task("incontext_regression")), InContextTaskConfig{});
 }
 
 TEST(Options, ProjectionsReadTheirKeys) {

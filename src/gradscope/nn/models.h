@@ -9,7 +9,11 @@
 //                read at the last position (or at every position for next-token tasks: logits [N *
 //                L, V]). Parameter names follow TransformerLens ("embed.W_E", "blocks.0.attn.W_Q",
 //                "unembed.W_U"); W_Q/W_K/W_V are stored [D, H*Dh] with head h in columns h*Dh ..
-//                (h+1)*Dh, W_O [H*Dh, D].
+//                (h+1)*Dh, W_O [H*Dh, D]. Real inputs (in-context regression: the shape has
+//                features, L positions of Din = F / L each): a linear read-in "embed.W_E"
+//                [Din, D] in place of the token embedding and a read-out "unembed.W_U" [D, 1]
+//                at every (L / K)-th position from 0 (the x positions), outputs [N, K]; Garg et
+//                al.'s and Raventós et al.'s GPT-2 with norm = "pre", activation = "gelu".
 //   mlp (mlp.cpp), form "pair"  the PAIR explorable: tied embedding E [C, De];
 //                       h = act(E[a] W_in + E[b] W_in) (one bias-free W_in shared by both
 //                       operands, summed), logits = (h W_out) E^T.

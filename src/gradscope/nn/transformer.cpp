@@ -1,5 +1,6 @@
 // The transformer (model.type = "transformer"): see models.h. Shape legend: N = examples,
-// L = ids per example, D = d_model, H = heads, Dh = d_head, F = d_mlp, V = vocabulary.
+// L = ids (or positions) per example, D = d_model, H = heads, Dh = d_head, F = d_mlp,
+// V = vocabulary, Din = real features per position, K = real predictions per example.
 #include <cstdio>
 
 #include <fmt/core.h>
@@ -17,10 +18,12 @@ namespace {
 template <class T>
 class Transformer final : public Model<T> {
  public:
-  Transformer(const ModelConfig& c, const ModelShape& s, uint64_t seed) : c_(c), s_(s) {
+  Transformer(const ModelConfig& c, const ModelShape& s, uint64_t seed)
+      : c_(c), s_(s), real_(s.features > 0) {
     ParamStore<T>& ps = this->params_;
     const int64_t D = c.d_model, E = c.n_heads * dh(), V = s.vocab;
-    W_E_ = ps.add("embed.W_E", {V, D});                                               // [V, D]
+    // Real inputs: a linear read-in [Din, D] in place of the token embedding [V, D].
+    W_E_ = ps.add("embed.W_E", {real_ ? din() : V, D});
     if (c.positions == "learned") W_pos_ = ps.add("pos_embed.W_pos", {s.length, D});  // [L, D]
     for (int64_t l = 0; l < c.n_layers; ++l) {
       const std::string b = fmt::format("blocks.{}.", l);
@@ -55,10 +58,11 @@ class Transformer final : public Model<T> {
       lnf_w_ = ps.add("ln_final.w", {D});
       lnf_b_ = ps.add("ln_final.b", {D});
     }
-    if (!c.tied_unembed) W_U_ = ps.add("unembed.W_U", {D, V});  // [D, V]
+    if (!c.tied_unembed) W_U_ = ps.add("unembed.W_U", {D, real_ ? 1 : V});  // [D, V] or [D, 1]
     ps.finalize();
 
     // Nanda et al.: every matrix ~ N(0, 1/d_model), W_U ~ N(0, 1/d_vocab); biases 0; LN weights 1.
+    // Real inputs: the read-in ~ N(0, 1/Din) and the read-out [D, 1] ~ N(0, 1/d_model).
     Rng rng(seed, "init");
     for (int i = 0; i < ps.count(); ++i) {
       const ParamInfo& p = ps.info(i);
@@ -67,7 +71,9 @@ class Transformer final : public Model<T> {
       if (leaf == "w") {
         std::fill(w.begin(), w.end(), T(1));
       } else if (leaf.rfind("W_", 0) == 0) {
-        const double fan = i == W_U_ ? double(V) : double(D);
+        const double fan = i == W_E_ && real_    ? double(din())
+                           : i == W_U_ && !real_ ? double(V)
+                                                 : double(D);
         rng.fill_normal(w.data, w.numel(), 0.0, c.init_scale / std::sqrt(fan));
       }
     }
@@ -83,7 +89,7 @@ class Transformer final : public Model<T> {
     }
   }
 
-  int64_t outputs() const override { return s_.vocab; }
+  int64_t outputs() const override { return real_ ? s_.out_dim : s_.vocab; }
 
   Var forward(Tape<T>& t, const Batch& b) override {
     const int32_t* tokens = b.ids;
@@ -99,7 +105,7 @@ class Transformer final : public Model<T> {
     // Before the first attention, a position's vector depends only on its token: with fewer
     // tokens than examples, the first block's per-position work runs once per (token, position)
     // on a table [V, L, ...], and rows are gathered per example (an exact shortcut).
-    const bool tables = c_.token_tables && V < N && !t.device();  // a host shortcut
+    const bool tables = c_.token_tables && !real_ && V < N && !t.device();  // a host shortcut
     int32_t* gather = nullptr;  // [N, L]: row token * L + position of the table
     Var x;                      // [N, L, D], or the table [V, L, D]
     if (tables) {
@@ -110,6 +116,11 @@ class Transformer final : public Model<T> {
       for (int64_t i = 0; i < N * L; ++i)
         gather[i] = tokens[i] * static_cast<int32_t>(L) + static_cast<int32_t>(i % L);
       x = embedding(t, tab_ids, Shape{V, L}, P(W_E_));
+    } else if (real_) {
+      if (!b.x.valid())
+        throw std::invalid_argument(
+            "this transformer reads real inputs (a linear read-in), not token ids");
+      x = H(-1, "hook_embed", linear(t, reshape(t, b.x, Shape{N, L, din()}), P(W_E_)));
     } else {
       x = H(-1, "hook_embed", embedding(t, tokens, Shape{N, L}, P(W_E_)));  // [N, L, D]
     }
@@ -175,6 +186,7 @@ class Transformer final : public Model<T> {
     }
     if (c_.norm == "pre")
       x = H(-1, "ln_final.hook_normalized", layer_norm(t, x, P(lnf_w_), P(lnf_b_)));
+    if (real_) return read_out(t, x, N);
     Var last;  // [N, D], or [N * L, D] when every position is read
     if (s_.predictions > 1 || hook_)
       last = reshape(t, x, Shape{N * L, D});
@@ -264,6 +276,14 @@ class Transformer final : public Model<T> {
     int W_in = -1, b_in = -1, W_out = -1, b_out = -1;
   };
   int64_t dh() const { return c_.d_head > 0 ? c_.d_head : c_.d_model / c_.n_heads; }
+  int64_t din() const { return s_.features / s_.length; }
+  // Real outputs [N, K]: the read-out [D, 1] at positions 0, S, 2S, ... (S = L / K; in-context
+  // regression: the x positions) of the residual x [N, L, D].
+  Var read_out(Tape<T>& t, Var x, int64_t N) {
+    const int64_t L = s_.length, K = s_.out_dim;
+    Var y = reshape(t, linear(t, x, this->params_.on(t, W_U_)), Shape{N, K, L / K});
+    return reshape(t, slice(t, y, 2, 0, 1), Shape{N, K});
+  }
   // The loss reads the last position only, and the shortcut is on.
   bool reads_last() const { return c_.last_position_only && s_.predictions == 1; }
   // The table rows of the last position of each example: [N] entries of gather [N, L].
@@ -276,6 +296,7 @@ class Transformer final : public Model<T> {
 
   ModelConfig c_;
   ModelShape s_;
+  bool real_ = false;  // real inputs x [N, L * Din] and outputs [N, K] (in-context regression)
   int W_E_ = -1, W_pos_ = -1, lnf_w_ = -1, lnf_b_ = -1, W_U_ = -1;
   std::vector<Block> blocks_;
   std::vector<T> sinusoid_;                     // [L, D] when positions = sinusoidal
@@ -305,10 +326,26 @@ void validate_transformer(const ModelConfig& c) {
   if (c.init != "normal") bad("init", "\"" + c.init + "\"", "normal (transformer)");
 }
 
+// Real inputs need whole tokens (features = L * Din) and read-out positions (L = K * S), and a
+// read-out matrix of their own.
+void check_transformer(const ModelConfig& c, const ModelShape& s) {
+  if (s.features == 0) return;
+  if (s.length < 1 || s.features % s.length != 0 || s.out_dim < 1 || s.length % s.out_dim != 0)
+    throw std::invalid_argument(fmt::format(
+        "model.type = \"transformer\" reads real inputs as {} positions of equal width and "
+        "predicts at every {}-th; the task gives {} features and {} outputs",
+        s.length, s.out_dim > 0 ? s.length / s.out_dim : 0, s.features, s.out_dim));
+  if (c.tied_unembed)
+    throw std::invalid_argument(
+        "model.tied_unembed = true needs token inputs; this task gives real inputs (valid: "
+        "false)");
+}
+
 }  // namespace
 
 ModelFamily transformer_model() {
-  ModelFamily f = model_entry<Transformer>("transformer", &validate_transformer);
+  ModelFamily f =
+      model_entry<Transformer>("transformer", &validate_transformer, &check_transformer);
   f.device = true;
   return f;
 }

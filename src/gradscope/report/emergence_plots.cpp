@@ -51,6 +51,67 @@ bool has(const std::vector<MetricsRow>& rows, const std::string& key) {
   return !rows.empty() && std::isfinite(rows.back().get(key));
 }
 
+// Query k = 1..K against the per-query errors `<prefix><k>` of the row (log y).
+Series per_query(const MetricsRow& row, const std::string& prefix, const std::string& label,
+                 const std::string& color, bool dashed = false) {
+  Series s{label, color, {}, dashed};
+  for (int k = 1;; ++k) {
+    const double v = row.get(prefix + std::to_string(k));
+    if (std::isnan(v)) break;
+    if (v > 0 && std::isfinite(v)) s.points.emplace_back(double(k), v);
+  }
+  return s;
+}
+
+// In-context regression: the error per query on new and on pool tasks, the model's at the last
+// logged step and at a quarter of the run beside every baseline's, and the model's distance to
+// ridge and dmmse over training.
+fs::path write_incontext_plot(const fs::path& run_dir, const std::vector<MetricsRow>& rows,
+                              const std::string& name) {
+  const double PW = 460, PH = 320, Y = 70;
+  const MetricsRow& last = rows.back();
+  const MetricsRow& early = rows[rows.size() / 4];
+  std::string body;
+  const std::vector<std::pair<std::string, std::string>> splits = {{"test", "new tasks"},
+                                                                   {"train", "pool tasks"}};
+  for (size_t j = 0; j < splits.size(); ++j) {
+    const std::string& s = splits[j].first;
+    std::vector<Series> series = {
+        per_query(last, s + "_err.", fmt::format("model, step {}", last.step()), "#000000"),
+        per_query(early, s + "_err.", fmt::format("model, step {}", early.step()), "#7f7f7f", true),
+        per_query(last, s + "_ridge_err.", "ridge", "#1f77b4"),
+        per_query(last, s + "_dmmse_err.", "dmmse", "#2ca02c"),
+        per_query(last, s + "_least_squares_err.", "least squares", "#ff7f0e", true),
+        per_query(last, s + "_zero_err.", "zero", "#d62728", true)};
+    std::erase_if(series, [](const Series& c) { return c.points.empty(); });
+    std::vector<std::pair<double, double>> all;
+    for (const Series& c : series)
+      if (c.color != "#ff7f0e") all.insert(all.end(), c.points.begin(), c.points.end());
+    const double K = series.front().points.empty() ? 1 : series.front().points.back().first;
+    // From 0 to a multiple of 5 at or above K: the 5 linear ticks fall on whole queries.
+    body += panel(100 + double(j) * 560, Y, PW, PH, {0.0, 5 * std::ceil(K / 5), false},
+                  log_axis(all), series, splits[j].second + ": squared error per query",
+                  "mean squared error", "query k (k - 1 examples before it)");
+  }
+  std::vector<Series> dist;
+  for (const char* s : {"test", "train"})
+    for (const char* b : {"ridge", "dmmse"}) {
+      Series c = curve(rows, fmt::format("{}_dist_{}", s, b),
+                       fmt::format("{} to {}", std::string(s) == "test" ? "new tasks" : "pool", b),
+                       std::string(b) == "ridge" ? "#1f77b4" : "#2ca02c", false,
+                       std::string(s) == "train");
+      std::erase_if(c.points, [](const auto& p) { return !(p.second > 0); });
+      if (!c.points.empty()) dist.push_back(c);
+    }
+  std::vector<std::pair<double, double>> all;
+  for (const Series& c : dist) all.insert(all.end(), c.points.begin(), c.points.end());
+  body += panel(1220, Y, PW, PH, {0.0, std::max(1.0, double(last.step())), false}, log_axis(all),
+                dist, "distance of the model to the baselines", "mean squared difference");
+  const fs::path file = rundir::plot_file(run_dir, "incontext");
+  write_file_atomic(file, svg_document(1760, 450, name, body));
+  return file;
+}
+
 }  // namespace
 
 std::vector<fs::path> write_emergence_plots(const fs::path& run_dir) {
@@ -157,6 +218,7 @@ std::vector<fs::path> write_emergence_plots(const fs::path& run_dir) {
     written.push_back(rundir::plot_file(run_dir, "metric_choice"));
     write_file_atomic(written.back(), svg_document(W, 430, name, m));
   }
+  if (has(rows, "test_ridge_mse")) written.push_back(write_incontext_plot(run_dir, rows, name));
   return written;
 }
 

@@ -38,6 +38,10 @@ std::vector<std::filesystem::path> write_rank_plots(const std::filesystem::path&
 //                        on a second axis; every head's prefix-matching score (layer 0 dashed)
 //   metric_choice.svg    (induction) exact match of whole repeated segments beside per-token
 //                        accuracy; token edit distance and per-token loss
+//   incontext.svg        (in-context regression) the squared error per query on new and on pool
+//                        tasks, the model's (last logged step, and a quarter of the way) beside
+//                        ridge, dmmse, least squares and zero; the model's distance to ridge and
+//                        dmmse over training
 std::vector<std::filesystem::path> write_emergence_plots(const std::filesystem::path& run_dir);
 
 // The Fourier progress-measure plots of a run with probe.fourier (returns the files written):

@@ -21,6 +21,15 @@ void score_classification(Experiment<T>& x, const Tensor<T>& out, const Dataset&
   for (const Measure* m : x.split_measures) m->split(p, d, split, e.measures);
 }
 
+// The split measures on a regression split's predictions [N, Y].
+template <class T>
+void score_regression(Experiment<T>& x, const Tensor<T>& out, const Dataset& d,
+                      const std::string& split, SplitEvaluation& e) {
+  Predictions p;
+  p.outputs.assign(out.data, out.data + out.numel());
+  for (const Measure* m : x.split_measures) m->split(p, d, split, e.measures);
+}
+
 // ||f(x) - y|| / ||y|| over every output of the split.
 template <class T>
 double relative_error(const Tensor<T>& out, const Dataset& d) {
@@ -80,9 +89,10 @@ SplitEvaluation evaluate_split(Experiment<T>& x, Tape<T>& t, const Dataset& d,
   const Tensor<T> l = split_outputs(x, t, d, split, e.loss, host);
   const bool per_prediction = l.shape[1] == 1 || d.targets_per_example > 1 || !d.groups.empty() ||
                               !x.split_measures.empty();
-  if (d.outputs > 0)
+  if (d.outputs > 0) {
     e.rel_error = relative_error(l, d);
-  else if (per_prediction)
+    if (!x.split_measures.empty()) score_regression(x, l, d, split, e);
+  } else if (per_prediction)
     score_classification(x, l, d, split, e);
   else
     e.acc = argmax_accuracy(l, d);
@@ -104,9 +114,9 @@ Evaluation evaluate(Experiment<T>& x, Tape<T>& t, Tape<T>& host, int64_t step, d
   } else {
     v.insert(v.end(),
              {{"train_acc", ev.train.acc}, {"test_loss", ev.test.loss}, {"test_acc", ev.test.acc}});
-    v.insert(v.end(), ev.train.measures.begin(), ev.train.measures.end());
-    v.insert(v.end(), ev.test.measures.begin(), ev.test.measures.end());
   }
+  v.insert(v.end(), ev.train.measures.begin(), ev.train.measures.end());
+  v.insert(v.end(), ev.test.measures.begin(), ev.test.measures.end());
   const double alpha = x.config.real("model.init_scale");
   if (alpha < 1) v.emplace_back("rescaled_time", double(step) * x.optim.lr / std::log(1 / alpha));
   ParamStore<T>& ps = x.model->params();

@@ -2,8 +2,8 @@
 // and test splits, the task family's measures, the norms and the spectral probe, in the column
 // order of metrics.jsonl:
 //
-//   step, lr, train_loss, [train_acc, test_loss, test_acc, split measures (train, then test)]
-//   or [test_loss, test_rel_error] (regression), rescaled_time (init_scale < 1), weight_norm,
+//   step, lr, train_loss, [train_acc, test_loss, test_acc] or [test_loss, test_rel_error]
+//   (regression), split measures (train, then test), rescaled_time (init_scale < 1), weight_norm,
 //   grad_norm, weight_norm.<param>..., model measures, spectra.<matrix>.<stat>...
 #pragma once
 

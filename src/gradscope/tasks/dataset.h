@@ -25,6 +25,15 @@ struct Dataset {
   std::vector<double> x;               // [N, F]
   int64_t outputs = 0;    // Y: real targets per example (regression; 0: classification)
   std::vector<double> y;  // [N, Y]
+  // Regression: predictions of reference estimators on this split, each [N, Y] like y
+  // (in-context regression: ridge, dmmse, least_squares, zero). Measures compare the model with
+  // them; the first is the one a prediction "matches" within match_tolerance.
+  struct Baseline {
+    std::string name;
+    std::vector<double> values;  // [N, Y]
+  };
+  std::vector<Baseline> baselines;
+  double match_tolerance = 0;
   int64_t size() const {
     return outputs > 0 ? static_cast<int64_t>(y.size()) / outputs
                        : static_cast<int64_t>(targets.size()) / targets_per_example;

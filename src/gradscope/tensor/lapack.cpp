@@ -13,6 +13,8 @@ void dgesdd_(const char* jobz, const int* m, const int* n, double* a, const int*
              int* iwork, int* info);
 void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work,
              const int* lwork, int* info);
+void dposv_(const char* uplo, const int* n, const int* nrhs, double* a, const int* lda, double* b,
+            const int* ldb, int* info);
 void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda, const double* tau,
              double* work, const int* lwork, int* info);
 }
@@ -68,6 +70,14 @@ std::vector<double> orthonormal_columns(const double* A, int64_t m, int64_t k) {
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < k; ++j) q[i * k + j] = a[j * m + i] * sign[j];
   return q;
+}
+
+bool solve_positive_definite(double* A, double* b, int64_t n) {
+  // A is symmetric, so its row-major and column-major readings agree.
+  const int N = static_cast<int>(n), one = 1;
+  int info = 0;
+  dposv_("U", &N, &one, A, &N, b, &N, &info);
+  return info == 0;
 }
 
 }  // namespace gradscope

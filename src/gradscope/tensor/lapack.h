@@ -1,5 +1,6 @@
-// LAPACK bridge: singular values and orthonormal bases from OpenBLAS's bundled LAPACK (dgesdd,
-// dgeqrf/dorgqr), so no decomposition is written by hand. Row-major in, double precision.
+// LAPACK bridge: singular values, orthonormal bases and symmetric positive definite solves from
+// OpenBLAS's bundled LAPACK (dgesdd, dgeqrf/dorgqr, dposv), so no decomposition is written by hand.
+// Row-major in, double precision.
 #pragma once
 
 #include <cstdint>
@@ -14,5 +15,10 @@ std::vector<double> singular_values(const double* A, int64_t m, int64_t n);
 // Q [m, k] with orthonormal columns spanning the columns of A [m, k] (row-major, m >= k): the Q
 // of a QR decomposition, signs fixed so that R has a positive diagonal.
 std::vector<double> orthonormal_columns(const double* A, int64_t m, int64_t k);
+
+// Solves A x = b for a symmetric positive definite A [n, n] by Cholesky (dposv): A is
+// overwritten by its factor and b [n] by x. Returns false (b unspecified) when A is not positive
+// definite.
+bool solve_positive_definite(double* A, double* b, int64_t n);
 
 }  // namespace gradscope
