@@ -130,6 +130,18 @@ def test_task_data_is_the_split_a_run_builds():
     assert saxe["y_train"].ndim == 2
     with pytest.raises(ValueError, match="task.p"):
         gs.task_data(SMALL, {"task.p": 1})
+    icl = gs.task_data(EXAMPLES / "icl-fresh-tasks.toml",
+                       {"task.n_test": 50, "task.n_pool": 3})
+    x, y = icl["x_test"], icl["y_test"]  # tokens [N, 2K, d + 1], targets [N, K]
+    assert x.shape == (50, 16, 5) and y.shape == (50, 8) and icl["fresh_samples"]
+    assert np.array_equal(x[:, 1::2, 0], y) and np.all(x[:, ::2, 0] == 0)
+    ridge = icl["baselines_test"]["ridge"]
+    assert set(icl["baselines_train"]) == {"ridge", "dmmse", "least_squares", "zero"}
+    # Ridge (lambda = 0.25) recomputed in NumPy at query 6 of each sequence from its 5 pairs.
+    X, Y = x[:, ::2, 1:][:, :5], y[:, :5]
+    Xt = X.transpose(0, 2, 1)
+    w = np.linalg.solve(Xt @ X + 0.25 * np.eye(4), Xt @ Y[..., None])  # [N, 4, 1]
+    assert np.allclose(ridge[:, 5], (x[:, 10, 1:][:, None, :] @ w)[:, 0, 0])
 
 
 def test_sweep_runs_every_point_once_and_returns_them_from_the_index(tmp_path):

@@ -123,14 +123,18 @@ py::array view(std::vector<V>& values, std::vector<py::ssize_t> shape, const py:
   return py::array_t<V>(shape, values.data(), owner);
 }
 
-// One split as arrays: x (token or operand ids [N, L], or real features [N, F]) and y (class ids
-// [N] or [N, P], or real targets [N, Y]); groups [N] for multitask tasks.
+// One split as arrays: x (token or operand ids [N, L], real features [N, F], or real tokens
+// [N, L, F / L]) and y (class ids [N] or [N, P], or real targets [N, Y]); groups [N] for
+// multitask tasks; baselines {name: [N, Y]} where the task computes reference predictions.
 void add_split(py::dict& out, Dataset& d, const std::string& split, const py::capsule& owner) {
   const auto n = static_cast<py::ssize_t>(d.size());
-  if (d.length > 0)
-    out[("x_" + split).c_str()] = view(d.inputs, {n, py::ssize_t(d.length)}, owner);
+  const auto L = py::ssize_t(d.length), F = py::ssize_t(d.features);
+  if (F > 0 && L > 0)  // real tokens (in-context regression)
+    out[("x_" + split).c_str()] = view(d.x, {n, L, F / L}, owner);
+  else if (L > 0)
+    out[("x_" + split).c_str()] = view(d.inputs, {n, L}, owner);
   else
-    out[("x_" + split).c_str()] = view(d.x, {n, py::ssize_t(d.features)}, owner);
+    out[("x_" + split).c_str()] = view(d.x, {n, F}, owner);
   if (d.outputs > 0)
     out[("y_" + split).c_str()] = view(d.y, {n, py::ssize_t(d.outputs)}, owner);
   else if (d.targets_per_example == 1)
@@ -138,6 +142,11 @@ void add_split(py::dict& out, Dataset& d, const std::string& split, const py::ca
   else
     out[("y_" + split).c_str()] = view(d.targets, {n, py::ssize_t(d.targets_per_example)}, owner);
   if (!d.groups.empty()) out[("groups_" + split).c_str()] = view(d.groups, {n}, owner);
+  if (d.baselines.empty()) return;
+  py::dict baselines;
+  for (Dataset::Baseline& b : d.baselines)
+    baselines[b.name.c_str()] = view(b.values, {n, py::ssize_t(d.outputs)}, owner);
+  out[("baselines_" + split).c_str()] = baselines;
 }
 
 // A task's train and test data exactly as a run of the experiment builds them.

@@ -87,12 +87,16 @@ Dataset evaluation_split(const InContextTaskConfig& c, const std::vector<double>
 }
 
 std::string description(const InContextTaskConfig& c) {
+  const std::string eval =
+      c.n_pool > 0
+          ? fmt::format("{} eval sequences of pool tasks and {} of new ones", c.n_test, c.n_test)
+          : fmt::format("2 x {} eval sequences of new tasks", c.n_test);
   return fmt::format(
-      "in-context regression: d = {}, {} pairs per sequence, noise {}, {}: {} eval sequences "
-      "of {} tasks and {} of new ones, fresh training sequences",
+      "in-context regression: d = {}, {} pairs per sequence, noise {}, {}: {}, fresh training "
+      "sequences",
       c.dim, c.n_context, c.noise,
       c.n_pool > 0 ? fmt::format("a pool of {} tasks", c.n_pool) : std::string("fresh tasks"),
-      c.n_test, c.n_pool > 0 ? "pool" : "new", c.n_test);
+      eval);
 }
 
 }  // namespace
