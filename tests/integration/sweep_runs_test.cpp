@@ -210,8 +210,8 @@ TEST_F(Cli, SweepLinesAgainstTheParameterCount) {
   EXPECT_NE(r.out.find("2 line(s) over 3 x values from 6 runs"), std::string::npos) << r.out;
   EXPECT_NE(slurp(svg).find("final.test_acc"), std::string::npos);
   // One line per value of another key (here the seed: no mean over seeds then).
-  r = run("plot " + (root / "tiny").string() +
-          " --x n_params --y final.test_acc --by seed --out " + svg.string());
+  r = run("plot " + (root / "tiny").string() + " --x n_params --y final.test_acc --by seed --out " +
+          svg.string());
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("2 line(s) over 3 x values from 6 runs"), std::string::npos) << r.out;
   EXPECT_NE(slurp(svg).find("final.test_acc, seed = 1"), std::string::npos);
