@@ -154,11 +154,6 @@ void validate_incontext(const Config& c) {
   validate(incontext_options(c));
 }
 
-double final_value(const nlohmann::ordered_json& s, const std::string& key) {
-  if (!s.contains("final") || !s["final"].contains(key) || !s["final"][key].is_number()) return NAN;
-  return s["final"][key].get<double>();
-}
-
 // "new tasks: mse M (ridge R), distance to ridge D; pool tasks: mse P (dmmse Q)".
 std::string incontext_summary_line(const nlohmann::ordered_json& s) {
   std::string line = fmt::format("new tasks: mse {:.4g} (ridge {:.4g}), distance to ridge {:.3g}",

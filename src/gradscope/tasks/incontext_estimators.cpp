@@ -18,28 +18,22 @@ double dot(const double* a, const double* b, int64_t n) {
   return s;
 }
 
-// The minimum-norm least-squares prediction at query x from the m pairs X [m, d], y [m]:
-// m >= d: w = (X^T X)^-1 X^T y; m < d: w = X^T (X X^T)^-1 y, so x . w = sum_j a_j (x_j . x).
-// NaN where the Gram matrix is singular (probability zero for Gaussian inputs).
-double least_squares_at(const double* X, const double* y, int64_t m, int64_t d, const double* x,
-                        std::vector<double>& A, std::vector<double>& b) {
+// x . w_hat for the m pairs X [m, d], y [m] seen before a query x, given their running
+// gram = X^T X + lambda I and xty = X^T y: the d x d solve when lambda > 0 or m >= d; below d
+// pairs with lambda = 0, the minimum-norm solution X^T (X X^T)^-1 y through the m x m kernel.
+// NaN where the system is singular (probability zero for Gaussian inputs). A, b: scratch.
+double estimate_at(const double* X, const double* y, int64_t m, int64_t d, const double* x,
+                   const std::vector<double>& gram, const std::vector<double>& xty, double lambda,
+                   std::vector<double>& A, std::vector<double>& b) {
   if (m == 0) return 0;
-  const int64_t n = std::min(m, d);
-  A.assign(static_cast<size_t>(n * n), 0.0);
-  b.assign(static_cast<size_t>(n), 0.0);
-  if (m >= d) {
-    for (int64_t j = 0; j < m; ++j)
-      for (int64_t r = 0; r < d; ++r) {
-        b[r] += X[j * d + r] * y[j];
-        for (int64_t c = 0; c < d; ++c) A[r * d + c] += X[j * d + r] * X[j * d + c];
-      }
-    if (!solve_positive_definite(A.data(), b.data(), d)) return NAN;
-    return dot(b.data(), x, d);
+  if (lambda > 0 || m >= d) {
+    A = gram, b = xty;
+    return solve_positive_definite(A.data(), b.data(), d) ? dot(b.data(), x, d) : NAN;
   }
-  for (int64_t r = 0; r < m; ++r) {
-    b[r] = y[r];
+  A.resize(static_cast<size_t>(m * m));
+  b.assign(y, y + m);
+  for (int64_t r = 0; r < m; ++r)
     for (int64_t c = 0; c < m; ++c) A[r * m + c] = dot(X + r * d, X + c * d, d);
-  }
   if (!solve_positive_definite(A.data(), b.data(), m)) return NAN;
   double p = 0;
   for (int64_t j = 0; j < m; ++j) p += b[j] * dot(X + j * d, x, d);
@@ -49,9 +43,8 @@ double least_squares_at(const double* X, const double* y, int64_t m, int64_t d, 
 }  // namespace
 
 std::vector<double> ridge_predictions(const RegressionSequences& s, double lambda) {
-  if (lambda <= 0) return least_squares_predictions(s);
   const int64_t K = s.k, d = s.d;
-  std::vector<double> out(static_cast<size_t>(s.n * K), 0.0);
+  std::vector<double> out(static_cast<size_t>(s.n * K));
   std::vector<double> gram(static_cast<size_t>(d * d)), xty(static_cast<size_t>(d));  // running
   std::vector<double> A, b;
   for (int64_t e = 0; e < s.n; ++e) {
@@ -59,14 +52,10 @@ std::vector<double> ridge_predictions(const RegressionSequences& s, double lambd
     const double* y = s.y + e * K;      // [K]
     std::fill(gram.begin(), gram.end(), 0.0);
     std::fill(xty.begin(), xty.end(), 0.0);
-    for (int64_t r = 0; r < d; ++r) gram[r * d + r] = lambda;
+    for (int64_t r = 0; r < d; ++r) gram[r * d + r] = std::max(lambda, 0.0);
     for (int64_t i = 0; i < K; ++i) {
       const double* xi = X + i * d;
-      if (i > 0) {
-        A = gram, b = xty;
-        out[e * K + i] =
-            solve_positive_definite(A.data(), b.data(), d) ? dot(b.data(), xi, d) : NAN;
-      }
+      out[e * K + i] = estimate_at(X, y, i, d, xi, gram, xty, lambda, A, b);
       for (int64_t r = 0; r < d; ++r) {
         xty[r] += xi[r] * y[i];
         for (int64_t c = 0; c < d; ++c) gram[r * d + c] += xi[r] * xi[c];
@@ -77,13 +66,7 @@ std::vector<double> ridge_predictions(const RegressionSequences& s, double lambd
 }
 
 std::vector<double> least_squares_predictions(const RegressionSequences& s) {
-  const int64_t K = s.k, d = s.d;
-  std::vector<double> out(static_cast<size_t>(s.n * K)), A, b;
-  for (int64_t e = 0; e < s.n; ++e)
-    for (int64_t i = 0; i < K; ++i)
-      out[e * K + i] =
-          least_squares_at(s.x + e * K * d, s.y + e * K, i, d, s.x + (e * K + i) * d, A, b);
-  return out;
+  return ridge_predictions(s, 0.0);
 }
 
 std::vector<double> dmmse_predictions(const RegressionSequences& s, const std::vector<double>& pool,

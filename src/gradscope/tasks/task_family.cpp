@@ -30,11 +30,6 @@ std::string field(const nlohmann::ordered_json& s, const char* key) {
   return s.contains(key) ? s[key].dump() : "null";
 }
 
-double final_value(const nlohmann::ordered_json& s, const char* key) {
-  if (!s.contains("final") || !s["final"].contains(key) || !s["final"][key].is_number()) return NAN;
-  return s["final"][key].get<double>();
-}
-
 }  // namespace
 
 bool TaskFamily::monitors(const std::string& metric) const {
@@ -80,6 +75,11 @@ ModelShape data_shape(const TaskData& d) {
 
 ModelShape task_shape(const TaskFamily& family, const Config& config, const TaskData& data) {
   return family.shape ? family.shape(config, data) : data_shape(data);
+}
+
+double final_value(const nlohmann::ordered_json& s, const std::string& key) {
+  if (!s.contains("final") || !s["final"].contains(key) || !s["final"][key].is_number()) return NAN;
+  return s["final"][key].get<double>();
 }
 
 std::string classification_summary_line(const nlohmann::ordered_json& s) {

@@ -71,6 +71,9 @@ ModelShape data_shape(const TaskData& data);
 // The shape the family states for this data.
 ModelShape task_shape(const TaskFamily& family, const Config& config, const TaskData& data);
 
+// The summary's final value of a metric (its "final" row), NaN when absent or null.
+double final_value(const nlohmann::ordered_json& summary, const std::string& key);
+
 // "memorized_step M, generalized_step G, regime R" and "final train loss L, test loss T".
 std::string classification_summary_line(const nlohmann::ordered_json& summary);
 std::string regression_summary_line(const nlohmann::ordered_json& summary);
