@@ -30,6 +30,9 @@
 #   python3-nbclient, python3-ipykernel, python3-nbformat, python3-matplotlib
 #                           the example notebook (examples/notebooks), executed headlessly by
 #                           the tests: the notebook client, its Python kernel, and the plots.
+#   fortunes                the default text corpus of task.name = "text" (examples/text-*.toml):
+#                           about 2.6 MB of English quotations in /usr/share/games/fortunes,
+#                           real text that needs no download.
 set -euo pipefail
 
 packages=(
@@ -41,6 +44,7 @@ packages=(
   clang-format clang libclang-rt-14-dev
   pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest
   python3-nbclient python3-ipykernel python3-nbformat python3-matplotlib
+  fortunes
 )
 # Optional extras, installed only when asked: the PyTorch oracle and benchmark peer (--torch);
 # Slurm and munge for the slurm-labelled test and scripts/slurm-local.sh (--slurm).

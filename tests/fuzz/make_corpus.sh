@@ -9,7 +9,7 @@ corpus=$here/corpus
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 rm -rf "$corpus"
-mkdir -p "$corpus"/{config,checkpoint,metrics,npy,npz}
+mkdir -p "$corpus"/{config,checkpoint,metrics,npy,npz,text}
 
 # config: every example, and one with overrides and sweep axes after "%%".
 cp "$here"/../../examples/*.toml "$corpus/config/"
@@ -37,4 +37,8 @@ np.savez(f"{out}/per_position.npz", x_train=np.arange(12).reshape(4, 3) % 5,
          y_train=(np.arange(12).reshape(4, 3) + 1) % 5, x_test=np.zeros((1, 3), dtype=np.int16),
          y_test=np.ones((1, 3), dtype=np.int16), vocab=np.int64(6))
 PY
+# text: English (the start of fortune's own file), multi-byte UTF-8, and bytes that are not UTF-8.
+head -c 2000 /usr/share/games/fortunes/fortunes > "$corpus/text/fortunes.txt"
+printf 'caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 na\xc3\xafve\n' > "$corpus/text/utf8.txt"
+printf 'abc\xff\xfe\xc3(\xed\xa0\x80xyz\n' > "$corpus/text/invalid.txt"
 du -sh "$corpus"/*

@@ -31,7 +31,7 @@ const std::vector<KeySpec> kSchemaTable = {
     {"task.inputs", "whitened"s, "whitened (sqrt(d) I) | gaussian (task.n_samples draws)"},
     {"task.dim", int64_t{0},
      "input dimension (0: the length of task.target); in-context regression: d of x and w"},
-    {"task.seq_len", int64_t{4}, "sequence length (attention teacher, induction)"},
+    {"task.seq_len", int64_t{4}, "sequence length (attention teacher, induction, text)"},
     {"task.n_samples", int64_t{256}, "training examples when task.inputs = gaussian"},
     {"task.n_test", int64_t{512},
      "test examples (regression teachers, parity, induction; per subtask for multitask; per "
@@ -142,16 +142,29 @@ const std::vector<KeySpec> kSchemaTable = {
     {"optim.weight_norm", 0.0,
      "Omnigrok: total L2 norm of all parameters, restored after every update (0: off)", 3},
     {"task.path", ""s,
-     "arrays: the .npz file (x_train, y_train, x_test, y_test); a relative path is relative to "
-     "the experiment file. Not part of the run id (task.data_hash is)",
+     "arrays: the .npz file (x_train, y_train, x_test, y_test); text: a text file or a directory "
+     "of them; a relative path is relative to the experiment file. Not part of the run id "
+     "(task.data_hash is)",
      3, false, false, true},
     {"task.data_hash", ""s,
-     "arrays: the content hash of task.path's arrays (filled in when empty; checked when given)",
+     "arrays, text: the content hash of task.path's arrays or text (filled in when empty; "
+     "checked when given)",
      3},
     {"task.n_context", int64_t{16}, "in-context regression: (x, y) pairs per sequence (K)", 3},
     {"task.noise", 0.25, "in-context regression: noise variance sigma^2 of y = w.x + eps", 3},
     {"task.n_pool", int64_t{0},
      "in-context regression: pretraining tasks M (0: a fresh w ~ N(0, I) for every sequence)", 3},
+    {"task.alphabet", "chars"s,
+     "text: chars (the corpus's distinct characters, UTF-8) | bytes (256 byte values)", 3},
+    {"task.n_eval", int64_t{256}, "text: fixed windows of each split the metrics are computed on",
+     3},
+    {"task.held_out", 0.1, "text: share of the corpus's contiguous blocks held out for test", 3},
+    {"task.block_len", int64_t{2048},
+     "text: tokens per block of the train/test split (windows never cross blocks)", 3},
+    {"task.chars", std::vector<double>{},
+     "text, chars: the character table, the Unicode code point of each token in order (filled "
+     "in from the corpus when empty; checked when given)",
+     3},
     {"task.match_tolerance", 0.1,
      "in-context regression: a prediction within this of ridge's matches it (exact-match metric)",
      3},

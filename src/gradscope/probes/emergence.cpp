@@ -58,19 +58,29 @@ void subtask_metrics(const Predictions& p, const Dataset& d, const std::string& 
   }
 }
 
+double icl_score(const Predictions& p, int64_t N, int64_t L) {
+  double early = 0, late = 0;
+  int64_t n_early = 0, n_late = 0;
+  for (int64_t e = 0; e < N; ++e)
+    for (int64_t q = 0; q < L; ++q) {
+      const int64_t r = e * L + q;
+      if (4 * q < L) early += p.loss[r], ++n_early;
+      if (4 * q >= 3 * L) late += p.loss[r], ++n_late;
+    }
+  return late / std::max<int64_t>(n_late, 1) - early / std::max<int64_t>(n_early, 1);
+}
+
 void induction_metrics(const Predictions& p, const Dataset& d, const std::string& split,
                        MetricValues& row) {
   if (d.prefix_target.empty()) return;
   const int64_t N = d.size(), L = d.targets_per_example;
-  double early = 0, late = 0, ind_loss = 0, ind_acc = 0;
-  int64_t n_early = 0, n_late = 0, n_ind = 0, segments = 0, exact = 0, edits = 0;
+  double ind_loss = 0, ind_acc = 0;
+  int64_t n_ind = 0, segments = 0, exact = 0, edits = 0;
   std::vector<int32_t> truth, guess;
   for (int64_t e = 0; e < N; ++e) {
     const int32_t* pt = d.prefix_target.data() + e * L;
     for (int64_t q = 0; q < L; ++q) {
       const int64_t r = e * L + q;
-      if (4 * q < L) early += p.loss[r], ++n_early;
-      if (4 * q >= 3 * L) late += p.loss[r], ++n_late;
       if (pt[q] < 0) continue;
       ind_loss += p.loss[r], ind_acc += p.correct[r], ++n_ind;
       // A segment: a maximal run of predictable positions copying consecutive keys.
@@ -88,8 +98,7 @@ void induction_metrics(const Predictions& p, const Dataset& d, const std::string
       }
     }
   }
-  row.emplace_back(split + "_icl_score",
-                   late / std::max<int64_t>(n_late, 1) - early / std::max<int64_t>(n_early, 1));
+  row.emplace_back(split + "_icl_score", icl_score(p, N, L));
   row.emplace_back(split + "_induction_loss", ind_loss / std::max<int64_t>(n_ind, 1));
   row.emplace_back(split + "_induction_acc", ind_acc / std::max<int64_t>(n_ind, 1));
   row.emplace_back(split + "_segment_exact_match", double(exact) / std::max<int64_t>(segments, 1));
@@ -148,7 +157,7 @@ double prefix_match_score(const Tensor<T>& P, const Dataset& test, int64_t n, in
 
 template <class T>
 void prefix_matching(Model<T>& model, Tape<T>& t, const TaskData& data, MetricValues& row) {
-  const Dataset& test = data.test;
+  const Dataset& test = data.repeats.size() > 0 ? data.repeats : data.test;
   if (test.prefix_target.empty()) return;
   const int64_t n = std::min<int64_t>(test.size(), 256);
   const bool was = t.grad_enabled();

@@ -24,7 +24,9 @@
 //                                      predictable position to the keys just after the earlier
 //                                      occurrences of its token (the copy's source in the first
 //                                      half, and any repeat in an earlier copied window), summed
-//                                      per query and averaged (first 256 test sequences)
+//                                      per query and averaged (first 256 test sequences; text:
+//                                      the task's sequences of repeated random tokens,
+//                                      TaskData::repeats)
 #pragma once
 
 #include <string>
@@ -41,6 +43,9 @@ void subtask_metrics(const Predictions& p, const Dataset& d, const std::string& 
                      MetricValues& row);
 void induction_metrics(const Predictions& p, const Dataset& d, const std::string& split,
                        MetricValues& row);
+// Olsson et al.'s in-context score of N sequences of L per-position losses: mean loss over
+// positions >= 3L/4 minus mean loss over positions < L/4.
+double icl_score(const Predictions& p, int64_t N, int64_t L);
 
 // The model measures above, appended to `row` where the task has what they read.
 template <class T>

@@ -65,6 +65,9 @@ struct TaskData {
   // seed and step into `out`, whose buffers are reused from step to step (no allocation once
   // they have grown); empty for fixed training sets.
   std::function<void(uint64_t seed, uint64_t step, int64_t n, Dataset& out)> sample;
+  // Sequences of repeated random tokens, for the prefix-matching probe of induction heads on a
+  // task whose own splits do not mark predictable positions (text); else empty.
+  Dataset repeats;
   std::string description;  // one line for logs, e.g. "a+b mod 113: 3830 train / 8939 test"
 };
 

@@ -1,0 +1,56 @@
+// Next-token prediction on real text, the task family "text": a corpus (tasks/text_corpus.h) read
+// from task.path as bytes or characters (task.alphabet), windows of task.seq_len + 1 tokens, the
+// model predicting every next token.
+//
+//   splits    the corpus is cut into blocks of task.block_len tokens (at least two blocks; the
+//             last one takes the remainder); a share task.held_out of them, drawn from
+//             Rng(split_seed, "blocks"), is the test split, the rest the train split. A window
+//             lies inside one block, so no test token is ever seen in training.
+//   training  fresh windows at every step from the run's batch stream (TaskData::sample),
+//             uniform over the train split's window starts.
+//   metrics   train_* and test_* on task.n_eval fixed windows of each split, from
+//             Rng(split_seed, "train_eval") and Rng(split_seed, "test").
+//   repeats   64 sequences of random tokens (of those the train split uses): P = min(25, L / 4)
+//             tokens repeated to the end of the window, for the prefix-matching probe of
+//             induction heads (TaskData::repeats; probes/emergence.h).
+//   resolved  task.data_hash, the corpus's content hash, and (chars) task.chars, the character
+//             table (the code point of each token, in order), are written into the run's config
+//             before its id is taken and checked against the corpus whenever the run is built
+//             again; the table is how a checkpoint is decoded (gradscope sample) wherever the
+//             corpus is.
+// Shape legend: N = windows, L = task.seq_len, V = alphabet size.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "gradscope/config/config.h"
+#include "gradscope/tasks/dataset.h"
+
+namespace gradscope {
+
+struct TextTaskConfig {
+  std::string path;
+  std::string alphabet = "chars";  // bytes | chars
+  int64_t seq_len = 128;           // L
+  int64_t n_eval = 256;            // windows per evaluation split
+  double held_out = 0.1;           // share of blocks in the test split
+  int64_t block_len = 2048;        // tokens per block
+  uint64_t split_seed = 598;
+  std::string data_hash;        // "": the corpus's; else checked
+  std::vector<char32_t> chars;  // empty: the corpus's; else checked (chars)
+};
+TextTaskConfig text_options(const Config& config);
+
+// The keys alone (not the corpus). Throws std::invalid_argument naming the key.
+void validate(const TextTaskConfig& c);
+// Reads the corpus and builds the splits. Throws std::invalid_argument naming task.path, the
+// file and the problem (missing, empty, not UTF-8, shorter than two windows, a changed hash).
+TaskData make_text_task(const TextTaskConfig& c);
+
+// The token ids of UTF-8 `text` under a run's alphabet ("bytes", or the character table
+// `chars`) and back. Throws std::invalid_argument naming a character outside the table.
+std::vector<int32_t> encode_text(const std::string& text, const TextTaskConfig& c);
+std::string decode_tokens(const std::vector<int32_t>& ids, const TextTaskConfig& c);
+
+}  // namespace gradscope
