@@ -1,5 +1,6 @@
 // The subcommands of the gradscope executable that work on many runs (sweep, index, ls, export,
-// phase diagrams); main.cpp parses the command line and calls them.
+// phase diagrams) or read a run's checkpoints (sample); main.cpp parses the command line and
+// calls them.
 #pragma once
 
 #include <filesystem>
@@ -29,6 +30,16 @@ int phase_diagram(const std::string& sweep_dir, const std::string& x, const std:
 // given; writes SWEEP_DIR/lines_<y>.svg or out.
 int sweep_lines(const std::string& sweep_dir, const std::string& x, const std::string& y,
                 const std::string& by, bool log_x, bool log_y, const std::string& out);
+
+// Text from a text run's checkpoint (cli/sample.cpp): prints the prompt and its continuation.
+struct SampleArgs {
+  std::string run, prompt;
+  int64_t tokens = 200;
+  double temperature = 1.0;
+  uint64_t seed = 0;
+  int64_t step = -1;  // -1: the last checkpoint
+};
+int sample(const SampleArgs& a);
 
 // The path of the running executable (children of a sweep run it).
 std::string self_executable();

@@ -234,6 +234,19 @@ int main(int argc, char** argv) {
   theory->add_option("overrides", overrides, "key=value settings");
   theory->add_option("--out", theory_out, "JSON file (default: runs/<name>.theory.json)");
 
+  cli::SampleArgs sa;
+  CLI::App* sample =
+      app.add_subcommand("sample", "print text from a text run's checkpoint (task.name = text)");
+  sample->add_option("run_dir", sa.run, "run directory")->required();
+  sample->add_option("--prompt", sa.prompt, "the text to continue")->required();
+  sample->add_option("--tokens", sa.tokens, "tokens to generate")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+  sample->add_option("--temperature", sa.temperature, "softmax temperature (0: argmax)")
+      ->capture_default_str();
+  sample->add_option("--seed", sa.seed, "seed of the draws")->capture_default_str();
+  sample->add_option("--step", sa.step, "checkpoint step (default: the last)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -256,6 +269,7 @@ int main(int argc, char** argv) {
     if (*plot && !px.empty()) return cli::phase_diagram(plot_dir, px, py, pz, logx, logy, plot_out);
     if (*show) return cmd_show(show_dir);
     if (*theory) return cmd_theory(experiment, overrides, theory_out);
+    if (*sample) return cli::sample(sa);
     if (*plot) {
       const fs::path svg =
           plot_out.empty() ? fs::path(plot_dir) / "curves.svg" : fs::path(plot_out);

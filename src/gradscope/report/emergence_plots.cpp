@@ -201,7 +201,8 @@ std::vector<fs::path> write_emergence_plots(const fs::path& run_dir) {
                   "prefix-matching score per head", "attention to the token after the match");
     written.push_back(rundir::plot_file(run_dir, "induction"));
     write_file_atomic(written.back(), svg_document(W, 430, name, body));
-
+  }
+  if (has(rows, "test_segment_exact_match")) {  // induction sequences (not text)
     // The metric matters: exact match of whole repeated segments beside per-token measures.
     const Series exact =
         curve(rows, "test_segment_exact_match", "segment exact match", "#d62728", false);

@@ -1,0 +1,101 @@
+// `gradscope sample RUN_DIR --prompt TEXT`: text from a text run's checkpoint. The model is built
+// from the run's config.toml alone (its alphabet: task.chars, or bytes), so the corpus need not
+// be there; each new token is drawn from softmax(logits / temperature) at the last position of
+// the window of the last task.seq_len tokens (temperature 0: the argmax), from
+// Rng(seed, "sample").
+// Shape legend: L = task.seq_len, V = alphabet size.
+#include <fmt/core.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "gradscope/cli/commands.h"
+#include "gradscope/nn/model_registry.h"
+#include "gradscope/optim/optimizer.h"
+#include "gradscope/rundir/checkpoint.h"
+#include "gradscope/rundir/paths.h"
+#include "gradscope/rundir/run_files.h"
+#include "gradscope/tasks/text.h"
+#include "gradscope/tensor/rng.h"
+
+namespace gradscope::cli {
+namespace {
+
+// The index of the next token, drawn from row `logits` [V].
+template <class T>
+int32_t draw(const T* logits, int64_t V, double temperature, Rng& rng) {
+  int64_t best = 0;
+  for (int64_t v = 1; v < V; ++v)
+    if (logits[v] > logits[best]) best = v;
+  if (temperature == 0) return static_cast<int32_t>(best);
+  std::vector<double> p(static_cast<size_t>(V));
+  double total = 0;
+  for (int64_t v = 0; v < V; ++v)
+    total += p[v] = std::exp((double(logits[v]) - double(logits[best])) / temperature);
+  double u = rng.next_uniform() * total;
+  for (int64_t v = 0; v < V; ++v)
+    if ((u -= p[v]) < 0) return static_cast<int32_t>(v);
+  return static_cast<int32_t>(best);
+}
+
+// The step of the checkpoint to read: `step`, or the run's last.
+int64_t checkpoint_step(const std::filesystem::path& run, int64_t step) {
+  const std::vector<int64_t> steps = rundir::list_checkpoints(run);
+  if (steps.empty()) throw std::invalid_argument(run.string() + ": no checkpoint to sample from");
+  if (step < 0) return steps.back();
+  for (int64_t s : steps)
+    if (s == step) return s;
+  throw std::invalid_argument(
+      fmt::format("--step {}: {} has no checkpoint at that step (valid: "
+                  "{} ... {})",
+                  step, run.string(), steps.front(), steps.back()));
+}
+
+template <class T>
+std::string generate(const std::filesystem::path& run, const Config& c, const SampleArgs& a) {
+  const TextTaskConfig text = text_options(c);
+  const int64_t L = text.seq_len;
+  const int64_t V = text.alphabet == "bytes" ? 256 : static_cast<int64_t>(text.chars.size());
+  std::vector<int32_t> ids = encode_text(a.prompt, text);
+  if (ids.empty()) throw std::invalid_argument("--prompt \"\" (valid: at least one character)");
+  const ModelShape shape{V, V, L, 0, 0, 0, L};
+  auto model = make_model<T>(model_options(c), shape, static_cast<uint64_t>(c.integer("seed")));
+  const OptimizerConfig optim = optimizer_options(c);
+  auto optimizer = make_optimizer<T>(optim, model->params().size());
+  load_checkpoint(rundir::checkpoint_file(run, checkpoint_step(run, a.step)), optim.name,
+                  model->params(), *optimizer);
+  Arena arena;
+  Tape<T> t(arena);
+  t.set_grad_enabled(false);
+  Rng rng(a.seed, "sample");
+  const size_t prompt = ids.size();
+  std::vector<int32_t> window(static_cast<size_t>(L));  // [L]
+  for (int64_t k = 0; k < a.tokens; ++k) {
+    const int64_t n = std::min<int64_t>(L, static_cast<int64_t>(ids.size()));
+    std::copy(ids.end() - n, ids.end(), window.begin());
+    std::fill(window.begin() + n, window.end(), ids.back());  // causal: never read
+    t.reset();
+    const Tensor<T> logits = t.value(model->logits(t, window.data(), 1));  // [L, V]
+    ids.push_back(draw(logits.data + (n - 1) * V, V, a.temperature, rng));
+  }
+  return decode_tokens(std::vector<int32_t>(ids.begin() + prompt, ids.end()), text);
+}
+
+}  // namespace
+
+int sample(const SampleArgs& a) {
+  const Config c = read_run_config(a.run);
+  if (c.string("task.name") != "text")
+    throw std::invalid_argument(a.run + ": task.name = \"" + c.string("task.name") +
+                                "\" (valid for gradscope sample: runs of task.name = \"text\")");
+  if (!(a.temperature >= 0) || !std::isfinite(a.temperature))
+    throw std::invalid_argument(
+        fmt::format("--temperature {} (valid: a number >= 0; 0: argmax)", a.temperature));
+  const std::string text = c.string("precision") == "float64" ? generate<double>(a.run, c, a)
+                                                              : generate<float>(a.run, c, a);
+  fmt::print("{}{}\n", a.prompt, text);
+  return 0;
+}
+
+}  // namespace gradscope::cli
