@@ -14,8 +14,9 @@
 // Workloads: nanda (examples/nanda-grokking.toml with gradscope's exact shortcuts), nanda-plain
 // (the same without them: every position through the last layer, no token tables), pair-mlp,
 // power (examples/power-add.toml at batch 512), diag-attention, probe (the spectral probe on the
-// nanda model), sgemm (a 2048^3 single-precision GEMM through OpenBLAS at THREADS threads: the
-// machine's rate in the same run).
+// nanda model), text-gpt (examples/text-gpt.toml's step: train.batch_size of its evaluation
+// windows, every position's loss), sgemm (a 2048^3 single-precision GEMM through OpenBLAS at
+// THREADS threads: the machine's rate in the same run).
 #include <cblas.h>
 #include <fmt/core.h>
 #include <sys/resource.h>
@@ -157,6 +158,10 @@ int main(int argc, char** argv) {
     s.emplace("pair-mlp.toml", std::vector<std::string>{}, 0);
   } else if (w == "power") {
     s.emplace("power-add.toml", std::vector<std::string>{}, 512);
+  } else if (w == "text-gpt") {
+    const std::string file = std::string(GRADSCOPE_SOURCE_DIR) + "/examples/text-gpt.toml";
+    s.emplace("text-gpt.toml", std::vector<std::string>{},
+              Config::from_file(file).integer("train.batch_size"));
   } else if (w == "diag-attention") {
     s.emplace("diag-attention.toml", std::vector<std::string>{}, 0);
   } else if (w == "probe") {
@@ -179,7 +184,7 @@ int main(int argc, char** argv) {
   } else {
     fmt::print(stderr,
                "bench_workloads: unknown workload {} (valid: nanda, nanda-plain, pair-mlp, power, "
-               "diag-attention, probe, sgemm)\n",
+               "diag-attention, probe, text-gpt, sgemm)\n",
                w);
     return 2;
   }

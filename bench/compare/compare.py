@@ -34,6 +34,7 @@ WORKLOADS = [
     ("Power et al. 2-layer step, batch 512", "power", [("power", "every position")]),
     ("diag_attention step (512 sequences)", "diag-attention", [("diag-attention", "")]),
     ("spectral probe, nanda model (17 SVDs)", "probe", [("probe", "torch.linalg.svdvals, float64")]),
+    ("text-gpt step (32 windows of 64 characters)", "text-gpt", [("text-gpt", "every position")]),
 ]
 
 

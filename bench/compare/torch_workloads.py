@@ -19,6 +19,9 @@ Workloads (one optimizer step each, forward + backward + update, full batch unle
   diag-attention examples/diag-attention.toml's step.
   probe          the spectral probe on the nanda model: singular values of 17 matrices
                  (torch.linalg.svdvals), no training.
+  text-gpt       examples/text-gpt.toml's step: a batch of train.batch_size windows of
+                 task.seq_len characters, logits and loss at every position (torch_text.py's
+                 model, the one text_peer.py trains).
 """
 import json
 import os
@@ -197,6 +200,25 @@ def probe_step():
     return step
 
 
+def text_step():
+    from torch_text import Transformer
+    cfg = experiment("text-gpt.toml")
+    t, m, o = cfg["task"], cfg["model"], cfg["optim"]
+    defaults = {"d_head": 0, "mlp_bias": True, "init_scale": 1.0}
+    model = Transformer({**defaults, **m}, 113, t["seq_len"], 0).to(DEVICE)
+    forward = compiled(model)
+    x = torch.randint(0, 113, (cfg["train"]["batch_size"], t["seq_len"]), device=DEVICE)
+    y = torch.randint(0, 113, x.shape, device=DEVICE)
+    opt = torch.optim.AdamW(model.parameters(), lr=o["lr"], weight_decay=o["weight_decay"],
+                            betas=(0.9, 0.98))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(forward(x).flatten(0, 1), y.flatten()).backward()
+        opt.step()
+    return step
+
+
 WORKLOADS = {
     "nanda": lambda: transformer_step(experiment("nanda-grokking.toml")),
     "nanda-last": lambda: transformer_step(experiment("nanda-grokking.toml"), last_only=True),
@@ -205,6 +227,7 @@ WORKLOADS = {
     "power": lambda: transformer_step(experiment("power-add.toml"), batch=512),
     "diag-attention": diag_attention_step,
     "probe": probe_step,
+    "text-gpt": text_step,
 }
 
 step = WORKLOADS[WORKLOAD]()

@@ -85,7 +85,10 @@ def task_data(experiment: str | os.PathLike | dict, overrides=None) -> dict:
     x_train, y_train, x_test, y_test as NumPy arrays (token or operand ids [N, L] int32, or real
     features [N, F]; class ids [N] or [N, P] int32, or real targets [N, Y]), groups_* for
     multitask tasks, and vocab, num_classes, equals_token, regression, fresh_samples (tasks that
-    draw new training samples every step have an empty fixed train split) and description."""
+    draw new training samples every step have an empty fixed train split) and description.
+    Tasks that draw fresh samples also give sample(seed, step, n): the n training examples a run
+    of that seed draws at that step, as {"x_batch", "y_batch"} (a PyTorch peer trains on them).
+    Text tasks (task.name = "text") give their train_* and test_* evaluation windows."""
     return _core.task_data(*_experiment_args(experiment), _override_list(overrides))
 
 

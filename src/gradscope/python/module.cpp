@@ -155,9 +155,10 @@ py::dict task_data(const std::string& experiment, bool text, const std::string& 
   const Config c = experiment_config(
       text ? Config::from_string(experiment, origin) : Config::from_file(experiment), overrides,
       origin);
-  auto data = std::make_unique<TaskData>(find_task_family(c.string("task.name")).build(c));
+  auto data = std::make_shared<TaskData>(find_task_family(c.string("task.name")).build(c));
   TaskData* d = data.get();
-  const py::capsule owner(data.release(), [](void* t) { delete static_cast<TaskData*>(t); });
+  const py::capsule owner(new std::shared_ptr<TaskData>(data),
+                          [](void* t) { delete static_cast<std::shared_ptr<TaskData>*>(t); });
   py::dict out;
   add_split(out, d->train, "train", owner);
   add_split(out, d->test, "test", owner);
@@ -166,6 +167,18 @@ py::dict task_data(const std::string& experiment, bool text, const std::string& 
   out["equals_token"] = d->equals_token;
   out["regression"] = d->regression;
   out["fresh_samples"] = static_cast<bool>(d->sample);
+  if (d->sample)  // the training batch of (seed, step), as a run draws it: a dict like a split's
+    out["sample"] = py::cpp_function(
+        [data](uint64_t seed, uint64_t step, int64_t n) {
+          auto batch = std::make_shared<Dataset>();
+          data->sample(seed, step, n, *batch);
+          const py::capsule keep(new std::shared_ptr<Dataset>(batch),
+                                 [](void* b) { delete static_cast<std::shared_ptr<Dataset>*>(b); });
+          py::dict split;
+          add_split(split, *batch, "batch", keep);
+          return split;
+        },
+        py::arg("seed"), py::arg("step"), py::arg("n"));
   out["description"] = d->description;
   return out;
 }
