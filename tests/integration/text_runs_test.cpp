@@ -83,6 +83,9 @@ TEST_F(TextRuns, TwoLayersFormInductionHeadsAndOneLayerDoesNot) {
   EXPECT_EQ(s.out.rfind(prompt + "yz", 0), 0u) << s.out;  // copied from the earlier occurrences
   EXPECT_EQ(s.out.size(), prompt.size() + 40 + 1) << s.out;
   EXPECT_EQ(run(args + "'" + prompt + "'").out, s.out);
+  const Result gpu = run("--device cuda sample " + two.string() + " --prompt x");
+  EXPECT_EQ(gpu.code, 2);
+  EXPECT_NE(gpu.err.find("gradscope sample runs on the cpu"), std::string::npos) << gpu.err;
   const Result drawn = run("sample " + two.string() + " --tokens 40 --seed 3 --prompt x");
   ASSERT_EQ(drawn.code, 0) << drawn.err;
   EXPECT_EQ(drawn.out, run("sample " + two.string() + " --tokens 40 --seed 3 --prompt x").out);

@@ -269,6 +269,10 @@ int main(int argc, char** argv) {
     if (*plot && !px.empty()) return cli::phase_diagram(plot_dir, px, py, pz, logx, logy, plot_out);
     if (*show) return cmd_show(show_dir);
     if (*theory) return cmd_theory(experiment, overrides, theory_out);
+    if (*sample && !device.empty() && device != "cpu")
+      throw std::invalid_argument("--device " + device +
+                                  ": gradscope sample runs on the cpu (it reads the checkpoint on "
+                                  "the host, wherever the run trained; valid: cpu)");
     if (*sample) return cli::sample(sa);
     if (*plot) {
       const fs::path svg =

@@ -31,8 +31,9 @@ struct TextCorpus {
   std::vector<int64_t> file_bytes;  // [files] the bytes each contributed
   std::string hash;                 // 16 hex digits
 
-  int64_t size() const { return alphabet == "chars" ? static_cast<int64_t>(ids.size()) : n_bytes; }
-  int32_t token(int64_t i) const { return alphabet == "chars" ? ids[i] : bytes[i]; }
+  // (A loaded corpus is never empty: ids is empty exactly under "bytes".)
+  int64_t size() const { return ids.empty() ? n_bytes : static_cast<int64_t>(ids.size()); }
+  int32_t token(int64_t i) const { return ids.empty() ? bytes[i] : ids[i]; }
   int64_t vocab() const { return alphabet == "chars" ? static_cast<int64_t>(chars.size()) : 256; }
 
   std::shared_ptr<const MappedFile> mapped;  // the single file's mapping, or
