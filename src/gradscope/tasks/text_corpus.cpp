@@ -154,18 +154,18 @@ void read_chars(TextCorpus& c) {
     cps.insert(cps.end(), part.begin(), part.end());
     at += n;
   }
-  c.chars = cps;
-  std::sort(c.chars.begin(), c.chars.end());
-  c.chars.erase(std::unique(c.chars.begin(), c.chars.end()), c.chars.end());
+  std::vector<int32_t> index(0x110000, -1);  // code point -> token; -1: absent
+  for (char32_t cp : cps) index[cp] = 0;
+  for (char32_t cp = 0; cp < 0x110000; ++cp)
+    if (index[cp] == 0) c.chars.push_back(cp);  // ascending
   if (c.chars.size() > 65536)
     throw std::invalid_argument(fmt::format(
         "task.path {}: {} distinct characters (valid with task.alphabet = \"chars\": at most "
         "65536; use \"bytes\")",
         c.files.front(), c.chars.size()));
+  for (size_t t = 0; t < c.chars.size(); ++t) index[c.chars[t]] = static_cast<int32_t>(t);
   c.ids.resize(cps.size());
-  for (size_t i = 0; i < cps.size(); ++i)
-    c.ids[i] = static_cast<uint16_t>(std::lower_bound(c.chars.begin(), c.chars.end(), cps[i]) -
-                                     c.chars.begin());
+  for (size_t i = 0; i < cps.size(); ++i) c.ids[i] = static_cast<uint16_t>(index[cps[i]]);
 }
 
 std::shared_ptr<const TextCorpus> load_uncached(const std::string& path,
