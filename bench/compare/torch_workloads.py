@@ -205,10 +205,11 @@ def text_step():
     cfg = experiment("text-gpt.toml")
     t, m, o = cfg["task"], cfg["model"], cfg["optim"]
     defaults = {"d_head": 0, "mlp_bias": True, "init_scale": 1.0}
-    model = Transformer({**defaults, **m}, 113, t["seq_len"], 0).to(DEVICE)
+    vocab = 113  # the fortunes corpus's alphabet (task.chars of a text-gpt run); tokens are random
+    model = Transformer({**defaults, **m}, vocab, t["seq_len"], 0).to(DEVICE)
     forward = compiled(model)
-    x = torch.randint(0, 113, (cfg["train"]["batch_size"], t["seq_len"]), device=DEVICE)
-    y = torch.randint(0, 113, x.shape, device=DEVICE)
+    x = torch.randint(0, vocab, (cfg["train"]["batch_size"], t["seq_len"]), device=DEVICE)
+    y = torch.randint(0, vocab, x.shape, device=DEVICE)
     opt = torch.optim.AdamW(model.parameters(), lr=o["lr"], weight_decay=o["weight_decay"],
                             betas=(0.9, 0.98))
 

@@ -85,10 +85,10 @@ int decode_one(const unsigned char* s, int64_t n, char32_t& cp) {
   return len;
 }
 
-// The code points of s[0..n); throws naming `origin` at the first byte that is not UTF-8.
-std::vector<char32_t> decode(const unsigned char* s, int64_t n, const std::string& origin) {
-  std::vector<char32_t> out;
-  out.reserve(static_cast<size_t>(n));
+// Appends the code points of s[0..n) to `out`; throws naming `origin` at the first byte that is
+// not UTF-8.
+void decode(const unsigned char* s, int64_t n, const std::string& origin,
+            std::vector<char32_t>& out) {
   for (int64_t i = 0; i < n;) {
     char32_t cp = 0;
     const int len = decode_one(s + i, n - i, cp);
@@ -100,7 +100,6 @@ std::vector<char32_t> decode(const unsigned char* s, int64_t n, const std::strin
     out.push_back(cp);
     i += len;
   }
-  return out;
 }
 
 // The files a directory contributes, in sorted name order (see text_corpus.h).
@@ -150,8 +149,7 @@ void read_chars(TextCorpus& c) {
   int64_t at = 0;
   for (size_t f = 0; f < c.files.size(); ++f) {
     const int64_t n = c.file_bytes[f];
-    const std::vector<char32_t> part = decode(c.bytes + at, n, "task.path " + c.files[f]);
-    cps.insert(cps.end(), part.begin(), part.end());
+    decode(c.bytes + at, n, "task.path " + c.files[f], cps);  // in place, no copy per file
     at += n;
   }
   std::vector<int32_t> index(0x110000, -1);  // code point -> token; -1: absent
@@ -238,8 +236,10 @@ std::string to_utf8(const std::vector<char32_t>& chars) {
 }
 
 std::vector<char32_t> from_utf8(const std::string& text, const std::string& origin) {
-  return decode(reinterpret_cast<const unsigned char*>(text.data()),
-                static_cast<int64_t>(text.size()), origin);
+  std::vector<char32_t> out;
+  decode(reinterpret_cast<const unsigned char*>(text.data()), static_cast<int64_t>(text.size()),
+         origin, out);
+  return out;
 }
 
 }  // namespace gradscope
