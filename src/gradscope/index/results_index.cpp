@@ -162,6 +162,7 @@ ResultsIndex::ResultsIndex(const fs::path& db, IndexAccess access)
   std::string name = db.string();
   const bool writable = ::access(root_.c_str(), W_OK) == 0 && ::access(db.c_str(), W_OK) == 0;
   if (access == IndexAccess::read && writable) access = IndexAccess::write;
+  if (access == IndexAccess::query_only) access = IndexAccess::read;
   if (access == IndexAccess::read) {
     if (!fs::exists(db)) throw std::runtime_error(db.string() + ": no index");
     // On a read-only filesystem SQLite cannot make the WAL's shared-memory file: read the

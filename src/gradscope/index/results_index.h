@@ -25,7 +25,9 @@ namespace gradscope {
 
 // read: for queries (ls, export, plots, notebooks): as write where the index is writable (an
 // older index gains the newer columns), read-only as it is on disk where it is not.
-enum class IndexAccess { write, read };
+// query_only: read-only even where the index is writable (the web viewer: no request changes a
+// file).
+enum class IndexAccess { write, read, query_only };
 
 class ResultsIndex {
  public:

@@ -37,6 +37,10 @@ Path spectra_file(const Path& run, const std::string& matrix) {
 Path fourier_dir(const Path& run) {
   return run / "fourier";
 }
+
+Path fourier_steps_file(const Path& run) {
+  return fourier_dir(run) / "steps.npy";
+}
 Path spectra_steps_file(const Path& run) {
   return spectra_file(run, "steps");
 }

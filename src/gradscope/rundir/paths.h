@@ -38,6 +38,7 @@ Path spectra_dir(const Path& run);
 Path spectra_file(const Path& run, const std::string& matrix);  // spectra/<matrix>.npy
 Path spectra_steps_file(const Path& run);                       // spectra/steps.npy
 Path fourier_dir(const Path& run);                              // fourier/
+Path fourier_steps_file(const Path& run);                       // fourier/steps.npy
 Path checkpoints_dir(const Path& run);
 Path checkpoint_file(const Path& run, int64_t step);
 Path damaged_checkpoint_file(const Path& run, int64_t step);  // set aside by a resume
