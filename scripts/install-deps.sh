@@ -30,6 +30,14 @@
 #   python3-nbclient, python3-ipykernel, python3-nbformat, python3-matplotlib
 #                           the example notebook (examples/notebooks), executed headlessly by
 #                           the tests: the notebook client, its Python kernel, and the plots.
+#   libcpp-httplib-dev      `gradscope serve`'s HTTP server (cpp-httplib: maintained, small,
+#                           threaded, with request size and time limits).
+#   nodejs, npm             fetch the web viewer's pinned npm packages (web/package-lock.json):
+#                           uPlot, the plotting library embedded into the executable at build
+#                           time (fast line charts of 100k points, 50 kB, no dependencies), and
+#                           playwright-core, the browser tests' driver (it drives the system
+#                           chromium; it downloads no browser of its own).
+#   chromium                the headless browser of the web viewer's tests (tests/web).
 #   fortunes                the default text corpus of task.name = "text" (examples/text-*.toml):
 #                           about 2.6 MB of English quotations in /usr/share/games/fortunes,
 #                           real text that needs no download.
@@ -45,7 +53,11 @@ packages=(
   pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest
   python3-nbclient python3-ipykernel python3-nbformat python3-matplotlib
   fortunes
+  libcpp-httplib-dev chromium
 )
+# Node.js and npm from Debian only where there are none (a machine may carry a newer Node.js with
+# its own npm, which Debian's npm package would conflict with). playwright-core wants Node >= 20.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 # Optional extras, installed only when asked: the PyTorch oracle and benchmark peer (--torch);
 # Slurm and munge for the slurm-labelled test and scripts/slurm-local.sh (--slurm).
 for arg in "$@"; do
@@ -56,11 +68,25 @@ for arg in "$@"; do
   esac
 done
 
+# The web viewer's npm packages, exactly as web/package-lock.json pins them (npm ci), fetched
+# again only when the lock file changed since the last install.
+install_web_packages() {
+  local web
+  web="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/web"
+  if [[ -f "$web/.installed-lock" ]] && cmp -s "$web/package-lock.json" "$web/.installed-lock"; then
+    return
+  fi
+  echo "install-deps: npm ci in web/ (uplot, playwright-core)" >&2
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$web/package-lock.json" "$web/.installed-lock"
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]} == 0)); then
+  install_web_packages
   exit 0
 fi
 
@@ -72,3 +98,4 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_web_packages

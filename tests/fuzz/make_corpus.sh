@@ -9,7 +9,7 @@ corpus=$here/corpus
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 rm -rf "$corpus"
-mkdir -p "$corpus"/{config,checkpoint,metrics,npy,npz,text}
+mkdir -p "$corpus"/{config,checkpoint,metrics,npy,npz,text,serve}
 
 # config: every example, and one with overrides and sweep axes after "%%".
 cp "$here"/../../examples/*.toml "$corpus/config/"
@@ -41,4 +41,16 @@ PY
 head -c 2000 /usr/share/games/fortunes/fortunes > "$corpus/text/fortunes.txt"
 printf 'caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 na\xc3\xafve\n' > "$corpus/text/utf8.txt"
 printf 'abc\xff\xfe\xc3(\xed\xa0\x80xyz\n' > "$corpus/text/invalid.txt"
+# serve: requests as httplib hands them on (method, decoded path, query string; serve_fuzz.cpp).
+s=$corpus/serve
+printf 'GET\n/api/run\ndir=run' > "$s/run"
+printf 'GET\n/api/metrics\ndir=run&keys=train_loss,test_acc&buckets=7' > "$s/metrics"
+printf 'GET\n/api/probe\ndir=run&kind=spectra' > "$s/probe"
+printf 'GET\n/api/status\ndir=run' > "$s/status"
+printf 'GET\n/api/sweep\ndir=' > "$s/sweep"
+printf 'GET\n/api/runs\n' > "$s/runs"
+printf 'GET\n/\n' > "$s/index"
+printf 'GET\n/api/run\ndir=%%2e%%2e/escape' > "$s/traversal"
+printf 'GET\n/api/run\ndir=escape' > "$s/symlink"
+printf 'POST\n/api/run\ndir=run' > "$s/post"
 du -sh "$corpus"/*

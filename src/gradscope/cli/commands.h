@@ -1,5 +1,6 @@
 // The subcommands of the gradscope executable that work on many runs (sweep, index, ls, export,
-// phase diagrams) or read a run's checkpoints (sample); main.cpp parses the command line and
+// phase diagrams), read a run's checkpoints (sample) or show runs in a browser (serve, report);
+// main.cpp parses the command line and
 // calls them.
 #pragma once
 
@@ -40,6 +41,11 @@ struct SampleArgs {
   int64_t step = -1;  // -1: the last checkpoint
 };
 int sample(const SampleArgs& a);
+
+// The web viewer over ROOT (cli/serve.cpp): serves until interrupted.
+int serve(const std::string& root, const std::string& host, int port);
+// A run's or sweep's pages as one self-contained HTML file.
+int report(const std::string& dir, const std::string& out);
 
 // The path of the running executable (children of a sweep run it).
 std::string self_executable();

@@ -1,0 +1,169 @@
+// Request handling of the web viewer (serve/viewer.h).
+#include "gradscope/serve/viewer.h"
+
+#include <chrono>
+#include <stdexcept>
+
+#include "gradscope/rundir/paths.h"
+#include "gradscope/serve/safe_path.h"
+#include "gradscope/serve/viewer_data.h"
+#include "gradscope/serve/web_assets.h"
+
+namespace gradscope::serve {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kCacheEntries = 512;
+
+// A request the user got wrong (400) or a thing that is not there (404).
+struct HttpError : std::runtime_error {
+  int status;
+  HttpError(int s, const std::string& what) : std::runtime_error(what), status(s) {}
+};
+
+Response json_error(int status, const std::string& message) {
+  return {status, "application/json", Json({{"error", message}}).dump() + "\n"};
+}
+
+const std::string& param(const Request& r, const std::string& key) {
+  static const std::string empty;
+  const auto it = r.params.find(key);
+  return it == r.params.end() ? empty : it->second;
+}
+
+std::vector<std::string> split_keys(const std::string& text) {
+  std::vector<std::string> keys;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t end = std::min(text.find(',', start), text.size());
+    if (end > start) keys.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  if (static_cast<int64_t>(keys.size()) > kMaxSeries)
+    throw HttpError(400, "keys: at most " + std::to_string(kMaxSeries) + " metrics per request");
+  return keys;
+}
+
+int64_t buckets_param(const std::string& text) {
+  if (text.empty()) return kDefaultBuckets;
+  int64_t b = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9' || b > kMaxBuckets) {
+      b = -1;
+      break;
+    }
+    b = b * 10 + (c - '0');
+  }
+  if (b < 1 || b > kMaxBuckets)
+    throw HttpError(400, "buckets=" + text.substr(0, 32) + " (valid: 1 to " +
+                             std::to_string(kMaxBuckets) + ")");
+  return b;
+}
+
+// The whole seconds of the clock: the runs table is recomputed at most once a second.
+std::string this_second() {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count());
+}
+
+std::string percent_encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '!' || c == '*' ||
+        c == '\'' || c == '(' || c == ')') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string api_key(const std::string& path, const std::map<std::string, std::string>& params) {
+  std::string key = path;
+  char sep = '?';
+  for (const auto& [k, v] : params) {
+    key += sep + percent_encode(k) + "=" + percent_encode(v);
+    sep = '&';
+  }
+  return key;
+}
+
+Viewer::Viewer(const fs::path& root) : root_(fs::canonical(root)) {}
+
+template <class F>
+std::string Viewer::cached(const std::string& key, const std::string& stamp, F&& make) const {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = cache_.find(key);
+    if (it != cache_.end() && it->second.first == stamp) return it->second.second;
+  }
+  std::string body = make().dump() + "\n";
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (cache_.size() >= kCacheEntries) cache_.clear();
+  cache_[key] = {stamp, body};
+  return body;
+}
+
+Response Viewer::api(const Request& r) const {
+  std::map<std::string, std::string> canonical;
+  for (const auto& [k, v] : r.params) canonical.emplace(k, v);
+  const std::string key = api_key(r.path, canonical);
+  if (r.path == "/api/runs")
+    return {200, "application/json", cached(key, this_second(), [&] { return runs_json(root_); })};
+  std::string why;
+  const auto dir = resolve_under(root_, param(r, "dir"), why);
+  if (!dir) throw HttpError(404, "dir: " + why);
+  const fs::path& d = *dir;
+  const std::string stamp = run_stamp(d);
+  Response out;
+  if (r.path == "/api/run") {
+    out.body = cached(key, stamp, [&] { return run_json(root_, d); });
+  } else if (r.path == "/api/status") {
+    out.body = cached(key, stamp, [&] { return status_json(d); });
+  } else if (r.path == "/api/metrics") {
+    if (!rundir::is_run_dir(d)) throw HttpError(404, "dir: not a run directory");
+    const auto keys = split_keys(param(r, "keys"));
+    const int64_t buckets = buckets_param(param(r, "buckets"));
+    out.body = cached(key, stamp, [&] { return metrics_json(d, keys, buckets); });
+  } else if (r.path == "/api/probe") {
+    if (!rundir::is_run_dir(d)) throw HttpError(404, "dir: not a run directory");
+    out.body = cached(key, stamp, [&] { return probe_json(d, param(r, "kind")); });
+  } else if (r.path == "/api/sweep") {
+    out.body = cached(key, this_second(), [&] { return sweep_json(root_, d); });
+  } else {
+    throw HttpError(404, "no such endpoint");
+  }
+  return out;
+}
+
+Response Viewer::handle(const Request& r) const {
+  if (r.method != "GET" && r.method != "HEAD")
+    return json_error(405, "method " + r.method.substr(0, 16) + " (valid: GET, HEAD; read-only)");
+  try {
+    if (r.path.rfind("/api/", 0) == 0) return api(r);
+    const WebAsset* asset = find_asset(r.path == "/" ? "index.html" : r.path.substr(1));
+    if (!asset) return json_error(404, "not found");
+    return {200, std::string(asset->content_type), std::string(asset->content)};
+  } catch (const HttpError& e) {
+    return json_error(e.status, e.what());
+  } catch (const std::invalid_argument& e) {
+    return json_error(400, e.what());
+  } catch (const std::exception& e) {
+    // Messages of the lower layers may name files: strip the root, never send a host path.
+    std::string message = e.what();
+    for (size_t at; (at = message.find(root_.string())) != std::string::npos;)
+      message.replace(at, root_.string().size(), "ROOT");
+    return json_error(500, "cannot read: " + message);
+  }
+}
+
+}  // namespace gradscope::serve
