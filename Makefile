@@ -31,7 +31,8 @@ demo: build
 	./$(BUILD)/gradscope --threads $(JOBS) run examples/nanda-grokking.toml --force
 	./$(BUILD)/gradscope plot runs/nanda-grokking
 
-# Fast tests in the Release build (the fault tests of tests/faults among them), then the unit,
+# Fast tests in the Release build (the fault tests of tests/faults and the web viewer's browser
+# and abuse tests of tests/web among them), then the unit,
 # gradient-check, oracle and allocation tests again in a clang build under AddressSanitizer +
 # UndefinedBehaviorSanitizer, where every libFuzzer target (tests/fuzz) also runs for
 # TEST_FUZZ_SECONDS over its corpus and kept regression inputs. Tests labelled `slow` are left

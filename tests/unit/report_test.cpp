@@ -14,6 +14,7 @@
 #include "gradscope/config/config.h"
 #include "gradscope/index/results_index.h"
 #include "gradscope/report/phase_diagram.h"
+#include "gradscope/report/seed_curves.h"
 #include "gradscope/report/svg.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/metrics.h"
@@ -425,6 +426,47 @@ TEST_F(PhaseDiagram, BadInputIsNamed) {
     EXPECT_NE(what.find(rundir::index_file(root_).string()), std::string::npos) << what;
     EXPECT_NE(what.find("gradscope index rebuild"), std::string::npos) << what;
   }
+}
+
+}  // namespace
+}  // namespace gradscope
+
+namespace gradscope {
+namespace {
+
+// `gradscope plot SWEEP_DIR`: runs that differ only in seed are one group (mean, min and max),
+// the others stand alone; the legend names each group by the keys that vary.
+TEST(SeedCurves, GroupsRunsThatDifferOnlyInSeed) {
+  const fs::path sweep =
+      fs::temp_directory_path() / ("gradscope_seeds_" + std::to_string(::getpid()));
+  fs::remove_all(sweep);
+  fs::create_directories(sweep);
+  write_file_atomic(rundir::sweep_manifest(sweep), "{}\n");
+  const auto add = [&](const std::string& name, double wd, int64_t seed, double loss) {
+    Config c;
+    c.set("name", name);
+    c.set("seed", seed);
+    c.set("optim.weight_decay", wd);
+    fs::create_directories(sweep / name);
+    write_run_config(sweep / name, "# a seed-curves test run\n", c);
+    MetricsLog log(sweep / name, -1);
+    log.append({{{"step", 10}, {"test_loss", loss}, {"test_acc", 0.5}}});
+    log.append({{{"step", 20}, {"test_loss", loss / 2}, {"test_acc", 1}}});
+  };
+  add("a", 0.3, 0, 1);
+  add("b", 0.3, 1, 2);
+  add("c", 0.3, 2, 3);
+  add("d", 1.0, 0, 4);
+  const std::string what = write_seed_curves(sweep, sweep / "seeds.svg");
+  EXPECT_EQ(what, "2 groups of runs that differ only in seed (4 runs) -> " +
+                      (sweep / "seeds.svg").string());
+  const std::string svg = read_file(sweep / "seeds.svg");
+  EXPECT_NE(svg.find("optim.weight_decay=0.3 (3 seeds)"), std::string::npos);
+  EXPECT_NE(svg.find("optim.weight_decay=1.0 (1 seed)"), std::string::npos);
+  // Per panel: the group's mean, min and max, and the single run's line.
+  EXPECT_EQ(elements(svg, "polyline").size(), 2u * 4u);
+  EXPECT_THROW(write_seed_curves(sweep / "a", sweep / "x.svg"), std::invalid_argument);
+  fs::remove_all(sweep);
 }
 
 }  // namespace

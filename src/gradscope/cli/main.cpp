@@ -26,11 +26,13 @@
 #include "gradscope/config/config.h"
 #include "gradscope/index/results_index.h"
 #include "gradscope/report/plot.h"
+#include "gradscope/report/seed_curves.h"
 #include "gradscope/run/experiment.h"
 #include "gradscope/run/prediction.h"
 #include "gradscope/run/trainer.h"
 #include "gradscope/run/validate.h"
 #include "gradscope/rundir/files.h"
+#include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/run_files.h"
 #include "gradscope/rundir/summary_file.h"
 #include "gradscope/tensor/threads.h"
@@ -179,8 +181,9 @@ int main(int argc, char** argv) {
                   "results index the run adds itself to (default: index.sqlite in the runs root)");
   CLI::App* show = app.add_subcommand("show", "print a run's summary");
   show->add_option("run_dir", show_dir, "run directory")->required();
-  CLI::App* plot = app.add_subcommand("plot", "draw a run's loss and accuracy curves as SVG");
-  plot->add_option("run_dir", plot_dir, "run directory")->required();
+  CLI::App* plot = app.add_subcommand(
+      "plot", "draw a run's loss and accuracy curves as SVG (a sweep's: seeds aggregated)");
+  plot->add_option("run_dir", plot_dir, "run directory, or sweep directory")->required();
   plot->add_option("--out", plot_out, "SVG file (default: RUN_DIR/curves.svg)");
   std::string px, py, pz = "regime", pby;
   bool logx = false, logy = false;
@@ -247,6 +250,21 @@ int main(int argc, char** argv) {
   sample->add_option("--seed", sa.seed, "seed of the draws")->capture_default_str();
   sample->add_option("--step", sa.step, "checkpoint step (default: the last)");
 
+  std::string serve_root = "runs", serve_host = "127.0.0.1", report_dir, report_out;
+  int serve_port = 8765;
+  CLI::App* serve_cmd = app.add_subcommand(
+      "serve", "a local web viewer of the runs and sweeps under ROOT (live while they train)");
+  serve_cmd->add_option("root", serve_root, "runs root")->capture_default_str();
+  serve_cmd->add_option("--port", serve_port, "TCP port (0: any free one)")->capture_default_str();
+  serve_cmd
+      ->add_option("--host", serve_host,
+                   "address to listen on (anything but loopback is readable by others)")
+      ->capture_default_str();
+  CLI::App* report_cmd = app.add_subcommand(
+      "report", "write a run's or sweep's pages as one self-contained HTML file");
+  report_cmd->add_option("dir", report_dir, "run or sweep directory")->required();
+  report_cmd->add_option("--html", report_out, "the HTML file to write")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -274,6 +292,18 @@ int main(int argc, char** argv) {
                                   ": gradscope sample runs on the cpu (it reads the checkpoint on "
                                   "the host, wherever the run trained; valid: cpu)");
     if (*sample) return cli::sample(sa);
+    if ((*serve_cmd || *report_cmd) && !device.empty() && device != "cpu")
+      throw std::invalid_argument("--device " + device +
+                                  ": serve and report read run directories on the host, "
+                                  "wherever the runs trained (valid: cpu)");
+    if (*serve_cmd) return cli::serve(serve_root, serve_host, serve_port);
+    if (*report_cmd) return cli::report(report_dir, report_out);
+    if (*plot && rundir::is_sweep_dir(plot_dir)) {
+      const fs::path svg =
+          plot_out.empty() ? rundir::plot_file(plot_dir, "seed_curves") : fs::path(plot_out);
+      fmt::print("{}\n", write_seed_curves(plot_dir, svg));
+      return 0;
+    }
     if (*plot) {
       const fs::path svg =
           plot_out.empty() ? fs::path(plot_dir) / "curves.svg" : fs::path(plot_out);

@@ -1,0 +1,131 @@
+// A sweep's curves with its seeds aggregated (report/seed_curves.h).
+#include "gradscope/report/seed_curves.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <stdexcept>
+#include <vector>
+
+#include "gradscope/config/config.h"
+#include "gradscope/report/svg.h"
+#include "gradscope/rundir/files.h"
+#include "gradscope/rundir/metrics.h"
+#include "gradscope/rundir/paths.h"
+#include "gradscope/rundir/run_files.h"
+
+namespace gradscope {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct SeedGroup {
+  Config config;                   // of its first run
+  std::vector<MetricsTable> runs;  // one per seed
+};
+
+// The sweep's runs with metrics, grouped by their config with the seed left out.
+std::map<std::string, SeedGroup> seed_groups(const fs::path& sweep_dir) {
+  std::map<std::string, SeedGroup> groups;
+  for (const auto& e : fs::directory_iterator(sweep_dir)) {
+    if (!rundir::is_run_dir(e.path()) || !fs::exists(rundir::metrics_jsonl(e.path()))) continue;
+    Config c = read_run_config(e.path());
+    Config key = c;
+    key.set("seed", int64_t{0});
+    auto [it, fresh] = groups.try_emplace(config_hash(key));
+    if (fresh) it->second.config = c;
+    it->second.runs.push_back(read_metrics_table(e.path()));
+  }
+  return groups;
+}
+
+// Config keys whose values differ between the groups (the seed aside): the legend's labels.
+std::vector<std::string> varying_keys(const std::map<std::string, SeedGroup>& groups) {
+  std::vector<std::string> keys;
+  for (const KeySpec& s : Config::schema()) {
+    if (s.key == "seed" || s.key == "name") continue;
+    for (const auto& [id, g] : groups)
+      if (g.config.value(s.key) != groups.begin()->second.config.value(s.key)) {
+        keys.push_back(s.key);
+        break;
+      }
+  }
+  return keys;
+}
+
+// Mean, min and max of `column` over the group's runs at the steps every run logged (>= 1).
+std::vector<Series> aggregate(const SeedGroup& g, const std::string& column, bool positive,
+                              const std::string& label, const char* color) {
+  std::map<double, std::vector<double>> at;  // step -> values
+  for (const MetricsTable& t : g.runs) {
+    const auto c = std::find(t.columns.begin(), t.columns.end(), column) - t.columns.begin();
+    if (c == static_cast<long>(t.columns.size())) continue;
+    for (int64_t r = 0; r < t.rows; ++r) {
+      const double step = t.values[r * t.columns.size()], v = t.values[r * t.columns.size() + c];
+      if (step >= 1 && std::isfinite(v) && (!positive || v > 0)) at[step].push_back(v);
+    }
+  }
+  Series mean{label, color, {}}, lo{"", color, {}, true}, hi{"", color, {}, true};
+  for (const auto& [step, v] : at) {
+    if (v.size() != g.runs.size()) continue;
+    double sum = 0;
+    for (double x : v) sum += x;
+    mean.points.emplace_back(step, sum / static_cast<double>(v.size()));
+    lo.points.emplace_back(step, *std::min_element(v.begin(), v.end()));
+    hi.points.emplace_back(step, *std::max_element(v.begin(), v.end()));
+  }
+  if (g.runs.size() == 1) return {mean};
+  return {mean, lo, hi};
+}
+
+std::string group_label(const SeedGroup& g, const std::vector<std::string>& keys) {
+  std::string label;
+  for (const std::string& k : keys)
+    label += (label.empty() ? "" : ", ") + k + "=" + value_to_string(g.config.value(k));
+  return (label.empty() ? g.config.string("name") : label) +
+         fmt::format(" ({} seed{})", g.runs.size(), g.runs.size() == 1 ? "" : "s");
+}
+
+}  // namespace
+
+std::string write_seed_curves(const fs::path& sweep_dir, const fs::path& svg) {
+  if (!rundir::is_sweep_dir(sweep_dir))
+    throw std::invalid_argument(sweep_dir.string() + ": not a sweep directory (no " +
+                                rundir::sweep_manifest(sweep_dir).filename().string() + ")");
+  const auto groups = seed_groups(sweep_dir);
+  if (groups.empty())
+    throw std::invalid_argument(sweep_dir.string() + ": no run of the sweep has metrics yet");
+  const std::vector<std::string> keys = varying_keys(groups);
+  std::vector<Series> loss, acc;
+  std::vector<std::pair<double, double>> all_loss;
+  double xmax = 10;
+  size_t i = 0, seeds = 0;
+  for (const auto& [id, g] : groups) {
+    const std::string label = group_label(g, keys);
+    for (Series& s : aggregate(g, "test_loss", true, label, palette(i))) {
+      for (const auto& p : s.points) all_loss.push_back(p), xmax = std::max(xmax, p.first);
+      loss.push_back(std::move(s));
+    }
+    for (Series& s : aggregate(g, "test_acc", false, label, palette(i)))
+      acc.push_back(std::move(s));
+    ++i;
+    seeds += g.runs.size();
+  }
+  if (all_loss.empty())
+    throw std::invalid_argument(sweep_dir.string() + ": its runs logged no test_loss after step 0");
+  const Axis ax{1.0, std::pow(10.0, std::ceil(std::log10(xmax))), true};
+  std::string out = panel(90, 70, 420, 320, ax, log_axis(all_loss), loss,
+                          "test loss: mean over seeds, min and max dashed", "loss", "step", false);
+  out += panel(630, 70, 420, 320, ax, {0.0, 1.0, false}, acc,
+               "test accuracy: mean over seeds, min and max dashed", "accuracy", "step", false);
+  out += legend_box(90, 430, loss);
+  const double h = 470 + 22.0 * static_cast<double>(groups.size());
+  write_file_atomic(svg, svg_document(1100, h, sweep_dir.filename().string(), out));
+  return fmt::format("{} groups of runs that differ only in seed ({} runs) -> {}", groups.size(),
+                     seeds, svg.string());
+}
+
+}  // namespace gradscope

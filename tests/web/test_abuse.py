@@ -1,0 +1,225 @@
+"""Hostile requests to `gradscope serve`, over raw sockets: path traversal in every spelling, a
+symlink out of the root, NUL bytes, huge headers and URIs, bodies over the limit, methods that
+would write, slow and idle clients. Each must be refused (an error status or a closed
+connection) with nothing of the host in the answer, and the server must go on serving; no file
+under the root may change. Prints the table of docs/VIEWER.md.
+
+    GRADSCOPE_BINARY=<build>/gradscope python3 -m pytest -q -s tests/web/test_abuse.py
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+BINARY = os.environ.get("GRADSCOPE_BINARY", "build/gradscope")
+SOURCE = Path(__file__).resolve().parents[2]
+RESULTS = []  # (case, request, answer) for the table
+
+
+def tree_digest(root):
+    """A hash of every file's path and bytes under root (no symlink followed), but SQLite's
+    -wal and -shm files: a reader of a WAL database makes them where they are missing (its
+    locks), and that changes no content."""
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in sorted(os.walk(root)):
+        for name in sorted(filenames):
+            if name.endswith(("-wal", "-shm")):
+                continue
+            p = Path(dirpath) / name
+            h.update(str(p.relative_to(root)).encode())
+            if not p.is_symlink():
+                h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def server():
+    root = Path(tempfile.mkdtemp(prefix="gs-abuse-"))
+    subprocess.run([BINARY, "run", str(SOURCE / "tests/fixtures/tiny.toml"), "--out",
+                    str(root / "tiny")], check=True, capture_output=True)
+    outside = Path(tempfile.mkdtemp(prefix="gs-outside-"))
+    (outside / "config.toml").write_text('name = "secret"\n')
+    (outside / "secret.txt").write_text("secret\n")
+    os.symlink(outside, root / "escape")
+    os.symlink("/etc", root / "etc-link")
+    proc = subprocess.Popen([BINARY, "serve", str(root), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    port = int(re.search(r":(\d+)/$", line.strip()).group(1))
+    before = tree_digest(root)
+    yield {"port": port, "root": root}
+    assert tree_digest(root) == before, "a request changed a file under the root"
+    assert proc.poll() is None, "the server died"
+    proc.terminate()
+    proc.wait(10)
+    assert proc.returncode == 0
+    shutil.rmtree(root)
+    shutil.rmtree(outside)
+    print("\n| case | request | answer |\n|---|---|---|")
+    for case, request, answer in RESULTS:
+        print(f"| {case} | `{request}` | {answer} |")
+
+
+def exchange(port, raw, timeout=10.0):
+    """Sends raw bytes, returns (status or None when the server closed, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(raw)
+        data = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+                if b"\r\n\r\n" in data:
+                    head, _, body = data.partition(b"\r\n\r\n")
+                    m = re.search(rb"Content-Length: (\d+)", head, re.I)
+                    if m and len(body) >= int(m.group(1)):
+                        break
+        except (ConnectionResetError, socket.timeout):
+            pass
+    if not data.startswith(b"HTTP/1.1 "):
+        return None, b""
+    return int(data[9:12]), data.partition(b"\r\n\r\n")[2]
+
+
+def get(port, target, extra=b""):
+    return exchange(port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                    extra + b"\r\n")
+
+
+def still_serving(port):
+    """The server answers a good request at once."""
+    t0 = time.monotonic()
+    status, body = get(port, b"/api/runs")
+    assert status == 200 and b'"tiny"' in body
+    return time.monotonic() - t0
+
+
+def check_refused(server, case, target, statuses, extra=b""):
+    status, body = get(server["port"], target, extra)
+    assert status in statuses, f"{case}: got {status}"
+    for leak in (str(server["root"]).encode(), b"secret", b"root:x:", b"Traceback"):
+        assert leak not in body, f"{case}: the answer holds {leak!r}"
+    still_serving(server["port"])
+    answer = f"{status} {body.decode(errors='replace').strip()}" if status else "connection closed"
+    shown = target.decode(errors="replace")
+    RESULTS.append((case, shown if len(shown) < 60 else shown[:57] + "...", answer))
+
+
+TRAVERSALS = [
+    ("dotdot", b"/api/run?dir=../"),
+    ("dotdot deeper", b"/api/run?dir=tiny/../../etc"),
+    ("encoded dotdot", b"/api/run?dir=%2e%2e/%2e%2e/etc"),
+    ("encoded slash", b"/api/run?dir=..%2f..%2fetc"),
+    ("double-encoded", b"/api/run?dir=%252e%252e%252f"),
+    ("absolute path", b"/api/run?dir=/etc"),
+    ("absolute, encoded", b"/api/run?dir=%2fetc"),
+    ("backslashes", b"/api/run?dir=..%5c..%5cetc"),
+    ("NUL byte", b"/api/run?dir=tiny%00/../.."),
+    ("symlink out of root", b"/api/run?dir=escape"),
+    ("symlink to /etc", b"/api/metrics?dir=etc-link"),
+    ("through a symlink", b"/api/run?dir=escape/."),
+    ("a file, not a directory", b"/api/run?dir=tiny/config.toml"),
+    ("static path traversal", b"/../../etc/passwd"),
+    ("static, encoded", b"/%2e%2e/%2e%2e/etc/passwd"),
+    ("bad percent-encoding", b"/api/run?dir=%zz%"),
+    ("absolute-form URI", b"http://evil/../../etc/passwd"),
+]
+
+
+@pytest.mark.parametrize("case,target", TRAVERSALS, ids=[c for c, _ in TRAVERSALS])
+def test_traversal_is_refused(server, case, target):
+    check_refused(server, case, target, {400, 404})
+
+
+def test_huge_header_is_refused(server):
+    check_refused(server, "100 kB header", b"/api/runs", {400, 431, None},
+                  b"X-Big: " + b"a" * 100_000 + b"\r\n")
+
+
+def test_many_headers_are_refused(server):
+    check_refused(server, "5,000 headers", b"/api/runs", {400, 431, None},
+                  b"".join(b"X-%d: 1\r\n" % i for i in range(5000)))
+
+
+def test_huge_uri_is_refused(server):
+    check_refused(server, "20 kB URI", b"/api/run?dir=" + b"a" * 20_000, {400, 414, None})
+
+
+def test_bad_parameters_are_refused(server):
+    check_refused(server, "buckets out of range", b"/api/metrics?dir=tiny&buckets=99999999999999999999",
+                  {400})
+    check_refused(server, "too many keys", b"/api/metrics?dir=tiny&keys=" + b",".join(
+        b"k%d" % i for i in range(100)), {400})
+    check_refused(server, "unknown probe kind", b"/api/probe?dir=tiny&kind=../../x", {400})
+
+
+@pytest.mark.parametrize("method", [b"POST", b"PUT", b"DELETE", b"PATCH"])
+def test_writing_methods_are_refused(server, method):
+    status, body = exchange(server["port"], method + b" /api/run?dir=tiny HTTP/1.1\r\nHost: x\r\n"
+                            b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
+    assert status == 405 and b"read-only" in body
+    still_serving(server["port"])
+    RESULTS.append((f"{method.decode()} (writes)", f"{method.decode()} /api/run?dir=tiny",
+                    f"{status} {body.decode().strip()}"))
+
+
+def test_oversized_body_is_refused(server):
+    status, _ = exchange(server["port"], b"POST /api/runs HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Length: 100000000\r\n\r\n" + b"x" * 1000)
+    assert status in (413, 400, None)
+    still_serving(server["port"])
+    RESULTS.append(("100 MB body announced", "POST /api/runs, Content-Length: 100000000",
+                    f"{status}" if status else "connection closed"))
+
+
+def test_garbage_request_line_is_refused(server):
+    status, _ = exchange(server["port"], b"\x00\x01GARBAGE\r\n\r\n")
+    assert status in (400, None)
+    still_serving(server["port"])
+    RESULTS.append(("garbage request line", "\\x00\\x01GARBAGE", f"{status}" if status else
+                    "connection closed"))
+
+
+def test_slow_client_is_dropped_and_others_are_served(server):
+    """A client that sends half a request and stalls is dropped after the read timeout (5 s);
+    meanwhile other requests are answered at once."""
+    slow = socket.create_connection(("127.0.0.1", server["port"]))
+    slow.sendall(b"GET /api/runs HTTP/1.1\r\nHost: x\r\n")
+    t0 = time.monotonic()
+    served = still_serving(server["port"])
+    slow.settimeout(15)
+    try:
+        data = slow.recv(100)
+    except ConnectionResetError:
+        data = b""
+    except socket.timeout:
+        pytest.fail("a stalled client was never dropped")
+    assert data == b"" or data.startswith(b"HTTP/1.1 4"), data
+    dropped = time.monotonic() - t0
+    slow.close()
+    assert served < 1.0 and dropped < 12
+    RESULTS.append(("slow client (half a request, then silence)", "GET /api/runs HTTP/1.1 ...",
+                    f"dropped after {dropped:.1f} s; a good request meanwhile took {served*1000:.0f} ms"))
+
+
+def test_many_idle_connections(server):
+    """100 connections opened and left silent: the server drops them after the read timeout and
+    answers a good request meanwhile (within the timeout at worst)."""
+    idle = [socket.create_connection(("127.0.0.1", server["port"])) for _ in range(100)]
+    time.sleep(0.2)
+    served = still_serving(server["port"])
+    for s in idle:
+        s.close()
+    assert served < 6.0
+    RESULTS.append(("100 idle connections held open", "(connect, send nothing)",
+                    f"a good request meanwhile took {served*1000:.0f} ms"))

@@ -1,0 +1,195 @@
+// The web viewer in a real browser: Debian's headless chromium driven by playwright-core (pinned in
+// web/package-lock.json). A small sweep is trained into a temporary root, `gradscope serve` serves
+// it on a free loopback port, and each test drives a page: the runs table, a run page that gains
+// points while a run trains beside it, hover values, a phase-diagram click, the compare view and
+// the HTML report from file:// with the network blocked. With GRADSCOPE_SCREENSHOTS=<dir> it also
+// saves the screenshots of docs/img.
+//   node --test tests/web/viewer.test.mjs   (GRADSCOPE_BINARY=<build>/gradscope)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from '../../web/node_modules/playwright-core/index.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const source = path.resolve(here, '../..');
+const binary = process.env.GRADSCOPE_BINARY || path.join(source, 'build/gradscope');
+const shots = process.env.GRADSCOPE_SCREENSHOTS || '';
+const example = path.join(source, 'examples/grok-mlp-small.toml');
+// The sweep's axes (the screenshots of docs/img use a larger one: GRADSCOPE_WEB_SWEEP).
+const sweepArgs = (process.env.GRADSCOPE_WEB_SWEEP ||
+  'optim.weight_decay=0.1,1.0 task.train_fraction=0.4,0.6 train.steps=600').split(' ');
+const seedSteps = process.env.GRADSCOPE_WEB_SEED_STEPS || '300';
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gs-web-'));
+let server, base, browser, page, trainer;
+
+// Lines of a run's metrics.jsonl so far.
+const rowsOf = (dir) => {
+  try { return fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.endsWith('}')).length; } catch { return 0; }
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function until(what, f, ms = 20000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('timed out waiting for ' + what);
+    await sleep(50);
+  }
+}
+// Opens a page of the viewer and waits until it has drawn it.
+async function open(hash) {
+  await page.goto(base + hash);
+  await page.waitForFunction((h) => document.getElementById('app').dataset.ready === h, hash);
+}
+const sweepRuns = () => fs.readdirSync(path.join(root, 'grok-mlp-small')).filter((d) => /^[0-9a-f]{16}$/.test(d));
+
+before(async () => {
+  execFileSync(binary, ['sweep', example, ...sweepArgs, '--root', root, '--jobs', '2'], { stdio: 'ignore' });
+  server = spawn(binary, ['serve', root, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  base = await new Promise((resolve, reject) => {
+    let out = '';
+    server.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/at (http:\/\/127\.0\.0\.1:\d+\/)/);
+      if (m) resolve(m[1]);
+    });
+    server.on('exit', (code) => reject(new Error('gradscope serve exited with ' + code)));
+  });
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+  page.on('pageerror', (e) => { throw e; });
+});
+
+after(async () => {
+  if (trainer) trainer.kill('SIGKILL');
+  if (browser) await browser.close();
+  if (server) server.kill('SIGTERM');
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+test('the runs table lists the sweep\'s runs', async () => {
+  await open('#/');
+  const dirs = await page.$$eval('#runs tbody tr', (rows) => rows.map((r) => r.dataset.dir));
+  assert.deepEqual(dirs.sort(), sweepRuns().map((d) => 'grok-mlp-small/' + d).sort());
+  // A filter by a config key keeps the runs that match it.
+  const runs = (await (await fetch(base + 'api/runs')).json()).runs;
+  const heavy = runs.filter((r) => r['optim.weight_decay'] === 1).length;
+  assert.ok(heavy > 0 && heavy < runs.length);
+  await page.fill('#filter', 'optim.weight_decay=1');
+  await until('the filter', async () => (await page.$$('#runs tbody tr')).length === heavy);
+});
+
+test('a run page gains points while the run trains, within 2 s of a new row', async () => {
+  const dir = path.join(root, 'live');
+  trainer = spawn(binary, ['run', example, 'train.steps=200000', 'train.log_every=100',
+    'probe.every=1000', '--out', dir], { stdio: 'ignore' });
+  await until('the first rows', () => rowsOf(dir) >= 3);
+  await open('#/run/live');
+  await page.waitForSelector('#charts .chart[data-points]');
+  const points = () => page.$eval('#charts .chart', (c) => Number(c.dataset.points));
+  const first = await points();
+  // The delay from a row's arrival in metrics.jsonl to the page showing it, three times.
+  const delays = [];
+  for (let i = 0; i < 3; ++i) {
+    const shown = await page.$eval('#rows', (e) => parseInt(e.textContent, 10));
+    await until('a new row on disk', () => rowsOf(dir) > shown);
+    const t0 = Date.now(), want = rowsOf(dir);
+    await until('the page to show it', async () => (await page.$eval('#rows', (e) => parseInt(e.textContent, 10))) >= want, 5000);
+    delays.push(Date.now() - t0);
+  }
+  console.log(`live update delays (ms): ${delays.join(', ')}`);
+  assert.ok(Math.max(...delays) <= 2000, `a new row took ${Math.max(...delays)} ms to show`);
+  assert.ok(await points() > first, 'the loss chart gained points');
+  const status = await page.textContent('#status');
+  assert.match(status, /running/);
+  assert.match(status, /ETA/);
+  if (shots) {
+    await page.screenshot({ path: path.join(shots, 'viewer-run-live.png') });
+    await open('#/');  // the runs table with the training run's progress
+    await page.waitForSelector('#runs tr[data-dir="live"] .progress');
+    await page.screenshot({ path: path.join(shots, 'viewer-runs.png') });
+  }
+  trainer.kill('SIGINT');
+});
+
+test('hovering a chart shows the values under the cursor', async () => {
+  const run = sweepRuns()[0];
+  await open('#/run/' + encodeURIComponent('grok-mlp-small/' + run));
+  await page.waitForSelector('.chart[data-title="Loss"] .u-over');
+  const over = await page.$('.chart[data-title="Loss"] .u-over');
+  const box = await over.boundingBox();
+  const values = () => page.$$eval('.chart[data-title="Loss"] .u-legend .u-series:not(:first-child) .u-value', (v) => v.map((e) => e.textContent));
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+  const shown = await until('legend values', async () => {
+    const v = await values();
+    return v.length && v.every((t) => /^[-0-9.e+]+$/.test(t)) ? v : null;
+  }, 5000);
+  assert.ok(shown.length >= 2, 'train and test loss values');
+  assert.match(await page.textContent('.chart[data-title="Loss"] .u-legend .u-series:first-child .u-value'), /^\d+$/);
+});
+
+test('clicking a phase-diagram cell opens that run', async () => {
+  await open('#/sweep/grok-mlp-small');
+  await page.waitForSelector('svg.phase rect.cell');
+  const cells = await page.$$('svg.phase rect.cell');
+  assert.equal(cells.length, sweepRuns().length);
+  await cells[0].hover();
+  assert.match(await page.textContent('.tooltip'), /optim\.weight_decay|task\.train_fraction/);
+  if (shots) await page.screenshot({ path: path.join(shots, 'viewer-sweep.png') });
+  const dir = await cells[0].getAttribute('data-dirs');
+  await cells[0].click();
+  await until('the run page', async () => (await page.getAttribute('#app', 'data-ready')) === '#/run/' + encodeURIComponent(dir));
+  assert.equal(await page.textContent('h1 + .muted'), dir);
+});
+
+test('the compare view overlays runs and lists their config differences', async () => {
+  await open('#/');
+  const boxes = page.locator('#runs tbody tr input[type=checkbox]');
+  await boxes.nth(0).check();
+  await boxes.nth(1).check();
+  await page.click('#compare');
+  await page.waitForSelector('#charts .chart');
+  const keys = await page.$$eval('#diff tr td:first-child', (tds) => tds.map((t) => t.textContent));
+  assert.ok(keys.includes('name'), 'name differs');
+  assert.ok(keys.some((k) => k === 'optim.weight_decay' || k === 'task.train_fraction'));
+  assert.ok((await page.$$('#charts .chart')).length >= 2);
+});
+
+test('runs that differ only in seed are drawn as a mean and a min-max band', async () => {
+  execFileSync(binary, ['sweep', example, 'name=seeds', 'seed=0,1,2', 'train.steps=' + seedSteps, '--root', root, '--jobs', '2'], { stdio: 'ignore' });
+  const runs = (await (await fetch(base + 'api/runs')).json()).runs.filter((r) => r.sweep === 'seeds');
+  assert.equal(runs.length, 3);
+  await open('#/compare/' + runs.map((r) => encodeURIComponent(r.dir)).join(','));
+  await page.waitForSelector('#charts .chart');
+  assert.equal(await page.isChecked('#band'), true);
+  const labels = await page.$$eval('#charts .chart:first-child .u-legend .u-series .u-label', (l) => l.map((e) => e.textContent));
+  assert.ok(labels.some((l) => /mean of 3 seeds/.test(l)), labels.join('; '));
+  assert.ok(labels.some((l) => / min$/.test(l)) && labels.some((l) => / max$/.test(l)));
+  if (shots) await page.screenshot({ path: path.join(shots, 'viewer-compare.png') });
+});
+
+test('the HTML report opens from file:// with no network', async () => {
+  const out = path.join(root, 'report.html');
+  execFileSync(binary, ['report', path.join(root, 'grok-mlp-small'), '--html', out], { stdio: 'ignore' });
+  const context = await browser.newContext();
+  const offline = await context.newPage();
+  const asked = [];
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith('file:')) return route.continue();
+    asked.push(url);
+    return route.abort();
+  });
+  await offline.goto('file://' + out);
+  await offline.waitForSelector('svg.phase rect.cell');
+  assert.equal((await offline.$$('svg.phase rect.cell')).length, sweepRuns().length);
+  await (await offline.$('svg.phase rect.cell')).click();
+  await offline.waitForSelector('#charts .chart[data-points]');
+  assert.ok((await offline.$$('#probes canvas')).length >= 1, 'the spectra heatmaps');
+  assert.deepEqual(asked, [], 'the report asked the network');
+  await context.close();
+});
