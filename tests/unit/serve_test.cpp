@@ -9,8 +9,8 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "../support/fake_run.h"
 #include "gradscope/rundir/heartbeat.h"
@@ -146,6 +146,12 @@ TEST_F(ServeTest, RefusesWhatItDoesNotServe) {
   EXPECT_EQ(get("/api/metrics", {{"dir", "run"}, {"buckets", "-3"}}).status, 400);
   EXPECT_EQ(get("/api/probe", {{"dir", "run"}, {"kind", "weights"}}).status, 400);
   EXPECT_EQ(get("/api/sweep", {{"dir", "run"}}).status, 400);
+  // Bytes that are not UTF-8 in a request come back replaced (U+FFFD), never as an exception.
+  const Response odd = Viewer(root_).handle({"\xff\xfeGET", "/", {}});
+  EXPECT_EQ(odd.status, 405);
+  EXPECT_NE(odd.body.find("\xef\xbf\xbd"), std::string::npos) << odd.body;
+  EXPECT_EQ(get("/api/metrics", {{"dir", "run"}, {"keys", "\xff"}}).status, 400);
+  EXPECT_EQ(get("/api/run", {{"dir", "\xff\xfe"}}).status, 404);
   // A damaged file: the error names it relative to ROOT, never by its host path.
   { std::ofstream(root_ / "run/metrics.jsonl", std::ios::app) << "{oops\n{\"step\": 1}\n"; }
   const Response broken = get("/api/metrics", {{"dir", "run"}});

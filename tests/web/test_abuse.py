@@ -132,6 +132,8 @@ TRAVERSALS = [
     ("static path traversal", b"/../../etc/passwd"),
     ("static, encoded", b"/%2e%2e/%2e%2e/etc/passwd"),
     ("bad percent-encoding", b"/api/run?dir=%zz%"),
+    ("not UTF-8", b"/api/run?dir=%ff%fe%00"),
+    ("not UTF-8, unknown metric", b"/api/metrics?dir=tiny&keys=%ff%fe"),
     ("absolute-form URI", b"http://evil/../../etc/passwd"),
 ]
 
@@ -139,6 +141,14 @@ TRAVERSALS = [
 @pytest.mark.parametrize("case,target", TRAVERSALS, ids=[c for c, _ in TRAVERSALS])
 def test_traversal_is_refused(server, case, target):
     check_refused(server, case, target, {400, 404})
+
+
+def test_not_utf8_method(server):
+    status, body = exchange(server["port"], b"\xff\xfeGET /api/runs HTTP/1.1\r\nHost: x\r\n"
+                            b"Connection: close\r\n\r\n")
+    assert status in (400, 405, None)
+    still_serving(server["port"])
+    RESULTS.append(("method not UTF-8", "\\xff\\xfeGET /api/runs", f"{status} {body.decode(errors='replace').strip()}" if status else "connection closed"))
 
 
 def test_huge_header_is_refused(server):
@@ -223,3 +233,42 @@ def test_many_idle_connections(server):
     assert served < 6.0
     RESULTS.append(("100 idle connections held open", "(connect, send nothing)",
                     f"a good request meanwhile took {served*1000:.0f} ms"))
+
+
+def test_cuda_is_refused_in_one_line(server):
+    """serve and report read run directories on the host: --device cuda is one line, exit 2."""
+    for args in (["serve", str(server["root"])],
+                 ["report", str(server["root"] / "tiny"), "--html", "/tmp/never.html"]):
+        r = subprocess.run([BINARY, "--device", "cuda", *args], capture_output=True, text=True)
+        assert r.returncode == 2
+        assert r.stderr.count("\n") == 1 and "valid: cpu" in r.stderr, r.stderr
+    assert not Path("/tmp/never.html").exists()
+
+
+def test_bad_command_lines_are_one_line(server, tmp_path):
+    """A missing root or run, a bad port: exit 2, one line naming what was wrong, nothing written."""
+    out = tmp_path / "r.html"
+    cases = [
+        (["serve", str(tmp_path / "missing")], "is not a directory"),
+        (["serve", str(server["root"]), "--port", "70000"], "--port 70000"),
+        (["report", str(tmp_path / "missing"), "--html", str(out)], "not a run or sweep directory"),
+        (["report", str(server["root"]), "--html", str(out)], "not a run or sweep directory"),
+    ]
+    for args, message in cases:
+        r = subprocess.run([BINARY, *args], capture_output=True, text=True)
+        assert r.returncode == 2, (args, r.stderr)
+        assert r.stderr.count("\n") == 1 and message in r.stderr, r.stderr
+    assert not out.exists()
+
+
+def test_listening_beyond_loopback_warns(server):
+    """--host 0.0.0.0 serves, with a warning on stderr first."""
+    proc = subprocess.Popen([BINARY, "serve", str(server["root"]), "--port", "0", "--host",
+                             "0.0.0.0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        warning = proc.stderr.readline()
+        assert "warning: listening on 0.0.0.0, not loopback" in warning, warning
+        assert "serving" in proc.stdout.readline()
+    finally:
+        proc.terminate()
+        proc.wait(10)

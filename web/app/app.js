@@ -373,7 +373,8 @@
     const probesEl = h('div', { id: 'probes' });
     const summaryEl = h('div');
     app.replaceChildren(
-      nav(run.sweep ? h('a', { href: '#/sweep/' + encodeURIComponent(run.sweep) }, 'sweep ' + run.sweep) : null),
+      nav(run.sweep && (!REPORT || apiKey('/api/sweep', { dir: run.sweep }) in REPORT.answers)
+        ? h('a', { href: '#/sweep/' + encodeURIComponent(run.sweep) }, 'sweep ' + run.sweep) : null),
       h('h1', {}, run.title), h('div', { class: 'muted' }, dir), status,
       h('div', { class: 'toolbar' }, h('label', {}, logx, ' log steps'), extraSelect,
         h('span', { class: 'muted' }, 'drag to zoom, double-click to reset')),

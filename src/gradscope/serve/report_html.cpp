@@ -92,7 +92,7 @@ std::string report_html(const fs::path& target) {
          "<meta name=\"viewport\" content=\"width=device-width\">\n<title>gradscope report: " +
          html_escape(title) + "</title>\n<style>\n" + asset("uplot.css") + "\n" + asset("app.css") +
          "\n</style>\n</head>\n<body>\n<div id=\"app\"></div>\n" +
-         "<script type=\"application/json\" id=\"gs-report\">" + script_safe(doc.dump()) +
+         "<script type=\"application/json\" id=\"gs-report\">" + script_safe(json_text(doc)) +
          "</script>\n<script>\n" + script_safe(asset("uplot.js")) + "\n</script>\n<script>\n" +
          script_safe(asset("app.js")) + "\n</script>\n</body>\n</html>\n";
 }

@@ -24,7 +24,7 @@ struct HttpError : std::runtime_error {
 };
 
 Response json_error(int status, const std::string& message) {
-  return {status, "application/json", Json({{"error", message}}).dump() + "\n"};
+  return {status, "application/json", json_text({{"error", message}}) + "\n"};
 }
 
 const std::string& param(const Request& r, const std::string& key) {
@@ -106,7 +106,7 @@ std::string Viewer::cached(const std::string& key, const std::string& stamp, F&&
     const auto it = cache_.find(key);
     if (it != cache_.end() && it->second.first == stamp) return it->second.second;
   }
-  std::string body = make().dump() + "\n";
+  std::string body = json_text(make()) + "\n";
   std::lock_guard<std::mutex> lock(mutex_);
   if (cache_.size() >= kCacheEntries) cache_.clear();
   cache_[key] = {stamp, body};

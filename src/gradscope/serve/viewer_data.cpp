@@ -267,6 +267,10 @@ Json status_json(const fs::path& run) {
           {"progress", live ? progress_json(*in.heartbeat) : Json(nullptr)}};
 }
 
+std::string json_text(const Json& doc) {
+  return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 std::string run_stamp(const fs::path& run) {
   std::string stamp;
   for (const fs::path& f :

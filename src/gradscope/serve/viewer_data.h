@@ -50,6 +50,10 @@ Json sweep_json(const std::filesystem::path& root, const std::filesystem::path& 
 // polls it and fetches the series again only when it changed.
 Json status_json(const std::filesystem::path& run);
 
+// The JSON text of a document; bytes that are not UTF-8 (a request's, a file's) become U+FFFD
+// instead of an exception.
+std::string json_text(const Json& doc);
+
 // Sizes, times and states of the run's files as one string: a cached answer about the run is
 // reused while it is unchanged.
 std::string run_stamp(const std::filesystem::path& run);
