@@ -3,6 +3,8 @@
 // self-contained report. The browser and socket-level tests are in tests/web.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -134,6 +136,29 @@ TEST_F(ServeTest, ListsRunsThatTrainNow) {
   gradscope::remove_heartbeat(root_ / "run");
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the table's one-second cache
   EXPECT_TRUE(nlohmann::json::parse(get("/api/runs").body)["runs"].empty());
+}
+
+// A trainer that dies leaves its heartbeat unchanged: the cached answer still turns from running
+// to stopped within a second.
+TEST_F(ServeTest, ARunWhoseProcessDiedStopsRunningWithinASecond) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  gradscope::Heartbeat h = gradscope::heartbeat_now(10, 100, 5.0, 2.0);
+  h.pid = child;
+  gradscope::write_heartbeat(root_ / "run", h);
+  const Viewer viewer(root_);
+  const auto state = [&] {
+    return nlohmann::json::parse(
+        viewer.handle({"GET", "/api/status", {{"dir", "run"}}}).body)["state"];
+  };
+  EXPECT_EQ(state(), "running");
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(state(), "broken");  // no checkpoint to resume from
 }
 
 TEST_F(ServeTest, RefusesWhatItDoesNotServe) {

@@ -15,7 +15,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr size_t kCacheEntries = 512;
+// The answer cache is emptied when it would hold more than this (many distinct requests of a
+// long run's series must not grow the server without bound).
+constexpr size_t kCacheBytes = size_t{64} << 20;
 
 // A request the user got wrong (400) or a thing that is not there (404).
 struct HttpError : std::runtime_error {
@@ -108,8 +110,13 @@ std::string Viewer::cached(const std::string& key, const std::string& stamp, F&&
   }
   std::string body = json_text(make()) + "\n";
   std::lock_guard<std::mutex> lock(mutex_);
-  if (cache_.size() >= kCacheEntries) cache_.clear();
-  cache_[key] = {stamp, body};
+  if (cache_bytes_ + body.size() > kCacheBytes) {
+    cache_.clear();
+    cache_bytes_ = 0;
+  }
+  auto& entry = cache_[key];
+  cache_bytes_ = cache_bytes_ - entry.second.size() + body.size();  // (its old body was counted)
+  entry = {stamp, body};
   return body;
 }
 
@@ -124,11 +131,14 @@ Response Viewer::api(const Request& r) const {
   if (!dir) throw HttpError(404, "dir: " + why);
   const fs::path& d = *dir;
   const std::string stamp = run_stamp(d);
+  // A run's state also depends on whether the process behind its heartbeat still lives, which no
+  // file shows: its answers are made again at least once a second.
+  const std::string live_stamp = stamp + this_second();
   Response out;
   if (r.path == "/api/run") {
-    out.body = cached(key, stamp, [&] { return run_json(root_, d); });
+    out.body = cached(key, live_stamp, [&] { return run_json(root_, d); });
   } else if (r.path == "/api/status") {
-    out.body = cached(key, stamp, [&] { return status_json(d); });
+    out.body = cached(key, live_stamp, [&] { return status_json(d); });
   } else if (r.path == "/api/metrics") {
     if (!rundir::is_run_dir(d)) throw HttpError(404, "dir: not a run directory");
     const auto keys = split_keys(param(r, "keys"));

@@ -46,6 +46,7 @@ class Viewer {
   std::filesystem::path root_;
   mutable std::mutex mutex_;
   mutable std::unordered_map<std::string, std::pair<std::string, std::string>> cache_;
+  mutable size_t cache_bytes_ = 0;  // of the cached bodies
 };
 
 // The canonical key of an API request: path?k1=v1&k2=v2 with parameters sorted by name and
