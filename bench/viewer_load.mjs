@@ -9,6 +9,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startServer } from '../tests/web/serve_process.mjs';
 
 const source = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const binary = process.argv[2] || path.join(source, 'build/gradscope');
@@ -55,11 +56,7 @@ async function main() {
   const unobserved = await speed(quietDir, SECONDS);
   quiet.kill('SIGKILL');
 
-  const server = spawn(binary, ['serve', root, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise((resolve) => {
-    let out = '';
-    server.stdout.on('data', (d) => { out += d; const m = out.match(/:(\d+)\/\n/); if (m) resolve(Number(m[1])); });
-  });
+  const { server, port } = await startServer(binary, root);
   const [run, runDir] = await startRun('observed');
   const dir = encodeURIComponent('observed');
   const targets = [`/api/status?dir=${dir}`, `/api/metrics?buckets=600&dir=${dir}`,

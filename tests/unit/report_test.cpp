@@ -450,8 +450,8 @@ TEST(SeedCurves, GroupsRunsThatDifferOnlyInSeed) {
     fs::create_directories(sweep / name);
     write_run_config(sweep / name, "# a seed-curves test run\n", c);
     MetricsLog log(sweep / name, -1);
-    log.append({{{"step", 10}, {"test_loss", loss}, {"test_acc", 0.5}}});
-    log.append({{{"step", 20}, {"test_loss", loss / 2}, {"test_acc", 1}}});
+    log.append({{{"step", 10}, {"test_loss", loss}, {"test_acc", loss / 8}}});
+    log.append({{{"step", 20}, {"test_loss", loss / 2}, {"test_acc", loss / 4}}});
   };
   add("a", 0.3, 0, 1);
   add("b", 0.3, 1, 2);

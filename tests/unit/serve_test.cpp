@@ -87,6 +87,7 @@ TEST(Downsample, KeepsEachBucketsExtremesInOrder) {
   EXPECT_EQ(minmax_rows(table.data() + 1, 2, 3, 10), (std::vector<int64_t>{0, 2}));
   EXPECT_EQ(even_rows(5, 10), (std::vector<int64_t>{0, 1, 2, 3, 4}));
   EXPECT_EQ(even_rows(101, 3), (std::vector<int64_t>{0, 50, 100}));
+  EXPECT_EQ(even_rows(7, 1), (std::vector<int64_t>{6}));  // the last row always
 }
 
 TEST_F(ServeTest, AnswersTheApiForARun) {

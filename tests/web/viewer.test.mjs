@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '../../web/node_modules/playwright-core/index.mjs';
+import { startServer } from './serve_process.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const source = path.resolve(here, '../..');
@@ -49,16 +50,7 @@ const sweepRuns = () => fs.readdirSync(path.join(root, 'grok-mlp-small')).filter
 
 before(async () => {
   execFileSync(binary, ['sweep', example, ...sweepArgs, '--root', root, '--jobs', '2'], { stdio: 'ignore' });
-  server = spawn(binary, ['serve', root, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  base = await new Promise((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/at (http:\/\/127\.0\.0\.1:\d+\/)/);
-      if (m) resolve(m[1]);
-    });
-    server.on('exit', (code) => reject(new Error('gradscope serve exited with ' + code)));
-  });
+  ({ server, base } = await startServer(binary, root));
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
   page.on('pageerror', (e) => { throw e; });

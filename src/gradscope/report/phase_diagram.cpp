@@ -328,7 +328,7 @@ namespace {
 // One line: its label and each x's values over the runs (seeds) at that x.
 struct Line {
   std::string label;
-  std::map<double, std::vector<double>> at;
+  Spread at;
 };
 
 // The lines of the finished runs: one per y field, or per y field and value of o.by.
@@ -362,22 +362,9 @@ std::vector<Line> read_lines(SweepRows& s, const SweepLinesOptions& o) {
 // The mean line (solid, labelled) and the min and max lines (dashed) of each line.
 std::vector<Series> line_series(const std::vector<Line>& lines, const SweepLinesOptions& o) {
   std::vector<Series> out;
-  for (size_t k = 0; k < lines.size(); ++k) {
-    Series mean{lines[k].label, palette(k), {}}, lo{"", palette(k), {}, true},
-        hi{"", palette(k), {}, true};
-    for (const auto& [x, vs] : lines[k].at) {
-      if (o.log_x && !(x > 0)) continue;
-      double m = 0;
-      for (double v : vs) m += v / double(vs.size());
-      const auto [a, b] = std::minmax_element(vs.begin(), vs.end());
-      if (o.log_y && !(*a > 0)) continue;
-      mean.points.emplace_back(x, m);
-      lo.points.emplace_back(x, *a);
-      hi.points.emplace_back(x, *b);
-    }
-    out.push_back(std::move(mean));
-    if (lo.points != out.back().points) out.push_back(std::move(lo)), out.push_back(std::move(hi));
-  }
+  for (size_t k = 0; k < lines.size(); ++k)
+    for (Series& s : spread_series(lines[k].at, lines[k].label, palette(k), o.log_x, o.log_y))
+      out.push_back(std::move(s));
   return out;
 }
 
@@ -395,6 +382,23 @@ Axis axis_over(const std::vector<double>& v, bool log) {
 }
 
 }  // namespace
+
+std::vector<Series> spread_series(const Spread& at, const std::string& label,
+                                  const std::string& color, bool log_x, bool log_y) {
+  Series mean{label, color, {}}, lo{"", color, {}, true}, hi{"", color, {}, true};
+  for (const auto& [x, vs] : at) {
+    if (log_x && !(x > 0)) continue;
+    double m = 0;
+    for (double v : vs) m += v / double(vs.size());
+    const auto [a, b] = std::minmax_element(vs.begin(), vs.end());
+    if (log_y && !(*a > 0)) continue;
+    mean.points.emplace_back(x, m);
+    lo.points.emplace_back(x, *a);
+    hi.points.emplace_back(x, *b);
+  }
+  if (lo.points == mean.points) return {mean};
+  return {mean, lo, hi};
+}
 
 std::string write_sweep_lines(const fs::path& sweep_dir, const SweepLinesOptions& o,
                               const fs::path& svg) {

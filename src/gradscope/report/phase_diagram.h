@@ -7,8 +7,11 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
+
+#include "gradscope/report/svg.h"
 
 namespace gradscope {
 
@@ -33,6 +36,15 @@ struct SweepLinesOptions {
   bool log_x = false, log_y = false;
   std::string by;  // a numeric config key: one line per y and per value of it ("": none)
 };
+
+// Values of several runs (their seeds) at each x, ascending.
+using Spread = std::map<double, std::vector<double>>;
+
+// A spread as curves of one colour: the mean (solid, labelled) and, where they differ from it,
+// the min and max (dashed, unlabelled); an x a log axis cannot show is left out (log_y: where the
+// min is not positive). The sweep lines and the seed curves (report/seed_curves.h) draw with it.
+std::vector<Series> spread_series(const Spread& at, const std::string& label,
+                                  const std::string& color, bool log_x, bool log_y);
 
 // Writes the line plot SVG of the finished runs of sweep_dir; returns a one-line description.
 // Throws std::invalid_argument naming the key or field when x or a y is unknown, as

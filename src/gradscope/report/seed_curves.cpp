@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gradscope/config/config.h"
+#include "gradscope/report/phase_diagram.h"
 #include "gradscope/report/svg.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/metrics.h"
@@ -56,29 +57,20 @@ std::vector<std::string> varying_keys(const std::map<std::string, SeedGroup>& gr
   return keys;
 }
 
-// Mean, min and max of `column` over the group's runs at the steps every run logged (>= 1).
-std::vector<Series> aggregate(const SeedGroup& g, const std::string& column, bool positive,
-                              const std::string& label, const char* color) {
-  std::map<double, std::vector<double>> at;  // step -> values
+// The values of `column` in the group's runs at the steps >= 1 every run logged (finite).
+Spread group_spread(const SeedGroup& g, const std::string& column) {
+  Spread at;
   for (const MetricsTable& t : g.runs) {
-    const auto c = std::find(t.columns.begin(), t.columns.end(), column) - t.columns.begin();
-    if (c == static_cast<long>(t.columns.size())) continue;
+    const size_t n = t.columns.size();
+    const size_t c = std::find(t.columns.begin(), t.columns.end(), column) - t.columns.begin();
+    if (c == n) continue;
     for (int64_t r = 0; r < t.rows; ++r) {
-      const double step = t.values[r * t.columns.size()], v = t.values[r * t.columns.size() + c];
-      if (step >= 1 && std::isfinite(v) && (!positive || v > 0)) at[step].push_back(v);
+      const double step = t.values[r * n], v = t.values[r * n + c];
+      if (step >= 1 && std::isfinite(v)) at[step].push_back(v);
     }
   }
-  Series mean{label, color, {}}, lo{"", color, {}, true}, hi{"", color, {}, true};
-  for (const auto& [step, v] : at) {
-    if (v.size() != g.runs.size()) continue;
-    double sum = 0;
-    for (double x : v) sum += x;
-    mean.points.emplace_back(step, sum / static_cast<double>(v.size()));
-    lo.points.emplace_back(step, *std::min_element(v.begin(), v.end()));
-    hi.points.emplace_back(step, *std::max_element(v.begin(), v.end()));
-  }
-  if (g.runs.size() == 1) return {mean};
-  return {mean, lo, hi};
+  std::erase_if(at, [&](const auto& e) { return e.second.size() != g.runs.size(); });
+  return at;
 }
 
 std::string group_label(const SeedGroup& g, const std::vector<std::string>& keys) {
@@ -105,11 +97,11 @@ std::string write_seed_curves(const fs::path& sweep_dir, const fs::path& svg) {
   size_t i = 0, seeds = 0;
   for (const auto& [id, g] : groups) {
     const std::string label = group_label(g, keys);
-    for (Series& s : aggregate(g, "test_loss", true, label, palette(i))) {
+    for (Series& s : spread_series(group_spread(g, "test_loss"), label, palette(i), true, true)) {
       for (const auto& p : s.points) all_loss.push_back(p), xmax = std::max(xmax, p.first);
       loss.push_back(std::move(s));
     }
-    for (Series& s : aggregate(g, "test_acc", false, label, palette(i)))
+    for (Series& s : spread_series(group_spread(g, "test_acc"), label, palette(i), true, false))
       acc.push_back(std::move(s));
     ++i;
     seeds += g.runs.size();

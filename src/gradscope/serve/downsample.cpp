@@ -30,11 +30,13 @@ std::vector<int64_t> minmax_rows(const double* values, int64_t stride, int64_t n
 
 std::vector<int64_t> even_rows(int64_t n, int64_t count) {
   std::vector<int64_t> rows;
-  if (n <= count || count < 2) {
-    for (int64_t i = 0; i < n && (count >= 2 || i < count); ++i) rows.push_back(i);
-    return rows;
+  if (n <= count) {
+    for (int64_t i = 0; i < n; ++i) rows.push_back(i);
+  } else if (count == 1) {
+    rows.push_back(n - 1);
+  } else {
+    for (int64_t j = 0; j < count; ++j) rows.push_back(j * (n - 1) / (count - 1));
   }
-  for (int64_t j = 0; j < count; ++j) rows.push_back(j * (n - 1) / (count - 1));
   return rows;
 }
 

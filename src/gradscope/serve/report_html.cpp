@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 
+#include "gradscope/report/svg.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/serve/safe_path.h"
 #include "gradscope/serve/viewer.h"
@@ -29,21 +30,6 @@ std::string script_safe(std::string text) {
   for (size_t at = 0; (at = text.find("</", at)) != std::string::npos; at += 3)
     text.replace(at, 2, "<\\/");
   return text;
-}
-
-std::string html_escape(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    if (c == '<')
-      out += "&lt;";
-    else if (c == '>')
-      out += "&gt;";
-    else if (c == '&')
-      out += "&amp;";
-    else
-      out += c;
-  }
-  return out;
 }
 
 // The answers a run's page asks for, keyed as the app asks (api_key).
@@ -90,7 +76,7 @@ std::string report_html(const fs::path& target) {
                     {"answers", std::move(data)}};
   return "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
          "<meta name=\"viewport\" content=\"width=device-width\">\n<title>gradscope report: " +
-         html_escape(title) + "</title>\n<style>\n" + asset("uplot.css") + "\n" + asset("app.css") +
+         xml_escape(title) + "</title>\n<style>\n" + asset("uplot.css") + "\n" + asset("app.css") +
          "\n</style>\n</head>\n<body>\n<div id=\"app\"></div>\n" +
          "<script type=\"application/json\" id=\"gs-report\">" + script_safe(json_text(doc)) +
          "</script>\n<script>\n" + script_safe(asset("uplot.js")) + "\n</script>\n<script>\n" +

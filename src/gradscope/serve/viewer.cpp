@@ -1,6 +1,7 @@
 // Request handling of the web viewer (serve/viewer.h).
 #include "gradscope/serve/viewer.h"
 
+#include <charconv>
 #include <chrono>
 #include <stdexcept>
 
@@ -51,14 +52,8 @@ std::vector<std::string> split_keys(const std::string& text) {
 int64_t buckets_param(const std::string& text) {
   if (text.empty()) return kDefaultBuckets;
   int64_t b = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9' || b > kMaxBuckets) {
-      b = -1;
-      break;
-    }
-    b = b * 10 + (c - '0');
-  }
-  if (b < 1 || b > kMaxBuckets)
+  const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), b);
+  if (err != std::errc() || end != text.data() + text.size() || b < 1 || b > kMaxBuckets)
     throw HttpError(400, "buckets=" + text.substr(0, 32) + " (valid: 1 to " +
                              std::to_string(kMaxBuckets) + ")");
   return b;
