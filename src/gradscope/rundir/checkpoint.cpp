@@ -107,6 +107,10 @@ nlohmann::json read_header(std::FILE* f, const std::filesystem::path& path, int&
   if (std::fread(magic, 1, 8, f) != 8 || std::memcmp(magic, kMagic, 8) != 0 ||
       std::fread(&len, 8, 1, f) != 1 || len > (uint64_t{1} << 30))
     damaged(path, "not a gradscope checkpoint");
+  // A length the file cannot hold is damage, found before a buffer of that size is made.
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec || len > size - 16) damaged(path, "truncated header");
   std::string header(len, '\0');
   if (std::fread(header.data(), 1, len, f) != len) damaged(path, "truncated header");
   nlohmann::json h;
