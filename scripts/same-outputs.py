@@ -8,7 +8,7 @@ builds of gradscope, compared file by file.
 Compared: metrics.jsonl, metrics.csv, config.toml, theory.json and spectra/*.npy byte for byte;
 summary.json with its wall-clock fields (wall_time_s, steps_per_s) left out; the last
 checkpoint's header (wall_time_s left out) and its payload (parameters, W_0, optimizer state)
-byte for byte. Also the sweep manifest (sweep.json) and run ids of a short sweep.
+byte for byte (without the CRC-32 trailer, which covers wall_time_s too). Also the sweep manifest (sweep.json) and run ids of a short sweep.
 Standard library only (Debian's /usr/bin/python3).
 """
 import json
@@ -33,6 +33,24 @@ CASES = [
     ("parity-hinge", "parity-n20-k3.toml", ["train.steps=300"]),
     ("multitask", "multitask-parity.toml", ["train.steps=400"]),
     ("induction", "induction-2layer.toml", ["train.steps=200"]),
+    ("text", "text-induction-1layer.toml", ["train.steps=40", "train.log_every=10",
+                                            "task.n_eval=16"]),
+    ("text-gpt", "text-gpt.toml", ["train.steps=6", "train.log_every=3", "task.n_eval=8",
+                                   "optim.warmup_steps=2"]),
+    ("icl", "icl-fresh-tasks.toml", ["train.steps=60", "train.log_every=20",
+                                     "optim.warmup_steps=20"]),
+    ("icl-pool", "icl-fresh-tasks.toml", ["train.steps=60", "train.log_every=20",
+                                          "optim.warmup_steps=20", "task.n_pool=16"]),
+    ("arrays", "arrays-grok-mlp.toml", ["train.steps=200"]),
+    ("grokfast-ema", "grokfast-xy97-ema.toml", ["train.steps=60", "train.log_every=20"]),
+    ("grokfast-ma", "grokfast-xy97-ma.toml", ["train.steps=60", "train.log_every=20",
+                                              "optim.filter_window=8"]),
+    ("weight-norm", "omnigrok-fixed-norm.toml", ["train.steps=100", "train.log_every=20"]),
+    ("epoch-batches", "power-add.toml", ["train.steps=30", "train.log_every=10",
+                                         "train.batch_order=\"epoch\""]),
+    ("clip-cosine", "grok-mlp-small.toml", ["train.steps=200", "optim.clip_norm=0.5",
+                                            "optim.decay=\"cosine\""]),
+    ("nanda-1-thread", "nanda-grokking.toml", ["train.steps=60", "--threads=1"]),
 ]
 SWEEP = ("wd-frac-sweep.toml", ["train.steps=60", "seed=3"])
 WALL = ("wall_time_s", "steps_per_s")
@@ -43,7 +61,9 @@ EXAMPLES = os.path.join(HERE, "..", "examples")
 def run_all(binary, out):
     os.makedirs(out, exist_ok=True)
     for name, exp, overrides in CASES:
-        cmd = [binary, "--threads", "2", "run", os.path.join(EXAMPLES, exp), *overrides,
+        threads = next((o.split("=")[1] for o in overrides if o.startswith("--threads=")), "2")
+        overrides = [o for o in overrides if not o.startswith("--threads=")]
+        cmd = [binary, "--threads", threads, "run", os.path.join(EXAMPLES, exp), *overrides,
                "--out", os.path.join(out, name), "--force"]
         print(" ".join(cmd[1:]), flush=True)
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
@@ -67,7 +87,9 @@ def checkpoint_parts(path):
     (length,) = struct.unpack("<Q", data[8:16])
     header = json.loads(data[16:16 + length])
     header.pop("wall_time_s", None)
-    return data[:8], header, data[16 + length:]
+    # Format 2's CRC-32 trailer covers the header, wall_time_s included: the payload ends before it.
+    end = len(data) - 4 if header.get("checksum") == "crc32" else len(data)
+    return data[:8], header, data[16 + length:end]
 
 
 def compare_run(a, b, problems):
