@@ -7,7 +7,7 @@
 // gradscope performs per step, counted at every GEMM), "peak_rss_mb"}.
 //
 // With DEVICE cuda (or emulated) the workloads nanda, pair-mlp, power and induction run as a run
-// on that device runs them (run/device_steps.h: the step's two CUDA graphs replayed), built from
+// on that device runs them (run/steps.h: the step as CUDA graphs replayed), built from
 // the example file with device = DEVICE; a step is timed from its start to the device's finish
 // (gradient, loss read back, update, synchronize).
 //
@@ -36,8 +36,8 @@
 #include "gradscope/probes/objective.h"
 #include "gradscope/probes/spectra.h"
 #include "gradscope/run/batches.h"
-#include "gradscope/run/device_steps.h"
 #include "gradscope/run/experiment.h"
+#include "gradscope/run/steps.h"
 #include "gradscope/run/validate.h"
 #include "gradscope/tasks/task_family.h"
 #include "gradscope/tensor/blas.h"
@@ -107,7 +107,7 @@ int device_bench(const std::string& w, const std::string& device, int repeats) {
   for (const std::string& o : overrides) c.apply_override(o);
   const auto x = Experiment<float>::build(c);
   Batches batches(x->data, x->train.batch_size, x->seed);
-  DeviceSteps<float> steps(*x, batches.size());
+  Steps<float> steps(*x, batches.size());
   int64_t s = 0;
   auto step = [&] {
     steps.gradient(batches.full() ? Examples{} : batches.at(s), batches.full());

@@ -107,8 +107,6 @@ TEST_F(Cli, BadGrokfastAndWeightNormSettingsAreRefused) {
       {"run " + kSmall + " optim.grad_filter=ma optim.filter_window=0", "optim.filter_window = 0"},
       {"run " + kSmall + " optim.grad_filter=fast", "optim.grad_filter = \"fast\""},
       {"run " + kSmall + " optim.weight_norm=-1", "optim.weight_norm = -1"},
-      {"--device emulated run " + kSmall + " optim.grad_filter=ema", "runs on the cpu only"},
-      {"--device emulated run " + kSmall + " optim.weight_norm=10", "runs on the cpu only"},
   };
   expect_bad_input(cases, dir_ / "bad");
 }

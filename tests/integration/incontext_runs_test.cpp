@@ -73,7 +73,6 @@ TEST_F(Cli, InContextBadInput) {
       {"run " + file + "train.batch_size=0", "train.batch_size = 0"},
       {"run " + file + "model.type=mlp", "model.type"},
       {"run " + file + "model.tied_unembed=true", "model.tied_unembed = true"},
-      {"--device emulated run " + file, "run on the cpu only"},
   };
   expect_bad_input(cases, dir_ / "bad");
 }

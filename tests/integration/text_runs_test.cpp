@@ -6,10 +6,12 @@
 // is one line and exit 2 with nothing written.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 
 #include "cli_fixture.h"
+#include "gradscope/cuda/device.h"
 
 using namespace gradscope_it;
 
@@ -83,9 +85,14 @@ TEST_F(TextRuns, TwoLayersFormInductionHeadsAndOneLayerDoesNot) {
   EXPECT_EQ(s.out.rfind(prompt + "yz", 0), 0u) << s.out;  // copied from the earlier occurrences
   EXPECT_EQ(s.out.size(), prompt.size() + 40 + 1) << s.out;
   EXPECT_EQ(run(args + "'" + prompt + "'").out, s.out);
-  const Result gpu = run("--device cuda sample " + two.string() + " --prompt x");
-  EXPECT_EQ(gpu.code, 2);
-  EXPECT_NE(gpu.err.find("gradscope sample runs on the cpu"), std::string::npos) << gpu.err;
+  // On the emulated device (the cuda path's logic): the same text.
+  EXPECT_EQ(run("--device emulated " + args + "'" + prompt + "'").out, s.out);
+  if (!gradscope::device_unavailable(gradscope::Device::cuda).empty()) {
+    const Result gpu = run("--device cuda sample " + two.string() + " --prompt x");
+    EXPECT_EQ(gpu.code, 2);
+    EXPECT_NE(gpu.err.find("device = cuda: "), std::string::npos) << gpu.err;
+    EXPECT_EQ(std::count(gpu.err.begin(), gpu.err.end(), '\n'), 1) << gpu.err;
+  }
   const Result drawn = run("sample " + two.string() + " --tokens 40 --seed 3 --prompt x");
   ASSERT_EQ(drawn.code, 0) << drawn.err;
   EXPECT_EQ(drawn.out, run("sample " + two.string() + " --tokens 40 --seed 3 --prompt x").out);

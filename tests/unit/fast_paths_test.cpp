@@ -1,6 +1,7 @@
 // The speed paths give the same bits as the plain computations they replace: attention reading
 // keys and values through table rows vs. gathered copies, the residual add handing its gradient
-// buffer on, and AdamW's eight-lane pass vs. its scalar loop.
+// buffer on, AdamW's eight-lane pass vs. its scalar loop, and the cpu backend's fast forms of
+// kernels vs. the kernels run index by index.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -8,6 +9,9 @@
 #include <vector>
 
 #include "gradscope/autograd/ops.h"
+#include "gradscope/cuda/device.h"
+#include "gradscope/cuda/kernels.h"
+#include "gradscope/cuda/reductions.h"
 #include "gradscope/optim/optimizer.h"
 #include "gradscope/tensor/rng.h"
 #include "gradscope/tensor/threads.h"
@@ -139,6 +143,123 @@ TEST(FastPaths, AdamWLanesEqualTheScalarLoop) {
       }
       EXPECT_TRUE(same_bits(p, single)) << name << " weight_decay " << wd;
     }
+}
+
+// ---- the cpu backend (cuda/device.h): kernels launched on it give the bits of the same kernel
+// run index by index (the emulated device) for any thread count, its fast forms (a kernel's
+// cpu_range, the optimizer's AVX Adam) included, and the one optimizer gives the same state on
+// every backend ----
+
+// Restores the thread count a test changed.
+struct ThreadScope {
+  int saved = num_threads();
+  ~ThreadScope() { set_num_threads(saved); }
+};
+
+TEST(CpuBackend, LaunchCoversEveryIndexOnceForAnyThreadCount) {
+  const ThreadScope keep;
+  const int64_t n = 3 * kCpuKernelGrain + 17;
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    std::vector<float> y(static_cast<size_t>(n), 0.0f);
+    std::vector<float> x = random_values(n, 1);
+    cpu_context().launch(kernels::Copy<float>{x.data(), y.data(), true}, n);
+    EXPECT_TRUE(same_bits(x, y)) << threads << " threads";
+  }
+}
+
+TEST(CpuBackend, MemoryAndGemmWorkOnHostPointers) {
+  DeviceContext& cpu = cpu_context();
+  EXPECT_EQ(cpu.device(), Device::cpu);
+  EXPECT_FALSE(cpu.capturing());
+  EXPECT_THROW(cpu.begin_capture(), std::logic_error);
+  float* a = static_cast<float*>(cpu.allocate(4 * sizeof(float)));
+  const float host[4] = {1, 2, 3, 4};
+  cpu.upload(a, host, sizeof(host));
+  float c[4] = {};
+  cpu.gemm(false, false, 2, 2, 2, 1.0f, a, 2, a, 2, 0.0f, c, 2);  // [[1,2],[3,4]]^2
+  EXPECT_EQ(c[0], 7.0f);
+  EXPECT_EQ(c[3], 22.0f);
+  cpu.zero(a, 4 * sizeof(float));
+  float back[4];
+  cpu.download(back, a, sizeof(back));
+  EXPECT_EQ(back[2], 0.0f);
+  cpu.deallocate(a);
+}
+
+// GradWindowMean's cpu_range (row by row, in blocks) against the kernel index by index.
+TEST(CpuBackend, WindowMeanFastFormEqualsTheKernel) {
+  const ThreadScope keep;
+  const int64_t n = 1500, w = 7;
+  const std::vector<float> ring = random_values(w * n, 3);
+  for (double seen : {3.0, 6.0, 11.0}) {  // before the ring is full, and after, wrapping
+    const double k[4] = {0, 0, 0, seen};
+    const std::vector<float> start = random_values(n, 4);
+    std::vector<float> fast, plain = start;
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      std::vector<float> g = start;
+      cpu_context().launch(
+          kernels::GradWindowMean<float>{g.data(), ring.data(), k, n, w, float(w), 2.0f}, n);
+      if (threads == 1)
+        fast.swap(g);
+      else
+        EXPECT_TRUE(same_bits(fast, g));
+    }
+    auto emulated = DeviceContext::create(Device::emulated);
+    emulated->launch(
+        kernels::GradWindowMean<float>{plain.data(), ring.data(), k, n, w, float(w), 2.0f}, n);
+    EXPECT_TRUE(same_bits(fast, plain)) << "seen " << seen;
+  }
+}
+
+TEST(CpuBackend, SquareSumIsTheHostsChunkedSum) {
+  const std::vector<float> x = random_values(70000, 5);
+  double total = 0;
+  queue_square_sum(cpu_context(), x.data(), int64_t(x.size()), nullptr, &total);
+  EXPECT_EQ(total, host_square_sum(x.data(), int64_t(x.size())));
+  std::vector<double> scratch(static_cast<size_t>(square_sum_scratch(cpu_context(), 10)) + 1);
+  EXPECT_EQ(scratch.size(), 1u);
+}
+
+// The whole update (filter, clipping, rule, fixed norm) of every optimizer: the cpu backend (AVX
+// Adam, the window's fast form) and the emulated device (every kernel index by index) keep the
+// same bits over several steps, so one optimizer body serves both.
+TEST(CpuBackend, OptimizerUpdatesMatchTheEmulatedDeviceBitForBit) {
+  struct Case {
+    const char* name;
+    const char* filter;
+    double clip, norm, momentum;
+  };
+  for (const Case& k : {Case{"adamw", "none", 0, 0, 0}, Case{"adam", "ema", 0.5, 0, 0},
+                        Case{"adamw", "ma", 0, 3.0, 0}, Case{"sgd", "none", 0.1, 0, 0.9},
+                        Case{"sgd", "ma", 0, 2.0, 0}}) {
+    OptimizerConfig c;
+    c.name = k.name;
+    c.filter.kind = k.filter;
+    c.filter.window = 3;
+    c.clip_norm = k.clip;
+    c.weight_norm = k.norm;
+    c.momentum = k.momentum;
+    const int64_t n = 37;  // four eight-lane blocks and a tail
+    auto emulated = DeviceContext::create(Device::emulated);
+    auto on_cpu = make_optimizer<float>(c, n);
+    auto on_emulated = make_optimizer<float>(c, n, *emulated);
+    std::vector<float> p = random_values(n, 7), q = p;
+    for (int step = 0; step < 6; ++step) {
+      std::vector<float> g = random_values(n, 100 + step), h = g;
+      on_cpu->update(p, g, 1e-2);
+      on_emulated->update(q, h, 1e-2);
+    }
+    EXPECT_TRUE(same_bits(p, q)) << k.name << " " << k.filter;
+    on_emulated->download_state();
+    const auto a = on_cpu->state(), b = on_emulated->state();
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i)
+      EXPECT_TRUE(same_bits({a[i].second.begin(), a[i].second.end()},
+                            {b[i].second.begin(), b[i].second.end()}))
+          << k.name << " " << a[i].first;
+  }
 }
 
 }  // namespace

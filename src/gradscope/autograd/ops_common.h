@@ -39,14 +39,11 @@ Node<T> make_node(typename Node<T>::Backward backward, Var out, std::initializer
   return n;
 }
 
-// Dense row-major C[M, N] = alpha op(A) op(B) + beta C on the tape's device.
+// Dense row-major C[M, N] = alpha op(A) op(B) + beta C on the tape's backend (OpenBLAS or cuBLAS).
 template <class T>
 void gemm_on(Tape<T>& t, bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
              const T* B, T beta, T* C) {
-  if (DeviceContext* d = t.device())
-    d->gemm(ta, tb, M, N, K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N);
-  else
-    gemm<T>(ta, tb, M, N, K, alpha, A, B, beta, C);
+  t.backend().gemm(ta, tb, M, N, K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N);
 }
 
 // out[s] += sum_r x[r * S + s] (* w[r * S + s] when w) for r < R, in double. On the host,

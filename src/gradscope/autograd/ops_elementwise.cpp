@@ -1,10 +1,11 @@
-// Elementwise ops: add and mul (with trailing-dimension broadcast), scale, and the activations.
+// Elementwise ops: add and mul (with trailing-dimension broadcast), scale, and the activations,
+// each a kernel of cuda/kernels.h launched on the tape's backend (the cpu or a device).
 #include <cmath>
 #include <numbers>
 
-#include "gradscope/autograd/ops_common.h"
+#include <type_traits>
 
-#include <cstring>
+#include "gradscope/autograd/ops_common.h"
 
 namespace gradscope {
 namespace {
@@ -39,13 +40,7 @@ void add_backward(Tape<T>& t, const Node<T>& n) {
     }
     bool fresh = false;
     T* dv = t.grad_fresh(v, fresh);
-    if (DeviceContext* d = t.device()) return d->launch(kernels::Copy<T>{dy, dv, !fresh}, total);
-    parallel_for(total, kGrain, [&](int64_t i0, int64_t i1) {
-      if (fresh)
-        std::memcpy(dv + i0, dy + i0, static_cast<size_t>(i1 - i0) * sizeof(T));
-      else
-        for (int64_t i = i0; i < i1; ++i) dv[i] += dy[i];
-    });
+    t.backend().launch(kernels::Copy<T>{dy, dv, !fresh}, total);
   };
   if (t.requires_grad(a)) pass_through(a);
   if (!t.requires_grad(b)) return;
@@ -64,24 +59,14 @@ void mul_backward(Tape<T>& t, const Node<T>& n) {
   const T* dy = t.grad_if_any(y);
   const T* av = t.value(a).data;
   const T* bv = t.value(b).data;
-  if (DeviceContext* d = t.device()) {  // db: the column sums of dy * a, formed in the sum
-    if (t.requires_grad(a)) d->launch(kernels::MulGradA<T>{dy, bv, t.grad(a), S}, total);
-    if (t.requires_grad(b)) detail::add_column_sums(t, dy, av, total / S, S, t.grad(b));
-    return;
-  }
-  if (t.requires_grad(a)) {
-    T* da = t.grad(a);
-    parallel_for(total / S, std::max<int64_t>(1, kGrain / S), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r)
-        for (int64_t s = 0; s < S; ++s) da[r * S + s] += dy[r * S + s] * bv[s];
-    });
-  }
-  if (t.requires_grad(b)) {
+  if (t.requires_grad(a)) t.backend().launch(kernels::MulGradA<T>{dy, bv, t.grad(a), S}, total);
+  if (!t.requires_grad(b)) return;
+  if (t.device()) {  // db: the column sums of dy * a, the products formed in the sum
+    detail::add_column_sums(t, dy, av, total / S, S, t.grad(b));
+  } else {
     // db[s] += sum_r dy[r, s] * a[r, s]: form the product, then the deterministic column sum.
     T* prod = t.arena().template alloc<T>(total);
-    parallel_for(total, kGrain, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) prod[i] = dy[i] * av[i];
-    });
+    t.backend().launch(kernels::Product<T>{dy, av, prod}, total);
     detail::add_column_sums(t, static_cast<const T*>(prod), static_cast<const T*>(nullptr),
                             total / S, S, t.grad(b));
   }
@@ -95,43 +80,17 @@ Var binary(Tape<T>& t, Var a, Var b, const char* op) {
   const T* av = t.value(a).data;
   const T* bv = t.value(b).data;
   T* out = t.value(y).data;
-  if (DeviceContext* d = t.device())
-    d->launch(kernels::Binary<T, kMul>{av, bv, out, std::max<int64_t>(S, 1)}, total);
-  else
-    parallel_for(total / std::max<int64_t>(S, 1),
-                 std::max<int64_t>(1, kGrain / std::max<int64_t>(S, 1)),
-                 [&](int64_t r0, int64_t r1) {
-                   for (int64_t r = r0; r < r1; ++r)
-                     for (int64_t s = 0; s < S; ++s)
-                       out[r * S + s] = kMul ? av[r * S + s] * bv[s] : av[r * S + s] + bv[s];
-                 });
+  t.backend().launch(kernels::Binary<T, kMul>{av, bv, out, std::max<int64_t>(S, 1)}, total);
   if (t.requires_grad(y))
     t.record(detail::make_node<T>(kMul ? &mul_backward<T> : &add_backward<T>, y, {a, b}));
   return y;
 }
 
 // ---- unary ops: y = f(a); da += dy * f'(a) computed from a and y ----
-struct Scale {  // f[0] holds the factor
-  template <class T>
-  static T fwd(T x, double s) {
-    return static_cast<T>(s * x);
-  }
-  template <class T>
-  static T bwd(T, T, double s) {
-    return static_cast<T>(s);
-  }
-};
-struct Relu {
-  template <class T>
-  static T fwd(T x, double) {
-    return x > T(0) ? x : T(0);
-  }
-  template <class T>
-  static T bwd(T x, T, double) {
-    return x > T(0) ? T(1) : T(0);
-  }
-};
-struct Gelu {
+// The arithmetic is the kernel's op K (cuda/kernels.h: ScaleOp, ReluOp, GeluOp, TanhOp, SquareOp).
+// Host: until their arithmetic is unified with the kernel's, GELU's backward (its constant) and
+// tanh (in T) keep their host form on a host tape.
+struct HostGelu {
   template <class T>
   static T fwd(T x, double) {
     return static_cast<T>(0.5 * x * (1.0 + std::erf(x * std::numbers::sqrt2 / 2)));
@@ -144,7 +103,7 @@ struct Gelu {
     return static_cast<T>(cdf + x * pdf);
   }
 };
-struct Tanh {
+struct HostTanh {
   template <class T>
   static T fwd(T x, double) {
     return std::tanh(x);
@@ -154,18 +113,8 @@ struct Tanh {
     return T(1) - y * y;
   }
 };
-struct Square {
-  template <class T>
-  static T fwd(T x, double) {
-    return x * x;
-  }
-  template <class T>
-  static T bwd(T x, T, double) {
-    return T(2) * x;
-  }
-};
 
-template <class T, class F, class K>
+template <class T, class K, class Host>
 void unary_backward(Tape<T>& t, const Node<T>& n) {
   const Var a{n.in[0]}, y{n.out};
   if (!t.requires_grad(a)) return;
@@ -176,31 +125,37 @@ void unary_backward(Tape<T>& t, const Node<T>& n) {
   bool fresh = false;
   T* da = t.grad_fresh(a, fresh);
   const double c = n.f[0];
-  if (DeviceContext* d = t.device())
-    return d->launch(kernels::UnaryGrad<T, K>{dy, av, yv, da, c, fresh}, total);
-  parallel_for(total, kGrain, [&](int64_t i0, int64_t i1) {
-    if (fresh)
-      for (int64_t i = i0; i < i1; ++i) da[i] = dy[i] * F::bwd(av[i], yv[i], c);
-    else
-      for (int64_t i = i0; i < i1; ++i) da[i] += dy[i] * F::bwd(av[i], yv[i], c);
-  });
+  if constexpr (!std::is_void_v<Host>) {
+    if (!t.device())
+      return parallel_for(total, kGrain, [&](int64_t i0, int64_t i1) {
+        if (fresh)
+          for (int64_t i = i0; i < i1; ++i) da[i] = dy[i] * Host::bwd(av[i], yv[i], c);
+        else
+          for (int64_t i = i0; i < i1; ++i) da[i] += dy[i] * Host::bwd(av[i], yv[i], c);
+      });
+  }
+  t.backend().launch(kernels::UnaryGrad<T, K>{dy, av, yv, da, c, fresh}, total);
 }
 
-// F: the host op; K: the same op as a device kernel (cuda/kernels.h).
-template <class T, class F, class K>
+// K: the op's kernel form (cuda/kernels.h); Host: its host form where that still differs.
+template <class T, class K, class Host = void>
 Var unary(Tape<T>& t, Var a, double c = 0.0) {
   const int64_t total = t.shape(a).numel();
   Var y = t.make(t.shape(a), detail::any_grad(t, {a}));
   const T* av = t.value(a).data;
   T* out = t.value(y).data;
-  if (DeviceContext* d = t.device())
-    d->launch(kernels::Unary<T, K>{av, out, c}, total);
-  else
-    parallel_for(total, kGrain, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) out[i] = F::fwd(av[i], c);
-    });
+  bool done = false;
+  if constexpr (!std::is_void_v<Host>) {
+    if (!t.device()) {
+      parallel_for(total, kGrain, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) out[i] = Host::fwd(av[i], c);
+      });
+      done = true;
+    }
+  }
+  if (!done) t.backend().launch(kernels::Unary<T, K>{av, out, c}, total);
   if (t.requires_grad(y)) {
-    Node<T> n = detail::make_node<T>(&unary_backward<T, F, K>, y, {a});
+    Node<T> n = detail::make_node<T>(&unary_backward<T, K, Host>, y, {a});
     n.f[0] = c;
     t.record(n);
   }
@@ -219,23 +174,23 @@ Var mul(Tape<T>& t, Var a, Var b) {
 }
 template <class T>
 Var scale(Tape<T>& t, Var a, double s) {
-  return unary<T, Scale, kernels::ScaleOp>(t, a, s);
+  return unary<T, kernels::ScaleOp>(t, a, s);
 }
 template <class T>
 Var relu(Tape<T>& t, Var a) {
-  return unary<T, Relu, kernels::ReluOp>(t, a);
+  return unary<T, kernels::ReluOp>(t, a);
 }
 template <class T>
 Var gelu(Tape<T>& t, Var a) {
-  return unary<T, Gelu, kernels::GeluOp>(t, a);
+  return unary<T, kernels::GeluOp, HostGelu>(t, a);
 }
 template <class T>
 Var tanh(Tape<T>& t, Var a) {
-  return unary<T, Tanh, kernels::TanhOp>(t, a);
+  return unary<T, kernels::TanhOp, HostTanh>(t, a);
 }
 template <class T>
 Var square(Tape<T>& t, Var a) {
-  return unary<T, Square, kernels::SquareOp>(t, a);
+  return unary<T, kernels::SquareOp>(t, a);
 }
 
 #define GRADSCOPE_INSTANTIATE(T)                \

@@ -46,15 +46,7 @@ Var linear_impl(Tape<T>& t, Var x, Var W, Var b, bool tw, const char* op) {
   T* out = t.value(y).data;  // [rows, N]
   T beta = T(0);
   if (b.valid()) {  // start from the broadcast bias and let GEMM accumulate onto it
-    const T* bias = t.value(b).data;
-    if (DeviceContext* d = t.device()) {
-      d->launch(kernels::BroadcastRows<T>{bias, out, N}, rows * N);
-    } else {
-      parallel_for(rows, std::max<int64_t>(1, detail::kGrain / N), [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r)
-          for (int64_t j = 0; j < N; ++j) out[r * N + j] = bias[j];
-      });
-    }
+    t.backend().launch(kernels::BroadcastRows<T>{t.value(b).data, out, N}, rows * N);
     beta = T(1);
   }
   detail::gemm_on(t, false, tw, rows, N, K, T(1), t.value(x).data, t.value(W).data, beta, out);

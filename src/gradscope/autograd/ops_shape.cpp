@@ -7,68 +7,28 @@
 namespace gradscope {
 namespace {
 
-using detail::kGrain;
-
 // ---- embedding: y[r] = W[ids[r]] ----
-// Node layout: in = {W}; saved[0] = ids; i[0] = number of ids. Threads split W's columns, each
-// walking the ids in order, so repeated ids accumulate in the same order whatever the threads.
-// Gathers on a device: dW += M^T dy with M [count, V] the one-hot matrix of the ids (one GEMM,
-// deterministic) while M stays under kOneHotLimit elements; beyond, one index per (v, c) of dW
-// sums dy over the ids in order (slow, for very large vocabularies).
-constexpr int64_t kOneHotLimit = int64_t{1} << 26;
-
-template <class T>
-void embedding_backward_device(Tape<T>& t, const int32_t* ids, int64_t count, int64_t V, int64_t D,
-                               const T* dy, T* dW) {
-  DeviceContext& d = *t.device();
-  if (count * V > kOneHotLimit)
-    return d.launch(kernels::GatherGradScan<T>{ids, count, D, dy, dW}, V * D);
-  T* M = t.arena().template alloc<T>(count * V);  // [count, V]
-  d.launch(kernels::OneHot<T>{ids, V, M}, count * V);
-  detail::gemm_on(t, true, false, V, D, count, T(1), static_cast<const T*>(M), dy, T(1), dW);
-}
-
+// Node layout: in = {W}; saved[0] = ids; i[0] = number of ids. The gradient is a scan: each
+// element of dW adds the rows of dy whose id is its row, in order (kernels::GatherGradScan; on
+// the cpu, threads split W's columns, each walking the ids once), so repeated ids accumulate in
+// the same order on every device and for any thread count.
 template <class T>
 void embedding_backward(Tape<T>& t, const Node<T>& n) {
   const Var W{n.in[0]}, y{n.out};
   if (!t.requires_grad(W)) return;
   const int32_t* ids = static_cast<const int32_t*>(n.saved[0]);
-  const int64_t count = n.i[0], D = t.shape(W).back();
-  const T* dy = t.grad_if_any(y);
-  T* dW = t.grad(W);
-  if (t.device()) return embedding_backward_device(t, ids, count, t.shape(W)[0], D, dy, dW);
-  parallel_for(D, std::max<int64_t>(1, kGrain / std::max<int64_t>(count, 1)),
-               [&](int64_t c0, int64_t c1) {
-                 for (int64_t r = 0; r < count; ++r)
-                   for (int64_t c = c0; c < c1; ++c) dW[ids[r] * D + c] += dy[r * D + c];
-               });
+  const int64_t count = n.i[0], V = t.shape(W)[0], D = t.shape(W).back();
+  t.backend().launch(kernels::GatherGradScan<T>{ids, count, D, t.grad_if_any(y), t.grad(W)}, V * D);
 }
 
 // ---- transpose of the last two dimensions ----
-template <class T>
-void transpose_copy(const T* x, T* y, int64_t batch, int64_t M, int64_t N, bool accumulate) {
-  // y[b, n, m] (=|+=) x[b, m, n]
-  parallel_for(batch * N, std::max<int64_t>(1, kGrain / std::max<int64_t>(M, 1)),
-               [&](int64_t r0, int64_t r1) {
-                 for (int64_t r = r0; r < r1; ++r) {
-                   const int64_t b = r / N, j = r % N;
-                   const T* xb = x + b * M * N;
-                   T* yr = y + r * M;
-                   for (int64_t m = 0; m < M; ++m)
-                     yr[m] = accumulate ? yr[m] + xb[m * N + j] : xb[m * N + j];
-                 }
-               });
-}
-
 template <class T>
 void transpose_backward(Tape<T>& t, const Node<T>& n) {
   const Var x{n.in[0]}, y{n.out};
   if (!t.requires_grad(x)) return;
   const Shape& ys = t.shape(y);  // [..., N, M]
   const int64_t N = ys.back(1), M = ys.back();
-  if (DeviceContext* d = t.device())
-    return d->launch(kernels::Transpose<T>{t.grad_if_any(y), t.grad(x), N, M, true}, ys.numel());
-  transpose_copy(t.grad_if_any(y), t.grad(x), ys.numel() / (M * N), N, M, true);
+  t.backend().launch(kernels::Transpose<T>{t.grad_if_any(y), t.grad(x), N, M, true}, ys.numel());
 }
 
 // ---- slice along one dimension: y[o, l, i] = x[o, start + l, i] ----
@@ -81,13 +41,7 @@ void slice_backward(Tape<T>& t, const Node<T>& n) {
   const int64_t len = t.shape(y).numel() / (outer * inner);
   const T* dy = t.grad_if_any(y);
   T* dx = t.grad(x);
-  if (DeviceContext* d = t.device())
-    return d->launch(kernels::Slice<T>{dy, dx, size, inner, start, len, true}, outer * len * inner);
-  parallel_for(outer, std::max<int64_t>(1, kGrain / (len * inner)), [&](int64_t o0, int64_t o1) {
-    for (int64_t o = o0; o < o1; ++o)
-      for (int64_t j = 0; j < len * inner; ++j)
-        dx[(o * size + start) * inner + j] += dy[o * len * inner + j];
-  });
+  t.backend().launch(kernels::Slice<T>{dy, dx, size, inner, start, len, true}, outer * len * inner);
 }
 
 }  // namespace
@@ -109,13 +63,7 @@ Var embedding(Tape<T>& t, const int32_t* ids, Shape ids_shape, Var W) {
   Var y = t.make(ys, detail::any_grad(t, {W}));
   const T* wv = t.value(W).data;
   T* out = t.value(y).data;
-  if (DeviceContext* d = t.device())
-    d->launch(kernels::Gather<T>{ids, wv, out, D}, count * D);
-  else
-    parallel_for(count, std::max<int64_t>(1, kGrain / D), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r)
-        for (int64_t c = 0; c < D; ++c) out[r * D + c] = wv[ids[r] * D + c];
-    });
+  t.backend().launch(kernels::Gather<T>{ids, wv, out, D}, count * D);
   if (t.requires_grad(y)) {
     Node<T> n = detail::make_node<T>(&embedding_backward<T>, y, {W});
     n.saved[0] = ids;
@@ -163,11 +111,8 @@ Var transpose(Tape<T>& t, Var x) {
   ys[ys.rank - 2] = N;
   ys[ys.rank - 1] = M;
   Var y = t.make(ys, detail::any_grad(t, {x}));
-  if (DeviceContext* d = t.device())
-    d->launch(kernels::Transpose<T>{t.value(x).data, t.value(y).data, M, N, false}, xs.numel());
-  else
-    transpose_copy(t.value(x).data, t.value(y).data, xs.numel() / std::max<int64_t>(M * N, 1), M, N,
-                   false);
+  t.backend().launch(kernels::Transpose<T>{t.value(x).data, t.value(y).data, M, N, false},
+                     xs.numel());
   if (t.requires_grad(y)) t.record(detail::make_node<T>(&transpose_backward<T>, y, {x}));
   return y;
 }
@@ -189,15 +134,8 @@ Var slice(Tape<T>& t, Var x, int dim, int64_t start, int64_t len) {
   const T* xv = t.value(x).data;
   T* out = t.value(y).data;
   const int64_t size = xs[dim];
-  if (DeviceContext* d = t.device())
-    d->launch(kernels::Slice<T>{xv, out, size, inner, start, len, false}, outer * len * inner);
-  else
-    parallel_for(outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(len * inner, 1)),
-                 [&](int64_t o0, int64_t o1) {
-                   for (int64_t o = o0; o < o1; ++o)
-                     for (int64_t j = 0; j < len * inner; ++j)
-                       out[o * len * inner + j] = xv[(o * size + start) * inner + j];
-                 });
+  t.backend().launch(kernels::Slice<T>{xv, out, size, inner, start, len, false},
+                     outer * len * inner);
   if (t.requires_grad(y)) {
     Node<T> n = detail::make_node<T>(&slice_backward<T>, y, {x});
     n.i = {outer, size, inner, start};

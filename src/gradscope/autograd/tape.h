@@ -12,8 +12,10 @@
 // Vars are small handles (an index into this tape), valid until the next reset().
 //
 // Devices: a tape built with a DeviceContext (cuda/device.h) keeps every value and gradient in
-// that device's memory (its arena's blocks come from the device) and its ops launch device
-// kernels instead of running host loops. Host code must not read such a tensor's data: it copies
+// that device's memory (its arena's blocks come from the device); a tape without one computes on
+// the host. Either way backend() is where its kernels run (the cpu backend for a host tape), so an
+// op written as a kernel runs on every device; the ops not yet written that way still branch on
+// device(). Host code must not read such a tensor's data: it copies
 // what it needs with the context's download(). The bookkeeping (Vars, nodes) stays on the host,
 // so a whole forward and backward queue device work only, and can be captured as a CUDA graph.
 #pragma once
@@ -103,6 +105,9 @@ class Tape {
   Arena& arena() { return arena_; }
   // The device the tape computes on; nullptr for the host.
   DeviceContext* device() const { return device_; }
+  // Where its kernels run: the device, or the cpu backend (cpu_context()) for a host tape. An op
+  // written once as a kernel launches it here and runs on every device.
+  DeviceContext& backend() const { return device_ ? *device_ : cpu_context(); }
   size_t node_count() const { return nodes_.size(); }
 
  private:

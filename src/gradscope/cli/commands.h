@@ -38,7 +38,8 @@ struct SampleArgs {
   int64_t tokens = 200;
   double temperature = 1.0;
   uint64_t seed = 0;
-  int64_t step = -1;  // -1: the last checkpoint
+  int64_t step = -1;   // -1: the last checkpoint
+  std::string device;  // where the model runs (--device; empty: the cpu)
 };
 int sample(const SampleArgs& a);
 

@@ -287,11 +287,10 @@ int main(int argc, char** argv) {
     if (*plot && !px.empty()) return cli::phase_diagram(plot_dir, px, py, pz, logx, logy, plot_out);
     if (*show) return cmd_show(show_dir);
     if (*theory) return cmd_theory(experiment, overrides, theory_out);
-    if (*sample && !device.empty() && device != "cpu")
-      throw std::invalid_argument("--device " + device +
-                                  ": gradscope sample runs on the cpu (it reads the checkpoint on "
-                                  "the host, wherever the run trained; valid: cpu)");
-    if (*sample) return cli::sample(sa);
+    if (*sample) {
+      sa.device = device;
+      return cli::sample(sa);
+    }
     if ((*serve_cmd || *report_cmd) && !device.empty() && device != "cpu")
       throw std::invalid_argument("--device " + device +
                                   ": serve and report read run directories on the host, "

@@ -2,15 +2,18 @@
 // from the run's config.toml alone (its alphabet: task.chars, or bytes), so the corpus need not
 // be there; each new token is drawn from softmax(logits / temperature) at the last position of
 // the window of the last task.seq_len tokens (temperature 0: the argmax), from
-// Rng(seed, "sample").
+// Rng(seed, "sample"). With --device the model runs there (its parameters uploaded once, each
+// window uploaded, the last position's logits read back); the draws stay on the host.
 // Shape legend: L = task.seq_len, V = alphabet size.
 #include <fmt/core.h>
 
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
 #include "gradscope/cli/commands.h"
+#include "gradscope/cuda/device.h"
 #include "gradscope/nn/model_registry.h"
 #include "gradscope/optim/optimizer.h"
 #include "gradscope/rundir/checkpoint.h"
@@ -52,6 +55,17 @@ int64_t checkpoint_step(const std::filesystem::path& run, int64_t step) {
                   step, run.string(), steps.front(), steps.back()));
 }
 
+// The device of --device (none for the cpu); bad names and unavailable devices are bad input.
+std::unique_ptr<DeviceContext> sample_device(const std::string& name) {
+  const Device d = name.empty() ? Device::cpu : device_from_name(name);
+  if (d == Device::cpu) return nullptr;
+  try {
+    return DeviceContext::create(d);
+  } catch (const std::runtime_error& e) {
+    throw std::invalid_argument(e.what());
+  }
+}
+
 template <class T>
 std::string generate(const std::filesystem::path& run, const Config& c, const SampleArgs& a) {
   const TextTaskConfig text = text_options(c);
@@ -60,24 +74,36 @@ std::string generate(const std::filesystem::path& run, const Config& c, const Sa
   std::vector<int32_t> ids = encode_text(a.prompt, text);
   if (ids.empty()) throw std::invalid_argument("--prompt \"\" (valid: at least one character)");
   const ModelShape shape{V, V, L, 0, 0, 0, L};
+  const std::unique_ptr<DeviceContext> dev = sample_device(a.device);  // outlives the model
   auto model = make_model<T>(model_options(c), shape, static_cast<uint64_t>(c.integer("seed")));
   const OptimizerConfig optim = optimizer_options(c);
   auto optimizer = make_optimizer<T>(optim, model->params().size());
   load_checkpoint(rundir::checkpoint_file(run, checkpoint_step(run, a.step)), optim.name,
                   model->params(), *optimizer);
-  Arena arena;
-  Tape<T> t(arena);
+  if (dev) model->params().to_device(dev.get());
+  Arena arena(size_t{1} << 20, dev.get());
+  Tape<T> t(arena, dev.get());
   t.set_grad_enabled(false);
   Rng rng(a.seed, "sample");
   const size_t prompt = ids.size();
   std::vector<int32_t> window(static_cast<size_t>(L));  // [L]
+  DeviceBuffer<int32_t> window_dev;                     // [L] on the device
+  std::vector<T> row(static_cast<size_t>(V));           // [V] the last logits, read back
+  if (dev) window_dev = DeviceBuffer<int32_t>(*dev, L);
   for (int64_t k = 0; k < a.tokens; ++k) {
     const int64_t n = std::min<int64_t>(L, static_cast<int64_t>(ids.size()));
     std::copy(ids.end() - n, ids.end(), window.begin());
     std::fill(window.begin() + n, window.end(), ids.back());  // causal: never read
     t.reset();
-    const Tensor<T> logits = t.value(model->logits(t, window.data(), 1));  // [L, V]
-    ids.push_back(draw(logits.data + (n - 1) * V, V, a.temperature, rng));
+    if (dev) window_dev.upload(window.data(), L);
+    const Tensor<T> logits =
+        t.value(model->logits(t, dev ? window_dev.data() : window.data(), 1));  // [L, V]
+    const T* last = logits.data + (n - 1) * V;
+    if (dev) {
+      dev->download(row.data(), last, static_cast<size_t>(V) * sizeof(T));  // waits
+      last = row.data();
+    }
+    ids.push_back(draw(last, V, a.temperature, rng));
   }
   return decode_tokens(std::vector<int32_t>(ids.begin() + prompt, ids.end()), text);
 }

@@ -18,33 +18,80 @@ std::string cuda_unavailable();                      // cuda_backend.cu
 
 namespace {
 
-// The emulated device: host memory, work run at once or recorded into graphs.
-class EmulatedContext final : public DeviceContext {
+// What the backends in host memory share: 64-byte aligned blocks, reads that need no wait.
+class HostMemoryContext : public DeviceContext {
  public:
-  EmulatedContext() : DeviceContext(Device::emulated) {}
-  ~EmulatedContext() override { release_constants(); }
-
+  explicit HostMemoryContext(Device d) : DeviceContext(d) {}
   void* allocate(size_t bytes) override {
     void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
     if (!p) throw std::bad_alloc();
     return p;
   }
   void deallocate(void* p) override { std::free(p); }
+  void download(void* host, const void* device, size_t bytes) override {
+    std::memcpy(host, device, bytes);
+  }
+  void sync() override {}
+  void* allocate_pinned(size_t bytes) override { return allocate(bytes); }
+  void deallocate_pinned(void* p) override { deallocate(p); }
+  void set_tf32(bool) override {}
+
+ protected:
+  void* stream_handle() override { return nullptr; }
+};
+
+// The cpu backend: host memory, work run at once (no graphs), OpenBLAS for GEMMs. Kernels go
+// through DeviceContext::launch's cpu branch (parallel_for over fixed partitions), not here.
+class CpuContext final : public HostMemoryContext {
+ public:
+  CpuContext() : HostMemoryContext(Device::cpu) {}
+  ~CpuContext() override { release_constants(); }
+
+  void zero(void* p, size_t bytes) override { std::memset(p, 0, bytes); }
+  void upload(void* device, const void* host, size_t bytes) override {
+    std::memcpy(device, host, bytes);
+  }
+  void copy(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
+
+  void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) override {
+    gradscope::gemm<float>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+  void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A,
+            int64_t lda, const double* B, int64_t ldb, double beta, double* C,
+            int64_t ldc) override {
+    gradscope::gemm<double>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+
+  // The host runs every step eagerly: there is nothing to gain from replaying a recording.
+  void begin_capture() override {
+    throw std::logic_error("begin_capture: the cpu backend runs eagerly (no graphs)");
+  }
+  int end_capture() override {
+    throw std::logic_error("end_capture: the cpu backend has no graphs");
+  }
+  void replay(int) override { throw std::logic_error("replay: the cpu backend has no graphs"); }
+  bool capturing() const override { return false; }
+
+ protected:
+  void host_launch(std::function<void()> work) override { work(); }
+};
+
+// The emulated device: host memory, work run at once or recorded into graphs.
+class EmulatedContext final : public HostMemoryContext {
+ public:
+  EmulatedContext() : HostMemoryContext(Device::emulated) {}
+  ~EmulatedContext() override { release_constants(); }
+
   void zero(void* p, size_t bytes) override {
     host_launch([p, bytes] { std::memset(p, 0, bytes); });
   }
   void upload(void* device, const void* host, size_t bytes) override {
     host_launch([device, host, bytes] { std::memcpy(device, host, bytes); });
   }
-  void download(void* host, const void* device, size_t bytes) override {
-    std::memcpy(host, device, bytes);
-  }
   void copy(void* dst, const void* src, size_t bytes) override {
     host_launch([dst, src, bytes] { std::memcpy(dst, src, bytes); });
   }
-  void sync() override {}
-  void* allocate_pinned(size_t bytes) override { return allocate(bytes); }
-  void deallocate_pinned(void* p) override { deallocate(p); }
 
   void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
             int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) override {
@@ -57,7 +104,6 @@ class EmulatedContext final : public DeviceContext {
     host_launch(
         [=] { gradscope::gemm<double>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); });
   }
-  void set_tf32(bool) override {}
 
   void begin_capture() override {
     if (recording_) throw std::logic_error("begin_capture: already capturing");
@@ -80,7 +126,6 @@ class EmulatedContext final : public DeviceContext {
     else
       work();
   }
-  void* stream_handle() override { return nullptr; }
 
  private:
   bool recording_ = false;
@@ -115,12 +160,16 @@ std::string device_unavailable(Device d) {
 #endif
 }
 
+DeviceContext& cpu_context() {
+  static CpuContext cpu;
+  return cpu;
+}
+
 std::unique_ptr<DeviceContext> DeviceContext::create(Device d) {
   if (d == Device::emulated) return std::make_unique<EmulatedContext>();
+  if (d == Device::cpu) return std::make_unique<CpuContext>();
   const std::string why = device_unavailable(d);
-  if (d != Device::cuda || !why.empty())
-    throw std::runtime_error(d == Device::cpu ? "DeviceContext: the cpu needs none"
-                                              : "device = cuda: " + why);
+  if (!why.empty()) throw std::runtime_error("device = cuda: " + why);
 #if GRADSCOPE_CUDA
   return make_cuda_context();
 #else

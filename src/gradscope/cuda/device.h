@@ -1,6 +1,10 @@
-// Devices: where a run's tensors live and its kernels run.
+// Devices: where a run's tensors live and its kernels run. Every device is a DeviceContext, the
+// one seam between the math (the kernels of cuda/kernels.h) and where it runs:
 //
-//   cpu        the host (every other layer's own loops and OpenBLAS)
+//   cpu        the host: host memory, kernels run over fixed partitions of their index range on
+//              the --threads workers (each index written by one thread, so results do not depend
+//              on the thread count), OpenBLAS for GEMMs, work done at once (no graphs).
+//              cpu_context() is the process's one cpu backend.
 //   cuda       an NVIDIA GPU: device memory, one stream, cuBLAS, the kernels of cuda/kernels.h,
 //              and CUDA graphs (a captured training step replayed every step); built where nvcc
 //              is found (GRADSCOPE_CUDA)
@@ -16,16 +20,21 @@
 // const` marked GS_HD (cuda/kernels.h): launch(f, n) runs f(i) for every i in [0, n).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "gradscope/tensor/memory.h"
+#if !defined(__CUDACC__)  // nvcc's units launch on the GPU (a cpu launch there runs serially)
+#include "gradscope/tensor/threads.h"
+#endif
 
 namespace gradscope {
 
@@ -44,9 +53,58 @@ template <class F>
 void cuda_launch(const F& f, int64_t n, void* stream);
 #endif
 
+class DeviceContext;
+
+// The host as a device (see the top of this file); lives as long as the process.
+DeviceContext& cpu_context();
+
+#if !defined(__CUDACC__)
+// Indices below which a cpu kernel runs on one thread.
+inline constexpr int64_t kCpuKernelGrain = 1 << 15;
+
+// What a kernel may tell the cpu backend (each optional, detected below):
+//   cpu_cost()          the elements of work one index does (a row kernel: the row's width), so
+//                       that a launch splits into partitions of about kCpuKernelGrain elements
+//   cpu_range(b, e)     its cpu fast form: exactly what f(i) does for each i of [b, e)
+//   cpu_extent(n)       the fast form partitions an index space of its own, [0, cpu_extent(n))
+//                       (e.g. the columns an embedding's gradient scans), not [0, n)
+template <class F, class = void>
+struct HasCpuRange : std::false_type {};
+template <class F>
+struct HasCpuRange<F,
+                   std::void_t<decltype(std::declval<const F&>().cpu_range(int64_t{}, int64_t{}))>>
+    : std::true_type {};
+template <class F, class = void>
+struct HasCpuExtent : std::false_type {};
+template <class F>
+struct HasCpuExtent<F, std::void_t<decltype(std::declval<const F&>().cpu_extent(int64_t{}))>>
+    : std::true_type {};
+template <class F, class = void>
+struct HasCpuCost : std::false_type {};
+template <class F>
+struct HasCpuCost<F, std::void_t<decltype(std::declval<const F&>().cpu_cost())>> : std::true_type {
+};
+
+// The cpu backend's launch: f (or its fast form) over contiguous partitions of its index space,
+// each partition run by one thread.
+template <class F>
+void cpu_launch(const F& f, int64_t n) {
+  int64_t extent = n, cost = 1;
+  if constexpr (HasCpuExtent<F>::value) extent = f.cpu_extent(n);
+  if constexpr (HasCpuCost<F>::value) cost = std::max<int64_t>(1, f.cpu_cost());
+  parallel_for(extent, std::max<int64_t>(1, kCpuKernelGrain / cost), [&f](int64_t b, int64_t e) {
+    if constexpr (HasCpuRange<F>::value)
+      f.cpu_range(b, e);
+    else
+      for (int64_t i = b; i < e; ++i) f(i);
+  });
+}
+#endif
+
 class DeviceContext : public MemoryResource {
  public:
-  // Throws std::runtime_error saying why when the device is unavailable.
+  // Throws std::runtime_error saying why when the device is unavailable. Device::cpu gives a new
+  // cpu backend (cpu_context() is the shared one).
   static std::unique_ptr<DeviceContext> create(Device d);
   ~DeviceContext() override = default;
   Device device() const { return device_; }
@@ -141,6 +199,9 @@ class DeviceBuffer {
 template <class F>
 void DeviceContext::launch(const F& f, int64_t n) {
   if (n <= 0) return;
+#if !defined(__CUDACC__)
+  if (device_ == Device::cpu) return cpu_launch(f, n);
+#endif
 #if GRADSCOPE_CUDA
   if (device_ == Device::cuda) {
     cuda_launch(f, n, stream_handle());

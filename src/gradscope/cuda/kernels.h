@@ -44,6 +44,18 @@ GS_HD inline double root(double a) {
 
 // ---------------------------------------------------------------------------------- elementwise
 
+// For the cpu forms of broadcasting kernels: the indices [b, e) of a row-major [R, S] array cut
+// at row ends, f(i, s, m) for each piece: m indices from i, starting at column s (no division
+// per index).
+template <class F>
+inline void for_row_pieces(int64_t b, int64_t e, int64_t S, F&& f) {
+  for (int64_t i = b, s = b % S; i < e; s = 0) {
+    const int64_t m = S - s < e - i ? S - s : e - i;
+    f(i, s, m);
+    i += m;
+  }
+}
+
 template <class T>
 struct Fill {  // y[i] = v
   T* y;
@@ -57,6 +69,12 @@ struct Copy {  // y[i] (=|+=) x[i]
   T* y;
   bool accumulate;
   GS_HD void operator()(int64_t i) const { y[i] = accumulate ? T(y[i] + x[i]) : x[i]; }
+  void cpu_range(int64_t b, int64_t e) const {  // the cpu's form: one branch per range
+    if (!accumulate)
+      for (int64_t i = b; i < e; ++i) y[i] = x[i];
+    else
+      for (int64_t i = b; i < e; ++i) y[i] = T(y[i] + x[i]);
+  }
 };
 
 template <class T>
@@ -65,6 +83,11 @@ struct BroadcastRows {  // y [R, S] = b [S] in every row
   T* y;
   int64_t S;
   GS_HD void operator()(int64_t i) const { y[i] = b[i % S]; }
+  void cpu_range(int64_t b0, int64_t e) const {  // the cpu's form: row by row
+    for_row_pieces(b0, e, S, [this](int64_t i, int64_t s, int64_t m) {
+      for (int64_t k = 0; k < m; ++k) y[i + k] = b[s + k];
+    });
+  }
 };
 
 template <class T, bool kMul>
@@ -74,6 +97,12 @@ struct Binary {  // y [R, S] = a [R, S] (+|*) b [S]
   T* y;
   int64_t S;
   GS_HD void operator()(int64_t i) const { y[i] = kMul ? T(a[i] * b[i % S]) : T(a[i] + b[i % S]); }
+  void cpu_range(int64_t b0, int64_t e) const {  // the cpu's form: row by row
+    for_row_pieces(b0, e, S, [this](int64_t i, int64_t s, int64_t m) {
+      for (int64_t j = 0; j < m; ++j)
+        y[i + j] = kMul ? T(a[i + j] * b[s + j]) : T(a[i + j] + b[s + j]);
+    });
+  }
 };
 
 template <class T>
@@ -83,6 +112,11 @@ struct MulGradA {  // da [R, S] += dy [R, S] * b [S]
   T* da;
   int64_t S;
   GS_HD void operator()(int64_t i) const { da[i] += dy[i] * b[i % S]; }
+  void cpu_range(int64_t b0, int64_t e) const {  // the cpu's form: row by row
+    for_row_pieces(b0, e, S, [this](int64_t i, int64_t s, int64_t m) {
+      for (int64_t j = 0; j < m; ++j) da[i + j] += dy[i + j] * b[s + j];
+    });
+  }
 };
 
 template <class T>
@@ -282,6 +316,7 @@ struct SoftmaxRows {  // y [R, D] = softmax of x over each row
   const T* x;
   T* y;
   int64_t D;
+  int64_t cpu_cost() const { return D; }  // one row per index
   GS_HD void operator()(int64_t r) const {
     const T* xr = x + r * D;
     T m = xr[0];
@@ -299,6 +334,7 @@ struct SoftmaxGrad {  // dx += y (dy - <dy, y>) per row
   const T* y;
   T* dx;
   int64_t D;
+  int64_t cpu_cost() const { return D; }  // one row per index
   GS_HD void operator()(int64_t r) const {
     double dot = 0;
     for (int64_t j = 0; j < D; ++j) dot += double(dy[r * D + j]) * double(y[r * D + j]);
@@ -317,6 +353,7 @@ struct LayerNormRows {  // y = (x - mean) rstd * g + b per row; mean, rstd [R] s
   double* rstd;
   int64_t D;
   double eps;
+  int64_t cpu_cost() const { return D; }  // one row per index
   GS_HD void operator()(int64_t r) const {
     const T* xr = x + r * D;
     double m = 0, v = 0;
@@ -341,6 +378,7 @@ struct LayerNormGradX {  // dx += rstd (dxhat - mean(dxhat) - xhat mean(dxhat xh
   const double* rstd;
   T* dx;
   int64_t D;
+  int64_t cpu_cost() const { return D; }  // one row per index
   GS_HD void operator()(int64_t r) const {
     double s1 = 0, s2 = 0;
     for (int64_t j = 0; j < D; ++j) {
@@ -368,6 +406,12 @@ struct LayerNormXhat {  // p[r, j] = dy[r, j] xhat[r, j] (for dgamma's column su
   GS_HD void operator()(int64_t i) const {
     const int64_t r = i / D;
     p[i] = static_cast<T>(dy[i] * (x[i] - mean[r]) * rstd[r]);
+  }
+  void cpu_range(int64_t b, int64_t e) const {  // the cpu's form: row by row
+    for_row_pieces(b, e, D, [this](int64_t i, int64_t, int64_t m) {
+      const int64_t r = i / D;
+      for (int64_t k = i; k < i + m; ++k) p[k] = static_cast<T>(dy[k] * (x[k] - mean[r]) * rstd[r]);
+    });
   }
 };
 
@@ -497,18 +541,16 @@ struct Gather {  // y [R, D] = W [V, D] rows ids [R]; i = r D + c
   T* y;
   int64_t D;
   GS_HD void operator()(int64_t i) const { y[i] = W[int64_t{ids[i / D]} * D + i % D]; }
+  void cpu_range(int64_t b, int64_t e) const {  // the cpu's form: row by row
+    for_row_pieces(b, e, D, [this](int64_t i, int64_t c, int64_t m) {
+      const T* row = W + int64_t{ids[i / D]} * D + c;
+      for (int64_t k = 0; k < m; ++k) y[i + k] = row[k];
+    });
+  }
 };
 
 template <class T>
-struct OneHot {  // M [R, V]: 1 where ids[r] = v (the embedding's gradient is M^T dy, one GEMM)
-  const int32_t* ids;
-  int64_t V;
-  T* M;
-  GS_HD void operator()(int64_t i) const { M[i] = ids[i / V] == i % V ? T(1) : T(0); }
-};
-
-template <class T>
-struct GatherGradScan {  // dW [V, D] += sum over r with ids[r] = v of dy[r]; i = v D + c
+struct GatherGradScan {  // dW [V, D] += dy[r] for each r with ids[r] = v, in order; i = v D + c
   const int32_t* ids;
   int64_t count, D;
   const T* dy;
@@ -519,6 +561,14 @@ struct GatherGradScan {  // dW [V, D] += sum over r with ids[r] = v of dy[r]; i 
     for (int64_t r = 0; r < count; ++r)
       if (ids[r] == v) acc += dy[r * D + c];
     dW[i] = acc;
+  }
+  // The cpu's form over columns c0..c1 of dW: the same sums (each element adds its rows in
+  // order), in one pass over the ids.
+  int64_t cpu_extent(int64_t) const { return D; }
+  int64_t cpu_cost() const { return count; }
+  void cpu_range(int64_t c0, int64_t c1) const {
+    for (int64_t r = 0; r < count; ++r)
+      for (int64_t c = c0; c < c1; ++c) dW[int64_t{ids[r]} * D + c] += dy[r * D + c];
   }
 };
 
@@ -532,6 +582,16 @@ struct Transpose {  // y [..., N, M] (=|+=) x [..., M, N]; i over y
     const int64_t m = i % M, n = (i / M) % N, b = i / (M * N);
     const T v = x[(b * M + m) * N + n];
     y[i] = accumulate ? T(y[i] + v) : v;
+  }
+  void cpu_range(int64_t b0, int64_t e) const {  // the cpu's form: along y's rows
+    for_row_pieces(b0, e, M, [this](int64_t i, int64_t m0, int64_t len) {
+      const int64_t r = i / M, n = r % N, b = r / N;
+      const T* xb = x + b * M * N + n;
+      if (accumulate)
+        for (int64_t k = 0; k < len; ++k) y[i + k] = T(y[i + k] + xb[(m0 + k) * N]);
+      else
+        for (int64_t k = 0; k < len; ++k) y[i + k] = xb[(m0 + k) * N];
+    });
   }
 };
 
@@ -550,6 +610,15 @@ struct Slice {
       dst[at] += src[i];
     else
       dst[i] = src[at];
+  }
+  void cpu_range(int64_t b, int64_t e) const {  // the cpu's form: row by row
+    for_row_pieces(b, e, len * inner, [this](int64_t i, int64_t j, int64_t m) {
+      const int64_t at = (i / (len * inner) * size + start) * inner + j;
+      if (grad)
+        for (int64_t k = 0; k < m; ++k) dst[at + k] += src[i + k];
+      else
+        for (int64_t k = 0; k < m; ++k) dst[i + k] = src[at + k];
+    });
   }
 };
 
@@ -690,6 +759,77 @@ struct ClipScale {  // g *= max_norm / (norm + 1e-6) when that is below 1; norm2
     const double coef = max_norm / (::sqrt(*norm2) + 1e-6);
     if (coef < 1.0) g[i] *= static_cast<T>(coef);
   }
+};
+
+// ---------------------------------------------------------------------------------- optimizer tail
+// k (the optimizer's numbers, optimizer.h): k[3] = the gradients filtered before this one.
+
+// Grokfast's EMA filter (grokfast.py gradfilter_ema): mu starts at the first gradient;
+// mu = mu * alpha + g * rest; g = g + mu * lambda.
+template <class T>
+struct GradEma {
+  T* g;
+  T* mu;
+  const double* k;
+  T alpha, rest, lambda;
+  GS_HD void operator()(int64_t i) const {
+    if (k[3] == 0) mu[i] = g[i];
+    mu[i] = mu[i] * alpha + g[i] * rest;
+    g[i] = g[i] + mu[i] * lambda;
+  }
+};
+
+// Grokfast's MA filter, first part: gradient number k[3] into slot k[3] mod w of ring [w, n].
+template <class T>
+struct GradWindowStore {
+  const T* g;
+  T* ring;
+  const double* k;
+  int64_t n, w;
+  GS_HD void operator()(int64_t i) const { ring[(int64_t(k[3]) % w) * n + i] = g[i]; }
+};
+
+// Second part, once the ring holds w gradients: g = g + (their sum, oldest first, from 0) / w *
+// lambda (grokfast.py gradfilter_ma: Python's sum over the deque, then / window * lamb).
+template <class T>
+struct GradWindowMean {
+  T* g;
+  const T* ring;
+  const double* k;
+  int64_t n, w;
+  T count, lambda;
+  GS_HD void operator()(int64_t i) const {
+    const int64_t seen = int64_t(k[3]);
+    if (seen + 1 < w) return;
+    T sum = T(0);
+    for (int64_t j = 0; j < w; ++j) sum = sum + ring[((seen + 1 + j) % w) * n + i];
+    g[i] = g[i] + (sum / count) * lambda;
+  }
+  // The cpu's form: the same sums, a block of indices at a time row by row (the ring's rows are
+  // read in order instead of w strided streams).
+  void cpu_range(int64_t b, int64_t e) const {
+    const int64_t seen = int64_t(k[3]);
+    if (seen + 1 < w) return;
+    constexpr int64_t kBlock = 512;
+    T sum[kBlock];
+    for (int64_t b0 = b; b0 < e; b0 += kBlock) {
+      const int64_t m = e - b0 < kBlock ? e - b0 : kBlock;
+      for (int64_t i = 0; i < m; ++i) sum[i] = T(0);
+      for (int64_t j = 0; j < w; ++j) {
+        const T* row = ring + ((seen + 1 + j) % w) * n + b0;
+        for (int64_t i = 0; i < m; ++i) sum[i] = sum[i] + row[i];
+      }
+      for (int64_t i = 0; i < m; ++i) g[b0 + i] = g[b0 + i] + (sum[i] / count) * lambda;
+    }
+  }
+};
+
+template <class T>
+struct NormScale {  // x[i] *= T(target / sqrt(norm2)): Omnigrok's fixed norm; norm2 = ||x||^2
+  T* x;
+  const double* norm2;
+  double target;
+  GS_HD void operator()(int64_t i) const { x[i] = x[i] * static_cast<T>(target / ::sqrt(*norm2)); }
 };
 
 }  // namespace gradscope::kernels

@@ -1,9 +1,13 @@
 // Deterministic reductions on a device, queued on its stream: a scalar sum and column sums of a
 // row-major matrix, each as a tree of fixed 16-wide chunks summed in order (one short kernel per
 // level) so that every thread does little serial work and the bits never depend on scheduling.
+// The sum of squares (norms: clipping, Omnigrok's constraint, the logged gradient norm) is chosen
+// here per backend: the cpu sums at most 256 fixed chunks in order, a device runs the tree.
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <cstdint>
 
 #include "gradscope/cuda/device.h"
@@ -56,6 +60,54 @@ void queue_column_sums(DeviceContext& d, const T* x, const T* w, int64_t R, int6
     scratch = next;
   }
   d.launch(kernels::ColumnFinish<T>{scratch, R, S, out, true}, S);
+}
+
+// sum of x[i]^2 over [0, n) in double on the host: at most 256 chunks whose size depends only on
+// n, each summed in order, then the chunks in order: no allocation, the same bits for any thread
+// count.
+template <class T>
+double host_square_sum(const T* x, int64_t n) {
+  constexpr int64_t kMaxChunks = 256;
+  const int64_t chunk = std::max<int64_t>(1 << 14, (n + kMaxChunks - 1) / kMaxChunks);
+  const int64_t chunks = (n + chunk - 1) / chunk;
+  std::array<double, kMaxChunks> part{};
+  parallel_for(chunks, 2, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double s = 0;
+      for (int64_t i = c * chunk; i < std::min(n, (c + 1) * chunk); ++i) s += double(x[i]) * x[i];
+      part[c] = s;
+    }
+  });
+  double total = 0;
+  for (int64_t c = 0; c < chunks; ++c) total += part[c];
+  return total;
+}
+
+// Doubles of scratch queue_square_sum needs on `d` for n values.
+inline int64_t square_sum_scratch(const DeviceContext& d, int64_t n) {
+  return d.device() == Device::cpu ? 0 : n + tree_scratch(n);
+}
+
+// *total = the sum of x[i]^2 over [0, n) in double, in the backend's fixed order (device memory;
+// on the cpu at once).
+template <class T>
+void queue_square_sum(DeviceContext& d, const T* x, int64_t n, double* scratch, double* total) {
+  if (d.device() == Device::cpu) {
+    *total = host_square_sum(x, n);
+    return;
+  }
+  d.launch(kernels::SquareTerms<T>{x, scratch}, n);
+  queue_tree_sum<T>(d, scratch, n, scratch + n, 1.0, nullptr, total);
+}
+
+// ||x||_2 of n values on `d`, waiting for the device; scratch: square_sum_scratch(d, n) + 1.
+template <class T>
+double l2_norm_on(DeviceContext& d, const T* x, int64_t n, double* scratch) {
+  double* total = scratch + square_sum_scratch(d, n);
+  queue_square_sum(d, x, n, scratch, total);
+  double out = 0;
+  d.download(&out, total, sizeof(double));
+  return std::sqrt(out);
 }
 
 }  // namespace gradscope

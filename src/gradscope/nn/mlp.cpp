@@ -173,7 +173,7 @@ std::unique_ptr<Model<T>> make_mlp(const ModelConfig& c, const ModelShape& s, ui
 }  // namespace
 
 ModelFamily mlp_model() {
-  return {"mlp", &validate_mlp, &check_mlp, &make_mlp<float>, &make_mlp<double>, true};
+  return {"mlp", &validate_mlp, &check_mlp, &make_mlp<float>, &make_mlp<double>};
 }
 
 }  // namespace gradscope

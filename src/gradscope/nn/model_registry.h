@@ -26,9 +26,6 @@ struct ModelFamily {
   // and save W_0.
   ModelMaker<float> make_float = nullptr;
   ModelMaker<double> make_double = nullptr;
-  // Whether its forward and backward run on a device tape (cuda/device.h); the others run on
-  // the cpu only.
-  bool device = false;
 };
 
 // Every registered family: the built-in ones (model_registry.def), then those added at run time.

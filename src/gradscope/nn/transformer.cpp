@@ -344,10 +344,7 @@ void check_transformer(const ModelConfig& c, const ModelShape& s) {
 }  // namespace
 
 ModelFamily transformer_model() {
-  ModelFamily f =
-      model_entry<Transformer>("transformer", &validate_transformer, &check_transformer);
-  f.device = true;
-  return f;
+  return model_entry<Transformer>("transformer", &validate_transformer, &check_transformer);
 }
 
 }  // namespace gradscope

@@ -6,13 +6,12 @@
 // with the authors' operation order (their grokfast.py), so float32 results round as theirs.
 // The filter keeps no counter of its own: the number of gradients it has seen is the optimizer's
 // step count, so its state is only its buffers (saved in checkpoints beside the optimizer's).
+// Its arithmetic is kernels::GradEma, GradWindowStore and GradWindowMean (cuda/kernels.h), run by
+// the optimizer (optimizer.h) on whatever device it trains on.
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <string>
-#include <utility>
-#include <vector>
 
 namespace gradscope {
 
@@ -26,26 +25,6 @@ struct GradFilterConfig {
   // Throws std::invalid_argument naming the key ("optim.filter_alpha = 1 (valid: [0, 1))").
   void validate() const;
   bool operator==(const GradFilterConfig&) const = default;
-};
-
-template <class T>
-class GradFilter {
- public:
-  GradFilter(const GradFilterConfig& config, int64_t n);
-
-  // Filters g[0, n) in place; `seen` is the number of gradients filtered before this one.
-  void apply(std::span<T> g, int64_t seen);
-  // Buffers a checkpoint saves: "grad_ema" [n] or "grad_window" [window, n]; none when off.
-  std::vector<std::pair<std::string, std::span<T>>> state();
-
- private:
-  void apply_ema(std::span<T> g, bool first);
-  void apply_ma(std::span<T> g, int64_t seen);
-
-  GradFilterConfig c_;
-  int64_t n_;
-  std::vector<T> buf_;  // ema: mu [n]; ma: ring of the last gradients [window, n]
-  std::vector<T> sum_;  // ma: the window's sum [n] (scratch)
 };
 
 }  // namespace gradscope

@@ -1,5 +1,6 @@
 // SGD, Adam and AdamW: see optimizer.h. The arithmetic follows torch/optim/{sgd,adam,adamw}.py
-// (1.13, foreach=False) operation by operation, so float32 results match PyTorch's to rounding.
+// (1.13, foreach=False) operation by operation (the kernels in cuda/kernels.h), so float32
+// results match PyTorch's to rounding.
 #include "gradscope/optim/optimizer.h"
 
 #include <cmath>
@@ -10,7 +11,8 @@
 #include <immintrin.h>
 #endif
 
-#include "gradscope/optim/schedule.h"
+#include "gradscope/cuda/kernels.h"
+#include "gradscope/cuda/reductions.h"
 #include "gradscope/tensor/threads.h"
 
 namespace gradscope {
@@ -23,148 +25,211 @@ constexpr int64_t kGrain = 1 << 15;
                               ")");
 }
 
-template <class T>
-class Sgd final : public Optimizer<T> {
- public:
-  Sgd(const OptimizerConfig& c, int64_t n)
-      : Optimizer<T>(c, n), buf_(c.momentum != 0 ? n : 0, T(0)) {}
-
-  void step(std::span<T> p, std::span<const T> g, double lr) override {
-    const bool first = this->steps_ == 0;
-    const T wd = static_cast<T>(c_.weight_decay), mom = static_cast<T>(c_.momentum);
-    const T damp = static_cast<T>(1.0 - c_.dampening), rate = static_cast<T>(lr);
-    parallel_for(static_cast<int64_t>(p.size()), kGrain, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        T d = g[i];
-        if (c_.weight_decay != 0) d = d + wd * p[i];
-        if (c_.momentum != 0) {
-          buf_[i] = first ? d : buf_[i] * mom + damp * d;
-          d = c_.nesterov ? d + mom * buf_[i] : buf_[i];
-        }
-        p[i] = p[i] - rate * d;
-      }
-    });
-    ++this->steps_;
-  }
-
-  std::vector<std::pair<std::string, std::span<T>>> rule_state() override {
-    if (buf_.empty()) return {};
-    return {{"momentum_buffer", buf_}};
-  }
-
- private:
-  using Optimizer<T>::c_;
-  std::vector<T> buf_;  // [n] momentum buffer
-};
-
-template <class T>
-struct Coefficients {
-  T step_size, bc2_sqrt, decay, wd, b1, b2, one_b1, one_b2, eps;
-  bool has_wd;
-};
-
-// One Adam(W) pass over n parameters, in the operation order of torch/optim/adamw.py, with the
-// multiply-adds fused where GCC fuses them in the plain loop (m * b1 + r, v * b2 + r and
-// p - s * q), written out with fma so every build rounds alike. Compilers keep the plain loop
-// scalar (sqrt's errno branch), so for float it runs eight lanes at a time with AVX intrinsics:
-// the same IEEE operations on each element, so the same bits; the scalar loop does the rest.
-template <bool kDecoupled, class T>
-void update(const Coefficients<T>& k, T* __restrict p, const T* __restrict g, T* __restrict m,
-            T* __restrict v, int64_t n) {
-  int64_t i = 0;
+// The cpu's fast form of kernels::AdamUpdate<float> over [b, e): eight lanes at a time with AVX
+// intrinsics, the same IEEE operations on each element as the kernel (compilers keep its loop
+// scalar: sqrt's errno branch), so the same bits; the kernel itself does the tail.
+template <bool kDecoupled>
+void adam_lanes(const kernels::AdamUpdate<float, kDecoupled>& f, int64_t b, int64_t e) {
+  int64_t i = b;
 #if defined(__AVX__) && defined(__FMA__)
-  if constexpr (std::is_same_v<T, float>) {
-    const __m256 decay = _mm256_set1_ps(k.decay), wd = _mm256_set1_ps(k.wd);
-    const __m256 b1 = _mm256_set1_ps(k.b1), b2 = _mm256_set1_ps(k.b2);
-    const __m256 one_b1 = _mm256_set1_ps(k.one_b1), one_b2 = _mm256_set1_ps(k.one_b2);
-    const __m256 bc2_sqrt = _mm256_set1_ps(k.bc2_sqrt), eps = _mm256_set1_ps(k.eps);
-    const __m256 step_size = _mm256_set1_ps(k.step_size);
-    for (; i + 8 <= n; i += 8) {
-      __m256 pi = _mm256_loadu_ps(p + i), gi = _mm256_loadu_ps(g + i);
-      if (k.has_wd) {
-        if constexpr (kDecoupled)
-          pi = _mm256_mul_ps(pi, decay);
-        else
-          gi = _mm256_fmadd_ps(wd, pi, gi);
-      }
-      const __m256 mi = _mm256_fmadd_ps(_mm256_loadu_ps(m + i), b1, _mm256_mul_ps(one_b1, gi));
-      const __m256 vi =
-          _mm256_fmadd_ps(_mm256_loadu_ps(v + i), b2, _mm256_mul_ps(_mm256_mul_ps(one_b2, gi), gi));
-      const __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), bc2_sqrt), eps);
-      pi = _mm256_fnmadd_ps(step_size, _mm256_div_ps(mi, denom), pi);
-      _mm256_storeu_ps(m + i, mi);
-      _mm256_storeu_ps(v + i, vi);
-      _mm256_storeu_ps(p + i, pi);
+  const __m256 decay = _mm256_set1_ps(static_cast<float>(f.k[2])), wd = _mm256_set1_ps(f.wd);
+  const __m256 b1 = _mm256_set1_ps(f.b1), b2 = _mm256_set1_ps(f.b2);
+  const __m256 one_b1 = _mm256_set1_ps(f.one_b1), one_b2 = _mm256_set1_ps(f.one_b2);
+  const __m256 bc2_sqrt = _mm256_set1_ps(static_cast<float>(f.k[1]));
+  const __m256 eps = _mm256_set1_ps(f.eps);
+  const __m256 step_size = _mm256_set1_ps(static_cast<float>(f.k[0]));
+  for (; i + 8 <= e; i += 8) {
+    __m256 pi = _mm256_loadu_ps(f.p + i), gi = _mm256_loadu_ps(f.g + i);
+    if (f.has_wd) {
+      if constexpr (kDecoupled)
+        pi = _mm256_mul_ps(pi, decay);
+      else
+        gi = _mm256_fmadd_ps(wd, pi, gi);
     }
+    const __m256 mi = _mm256_fmadd_ps(_mm256_loadu_ps(f.m + i), b1, _mm256_mul_ps(one_b1, gi));
+    const __m256 vi =
+        _mm256_fmadd_ps(_mm256_loadu_ps(f.v + i), b2, _mm256_mul_ps(_mm256_mul_ps(one_b2, gi), gi));
+    const __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), bc2_sqrt), eps);
+    pi = _mm256_fnmadd_ps(step_size, _mm256_div_ps(mi, denom), pi);
+    _mm256_storeu_ps(f.m + i, mi);
+    _mm256_storeu_ps(f.v + i, vi);
+    _mm256_storeu_ps(f.p + i, pi);
   }
 #endif
-  for (; i < n; ++i) {
-    T gi = g[i];
-    if (k.has_wd) {
-      if constexpr (kDecoupled) {
-        p[i] = p[i] * k.decay;
-      } else {
-        gi = std::fma(k.wd, p[i], gi);
-      }
-    }
-    m[i] = std::fma(m[i], k.b1, k.one_b1 * gi);
-    v[i] = std::fma(v[i], k.b2, k.one_b2 * gi * gi);
-    const T denom = std::sqrt(v[i]) / k.bc2_sqrt + k.eps;
-    p[i] = std::fma(-k.step_size, m[i] / denom, p[i]);
-  }
+  for (; i < e; ++i) f(i);
 }
 
+// The Adam(W) kernel on `d`: the cpu's fast form for float, the kernel everywhere else.
 template <class T, bool kDecoupled>
-class AdamFamily final : public Optimizer<T> {
- public:
-  AdamFamily(const OptimizerConfig& c, int64_t n) : Optimizer<T>(c, n), m_(n, T(0)), v_(n, T(0)) {}
-
-  void step(std::span<T> p, std::span<const T> g, double lr) override {
-    const int64_t t = ++this->steps_;
-    const double bc1 = 1.0 - std::pow(c_.beta1, static_cast<double>(t));
-    const double bc2 = 1.0 - std::pow(c_.beta2, static_cast<double>(t));
-    const T step_size = static_cast<T>(lr / bc1);
-    const T bc2_sqrt = static_cast<T>(std::sqrt(bc2));
-    const T decay = static_cast<T>(1.0 - lr * c_.weight_decay);  // AdamW
-    const T wd = static_cast<T>(c_.weight_decay);                // Adam (L2)
-    const T b1 = static_cast<T>(c_.beta1), b2 = static_cast<T>(c_.beta2);
-    const T one_b1 = static_cast<T>(1.0 - c_.beta1), one_b2 = static_cast<T>(1.0 - c_.beta2);
-    const T eps = static_cast<T>(c_.eps);
-    const bool has_wd = c_.weight_decay != 0;
-    const Coefficients<T> k{step_size, bc2_sqrt, decay, wd, b1, b2, one_b1, one_b2, eps, has_wd};
-    parallel_for(static_cast<int64_t>(p.size()), kGrain, [&](int64_t i0, int64_t i1) {
-      update<kDecoupled>(k, p.data() + i0, g.data() + i0, m_.data() + i0, v_.data() + i0, i1 - i0);
-    });
+void launch_adam(DeviceContext& d, const kernels::AdamUpdate<T, kDecoupled>& f, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (d.device() == Device::cpu)
+      return parallel_for(n, kGrain, [&](int64_t b, int64_t e) { adam_lanes(f, b, e); });
   }
-
-  std::vector<std::pair<std::string, std::span<T>>> rule_state() override {
-    return {{"exp_avg", m_}, {"exp_avg_sq", v_}};
-  }
-
- private:
-  using Optimizer<T>::c_;
-  std::vector<T> m_, v_;  // [n] first and second moments
-};
+  d.launch(f, n);
+}
 
 }  // namespace
 
 template <class T>
-void Optimizer<T>::update(std::span<T> params, std::span<T> grads, double lr) {
-  filter_.apply(grads, steps_);
-  if (c_.clip_norm > 0) clip_grad_norm<T>(grads, c_.clip_norm);
-  step(params, grads, lr);
-  if (c_.weight_norm <= 0) return;
-  const T scale = static_cast<T>(c_.weight_norm / l2_norm<T>(params));
-  parallel_for(static_cast<int64_t>(params.size()), kGrain, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) params[i] = params[i] * scale;
-  });
+Optimizer<T>::Optimizer(const OptimizerConfig& config, int64_t n, DeviceContext& device)
+    : c_(config), n_(n), dev_(device) {
+  c_.validate();
+  if (c_.name == "sgd" && c_.momentum != 0) add_buffer("momentum_buffer", n);
+  if (c_.name != "sgd") {
+    add_buffer("exp_avg", n);
+    add_buffer("exp_avg_sq", n);
+  }
+  if (c_.filter.kind == "ema") add_buffer("grad_ema", n);
+  if (c_.filter.kind == "ma") add_buffer("grad_window", c_.filter.window * n);
+  k_ = static_cast<double*>(dev_.allocate(4 * sizeof(double)));
+  host_k_ = static_cast<double*>(dev_.allocate_pinned(4 * sizeof(double)));
+  scratch_ =
+      static_cast<double*>(dev_.allocate((square_sum_scratch(dev_, n) + 2) * sizeof(double)));
+  upload_state();
+}
+
+template <class T>
+Optimizer<T>::~Optimizer() {
+  dev_.sync();
+  for (Buffer& b : buffers_)
+    if (dev_.device() != Device::cpu) dev_.deallocate(b.data);
+  dev_.deallocate(k_);
+  dev_.deallocate(scratch_);
+  dev_.deallocate_pinned(host_k_);
+}
+
+// A state buffer of `size` zeros: on the cpu the host vector itself, elsewhere a device copy.
+template <class T>
+T* Optimizer<T>::add_buffer(const std::string& name, int64_t size) {
+  Buffer& b = buffers_.emplace_back();
+  b.name = name;
+  b.host.assign(static_cast<size_t>(size), T(0));
+  b.data = dev_.device() == Device::cpu
+               ? b.host.data()
+               : static_cast<T*>(dev_.allocate(static_cast<size_t>(size) * sizeof(T)));
+  return b.data;
+}
+
+template <class T>
+T* Optimizer<T>::buffer(const std::string& name) const {
+  for (const Buffer& b : buffers_)
+    if (b.name == name) return b.data;
+  return nullptr;
+}
+
+template <class T>
+void Optimizer<T>::upload_state() {
+  if (dev_.device() == Device::cpu) return;
+  for (Buffer& b : buffers_) dev_.upload(b.data, b.host.data(), b.host.size() * sizeof(T));
+  dev_.sync();
+}
+
+template <class T>
+void Optimizer<T>::download_state() {
+  if (dev_.device() == Device::cpu) return;
+  for (Buffer& b : buffers_) dev_.download(b.host.data(), b.data, b.host.size() * sizeof(T));
 }
 
 template <class T>
 std::vector<std::pair<std::string, std::span<T>>> Optimizer<T>::state() {
-  auto all = rule_state();
-  for (auto& s : filter_.state()) all.push_back(s);
+  std::vector<std::pair<std::string, std::span<T>>> all;
+  for (Buffer& b : buffers_) all.emplace_back(b.name, std::span<T>(b.host));
   return all;
+}
+
+// k = [lr or lr / (1 - b1^t), first step or sqrt(1 - b2^t), 1 - lr * wd, gradients seen], each
+// rounded to T as the update rounds them, then carried as doubles.
+template <class T>
+void Optimizer<T>::prepare(double lr) {
+  const int64_t t = steps_ + 1;
+  double* k = host_k_;
+  k[3] = double(steps_);
+  if (c_.name == "sgd") {
+    k[0] = lr;
+    k[1] = t == 1 ? 1.0 : 0.0;
+    k[2] = 0;
+  } else {
+    k[0] = lr / (1.0 - std::pow(c_.beta1, double(t)));
+    k[1] = std::sqrt(1.0 - std::pow(c_.beta2, double(t)));
+    k[2] = 1.0 - lr * c_.weight_decay;
+  }
+  for (int i = 0; i < 3; ++i) k[i] = double(static_cast<T>(k[i]));
+  dev_.upload(k_, host_k_, 4 * sizeof(double));
+  steps_ = t;
+}
+
+template <class T>
+void Optimizer<T>::apply(T* p, T* g) {
+  filter(g);
+  if (c_.clip_norm > 0) {
+    double* total = scratch_ + square_sum_scratch(dev_, n_);
+    queue_square_sum(dev_, static_cast<const T*>(g), n_, scratch_, total);
+    dev_.launch(kernels::ClipScale<T>{g, total, c_.clip_norm}, n_);
+  }
+  rule(p, g);
+  if (c_.weight_norm > 0) constrain_norm(p);
+}
+
+template <class T>
+void Optimizer<T>::update(std::span<T> params, std::span<T> grads, double lr) {
+  prepare(lr);
+  apply(params.data(), grads.data());
+}
+
+template <class T>
+void Optimizer<T>::step(std::span<T> params, std::span<const T> grads, double lr) {
+  prepare(lr);
+  rule(params.data(), grads.data());
+}
+
+// Grokfast (grad_filter.h): the EMA in one pass; the MA stores the gradient in its ring, then
+// adds the window's mean once the ring is full.
+template <class T>
+void Optimizer<T>::filter(T* g) {
+  const GradFilterConfig& f = c_.filter;
+  const T lambda = static_cast<T>(f.lambda);
+  if (f.kind == "ema")
+    dev_.launch(kernels::GradEma<T>{g, buffer("grad_ema"), k_, static_cast<T>(f.alpha),
+                                    static_cast<T>(1.0 - f.alpha), lambda},
+                n_);
+  if (f.kind != "ma") return;
+  T* ring = buffer("grad_window");
+  dev_.launch(kernels::GradWindowStore<T>{g, ring, k_, n_, f.window}, n_);
+  dev_.launch(
+      kernels::GradWindowMean<T>{g, ring, k_, n_, f.window, static_cast<T>(f.window), lambda}, n_);
+}
+
+template <class T>
+void Optimizer<T>::rule(T* p, const T* g) {
+  const T wd = static_cast<T>(c_.weight_decay);
+  const bool has_wd = c_.weight_decay != 0;
+  if (c_.name == "sgd")
+    return dev_.launch(
+        kernels::SgdUpdate<T>{p, g, buffer("momentum_buffer"), k_, wd, static_cast<T>(c_.momentum),
+                              static_cast<T>(1.0 - c_.dampening), has_wd, c_.nesterov},
+        n_);
+  const T b1 = static_cast<T>(c_.beta1), b2 = static_cast<T>(c_.beta2);
+  const T one_b1 = static_cast<T>(1.0 - c_.beta1), one_b2 = static_cast<T>(1.0 - c_.beta2);
+  const T eps = static_cast<T>(c_.eps);
+  T* m = buffer("exp_avg");
+  T* v = buffer("exp_avg_sq");
+  if (c_.name == "adamw")
+    launch_adam(
+        dev_, kernels::AdamUpdate<T, true>{p, g, m, v, k_, wd, b1, b2, one_b1, one_b2, eps, has_wd},
+        n_);
+  else
+    launch_adam(
+        dev_,
+        kernels::AdamUpdate<T, false>{p, g, m, v, k_, wd, b1, b2, one_b1, one_b2, eps, has_wd}, n_);
+}
+
+// Omnigrok: params *= weight_norm / ||params||.
+template <class T>
+void Optimizer<T>::constrain_norm(T* p) {
+  double* total = scratch_ + square_sum_scratch(dev_, n_) + 1;
+  queue_square_sum(dev_, static_cast<const T*>(p), n_, scratch_, total);
+  dev_.launch(kernels::NormScale<T>{p, total, c_.weight_norm}, n_);
 }
 
 void OptimizerConfig::validate() const {
@@ -188,16 +253,17 @@ void OptimizerConfig::validate() const {
 }
 
 template <class T>
-std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerConfig& c, int64_t n) {
+std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerConfig& c, int64_t n,
+                                             DeviceContext& device) {
   c.validate();
-  if (c.name == "sgd") return std::make_unique<Sgd<T>>(c, n);
-  if (c.name == "adam") return std::make_unique<AdamFamily<T, false>>(c, n);
-  return std::make_unique<AdamFamily<T, true>>(c, n);
+  return std::make_unique<Optimizer<T>>(c, n, device);
 }
 
 template class Optimizer<float>;
 template class Optimizer<double>;
-template std::unique_ptr<Optimizer<float>> make_optimizer<float>(const OptimizerConfig&, int64_t);
-template std::unique_ptr<Optimizer<double>> make_optimizer<double>(const OptimizerConfig&, int64_t);
+template std::unique_ptr<Optimizer<float>> make_optimizer<float>(const OptimizerConfig&, int64_t,
+                                                                 DeviceContext&);
+template std::unique_ptr<Optimizer<double>> make_optimizer<double>(const OptimizerConfig&, int64_t,
+                                                                   DeviceContext&);
 
 }  // namespace gradscope

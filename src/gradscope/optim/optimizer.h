@@ -3,12 +3,21 @@
 // (coupled L2 weight decay: g += wd * p) and AdamW (decoupled: p *= 1 - lr * wd before the Adam
 // update). Bias correction and eps placement as PyTorch:
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
-// Each step is one pass over the buffer. tests/oracle checks every optimizer against PyTorch.
+// tests/oracle checks every optimizer against PyTorch.
 //
-// A training update (update()) is, in order: Grokfast's filter on the raw gradient
-// (optim.grad_filter, grad_filter.h), clipping (optim.clip_norm), the update rule (step()), then
-// Omnigrok's constraint (optim.weight_norm = X > 0: every parameter scaled by X / ||params||, so
-// the total L2 norm of all parameters is X after every update).
+// A training update (update(), or prepare() then apply()) is, in order: Grokfast's filter on the
+// raw gradient (optim.grad_filter, grad_filter.h), clipping (optim.clip_norm), the update rule,
+// then Omnigrok's constraint (optim.weight_norm = X > 0: every parameter scaled by
+// X / ||params||, so the total L2 norm of all parameters is X after every update).
+//
+// One optimizer for every device: each part of the update is a kernel (cuda/kernels.h: GradEma,
+// GradWindowStore/Mean, ClipScale, SgdUpdate, AdamUpdate, NormScale) launched on the device the
+// optimizer was made for: the cpu backend (threads over fixed partitions of the buffer), a GPU or
+// the emulated device. The state (moments, momentum, the filter's buffers) lives on that device.
+// The per-step numbers (learning rate, bias corrections, the step count the filter reads) are
+// written by prepare() into a small buffer there, so that a captured apply() replays correctly
+// every step. On the cpu, float Adam(W) runs eight lanes at a time (AVX), the same IEEE
+// operations as the kernel (a unit test compares them).
 #pragma once
 
 #include <cstdint>
@@ -19,6 +28,7 @@
 #include <vector>
 
 #include "gradscope/config/config.h"
+#include "gradscope/cuda/device.h"
 #include "gradscope/optim/grad_filter.h"
 
 namespace gradscope {
@@ -44,33 +54,61 @@ OptimizerConfig optimizer_options(const Config& config);
 template <class T>
 class Optimizer {
  public:
-  virtual ~Optimizer() = default;
+  // An optimizer of n parameters whose state lives on `device` (which outlives it).
+  Optimizer(const OptimizerConfig& config, int64_t n, DeviceContext& device);
+  ~Optimizer();
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
+
   // One training update of params[0, n) from the raw gradient grads[0, n) (filtered and clipped
-  // in place) at learning rate lr (the scheduled value): see the top of this file.
+  // in place) at learning rate lr (the scheduled value): prepare(lr), then apply().
   void update(std::span<T> params, std::span<T> grads, double lr);
-  // The update rule alone: one step of params given grads at learning rate lr.
-  virtual void step(std::span<T> params, std::span<const T> grads, double lr) = 0;
-  // Buffers that a checkpoint must save to resume exactly: the rule's (e.g. "exp_avg",
-  // "exp_avg_sq"), then the gradient filter's.
+  // The update rule alone (no filter, clipping or norm): one step of params given grads.
+  void step(std::span<T> params, std::span<const T> grads, double lr);
+  // The numbers of the next update at learning rate lr; counts the step. Outside any capture,
+  // and not again before something has waited for the device (the numbers are uploaded from
+  // page-locked host memory in order).
+  void prepare(double lr);
+  // The prepared update of params [n] from grads [n], in the device's memory: device work only,
+  // capture-safe.
+  void apply(T* params, T* grads);
+
+  // Buffers that a checkpoint must save to resume exactly, in host memory: the rule's (e.g.
+  // "exp_avg", "exp_avg_sq"), then the gradient filter's ("grad_ema" or "grad_window").
   std::vector<std::pair<std::string, std::span<T>>> state();
+  // Off the cpu: the device's state into the host buffers (waits) and back. No-ops on the cpu.
+  void download_state();
+  void upload_state();
   // Number of steps taken (Adam's bias-correction t; the gradients the filter has seen); part of
   // the state.
   int64_t steps() const { return steps_; }
   void set_steps(int64_t s) { steps_ = s; }
 
- protected:
-  Optimizer(const OptimizerConfig& config, int64_t n) : c_(config), filter_(config.filter, n) {}
-  virtual std::vector<std::pair<std::string, std::span<T>>> rule_state() = 0;
+ private:
+  struct Buffer {
+    std::string name;
+    std::vector<T> host;  // the checkpoint's copy (on the cpu: the buffer itself)
+    T* data = nullptr;    // on the device
+  };
+  T* add_buffer(const std::string& name, int64_t size);
+  T* buffer(const std::string& name) const;
+  void filter(T* grads);
+  void rule(T* params, const T* grads);
+  void constrain_norm(T* params);
 
   OptimizerConfig c_;
+  int64_t n_;
+  DeviceContext& dev_;
   int64_t steps_ = 0;
-
- private:
-  GradFilter<T> filter_;
+  std::vector<Buffer> buffers_;  // the rule's state, then the filter's
+  double* k_ = nullptr;          // [4] device: the step's numbers (kernels.h, "optimizer")
+  double* host_k_ = nullptr;     // [4] page-locked host memory
+  double* scratch_ = nullptr;    // device: norms' squares, tree levels, two totals
 };
 
-// An optimizer for a flat buffer of n elements.
+// An optimizer for a flat buffer of n elements on `device` (the cpu backend when omitted).
 template <class T>
-std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerConfig& config, int64_t n);
+std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerConfig& config, int64_t n,
+                                             DeviceContext& device = cpu_context());
 
 }  // namespace gradscope

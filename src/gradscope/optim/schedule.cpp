@@ -7,7 +7,7 @@
 #include <numbers>
 #include <stdexcept>
 
-#include "gradscope/tensor/threads.h"
+#include "gradscope/cuda/reductions.h"
 
 namespace gradscope {
 
@@ -44,22 +44,7 @@ double scheduled_lr(double base_lr, const ScheduleConfig& s, int64_t step) {
 
 template <class T>
 double l2_norm(std::span<const T> x) {
-  // At most 256 chunks whose size depends only on n: no allocation, same bits for any threads.
-  constexpr int64_t kMaxChunks = 256;
-  const int64_t n = static_cast<int64_t>(x.size());
-  const int64_t chunk = std::max<int64_t>(1 << 14, (n + kMaxChunks - 1) / kMaxChunks);
-  const int64_t chunks = (n + chunk - 1) / chunk;
-  std::array<double, kMaxChunks> part{};
-  parallel_for(chunks, 2, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      double s = 0;
-      for (int64_t i = c * chunk; i < std::min(n, (c + 1) * chunk); ++i) s += double(x[i]) * x[i];
-      part[c] = s;
-    }
-  });
-  double total = 0;
-  for (int64_t c = 0; c < chunks; ++c) total += part[c];
-  return std::sqrt(total);
+  return std::sqrt(host_square_sum(x.data(), static_cast<int64_t>(x.size())));
 }
 
 template <class T>

@@ -53,8 +53,13 @@ Var objective(Tape<T>& t, Var outputs, const Dataset& layout, const Examples& e,
   if (layout.outputs == 0)
     return loss == Loss::hinge ? hinge(t, outputs, e.targets)
                                : cross_entropy(t, outputs, e.targets);
-  if (t.device()) throw std::logic_error("objective: regression targets run on the host only");
-  Var y = constant_rows(t, e.y, e.n, layout.outputs);  // [N, Y]
+  Var y;  // [N, Y]
+  if (t.device()) {
+    if (!e.yt) throw std::logic_error("objective: device examples without yt");
+    y = t.constant(Tensor<T>(static_cast<T*>(const_cast<void*>(e.yt)), Shape{e.n, layout.outputs}));
+  } else {
+    y = constant_rows(t, e.y, e.n, layout.outputs);
+  }
   return scale(t, mse(t, outputs, y), 0.5 * double(layout.outputs));
 }
 

@@ -24,6 +24,7 @@ struct Examples {
   const double* y = nullptr;
   int64_t n = 0;
   const void* xt = nullptr;  // [N, F] in T, device memory (device tapes only)
+  const void* yt = nullptr;  // [N, Y] in T, device memory (device tapes only)
 };
 Examples all_examples(const Dataset& d);
 

@@ -21,13 +21,13 @@ Examples DeviceSplit<T>::examples() const {
   e.ids = ids.data();
   e.targets = targets.data();
   e.xt = xt.data();
+  e.yt = yt.data();
   e.n = n;
   return e;
 }
 
 template <class T>
 DeviceSplit<T> upload_split(DeviceContext& device, const Dataset& d) {
-  if (d.outputs > 0) throw std::logic_error("upload_split: regression data stays on the host");
   DeviceSplit<T> s;
   s.n = d.size();
   s.ids = DeviceBuffer<int32_t>(device, static_cast<int64_t>(d.inputs.size()));
@@ -38,30 +38,46 @@ DeviceSplit<T> upload_split(DeviceContext& device, const Dataset& d) {
   to_precision(d.x.data(), static_cast<int64_t>(d.x.size()), x);
   s.xt = DeviceBuffer<T>(device, static_cast<int64_t>(x.size()));
   s.xt.upload(x.data(), s.xt.size());
+  device.sync();  // x is reused below
+  to_precision(d.y.data(), static_cast<int64_t>(d.y.size()), x);
+  s.yt = DeviceBuffer<T>(device, static_cast<int64_t>(x.size()));
+  s.yt.upload(x.data(), s.yt.size());
   device.sync();
   return s;
 }
 
 template <class T>
 DeviceBatch<T>::DeviceBatch(DeviceContext& device, const Dataset& layout, int64_t n)
-    : device_(device), L_(layout.length), F_(layout.features), P_(layout.targets_per_example) {
+    : device_(device),
+      L_(layout.length),
+      F_(layout.features),
+      P_(layout.targets_per_example),
+      Y_(layout.outputs) {
   buffers_.n = n;
   buffers_.ids = DeviceBuffer<int32_t>(device, n * L_);
   buffers_.targets = DeviceBuffer<int32_t>(device, n * P_);
   buffers_.xt = DeviceBuffer<T>(device, n * F_);
+  buffers_.yt = DeviceBuffer<T>(device, n * Y_);
 }
 
 template <class T>
 Examples DeviceBatch<T>::upload(const Examples& host) {
-  if (host.n != buffers_.n) throw std::logic_error("DeviceBatch: the batch size changed");
+  if (host.n > buffers_.n) throw std::logic_error("DeviceBatch: a batch larger than its buffers");
   if (host.ids) buffers_.ids.upload(host.ids, host.n * L_);
   if (host.targets) buffers_.targets.upload(host.targets, host.n * P_);
   if (host.x) {
     to_precision(host.x, host.n * F_, staging_);
     buffers_.xt.upload(staging_.data(), host.n * F_);
+    device_.sync();  // staging_ is reused below
+  }
+  if (host.y) {
+    to_precision(host.y, host.n * Y_, staging_);
+    buffers_.yt.upload(staging_.data(), host.n * Y_);
   }
   device_.sync();  // the host batch may change once this returns
-  return buffers_.examples();
+  Examples e = buffers_.examples();
+  e.n = host.n;
+  return e;
 }
 
 template struct DeviceSplit<float>;

@@ -1,7 +1,7 @@
-// The data a run on a device reads (cuda/device.h): each split uploaded once (ids, targets, and
-// real inputs converted to the model's precision), and fixed buffers that each step's batch is
-// uploaded into, so that a captured training step reads the same addresses every step.
-// Regression targets stay on the host: the models that read them run on the cpu only.
+// The data a run on a device reads (cuda/device.h): each split uploaded once (ids, class targets,
+// and real inputs and targets converted to the model's precision), and fixed buffers that each
+// step's batch is uploaded into, so that a captured training step reads the same addresses every
+// step (a smaller batch, the last of an epoch, uses the start of the same buffers).
 #pragma once
 
 #include <cstdint>
@@ -16,7 +16,7 @@ namespace gradscope {
 template <class T>
 struct DeviceSplit {
   DeviceBuffer<int32_t> ids, targets;  // [N, L], [N, P]
-  DeviceBuffer<T> xt;                  // [N, F]
+  DeviceBuffer<T> xt, yt;              // [N, F], [N, Y]
   int64_t n = 0;
   Examples examples() const;  // device pointers
 };
@@ -30,14 +30,15 @@ class DeviceBatch {
  public:
   // Buffers for batches of n examples laid out as `layout`.
   DeviceBatch(DeviceContext& device, const Dataset& layout, int64_t n);
-  // Copies a host batch of n examples in; the device pointers returned are the same every call.
+  // Copies a host batch of at most n examples in; the device pointers returned are the same
+  // every call.
   Examples upload(const Examples& host);
 
  private:
   DeviceContext& device_;
-  int64_t L_, F_, P_;
+  int64_t L_, F_, P_, Y_;
   DeviceSplit<T> buffers_;
-  std::vector<T> staging_;  // [N, F] the inputs in T
+  std::vector<T> staging_;  // [N, F] or [N, Y]: real values in T
 };
 
 }  // namespace gradscope

@@ -21,8 +21,8 @@ void build_data(const Config& c, const TaskFamily& family, TaskData& data, Model
   }
 }
 
-// Off the cpu: the device (ConfigError when this machine has none), the model's and optimizer's
-// device copies, and the splits uploaded once.
+// Off the cpu: the device (ConfigError when this machine has none), the model's device copies,
+// and the splits uploaded once.
 template <class T>
 void move_to_device(Experiment<T>& x) {
   try {
@@ -33,8 +33,6 @@ void move_to_device(Experiment<T>& x) {
   x.context->set_tf32(x.config.string("precision") == "tf32");
   ParamStore<T>& ps = x.model->params();
   ps.to_device(x.context.get());
-  x.device_optimizer =
-      std::make_unique<DeviceOptimizer<T>>(*x.optimizer, x.optim, ps.size(), x.context.get());
   x.device_train = upload_split<T>(*x.context, x.data.train);
   x.device_test = upload_split<T>(*x.context, x.data.test);
 }
@@ -65,18 +63,15 @@ std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
   } catch (const std::invalid_argument& e) {
     throw ConfigError(e.what());
   }
-  x->optimizer = make_optimizer<T>(x->optim, x->model->params().size());
   for (const std::string& name : x->family->measures) {
     const Measure& m = find_measure(name);
     (m.split ? x->split_measures : x->model_measures).push_back(&m);
   }
   x->prediction = predict(c, x->data, x->shape);
   x->device = device_from_name(c.string("device"));
-  if (x->device != Device::cpu && x->data.regression)
-    throw ConfigError(std::string("device = \"") + device_name(x->device) +
-                      "\": real targets (regression) run on the cpu only (the device backend "
-                      "has no squared-error loss yet; valid there: integer labels)");
   if (x->device != Device::cpu) move_to_device(*x);
+  x->optimizer = make_optimizer<T>(x->optim, x->model->params().size(),
+                                   x->context ? *x->context : cpu_context());
   return x;
 }
 

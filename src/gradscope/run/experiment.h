@@ -2,8 +2,8 @@
 // and its data, the model shape it implies, the model, the optimizer and schedule, the spectral
 // probe, the measures the family names, and the theory's prediction. The training loop
 // (run/trainer.h) runs it; nothing in it knows which task family it holds. Off the cpu (the
-// device key) it also holds the device's context, the model's device copies, the splits on the
-// device and the optimizer's device part.
+// device key) it also holds the device's context, the model's device copies and the splits on
+// the device; the optimizer's state lives on the run's device.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +16,6 @@
 #include "gradscope/config/config.h"
 #include "gradscope/cuda/device.h"
 #include "gradscope/nn/models.h"
-#include "gradscope/optim/device_optimizer.h"
 #include "gradscope/optim/optimizer.h"
 #include "gradscope/optim/schedule.h"
 #include "gradscope/probes/fourier_probe.h"
@@ -50,7 +49,6 @@ struct Experiment {
   nlohmann::json prediction;  // {"available": false, ...} where no theory applies
   uint64_t seed = 0;
   std::optional<DeviceSplit<T>> device_train, device_test;  // off the cpu
-  std::unique_ptr<DeviceOptimizer<T>> device_optimizer;     // off the cpu
 
   // Validates the config (validate_experiment) and builds everything. Throws ConfigError on bad
   // input; nothing is written anywhere.

@@ -16,12 +16,12 @@
 #include "gradscope/optim/schedule.h"
 #include "gradscope/run/batches.h"
 #include "gradscope/run/checkpoint_policy.h"
-#include "gradscope/run/device_steps.h"
 #include "gradscope/run/evaluation.h"
 #include "gradscope/run/experiment.h"
 #include "gradscope/run/fourier_phases.h"
 #include "gradscope/run/prediction.h"
 #include "gradscope/run/progress.h"
+#include "gradscope/run/steps.h"
 #include "gradscope/run/summary.h"
 #include "gradscope/run/validate.h"
 #include "gradscope/rundir/checkpoint.h"
@@ -59,11 +59,9 @@ class Training {
   Training(Experiment<T>& x, const RunOptions& o)
       : x_(x),
         o_(o),
-        tape_(arena_),
         batches_(x.data, x.train.batch_size, x.seed, x.train.batch_order == "epoch"),
-        policy_(x.train) {
-    if (x.context) device_ = std::make_unique<DeviceSteps<T>>(x, batches_.size());
-  }
+        policy_(x.train),
+        steps_(x, batches_.size()) {}
   int run();
 
  private:
@@ -71,11 +69,9 @@ class Training {
   void restore();
   CheckpointInfo load_newest_whole();
   bool gradient_at(int64_t s);
-  double host_gradient(int64_t s);
   void log_row(int64_t s, double lr, bool probe_step, bool end);
   void checkpoint(int64_t s);
   void write_probe_files_now();
-  void update(double lr);
   int finish();
   Summary summarize() const;
   int64_t end_step() const {
@@ -85,17 +81,14 @@ class Training {
 
   Experiment<T>& x_;
   const RunOptions& o_;
-  Arena arena_;
-  Tape<T> tape_;
   Batches batches_;
   CheckpointPolicy policy_;
+  Steps<T> steps_;           // the training step, on the run's device
   std::string config_toml_;  // the resolved config, saved in every checkpoint
-  Var loss_;                 // the host step's loss
   int64_t start_ = 0, s_ = 0;
   double prior_wall_ = 0;
   int64_t stop_at_ = -1;    // stop_after_generalized: the step the run ends at, once known
   bool extending_ = false;  // resumed with a larger train.steps: no early stop before it
-  std::unique_ptr<DeviceSteps<T>> device_;  // off the cpu: the step as device graphs
   std::unique_ptr<MetricsLog> log_;
   std::unique_ptr<Progress> progress_;
   std::string status_ = "completed", message_;
@@ -137,7 +130,7 @@ int Training<T>::run() {
                              o_.dir.string());
       break;
     }
-    update(lr);
+    steps_.update(lr);
   }
   return finish();
 }
@@ -204,9 +197,9 @@ void Training<T>::restore() {
   if (x_.train.steps < info.step)
     throw ConfigError(fmt::format("train.steps = {} is before the run's last checkpoint (step {})",
                                   x_.train.steps, info.step));
-  if (device_) {  // the checkpoint was read into the host copies
+  if (x_.context) {  // the checkpoint was read into the host copies
     ps.upload_values();
-    x_.device_optimizer->upload_state();
+    x_.optimizer->upload_state();
   }
   start_ = info.step;
   prior_wall_ = info.wall_time_s;
@@ -249,8 +242,7 @@ CheckpointInfo Training<T>::load_newest_whole() {
 template <class T>
 bool Training<T>::gradient_at(int64_t s) {
   const double batch_loss =
-      device_ ? device_->gradient(batches_.full() ? Examples{} : batches_.at(s), batches_.full())
-              : host_gradient(s);
+      steps_.gradient(batches_.full() ? Examples{} : batches_.at(s), batches_.full());
   if (!std::isfinite(batch_loss)) {
     status_ = "diverged";
     const auto kept = rundir::list_checkpoints(o_.dir);
@@ -258,37 +250,16 @@ bool Training<T>::gradient_at(int64_t s) {
                            kept.empty() ? int64_t{-1} : kept.back());
     return false;
   }
-  if (!device_) tape_.backward(loss_);
   return true;
-}
-
-// Forward and loss on the host tape (the backward follows once the loss is known finite).
-template <class T>
-double Training<T>::host_gradient(int64_t s) {
-  const Examples batch = batches_.at(s);
-  ParamStore<T>& ps = x_.model->params();
-  tape_.reset();
-  ps.zero_grad();
-  const Dataset& layout = x_.data.train;
-  loss_ = objective(tape_, model_outputs(tape_, *x_.model, layout, batch), layout, batch, x_.loss);
-  if (x_.train.loss_reduction == "mean_over_classes" && !x_.data.regression)
-    loss_ = scale(tape_, loss_, 1.0 / double(x_.model->outputs()));
-  return double(tape_.value(loss_)[0]);
 }
 
 template <class T>
 void Training<T>::log_row(int64_t s, double lr, bool probe_step, bool end) {
   ParamStore<T>& ps = x_.model->params();
-  double grad_norm = 0;
-  if (device_) {  // the losses on the device; measures and the probe read the host copy
-    grad_norm = device_->grad_norm();
-    ps.download_values();
-  } else {
-    grad_norm = l2_norm<T>(ps.grads());
-  }
-  const Evaluation ev = device_ ? evaluate(x_, device_->eval_tape(), device_->host_tape(), s, lr,
-                                           grad_norm, probe_step)
-                                : evaluate(x_, tape_, tape_, s, lr, grad_norm, probe_step);
+  const double grad_norm = steps_.grad_norm();
+  if (x_.context) ps.download_values();  // the losses on the device; measures read the host copy
+  const Evaluation ev =
+      evaluate(x_, steps_.eval_tape(), steps_.host_tape(), s, lr, grad_norm, probe_step);
   log_->append(ev.row);
   watch_generalization(ev.row);
   const std::string losses =
@@ -320,21 +291,14 @@ template <class T>
 void Training<T>::checkpoint(int64_t s) {
   write_probe_files_now();  // spectra and Fourier norms up to s survive
   ParamStore<T>& ps = x_.model->params();
-  if (device_) {  // the host copies are what a checkpoint saves
+  if (x_.context) {  // the host copies are what a checkpoint saves
     ps.download_values();
-    x_.device_optimizer->download_state();
+    x_.optimizer->download_state();
   }
   save_checkpoint(rundir::checkpoint_file(o_.dir, s), s, progress_->elapsed(), config_toml_,
                   x_.optim.name, ps, *x_.optimizer);
   for (int64_t k : policy_.to_remove(s, rundir::list_checkpoints(o_.dir)))
     std::filesystem::remove(rundir::checkpoint_file(o_.dir, k));
-}
-
-template <class T>
-void Training<T>::update(double lr) {
-  if (device_) return device_->update(lr);
-  ParamStore<T>& ps = x_.model->params();
-  x_.optimizer->update(ps.values(), ps.grads(), lr);
 }
 
 template <class T>

@@ -1,0 +1,101 @@
+// The training step of every run: see steps.h.
+#include "gradscope/run/steps.h"
+
+#include "gradscope/cuda/reductions.h"
+
+namespace gradscope {
+
+template <class T>
+Steps<T>::Steps(Experiment<T>& x, int64_t batch_size)
+    : x_(x),
+      dev_(x.context ? *x.context : cpu_context()),
+      graphs_(dev_.device() != Device::cpu),
+      train_arena_(size_t{1} << 20, x.context.get()),
+      eval_arena_(size_t{1} << 20, x.context.get()),
+      train_tape_(train_arena_, x.context.get()),
+      eval_tape_(eval_arena_, x.context.get()),
+      host_tape_(host_arena_),
+      norm_scratch_(dev_, square_sum_scratch(dev_, x.model->params().size()) + 1),
+      loss_host_(static_cast<T*>(dev_.allocate_pinned(sizeof(T)))) {
+  if (x.context) batch_.emplace(*x.context, x.data.train, batch_size);
+}
+
+template <class T>
+Steps<T>::~Steps() {
+  dev_.sync();
+  dev_.deallocate_pinned(loss_host_);
+}
+
+template <class T>
+T* Steps<T>::values() {
+  ParamStore<T>& ps = x_.model->params();
+  return x_.context ? ps.device_values() : ps.values().data();
+}
+
+template <class T>
+T* Steps<T>::grads() {
+  ParamStore<T>& ps = x_.model->params();
+  return x_.context ? ps.device_grads() : ps.grads().data();
+}
+
+// [update,] zero_grad, forward, loss, backward: device work only (the tape was reset by the
+// caller).
+template <class T>
+void Steps<T>::record_step(const Examples& e, bool with_update, Graph& g) {
+  if (with_update) x_.optimizer->apply(values(), grads());
+  x_.model->params().zero_grad();
+  const Dataset& layout = x_.data.train;
+  Var loss =
+      objective(train_tape_, model_outputs(train_tape_, *x_.model, layout, e), layout, e, x_.loss);
+  if (x_.train.loss_reduction == "mean_over_classes" && !x_.data.regression)
+    loss = scale(train_tape_, loss, 1.0 / double(x_.model->outputs()));
+  train_tape_.backward(loss);
+  g.loss = train_tape_.value(loss).data;
+}
+
+template <class T>
+double Steps<T>::gradient(const Examples& host, bool full_batch) {
+  const bool with_update = update_pending_;
+  update_pending_ = false;
+  if (!graphs_) {  // at once, on the host
+    const Examples e = full_batch ? all_examples(x_.data.train) : host;
+    train_tape_.reset();
+    Graph g;
+    record_step(e, with_update, g);
+    return double(*g.loss);
+  }
+  const Examples e = full_batch ? x_.device_train->examples() : batch_->upload(host);
+  const bool moving = train_arena_.block_count() > 1;  // this reset merges: addresses change
+  train_tape_.reset();                                 // outside any capture
+  if (moving) steps_.clear();
+  Graph& g = steps_[{with_update, e.n}];
+  if (g.calls++ == 0) {
+    record_step(e, with_update, g);
+  } else {
+    if (g.id < 0) {
+      dev_.begin_capture();
+      record_step(e, with_update, g);
+      g.id = dev_.end_capture();
+    }
+    dev_.replay(g.id);
+  }
+  dev_.download(loss_host_, g.loss, sizeof(T));
+  return double(*loss_host_);
+}
+
+template <class T>
+double Steps<T>::grad_norm() {
+  return l2_norm_on(dev_, static_cast<const T*>(grads()), x_.model->params().size(),
+                    norm_scratch_.data());
+}
+
+template <class T>
+void Steps<T>::update(double lr) {
+  x_.optimizer->prepare(lr);
+  update_pending_ = true;
+}
+
+template class Steps<float>;
+template class Steps<double>;
+
+}  // namespace gradscope
