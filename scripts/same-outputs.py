@@ -4,11 +4,16 @@ builds of gradscope, compared file by file.
 
     scripts/same-outputs.py run GRADSCOPE_BINARY OUT_DIR     # every case below into OUT_DIR
     scripts/same-outputs.py compare BEFORE_DIR AFTER_DIR      # exit 1 on any difference
+    scripts/same-outputs.py drift BEFORE_DIR AFTER_DIR        # for a commit that changes numbers
 
 Compared: metrics.jsonl, metrics.csv, config.toml, theory.json and spectra/*.npy byte for byte;
 summary.json with its wall-clock fields (wall_time_s, steps_per_s) left out; the last
 checkpoint's header (wall_time_s left out) and its payload (parameters, W_0, optimizer state)
 byte for byte (without the CRC-32 trailer, which covers wall_time_s too). Also the sweep manifest (sweep.json) and run ids of a short sweep.
+`drift` says, for a commit that unifies arithmetic, which cases changed, the largest relative
+difference of any logged metric in each (|a - b| / max(|a|, 1e-12), over every row and column
+of metrics.jsonl) and whether the summary's phases (memorized/generalized steps, grokking delay,
+regime, phase changes) are unchanged.
 Standard library only (Debian's /usr/bin/python3).
 """
 import json
@@ -140,10 +145,52 @@ def compare(before, after):
     return 1 if problems else 0
 
 
+PHASES = ("memorized_step", "generalized_step", "grokking_delay", "regime", "phase_changes")
+
+
+def metric_drift(a, b):
+    """The largest relative difference of any numeric field of two metrics.jsonl files."""
+    worst, where = 0.0, ""
+    rows_a = [json.loads(l) for l in read(a).splitlines()]
+    rows_b = [json.loads(l) for l in read(b).splitlines()]
+    if len(rows_a) != len(rows_b):
+        return float("inf"), "row count"
+    for ra, rb in zip(rows_a, rows_b):
+        for k, va in ra.items():
+            vb = rb.get(k)
+            if isinstance(va, (int, float)) and isinstance(vb, (int, float)) and va != vb:
+                d = abs(va - vb) / max(abs(va), 1e-12)
+                if d > worst:
+                    worst, where = d, f"{k} at step {ra.get('step')}"
+    return worst, where
+
+
+def drift(before, after):
+    changed = 0
+    for name in [c[0] for c in CASES]:
+        pa, pb = os.path.join(before, name), os.path.join(after, name)
+        problems = []
+        compare_run(pa, pb, problems)
+        if not problems:
+            continue
+        changed += 1
+        worst, where = metric_drift(os.path.join(pa, "metrics.jsonl"),
+                                    os.path.join(pb, "metrics.jsonl"))
+        sa = json.loads(read(os.path.join(pa, "summary.json")))
+        sb = json.loads(read(os.path.join(pb, "summary.json")))
+        same = all(sa.get(k) == sb.get(k) for k in PHASES)
+        print(f"{name}: largest metric difference {worst:.3e} ({where}); summary phases "
+              f"{'unchanged' if same else 'CHANGED'}")
+    print(f"{changed} of {len(CASES)} cases changed")
+    return 0
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] not in ("run", "compare"):
+    if len(sys.argv) != 4 or sys.argv[1] not in ("run", "compare", "drift"):
         sys.exit(__doc__)
     if sys.argv[1] == "run":
         run_all(os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3]))
+    elif sys.argv[1] == "drift":
+        sys.exit(drift(sys.argv[2], sys.argv[3]))
     else:
         sys.exit(compare(sys.argv[2], sys.argv[3]))

@@ -46,7 +46,8 @@ GS_HD inline double root(double a) {
 
 // For the cpu forms of broadcasting kernels: the indices [b, e) of a row-major [R, S] array cut
 // at row ends, f(i, s, m) for each piece: m indices from i, starting at column s (no division
-// per index).
+// per index). The pieces' loops take their pointers as restrict parameters (the helpers below),
+// so that the compiler vectorizes them without alias checks.
 template <class F>
 inline void for_row_pieces(int64_t b, int64_t e, int64_t S, F&& f) {
   for (int64_t i = b, s = b % S; i < e; s = 0) {
@@ -54,6 +55,24 @@ inline void for_row_pieces(int64_t b, int64_t e, int64_t S, F&& f) {
     f(i, s, m);
     i += m;
   }
+}
+
+template <class T>
+inline void row_copy(const T* __restrict x, T* __restrict y, int64_t m) {
+  for (int64_t k = 0; k < m; ++k) y[k] = x[k];
+}
+template <class T>
+inline void row_add(const T* __restrict x, T* __restrict y, int64_t m) {  // y += x
+  for (int64_t k = 0; k < m; ++k) y[k] = T(y[k] + x[k]);
+}
+template <class T, bool kMul>
+inline void row_binary(const T* __restrict a, const T* __restrict b, T* __restrict y, int64_t m) {
+  for (int64_t k = 0; k < m; ++k) y[k] = kMul ? T(a[k] * b[k]) : T(a[k] + b[k]);
+}
+template <class T>
+inline void row_add_product(const T* __restrict x, const T* __restrict w, T* __restrict y,
+                            int64_t m) {  // y += x * w
+  for (int64_t k = 0; k < m; ++k) y[k] += x[k] * w[k];
 }
 
 template <class T>
@@ -71,9 +90,9 @@ struct Copy {  // y[i] (=|+=) x[i]
   GS_HD void operator()(int64_t i) const { y[i] = accumulate ? T(y[i] + x[i]) : x[i]; }
   void cpu_range(int64_t b, int64_t e) const {  // the cpu's form: one branch per range
     if (!accumulate)
-      for (int64_t i = b; i < e; ++i) y[i] = x[i];
+      row_copy(x + b, y + b, e - b);
     else
-      for (int64_t i = b; i < e; ++i) y[i] = T(y[i] + x[i]);
+      row_add(x + b, y + b, e - b);
   }
 };
 
@@ -84,9 +103,8 @@ struct BroadcastRows {  // y [R, S] = b [S] in every row
   int64_t S;
   GS_HD void operator()(int64_t i) const { y[i] = b[i % S]; }
   void cpu_range(int64_t b0, int64_t e) const {  // the cpu's form: row by row
-    for_row_pieces(b0, e, S, [this](int64_t i, int64_t s, int64_t m) {
-      for (int64_t k = 0; k < m; ++k) y[i + k] = b[s + k];
-    });
+    for_row_pieces(b0, e, S,
+                   [this](int64_t i, int64_t s, int64_t m) { row_copy(b + s, y + i, m); });
   }
 };
 
@@ -99,8 +117,7 @@ struct Binary {  // y [R, S] = a [R, S] (+|*) b [S]
   GS_HD void operator()(int64_t i) const { y[i] = kMul ? T(a[i] * b[i % S]) : T(a[i] + b[i % S]); }
   void cpu_range(int64_t b0, int64_t e) const {  // the cpu's form: row by row
     for_row_pieces(b0, e, S, [this](int64_t i, int64_t s, int64_t m) {
-      for (int64_t j = 0; j < m; ++j)
-        y[i + j] = kMul ? T(a[i + j] * b[s + j]) : T(a[i + j] + b[s + j]);
+      row_binary<T, kMul>(a + i, b + s, y + i, m);
     });
   }
 };
@@ -114,7 +131,7 @@ struct MulGradA {  // da [R, S] += dy [R, S] * b [S]
   GS_HD void operator()(int64_t i) const { da[i] += dy[i] * b[i % S]; }
   void cpu_range(int64_t b0, int64_t e) const {  // the cpu's form: row by row
     for_row_pieces(b0, e, S, [this](int64_t i, int64_t s, int64_t m) {
-      for (int64_t j = 0; j < m; ++j) da[i + j] += dy[i + j] * b[s + j];
+      row_add_product(dy + i, b + s, da + i, m);
     });
   }
 };
@@ -221,6 +238,30 @@ struct ColumnPartials {
       acc += w ? double(x[r * S + s]) * double(w[r * S + s]) : double(x[r * S + s]);
     part[i] = acc;
   }
+  // The cpu's form: the same sums, the chunk's rows read in order for a block of columns.
+  int64_t cpu_cost() const { return chunk; }
+  void cpu_range(int64_t b, int64_t e) const {
+    for_row_pieces(b, e, S, [this](int64_t i, int64_t s0, int64_t m) {
+      const int64_t c = i / S;
+      const int64_t r1 = (c + 1) * chunk < R ? (c + 1) * chunk : R;
+      constexpr int64_t kBlock = 256;
+      double acc[kBlock];
+      for (int64_t k0 = 0; k0 < m; k0 += kBlock) {
+        const int64_t mb = m - k0 < kBlock ? m - k0 : kBlock;
+        for (int64_t k = 0; k < mb; ++k) acc[k] = 0;
+        for (int64_t r = c * chunk; r < r1; ++r) {
+          const T* xr = x + r * S + s0 + k0;
+          if (w) {
+            const T* wr = w + r * S + s0 + k0;
+            for (int64_t k = 0; k < mb; ++k) acc[k] += double(xr[k]) * double(wr[k]);
+          } else {
+            for (int64_t k = 0; k < mb; ++k) acc[k] += double(xr[k]);
+          }
+        }
+        for (int64_t k = 0; k < mb; ++k) part[i + k0 + k] = acc[k];
+      }
+    });
+  }
 };
 
 template <class T>
@@ -229,6 +270,7 @@ struct ColumnFinish {  // out[s] (+|=)= sum_c part[c, s], chunks in order
   int64_t chunks, S;
   T* out;
   bool accumulate;
+  int64_t cpu_cost() const { return chunks; }
   GS_HD void operator()(int64_t s) const {
     double acc = 0;
     for (int64_t c = 0; c < chunks; ++c) acc += part[c * S + s];
@@ -240,6 +282,7 @@ struct SumChunks {  // part[c] = sum of v over chunk c, in order
   const double* v;
   int64_t n, chunk;
   double* part;
+  int64_t cpu_cost() const { return chunk; }
   GS_HD void operator()(int64_t c) const {
     const int64_t i1 = (c + 1) * chunk < n ? (c + 1) * chunk : n;
     double acc = 0;
@@ -543,8 +586,7 @@ struct Gather {  // y [R, D] = W [V, D] rows ids [R]; i = r D + c
   GS_HD void operator()(int64_t i) const { y[i] = W[int64_t{ids[i / D]} * D + i % D]; }
   void cpu_range(int64_t b, int64_t e) const {  // the cpu's form: row by row
     for_row_pieces(b, e, D, [this](int64_t i, int64_t c, int64_t m) {
-      const T* row = W + int64_t{ids[i / D]} * D + c;
-      for (int64_t k = 0; k < m; ++k) y[i + k] = row[k];
+      row_copy(W + int64_t{ids[i / D]} * D + c, y + i, m);
     });
   }
 };
@@ -615,9 +657,9 @@ struct Slice {
     for_row_pieces(b, e, len * inner, [this](int64_t i, int64_t j, int64_t m) {
       const int64_t at = (i / (len * inner) * size + start) * inner + j;
       if (grad)
-        for (int64_t k = 0; k < m; ++k) dst[at + k] += src[i + k];
+        row_add(src + i, dst + at, m);
       else
-        for (int64_t k = 0; k < m; ++k) dst[i + k] = src[at + k];
+        row_copy(src + at, dst + i, m);
     });
   }
 };
