@@ -88,21 +88,8 @@ Var binary(Tape<T>& t, Var a, Var b, const char* op) {
 
 // ---- unary ops: y = f(a); da += dy * f'(a) computed from a and y ----
 // The arithmetic is the kernel's op K (cuda/kernels.h: ScaleOp, ReluOp, GeluOp, TanhOp, SquareOp).
-// Host: until their arithmetic is unified with the kernel's, GELU's backward (its constant) and
-// tanh (in T) keep their host form on a host tape.
-struct HostGelu {
-  template <class T>
-  static T fwd(T x, double) {
-    return static_cast<T>(0.5 * x * (1.0 + std::erf(x * std::numbers::sqrt2 / 2)));
-  }
-  template <class T>
-  static T bwd(T x, T, double) {
-    const double cdf = 0.5 * (1.0 + std::erf(x * std::numbers::sqrt2 / 2));
-    const double pdf =
-        std::exp(-0.5 * double(x) * x) * std::numbers::inv_sqrtpi / std::numbers::sqrt2;
-    return static_cast<T>(cdf + x * pdf);
-  }
-};
+// Host: until its arithmetic is unified with the kernel's, tanh (in T) keeps its host form on a
+// host tape.
 struct HostTanh {
   template <class T>
   static T fwd(T x, double) {
@@ -182,7 +169,7 @@ Var relu(Tape<T>& t, Var a) {
 }
 template <class T>
 Var gelu(Tape<T>& t, Var a) {
-  return unary<T, kernels::GeluOp, HostGelu>(t, a);
+  return unary<T, kernels::GeluOp>(t, a);
 }
 template <class T>
 Var tanh(Tape<T>& t, Var a) {
