@@ -1,16 +1,9 @@
 // Elementwise ops: add and mul (with trailing-dimension broadcast), scale, and the activations,
 // each a kernel of cuda/kernels.h launched on the tape's backend (the cpu or a device).
-#include <cmath>
-#include <numbers>
-
-#include <type_traits>
-
 #include "gradscope/autograd/ops_common.h"
 
 namespace gradscope {
 namespace {
-
-using detail::kGrain;
 
 // Checks the broadcast rule and returns the broadcast length S (= numel of b).
 template <class T>
@@ -87,62 +80,26 @@ Var binary(Tape<T>& t, Var a, Var b, const char* op) {
 }
 
 // ---- unary ops: y = f(a); da += dy * f'(a) computed from a and y ----
-// The arithmetic is the kernel's op K (cuda/kernels.h: ScaleOp, ReluOp, GeluOp, TanhOp, SquareOp).
-// Host: until its arithmetic is unified with the kernel's, tanh (in T) keeps its host form on a
-// host tape.
-struct HostTanh {
-  template <class T>
-  static T fwd(T x, double) {
-    return std::tanh(x);
-  }
-  template <class T>
-  static T bwd(T, T y, double) {
-    return T(1) - y * y;
-  }
-};
-
-template <class T, class K, class Host>
+// The arithmetic is the kernel's op K (cuda/kernels.h: ScaleOp, ReluOp, GeluOp, TanhOp,
+// SquareOp), the same on every device.
+template <class T, class K>
 void unary_backward(Tape<T>& t, const Node<T>& n) {
   const Var a{n.in[0]}, y{n.out};
   if (!t.requires_grad(a)) return;
-  const int64_t total = t.shape(a).numel();
-  const T* dy = t.grad_if_any(y);
-  const T* av = t.value(a).data;
-  const T* yv = t.value(y).data;
   bool fresh = false;
   T* da = t.grad_fresh(a, fresh);
-  const double c = n.f[0];
-  if constexpr (!std::is_void_v<Host>) {
-    if (!t.device())
-      return parallel_for(total, kGrain, [&](int64_t i0, int64_t i1) {
-        if (fresh)
-          for (int64_t i = i0; i < i1; ++i) da[i] = dy[i] * Host::bwd(av[i], yv[i], c);
-        else
-          for (int64_t i = i0; i < i1; ++i) da[i] += dy[i] * Host::bwd(av[i], yv[i], c);
-      });
-  }
-  t.backend().launch(kernels::UnaryGrad<T, K>{dy, av, yv, da, c, fresh}, total);
+  t.backend().launch(kernels::UnaryGrad<T, K>{t.grad_if_any(y), t.value(a).data, t.value(y).data,
+                                              da, n.f[0], fresh},
+                     t.shape(a).numel());
 }
 
-// K: the op's kernel form (cuda/kernels.h); Host: its host form where that still differs.
-template <class T, class K, class Host = void>
+// K: the op's kernel form (cuda/kernels.h); c its constant (scale's factor).
+template <class T, class K>
 Var unary(Tape<T>& t, Var a, double c = 0.0) {
-  const int64_t total = t.shape(a).numel();
   Var y = t.make(t.shape(a), detail::any_grad(t, {a}));
-  const T* av = t.value(a).data;
-  T* out = t.value(y).data;
-  bool done = false;
-  if constexpr (!std::is_void_v<Host>) {
-    if (!t.device()) {
-      parallel_for(total, kGrain, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) out[i] = Host::fwd(av[i], c);
-      });
-      done = true;
-    }
-  }
-  if (!done) t.backend().launch(kernels::Unary<T, K>{av, out, c}, total);
+  t.backend().launch(kernels::Unary<T, K>{t.value(a).data, t.value(y).data, c}, t.shape(a).numel());
   if (t.requires_grad(y)) {
-    Node<T> n = detail::make_node<T>(&unary_backward<T, K, Host>, y, {a});
+    Node<T> n = detail::make_node<T>(&unary_backward<T, K>, y, {a});
     n.f[0] = c;
     t.record(n);
   }
@@ -173,7 +130,7 @@ Var gelu(Tape<T>& t, Var a) {
 }
 template <class T>
 Var tanh(Tape<T>& t, Var a) {
-  return unary<T, kernels::TanhOp, HostTanh>(t, a);
+  return unary<T, kernels::TanhOp>(t, a);
 }
 template <class T>
 Var square(Tape<T>& t, Var a) {
