@@ -46,29 +46,14 @@ void gemm_on(Tape<T>& t, bool ta, bool tb, int64_t M, int64_t N, int64_t K, T al
   t.backend().gemm(ta, tb, M, N, K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N);
 }
 
-// out[s] += sum_r x[r * S + s] (* w[r * S + s] when w) for r < R, in double. On the host,
-// threads split the columns; on a device, a tree of fixed row chunks (cuda/reductions.h). Either
-// way the result does not depend on thread counts or scheduling.
+// out[s] += sum_r x[r * S + s] (* w[r * S + s] when w, the product in double) for r < R, in
+// double, the same way on every backend: fixed chunks of rows summed in order, then chunks of
+// those, then the rest in order (cuda/reductions.h). The result depends on neither the backend
+// nor the thread count.
 template <class T>
 void add_column_sums(Tape<T>& t, const T* x, const T* w, int64_t R, int64_t S, T* out) {
-  if (DeviceContext* d = t.device()) {
-    double* scratch = t.arena().template alloc<double>(column_scratch(R, S));
-    return queue_column_sums(*d, x, w, R, S, scratch, out);
-  }
-  double* acc = t.arena().template zeros<double>(S);
-  parallel_for(S, std::max<int64_t>(1, kGrain / std::max<int64_t>(R, 1)),
-               [&](int64_t b, int64_t e) {
-                 for (int64_t r = 0; r < R; ++r) {
-                   const T* row = x + r * S;
-                   if (w) {
-                     const T* wr = w + r * S;
-                     for (int64_t s = b; s < e; ++s) acc[s] += row[s] * wr[s];
-                   } else {
-                     for (int64_t s = b; s < e; ++s) acc[s] += row[s];
-                   }
-                 }
-                 for (int64_t s = b; s < e; ++s) out[s] += static_cast<T>(acc[s]);
-               });
+  double* scratch = t.arena().template alloc<double>(column_scratch(R, S));
+  queue_column_sums(t.backend(), x, w, R, S, scratch, out);
 }
 
 // Device scalar reductions: out[0] = T(factor * sum of the n doubles v), through a tree of fixed

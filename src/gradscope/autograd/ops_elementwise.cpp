@@ -54,15 +54,8 @@ void mul_backward(Tape<T>& t, const Node<T>& n) {
   const T* bv = t.value(b).data;
   if (t.requires_grad(a)) t.backend().launch(kernels::MulGradA<T>{dy, bv, t.grad(a), S}, total);
   if (!t.requires_grad(b)) return;
-  if (t.device()) {  // db: the column sums of dy * a, the products formed in the sum
-    detail::add_column_sums(t, dy, av, total / S, S, t.grad(b));
-  } else {
-    // db[s] += sum_r dy[r, s] * a[r, s]: form the product, then the deterministic column sum.
-    T* prod = t.arena().template alloc<T>(total);
-    t.backend().launch(kernels::Product<T>{dy, av, prod}, total);
-    detail::add_column_sums(t, static_cast<const T*>(prod), static_cast<const T*>(nullptr),
-                            total / S, S, t.grad(b));
-  }
+  // db: the column sums of dy * a, the products formed in the sum (in double)
+  detail::add_column_sums(t, dy, av, total / S, S, t.grad(b));
 }
 
 template <class T, bool kMul>
