@@ -56,32 +56,13 @@ void add_column_sums(Tape<T>& t, const T* x, const T* w, int64_t R, int64_t S, T
   queue_column_sums(t.backend(), x, w, R, S, scratch, out);
 }
 
-// Device scalar reductions: out[0] = T(factor * sum of the n doubles v), through a tree of fixed
-// chunks (and the double total into `total` when given).
+// A scalar: out[0] = T(factor * sum of the n doubles v), through a tree of fixed chunks summed
+// in order, the same on every backend (and the double total into `total` when given).
 template <class T>
-void device_sum(Tape<T>& t, const double* v, int64_t n, double factor, T* out,
-                double* total = nullptr) {
+void sum_terms(Tape<T>& t, const double* v, int64_t n, double factor, T* out,
+               double* total = nullptr) {
   double* scratch = t.arena().template alloc<double>(std::max<int64_t>(1, tree_scratch(n)));
-  queue_tree_sum(*t.device(), v, n, scratch, factor, out, total);
-}
-
-// sum_i term(i) for i < n in double, over fixed 4096-element chunks summed in order: the same
-// bits whatever the thread count.
-template <class F>
-double deterministic_sum(Arena& arena, int64_t n, F&& term) {
-  constexpr int64_t kChunk = 4096;
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
-  double* part = arena.alloc<double>(std::max<int64_t>(chunks, 1));
-  parallel_for(chunks, 4, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      double s = 0;
-      for (int64_t i = c * kChunk; i < std::min(n, (c + 1) * kChunk); ++i) s += term(i);
-      part[c] = s;
-    }
-  });
-  double total = 0;
-  for (int64_t c = 0; c < chunks; ++c) total += part[c];
-  return total;
+  queue_tree_sum(t.backend(), v, n, scratch, factor, out, total);
 }
 
 }  // namespace gradscope::detail

@@ -61,16 +61,8 @@ void hinge_backward(Tape<T>& t, const Node<T>& n) {
   if (!t.requires_grad(f)) return;
   const int64_t N = t.shape(f)[0];
   const int32_t* target = static_cast<const int32_t*>(n.saved[0]);
-  if (DeviceContext* d = t.device())
-    return d->launch(kernels::HingeGrad<T>{t.value(f).data, target, t.grad_if_any(y), N, t.grad(f)},
+  t.backend().launch(kernels::HingeGrad<T>{t.value(f).data, target, t.grad_if_any(y), N, t.grad(f)},
                      N);
-  const double g = double(t.grad_if_any(y)[0]) / N;
-  const T* fv = t.value(f).data;
-  T* df = t.grad(f);
-  for (int64_t r = 0; r < N; ++r) {
-    const double sign = target[r] == 1 ? 1.0 : -1.0;
-    if (1.0 - sign * double(fv[r]) > 0) df[r] += static_cast<T>(-sign * g);  // 0 at the kink
-  }
 }
 
 // ---- mse: mean (a - b)^2 ----
@@ -78,25 +70,11 @@ template <class T>
 void mse_backward(Tape<T>& t, const Node<T>& n) {
   const Var a{n.in[0]}, b{n.in[1]}, y{n.out};
   const int64_t count = t.shape(a).numel();
-  if (DeviceContext* d = t.device()) {
-    for (Var v : {a, b})
-      if (t.requires_grad(v))
-        d->launch(kernels::MseGrad<T>{t.value(a).data, t.value(b).data, t.grad_if_any(y), count,
-                                      v.id == a.id ? 1.0 : -1.0, t.grad(v)},
-                  count);
-    return;
-  }
-  const double g = 2.0 * double(t.grad_if_any(y)[0]) / count;
-  const T* av = t.value(a).data;
-  const T* bv = t.value(b).data;
-  for (Var v : {a, b}) {
-    if (!t.requires_grad(v)) continue;
-    const double sign = v.id == a.id ? 1.0 : -1.0;
-    T* dv = t.grad(v);
-    parallel_for(count, kGrain, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) dv[i] += static_cast<T>(sign * g * (double(av[i]) - bv[i]));
-    });
-  }
+  for (Var v : {a, b})
+    if (t.requires_grad(v))
+      t.backend().launch(kernels::MseGrad<T>{t.value(a).data, t.value(b).data, t.grad_if_any(y),
+                                             count, v.id == a.id ? 1.0 : -1.0, t.grad(v)},
+                         count);
 }
 
 // ---- sum / mean: dx += dy * f[0] (1 or 1/n) ----
@@ -104,43 +82,25 @@ template <class T>
 void sum_backward(Tape<T>& t, const Node<T>& n) {
   const Var x{n.in[0]}, y{n.out};
   if (!t.requires_grad(x)) return;
-  if (DeviceContext* d = t.device())
-    return d->launch(kernels::ScalarGrad<T>{t.grad_if_any(y), n.f[0], t.grad(x)},
+  t.backend().launch(kernels::ScalarGrad<T>{t.grad_if_any(y), n.f[0], t.grad(x)},
                      t.shape(x).numel());
-  const T g = static_cast<T>(double(t.grad_if_any(y)[0]) * n.f[0]);
-  T* dx = t.grad(x);
-  parallel_for(t.shape(x).numel(), kGrain, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) dx[i] += g;
-  });
 }
 
-// A device loss: per-element (or per-row) terms in double, reduced to the scalar output y.
+// A loss: per-element (or per-row) terms in double, reduced to the scalar output y (times
+// factor) by the backend's tree (detail::sum_terms).
 template <class T>
-Var device_scalar(Tape<T>& t, const double* terms, int64_t n, double factor, bool grad) {
+Var scalar_of_terms(Tape<T>& t, const double* terms, int64_t n, double factor, bool grad) {
   Var y = t.make(Shape{}, grad);
-  detail::device_sum(t, terms, n, factor, t.value(y).data);
+  detail::sum_terms(t, terms, n, factor, t.value(y).data);
   return y;
 }
 
 template <class T>
 Var scalar_sum(Tape<T>& t, Var x, double factor) {
-  const T* xv = t.value(x).data;
-  if (DeviceContext* d = t.device()) {
-    const int64_t count = t.shape(x).numel();
-    double* terms = t.arena().template alloc<double>(std::max<int64_t>(count, 1));
-    d->launch(kernels::DoubleTerms<T>{xv, terms}, count);
-    Var y = device_scalar(t, terms, count, factor, detail::any_grad(t, {x}));
-    if (t.requires_grad(y)) {
-      Node<T> n = detail::make_node<T>(&sum_backward<T>, y, {x});
-      n.f[0] = factor;
-      t.record(n);
-    }
-    return y;
-  }
-  const double total = detail::deterministic_sum(t.arena(), t.shape(x).numel(),
-                                                 [&](int64_t i) { return double(xv[i]); });
-  Var y = t.make(Shape{}, detail::any_grad(t, {x}));
-  t.value(y).data[0] = static_cast<T>(total * factor);
+  const int64_t count = t.shape(x).numel();
+  double* terms = t.arena().template alloc<double>(std::max<int64_t>(count, 1));
+  t.backend().launch(kernels::DoubleTerms<T>{t.value(x).data, terms}, count);
+  Var y = scalar_of_terms(t, terms, count, factor, detail::any_grad(t, {x}));
   if (t.requires_grad(y)) {
     Node<T> n = detail::make_node<T>(&sum_backward<T>, y, {x});
     n.f[0] = factor;
@@ -157,7 +117,7 @@ Var cross_entropy_device(Tape<T>& t, Var logits, const int32_t* targets, int64_t
   double* loss = t.arena().template alloc<double>(N);
   t.device()->launch(kernels::CrossEntropyRows<T>{t.value(logits).data, targets, C, mx, inv, loss},
                      N);
-  Var y = device_scalar(t, loss, N, 1.0 / N, detail::any_grad(t, {logits}));
+  Var y = scalar_of_terms(t, loss, N, 1.0 / N, detail::any_grad(t, {logits}));
   if (t.requires_grad(y)) {
     Node<T> n = detail::make_node<T>(&cross_entropy_backward<T>, y, {logits});
     n.saved = {targets, inv, mx};
@@ -181,7 +141,7 @@ Var cross_entropy(Tape<T>& t, Var logits, const int32_t* targets) {
                                                std::to_string(r) + " is outside [0, " +
                                                std::to_string(C) + ")");
   const T* xv = t.value(logits).data;
-  double* lse = t.arena().template alloc<double>(N);
+  double* lse = t.arena().template alloc<double>(N);  // then the row's loss, lse - x[target]
   double* inv = t.arena().template alloc<double>(N);
   T* ex = t.arena().template alloc<T>(N * C);  // exp(x - max), in the logits' precision
   // exp costs tens of cycles per element: rows split across threads from a few thousand elements.
@@ -212,10 +172,9 @@ Var cross_entropy(Tape<T>& t, Var logits, const int32_t* targets) {
       inv[r] = 1.0 / (1.0 + rest);
     }
   });
-  const double total = detail::deterministic_sum(
-      t.arena(), N, [&](int64_t r) { return lse[r] - double(xv[r * C + targets[r]]); });
-  Var y = t.make(Shape{}, detail::any_grad(t, {logits}));
-  t.value(y).data[0] = static_cast<T>(total / N);
+  for (int64_t r = 0; r < N; ++r) lse[r] -= double(xv[r * C + targets[r]]);
+  Var y = scalar_of_terms(t, static_cast<const double*>(lse), N, 1.0 / N,
+                          detail::any_grad(t, {logits}));
   if (t.requires_grad(y)) {
     Node<T> n = detail::make_node<T>(&cross_entropy_backward<T>, y, {logits});
     n.saved = {targets, inv, ex};
@@ -231,26 +190,14 @@ Var hinge(Tape<T>& t, Var scores, const int32_t* targets) {
     detail::shape_error("hinge", "scores " + s.str() + " must be [N, 1] (one score per example)");
   const int64_t N = s[0];
   const T* fv = t.value(scores).data;
-  if (DeviceContext* d = t.device()) {
-    double* loss = t.arena().template alloc<double>(std::max<int64_t>(N, 1));
-    d->launch(kernels::HingeRows<T>{fv, targets, loss}, N);
-    Var y = device_scalar(t, loss, N, 1.0 / std::max<int64_t>(N, 1), detail::any_grad(t, {scores}));
-    if (t.requires_grad(y)) {
-      Node<T> node = detail::make_node<T>(&hinge_backward<T>, y, {scores});
-      node.saved[0] = targets;
-      t.record(node);
-    }
-    return y;
-  }
-  for (int64_t r = 0; r < N; ++r)
+  for (int64_t r = 0; r < N && !t.device(); ++r)  // device targets are checked where uploaded
     if (targets[r] != 0 && targets[r] != 1)
       detail::shape_error("hinge", "target " + std::to_string(targets[r]) + " at row " +
                                        std::to_string(r) + " is not 0 or 1");
-  const double total = detail::deterministic_sum(t.arena(), N, [&](int64_t r) {
-    return std::max(0.0, 1.0 - (targets[r] == 1 ? 1.0 : -1.0) * double(fv[r]));
-  });
-  Var y = t.make(Shape{}, detail::any_grad(t, {scores}));
-  t.value(y).data[0] = static_cast<T>(total / std::max<int64_t>(N, 1));
+  double* loss = t.arena().template alloc<double>(std::max<int64_t>(N, 1));
+  t.backend().launch(kernels::HingeRows<T>{fv, targets, loss}, N);
+  Var y = scalar_of_terms(t, static_cast<const double*>(loss), N, 1.0 / std::max<int64_t>(N, 1),
+                          detail::any_grad(t, {scores}));
   if (t.requires_grad(y)) {
     Node<T> node = detail::make_node<T>(&hinge_backward<T>, y, {scores});
     node.saved[0] = targets;
@@ -267,20 +214,10 @@ Var mse(Tape<T>& t, Var a, Var b) {
   const int64_t count = t.shape(a).numel();
   const T* av = t.value(a).data;
   const T* bv = t.value(b).data;
-  if (DeviceContext* d = t.device()) {
-    double* terms = t.arena().template alloc<double>(std::max<int64_t>(count, 1));
-    d->launch(kernels::SquaredDiffTerms<T>{av, bv, terms}, count);
-    Var y = device_scalar(t, terms, count, 1.0 / std::max<int64_t>(count, 1),
-                          detail::any_grad(t, {a, b}));
-    if (t.requires_grad(y)) t.record(detail::make_node<T>(&mse_backward<T>, y, {a, b}));
-    return y;
-  }
-  const double total = detail::deterministic_sum(t.arena(), count, [&](int64_t i) {
-    const double d = double(av[i]) - bv[i];
-    return d * d;
-  });
-  Var y = t.make(Shape{}, detail::any_grad(t, {a, b}));
-  t.value(y).data[0] = static_cast<T>(total / std::max<int64_t>(count, 1));
+  double* terms = t.arena().template alloc<double>(std::max<int64_t>(count, 1));
+  t.backend().launch(kernels::SquaredDiffTerms<T>{av, bv, terms}, count);
+  Var y = scalar_of_terms(t, static_cast<const double*>(terms), count,
+                          1.0 / std::max<int64_t>(count, 1), detail::any_grad(t, {a, b}));
   if (t.requires_grad(y)) t.record(detail::make_node<T>(&mse_backward<T>, y, {a, b}));
   return y;
 }
