@@ -61,10 +61,10 @@ void adam_lanes(const kernels::AdamUpdate<float, kDecoupled>& f, int64_t b, int6
 
 // The Adam(W) kernel on `d`: the cpu's fast form for float, the kernel everywhere else.
 template <class T, bool kDecoupled>
-void launch_adam(DeviceContext& d, const kernels::AdamUpdate<T, kDecoupled>& f, int64_t n) {
+void launch_adam(DeviceContext& d, bool host, const kernels::AdamUpdate<T, kDecoupled>& f,
+                 int64_t n) {
   if constexpr (std::is_same_v<T, float>) {
-    if (d.device() == Device::cpu)
-      return parallel_for(n, kGrain, [&](int64_t b, int64_t e) { adam_lanes(f, b, e); });
+    if (host) return parallel_for(n, kGrain, [&](int64_t b, int64_t e) { adam_lanes(f, b, e); });
   }
   d.launch(f, n);
 }
@@ -73,7 +73,7 @@ void launch_adam(DeviceContext& d, const kernels::AdamUpdate<T, kDecoupled>& f, 
 
 template <class T>
 Optimizer<T>::Optimizer(const OptimizerConfig& config, int64_t n, DeviceContext& device)
-    : c_(config), n_(n), dev_(device) {
+    : c_(config), n_(n), dev_(device), host_(device.device() == Device::cpu) {
   c_.validate();
   if (c_.name == "sgd" && c_.momentum != 0) add_buffer("momentum_buffer", n);
   if (c_.name != "sgd") {
@@ -93,7 +93,7 @@ template <class T>
 Optimizer<T>::~Optimizer() {
   dev_.sync();
   for (Buffer& b : buffers_)
-    if (dev_.device() != Device::cpu) dev_.deallocate(b.data);
+    if (!host_) dev_.deallocate(b.data);
   dev_.deallocate(k_);
   dev_.deallocate(scratch_);
   dev_.deallocate_pinned(host_k_);
@@ -105,9 +105,8 @@ T* Optimizer<T>::add_buffer(const std::string& name, int64_t size) {
   Buffer& b = buffers_.emplace_back();
   b.name = name;
   b.host.assign(static_cast<size_t>(size), T(0));
-  b.data = dev_.device() == Device::cpu
-               ? b.host.data()
-               : static_cast<T*>(dev_.allocate(static_cast<size_t>(size) * sizeof(T)));
+  b.data =
+      host_ ? b.host.data() : static_cast<T*>(dev_.allocate(static_cast<size_t>(size) * sizeof(T)));
   return b.data;
 }
 
@@ -120,14 +119,14 @@ T* Optimizer<T>::buffer(const std::string& name) const {
 
 template <class T>
 void Optimizer<T>::upload_state() {
-  if (dev_.device() == Device::cpu) return;
+  if (host_) return;
   for (Buffer& b : buffers_) dev_.upload(b.data, b.host.data(), b.host.size() * sizeof(T));
   dev_.sync();
 }
 
 template <class T>
 void Optimizer<T>::download_state() {
-  if (dev_.device() == Device::cpu) return;
+  if (host_) return;
   for (Buffer& b : buffers_) dev_.download(b.host.data(), b.data, b.host.size() * sizeof(T));
 }
 
@@ -216,11 +215,11 @@ void Optimizer<T>::rule(T* p, const T* g) {
   T* v = buffer("exp_avg_sq");
   if (c_.name == "adamw")
     launch_adam(
-        dev_, kernels::AdamUpdate<T, true>{p, g, m, v, k_, wd, b1, b2, one_b1, one_b2, eps, has_wd},
-        n_);
+        dev_, host_,
+        kernels::AdamUpdate<T, true>{p, g, m, v, k_, wd, b1, b2, one_b1, one_b2, eps, has_wd}, n_);
   else
     launch_adam(
-        dev_,
+        dev_, host_,
         kernels::AdamUpdate<T, false>{p, g, m, v, k_, wd, b1, b2, one_b1, one_b2, eps, has_wd}, n_);
 }
 

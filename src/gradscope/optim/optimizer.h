@@ -99,6 +99,7 @@ class Optimizer {
   OptimizerConfig c_;
   int64_t n_;
   DeviceContext& dev_;
+  bool host_;  // on the cpu backend: the state is the host buffers, float Adam runs its AVX form
   int64_t steps_ = 0;
   std::vector<Buffer> buffers_;  // the rule's state, then the filter's
   double* k_ = nullptr;          // [4] device: the step's numbers (kernels.h, "optimizer")

@@ -7,9 +7,15 @@
 namespace gradscope {
 namespace {
 
-// A tape constant [N, W] holding doubles converted to T (arena memory).
+// Real values [N, W] as a tape constant: on a device the examples' copy already in T (`dev`,
+// device memory), on the host the doubles `src` converted into the arena.
 template <class T>
-Var constant_rows(Tape<T>& t, const double* src, int64_t n, int64_t w) {
+Var real_rows(Tape<T>& t, const double* src, const void* dev, int64_t n, int64_t w,
+              const char* what) {
+  if (t.device()) {
+    if (!dev) throw std::logic_error(std::string("device examples without ") + what);
+    return t.constant(Tensor<T>(static_cast<T*>(const_cast<void*>(dev)), Shape{n, w}));
+  }
   T* buf = t.arena().template alloc<T>(n * w);
   for (int64_t i = 0; i < n * w; ++i) buf[i] = static_cast<T>(src[i]);
   return t.constant(Tensor<T>(buf, Shape{n, w}));
@@ -32,15 +38,7 @@ Examples all_examples(const Dataset& d) {
 template <class T>
 Var model_outputs(Tape<T>& t, Model<T>& model, const Dataset& layout, const Examples& e) {
   Batch b{e.ids, {}, e.n};
-  if (layout.features > 0) {  // [N, F]
-    if (t.device()) {
-      if (!e.xt) throw std::logic_error("model_outputs: device examples without xt");
-      b.x = t.constant(
-          Tensor<T>(static_cast<T*>(const_cast<void*>(e.xt)), Shape{e.n, layout.features}));
-    } else {
-      b.x = constant_rows(t, e.x, e.n, layout.features);
-    }
-  }
+  if (layout.features > 0) b.x = real_rows(t, e.x, e.xt, e.n, layout.features, "xt");  // [N, F]
   return model.forward(t, b);
 }
 
@@ -53,13 +51,7 @@ Var objective(Tape<T>& t, Var outputs, const Dataset& layout, const Examples& e,
   if (layout.outputs == 0)
     return loss == Loss::hinge ? hinge(t, outputs, e.targets)
                                : cross_entropy(t, outputs, e.targets);
-  Var y;  // [N, Y]
-  if (t.device()) {
-    if (!e.yt) throw std::logic_error("objective: device examples without yt");
-    y = t.constant(Tensor<T>(static_cast<T*>(const_cast<void*>(e.yt)), Shape{e.n, layout.outputs}));
-  } else {
-    y = constant_rows(t, e.y, e.n, layout.outputs);
-  }
+  Var y = real_rows(t, e.y, e.yt, e.n, layout.outputs, "yt");  // [N, Y]
   return scale(t, mse(t, outputs, y), 0.5 * double(layout.outputs));
 }
 

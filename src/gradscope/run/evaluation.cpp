@@ -58,7 +58,7 @@ double argmax_accuracy(const Tensor<T>& out, const Dataset& d) {
 template <class T>
 Tensor<T> split_outputs(Experiment<T>& x, Tape<T>& t, const Dataset& d, const std::string& split,
                         double& loss, std::vector<T>& host) {
-  const bool dev = t.device() != nullptr;
+  DeviceContext* dev = t.device();
   const Examples all = !dev               ? all_examples(d)
                        : split == "train" ? x.device_train->examples()
                                           : x.device_test->examples();
@@ -70,10 +70,10 @@ Tensor<T> split_outputs(Experiment<T>& x, Tape<T>& t, const Dataset& d, const st
     loss = double(lv[0]);
     return l;
   }
-  t.device()->download(&value, lv, sizeof(T));
+  dev->download(&value, lv, sizeof(T));
   loss = double(value);
   host.resize(static_cast<size_t>(l.numel()));
-  t.device()->download(host.data(), l.data, host.size() * sizeof(T));
+  dev->download(host.data(), l.data, host.size() * sizeof(T));
   return Tensor<T>(host.data(), l.shape);
 }
 
