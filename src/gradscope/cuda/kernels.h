@@ -666,50 +666,86 @@ struct Slice {
 
 // -------------------------------------------------------------------------------------- losses
 
-// Per row r of logits [N, C]: max (mx), 1 / sum exp(x - max) (inv) and -log softmax at the
-// target (loss), with lse = max + log1p(sum of the other terms), as the CPU op.
+GS_HD inline float exp_of(float x) {
+  return ::expf(x);
+}
+GS_HD inline double exp_of(double x) {
+  return ::exp(x);
+}
+
+// Per row r of logits [N, C] (one index a row): ex[r, :] = exp(x - max) in T (0 below exp's
+// underflow), rest = the sum of the others in double, inv[r] = 1 / (1 + rest) (the softmax is ex
+// * inv) and loss[r] = max + log1p(rest) - x[target] (log1p keeps losses near 1e-7 accurate).
+// The cpu form (autograd/ops_loss.cpp) takes a float row's exps four lanes at a time with
+// expf's bits (tensor/vector_exp.h).
 template <class T>
 struct CrossEntropyRows {
   const T* x;
   const int32_t* target;
   int64_t C;
-  double* mx;
+  T* ex;
   double* inv;
   double* loss;
-  GS_HD void operator()(int64_t r) const {
+  int64_t cpu_cost() const { return 8 * C; }  // an exp costs about eight additions
+  GS_HD int64_t argmax(int64_t r) const {
     const T* xr = x + r * C;
     int64_t arg = 0;
     for (int64_t j = 1; j < C; ++j)
       if (xr[j] > xr[arg]) arg = j;
-    const double m = xr[arg];
-    double rest = 0;
-    for (int64_t j = 0; j < C; ++j) {
-      const double dj = double(xr[j]) - m;
-      if (j != arg && dj >= -746) rest += ::exp(dj);
-    }
-    mx[r] = m;
-    inv[r] = 1.0 / (1.0 + rest);
-    loss[r] = m + ::log1p(rest) - double(xr[target[r]]);
+    return arg;
   }
+  GS_HD void finish(int64_t r, int64_t arg) const {  // from the row's exps
+    const T* er = ex + r * C;
+    double rest = 0;
+    for (int64_t j = 0; j < C; ++j)
+      if (j != arg) rest += double(er[j]);
+    inv[r] = 1.0 / (1.0 + rest);
+    loss[r] = double(x[r * C + arg]) + ::log1p(rest) - double(x[r * C + target[r]]);
+  }
+  GS_HD void operator()(int64_t r) const {
+    const int64_t arg = argmax(r);
+    const T mx = x[r * C + arg];
+    for (int64_t j = 0; j < C; ++j) {
+      const T d = x[r * C + j] - mx;
+      ex[r * C + j] = d < T(-746) ? T(0) : exp_of(d);
+    }
+    finish(r, arg);
+  }
+  void cpu_range(int64_t b, int64_t e) const;  // autograd/ops_loss.cpp
 };
+template <>
+void CrossEntropyRows<float>::cpu_range(int64_t b, int64_t e) const;
+template <>
+void CrossEntropyRows<double>::cpu_range(int64_t b, int64_t e) const;
 
 template <class T>
-struct CrossEntropyGrad {  // dx[r, j] (=|+=) g (softmax - onehot), g = gout / N; i = r C + j
-  const T* x;
-  const int32_t* target;
-  const double* mx;
+struct CrossEntropyGrad {  // dx[r, j] (=|+=) g (ex inv - onehot), g = gout / N; i = r C + j
+  const T* ex;
   const double* inv;
+  const int32_t* target;
   const T* gout;
   int64_t N, C;
   T* dx;
   bool fresh;
+  // In double before rounding: at tiny losses p_target - 1 = -(sum of the others) / (1 + sum),
+  // far below T's resolution of 1.
+  GS_HD T term(int64_t r, int64_t j, double g) const {
+    return static_cast<T>(g * inv[r] * double(ex[r * C + j]) - (j == target[r] ? g : 0.0));
+  }
   GS_HD void operator()(int64_t i) const {
     const int64_t r = i / C, j = i % C;
-    const double g = double(gout[0]) / N;
-    const double dj = double(x[i]) - mx[r];
-    const double p = dj < -746 ? 0.0 : ::exp(dj) * inv[r];
-    const T d = static_cast<T>(g * p - (j == target[r] ? g : 0.0));
+    const T d = term(r, j, double(gout[0]) / N);
     dx[i] = fresh ? d : T(dx[i] + d);
+  }
+  void cpu_range(int64_t b, int64_t e) const {  // the cpu's form: row by row
+    const double g = double(gout[0]) / N;
+    for_row_pieces(b, e, C, [this, g](int64_t i, int64_t j0, int64_t m) {
+      const int64_t r = i / C;
+      if (fresh)
+        for (int64_t k = 0; k < m; ++k) dx[i + k] = term(r, j0 + k, g);
+      else
+        for (int64_t k = 0; k < m; ++k) dx[i + k] += term(r, j0 + k, g);
+    });
   }
 };
 
