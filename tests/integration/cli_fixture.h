@@ -44,6 +44,15 @@ inline std::string slurp(const fs::path& p) {
   return s.str();
 }
 
+// The rows of a run's metrics.jsonl.
+inline std::vector<nlohmann::json> rows(const fs::path& run) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(slurp(run / "metrics.jsonl"));
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -19,13 +19,6 @@ using namespace gradscope_it;
 
 namespace {
 
-std::vector<nlohmann::json> rows(const fs::path& run) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(slurp(run / "metrics.jsonl"));
-  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
-
 const std::string kSmall = kExamples + "grok-mlp-small.toml";
 
 TEST_F(Cli, GrokfastRunsResumeBitIdenticallyAfterSigkill) {

@@ -21,14 +21,6 @@ namespace {
 
 const fs::path kFixtures = fs::path(GRADSCOPE_SOURCE_DIR) / "tests/fixtures/compat";
 
-std::vector<nlohmann::json> rows_of(const fs::path& run) {
-  std::vector<nlohmann::json> rows;
-  std::istringstream in(slurp(run / "metrics.jsonl"));
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
-  return rows;
-}
-
 std::vector<std::string> lines_of(const fs::path& file) {
   std::vector<std::string> out;
   std::istringstream in(slurp(file));
@@ -73,13 +65,13 @@ TEST_F(Cli, RunKilledUnderTheOldBuildResumes) {
   EXPECT_EQ(summary(copy)["status"], "completed");
   // Rows before the checkpoint it resumed from (step 250) are kept byte for byte.
   const std::vector<std::string> after = lines_of(copy / "metrics.jsonl");
-  for (size_t i = 0; i < before.size() && rows_of(copy)[i]["step"].get<int64_t>() < 250; ++i)
+  for (size_t i = 0; i < before.size() && rows(copy)[i]["step"].get<int64_t>() < 250; ++i)
     EXPECT_EQ(after[i], before[i]);
   const fs::path fresh = dir_ / "fresh";
   ASSERT_EQ(
       run("--threads 1 run " + (kFixtures / "run.toml").string() + " --out " + fresh.string()).code,
       0);
-  expect_same_curves(rows_of(copy), rows_of(fresh));
+  expect_same_curves(rows(copy), rows(fresh));
 }
 
 TEST_F(Cli, SweepWrittenByTheOldBuildReruns) {
@@ -96,7 +88,7 @@ TEST_F(Cli, SweepWrittenByTheOldBuildReruns) {
   const Result redo = run(cmd);
   ASSERT_EQ(redo.code, 0) << redo.err;
   EXPECT_NE(redo.out.find("3 already complete"), std::string::npos) << redo.out;
-  expect_same_curves(rows_of(lost), rows_of(kFixtures / "sweeps/compat-sweep/0e649cbed5294b69"));
+  expect_same_curves(rows(lost), rows(kFixtures / "sweeps/compat-sweep/0e649cbed5294b69"));
 }
 
 TEST_F(Cli, StopsTheSetNumberOfStepsAfterGeneralizing) {
@@ -110,7 +102,7 @@ TEST_F(Cli, StopsTheSetNumberOfStepsAfterGeneralizing) {
   const int64_t g = s["generalized_step"].get<int64_t>();
   EXPECT_EQ(s["steps_done"].get<int64_t>(), g + 150);
   EXPECT_LT(g + 150, 4000);
-  EXPECT_EQ(rows_of(out).back()["step"].get<int64_t>(), g + 150);
+  EXPECT_EQ(rows(out).back()["step"].get<int64_t>(), g + 150);
   EXPECT_NE(s["message"].get<std::string>().find("stopped 150 steps after generalized_step"),
             std::string::npos);
   EXPECT_TRUE(fs::exists(out / checkpoint_of(g + 150)));
