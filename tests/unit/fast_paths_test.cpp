@@ -284,5 +284,24 @@ TEST(CpuBackend, CrossEntropyRowsFastFormEqualsTheKernel) {
   EXPECT_EQ(0, std::memcmp(loss_cpu.data(), loss_emu.data(), N * sizeof(double)));
 }
 
+// The column sums' cpu form (one pass, a stack of accumulators per column) against the kernels'
+// tree level by level (the emulated device), with and without the products, across the row
+// counts where the tree gains a level.
+TEST(CpuBackend, ColumnSumsFastFormEqualsTheTree) {
+  for (int64_t R : {0, 5, 16, 17, 300, 4097}) {
+    for (int64_t S : {1, 4, 70}) {
+      const std::vector<float> x = random_values(R * S, 20), w = random_values(R * S, 21);
+      for (const float* wp : {static_cast<const float*>(nullptr), w.data()}) {
+        std::vector<float> cpu = random_values(S, 22), emu = cpu;
+        std::vector<double> scratch(static_cast<size_t>(column_scratch(R, S)) + 1);
+        queue_column_sums(cpu_context(), x.data(), wp, R, S, scratch.data(), cpu.data());
+        auto emulated = DeviceContext::create(Device::emulated);
+        queue_column_sums(*emulated, x.data(), wp, R, S, scratch.data(), emu.data());
+        EXPECT_TRUE(same_bits(cpu, emu)) << "R " << R << " S " << S << (wp ? " with w" : "");
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace gradscope

@@ -76,16 +76,6 @@ inline void row_add_product(const T* __restrict x, const T* __restrict w, T* __r
 }
 
 template <class T>
-inline void row_accumulate(const T* __restrict x, double* __restrict acc, int64_t m) {
-  for (int64_t k = 0; k < m; ++k) acc[k] += double(x[k]);
-}
-template <class T>
-inline void row_accumulate_product(const T* __restrict x, const T* __restrict w,
-                                   double* __restrict acc, int64_t m) {
-  for (int64_t k = 0; k < m; ++k) acc[k] += double(x[k]) * double(w[k]);
-}
-
-template <class T>
 struct Fill {  // y[i] = v
   T* y;
   T v;
@@ -248,21 +238,6 @@ struct ColumnPartials {
       acc += w ? double(x[r * S + s]) * double(w[r * S + s]) : double(x[r * S + s]);
     part[i] = acc;
   }
-  // The cpu's form: the same sums, the chunk's rows read in order into the piece's partials.
-  int64_t cpu_cost() const { return chunk; }
-  void cpu_range(int64_t b, int64_t e) const {
-    for_row_pieces(b, e, S, [this](int64_t i, int64_t s0, int64_t m) {
-      const int64_t c = i / S;
-      const int64_t r1 = (c + 1) * chunk < R ? (c + 1) * chunk : R;
-      double* acc = part + i;
-      for (int64_t k = 0; k < m; ++k) acc[k] = 0;
-      for (int64_t r = c * chunk; r < r1; ++r)
-        if (w)
-          row_accumulate_product(x + r * S + s0, w + r * S + s0, acc, m);
-        else
-          row_accumulate(x + r * S + s0, acc, m);
-    });
-  }
 };
 
 template <class T>
@@ -271,7 +246,6 @@ struct ColumnFinish {  // out[s] (+|=)= sum_c part[c, s], chunks in order
   int64_t chunks, S;
   T* out;
   bool accumulate;
-  int64_t cpu_cost() const { return chunks; }
   GS_HD void operator()(int64_t s) const {
     double acc = 0;
     for (int64_t c = 0; c < chunks; ++c) acc += part[c * S + s];

@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 
 #include "gradscope/cuda/device.h"
 #include "gradscope/cuda/kernels.h"
@@ -47,11 +48,51 @@ inline int64_t column_scratch(int64_t R, int64_t S) {
   return (tree_chunks(R) + tree_scratch(tree_chunks(R))) * S;
 }
 
+// The cpu's form of queue_column_sums: the same tree, summed in one pass over the rows with a
+// stack of accumulators per column (level k adds its items in order from 0 and hands its sum to
+// level k + 1 every kTreeChunk items and at the end), so the bits of the kernels' levels without
+// their memory; threads split the columns.
+template <class T>
+void host_column_sums(const T* x, const T* w, int64_t R, int64_t S, T* out) {
+  constexpr int kMaxLevels = 8, kBlock = 64;
+  int levels = 1;  // chunking levels, as queue_column_sums launches them; then the finish
+  for (int64_t c = tree_chunks(R); c > kTreeChunk; c = tree_chunks(c)) ++levels;
+  if (levels >= kMaxLevels) throw std::length_error("host_column_sums: too many rows");
+  parallel_for(S, std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(R, 1)),
+               [&](int64_t s0, int64_t s1) {
+                 for (int64_t b = s0; b < s1; b += kBlock) {
+                   const int64_t m = std::min<int64_t>(kBlock, s1 - b);
+                   double acc[kMaxLevels][kBlock] = {};
+                   int64_t count[kMaxLevels] = {};
+                   auto carry = [&](int k) {  // level k's sum joins level k + 1
+                     for (int64_t j = 0; j < m; ++j) acc[k + 1][j] += acc[k][j], acc[k][j] = 0;
+                     count[k] = 0;
+                     ++count[k + 1];
+                   };
+                   for (int64_t r = 0; r < R; ++r) {
+                     const T* xr = x + r * S + b;
+                     if (w) {
+                       const T* wr = w + r * S + b;
+                       for (int64_t j = 0; j < m; ++j) acc[0][j] += double(xr[j]) * double(wr[j]);
+                     } else {
+                       for (int64_t j = 0; j < m; ++j) acc[0][j] += double(xr[j]);
+                     }
+                     if (++count[0] < kTreeChunk) continue;
+                     for (int k = 0; k < levels && count[k] == kTreeChunk; ++k) carry(k);
+                   }
+                   for (int k = 0; k < levels; ++k)
+                     if (count[k] > 0) carry(k);
+                   for (int64_t j = 0; j < m; ++j) out[b + j] = T(out[b + j] + T(acc[levels][j]));
+                 }
+               });
+}
+
 // out[s] += sum_r x[r, s] (* w[r, s] when w) over R rows of S columns, in double: chunks of rows
 // (with the products), chunks of those chunks while more than kTreeChunk remain, then the rest.
 template <class T>
 void queue_column_sums(DeviceContext& d, const T* x, const T* w, int64_t R, int64_t S,
                        double* scratch, T* out) {
+  if (d.device() == Device::cpu) return host_column_sums(x, w, R, S, out);
   d.launch(kernels::ColumnPartials<T>{x, w, R, S, kTreeChunk, scratch}, tree_chunks(R) * S);
   for (R = tree_chunks(R); R > kTreeChunk; R = tree_chunks(R)) {
     double* next = scratch + R * S;
