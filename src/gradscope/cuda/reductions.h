@@ -58,7 +58,7 @@ void host_column_sums(const T* x, const T* w, int64_t R, int64_t S, T* out) {
   int levels = 1;  // chunking levels, as queue_column_sums launches them; then the finish
   for (int64_t c = tree_chunks(R); c > kTreeChunk; c = tree_chunks(c)) ++levels;
   if (levels >= kMaxLevels) throw std::length_error("host_column_sums: too many rows");
-  parallel_for(S, std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(R, 1)),
+  parallel_for(S, std::max<int64_t>(1, kCpuKernelGrain / std::max<int64_t>(R, 1)),
                [&](int64_t s0, int64_t s1) {
                  for (int64_t b = s0; b < s1; b += kBlock) {
                    const int64_t m = std::min<int64_t>(kBlock, s1 - b);

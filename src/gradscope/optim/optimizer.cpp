@@ -75,13 +75,13 @@ template <class T>
 Optimizer<T>::Optimizer(const OptimizerConfig& config, int64_t n, DeviceContext& device)
     : c_(config), n_(n), dev_(device), host_(device.device() == Device::cpu) {
   c_.validate();
-  if (c_.name == "sgd" && c_.momentum != 0) add_buffer("momentum_buffer", n);
+  if (c_.name == "sgd" && c_.momentum != 0) momentum_ = add_buffer("momentum_buffer", n);
   if (c_.name != "sgd") {
-    add_buffer("exp_avg", n);
-    add_buffer("exp_avg_sq", n);
+    m_ = add_buffer("exp_avg", n);
+    v_ = add_buffer("exp_avg_sq", n);
   }
-  if (c_.filter.kind == "ema") add_buffer("grad_ema", n);
-  if (c_.filter.kind == "ma") add_buffer("grad_window", c_.filter.window * n);
+  if (c_.filter.kind == "ema") ema_ = add_buffer("grad_ema", n);
+  if (c_.filter.kind == "ma") ring_ = add_buffer("grad_window", c_.filter.window * n);
   k_ = static_cast<double*>(dev_.allocate(4 * sizeof(double)));
   host_k_ = static_cast<double*>(dev_.allocate_pinned(4 * sizeof(double)));
   scratch_ =
@@ -108,13 +108,6 @@ T* Optimizer<T>::add_buffer(const std::string& name, int64_t size) {
   b.data =
       host_ ? b.host.data() : static_cast<T*>(dev_.allocate(static_cast<size_t>(size) * sizeof(T)));
   return b.data;
-}
-
-template <class T>
-T* Optimizer<T>::buffer(const std::string& name) const {
-  for (const Buffer& b : buffers_)
-    if (b.name == name) return b.data;
-  return nullptr;
 }
 
 template <class T>
@@ -188,15 +181,14 @@ template <class T>
 void Optimizer<T>::filter(T* g) {
   const GradFilterConfig& f = c_.filter;
   const T lambda = static_cast<T>(f.lambda);
-  if (f.kind == "ema")
-    dev_.launch(kernels::GradEma<T>{g, buffer("grad_ema"), k_, static_cast<T>(f.alpha),
+  if (ema_)
+    dev_.launch(kernels::GradEma<T>{g, ema_, k_, static_cast<T>(f.alpha),
                                     static_cast<T>(1.0 - f.alpha), lambda},
                 n_);
-  if (f.kind != "ma") return;
-  T* ring = buffer("grad_window");
-  dev_.launch(kernels::GradWindowStore<T>{g, ring, k_, n_, f.window}, n_);
+  if (!ring_) return;
+  dev_.launch(kernels::GradWindowStore<T>{g, ring_, k_, n_, f.window}, n_);
   dev_.launch(
-      kernels::GradWindowMean<T>{g, ring, k_, n_, f.window, static_cast<T>(f.window), lambda}, n_);
+      kernels::GradWindowMean<T>{g, ring_, k_, n_, f.window, static_cast<T>(f.window), lambda}, n_);
 }
 
 template <class T>
@@ -205,22 +197,22 @@ void Optimizer<T>::rule(T* p, const T* g) {
   const bool has_wd = c_.weight_decay != 0;
   if (c_.name == "sgd")
     return dev_.launch(
-        kernels::SgdUpdate<T>{p, g, buffer("momentum_buffer"), k_, wd, static_cast<T>(c_.momentum),
+        kernels::SgdUpdate<T>{p, g, momentum_, k_, wd, static_cast<T>(c_.momentum),
                               static_cast<T>(1.0 - c_.dampening), has_wd, c_.nesterov},
         n_);
   const T b1 = static_cast<T>(c_.beta1), b2 = static_cast<T>(c_.beta2);
   const T one_b1 = static_cast<T>(1.0 - c_.beta1), one_b2 = static_cast<T>(1.0 - c_.beta2);
   const T eps = static_cast<T>(c_.eps);
-  T* m = buffer("exp_avg");
-  T* v = buffer("exp_avg_sq");
   if (c_.name == "adamw")
     launch_adam(
         dev_, host_,
-        kernels::AdamUpdate<T, true>{p, g, m, v, k_, wd, b1, b2, one_b1, one_b2, eps, has_wd}, n_);
+        kernels::AdamUpdate<T, true>{p, g, m_, v_, k_, wd, b1, b2, one_b1, one_b2, eps, has_wd},
+        n_);
   else
     launch_adam(
         dev_, host_,
-        kernels::AdamUpdate<T, false>{p, g, m, v, k_, wd, b1, b2, one_b1, one_b2, eps, has_wd}, n_);
+        kernels::AdamUpdate<T, false>{p, g, m_, v_, k_, wd, b1, b2, one_b1, one_b2, eps, has_wd},
+        n_);
 }
 
 // Omnigrok: params *= weight_norm / ||params||.

@@ -91,7 +91,6 @@ class Optimizer {
     T* data = nullptr;    // on the device
   };
   T* add_buffer(const std::string& name, int64_t size);
-  T* buffer(const std::string& name) const;
   void filter(T* grads);
   void rule(T* params, const T* grads);
   void constrain_norm(T* params);
@@ -102,9 +101,11 @@ class Optimizer {
   bool host_;  // on the cpu backend: the state is the host buffers, float Adam runs its AVX form
   int64_t steps_ = 0;
   std::vector<Buffer> buffers_;  // the rule's state, then the filter's
-  double* k_ = nullptr;          // [4] device: the step's numbers (kernels.h, "optimizer")
-  double* host_k_ = nullptr;     // [4] page-locked host memory
-  double* scratch_ = nullptr;    // device: norms' squares, tree levels, two totals
+  // Their device memory (nullptr where the configuration has none): [n] each, the ring [window, n].
+  T *momentum_ = nullptr, *m_ = nullptr, *v_ = nullptr, *ema_ = nullptr, *ring_ = nullptr;
+  double* k_ = nullptr;        // [4] device: the step's numbers (kernels.h, "optimizer")
+  double* host_k_ = nullptr;   // [4] page-locked host memory
+  double* scratch_ = nullptr;  // device: norms' squares, tree levels, two totals
 };
 
 // An optimizer for a flat buffer of n elements on `device` (the cpu backend when omitted).

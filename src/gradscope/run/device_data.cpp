@@ -13,6 +13,15 @@ void to_precision(const double* x, int64_t count, std::vector<T>& out) {
   for (int64_t i = 0; i < count; ++i) out[i] = static_cast<T>(x[i]);
 }
 
+// n doubles into `out` (device memory) as T, through `staging`; waits, so `staging` may be reused.
+template <class T>
+void upload_reals(DeviceContext& device, DeviceBuffer<T>& out, const double* src, int64_t n,
+                  std::vector<T>& staging) {
+  to_precision(src, n, staging);
+  out.upload(staging.data(), n);
+  device.sync();
+}
+
 }  // namespace
 
 template <class T>
@@ -34,15 +43,11 @@ DeviceSplit<T> upload_split(DeviceContext& device, const Dataset& d) {
   s.targets = DeviceBuffer<int32_t>(device, static_cast<int64_t>(d.targets.size()));
   s.ids.upload(d.inputs.data(), s.ids.size());
   s.targets.upload(d.targets.data(), s.targets.size());
-  std::vector<T> x;
-  to_precision(d.x.data(), static_cast<int64_t>(d.x.size()), x);
-  s.xt = DeviceBuffer<T>(device, static_cast<int64_t>(x.size()));
-  s.xt.upload(x.data(), s.xt.size());
-  device.sync();  // x is reused below
-  to_precision(d.y.data(), static_cast<int64_t>(d.y.size()), x);
-  s.yt = DeviceBuffer<T>(device, static_cast<int64_t>(x.size()));
-  s.yt.upload(x.data(), s.yt.size());
-  device.sync();
+  s.xt = DeviceBuffer<T>(device, static_cast<int64_t>(d.x.size()));
+  s.yt = DeviceBuffer<T>(device, static_cast<int64_t>(d.y.size()));
+  std::vector<T> staging;
+  upload_reals(device, s.xt, d.x.data(), s.xt.size(), staging);
+  upload_reals(device, s.yt, d.y.data(), s.yt.size(), staging);
   return s;
 }
 
@@ -65,15 +70,8 @@ Examples DeviceBatch<T>::upload(const Examples& host) {
   if (host.n > buffers_.n) throw std::logic_error("DeviceBatch: a batch larger than its buffers");
   if (host.ids) buffers_.ids.upload(host.ids, host.n * L_);
   if (host.targets) buffers_.targets.upload(host.targets, host.n * P_);
-  if (host.x) {
-    to_precision(host.x, host.n * F_, staging_);
-    buffers_.xt.upload(staging_.data(), host.n * F_);
-    device_.sync();  // staging_ is reused below
-  }
-  if (host.y) {
-    to_precision(host.y, host.n * Y_, staging_);
-    buffers_.yt.upload(staging_.data(), host.n * Y_);
-  }
+  if (host.x) upload_reals(device_, buffers_.xt, host.x, host.n * F_, staging_);
+  if (host.y) upload_reals(device_, buffers_.yt, host.y, host.n * Y_, staging_);
   device_.sync();  // the host batch may change once this returns
   Examples e = buffers_.examples();
   e.n = host.n;

@@ -9,7 +9,7 @@ template <class T>
 Steps<T>::Steps(Experiment<T>& x, int64_t batch_size)
     : x_(x),
       dev_(x.context ? *x.context : cpu_context()),
-      graphs_(dev_.device() != Device::cpu),
+      captures_(dev_.device() != Device::cpu),
       train_arena_(size_t{1} << 20, x.context.get()),
       eval_arena_(size_t{1} << 20, x.context.get()),
       train_tape_(train_arena_, x.context.get()),
@@ -57,7 +57,7 @@ template <class T>
 double Steps<T>::gradient(const Examples& host, bool full_batch) {
   const bool with_update = update_pending_;
   update_pending_ = false;
-  if (!graphs_) {  // at once, on the host
+  if (!captures_) {  // at once, on the host
     const Examples e = full_batch ? all_examples(x_.data.train) : host;
     train_tape_.reset();
     Graph g;
@@ -67,8 +67,8 @@ double Steps<T>::gradient(const Examples& host, bool full_batch) {
   const Examples e = full_batch ? x_.device_train->examples() : batch_->upload(host);
   const bool moving = train_arena_.block_count() > 1;  // this reset merges: addresses change
   train_tape_.reset();                                 // outside any capture
-  if (moving) steps_.clear();
-  Graph& g = steps_[{with_update, e.n}];
+  if (moving) graphs_.clear();
+  Graph& g = graphs_[{with_update, e.n}];
   if (g.calls++ == 0) {
     record_step(e, with_update, g);
   } else {

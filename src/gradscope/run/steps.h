@@ -40,8 +40,8 @@ class Steps {
   double gradient(const Examples& host, bool full_batch);
   double grad_norm();      // of the current gradient
   void update(double lr);  // the update at learning rate lr, applied by the next gradient()
-  Tape<T>& eval_tape() { return graphs_ ? eval_tape_ : train_tape_; }
-  Tape<T>& host_tape() { return graphs_ ? host_tape_ : train_tape_; }
+  Tape<T>& eval_tape() { return captures_ ? eval_tape_ : train_tape_; }
+  Tape<T>& host_tape() { return captures_ ? host_tape_ : train_tape_; }
 
  private:
   struct Graph {
@@ -55,13 +55,13 @@ class Steps {
 
   Experiment<T>& x_;
   DeviceContext& dev_;
-  bool graphs_;  // the backend captures and replays steps
+  bool captures_;  // the backend captures and replays steps
   Arena train_arena_, eval_arena_, host_arena_;
   Tape<T> train_tape_, eval_tape_, host_tape_;
   std::optional<DeviceBatch<T>> batch_;  // off the cpu
   DeviceBuffer<double> norm_scratch_;
   // By (update before the gradient, batch size): the gradient alone is a run's first step.
-  std::map<std::pair<bool, int64_t>, Graph> steps_;
+  std::map<std::pair<bool, int64_t>, Graph> graphs_;
   bool update_pending_ = false;
   T* loss_host_ = nullptr;  // page-locked copy of the loss
 };
