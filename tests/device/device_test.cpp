@@ -132,8 +132,8 @@ Outcome<T> run_case(const json& c, DeviceContext* d) {
   o.loss = to_host(d, t.value(loss).data, 1);
   for (int i = 0; i < ps.count(); ++i) o.names.push_back(ps.info(i).name);
   for (int i = 0; i < ps.count(); ++i)
-    o.grads.push_back(to_host(d, (d ? ps.device_grads() : ps.grads().data()) + ps.info(i).offset,
-                              ps.info(i).shape.numel()));
+    o.grads.push_back(
+        to_host(d, ps.training_grads() + ps.info(i).offset, ps.info(i).shape.numel()));
   return o;
 }
 

@@ -154,10 +154,21 @@ kernels::AttnShape device_shape(const AttnDims& d, bool causal) {
   return {d.B, d.Tq, d.Tk, d.H, d.Dh, d.E, causal, 1.0 / std::sqrt(static_cast<double>(d.Dh))};
 }
 
-// On a device: dS and dq per query, then dk and dv per key (each output written by one index).
+// Node layout: in = {q, k, v}; saved[0] = P [B, H, Tq, Tk], saved[1] = rows (attention_rows) or
+// nullptr; i = {B, Tq, Tk, H}; f[0] = causal.
 template <class T>
-void attention_backward_device(Tape<T>& t, const Node<T>& n, const AttnDims& d, bool causal) {
+AttnDims node_dims(const Tape<T>& t, const Node<T>& n) {
+  const int64_t H = n.i[3], E = t.shape(Var{n.in[0]}).back();
+  return {n.i[0], n.i[1], n.i[2], H, E / H, E, static_cast<const int32_t*>(n.saved[1])};
+}
+
+// The kernels' backward: dS and dq per query, then dk and dv per key (each output written by one
+// index).
+template <class T>
+void attention_backward_kernels(Tape<T>& t, const Node<T>& n) {
   const Var q{n.in[0]}, k{n.in[1]}, v{n.in[2]}, y{n.out};
+  const AttnDims d = node_dims(t, n);
+  const bool causal = n.f[0] != 0;
   const kernels::AttnShape s = device_shape(d, causal);
   const T* P = static_cast<const T*>(n.saved[0]);
   const T* dy = t.grad_if_any(y);
@@ -165,7 +176,7 @@ void attention_backward_device(Tape<T>& t, const Node<T>& n, const AttnDims& d, 
   T* dq = t.requires_grad(q) ? t.grad(q) : nullptr;
   T* dk = t.requires_grad(k) ? t.grad(k) : nullptr;
   T* dv = t.requires_grad(v) ? t.grad(v) : nullptr;
-  DeviceContext& dev = *t.device();
+  DeviceContext& dev = t.backend();
   dev.launch(kernels::AttentionGradQ<T>{s, t.value(k).data, t.value(v).data, P, dy, ds, dq},
              d.B * d.H * d.Tq);
   if (dk || dv)
@@ -173,21 +184,13 @@ void attention_backward_device(Tape<T>& t, const Node<T>& n, const AttnDims& d, 
                d.B * d.H * d.Tk);
 }
 
-// Node layout: in = {q, k, v}; saved[0] = P [B, H, Tq, Tk], saved[1] = rows (attention_rows) or
-// nullptr; i = {B, Tq, Tk, H}; f[0] = causal.
+// The cpu's fused backward (the same gradients as the kernels', compared by the device tests).
 template <class T>
-void attention_backward(Tape<T>& t, const Node<T>& n) {
+void attention_backward_fused(Tape<T>& t, const Node<T>& n) {
   const Var q{n.in[0]}, k{n.in[1]}, v{n.in[2]}, y{n.out};
-  const int64_t H = n.i[3];
+  const AttnDims d = node_dims(t, n);
+  const int64_t H = d.H;
   const bool causal = n.f[0] != 0;
-  const AttnDims d{n.i[0],
-                   n.i[1],
-                   n.i[2],
-                   H,
-                   t.shape(q).back() / H,
-                   t.shape(q).back(),
-                   static_cast<const int32_t*>(n.saved[1])};
-  if (t.device()) return attention_backward_device(t, n, d, causal);
   const double scale = 1.0 / std::sqrt(static_cast<double>(d.Dh));
   const T* P = static_cast<const T*>(n.saved[0]);
   const T* dy = t.grad_if_any(y);
@@ -266,10 +269,10 @@ void attention_backward(Tape<T>& t, const Node<T>& n) {
 
 template <class T>
 Var record_attention(Tape<T>& t, Var y, Var q, Var k, Var v, const AttnDims& d, bool causal, T* P,
-                     Tensor<T>* probs) {
+                     Tensor<T>* probs, void (*backward)(Tape<T>&, const Node<T>&)) {
   if (probs) *probs = Tensor<T>(P, Shape{d.B, d.H, d.Tq, d.Tk});
   if (t.requires_grad(y)) {
-    Node<T> n = detail::make_node<T>(&attention_backward<T>, y, {q, k, v});
+    Node<T> n = detail::make_node<T>(backward, y, {q, k, v});
     n.saved[0] = P;
     n.saved[1] = d.rows;
     n.i = {d.B, d.Tq, d.Tk, d.H};
@@ -279,21 +282,28 @@ Var record_attention(Tape<T>& t, Var y, Var q, Var k, Var v, const AttnDims& d, 
   return y;
 }
 
+// The kernels' forward (every device): scores, probabilities and outputs per query.
 template <class T>
-Var attention_impl(Tape<T>& t, Var q, Var k, Var v, const AttnDims& d, bool causal,
-                   Tensor<T>* probs) {
+Var attention_kernels(Tape<T>& t, Var q, Var k, Var v, const AttnDims& d, bool causal,
+                      Tensor<T>* probs) {
+  if (d.rows) throw std::logic_error("attention_rows: the token tables are the cpu's form only");
+  Var y = t.make(t.shape(q), detail::any_grad(t, {q, k, v}));
+  T* P = t.arena().template alloc<T>(d.B * d.H * d.Tq * d.Tk);
+  double* sc = t.arena().template alloc<double>(d.B * d.H * d.Tq * d.Tk);
+  t.backend().launch(
+      kernels::AttentionForward<T>{device_shape(d, causal), t.value(q).data, t.value(k).data,
+                                   t.value(v).data, t.value(y).data, P, sc},
+      d.B * d.H * d.Tq);
+  return record_attention(t, y, q, k, v, d, causal, P, probs, &attention_backward_kernels<T>);
+}
+
+// The cpu's fused forward: per (batch, head), the keys gathered once, each query's scores,
+// softmax and output in one pass over the keys.
+template <class T>
+Var attention_fused(Tape<T>& t, Var q, Var k, Var v, const AttnDims& d, bool causal,
+                    Tensor<T>* probs) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(d.Dh));
   Var y = t.make(t.shape(q), detail::any_grad(t, {q, k, v}));
-  if (DeviceContext* dev = t.device()) {
-    if (d.rows) throw std::logic_error("attention_rows: the token tables run on the host only");
-    T* P = t.arena().template alloc<T>(d.B * d.H * d.Tq * d.Tk);
-    double* sc = t.arena().template alloc<double>(d.B * d.H * d.Tq * d.Tk);
-    dev->launch(
-        kernels::AttentionForward<T>{device_shape(d, causal), t.value(q).data, t.value(k).data,
-                                     t.value(v).data, t.value(y).data, P, sc},
-        d.B * d.H * d.Tq);
-    return record_attention(t, y, q, k, v, d, causal, P, probs);
-  }
   T* P = t.arena().template zeros<T>(d.B * d.H * d.Tq * d.Tk);  // masked entries stay 0
   const T* qv = t.value(q).data;
   const T* kv = t.value(k).data;
@@ -332,7 +342,15 @@ Var attention_impl(Tape<T>& t, Var q, Var k, Var v, const AttnDims& d, bool caus
                    }
                  }
                });
-  return record_attention(t, y, q, k, v, d, causal, P, probs);
+  return record_attention(t, y, q, k, v, d, causal, P, probs, &attention_backward_fused<T>);
+}
+
+// The one place the form is picked: the cpu backend's fused attention, or the kernels.
+template <class T>
+Var attention_impl(Tape<T>& t, Var q, Var k, Var v, const AttnDims& d, bool causal,
+                   Tensor<T>* probs) {
+  if (t.backend().host_memory()) return attention_fused(t, q, k, v, d, causal, probs);
+  return attention_kernels(t, q, k, v, d, causal, probs);
 }
 
 void check_heads(int64_t width, int64_t n_heads) {
@@ -368,7 +386,6 @@ Var attention_rows(Tape<T>& t, Var q, Var k_table, Var v_table, const int32_t* r
                             t.shape(v_table).str() + ", " + std::to_string(n_keys) +
                             " keys (q [B, Tq, H*Dh], tables [R, H*Dh], Tq <= keys)");
   check_heads(qs[2], n_heads);
-  if (t.device()) throw std::logic_error("attention_rows: the token tables run on the host only");
   for (int64_t r = 0; r < qs[0] * n_keys; ++r)
     if (rows[r] < 0 || rows[r] >= ks[0])
       detail::shape_error("attention_rows", "row " + std::to_string(rows[r]) + " at position " +

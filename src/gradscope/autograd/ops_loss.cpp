@@ -107,7 +107,7 @@ Var cross_entropy(Tape<T>& t, Var logits, const int32_t* targets) {
   if (s.rank != 2 || s[1] < 1)
     detail::shape_error("cross_entropy", "logits " + s.str() + " must be [N, C]");
   const int64_t N = s[0], C = s[1];
-  for (int64_t r = 0; r < N && !t.device(); ++r)  // device targets are checked where uploaded
+  for (int64_t r = 0; r < N && t.backend().host_memory(); ++r)  // device targets: at upload
     if (targets[r] < 0 || targets[r] >= C)
       detail::shape_error("cross_entropy", "target " + std::to_string(targets[r]) + " at row " +
                                                std::to_string(r) + " is outside [0, " +
@@ -134,7 +134,7 @@ Var hinge(Tape<T>& t, Var scores, const int32_t* targets) {
     detail::shape_error("hinge", "scores " + s.str() + " must be [N, 1] (one score per example)");
   const int64_t N = s[0];
   const T* fv = t.value(scores).data;
-  for (int64_t r = 0; r < N && !t.device(); ++r)  // device targets are checked where uploaded
+  for (int64_t r = 0; r < N && t.backend().host_memory(); ++r)  // device targets: at upload
     if (targets[r] != 0 && targets[r] != 1)
       detail::shape_error("hinge", "target " + std::to_string(targets[r]) + " at row " +
                                        std::to_string(r) + " is not 0 or 1");

@@ -53,7 +53,7 @@ Var embedding(Tape<T>& t, const int32_t* ids, Shape ids_shape, Var W) {
   if (ids_shape.rank >= kMaxRank)
     detail::shape_error("embedding", "ids " + ids_shape.str() + " must have rank below 4");
   const int64_t count = ids_shape.numel(), V = ws[0], D = ws[1];
-  for (int64_t r = 0; r < count && !t.device(); ++r)  // device ids are checked where uploaded
+  for (int64_t r = 0; r < count && t.backend().host_memory(); ++r)  // device ids: at upload
     if (ids[r] < 0 || ids[r] >= V)
       detail::shape_error("embedding", "id " + std::to_string(ids[r]) + " at position " +
                                            std::to_string(r) + " is outside [0, " +

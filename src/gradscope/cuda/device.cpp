@@ -151,6 +151,16 @@ Device device_from_name(const std::string& name) {
   throw std::invalid_argument("device = \"" + name + "\" (valid: cpu, cuda, emulated)");
 }
 
+std::unique_ptr<DeviceContext> open_device(const std::string& name) {
+  const Device d = name.empty() ? Device::cpu : device_from_name(name);
+  if (d == Device::cpu) return nullptr;
+  try {
+    return DeviceContext::create(d);
+  } catch (const std::runtime_error& e) {
+    throw std::invalid_argument(e.what());
+  }
+}
+
 std::string device_unavailable(Device d) {
   if (d != Device::cuda) return "";
 #if GRADSCOPE_CUDA

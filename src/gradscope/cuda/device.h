@@ -108,6 +108,11 @@ class DeviceContext : public MemoryResource {
   static std::unique_ptr<DeviceContext> create(Device d);
   ~DeviceContext() override = default;
   Device device() const { return device_; }
+  // What the seam asks of a backend. host_memory(): its memory is the host's, so host code may
+  // read it directly and nothing is copied up or down (the cpu). records_graphs(): a step is
+  // captured once and replayed (the devices) rather than run eagerly (the cpu).
+  bool host_memory() const { return device_ == Device::cpu; }
+  bool records_graphs() const { return device_ != Device::cpu; }
 
   // --- memory (MemoryResource: allocate, deallocate, zero) ---
   // Host -> device, queued on the stream; `host` must stay unchanged until the next sync().
@@ -156,6 +161,10 @@ class DeviceContext : public MemoryResource {
   Device device_;
   std::map<std::pair<const void*, size_t>, void*> constants_;
 };
+
+// The context of the device named `name` ("" or "cpu": none; a host tape runs on cpu_context()).
+// A bad name or an unavailable device throws std::invalid_argument saying which and why.
+std::unique_ptr<DeviceContext> open_device(const std::string& name);
 
 // n elements of U in device memory, freed with the buffer (empty: no memory).
 template <class U>

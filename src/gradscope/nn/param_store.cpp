@@ -40,7 +40,7 @@ int ParamStore<T>::index(std::string_view name) const {
 
 template <class T>
 Var ParamStore<T>::on(Tape<T>& tape, int i) {
-  if (!tape.device()) return tape.param(value(i), grad(i).data);
+  if (tape.backend().host_memory()) return tape.param(value(i), grad(i).data);  // host copies
   if (tape.device() != device_)
     throw std::logic_error("ParamStore::on: the tape's device holds no copy of the parameters");
   const ParamInfo& p = params_[i];
@@ -49,10 +49,7 @@ Var ParamStore<T>::on(Tape<T>& tape, int i) {
 
 template <class T>
 void ParamStore<T>::zero_grad() {
-  if (device_)
-    device_->zero(dev_grads_.get(), grads_.size() * sizeof(T));
-  else
-    std::fill(grads_.begin(), grads_.end(), T(0));
+  (device_ ? *device_ : cpu_context()).zero(training_grads(), grads_.size() * sizeof(T));
 }
 
 template <class T>
@@ -68,12 +65,14 @@ void ParamStore<T>::to_device(DeviceContext* device) {
 
 template <class T>
 void ParamStore<T>::upload_values() {
+  if (!device_) return;
   device_->upload(dev_values_.get(), values_.data(), values_.size() * sizeof(T));
   device_->sync();  // the host buffer may change right after
 }
 
 template <class T>
 void ParamStore<T>::download_values() {
+  if (!device_) return;
   device_->download(values_.data(), dev_values_.get(), values_.size() * sizeof(T));
 }
 

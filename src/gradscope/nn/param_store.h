@@ -10,8 +10,8 @@
 // Devices: to_device() gives the store device copies of the values and gradients; a tape on that
 // device then reads and accumulates into them (on() picks by the tape), zero_grad() zeroes them,
 // and download_values() / upload_values() copy the values between host and device (the host
-// copy serves checkpoints, probes and metrics; the device copy is the one that trains). W_0 stays
-// on the host.
+// copy serves checkpoints, probes and metrics; the device copy is the one that trains; on the
+// cpu both copies are the host buffers and the copies do nothing). W_0 stays on the host.
 #pragma once
 
 #include <cstdint>
@@ -69,11 +69,11 @@ class ParamStore {
 
   // --- device copies ---
   void to_device(DeviceContext* device);  // allocates them and uploads the values
-  DeviceContext* device() const { return device_; }
-  T* device_values() { return dev_values_.get(); }
-  T* device_grads() { return dev_grads_.get(); }
-  void upload_values();    // host -> device
-  void download_values();  // device -> host (waits)
+  // The copy that trains: the device's when there is one, else the host buffers.
+  T* training_values() { return device_ ? dev_values_.get() : values_.data(); }
+  T* training_grads() { return device_ ? dev_grads_.get() : grads_.data(); }
+  void upload_values();    // host -> device (nothing on the cpu)
+  void download_values();  // device -> host, waiting (nothing on the cpu)
 
  private:
   struct DeviceFree {

@@ -105,7 +105,8 @@ class Transformer final : public Model<T> {
     // Before the first attention, a position's vector depends only on its token: with fewer
     // tokens than examples, the first block's per-position work runs once per (token, position)
     // on a table [V, L, ...], and rows are gathered per example (an exact shortcut).
-    const bool tables = c_.token_tables && !real_ && V < N && !t.device();  // a host shortcut
+    const bool tables =
+        c_.token_tables && !real_ && V < N && t.backend().host_memory();  // the cpu's form
     int32_t* gather = nullptr;  // [N, L]: row token * L + position of the table
     Var x;                      // [N, L, D], or the table [V, L, D]
     if (tables) {

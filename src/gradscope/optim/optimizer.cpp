@@ -73,7 +73,7 @@ void launch_adam(DeviceContext& d, bool host, const kernels::AdamUpdate<T, kDeco
 
 template <class T>
 Optimizer<T>::Optimizer(const OptimizerConfig& config, int64_t n, DeviceContext& device)
-    : c_(config), n_(n), dev_(device), host_(device.device() == Device::cpu) {
+    : c_(config), n_(n), dev_(device), host_(device.host_memory()) {
   c_.validate();
   if (c_.name == "sgd" && c_.momentum != 0) momentum_ = add_buffer("momentum_buffer", n);
   if (c_.name != "sgd") {

@@ -21,15 +21,9 @@ void build_data(const Config& c, const TaskFamily& family, TaskData& data, Model
   }
 }
 
-// Off the cpu: the device (ConfigError when this machine has none), the model's device copies,
-// and the splits uploaded once.
+// Off the cpu (x.context opened): the model's device copies and the splits, uploaded once.
 template <class T>
 void move_to_device(Experiment<T>& x) {
-  try {
-    x.context = DeviceContext::create(x.device);
-  } catch (const std::runtime_error& e) {
-    throw ConfigError(e.what());
-  }
   x.context->set_tf32(x.config.string("precision") == "tf32");
   ParamStore<T>& ps = x.model->params();
   ps.to_device(x.context.get());
@@ -68,10 +62,13 @@ std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
     (m.split ? x->split_measures : x->model_measures).push_back(&m);
   }
   x->prediction = predict(c, x->data, x->shape);
-  x->device = device_from_name(c.string("device"));
-  if (x->device != Device::cpu) move_to_device(*x);
-  x->optimizer = make_optimizer<T>(x->optim, x->model->params().size(),
-                                   x->context ? *x->context : cpu_context());
+  try {
+    x->context = open_device(c.string("device"));
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(e.what());
+  }
+  if (x->context) move_to_device(*x);
+  x->optimizer = make_optimizer<T>(x->optim, x->model->params().size(), x->backend());
   return x;
 }
 

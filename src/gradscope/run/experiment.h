@@ -31,7 +31,6 @@ namespace gradscope {
 template <class T>
 struct Experiment {
   Config config;
-  Device device = Device::cpu;
   std::unique_ptr<DeviceContext> context;  // off the cpu; declared first, so destroyed last
   const TaskFamily* family = nullptr;
   TaskData data;
@@ -53,6 +52,8 @@ struct Experiment {
   // Validates the config (validate_experiment) and builds everything. Throws ConfigError on bad
   // input; nothing is written anywhere.
   static std::unique_ptr<Experiment> build(const Config& config);
+  // Where the run's kernels run: its device, or the cpu backend.
+  DeviceContext& backend() const { return context ? *context : cpu_context(); }
 };
 
 // The theory's prediction for a config (gradscope theory): the task data and shape built as a

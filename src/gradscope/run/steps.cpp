@@ -8,8 +8,8 @@ namespace gradscope {
 template <class T>
 Steps<T>::Steps(Experiment<T>& x, int64_t batch_size)
     : x_(x),
-      dev_(x.context ? *x.context : cpu_context()),
-      captures_(dev_.device() != Device::cpu),
+      dev_(x.backend()),
+      captures_(dev_.records_graphs()),
       train_arena_(size_t{1} << 20, x.context.get()),
       eval_arena_(size_t{1} << 20, x.context.get()),
       train_tape_(train_arena_, x.context.get()),
@@ -28,14 +28,12 @@ Steps<T>::~Steps() {
 
 template <class T>
 T* Steps<T>::values() {
-  ParamStore<T>& ps = x_.model->params();
-  return x_.context ? ps.device_values() : ps.values().data();
+  return x_.model->params().training_values();
 }
 
 template <class T>
 T* Steps<T>::grads() {
-  ParamStore<T>& ps = x_.model->params();
-  return x_.context ? ps.device_grads() : ps.grads().data();
+  return x_.model->params().training_grads();
 }
 
 // [update,] zero_grad, forward, loss, backward: device work only (the tape was reset by the

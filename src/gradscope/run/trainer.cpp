@@ -197,10 +197,8 @@ void Training<T>::restore() {
   if (x_.train.steps < info.step)
     throw ConfigError(fmt::format("train.steps = {} is before the run's last checkpoint (step {})",
                                   x_.train.steps, info.step));
-  if (x_.context) {  // the checkpoint was read into the host copies
-    ps.upload_values();
-    x_.optimizer->upload_state();
-  }
+  ps.upload_values();  // the checkpoint was read into the host copies
+  x_.optimizer->upload_state();
   start_ = info.step;
   prior_wall_ = info.wall_time_s;
   if (x_.spectra) x_.spectra->restore(read_spectra_files(o_.dir), start_);
@@ -257,7 +255,7 @@ template <class T>
 void Training<T>::log_row(int64_t s, double lr, bool probe_step, bool end) {
   ParamStore<T>& ps = x_.model->params();
   const double grad_norm = steps_.grad_norm();
-  if (x_.context) ps.download_values();  // the losses on the device; measures read the host copy
+  ps.download_values();  // the losses on the device; measures read the host copy
   const Evaluation ev =
       evaluate(x_, steps_.eval_tape(), steps_.host_tape(), s, lr, grad_norm, probe_step);
   log_->append(ev.row);
@@ -291,10 +289,8 @@ template <class T>
 void Training<T>::checkpoint(int64_t s) {
   write_probe_files_now();  // spectra and Fourier norms up to s survive
   ParamStore<T>& ps = x_.model->params();
-  if (x_.context) {  // the host copies are what a checkpoint saves
-    ps.download_values();
-    x_.optimizer->download_state();
-  }
+  ps.download_values();  // the host copies are what a checkpoint saves
+  x_.optimizer->download_state();
   save_checkpoint(rundir::checkpoint_file(o_.dir, s), s, progress_->elapsed(), config_toml_,
                   x_.optim.name, ps, *x_.optimizer);
   for (int64_t k : policy_.to_remove(s, rundir::list_checkpoints(o_.dir)))
