@@ -80,6 +80,14 @@ def _experiment_args(experiment) -> tuple[str, bool, str]:
     return str(experiment), False, str(experiment)
 
 
+def _request(**fields) -> "_core.RunRequest":
+    """A run's request to the core (sweep/launch.h), its fields named."""
+    request = _core.RunRequest()
+    for name, value in fields.items():
+        setattr(request, name, value)
+    return request
+
+
 def task_data(experiment: str | os.PathLike | dict, overrides=None) -> dict:
     """A built-in task's data exactly as a run of `experiment` (with `overrides`) builds it:
     x_train, y_train, x_test, y_test as NumPy arrays (token or operand ids [N, L] int32, or real
@@ -135,11 +143,13 @@ def run(experiment: str | os.PathLike | dict | None = None, overrides=None,
     if resume is not None:
         if experiment is not None or data is not None:
             raise ValueError("run(resume=...) takes no experiment or data: they are the run's own")
-        code, target = _core.train("", False, "", over, "", False, str(resume))
+        code, target = _core.launch_run(_request(overrides=over, resume=str(resume)))
     elif experiment is not None:
         with _DataFile(data) as file:
-            code, target = _core.train(*_experiment_args(experiment), over + file.overrides,
-                                       str(out or ""), force, "")
+            text, is_text, origin = _experiment_args(experiment)
+            code, target = _core.launch_run(_request(
+                experiment=text, text=is_text, origin=origin, overrides=over + file.overrides,
+                out=str(out or ""), force=force))
     else:
         raise ValueError("run needs an experiment (a TOML file or a dict) or resume=RUN_DIR")
     if code == 130:

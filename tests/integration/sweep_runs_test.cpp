@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <set>
@@ -254,3 +255,31 @@ TEST_F(Cli, SweepBadInput) {
 }
 
 }  // namespace
+
+// plot picks its plot by the path's kind and the flags given; another kind's flags are bad input,
+// said in one line.
+TEST_F(Cli, PlotPicksByThePathsKindAndRefusesAnotherKindsFlags) {
+  const fs::path root = dir_ / "r";
+  ASSERT_EQ(run("sweep " + kSourceDir + "/tests/fixtures/tiny.toml seed=0,1 train.steps=10 " +
+                "--root " + root.string())
+                .code,
+            0);
+  fs::path one_run;
+  for (const auto& e : fs::directory_iterator(root / "tiny"))
+    if (fs::exists(e.path() / "summary.json")) one_run = e.path();
+  ASSERT_FALSE(one_run.empty());
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {one_run.string() + " --x n_params --y final.test_acc", "is a run directory"},
+      {root.string(), "not a run or sweep directory"},
+      {(root / "tiny").string() + " --x n_params --y final.test_acc --z regime", "--z regime"},
+      {(root / "tiny").string() + " --x n_params", "--x and --y go together"}};
+  for (const auto& [args, message] : refused) {
+    const Result r = run("plot " + args);
+    EXPECT_EQ(r.code, 2) << args;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  EXPECT_EQ(run("plot " + one_run.string()).code, 0);
+  EXPECT_TRUE(fs::exists(one_run / "curves.svg"));
+  EXPECT_EQ(run("plot " + (root / "tiny").string()).code, 0);  // the seeds' curves
+}

@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "gradscope/cli/commands.h"
+#include "gradscope/cli/command.h"
 #include "gradscope/cuda/device.h"
 #include "gradscope/nn/model_registry.h"
 #include "gradscope/optim/optimizer.h"
@@ -24,6 +24,15 @@
 
 namespace gradscope::cli {
 namespace {
+
+struct SampleArgs {
+  std::string run, prompt;
+  int64_t tokens = 200;
+  double temperature = 1.0;
+  uint64_t seed = 0;
+  int64_t step = -1;   // -1: the last checkpoint
+  std::string device;  // where the model runs (--device; empty: the cpu)
+};
 
 // The index of the next token, drawn from row `logits` [V].
 template <class T>
@@ -55,17 +64,6 @@ int64_t checkpoint_step(const std::filesystem::path& run, int64_t step) {
                   step, run.string(), steps.front(), steps.back()));
 }
 
-// The device of --device (none for the cpu); bad names and unavailable devices are bad input.
-std::unique_ptr<DeviceContext> sample_device(const std::string& name) {
-  const Device d = name.empty() ? Device::cpu : device_from_name(name);
-  if (d == Device::cpu) return nullptr;
-  try {
-    return DeviceContext::create(d);
-  } catch (const std::runtime_error& e) {
-    throw std::invalid_argument(e.what());
-  }
-}
-
 template <class T>
 std::string generate(const std::filesystem::path& run, const Config& c, const SampleArgs& a) {
   const TextTaskConfig text = text_options(c);
@@ -74,7 +72,7 @@ std::string generate(const std::filesystem::path& run, const Config& c, const Sa
   std::vector<int32_t> ids = encode_text(a.prompt, text);
   if (ids.empty()) throw std::invalid_argument("--prompt \"\" (valid: at least one character)");
   const ModelShape shape{V, V, L, 0, 0, 0, L};
-  const std::unique_ptr<DeviceContext> dev = sample_device(a.device);  // outlives the model
+  const std::unique_ptr<DeviceContext> dev = open_device(a.device);  // outlives the model
   auto model = make_model<T>(model_options(c), shape, static_cast<uint64_t>(c.integer("seed")));
   const OptimizerConfig optim = optimizer_options(c);
   auto optimizer = make_optimizer<T>(optim, model->params().size());
@@ -108,8 +106,6 @@ std::string generate(const std::filesystem::path& run, const Config& c, const Sa
   return decode_tokens(std::vector<int32_t>(ids.begin() + prompt, ids.end()), text);
 }
 
-}  // namespace
-
 int sample(const SampleArgs& a) {
   const Config c = read_run_config(a.run);
   if (c.string("task.name") != "text")
@@ -122,6 +118,29 @@ int sample(const SampleArgs& a) {
                                                               : generate<float>(a.run, c, a);
   fmt::print("{}{}\n", a.prompt, text);
   return 0;
+}
+
+Action define(CLI::App& sub, const Globals& g) {
+  auto a = std::make_shared<SampleArgs>();
+  sub.add_option("run_dir", a->run, "run directory")->required();
+  sub.add_option("--prompt", a->prompt, "the text to continue")->required();
+  sub.add_option("--tokens", a->tokens, "tokens to generate")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+  sub.add_option("--temperature", a->temperature, "softmax temperature (0: argmax)")
+      ->capture_default_str();
+  sub.add_option("--seed", a->seed, "seed of the draws")->capture_default_str();
+  sub.add_option("--step", a->step, "checkpoint step (default: the last)");
+  return [a, &g] {
+    a->device = g.device;
+    return sample(*a);
+  };
+}
+
+}  // namespace
+
+Command sample_command() {
+  return {"sample", "print text from a text run's checkpoint (task.name = text)", &define};
 }
 
 }  // namespace gradscope::cli

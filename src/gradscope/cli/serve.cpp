@@ -1,23 +1,37 @@
-// `gradscope serve` (the live web viewer) and `gradscope report` (the same pages as one HTML file).
-#include <fmt/core.h>
+// `gradscope serve [ROOT] [--port N] [--host ADDR]`: the live web viewer of the runs and sweeps
+// under ROOT (loopback only unless --host says otherwise), until interrupted.
+#include <memory>
 
-#include "gradscope/cli/commands.h"
-#include "gradscope/rundir/files.h"
+#include "gradscope/cli/command.h"
 #include "gradscope/serve/http_server.h"
-#include "gradscope/serve/report_html.h"
 
 namespace gradscope::cli {
+namespace {
 
-int serve(const std::string& root, const std::string& host, int port) {
-  return serve::serve({root, host, port});
+Action define(CLI::App& sub, const Globals& g) {
+  struct Args {
+    std::string root = "runs";
+    serve::ServeOptions o;
+  };
+  auto a = std::make_shared<Args>();
+  serve::ServeOptions* o = &a->o;
+  sub.add_option("root", a->root, "runs root")->capture_default_str();
+  sub.add_option("--port", o->port, "TCP port (0: any free one)")->capture_default_str();
+  sub.add_option("--host", o->host,
+                 "address to listen on (anything but loopback is readable by others)")
+      ->capture_default_str();
+  return [a, &g] {
+    host_only("serve", g);
+    a->o.root = a->root;
+    return serve::serve(a->o);
+  };
 }
 
-int report(const std::string& dir, const std::string& out) {
-  if (out.empty())
-    throw std::invalid_argument("report: --html OUT.html is required (the file to write)");
-  write_file_atomic(out, serve::report_html(dir));
-  fmt::print("wrote {}\n", out);
-  return 0;
+}  // namespace
+
+Command serve_command() {
+  return {"serve", "a local web viewer of the runs and sweeps under ROOT (live while they train)",
+          &define};
 }
 
 }  // namespace gradscope::cli

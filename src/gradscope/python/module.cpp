@@ -19,6 +19,7 @@
 #include "gradscope/rundir/checkpoint.h"
 #include "gradscope/rundir/metrics.h"
 #include "gradscope/rundir/paths.h"
+#include "gradscope/sweep/launch.h"
 #include "gradscope/tasks/task_family.h"
 
 namespace py = pybind11;
@@ -87,34 +88,17 @@ py::tuple select_runs(const fs::path& db, const std::vector<std::string>& filter
   return py::make_tuple(columns, rows);
 }
 
-// Trains one run as `gradscope run` does (the same config, run directory, exit status and index
-// entry) with the GIL released. experiment: a TOML file, or TOML text when `text` is true
-// (`origin` names it in messages); resume: a run directory to continue instead. Returns (exit
-// status, run directory).
-py::tuple train(const std::string& experiment, bool text, const std::string& origin,
-                const std::vector<std::string>& overrides, const std::string& out, bool force,
-                const std::string& resume) {
-  RunOptions o;
-  o.version_header = version_header(GRADSCOPE_VERSION, GRADSCOPE_GIT_REV);
-  Config c;
-  if (!resume.empty()) {
-    o.dir = resume;
-    o.resume = true;
-    c = resume_config(o.dir, overrides);
-  } else {
-    c = experiment_config(
-        text ? Config::from_string(experiment, origin) : Config::from_file(experiment), overrides,
-        origin);
-    o.dir = out.empty() ? fs::path("runs") / c.string("name") : fs::path(out);
-    o.force = force;
-  }
-  int code = 0;
+// Trains one run in-process as `gradscope run` does (sweep/launch.h: the same config, run
+// directory, exit status and index entry), with the GIL released. Returns (exit status, run
+// directory).
+py::tuple launch(RunRequest r) {
+  r.version_header = version_header(GRADSCOPE_VERSION, GRADSCOPE_GIT_REV);
+  RunOutcome out;
   {
     py::gil_scoped_release free;
-    code = run_experiment(c, o);
-    add_to_index(o.dir);
+    out = launch_run(r);
   }
-  return py::make_tuple(code, o.dir);
+  return py::make_tuple(out.code, out.dir);
 }
 
 // A view of `values` shaped `shape`, kept alive by `owner`.
@@ -213,7 +197,16 @@ PYBIND11_MODULE(_core, m) {
   m.def("task_data", &task_data, py::arg("experiment"), py::arg("text"), py::arg("origin"),
         py::arg("overrides"), "a task's train and test arrays as a run builds them");
   bind_model(m);
-  m.def("train", &train, py::arg("experiment"), py::arg("text"), py::arg("origin"),
-        py::arg("overrides"), py::arg("out"), py::arg("force"), py::arg("resume"),
+  py::class_<RunRequest>(m, "RunRequest", "what to train: sweep/launch.h's RunRequest")
+      .def(py::init<>())
+      .def_readwrite("experiment", &RunRequest::experiment, "a TOML file, or TOML text (text)")
+      .def_readwrite("text", &RunRequest::text)
+      .def_readwrite("origin", &RunRequest::origin, "how messages name TOML text")
+      .def_readwrite("overrides", &RunRequest::overrides, "key=value")
+      .def_readwrite("out", &RunRequest::out, "the run directory (empty: runs/<name>)")
+      .def_readwrite("force", &RunRequest::force, "replace an existing run directory")
+      .def_readwrite("resume", &RunRequest::resume, "a run directory to continue instead")
+      .def_readwrite("index", &RunRequest::index, "the results index (empty: the runs root's)");
+  m.def("launch_run", &launch, py::arg("request"),
         "train a run in-process: (gradscope run's exit status, 130 interrupted; run directory)");
 }

@@ -1,0 +1,56 @@
+// The subcommand table and what its commands share: see command.h.
+#include "gradscope/cli/command.h"
+
+#include <stdexcept>
+
+#include "gradscope/run/trainer.h"
+#include "gradscope/rundir/paths.h"
+
+#ifndef GRADSCOPE_GIT_REV
+#define GRADSCOPE_GIT_REV "unknown"
+#endif
+
+namespace gradscope::cli {
+
+namespace fs = std::filesystem;
+
+const std::vector<Command>& command_table() {
+  static const std::vector<Command> table = {
+      run_command(),    show_command(),  plot_command(),   sweep_command(),
+      index_command(),  ls_command(),    export_command(), theory_command(),
+      sample_command(), serve_command(), report_command(),
+  };
+  return table;
+}
+
+std::string version_text() {
+  return std::string("gradscope ") + GRADSCOPE_VERSION + " (git " + GRADSCOPE_GIT_REV + ")";
+}
+
+std::string run_version_header() {
+  return version_header(GRADSCOPE_VERSION, GRADSCOPE_GIT_REV);
+}
+
+std::string self_executable() {
+  std::error_code ec;
+  const fs::path p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("gradscope") : p.string();
+}
+
+fs::path existing_index(const std::string& index) {
+  const fs::path db = index.empty() ? rundir::index_file("runs") : fs::path(index);
+  if (!fs::exists(db))
+    throw std::invalid_argument(db.string() +
+                                ": no index (runs add themselves when they end; `gradscope index "
+                                "rebuild` makes one from the run directories)");
+  return db;
+}
+
+void host_only(const char* command, const Globals& g) {
+  if (!g.device.empty() && g.device != "cpu")
+    throw std::invalid_argument(std::string("--device ") + g.device + ": " + command +
+                                " reads run directories on the host, wherever the runs trained "
+                                "(valid: cpu)");
+}
+
+}  // namespace gradscope::cli

@@ -1,0 +1,86 @@
+// `gradscope sweep EXPERIMENT.toml [key=value | key=v1,v2,...] [--jobs N] [--shard i/K]` runs
+// every point of a sweep ([sweep] in the file, or axes on the line) under ROOT/<name>/, skipping
+// points already complete; `--slurm-script` prints an sbatch job-array script for it instead.
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+#include "gradscope/cli/command.h"
+#include "gradscope/sweep/runner.h"
+
+namespace gradscope::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct SweepArgs {
+  std::string experiment;
+  std::vector<std::string> arguments;  // key=value and key=v1,v2,...
+  std::string root = "runs", shard;
+  int jobs = 0;  // 0: SLURM_CPUS_PER_TASK, else 1
+  bool slurm_script = false;
+  int64_t tasks = 0, cpus = 2;  // the script's array size (0: min(runs, 16)) and CPUs per task
+};
+
+// Runs at a time: --jobs, else SLURM_CPUS_PER_TASK inside Slurm, else 1.
+int jobs_of(const SweepArgs& a) {
+  if (a.jobs > 0) return a.jobs;
+  const char* cpus = std::getenv("SLURM_CPUS_PER_TASK");
+  return cpus && std::atoi(cpus) > 0 ? std::atoi(cpus) : 1;
+}
+
+int sweep(const SweepArgs& a, const Globals& g) {
+  Config base;
+  const SweepSpec spec = read_sweep(a.experiment, a.arguments, base);
+  const std::vector<SweepRun> runs = expand_sweep(base, spec);  // every error before any run
+  if (a.slurm_script) {
+    const int64_t tasks =
+        a.tasks > 0 ? a.tasks : std::min<int64_t>(static_cast<int64_t>(runs.size()), 16);
+    fs::create_directories(fs::path(a.root) / "slurm-logs");
+    fmt::print("{}", slurm_script(a.experiment, a.arguments, base, runs.size(), tasks, a.cpus,
+                                  self_executable()));
+    return 0;
+  }
+  SweepOptions o;
+  o.root = a.root;
+  o.threads = g.threads;
+  o.device = g.device;
+  o.executable = self_executable();
+  o.live = ::isatty(STDOUT_FILENO) != 0;
+  Shard shard;
+  if (!a.shard.empty())
+    shard = parse_shard(a.shard);
+  else
+    shard_from_slurm(shard);
+  o.shard = shard.index;
+  o.shards = shard.count;
+  o.jobs = jobs_of(a);
+  return run_sweep(base, spec, o);
+}
+
+Action define(CLI::App& sub, const Globals& g) {
+  auto a = std::make_shared<SweepArgs>();
+  sub.add_option("experiment", a->experiment, "experiment TOML file")->required();
+  sub.add_option("arguments", a->arguments, "key=value, or key=v1,v2,... for a sweep axis");
+  sub.add_option("--jobs", a->jobs,
+                 "runs at a time (default: SLURM_CPUS_PER_TASK inside Slurm, else 1)");
+  sub.add_option("--shard", a->shard, "run only shard i of K (i/K); automatic in a Slurm array");
+  sub.add_option("--root", a->root, "runs root (default: runs)")->capture_default_str();
+  sub.add_flag("--slurm-script", a->slurm_script, "print an sbatch job-array script and exit");
+  sub.add_option("--tasks", a->tasks, "--slurm-script: array tasks (default: min(runs, 16))");
+  sub.add_option("--cpus", a->cpus, "--slurm-script: CPUs per task")->capture_default_str();
+  return [a, &g] { return sweep(*a, g); };
+}
+
+}  // namespace
+
+Command sweep_command() {
+  return {"sweep", "run every point of a sweep ([sweep] in the file, or key=v1,v2 on the line)",
+          &define};
+}
+
+}  // namespace gradscope::cli
