@@ -138,6 +138,26 @@ test('clicking a phase-diagram cell opens that run', async () => {
   assert.equal(await page.textContent('h1 + .muted'), dir);
 });
 
+test('a regime has the same colour in the browser as in the SVG phase diagram', async () => {
+  const svgFile = path.join(root, 'phase.svg');
+  execFileSync(binary, ['plot', path.join(root, 'grok-mlp-small'), '--x', 'optim.weight_decay',
+    '--y', 'task.train_fraction', '--out', svgFile], { stdio: 'ignore' });
+  const svg = fs.readFileSync(svgFile, 'utf8');
+  const inSvg = {};
+  for (const m of svg.matchAll(/fill='(#[0-9a-f]{6})'\/>\n<text[^>]*>(confusion|memorization|grokking|comprehension)</g)) inSvg[m[2]] = m[1];
+  assert.equal(Object.keys(inSvg).length, 4, svg.slice(0, 400));
+  await open('#/sweep/grok-mlp-small');
+  await page.waitForSelector('.legend-swatch');
+  const inPage = await page.evaluate(() => {
+    const hex = (rgb) => '#' + rgb.match(/\d+/g).slice(0, 3).map((v) => Number(v).toString(16).padStart(2, '0')).join('');
+    const out = {};
+    for (const s of document.querySelectorAll('.legend-swatch'))
+      out[s.nextSibling.textContent.trim()] = hex(getComputedStyle(s).backgroundColor);
+    return out;
+  });
+  assert.deepEqual(inPage, inSvg);
+});
+
 test('the compare view overlays runs and lists their config differences', async () => {
   await open('#/');
   const boxes = page.locator('#runs tbody tr input[type=checkbox]');

@@ -10,10 +10,11 @@
   const REPORT = reportEl ? JSON.parse(reportEl.textContent) : null;
   const BUCKETS = REPORT ? REPORT.buckets : 600;
   const POLL_MS = 1000;  // a training run's page asks for changes this often
-  const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2',
-    '#17becf', '#7f7f7f', '#bcbd22'];
-  const REGIME_COLORS = { comprehension: '#2ca02c', grokking: '#1f77b4', memorization: '#ff7f0e',
-    confusion: '#d62728' };
+  // The plots' palette and styles: the same values the SVG reports draw with (report/style.h),
+  // inlined into the page by the server and by a report.
+  const STYLE = JSON.parse(document.getElementById('gs-style').textContent);
+  const COLORS = STYLE.palette;
+  const REGIME_COLORS = STYLE.regimes;
   const SUMMARY_FIELDS = ['regime', 'memorized_step', 'generalized_step', 'grokking_delay',
     'steps_done'];
   const app = document.getElementById('app');
@@ -205,7 +206,7 @@
     });
   }
   function viridis(t) {
-    const stops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+    const stops = STYLE.ramp;
     const x = Math.max(0, Math.min(1, t)) * (stops.length - 1), i = Math.min(stops.length - 2, Math.floor(x));
     const f = x - i, c = stops[i].map((a, k) => Math.round(a + f * (stops[i + 1][k] - a)));
     return `rgb(${c[0]},${c[1]},${c[2]})`;
@@ -495,7 +496,7 @@
       const zOf = (rs) => (z === 'regime' ? mostCommon(rs.map((r) => r.regime)) : mean(rs.map((r) => r[z])));
       const zs_ = [...cells.values()].map(zOf).filter((v) => typeof v === 'number');
       const lo = Math.min(...zs_), hi = Math.max(...zs_);
-      const colour = (v) => (v == null ? '#ccc' : z === 'regime' ? (REGIME_COLORS[v] || '#999') : viridis(hi > lo ? (v - lo) / (hi - lo) : 0.5));
+      const colour = (v) => (v == null ? STYLE.empty : z === 'regime' ? (REGIME_COLORS[v] || STYLE.missing) : viridis(hi > lo ? (v - lo) / (hi - lo) : 0.5));
       const cw = Math.max(28, Math.min(120, 800 / xv.length)), ch = Math.max(22, Math.min(70, 480 / yv.length));
       const left = 90, top = 10, NS = 'http://www.w3.org/2000/svg';
       const svg = document.createElementNS(NS, 'svg');

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "gradscope/report/plot.h"
+#include "gradscope/report/style.h"
 #include "gradscope/report/svg.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/metrics.h"
@@ -77,16 +78,17 @@ fs::path write_incontext_plot(const fs::path& run_dir, const std::vector<Metrics
   for (size_t j = 0; j < splits.size(); ++j) {
     const std::string& s = splits[j].first;
     std::vector<Series> series = {
-        per_query(last, s + "_err.", fmt::format("model, step {}", last.step()), "#000000"),
-        per_query(early, s + "_err.", fmt::format("model, step {}", early.step()), "#7f7f7f", true),
-        per_query(last, s + "_ridge_err.", "ridge", "#1f77b4"),
-        per_query(last, s + "_dmmse_err.", "dmmse", "#2ca02c"),
-        per_query(last, s + "_least_squares_err.", "least squares", "#ff7f0e", true),
-        per_query(last, s + "_zero_err.", "zero", "#d62728", true)};
+        per_query(last, s + "_err.", fmt::format("model, step {}", last.step()), style::kBlack),
+        per_query(early, s + "_err.", fmt::format("model, step {}", early.step()), style::kGrey,
+                  true),
+        per_query(last, s + "_ridge_err.", "ridge", style::kBlue),
+        per_query(last, s + "_dmmse_err.", "dmmse", style::kGreen),
+        per_query(last, s + "_least_squares_err.", "least squares", style::kOrange, true),
+        per_query(last, s + "_zero_err.", "zero", style::kRed, true)};
     std::erase_if(series, [](const Series& c) { return c.points.empty(); });
     std::vector<std::pair<double, double>> all;
     for (const Series& c : series)
-      if (c.color != "#ff7f0e") all.insert(all.end(), c.points.begin(), c.points.end());
+      if (c.color != style::kOrange) all.insert(all.end(), c.points.begin(), c.points.end());
     const double K = series.front().points.empty() ? 1 : series.front().points.back().first;
     // From 0 to a multiple of 5 at or above K: the 5 linear ticks fall on whole queries.
     body += panel(100 + double(j) * 560, Y, PW, PH, {0.0, 5 * std::ceil(K / 5), false},
@@ -98,7 +100,7 @@ fs::path write_incontext_plot(const fs::path& run_dir, const std::vector<Metrics
     for (const char* b : {"ridge", "dmmse"}) {
       Series c = curve(rows, fmt::format("{}_dist_{}", s, b),
                        fmt::format("{} to {}", std::string(s) == "test" ? "new tasks" : "pool", b),
-                       std::string(b) == "ridge" ? "#1f77b4" : "#2ca02c", false,
+                       std::string(b) == "ridge" ? style::kBlue : style::kGreen, false,
                        std::string(s) == "train");
       std::erase_if(c.points, [](const auto& p) { return !(p.second > 0); });
       if (!c.points.empty()) dist.push_back(c);
@@ -125,10 +127,11 @@ std::vector<fs::path> write_emergence_plots(const fs::path& run_dir) {
   const double W = 1180, PW = 400, PH = 300, X1 = 100, X2 = 680, Y = 70;
 
   if (has(rows, "relevant_share")) {  // sparse parity
-    const Series loss = curve(rows, "test_loss", "test loss", "#d62728", false);
-    const Series acc = curve(rows, "test_acc", "test accuracy", "#d62728", false);
-    const Series share = curve(rows, "relevant_share", "relevant-weight share", "#1f77b4", false);
-    const Series dist = curve(rows, "dist_from_init", "||W_t - W_0||", "#2ca02c", false);
+    const Series loss = curve(rows, "test_loss", "test loss", style::kRed, false);
+    const Series acc = curve(rows, "test_acc", "test accuracy", style::kRed, false);
+    const Series share =
+        curve(rows, "relevant_share", "relevant-weight share", style::kBlue, false);
+    const Series dist = curve(rows, "dist_from_init", "||W_t - W_0||", style::kGreen, false);
     const Axis ay_share{0.0, 1.0, false};
     std::string body = panel(X1, Y, PW, PH, lin, value_axis({loss}), {loss},
                              "test loss and relevant-weight share", "test loss", "step", false);
@@ -140,7 +143,7 @@ std::vector<fs::path> write_emergence_plots(const fs::path& run_dir) {
     body += legend_box(X2 + PW - 150, Y + PH - 46, {acc, dist});
     // The share's rise over its starting (chance) level on a log axis: the hidden progress is
     // orders of magnitude below the final share while the loss sits on its plateau.
-    Series excess{"relevant share - its step-0 value", "#1f77b4", {}, false};
+    Series excess{"relevant share - its step-0 value", style::kBlue, {}, false};
     const double base = share.points.empty() ? 0.0 : share.points.front().second;
     for (const auto& [x, y] : share.points)
       if (y - base > 0) excess.points.emplace_back(x, y - base);
@@ -161,8 +164,8 @@ std::vector<fs::path> write_emergence_plots(const fs::path& run_dir) {
       losses.push_back(curve(rows, k, "", palette(i), true));
       accs.push_back(curve(rows, "subtask." + id + ".test_acc", "", palette(i), true));
     }
-    Series mean = curve(rows, "test_loss", "mean over examples", "#000000", true);
-    Series mean_acc = curve(rows, "test_acc", "mean over examples", "#000000", true);
+    Series mean = curve(rows, "test_loss", "mean over examples", style::kBlack, true);
+    Series mean_acc = curve(rows, "test_acc", "mean over examples", style::kBlack, true);
     losses.front().label = "subtask 0 (most frequent)";
     losses.back().label = fmt::format("subtask {} (rarest)", sub_loss.size() - 1);
     losses.push_back(mean);
@@ -186,10 +189,10 @@ std::vector<fs::path> write_emergence_plots(const fs::path& run_dir) {
                 "layer " + id.substr(0, id.find('.')) + " head " + id.substr(id.find('.') + 1),
                 palette(i), false, layer == 0));
     }
-    const Series icl = curve(rows, "test_icl_score", "in-context score", "#000000", false);
+    const Series icl = curve(rows, "test_icl_score", "in-context score", style::kBlack, false);
     std::string body = panel(X1, Y, PW, PH, lin, value_axis({icl}), {icl},
                              "in-context score (late - early loss)", "nats", "step", false);
-    Series best{"max prefix-matching score", "#d62728", {}, false};
+    Series best{"max prefix-matching score", style::kRed, {}, false};
     for (size_t r = 0; r < rows.size(); ++r) {
       double m = -INFINITY;
       for (const std::string& k : heads) m = std::max(m, rows[r].get(k));
@@ -205,11 +208,13 @@ std::vector<fs::path> write_emergence_plots(const fs::path& run_dir) {
   if (has(rows, "test_segment_exact_match")) {  // induction sequences (not text)
     // The metric matters: exact match of whole repeated segments beside per-token measures.
     const Series exact =
-        curve(rows, "test_segment_exact_match", "segment exact match", "#d62728", false);
-    const Series token = curve(rows, "test_induction_acc", "per-token accuracy", "#1f77b4", false);
+        curve(rows, "test_segment_exact_match", "segment exact match", style::kRed, false);
+    const Series token =
+        curve(rows, "test_induction_acc", "per-token accuracy", style::kBlue, false);
     const Series edit =
-        curve(rows, "test_segment_edit_distance", "segment edit distance", "#2ca02c", false);
-    const Series tok_loss = curve(rows, "test_induction_loss", "per-token loss", "#9467bd", false);
+        curve(rows, "test_segment_edit_distance", "segment edit distance", style::kGreen, false);
+    const Series tok_loss =
+        curve(rows, "test_induction_loss", "per-token loss", style::kPurple, false);
     std::string m = panel(X1, Y, PW, PH, lin, {0.0, 1.0, false}, {exact, token},
                           "exact match vs per-token accuracy", "share");
     m += panel(X2, Y, PW, PH, lin, value_axis({edit}), {edit}, "continuous metrics",

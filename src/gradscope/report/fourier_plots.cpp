@@ -8,6 +8,7 @@
 
 #include "gradscope/probes/npy.h"
 #include "gradscope/report/plot.h"
+#include "gradscope/report/style.h"
 #include "gradscope/report/svg.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/metrics.h"
@@ -112,10 +113,11 @@ std::vector<std::tuple<std::string, double, double>> phase_spans(const Summary* 
 fs::path progress_svg(const fs::path& run_dir, const std::vector<MetricsRow>& rows,
                       const Summary* summary, const std::string& title) {
   const std::vector<Series> series = {
-      metric_curve(rows, "train_loss", "train loss", "#1f77b4"),
-      metric_curve(rows, "test_loss", "test loss", "#d62728"),
-      metric_curve(rows, "fourier.restricted_loss", "restricted loss", "#2ca02c"),
-      metric_curve(rows, "fourier.excluded_loss_train", "excluded loss (train)", "#9467bd", true)};
+      metric_curve(rows, "train_loss", "train loss", style::kBlue),
+      metric_curve(rows, "test_loss", "test loss", style::kRed),
+      metric_curve(rows, "fourier.restricted_loss", "restricted loss", style::kGreen),
+      metric_curve(rows, "fourier.excluded_loss_train", "excluded loss (train)", style::kPurple,
+                   true)};
   std::vector<std::pair<double, double>> all;
   for (const Series& s : series) all.insert(all.end(), s.points.begin(), s.points.end());
   const double last = double(rows.back().step());
@@ -123,7 +125,7 @@ fs::path progress_svg(const fs::path& run_dir, const std::vector<MetricsRow>& ro
   const double X = 90, Y = 70, W = 800, H = 420;
   std::string body = panel(X, Y, W, H, ax, ay, series, "losses and Nanda's progress measures",
                            "loss (nats)", "step", false);
-  const char* shades[] = {"#1f77b4", "#ff7f0e", "#2ca02c"};
+  const char* shades[] = {style::kBlue, style::kOrange, style::kGreen};
   size_t i = 0;
   for (const auto& [name, a, b] : phase_spans(summary, last)) {
     const double xa = ax.map(a, X, X + W), xb = ax.map(std::min(b, last), X, X + W);

@@ -1,5 +1,6 @@
 // Phase diagrams: see phase_diagram.h.
 #include "gradscope/report/phase_diagram.h"
+#include "gradscope/report/style.h"
 
 #include <fmt/core.h>
 
@@ -218,14 +219,6 @@ struct ZScale {
   }
 };
 
-const std::map<std::string, std::string>& regime_colours() {
-  static const std::map<std::string, std::string> c = {{"comprehension", "#2ca02c"},
-                                                       {"grokking", "#ff7f0e"},
-                                                       {"memorization", "#1f77b4"},
-                                                       {"confusion", "#bbbbbb"}};
-  return c;
-}
-
 std::string short_number(double v) {
   if (v == 0) return "0";
   if (std::abs(v) >= 1e4 || std::abs(v) < 1e-3) return fmt::format("{:.2g}", v);
@@ -244,10 +237,10 @@ std::string most_common(const std::map<std::string, int>& labels) {
 // the regime, or the mean and how many runs never got there.
 std::string cell_svg(const Cell* cell, bool regime, const ZScale& z, double x0, double y0,
                      double x1, double y1) {
-  std::string fill = "#f4f4f4", text, ink = "#000";
+  std::string fill = style::kEmpty, text, ink = "#000";
   if (cell && regime) {
     const std::string best = most_common(cell->labels);
-    fill = regime_colours().count(best) ? regime_colours().at(best) : "#dddddd";
+    fill = style::regime_colour(best);
     text = best.substr(0, 5);
   } else if (cell && !cell->numbers.empty()) {
     double mean = 0;
@@ -256,7 +249,7 @@ std::string cell_svg(const Cell* cell, bool regime, const ZScale& z, double x0, 
     if (z(mean) < 0.6) ink = "#fff";  // light text on the dark end of the ramp
     text = short_number(mean) + (cell->missing ? fmt::format(" ({} never)", cell->missing) : "");
   } else if (cell) {
-    fill = "#dddddd";
+    fill = style::kMissing;
     text = "never";
   }
   std::string s = svg_rect(x0, y0, x1 - x0, y1 - y0, fill, "white");
@@ -287,13 +280,12 @@ std::string legend_svg(const Layout& l, bool regime, const ZScale& z) {
   const double lx = l.x0 + l.pw + 20;
   if (regime) {
     std::vector<std::pair<std::string, std::string>> entries;
-    for (const char* r : {"confusion", "memorization", "grokking", "comprehension"})
-      entries.emplace_back(r, regime_colours().at(r));
+    for (const style::RegimeColour& r : style::kRegimes) entries.emplace_back(r.regime, r.colour);
     return swatch_legend(lx, l.y0 + 10, entries);
   }
   if (!(z.hi >= z.lo)) return "";
   return colour_bar(lx, l.y0, l.ph, short_number(z.lo), short_number(z.hi), z.log ? "(log)" : "") +
-         swatch_legend(lx, l.y0 + l.ph + 10, {{"never", "#dddddd"}}, 11);
+         swatch_legend(lx, l.y0 + l.ph + 10, {{"never", style::kMissing}}, 11);
 }
 
 }  // namespace

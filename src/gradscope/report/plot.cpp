@@ -1,5 +1,6 @@
 // SVG loss and accuracy curves: see plot.h.
 #include "gradscope/report/plot.h"
+#include "gradscope/report/style.h"
 
 #include "gradscope/report/svg.h"
 
@@ -29,9 +30,9 @@ std::string run_title(const std::filesystem::path& run_dir) {
 
 void write_curves_svg(const std::filesystem::path& run_dir, const std::filesystem::path& svg) {
   const std::vector<MetricsRow> rows = read_metrics(run_dir);
-  Series train_loss{"train", "#1f77b4", {}}, test_loss{"test", "#d62728", {}};
-  Series train_acc{"train", "#1f77b4", {}}, test_acc{"test", "#d62728", {}};
-  Series rel_error{"test", "#d62728", {}};
+  Series train_loss{"train", style::kBlue, {}}, test_loss{"test", style::kRed, {}};
+  Series train_acc{"train", style::kBlue, {}}, test_acc{"test", style::kRed, {}};
+  Series rel_error{"test", style::kRed, {}};
   for (const MetricsRow& r : rows) {
     const double x = double(r.step());
     if (x < 1) continue;

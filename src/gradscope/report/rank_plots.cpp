@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "gradscope/report/plot.h"
+#include "gradscope/report/style.h"
 #include "gradscope/report/svg.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/metrics.h"
@@ -135,7 +136,7 @@ fs::path staircase_svg(const fs::path& run_dir, const json& theory,
   const json& p = theory["prediction"];
   const auto jumps = p["jump_times"].get<std::vector<double>>();
   const auto plateaus = p["plateau_losses"].get<std::vector<double>>();
-  Series observed{"observed train loss", "#1f77b4", {}}, predicted{"predicted", "#d62728", {}};
+  Series observed{"observed train loss", style::kBlue, {}}, predicted{"predicted", style::kRed, {}};
   double tmax = 0;
   for (const MetricsRow& r : rows) {
     const double t = r.get("rescaled_time"), l = r.get("train_loss");
@@ -162,7 +163,7 @@ fs::path staircase_svg(const fs::path& run_dir, const json& theory,
       const double x = v.get<double>();
       if (x <= tmax)
         series.push_back(Series{series.size() == 2 ? "rank increments (spectra)" : "",
-                                "#2ca02c",
+                                style::kGreen,
                                 {{x, ay.hi}, {x, ay.lo}}});
     }
   const double W = 900, H = 500;
@@ -193,7 +194,7 @@ fs::path modes_svg(const fs::path& run_dir, const json& theory, const std::vecto
     std::vector<double> t;
     for (int i = 0; i <= 400; ++i) t.push_back(tmax * i / 400.0);
     const auto u = saxe_mode_curve(s, u0, depth, t);
-    Series pred{"closed form", "#000000", {}, true};
+    Series pred{"closed form", style::kBlack, {}, true};
     for (size_t i = 0; i < t.size(); ++i) pred.points.emplace_back(t[i], u[i]);
     if (c > 0) pred.label.clear();  // one legend entry for every closed-form curve
     series.push_back(std::move(obs));

@@ -1,5 +1,6 @@
 // The SVG plotting layer: see svg.h.
 #include "gradscope/report/svg.h"
+#include "gradscope/report/style.h"
 
 #include <fmt/core.h>
 
@@ -223,14 +224,11 @@ Axis log_axis(const std::vector<std::pair<double, double>>& pts) {
 }
 
 const char* palette(size_t i) {
-  static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-                                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-  return colors[i % 10];
+  return style::kPalette[i % style::kPalette.size()];
 }
 
 std::string ramp_colour(double t) {
-  static const double stops[5][3] = {
-      {68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}};
+  const auto& stops = style::kRamp;
   t = std::clamp(t, 0.0, 1.0) * 4;
   const int i = std::min(3, static_cast<int>(t));
   const double f = t - i;

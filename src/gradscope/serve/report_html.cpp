@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 
+#include "gradscope/report/style.h"
 #include "gradscope/report/svg.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/serve/safe_path.h"
@@ -76,11 +77,23 @@ std::string report_html(const fs::path& target) {
                     {"answers", std::move(data)}};
   return "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
          "<meta name=\"viewport\" content=\"width=device-width\">\n<title>gradscope report: " +
-         xml_escape(title) + "</title>\n<style>\n" + asset("uplot.css") + "\n" + asset("app.css") +
-         "\n</style>\n</head>\n<body>\n<div id=\"app\"></div>\n" +
+         xml_escape(title) + "</title>\n" + style_element() + "\n<style>\n" + asset("uplot.css") +
+         "\n" + asset("app.css") + "\n</style>\n</head>\n<body>\n<div id=\"app\"></div>\n" +
          "<script type=\"application/json\" id=\"gs-report\">" + script_safe(json_text(doc)) +
          "</script>\n<script>\n" + script_safe(asset("uplot.js")) + "\n</script>\n<script>\n" +
          script_safe(asset("app.js")) + "\n</script>\n</body>\n</html>\n";
+}
+
+std::string style_element() {
+  return "<script type=\"application/json\" id=\"gs-style\">" + script_safe(style::style_json()) +
+         "</script>";
+}
+
+std::string index_page(std::string_view index_html) {
+  std::string page(index_html);
+  const size_t head = page.find("</head>");
+  if (head == std::string::npos) throw std::logic_error("index.html has no </head>");
+  return page.insert(head, style_element() + "\n");
 }
 
 }  // namespace gradscope::serve

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "gradscope/rundir/paths.h"
+#include "gradscope/serve/report_html.h"
 #include "gradscope/serve/safe_path.h"
 #include "gradscope/serve/viewer_data.h"
 #include "gradscope/serve/web_assets.h"
@@ -157,6 +158,8 @@ Response Viewer::handle(const Request& r) const {
     if (r.path.rfind("/api/", 0) == 0) return api(r);
     const WebAsset* asset = find_asset(r.path == "/" ? "index.html" : r.path.substr(1));
     if (!asset) return json_error(404, "not found");
+    if (std::string_view(asset->name) == "index.html")  // with the plots' style inlined
+      return {200, std::string(asset->content_type), index_page(asset->content)};
     return {200, std::string(asset->content_type), std::string(asset->content)};
   } catch (const HttpError& e) {
     return json_error(e.status, e.what());
