@@ -13,7 +13,8 @@ The same C++ core as the gradscope executable reads every file (docs/PYTHON.md).
 
 from ._core import RunError
 from .arrays import Arrays
-from .run import Model, Run, runs
-from .train import run, sweep, task_data
+from .model import Model
+from .results import Run, runs
+from .training import run, sweep, task_data
 
 __all__ = ["Arrays", "Model", "Run", "RunError", "run", "runs", "sweep", "task_data"]

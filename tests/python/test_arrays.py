@@ -34,7 +34,7 @@ def arrays_of(experiment, **scalars):
 
 def test_the_built_in_task_as_arrays_trains_byte_identically_to_the_cli(tmp_path):
     exp = tmp_path / "xy.toml"
-    exp.write_text(gs.train._toml_text(EXPERIMENT))
+    exp.write_text(gs.training._toml_text(EXPERIMENT))
     subprocess.run([BINARY, "run", exp, "--out", tmp_path / "cli"], check=True,
                    capture_output=True)
     run = gs.run(EXPERIMENT, out=tmp_path / "py", data=arrays_of(EXPERIMENT))
@@ -61,7 +61,7 @@ def test_saved_arrays_run_from_the_command_line_with_the_same_hash(tmp_path):
     gs.run(EXPERIMENT, out=tmp_path / "py", data=data)
     data.save(tmp_path / "mine.npz")
     exp = tmp_path / "arrays.toml"
-    exp.write_text(gs.train._toml_text(EXPERIMENT) + "")
+    exp.write_text(gs.training._toml_text(EXPERIMENT) + "")
     done = subprocess.run([BINARY, "run", exp, "task.name=arrays", "task.path=mine.npz",
                            "--out", tmp_path / "cli"], cwd=tmp_path, capture_output=True,
                           text=True)

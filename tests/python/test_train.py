@@ -156,3 +156,28 @@ def test_sweep_runs_every_point_once_and_returns_them_from_the_index(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in root.rglob("metrics.jsonl")} == mtimes
     with pytest.raises(ValueError, match="optim.weight_decy"):
         gs.sweep(SMALL, {"optim.weight_decy": [0.1, 0.2]}, root=root)
+
+
+def test_values_and_config_text_are_the_cores():
+    """Overrides and experiment dicts are written by the C++ core (its value grammar and its
+    config writer): nothing is parsed or written as TOML in Python."""
+    core = gs._core
+    assert core.assignment("optim.lr", 0.1) == "optim.lr=0.1"
+    assert core.assignment("task.unordered", True) == "task.unordered=true"
+    assert core.assignment("name", 'a "b"') == 'name="a \\"b\\""'
+    assert core.assignment("optim.weight_decay", [0.1, 1], True) == "optim.weight_decay=0.1,1"
+    assert core.assignment("task.target", [3, 2], True) == "task.target=[3.0, 2.0]"
+    assert (core.assignment("task.target", [[3, 2], [1, 1]], True)
+            == "task.target=[3.0, 2.0],[1.0, 1.0]")
+    for bad in (float("nan"), {"a": 1}, [1, "x"], None, [True]):
+        with pytest.raises(ValueError, match="optim.lr = "):
+            core.assignment("optim.lr", bad)
+    text = core.experiment_toml({"name": "t", "task": {"p": 7}, "optim": {"lr": 0.01},
+                                 "sweep": {"optim.weight_decay": [0.1, 1.0]}})
+    parsed = tomllib.loads(text)
+    assert (parsed["name"], parsed["task"]["p"], parsed["optim"]["lr"]) == ("t", 7, 0.01)
+    assert "sweep" not in parsed
+    with pytest.raises(ValueError, match="task.q"):
+        core.experiment_toml({"task": {"q": 1}})
+    with pytest.raises(ValueError, match="sections hold values"):
+        core.experiment_toml({"task": {"p": {"x": 1}}})

@@ -71,5 +71,24 @@ TEST(ValueText, SweepAxes) {
   EXPECT_EQ(axis[1], ConfigValue(std::vector<double>{1, 1}));
 }
 
+// assignment_text writes what parse_values reads back: every kind of value, one or several.
+TEST(ValueText, AssignmentsRoundTrip) {
+  const std::vector<std::pair<std::string, std::vector<ConfigValue>>> cases = {
+      {"train.steps", {int64_t{100000}}},
+      {"optim.lr", {0.1}},
+      {"optim.weight_decay", {0.1, 1.0 / 3.0, 1e-300}},
+      {"task.unordered", {true}},
+      {"name", {std::string("a, \"b\"\\c")}},
+      {"model.activation", {std::string("relu"), std::string("gelu")}},
+      {"task.target", {std::vector<double>{3, 2, 1, 0.5}}},
+      {"task.target", {std::vector<double>{3, 2}, std::vector<double>{1, 1}}}};
+  for (const auto& [key, values] : cases) {
+    const std::string text = assignment_text(key, values);
+    ASSERT_EQ(text.substr(0, key.size() + 1), key + "=");
+    EXPECT_EQ(parse_values(spec(key), text.substr(key.size() + 1)), values) << text;
+  }
+  EXPECT_EQ(assignment_text("optim.lr", {0.1}), "optim.lr=0.1");
+}
+
 }  // namespace
 }  // namespace gradscope

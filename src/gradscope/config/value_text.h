@@ -29,4 +29,9 @@ ConfigValue parse_value(const KeySpec& spec, const std::string& text);
 // a list key, not a comma list of bracketed lists). Throws ConfigError like parse_value.
 std::vector<ConfigValue> parse_values(const KeySpec& spec, const std::string& text);
 
+// The override that sets `key` to `values` in this grammar: "key=v" for one value, the sweep axis
+// "key=v1,v2,..." for several (each value as TOML: strings quoted, numbers round-trip, lists
+// bracketed). parse_values reads the values back.
+std::string assignment_text(const std::string& key, const std::vector<ConfigValue>& values);
+
 }  // namespace gradscope

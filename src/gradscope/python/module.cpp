@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "gradscope/config/value_text.h"
 #include "gradscope/index/results_index.h"
 #include "gradscope/python/model_binding.h"
 #include "gradscope/run/trainer.h"
@@ -86,6 +87,76 @@ py::tuple select_runs(const fs::path& db, const std::vector<std::string>& filter
   std::vector<std::string> columns;
   const auto rows = index.select(filters, columns);
   return py::make_tuple(columns, rows);
+}
+
+bool is_sequence(py::handle v) {
+  return py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v);
+}
+
+// A Python value as the config value of `key`: a bool, an int, a finite float, a str, or a list
+// (or tuple) of numbers. Anything else is bad input naming the key.
+ConfigValue config_value(py::handle v, const std::string& key) {
+  auto bad = [&](const char* valid) {
+    return ConfigError(key + " = " + py::repr(v).cast<std::string>() + " (valid: " + valid + ")");
+  };
+  auto number = [](py::handle x) {
+    return !py::isinstance<py::bool_>(x) &&
+           (py::isinstance<py::int_>(x) || py::isinstance<py::float_>(x));
+  };
+  if (py::isinstance<py::bool_>(v)) return v.cast<bool>();
+  if (py::isinstance<py::int_>(v)) return v.cast<int64_t>();
+  if (py::isinstance<py::float_>(v)) {
+    if (!std::isfinite(v.cast<double>())) throw bad("a finite number");
+    return v.cast<double>();
+  }
+  if (py::isinstance<py::str>(v)) return v.cast<std::string>();
+  if (!is_sequence(v)) throw bad("a bool, number, string or list of numbers");
+  std::vector<double> list;
+  for (py::handle x : v) {
+    if (!number(x) || !std::isfinite(x.cast<double>())) throw bad("a list of finite numbers");
+    list.push_back(x.cast<double>());
+  }
+  return list;
+}
+
+// The override setting `key` to `value` in the core's grammar (config/value_text.h). With `axis`
+// (gradscope.sweep), a list is a sweep axis where the key holds no list, and a list of lists is
+// one where it does.
+std::string assignment(const std::string& key, py::handle value, bool axis) {
+  const KeySpec* spec = Config::find(key);
+  const bool list_key = spec && (spec->default_value.index() == 4 || spec->string_or_list);
+  bool of_lists = is_sequence(value) && py::len(value) > 0;
+  if (of_lists)
+    for (py::handle x : value) of_lists = of_lists && is_sequence(x);
+  std::vector<ConfigValue> values;
+  if (axis && is_sequence(value) && (!list_key || of_lists)) {
+    for (py::handle x : value) values.push_back(config_value(x, key));
+  } else {
+    values.push_back(config_value(value, key));
+  }
+  return assignment_text(key, values);
+}
+
+// An experiment dict ({"name": ..., "task": {"p": 113, ...}, ...}) as TOML text: the config it
+// sets over the defaults (every key and value checked as Config::set checks them), written by
+// Config::to_toml. Its "sweep" section is gradscope.sweep's (as axes), not part of a config.
+std::string experiment_toml(const py::dict& experiment) {
+  Config c;
+  for (const auto& [name, section] : experiment) {
+    const std::string top = py::str(name);
+    if (!py::isinstance<py::dict>(section)) {
+      c.set(top, config_value(section, top));
+      continue;
+    }
+    if (top == "sweep") continue;
+    for (const auto& [k, v] : section.cast<py::dict>()) {
+      const std::string key = top + "." + std::string(py::str(k));
+      if (py::isinstance<py::dict>(v))
+        throw ConfigError(key + ": sections hold values, not tables");
+      c.set(key, config_value(v, key));
+    }
+  }
+  return c.to_toml();
 }
 
 // Trains one run in-process as `gradscope run` does (sweep/launch.h: the same config, run
@@ -207,6 +278,10 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("force", &RunRequest::force, "replace an existing run directory")
       .def_readwrite("resume", &RunRequest::resume, "a run directory to continue instead")
       .def_readwrite("index", &RunRequest::index, "the results index (empty: the runs root's)");
+  m.def("assignment", &assignment, py::arg("key"), py::arg("value"), py::arg("axis") = false,
+        "the override key=value (axis: a sweep axis key=v1,v2,...) in the core's value grammar");
+  m.def("experiment_toml", &experiment_toml, py::arg("experiment"),
+        "an experiment dict as the config's TOML text (keys and values checked)");
   m.def("launch_run", &launch, py::arg("request"),
         "train a run in-process: (gradscope run's exit status, 130 interrupted; run directory)");
 }

@@ -10,7 +10,6 @@ KeyboardInterrupt; gradscope.run(resume=...) continues from it.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import subprocess
@@ -20,52 +19,22 @@ from pathlib import Path
 
 from . import _core
 from .arrays import Arrays
-from .run import Run, runs
-
-
-def _value_text(value) -> str:
-    """A Python value in the config's value grammar (config/value_text.h)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{value!r} is not a finite number")
-        return repr(value)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_value_text(v) for v in value) + "]"
-    raise ValueError(f"{value!r}: a config value is a bool, number, string or list of numbers")
-
-
-def _toml_value(value) -> str:
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return _value_text(value)
+from .results import Run, runs
 
 
 def _toml_text(experiment: dict) -> str:
-    """An experiment dict ({"name": ..., "task": {"p": 113, ...}, ...}) as TOML text."""
-    lines, tables = [], []
-    for key, value in experiment.items():
-        (tables if isinstance(value, dict) else lines).append((key, value))
-    text = [f"{k} = {_toml_value(v)}" for k, v in lines]
-    for section, table in tables:
-        text.append(f"\n[{section}]")
-        for k, v in table.items():
-            if isinstance(v, dict):
-                raise ValueError(f"{section}.{k}: sections hold values, not tables")
-            text.append(f"{k} = {_toml_value(v)}")
-    return "\n".join(text) + "\n"
+    """An experiment dict ({"name": ..., "task": {"p": 113, ...}, ...}) as TOML text, written by
+    the core (its keys and values checked there)."""
+    return _core.experiment_toml(experiment)
 
 
-def _override_list(overrides) -> list[str]:
+def _override_list(overrides, axes: bool = False) -> list[str]:
+    """Overrides as key=value texts: a dict's through the core's value grammar (with `axes`, a
+    list is a sweep axis), strings as they are."""
     if overrides is None:
         return []
     if isinstance(overrides, dict):
-        return [f"{k}={_value_text(v)}" for k, v in overrides.items()]
+        return [_core.assignment(k, v, axes) for k, v in overrides.items()]
     if isinstance(overrides, str):
         return [overrides]
     return [str(o) for o in overrides]
@@ -179,12 +148,9 @@ def sweep(experiment: str | os.PathLike | dict, overrides=None, *, jobs: int = 1
     sweep's runs from the index as a DataFrame (gradscope.runs). Bad input raises ValueError
     with the command line's message; Ctrl-C stops the runs (each writes a checkpoint) and raises
     KeyboardInterrupt. `data` (gradscope.Arrays) trains every run on your arrays, as in run()."""
-    args = []
-    for k, v in (overrides.items() if isinstance(overrides, dict) else []):
-        values = v if isinstance(v, (list, tuple)) and not k.startswith("task.target") else [v]
-        args.append(f"{k}=" + ",".join(_value_text(x) for x in values))
-    if not isinstance(overrides, dict):
-        args += _override_list(overrides)
+    args = _override_list(overrides, axes=True)
+    if isinstance(experiment, dict):  # its [sweep] section, as axes on the command line
+        args = _override_list(experiment.get("sweep", {}), axes=True) + args
     with tempfile.TemporaryDirectory() as tmp, _DataFile(data) as data_file:
         args += data_file.overrides
         if isinstance(experiment, dict):
