@@ -161,6 +161,10 @@ std::unique_ptr<DeviceContext> open_device(const std::string& name) {
   }
 }
 
+bool has_tf32(Device d) {
+  return d == Device::cuda;
+}
+
 std::string device_unavailable(Device d) {
   if (d != Device::cuda) return "";
 #if GRADSCOPE_CUDA

@@ -43,6 +43,8 @@ enum class Device { cpu, cuda, emulated };
 const char* device_name(Device d);  // "cpu", "cuda", "emulated"
 // Throws std::invalid_argument "device = <name> (valid: cpu, cuda, emulated)".
 Device device_from_name(const std::string& name);
+// Whether `d` has TF32 tensor cores for float GEMMs (precision = "tf32"): cuda only.
+bool has_tf32(Device d);
 // Why `d` cannot be used on this machine ("" when it can): a build without CUDA, no GPU.
 std::string device_unavailable(Device d);
 

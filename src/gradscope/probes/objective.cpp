@@ -12,7 +12,7 @@ namespace {
 template <class T>
 Var real_rows(Tape<T>& t, const double* src, const void* dev, int64_t n, int64_t w,
               const char* what) {
-  if (t.device()) {
+  if (!t.backend().host_memory()) {
     if (!dev) throw std::logic_error(std::string("device examples without ") + what);
     return t.constant(Tensor<T>(static_cast<T*>(const_cast<void*>(dev)), Shape{n, w}));
   }

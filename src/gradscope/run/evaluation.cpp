@@ -58,22 +58,23 @@ double argmax_accuracy(const Tensor<T>& out, const Dataset& d) {
 template <class T>
 Tensor<T> split_outputs(Experiment<T>& x, Tape<T>& t, const Dataset& d, const std::string& split,
                         double& loss, std::vector<T>& host) {
-  DeviceContext* dev = t.device();
-  const Examples all = !dev               ? all_examples(d)
+  DeviceContext& backend = t.backend();
+  const bool on_host = backend.host_memory();  // the cpu: the split and outputs as they are
+  const Examples all = on_host            ? all_examples(d)
                        : split == "train" ? x.device_train->examples()
                                           : x.device_test->examples();
   Var out = model_outputs(t, *x.model, d, all);  // [N, C] logits or [N, Y] predictions
   const Tensor<T> l = t.value(out);
   T value = T(0);
   const T* lv = t.value(objective(t, out, d, all, x.loss)).data;
-  if (!dev) {
+  if (on_host) {
     loss = double(lv[0]);
     return l;
   }
-  dev->download(&value, lv, sizeof(T));
+  backend.download(&value, lv, sizeof(T));
   loss = double(value);
   host.resize(static_cast<size_t>(l.numel()));
-  dev->download(host.data(), l.data, host.size() * sizeof(T));
+  backend.download(host.data(), l.data, host.size() * sizeof(T));
   return Tensor<T>(host.data(), l.shape);
 }
 

@@ -63,8 +63,8 @@ void validate_fit(const Config& c, const TaskFamily& family) {
 
 // A known device; tf32 only on cuda. Every model, task and optimizer feature runs on every device.
 void validate_device(const Config& c) {
-  const Device d = device_from_name(c.string("device"));
-  if (c.string("precision") == "tf32" && d != Device::cuda)
+  const bool tf32 = has_tf32(device_from_name(c.string("device")));
+  if (c.string("precision") == "tf32" && !tf32)
     throw ConfigError(
         "precision = \"tf32\" needs device = \"cuda\" (valid here: float32, "
         "float64)");
