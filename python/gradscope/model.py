@@ -13,15 +13,19 @@ from .results import Run
 
 
 class Model:
-    """A run's model at one checkpoint, for looking inside (transformers).
+    """A run's model at one checkpoint, for looking inside (every model family).
 
     model = gs.Model.from_run(run, step)      # step: a checkpoint step (default: the last)
     logits, cache = model.run_with_cache(tokens)
     logits = model.run_with_hooks(tokens, {"blocks.0.attn.hook_z": fn})
 
-    tokens: integer ids [batch, pos] (the task's layout, e.g. gs.task_data's x_test). The model
-    runs on the plain path (every position, none of training's shortcuts) through the same C++
-    kernels; logits are [batch, pos, vocab]. Activations carry TransformerLens's names and shapes:
+    tokens: integer ids [batch, pos] (the task's layout, e.g. gs.task_data's x_test), or for a
+    task of real inputs its features [batch, ...]. The model runs on the plain path (every
+    position, none of training's shortcuts) through the same C++ kernels; a transformer's logits
+    are [batch, pos, vocab], any other model's outputs [batch, outputs]. The MLPs name
+    hook_embed [batch, 2, d_embed] and mlp.hook_pre / mlp.hook_post [batch, d_hidden] (dense:
+    layers.{l}.hook_pre / hook_post); deep linear networks layers.{l}.hook_out; the diagonal
+    models none. A transformer's activations carry TransformerLens's names and shapes:
     hook_embed, hook_pos_embed [batch, pos, d_model]; blocks.{l}.hook_resid_pre / hook_attn_out /
     hook_resid_mid / hook_mlp_out / hook_resid_post [batch, pos, d_model];
     blocks.{l}.attn.hook_q / hook_k / hook_v / hook_z [batch, pos, head, d_head];
@@ -37,11 +41,10 @@ class Model:
         self.step = self.run._checkpoint(step).layout["step"]
         self._core = _core.Model(self.run.path, self.step)
         m = self.run.config["model"]
-        if m.get("type") != "transformer":
-            raise ValueError(f"{self.run.path}: model.type = {m.get('type')!r} has no named "
-                             "activations (valid: transformer)")
-        self.n_heads = int(m["n_heads"])
-        self.d_head = int(m.get("d_head") or 0) or int(m["d_model"]) // self.n_heads
+        self.type = m.get("type")
+        self.n_heads = int(m["n_heads"]) if self.type == "transformer" else 0
+        self.d_head = (int(m.get("d_head") or 0) or int(m["d_model"]) // self.n_heads
+                       if self.n_heads else 0)
 
     @classmethod
     def from_run(cls, run: "Run | str | os.PathLike", step: int | None = None) -> "Model":
@@ -51,7 +54,7 @@ class Model:
         return self._core.params()
 
     def _per_head(self, name: str) -> bool:
-        return name.endswith(self._PER_HEAD)
+        return self.n_heads > 0 and name.endswith(self._PER_HEAD)
 
     def _outward(self, name: str, a: np.ndarray, batch: int) -> np.ndarray:
         """An activation as TransformerLens shapes it (a view)."""
@@ -91,3 +94,21 @@ class Model:
 
         logits, _ = self._core.run(tokens, {k: wrap(k, f) for k, f in hooks.items()}, False)
         return logits
+
+    def to_torch(self):
+        """The model as a torch.nn.Module at this checkpoint (python/gradscope/torch_model.py):
+        its forward gives run_with_cache's outputs; a transformer's state dict has
+        TransformerLens's names and shapes."""
+        from . import torch_model
+        return torch_model.module(self.run.config, self.params(), self._core.length(),
+                                  self._core.features())
+
+    def hooked_transformer_config(self) -> dict:
+        """The HookedTransformerConfig fields of this transformer: with TransformerLens installed,
+        HookedTransformer(HookedTransformerConfig(**model.hooked_transformer_config()))
+        .load_state_dict(model.to_torch().state_dict(), strict=False) gives the same logits."""
+        from . import torch_model
+        if self.type != "transformer":
+            raise ValueError(f"model.type = {self.type!r} is not a transformer")
+        return torch_model.hooked_transformer_config(self.run.config, self.params(),
+                                                     self._core.length())

@@ -121,5 +121,34 @@ def test_bad_input_is_a_value_error(run, tmp_path):
     mlp = tmp_path / "mlp"
     subprocess.run([BINARY, "run", EXAMPLES / "grok-mlp-small.toml", "train.steps=10", "--out",
                     mlp], check=True, capture_output=True)
-    with pytest.raises(ValueError, match="no named activations"):
-        gs.Model.from_run(mlp)
+    with pytest.raises(ValueError, match="no activation mlp.hook_x .*valid: hook_embed, mlp"):
+        gs.Model.from_run(mlp).run_with_hooks(np.array([[1, 2]]), {"mlp.hook_x": lambda a: a})
+
+
+def test_every_family_runs_from_python_with_named_activations(tmp_path):
+    """Not only transformers: pair-mlp's outputs give its logged test loss, its named activations
+    have their documented shapes and a hook replaces them; a deep linear network names each
+    layer's output, the last being the outputs."""
+    mlp = ["task.p=23", "model.d_embed=32"]
+    short = ["train.steps=20", "train.log_every=10"]
+    subprocess.run([BINARY, "run", EXAMPLES / "pair-mlp.toml", *mlp, *short, "--out",
+                    tmp_path / "mlp"], check=True, capture_output=True)
+    data = gs.task_data(EXAMPLES / "pair-mlp.toml", mlp)
+    x, y = data["x_test"], data["y_test"]
+    model = gs.Model.from_run(tmp_path / "mlp")
+    logits, cache = model.run_with_cache(x)
+    assert logits.shape == (len(x), 23)
+    logged = [json.loads(r) for r in open(tmp_path / "mlp" / "metrics.jsonl")][-1]
+    assert cross_entropy(logits, y) == pytest.approx(logged["test_loss"], rel=1e-5)
+    assert cache["hook_embed"].shape == (len(x), 2, 32)
+    assert cache["mlp.hook_pre"].shape == cache["mlp.hook_post"].shape == (len(x), 24)
+    assert np.array_equal(cache["mlp.hook_post"], np.maximum(cache["mlp.hook_pre"], 0))
+    zeroed = model.run_with_hooks(x, {"mlp.hook_post": lambda a: np.zeros_like(a)})
+    assert not zeroed.any()  # (0 W_out) E^T
+
+    subprocess.run([BINARY, "run", EXAMPLES / "saxe-deep-linear.toml", *short, "--out",
+                    tmp_path / "linear"], check=True, capture_output=True)
+    x = gs.task_data(EXAMPLES / "saxe-deep-linear.toml")["x_test"]
+    outputs, cache = gs.Model.from_run(tmp_path / "linear").run_with_cache(x)
+    assert sorted(cache) == ["layers.0.hook_out", "layers.1.hook_out"]
+    assert np.array_equal(cache["layers.1.hook_out"], outputs)

@@ -182,8 +182,10 @@ class LinearChain final : public Model<T> {
   Var forward(Tape<T>& t, const Batch& b) override {
     ParamStore<T>& ps = this->params_;
     if (!factorization_) {
-      Var y = b.x;  // [N, d_in]
-      for (int i : W_) y = linear(t, y, ps.on(t, i));
+      Var y = b.x;  // [N, d_in]; named layers.{l}.hook_out, each layer's output
+      for (size_t l = 0; l < W_.size(); ++l)
+        y = this->named(linear(t, y, ps.on(t, W_[l])), "hook_out", static_cast<int64_t>(l),
+                        "layers");
       return y;  // [N, d_out]
     }
     Var P = ps.on(t, W_[0]);

@@ -63,17 +63,30 @@ class Mlp final : public Model<T> {
       Var U = matmul(t, ps.on(t, W_out_), E, true);                                // [Dhid, C]
       return matmul(t, h, U);                                                      // [N, C]
     }
-    Var x = embedding(t, ids, Shape{N, 2}, E);  // [N, 2, De]
+    Var x = this->named(embedding(t, ids, Shape{N, 2}, E), "hook_embed");  // [N, 2, De]
     if (c_.mlp_form == "pair") {
-      Var z = linear(t, x, ps.on(t, W_in_));                                       // [N, 2, Dhid]
-      Var sum = add(t, slice(t, z, 1, 0, 1), slice(t, z, 1, 1, 1));                // [N, 1, Dhid]
-      Var h = activate(t, reshape(t, sum, Shape{N, c_.d_hidden}), c_.activation);  // [N, Dhid]
-      return matmul(t, linear(t, h, ps.on(t, W_out_)), E, true);                   // [N, C]
+      Var z = linear(t, x, ps.on(t, W_in_));                         // [N, 2, Dhid]
+      Var sum = add(t, slice(t, z, 1, 0, 1), slice(t, z, 1, 1, 1));  // [N, 1, Dhid]
+      Var pre = this->named(reshape(t, sum, Shape{N, c_.d_hidden}), "mlp.hook_pre");  // [N, Dhid]
+      Var h = this->named(activate(t, pre, c_.activation), "mlp.hook_post");
+      return matmul(t, linear(t, h, ps.on(t, W_out_)), E, true);  // [N, C]
     }
     x = reshape(t, x, Shape{N, 2 * c_.d_embed});  // [N, 2De]
-    Var h =
-        activate(t, linear(t, x, ps.on(t, W_in_), ps.on(t, b_in_)), c_.activation);  // [N, Dhid]
-    return linear(t, h, ps.on(t, W_out_), ps.on(t, b_out_));                         // [N, C]
+    Var pre = this->named(linear(t, x, ps.on(t, W_in_), ps.on(t, b_in_)), "mlp.hook_pre");
+    Var h = this->named(activate(t, pre, c_.activation), "mlp.hook_post");  // [N, Dhid]
+    return linear(t, h, ps.on(t, W_out_), ps.on(t, b_out_));                // [N, C]
+  }
+
+  // Named activations: hook_embed [N, 2, De], mlp.hook_pre and mlp.hook_post [N, Dhid].
+  Var forward_with_hooks(Tape<T>& t, const Batch& b, const ActivationHook& hook) override {
+    const bool tables = c_.token_tables;
+    c_.token_tables = false;  // the plain path
+    struct Restore {
+      ModelConfig& c;
+      bool tables;
+      ~Restore() { c.token_tables = tables; }
+    } restore{c_, tables};
+    return Model<T>::forward_with_hooks(t, b, hook);
   }
 
  private:
@@ -115,10 +128,14 @@ class DenseMlp final : public Model<T> {
 
   Var forward(Tape<T>& t, const Batch& b) override {
     ParamStore<T>& ps = this->params_;
-    Var h = b.x;  // [N, F]
-    for (size_t l = 0; l + 1 < W_.size(); ++l)
-      h = activate(t, linear(t, h, ps.on(t, W_[l]), ps.on(t, b_[l])), c_.activation);  // [N, Dhid]
-    return linear(t, h, ps.on(t, W_.back()), ps.on(t, b_.back()));                     // [N, C]
+    Var h = b.x;                                  // [N, F]
+    for (size_t l = 0; l + 1 < W_.size(); ++l) {  // named layers.{l}.hook_pre / hook_post
+      const auto L = static_cast<int64_t>(l);
+      Var pre =
+          this->named(linear(t, h, ps.on(t, W_[l]), ps.on(t, b_[l])), "hook_pre", L, "layers");
+      h = this->named(activate(t, pre, c_.activation), "hook_post", L, "layers");  // [N, Dhid]
+    }
+    return linear(t, h, ps.on(t, W_.back()), ps.on(t, b_.back()));  // [N, C]
   }
 
  private:

@@ -12,8 +12,19 @@
 namespace gradscope {
 
 template <class T>
-Var Model<T>::forward_with_hooks(Tape<T>&, const int32_t*, int64_t, const ActivationHook&) {
-  throw std::invalid_argument("this model type has no named activations (valid: transformer)");
+Var Model<T>::forward_with_hooks(Tape<T>& t, const Batch& b, const ActivationHook& hook) {
+  struct Unset {
+    const ActivationHook*& hook;
+    ~Unset() { hook = nullptr; }
+  } unset{hook_};
+  hook_ = &hook;
+  return forward(t, b);
+}
+
+template <class T>
+Var Model<T>::named(Var v, const char* name, int64_t layer, const char* group) const {
+  if (!hook_) return v;
+  return (*hook_)(layer < 0 ? std::string(name) : fmt::format("{}.{}.{}", group, layer, name), v);
 }
 
 template <class T>

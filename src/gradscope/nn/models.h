@@ -120,11 +120,11 @@ class Model {
   // pass on the tape; the views live until its reset). Other models: empty.
   virtual std::vector<Tensor<T>> attention_patterns(Tape<T>& t, const int32_t* ids, int64_t n);
 
-  // Transformers: the plain path (every position, no shortcut), `hook` called at every named
-  // activation, and the logits of every position [N * L, outputs()] (row n * L + l). Other
-  // models: throws std::invalid_argument.
-  virtual Var forward_with_hooks(Tape<T>& t, const int32_t* ids, int64_t n,
-                                 const ActivationHook& hook);
+  // The plain path (none of training's shortcuts) with `hook` called at every named activation
+  // (docs/PYTHON.md lists each family's; the transformer's are TransformerLens's), and the
+  // outputs: the transformer's logits at every position [N * L, outputs()] (row n * L + l), any
+  // other model's [N, outputs()].
+  virtual Var forward_with_hooks(Tape<T>& t, const Batch& b, const ActivationHook& hook);
 
   // Every matrix parameter, then the model's products.
   std::vector<ProbedMatrix> probed_matrices() const;
@@ -136,9 +136,12 @@ class Model {
   // Products the model defines, beyond its matrix parameters.
   virtual std::vector<ProbedMatrix> products() const { return {}; }
   virtual void product(const ProbedMatrix& m, std::span<const T> buffer, double* out) const;
+  // A named activation ("<group>.<layer>.<name>", or "<name>" for layer < 0), passed through the
+  // hook while forward_with_hooks runs; the name is only spelled then.
+  Var named(Var v, const char* name, int64_t layer = -1, const char* group = "blocks") const;
 
- protected:
   ParamStore<T> params_;
+  const ActivationHook* hook_ = nullptr;  // set while forward_with_hooks runs
 };
 
 }  // namespace gradscope

@@ -98,10 +98,7 @@ class Transformer final : public Model<T> {
     auto P = [&](int i) { return i >= 0 ? ps.on(t, i) : Var{}; };
     const int64_t L = s_.length, D = c_.d_model, V = s_.vocab;
     // A named activation, through the hook where one is set (forward_with_hooks).
-    auto H = [&](int64_t layer, const char* name, Var v) {
-      if (!hook_) return v;
-      return (*hook_)(layer < 0 ? std::string(name) : fmt::format("blocks.{}.{}", layer, name), v);
-    };
+    auto H = [&](int64_t layer, const char* name, Var v) { return this->named(v, name, layer); };
     // Before the first attention, a position's vector depends only on its token: with fewer
     // tokens than examples, the first block's per-position work runs once per (token, position)
     // on a table [V, L, ...], and rows are gathered per example (an exact shortcut).
@@ -189,15 +186,14 @@ class Transformer final : public Model<T> {
       x = H(-1, "ln_final.hook_normalized", layer_norm(t, x, P(lnf_w_), P(lnf_b_)));
     if (real_) return read_out(t, x, N);
     Var last;  // [N, D], or [N * L, D] when every position is read
-    if (s_.predictions > 1 || hook_)
+    if (s_.predictions > 1 || this->hook_)
       last = reshape(t, x, Shape{N * L, D});
     else
       last = reads_last() ? reshape(t, x, Shape{N, D}) : select_last(t, x);
     return c_.tied_unembed ? matmul(t, last, P(W_E_), true) : linear(t, last, P(W_U_));
   }
 
-  Var forward_with_hooks(Tape<T>& t, const int32_t* ids, int64_t n,
-                         const ActivationHook& hook) override {
+  Var forward_with_hooks(Tape<T>& t, const Batch& b, const ActivationHook& hook) override {
     // The plain path: every position, no token tables; the patterns come out as each layer's
     // "attn.hook_pattern" [N, H, L, L] after the pass (seen, not replaceable: the attention op
     // computes them inside).
@@ -206,15 +202,14 @@ class Transformer final : public Model<T> {
     c_.last_position_only = false;
     c_.token_tables = false;
     patterns_ = &patterns;
-    hook_ = &hook;
     Var logits;
     try {
-      logits = forward(t, {ids, {}, n});
+      logits = Model<T>::forward_with_hooks(t, b, hook);
     } catch (...) {
-      c_ = saved, patterns_ = nullptr, hook_ = nullptr;
+      c_ = saved, patterns_ = nullptr;
       throw;
     }
-    c_ = saved, patterns_ = nullptr, hook_ = nullptr;
+    c_ = saved, patterns_ = nullptr;
     for (int64_t l = 0; l < c_.n_layers; ++l) {
       const Var p = t.constant(patterns[l]);
       if (hook(fmt::format("blocks.{}.attn.hook_pattern", l), p).id != p.id)
@@ -302,7 +297,6 @@ class Transformer final : public Model<T> {
   std::vector<Block> blocks_;
   std::vector<T> sinusoid_;                     // [L, D] when positions = sinusoidal
   std::vector<Tensor<T>>* patterns_ = nullptr;  // attention_patterns() collects here
-  const ActivationHook* hook_ = nullptr;        // forward_with_hooks() sees activations here
 };
 
 void validate_transformer(const ModelConfig& c) {

@@ -48,27 +48,22 @@ class Inspector {
     load_checkpoint(rundir::checkpoint_file(run, step), x_->optim.name, x_->model->params(),
                     *x_->optimizer);
     length_ = x_->data.test.length;
+    features_ = x_->data.test.features;
   }
 
-  // Runs `tokens` [N, L]; `hooks` maps names to callables f(ndarray) -> ndarray or None (a
-  // replacement of the same shape); with `cache`, every named activation is returned.
-  // Returns (logits [N, L, V], cache dict).
-  py::tuple run(py::array_t<int32_t, py::array::c_style | py::array::forcecast> tokens,
-                const py::dict& hooks, bool cache) {
-    if (tokens.ndim() != 2 || tokens.shape(1) != length_)
-      throw std::invalid_argument("tokens must be [batch, " + std::to_string(length_) +
-                                  "] integer ids (the task's sequence length)");
-    const int64_t N = tokens.shape(0);
-    const int64_t vocab = x_->shape.vocab;
-    for (py::ssize_t i = 0; i < tokens.size(); ++i)
-      if (tokens.data()[i] < 0 || tokens.data()[i] >= vocab)
-        throw std::invalid_argument("token " + std::to_string(tokens.data()[i]) +
-                                    " is outside the vocabulary [0, " + std::to_string(vocab) +
-                                    ")");
+  // Runs `inputs`: token ids [N, L] for a task of ids, real features [N, F] (any shape [N, ...]
+  // of F values each) for a task of real inputs. `hooks` maps names to callables f(ndarray) ->
+  // ndarray or None (a replacement of the same shape); with `cache`, every named activation is
+  // returned. Returns (outputs: [N, L, V] for the transformer, [N, C] otherwise; cache dict).
+  py::tuple run(const py::array& inputs, const py::dict& hooks, bool cache) {
     for (const auto& [name, fn] : hooks)
       if (!py::isinstance<py::function>(fn))
         throw std::invalid_argument("hook " + py::str(name).cast<std::string>() +
                                     " is not callable");
+    tape_.reset();
+    ids_ = py::array_t<int32_t, py::array::c_style | py::array::forcecast>();
+    const Batch b = features_ > 0 ? real_batch(inputs) : id_batch(inputs);
+    const int64_t N = b.n;
     py::dict seen;
     std::vector<std::string> names;
     const ActivationHook hook = [&](const std::string& name, Var v) -> Var {
@@ -88,11 +83,12 @@ class Inspector {
       std::copy(a.data(), a.data() + a.size(), copy);
       return tape_.constant(Tensor<T>(copy, value.shape));
     };
-    tape_.reset();
     tape_.set_grad_enabled(false);
-    const Var out = x_->model->forward_with_hooks(tape_, tokens.data(), N, hook);
-    Tensor<T> logits = tape_.value(out);  // [N * L, V]
-    py::array result = to_numpy(logits).reshape({N, length_, logits.shape.dims[1]});
+    const Var out = x_->model->forward_with_hooks(tape_, b, hook);
+    Tensor<T> logits = tape_.value(out);  // [N * L, V] (the transformer) or [N, C]
+    py::array result = to_numpy(logits);
+    if (logits.shape.dims[0] == N * length_ && length_ > 1)
+      result = result.reshape({N, length_, logits.shape.dims[1]});
     tape_.set_grad_enabled(true);
     tape_.reset();
     for (const auto& [key, fn] : hooks) {
@@ -111,12 +107,43 @@ class Inspector {
     return out;
   }
   int64_t length() const { return length_; }
+  int64_t features() const { return features_; }
 
  private:
+  // Token ids [N, L] (or [N] when L = 1), checked against the vocabulary; kept in ids_ while the
+  // pass runs.
+  Batch id_batch(const py::array& inputs) {
+    ids_ = py::array_t<int32_t, py::array::c_style | py::array::forcecast>::ensure(inputs);
+    const bool flat = length_ == 1 && ids_ && ids_.ndim() == 1;
+    if (!ids_ || !((ids_.ndim() == 2 && ids_.shape(1) == length_) || flat))
+      throw std::invalid_argument("tokens must be [batch, " + std::to_string(length_) +
+                                  "] integer ids (the task's sequence length)");
+    const int64_t vocab = x_->shape.vocab;
+    for (py::ssize_t i = 0; i < ids_.size(); ++i)
+      if (ids_.data()[i] < 0 || ids_.data()[i] >= vocab)
+        throw std::invalid_argument("token " + std::to_string(ids_.data()[i]) +
+                                    " is outside the vocabulary [0, " + std::to_string(vocab) +
+                                    ")");
+    return {ids_.data(), {}, ids_.shape(0)};
+  }
+
+  // Real inputs [N, ...] of features_ values each, copied onto the tape as [N, F].
+  Batch real_batch(const py::array& inputs) {
+    auto x = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(inputs);
+    if (!x || x.ndim() < 1 || x.shape(0) < 1 || x.size() != x.shape(0) * features_)
+      throw std::invalid_argument("inputs must be [batch, " + std::to_string(features_) +
+                                  "] real features (the task's inputs per example)");
+    const int64_t N = x.shape(0);
+    T* copy = tape_.arena().template alloc<T>(N * features_);
+    for (int64_t i = 0; i < N * features_; ++i) copy[i] = static_cast<T>(x.data()[i]);
+    return {nullptr, tape_.constant(Tensor<T>(copy, Shape{N, features_})), N};
+  }
+
   Arena arena_;
   Tape<T> tape_;
   std::unique_ptr<Experiment<T>> x_;
-  int64_t length_ = 0;
+  int64_t length_ = 0, features_ = 0;
+  py::array_t<int32_t, py::array::c_style | py::array::forcecast> ids_;  // the pass's token ids
 };
 
 // The run's precision decides the inspector's.
@@ -134,6 +161,12 @@ class RunModel {
   py::dict params() {
     return std::visit([](auto& m) { return m->params(); }, m_);
   }
+  int64_t length() const {
+    return std::visit([](auto& m) { return m->length(); }, m_);
+  }
+  int64_t features() const {
+    return std::visit([](auto& m) { return m->features(); }, m_);
+  }
 
  private:
   std::variant<std::unique_ptr<Inspector<float>>, std::unique_ptr<Inspector<double>>> m_;
@@ -144,9 +177,11 @@ class RunModel {
 void bind_model(py::module_& m) {
   py::class_<RunModel>(m, "Model")
       .def(py::init<const fs::path&, int64_t>(), py::arg("run"), py::arg("step"))
-      .def("run", &RunModel::run, py::arg("tokens"), py::arg("hooks"), py::arg("cache"),
-           "(logits [N, L, V], {name: activation}) of token ids [N, L]")
-      .def("params", &RunModel::params);
+      .def("run", &RunModel::run, py::arg("inputs"), py::arg("hooks"), py::arg("cache"),
+           "(outputs, {name: activation}) of token ids [N, L] or real features [N, F]")
+      .def("params", &RunModel::params)
+      .def("length", &RunModel::length, "ids per example (the task's sequence length)")
+      .def("features", &RunModel::features, "real inputs per example (0: token ids)");
 }
 
 }  // namespace gradscope
