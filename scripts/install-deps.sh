@@ -38,6 +38,9 @@
 #                           playwright-core, the browser tests' driver (it drives the system
 #                           chromium; it downloads no browser of its own).
 #   chromium                the headless browser of the web viewer's tests (tests/web).
+#   python3-torch           PyTorch (Debian's, 1.13): gs.Model.to_torch hands a run's model to
+#                           it, and its test compares that module with the core's forward; also
+#                           the PyTorch oracle fixtures' generator and the benchmark peer.
 #   fortunes                the default text corpus of task.name = "text" (examples/text-*.toml):
 #                           about 2.6 MB of English quotations in /usr/share/games/fortunes,
 #                           real text that needs no download.
@@ -52,14 +55,16 @@ packages=(
   clang-format clang libclang-rt-14-dev
   pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest
   python3-nbclient python3-ipykernel python3-nbformat python3-matplotlib
+  python3-torch
   fortunes
   libcpp-httplib-dev chromium
 )
 # Node.js and npm from Debian only where there are none (a machine may carry a newer Node.js with
 # its own npm, which Debian's npm package would conflict with). playwright-core wants Node >= 20.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
-# Optional extras, installed only when asked: the PyTorch oracle and benchmark peer (--torch);
-# Slurm and munge for the slurm-labelled test and scripts/slurm-local.sh (--slurm).
+# Optional extras, installed only when asked: Slurm and munge for the slurm-labelled test and
+# scripts/slurm-local.sh (--slurm). --torch is kept for old command lines: PyTorch is installed
+# always now.
 for arg in "$@"; do
   case "$arg" in
     --torch) packages+=(python3-torch python3-numpy) ;;
