@@ -122,7 +122,8 @@ Action define(CLI::App& sub, const Globals&) {
 }  // namespace
 
 Command plot_command() {
-  return {"plot", kHelp, &define};
+  return {"plot", "draw a run's or a sweep's plots as SVG (plot --help: which, for which path)",
+          &define};
 }
 
 }  // namespace gradscope::cli
