@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from functools import cached_property
 from pathlib import Path
 
@@ -31,7 +30,7 @@ def _fail(path: Path, what: str) -> RunError:
 class Run:
     """One run directory, read lazily: each property reads its file on first use.
 
-    config            dict: the resolved config.toml (sections as nested dicts)
+    config            dict: the resolved config (every key; sections as nested dicts)
     metrics           pandas DataFrame, one row per logged step, the columns of metrics.jsonl
     summary           dict (summary.json), or None while the run has not ended
     spectra           {matrix: (steps [n], singular values [n, k])}
@@ -57,9 +56,8 @@ class Run:
     @cached_property
     def config(self) -> dict:
         try:
-            with open(self._files["config"], "rb") as f:
-                return tomllib.load(f)
-        except tomllib.TOMLDecodeError as e:
+            return _core.run_config(self.path)  # read by the core, every key resolved
+        except ValueError as e:
             raise _fail(self._files["config"], f"malformed TOML ({e})") from None
 
     @cached_property

@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import tomllib
 from pathlib import Path
 
 from . import _core
@@ -158,8 +157,7 @@ def sweep(experiment: str | os.PathLike | dict, overrides=None, *, jobs: int = 1
             file.write_text(_toml_text(experiment))
         else:
             file = Path(experiment)
-        with open(file, "rb") as f:
-            name = tomllib.load(f).get("name", "experiment")
+        name = _core.experiment_config(str(file))["name"]
         command = [_executable(), "--threads", str(threads), "sweep", str(file), *args,
                    "--root", str(root), "--jobs", str(jobs)]
         try:

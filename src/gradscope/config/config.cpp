@@ -52,16 +52,6 @@ ConfigValue absolute_file(const ConfigValue& v, const std::filesystem::path& bas
   return (std::filesystem::absolute(base.empty() ? "." : base) / p).lexically_normal().string();
 }
 
-// A file key's value as written in a config under `home`: relative when inside it.
-ConfigValue file_as_written(const ConfigValue& v, const std::filesystem::path& home) {
-  const std::string& text = std::get<std::string>(v);
-  if (home.empty() || text.empty()) return v;
-  const auto rel = std::filesystem::path(text).lexically_relative(
-      std::filesystem::absolute(home).lexically_normal());
-  if (rel.empty() || *rel.begin() == "..") return v;
-  return rel.string();
-}
-
 // The resolved TOML of a config, section by section; `keep` decides which keys are written.
 template <class Keep>
 std::string toml_text(const Config& values, const std::filesystem::path& home, Keep&& keep) {
@@ -79,6 +69,15 @@ std::string toml_text(const Config& values, const std::filesystem::path& home, K
 }
 
 }  // namespace
+
+ConfigValue file_as_written(const ConfigValue& v, const std::filesystem::path& home) {
+  const std::string& text = std::get<std::string>(v);
+  if (home.empty() || text.empty()) return v;
+  const auto rel = std::filesystem::path(text).lexically_relative(
+      std::filesystem::absolute(home).lexically_normal());
+  if (rel.empty() || *rel.begin() == "..") return v;
+  return rel.string();
+}
 
 const char* kind_name(const ConfigValue& v) {
   switch (v.index()) {

@@ -107,6 +107,10 @@ std::string config_hash(const Config& config);
 // files' content).
 uint64_t fnv1a(const void* data, size_t n, uint64_t h = 1469598103934665603ull);
 
+// A file key's value as a config under `home` (a run directory) writes it: relative when inside
+// it, as it stands otherwise.
+ConfigValue file_as_written(const ConfigValue& v, const std::filesystem::path& home);
+
 // The valid key closest to `key` (edit distance), for "did you mean" messages.
 std::string closest_key(const std::string& key);
 // A value as TOML text (strings quoted, numbers round-trip).

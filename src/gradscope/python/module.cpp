@@ -20,6 +20,7 @@
 #include "gradscope/rundir/checkpoint.h"
 #include "gradscope/rundir/metrics.h"
 #include "gradscope/rundir/paths.h"
+#include "gradscope/rundir/run_files.h"
 #include "gradscope/sweep/launch.h"
 #include "gradscope/tasks/task_family.h"
 
@@ -87,6 +88,26 @@ py::tuple select_runs(const fs::path& db, const std::vector<std::string>& filter
   std::vector<std::string> columns;
   const auto rows = index.select(filters, columns);
   return py::make_tuple(columns, rows);
+}
+
+// A config as nested dicts ({"name": ..., "task": {"p": 113, ...}, ...}): every key of the
+// schema, resolved (later keys at their defaults included), values as Python values; file keys
+// as a config under `home` writes them.
+py::dict config_dict(const Config& c, const fs::path& home = {}) {
+  py::dict out;
+  for (const KeySpec& spec : Config::schema()) {
+    const size_t dot = spec.key.find('.');
+    const ConfigValue v = spec.file ? file_as_written(c.value(spec.key), home) : c.value(spec.key);
+    py::object value = std::visit([](const auto& x) { return py::cast(x); }, v);
+    if (dot == std::string::npos) {
+      out[spec.key.c_str()] = value;
+      continue;
+    }
+    const std::string section = spec.key.substr(0, dot);
+    if (!out.contains(section.c_str())) out[section.c_str()] = py::dict();
+    out[section.c_str()].cast<py::dict>()[spec.key.substr(dot + 1).c_str()] = value;
+  }
+  return out;
 }
 
 bool is_sequence(py::handle v) {
@@ -278,6 +299,13 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("force", &RunRequest::force, "replace an existing run directory")
       .def_readwrite("resume", &RunRequest::resume, "a run directory to continue instead")
       .def_readwrite("index", &RunRequest::index, "the results index (empty: the runs root's)");
+  m.def(
+      "run_config", [](const fs::path& run) { return config_dict(read_run_config(run), run); },
+      py::arg("run"), "a run's config.toml as the core reads it, as nested dicts");
+  m.def(
+      "experiment_config",
+      [](const fs::path& file) { return config_dict(Config::from_file(file)); }, py::arg("file"),
+      "an experiment file as the core reads it, as nested dicts");
   m.def("assignment", &assignment, py::arg("key"), py::arg("value"), py::arg("axis") = false,
         "the override key=value (axis: a sweep axis key=v1,v2,...) in the core's value grammar");
   m.def("experiment_toml", &experiment_toml, py::arg("experiment"),
