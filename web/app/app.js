@@ -161,6 +161,7 @@
   }
   const xsLength = (data) => String(data[0].length);  // a panel's data-points (the tests read it)
   function setChartData(chart, data) {
+    if (!chart.root.parentNode) return;  // destroyed: its page was left while the data came
     chart.setData(data);
     chart.root.parentNode.dataset.points = xsLength(data);
   }
