@@ -100,8 +100,12 @@ class Model:
         its forward gives run_with_cache's outputs; a transformer's state dict has
         TransformerLens's names and shapes."""
         from . import torch_model
-        return torch_model.module(self.run.config, self.params(), self._core.length(),
-                                  self._core.features())
+        features, positions = self._core.features(), None
+        if self.type == "transformer" and features == 0:
+            # The position table as the core's forward adds it (learned or sinusoidal).
+            tokens = np.zeros((1, self._core.length()), dtype=np.int32)
+            positions = self._core.run(tokens, {}, True)[1]["hook_pos_embed"]
+        return torch_model.module(self.run.config, self.params(), features, positions)
 
     def hooked_transformer_config(self) -> dict:
         """The HookedTransformerConfig fields of this transformer: with TransformerLens installed,

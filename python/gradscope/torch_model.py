@@ -29,28 +29,17 @@ def _torch():
     return torch
 
 
-def _sinusoid(length: int, d_model: int) -> np.ndarray:
-    """gradscope's fixed positions [L, D] (Vaswani et al.), as nn/transformer.cpp computes them."""
-    table = np.empty((length, d_model))
-    for pos in range(length):
-        for j in range(d_model):
-            angle = pos / math.pow(10000.0, (j - j % 2) / d_model)
-            table[pos, j] = math.sin(angle) if j % 2 == 0 else math.cos(angle)
-    return table
-
-
-def transformer_state(config: dict, params: dict[str, np.ndarray], length: int) -> dict:
+def transformer_state(config: dict, params: dict[str, np.ndarray], positions: np.ndarray) -> dict:
     """The transformer's parameters under TransformerLens's names and shapes (NumPy, float64 or
-    float32 as stored)."""
+    float32 as stored); `positions` is the model's position table [L, D] as its forward adds it
+    (learned or sinusoidal)."""
     m = config["model"]
     D, H = int(m["d_model"]), int(m["n_heads"])
     Dh = int(m.get("d_head") or 0) or D // H
     dtype = params["embed.W_E"].dtype
-    V = params["embed.W_E"].shape[0]
     zeros = lambda *shape: np.zeros(shape, dtype=dtype)  # noqa: E731
     out = {"embed.W_E": params["embed.W_E"]}
-    out["pos_embed.W_pos"] = (params["pos_embed.W_pos"] if "pos_embed.W_pos" in params
-                              else _sinusoid(length, D).astype(dtype))
+    out["pos_embed.W_pos"] = positions
     for l in range(int(m["n_layers"])):
         b = f"blocks.{l}."
         for x in "QKV":
@@ -82,8 +71,6 @@ def hooked_transformer_config(config: dict, params: dict[str, np.ndarray], lengt
     if m.get("norm") == "post":
         raise ValueError("model.norm = \"post\" (post-LN) has no TransformerLens equivalent "
                          "(valid: pre, none)")
-    if "pos_embed.W_pos" not in params and m.get("positions") != "sinusoidal":
-        raise ValueError("this transformer has no position table")
     D, H = int(m["d_model"]), int(m["n_heads"])
     d_mlp = int(m.get("d_mlp", 0))
     V = params["embed.W_E"].shape[0]
@@ -124,7 +111,7 @@ def _activation(torch, name: str):
     return {"relu": F.relu, "gelu": F.gelu, "square": lambda x: x * x}[name]
 
 
-def transformer_module(config: dict, params: dict[str, np.ndarray], length: int):
+def transformer_module(config: dict, params: dict[str, np.ndarray], positions: np.ndarray):
     """The transformer as a torch.nn.Module: forward(tokens [batch, pos]) -> logits
     [batch, pos, d_vocab]."""
     torch = _torch()
@@ -136,7 +123,7 @@ def transformer_module(config: dict, params: dict[str, np.ndarray], length: int)
     class Transformer(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            _adopt(torch, self, transformer_state(config, params, length))
+            _adopt(torch, self, transformer_state(config, params, positions))
 
         def _ln(self, x, ln):
             return torch.nn.functional.layer_norm(x, x.shape[-1:], ln.w, ln.b, 1e-5)
@@ -224,14 +211,15 @@ def deep_linear_module(params: dict[str, np.ndarray]):
     return DeepLinear()
 
 
-def module(config: dict, params: dict[str, np.ndarray], length: int, features: int):
-    """The run's model as a torch.nn.Module; ValueError for a model type without one."""
+def module(config: dict, params: dict[str, np.ndarray], features: int, positions=None):
+    """The run's model as a torch.nn.Module (`positions`: a transformer's position table [L, D]);
+    ValueError for a model type without one."""
     kind = config["model"].get("type")
     if kind == "transformer":
         if features > 0:
             raise ValueError("a transformer on real-valued inputs has no PyTorch module yet "
                              "(valid: token inputs)")
-        return transformer_module(config, params, length)
+        return transformer_module(config, params, positions)
     if kind == "mlp":
         return mlp_module(config, params)
     if kind == "deep_linear":
