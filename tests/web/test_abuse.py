@@ -272,3 +272,44 @@ def test_listening_beyond_loopback_warns(server):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# Preloaded into serve: the first few threads a process creates leave their creator paused, so the
+# thread that waits for SIGTERM runs before the main thread reaches the listening loop.
+SLOW_CREATOR = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <unistd.h>
+typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+int pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*f)(void *), void *arg) {
+  static int created;
+  create_fn real = (create_fn)dlsym(RTLD_NEXT, "pthread_create");
+  int r = real(t, a, f, arg);
+  if (created++ < 4) usleep(100000);
+  return r;
+}
+"""
+
+
+def test_a_stop_signal_before_the_listening_loop_stops_the_server(server, tmp_path):
+    """SIGTERM right after 'serving' is printed, delivered before the listening loop runs, ends
+    the process: such a signal used to be lost (httplib's stop() does nothing before listen), and
+    serve never exited (web.abuse failed on it once in CI, under load)."""
+    shim = tmp_path / "slow_creator.so"
+    (tmp_path / "slow_creator.c").write_text(SLOW_CREATOR)
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(shim), str(tmp_path / "slow_creator.c"),
+                    "-ldl"], check=True)
+    env = dict(os.environ, LD_PRELOAD=str(shim))
+    for _ in range(3):
+        proc = subprocess.Popen([BINARY, "serve", str(server["root"]), "--port", "0"],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                env=env)
+        assert "serving" in proc.stdout.readline()
+        proc.terminate()
+        try:
+            assert proc.wait(10) == 0
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail("serve ignored a SIGTERM that came before its listening loop")

@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <atomic>
+#include <chrono>
 
 #include <cstdio>
 #include <stdexcept>
@@ -125,12 +127,17 @@ int serve(const ServeOptions& o) {
                  o.host.c_str(), o.root.c_str());
   std::printf("serving %s at http://%s:%d/\n", o.root.c_str(), o.host.c_str(), port);
   std::fflush(stdout);
+  std::atomic<bool> listen_ended{false};
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop, &sig);
+    // stop() does nothing until the listening loop runs: a signal that came first would be lost.
+    while (!svr.is_running() && !listen_ended)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     svr.stop();
   });
   svr.listen_after_bind();
+  listen_ended = true;
   if (waiter.joinable()) {
     pthread_kill(waiter.native_handle(), SIGTERM);  // listen ended some other way
     waiter.join();
