@@ -101,7 +101,7 @@ void expect_no_allocation_in_steady_state(int threads, const std::string& filter
   OptimizerConfig oc;
   oc.weight_decay = 1.0;
   oc.clip_norm = 1.0;
-  oc.filter.kind = filter;
+  oc.filter.kind = option_named<GradFilterKind>("optim.grad_filter", filter);
   oc.filter.window = 2;  // the MA filter averages from the second step on
   if (filter != "none") oc.weight_norm = 50.0;
   auto opt = make_optimizer<float>(oc, model.ps.size());

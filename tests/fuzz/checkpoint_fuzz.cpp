@@ -13,13 +13,14 @@
 #include "gradscope/config/config.h"
 #include "gradscope/nn/model_registry.h"
 #include "gradscope/optim/optimizer.h"
-#include "gradscope/rundir/checkpoint.h"
+#include "gradscope/run/training_state.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/tasks/task_family.h"
 
 namespace {
 
 struct Target {
+  gradscope::OptimizerConfig optim;
   std::unique_ptr<gradscope::Model<float>> model;
   std::unique_ptr<gradscope::Optimizer<float>> optimizer;
 };
@@ -32,8 +33,8 @@ Target& target() {
     const auto shape = gradscope::task_shape(family, c, family.build(c));
     Target t;
     t.model = gradscope::make_model<float>(gradscope::model_options(c), shape, 0);
-    t.optimizer =
-        gradscope::make_optimizer<float>(gradscope::optimizer_options(c), t.model->params().size());
+    t.optim = gradscope::optimizer_options(c);
+    t.optimizer = gradscope::make_optimizer<float>(t.optim, t.model->params().size());
     return t;
   }();
   return t;
@@ -50,7 +51,7 @@ void read_all(const std::filesystem::path& file) {
   } catch (const std::runtime_error&) {
   }
   try {
-    (void)gradscope::load_checkpoint(file, "adamw", t.model->params(), *t.optimizer);
+    (void)gradscope::restore_training_state(file, t.optim, t.model->params(), *t.optimizer);
   } catch (const std::runtime_error&) {
   }
 }

@@ -3,8 +3,7 @@
 #include <stdexcept>
 
 #include "fuzz_support.h"
-#include "gradscope/probes/npy.h"
-#include "gradscope/tasks/npz.h"
+#include "gradscope/tensor/npy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string bytes = gradscope_fuzz::text(data, size);

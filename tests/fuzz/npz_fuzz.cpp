@@ -4,7 +4,7 @@
 
 #include "fuzz_support.h"
 #include "gradscope/tasks/arrays.h"
-#include "gradscope/tasks/npz.h"
+#include "gradscope/tensor/npy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using gradscope::ArraysReader;

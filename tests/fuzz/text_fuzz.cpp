@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const char* alphabet : {"chars", "bytes"}) {
     gradscope::TextTaskConfig c;
     c.path = path;
-    c.alphabet = alphabet;
+    c.alphabet = gradscope::option_named<gradscope::Alphabet>("task.alphabet", alphabet);
     c.seq_len = 3;
     c.block_len = 4;
     c.n_eval = 4;

@@ -64,8 +64,9 @@ TEST(EmergenceGradcheck, DenseMlpHingeAndCrossEntropy) {
   for (const char* task : {"sparse_parity", "multitask_sparse_parity"}) {
     const TaskData d = parity(task);
     ModelConfig c;
-    c.type = "mlp", c.mlp_form = "dense", c.depth = 2, c.d_hidden = 5, c.init = "uniform";
-    c.activation = "gelu";  // smooth: central differences never straddle a kink
+    c.type = "mlp", c.mlp_form = MlpForm::dense, c.depth = 2, c.d_hidden = 5;
+    c.init = InitScheme::uniform;
+    c.activation = Activation::gelu;  // smooth: central differences never straddle a kink
     for (const Loss loss : {Loss::hinge, Loss::cross_entropy}) {
       ModelShape s{0, loss == Loss::hinge ? 1 : 2, 0, d.train.features, 0, 0};
       auto m = make_model<double>(c, s, 1);
@@ -144,7 +145,7 @@ TEST(EmergenceGradcheck, InContextTransformerRealReadInAndReadOut) {
   const TaskData d = make_incontext_task(t);
   ModelConfig c;
   c.type = "transformer", c.n_layers = 2, c.d_model = 8, c.n_heads = 2, c.d_mlp = 12;
-  c.norm = "pre", c.activation = "gelu", c.attn_bias = true;
+  c.norm = NormPlacement::pre, c.activation = Activation::gelu, c.attn_bias = true;
   const Dataset& s = d.train;
   auto m = make_model<double>(c, {0, 0, s.length, s.features, s.outputs, 0, s.outputs}, 3);
   check(*m, s, Loss::cross_entropy);  // regression data: the loss is the squared error

@@ -67,7 +67,7 @@ RegressionTaskConfig teacher(const std::string& name, std::vector<double> target
   RegressionTaskConfig t;
   t.name = name;
   t.target = std::move(target);
-  t.inputs = "gaussian";
+  t.inputs = TeacherInputs::gaussian;
   t.n_samples = 7;
   t.n_test = 3;
   return t;
@@ -86,7 +86,7 @@ TEST(ModelGradcheck, DiagonalDepthThree) {
 
 TEST(ModelGradcheck, DiagAttention) {
   RegressionTaskConfig t = teacher("lowrank_teacher", {1.0, 0.0, 2.0});
-  t.teacher = "attention";
+  t.teacher = TeacherKind::attention;
   t.target_vo = {0.5, 1.5, 0.0};
   t.seq_len = 4;
   check_model({t, model("diag_attention", 2), 4});
@@ -111,7 +111,7 @@ TEST(ModelGradcheck, MatrixFactorizationDepthThree) {
 // model reports is dL/dw (checked against differences of L in w).
 TEST(ModelGradcheck, DiagonalPointGradientIsTheGradientInW) {
   RegressionTaskConfig t = teacher("lowrank_teacher", {1.0, 0.0, 2.0});
-  t.teacher = "attention";
+  t.teacher = TeacherKind::attention;
   t.seq_len = 3;
   const TaskData d = make_regression_task(t);
   auto m = make_model<double>(model("diag_attention", 2),

@@ -28,7 +28,7 @@ json load_fixture() {
 
 OptimizerConfig optimizer_config(const json& o) {
   OptimizerConfig c;
-  c.name = o.at("name").get<std::string>();
+  c.name = option_named<OptimRule>("optim.name", o.at("name").get<std::string>());
   c.lr = o.at("lr").get<double>();
   c.weight_decay = o.value("weight_decay", 0.0);
   c.beta1 = o.value("beta1", 0.9);
@@ -47,7 +47,8 @@ OptimizerConfig update_config(const json& c) {
   oc.weight_norm = c.value("weight_norm", 0.0);
   if (c.contains("filter")) {
     const json& f = c.at("filter");
-    oc.filter.kind = f.at("kind").get<std::string>();
+    oc.filter.kind =
+        option_named<GradFilterKind>("optim.grad_filter", f.at("kind").get<std::string>());
     oc.filter.alpha = f.value("alpha", 0.98);
     oc.filter.lambda = f.at("lamb").get<double>();
     oc.filter.window = f.value("window", int64_t{100});
@@ -58,7 +59,7 @@ OptimizerConfig update_config(const json& c) {
 ScheduleConfig schedule_config(const json& s) {
   ScheduleConfig c;
   c.warmup_steps = s.value("warmup_steps", int64_t{0});
-  c.decay = s.value("decay", std::string("constant"));
+  c.decay = option_named<Decay>("optim.decay", s.value("decay", std::string("constant")));
   c.total_steps = s.value("total_steps", int64_t{0});
   c.min_lr_ratio = s.value("min_lr_ratio", 0.0);
   return c;

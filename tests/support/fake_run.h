@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "gradscope/config/config.h"
-#include "gradscope/probes/npy.h"
+#include "gradscope/tensor/npy.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/metrics.h"
 #include "gradscope/rundir/paths.h"

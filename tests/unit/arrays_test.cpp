@@ -14,7 +14,7 @@
 #include "../support/npz_writer.h"
 #include "gradscope/config/config.h"
 #include "gradscope/tasks/arrays.h"
-#include "gradscope/tasks/npz.h"
+#include "gradscope/tensor/npy.h"
 #include "gradscope/tasks/task_family.h"
 
 namespace gradscope {

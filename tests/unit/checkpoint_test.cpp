@@ -13,7 +13,7 @@
 #include "gradscope/config/config.h"
 #include "gradscope/run/experiment.h"
 #include "gradscope/run/trainer.h"
-#include "gradscope/rundir/checkpoint.h"
+#include "gradscope/run/training_state.h"
 #include "gradscope/rundir/files.h"
 
 namespace gradscope {
@@ -45,7 +45,7 @@ TEST(Checkpoint, EveryFormatVersionStillLoads) {
     const std::vector<float> before(x->model->params().values().begin(),
                                     x->model->params().values().end());
     const CheckpointInfo loaded =
-        load_checkpoint(fixture(format), x->optim.name, x->model->params(), *x->optimizer);
+        restore_training_state(fixture(format), x->optim, x->model->params(), *x->optimizer);
     EXPECT_EQ(loaded.optimizer_steps, 250);
     EXPECT_EQ(x->optimizer->steps(), 250);
     const std::vector<float> after(x->model->params().values().begin(),
@@ -71,7 +71,7 @@ class Damage : public ::testing::Test {
     auto x = experiment_of(fixture(kCheckpointFormat));
     const std::vector<float> before(x->model->params().values().begin(),
                                     x->model->params().values().end());
-    EXPECT_THROW(load_checkpoint(file_, x->optim.name, x->model->params(), *x->optimizer),
+    EXPECT_THROW(restore_training_state(file_, x->optim, x->model->params(), *x->optimizer),
                  CheckpointDamaged);
     EXPECT_THROW(read_checkpoint_layout(file_), CheckpointDamaged);
     EXPECT_EQ(
@@ -102,7 +102,7 @@ TEST_F(Damage, TruncatedBitFlippedOrPaddedFilesAreDetected) {
 TEST_F(Damage, TheUndamagedFileLoads) {
   std::ofstream(file_, std::ios::binary) << whole_;
   auto x = experiment_of(file_);
-  EXPECT_EQ(load_checkpoint(file_, x->optim.name, x->model->params(), *x->optimizer).step, 250);
+  EXPECT_EQ(restore_training_state(file_, x->optim, x->model->params(), *x->optimizer).step, 250);
   EXPECT_EQ(read_checkpoint_layout(file_).buffers.size(), 4u);  // values, initial, adam m, v
 }
 

@@ -71,10 +71,13 @@ TEST(Config, FileErrorsNameFileLineAndKey) {
 }
 
 TEST(Config, ValidationNamesKeyValueAndWhatIsValid) {
+  // Refused when set (a value outside an enum key's valid ones) or when validated.
   auto invalid = [](const std::string& kv) {
-    Config c;
-    c.apply_override(kv);
-    return error_of([&] { validate_experiment(c); });
+    return error_of([&] {
+      Config c;
+      c.apply_override(kv);
+      validate_experiment(c);
+    });
   };
   EXPECT_NE(invalid("task.p=1").find("task.p = 1"), std::string::npos);
   EXPECT_NE(invalid("task.train_fraction=1.5").find("(0, 1]"), std::string::npos);

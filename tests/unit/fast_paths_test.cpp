@@ -128,7 +128,7 @@ TEST(FastPaths, AdamWLanesEqualTheScalarLoop) {
   for (const char* name : {"adamw", "adam"})
     for (double wd : {0.0, 1.0}) {
       OptimizerConfig c;
-      c.name = name;
+      c.name = option_named<OptimRule>("optim.name", name);
       c.weight_decay = wd;
       const int64_t n = 21;
       std::vector<float> p = random_values(n, 7), single = p;
@@ -235,8 +235,8 @@ TEST(CpuBackend, OptimizerUpdatesMatchTheEmulatedDeviceBitForBit) {
                         Case{"adamw", "ma", 0, 3.0, 0}, Case{"sgd", "none", 0.1, 0, 0.9},
                         Case{"sgd", "ma", 0, 2.0, 0}}) {
     OptimizerConfig c;
-    c.name = k.name;
-    c.filter.kind = k.filter;
+    c.name = option_named<OptimRule>("optim.name", k.name);
+    c.filter.kind = option_named<GradFilterKind>("optim.grad_filter", k.filter);
     c.filter.window = 3;
     c.clip_norm = k.clip;
     c.weight_norm = k.norm;

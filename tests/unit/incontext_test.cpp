@@ -249,8 +249,8 @@ TEST(InContextTransformer, PredictionsSeeOnlyEarlierPairsAndTheirOwnX) {
   const TaskData data = make_incontext_task(small_task(0));
   const Dataset& d = data.test;
   ModelConfig c;
-  c.n_layers = 2, c.d_model = 16, c.n_heads = 2, c.d_mlp = 32, c.norm = "pre";
-  c.activation = "gelu";
+  c.n_layers = 2, c.d_model = 16, c.n_heads = 2, c.d_mlp = 32, c.norm = NormPlacement::pre;
+  c.activation = Activation::gelu;
   ModelShape s{0, 0, d.length, d.features, d.outputs, 0, d.outputs};
   auto model = make_model<double>(c, s, 4);
   EXPECT_EQ(model->params().value(model->params().index("embed.W_E")).shape[0], 4);  // d + 1

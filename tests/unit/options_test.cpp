@@ -1,8 +1,17 @@
-// Every options struct's defaults are the schema's: a layer's struct built with no config must
-// equal its projection of the default config (config/schema.cpp is the one table of defaults).
+// Keys written once: every options struct's defaults are the schema's (a struct built with no
+// config equals its projection of the default config), no options struct writes a default of its
+// own (a scan of their headers), every key has help, and every enum follows its key's valid values
+// in the schema's order (config/schema.cpp is the one table; config/options.h the binding).
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
 #include "gradscope/config/config.h"
+#include "gradscope/config/options.h"
+#include "gradscope/config/value_text.h"
 #include "gradscope/nn/models.h"
 #include "gradscope/optim/optimizer.h"
 #include "gradscope/optim/schedule.h"
@@ -12,6 +21,7 @@
 #include "gradscope/tasks/emergence.h"
 #include "gradscope/tasks/incontext.h"
 #include "gradscope/tasks/regression.h"
+#include "gradscope/tasks/text.h"
 
 namespace gradscope {
 namespace {
@@ -50,6 +60,199 @@ TEST(Options, ProjectionsReadTheirKeys) {
   EXPECT_EQ(train_options(c).checkpoint_steps.every, 50);
   EXPECT_EQ(schedule_options(c).total_steps, 77);
   EXPECT_NE(optimizer_options(c), OptimizerConfig{});
+}
+
+TEST(Options, EveryKeyHasHelpAndItsValidValuesInTheTableNotTheHelp) {
+  for (const KeySpec& s : Config::schema()) {
+    EXPECT_GE(s.help.size(), 8u) << s.key << ": no help";
+    // A list of values in the help ("a | b | c") goes stale beside the valid values: not there.
+    EXPECT_EQ(s.help.find(" | "), std::string::npos) << s.key << ": " << s.help;
+    if (!s.valid.empty()) {
+      EXPECT_GE(s.valid.size(), 2u) << s.key;
+      EXPECT_EQ(s.default_value.index(), 3u) << s.key << ": valid values of a non-string key";
+      const std::string& d = std::get<std::string>(s.default_value);
+      EXPECT_NE(std::find(s.valid.begin(), s.valid.end(), d), s.valid.end())
+          << s.key << ": the default " << d << " is not a valid value";
+    }
+  }
+}
+
+TEST(Options, AnInvalidValueIsRefusedWhenSetNamingTheKeyAndTheValidOnes) {
+  Config c;
+  try {
+    c.apply_override("optim.name=lion");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "optim.name = \"lion\" (valid: sgd, adam, adamw)");
+  }
+  EXPECT_THROW(c.set("model.norm", std::string("middle")), ConfigError);
+  EXPECT_THROW(Config::from_string("[task]\nalphabet = \"words\"\n", "x.toml"), ConfigError);
+  EXPECT_NO_THROW(c.apply_override("optim.name=sgd"));
+}
+
+// Each enum lists its enumerators in its key's valid order: the value named i projects to i.
+template <class E>
+void expect_enum(const char* key, std::initializer_list<std::pair<const char*, E>> names) {
+  const KeySpec* spec = Config::find(key);
+  ASSERT_NE(spec, nullptr) << key;
+  ASSERT_EQ(spec->valid.size(), names.size()) << key;
+  for (const auto& [name, value] : names) {
+    Config c;
+    c.set(key, std::string(name));
+    const options_detail::Source source(c);
+    EXPECT_EQ(option<E>(key), value) << key << " = " << name;
+    EXPECT_EQ(option_name(key, value), name) << key;
+  }
+}
+
+TEST(Options, EveryEnumFollowsItsKeysValidValues) {
+  expect_enum<OptimRule>(
+      "optim.name",
+      {{"sgd", OptimRule::sgd}, {"adam", OptimRule::adam}, {"adamw", OptimRule::adamw}});
+  expect_enum<Decay>(
+      "optim.decay",
+      {{"constant", Decay::constant}, {"cosine", Decay::cosine}, {"linear", Decay::linear}});
+  expect_enum<GradFilterKind>(
+      "optim.grad_filter",
+      {{"none", GradFilterKind::none}, {"ema", GradFilterKind::ema}, {"ma", GradFilterKind::ma}});
+  expect_enum<Activation>(
+      "model.activation",
+      {{"relu", Activation::relu}, {"gelu", Activation::gelu}, {"square", Activation::square}});
+  expect_enum<NormPlacement>(
+      "model.norm",
+      {{"none", NormPlacement::none}, {"pre", NormPlacement::pre}, {"post", NormPlacement::post}});
+  expect_enum<Positions>("model.positions",
+                         {{"learned", Positions::learned}, {"sinusoidal", Positions::sinusoidal}});
+  expect_enum<MlpForm>(
+      "model.mlp_form",
+      {{"pair", MlpForm::pair}, {"concat", MlpForm::concat}, {"dense", MlpForm::dense}});
+  expect_enum<InitScheme>("model.init", {{"normal", InitScheme::normal},
+                                         {"haiku", InitScheme::haiku},
+                                         {"identity", InitScheme::identity},
+                                         {"uniform", InitScheme::uniform}});
+  expect_enum<Loss>("train.loss", {{"cross_entropy", Loss::cross_entropy}, {"hinge", Loss::hinge}});
+  expect_enum<LossReduction>(
+      "train.loss_reduction",
+      {{"mean", LossReduction::mean}, {"mean_over_classes", LossReduction::mean_over_classes}});
+  expect_enum<BatchOrder>("train.batch_order",
+                          {{"sample", BatchOrder::sample}, {"epoch", BatchOrder::epoch}});
+  expect_enum<TeacherKind>(
+      "task.teacher", {{"linear", TeacherKind::linear}, {"attention", TeacherKind::attention}});
+  expect_enum<TeacherBasis>("task.teacher_basis", {{"random", TeacherBasis::random},
+                                                   {"identity", TeacherBasis::identity}});
+  expect_enum<TeacherInputs>("task.inputs", {{"whitened", TeacherInputs::whitened},
+                                             {"gaussian", TeacherInputs::gaussian}});
+  expect_enum<Alphabet>("task.alphabet", {{"chars", Alphabet::chars}, {"bytes", Alphabet::bytes}});
+}
+
+// The member declarations of `name`'s struct body in `header` (one statement per entry).
+std::vector<std::string> members(const std::string& header, const std::string& name) {
+  std::ifstream in(std::string(GRADSCOPE_SOURCE_DIR) + "/src/gradscope/" + header);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string s = text.str();
+  const size_t start = s.find("struct " + name + " {");
+  EXPECT_NE(start, std::string::npos) << name << " in " << header;
+  if (start == std::string::npos) return {};
+  const size_t end = s.find("\n};", start);
+  std::string body = s.substr(start, end - start);
+  body = std::regex_replace(body, std::regex("//[^\n]*"), "");  // comments
+  std::vector<std::string> out;
+  std::string statement;
+  for (char ch : body.substr(body.find('{') + 1)) {
+    if (ch == ';') {
+      out.push_back(std::regex_replace(statement, std::regex("\\s+"), " "));
+      statement.clear();
+    } else {
+      statement += ch;
+    }
+  }
+  return out;
+}
+
+TEST(Options, NoOptionsStructWritesADefaultOfItsOwn) {
+  // A member that holds a key takes it from the schema (option<T>("key"), or a parser of
+  // option...("key")); the few that hold no key are listed here, with why.
+  const std::set<std::string> not_keys = {
+      "last_position_only",  // ModelConfig: an exact shortcut, off only in tests
+      "token_tables",        // ModelConfig: the same
+      "tokens",              // AlgorithmicTaskConfig: from model.type
+      "name",                // Regression/EmergenceTaskConfig: which of the file's families
+  };
+  const std::pair<const char*, const char*> structs[] = {
+      {"optim/optimizer.h", "OptimizerConfig"},
+      {"optim/schedule.h", "ScheduleConfig"},
+      {"optim/grad_filter.h", "GradFilterConfig"},
+      {"nn/models.h", "ModelConfig"},
+      {"probes/spectra.h", "ProbeConfig"},
+      {"run/train_options.h", "TrainConfig"},
+      {"tasks/algorithmic.h", "AlgorithmicTaskConfig"},
+      {"tasks/regression.h", "RegressionTaskConfig"},
+      {"tasks/emergence.h", "EmergenceTaskConfig"},
+      {"tasks/incontext.h", "InContextTaskConfig"},
+      {"tasks/text.h", "TextTaskConfig"},
+  };
+  const std::regex field(R"(^ ?[\w:<>, ]+? (\w+) = (.*)$)");
+  int bound = 0;
+  for (const auto& [header, name] : structs)
+    for (const std::string& m : members(header, name)) {
+      std::smatch f;
+      if (m.find('(') != std::string::npos && m.find('=') == std::string::npos) continue;  // method
+      if (!std::regex_match(m, f, field)) continue;  // no initializer
+      const std::string member = f[1], init = f[2];
+      if (not_keys.count(member)) continue;
+      std::smatch k;
+      const bool from_schema =
+          std::regex_search(init, k, std::regex(R"re(option(<.*?>|_value)\("([\w.]+)"\))re"));
+      EXPECT_TRUE(from_schema) << name << "::" << member << " = " << init
+                               << ": a default of its own (take it from the schema: option<T>)";
+      if (from_schema) {
+        EXPECT_NE(Config::find(k[2]), nullptr) << name << "::" << member << ": no key " << k[2];
+        ++bound;
+      }
+    }
+  EXPECT_GT(bound, 90);  // the scan saw the structs' keys
+}
+
+TEST(Options, TheFormatsKeyTableListsEveryKeyWithTheSchemasDefault) {
+  // docs/FORMATS.md explains each key at more length than its help; its defaults must be the
+  // schema's, and no key may be missing from it.
+  std::ifstream in(std::string(GRADSCOPE_SOURCE_DIR) + "/docs/FORMATS.md");
+  std::set<std::string> listed;
+  // A row names one key and its default, or several of one section: "| optim.lr, eps | 1e-3, 1e-8
+  // |".
+  const std::regex row(R"re(^\| ((\w+\.)?[\w]+(, \w+)*) \| ([^|]*?) *\|)re");
+  auto split = [](const std::string& s) {
+    std::vector<std::string> out;
+    for (size_t at = 0;;) {
+      const size_t comma = s.find(", ", at);
+      out.push_back(s.substr(at, comma - at));
+      if (comma == std::string::npos) return out;
+      at = comma + 2;
+    }
+  };
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (!std::regex_search(line, m, row)) continue;
+    const std::vector<std::string> keys = split(m[1]);
+    const std::string section = m[2];
+    if (!Config::find(keys[0])) continue;
+    const std::vector<std::string> defaults =
+        keys.size() == 1 ? std::vector<std::string>{m[4]} : split(m[4]);
+    ASSERT_EQ(defaults.size(), keys.size()) << line;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const KeySpec* spec = Config::find(i == 0 ? keys[i] : section + keys[i]);
+      ASSERT_NE(spec, nullptr) << keys[i] << " in: " << line;
+      listed.insert(spec->key);
+      EXPECT_EQ(parse_value(*spec, defaults[i]), spec->default_value)
+          << spec->key << ": docs/FORMATS.md says " << defaults[i] << ", the schema "
+          << value_to_string(spec->default_value);
+    }
+  }
+  for (const KeySpec& s : Config::schema())  // (keys other tests register stand for later ones)
+    if (s.since <= kSchemaVersion) {
+      EXPECT_TRUE(listed.count(s.key)) << s.key << " is missing from docs/FORMATS.md's key table";
+    }
 }
 
 TEST(Options, CheckpointStepsKeepLogEveryOrListedSteps) {

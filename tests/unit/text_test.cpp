@@ -91,7 +91,7 @@ TEST_F(TextTask, TheCharacterTableIsTheCorpusCodePointsInOrder) {
 TEST_F(TextTask, NoWindowCrossesBlocksAndTestBlocksAreNeverTrainedOn) {
   TextTaskConfig c;
   c.path = write("blocks.txt", block_coded(20));
-  c.alphabet = "bytes";
+  c.alphabet = Alphabet::bytes;
   c.seq_len = 31;
   c.block_len = 256;
   c.n_eval = 200;
@@ -153,7 +153,7 @@ TEST_F(TextTask, WindowsAreConsecutiveTokensAndTheStreamIsAFunctionOfSeedAndStep
 TEST_F(TextTask, RepeatedTokenSequencesMarkTheKeyAfterThePreviousOccurrence) {
   TextTaskConfig c;
   c.path = write("t.txt", block_coded(8) + "xyz0123456789");
-  c.alphabet = "bytes";
+  c.alphabet = Alphabet::bytes;
   c.seq_len = 40;  // copies of P = 10 tokens
   c.block_len = 200;
   const TaskData d = make_text_task(c);
@@ -210,8 +210,6 @@ TEST_F(TextTask, BadInputNamesTheKeyOrFile) {
   const std::string ok = write("ok.txt", std::string(100, 'a'));
   EXPECT_NE(error(ok, [](TextTaskConfig& t) { t.seq_len = 0; }).find("task.seq_len = 0"),
             std::string::npos);
-  EXPECT_NE(error(ok, [](TextTaskConfig& t) { t.alphabet = "words"; }).find("task.alphabet"),
-            std::string::npos);
   EXPECT_NE(error(ok, [](TextTaskConfig& t) { t.held_out = 1; }).find("task.held_out = 1"),
             std::string::npos);
   EXPECT_NE(error(ok, [](TextTaskConfig& t) { t.block_len = 4; }).find("task.block_len = 4"),
@@ -221,7 +219,7 @@ TEST_F(TextTask, BadInputNamesTheKeyOrFile) {
   EXPECT_NE(error((dir_ / "bin").string(), same).find("no text file"), std::string::npos);
   // Under bytes any file reads.
   EXPECT_EQ(error(write("bytes.txt", std::string(50, 'a') + "\xff" + std::string(50, 'b')),
-                  [](TextTaskConfig& t) { t.alphabet = "bytes"; }),
+                  [](TextTaskConfig& t) { t.alphabet = Alphabet::bytes; }),
             "");
 }
 
@@ -233,7 +231,7 @@ TEST_F(TextTask, PromptsEncodeAndDecodeUnderTheRunsAlphabet) {
   EXPECT_EQ(decode_tokens(ids, c), "ha \xc3\xa9");
   const std::string e = error_of([&] { (void)encode_text("hz", c); });
   EXPECT_NE(e.find("\"z\" (U+007A) is not in the run's alphabet"), std::string::npos) << e;
-  c.alphabet = "bytes";
+  c.alphabet = Alphabet::bytes;
   EXPECT_EQ(encode_text("hz", c), (std::vector<int32_t>{'h', 'z'}));
 }
 

@@ -43,6 +43,7 @@ Command theory_command();
 Command sample_command();
 Command serve_command();
 Command report_command();
+Command keys_command();
 
 // --- shared by the commands (command.cpp) ---
 std::string version_text();        // "gradscope 0.x (git abc123)"

@@ -16,7 +16,7 @@
 #include "gradscope/cuda/device.h"
 #include "gradscope/nn/model_registry.h"
 #include "gradscope/optim/optimizer.h"
-#include "gradscope/rundir/checkpoint.h"
+#include "gradscope/run/training_state.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/run_files.h"
 #include "gradscope/tasks/text.h"
@@ -68,7 +68,8 @@ template <class T>
 std::string generate(const std::filesystem::path& run, const Config& c, const SampleArgs& a) {
   const TextTaskConfig text = text_options(c);
   const int64_t L = text.seq_len;
-  const int64_t V = text.alphabet == "bytes" ? 256 : static_cast<int64_t>(text.chars.size());
+  const int64_t V =
+      text.alphabet == Alphabet::bytes ? 256 : static_cast<int64_t>(text.chars.size());
   std::vector<int32_t> ids = encode_text(a.prompt, text);
   if (ids.empty()) throw std::invalid_argument("--prompt \"\" (valid: at least one character)");
   const ModelShape shape{V, V, L, 0, 0, 0, L};
@@ -76,8 +77,8 @@ std::string generate(const std::filesystem::path& run, const Config& c, const Sa
   auto model = make_model<T>(model_options(c), shape, static_cast<uint64_t>(c.integer("seed")));
   const OptimizerConfig optim = optimizer_options(c);
   auto optimizer = make_optimizer<T>(optim, model->params().size());
-  load_checkpoint(rundir::checkpoint_file(run, checkpoint_step(run, a.step)), optim.name,
-                  model->params(), *optimizer);
+  restore_training_state(rundir::checkpoint_file(run, checkpoint_step(run, a.step)), optim,
+                         model->params(), *optimizer);
   if (dev) model->params().to_device(dev.get());
   Arena arena(size_t{1} << 20, dev.get());
   Tape<T> t(arena, dev.get());

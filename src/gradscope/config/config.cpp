@@ -16,12 +16,12 @@
 
 namespace gradscope {
 
-extern const std::vector<KeySpec> kSchemaTable;
+const std::vector<KeySpec>& schema_table();  // schema.cpp
 
 namespace {
 
 std::vector<KeySpec>& mutable_schema() {
-  static std::vector<KeySpec> schema = kSchemaTable;
+  static std::vector<KeySpec> schema = schema_table();
   return schema;
 }
 
@@ -123,11 +123,21 @@ bool plain_text(const std::string& s) {
 
 }  // namespace
 
+std::string join_valid(const KeySpec& spec) {
+  std::string out;
+  for (const std::string& v : spec.valid) out += (out.empty() ? "" : ", ") + v;
+  return out;
+}
+
 ConfigValue coerce(const KeySpec& spec, const ConfigValue& v, const std::string& where) {
   const size_t want = spec.default_value.index();
   if (v.index() == 3 && !plain_text(std::get<std::string>(v)))
     throw ConfigError(where + spec.key +
                       " holds control characters or is not UTF-8 (valid: plain text)");
+  if (v.index() == 3 && !spec.valid.empty() &&
+      std::find(spec.valid.begin(), spec.valid.end(), std::get<std::string>(v)) == spec.valid.end())
+    throw ConfigError(where + spec.key + " = \"" + std::get<std::string>(v) +
+                      "\" (valid: " + join_valid(spec) + ")");
   if (v.index() == want) return v;
   if (spec.string_or_list && v.index() == 4) return v;
   if (want == 0 && v.index() == 1) {

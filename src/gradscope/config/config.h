@@ -36,6 +36,16 @@ struct ConfigError : std::invalid_argument {
 using ConfigValue = std::variant<int64_t, double, bool, std::string, std::vector<double>>;
 
 struct KeySpec {
+  KeySpec(std::string key_, ConfigValue default_value_, std::string help_, int since_ = 1,
+          bool execution_ = false, bool string_or_list_ = false, bool file_ = false)
+      : key(std::move(key_)),
+        default_value(std::move(default_value_)),
+        help(std::move(help_)),
+        since(since_),
+        execution(execution_),
+        string_or_list(string_or_list_),
+        file(file_) {}
+
   std::string key;  // "section.name" or a top-level name
   ConfigValue default_value;
   std::string help;
@@ -47,6 +57,29 @@ struct KeySpec {
   // execution key it is not part of the run id and may differ when a run is resumed: the file's
   // content is identified by a key of its own.
   bool file = false;
+  // An enum-valued string key's valid values, in the order of its enum (config/options.h); any
+  // other value is refused when set. Empty: any string (within the key's own checks).
+  std::vector<std::string> valid;
+  // Where the valid values of a registry-named key come from ("task families", "model families"):
+  // the registry checks them, and `gradscope keys` lists them.
+  std::string registry;
+  // The key changes no tensor shape and no control flow of a training step: runs that differ only
+  // in such keys may be trained together as replicas.
+  bool replica_safe = false;
+
+  // Builders for the schema table's rows.
+  KeySpec one_of(std::vector<std::string> values) && {
+    valid = std::move(values);
+    return std::move(*this);
+  }
+  KeySpec named_by(std::string registry_name) && {
+    registry = std::move(registry_name);
+    return std::move(*this);
+  }
+  KeySpec replica() && {
+    replica_safe = true;
+    return std::move(*this);
+  }
 };
 
 // The schema version of this build: 1 is every key before the run-directory rework.
@@ -111,6 +144,8 @@ uint64_t fnv1a(const void* data, size_t n, uint64_t h = 1469598103934665603ull);
 // it, as it stands otherwise.
 ConfigValue file_as_written(const ConfigValue& v, const std::filesystem::path& home);
 
+// An enum-valued key's valid values as "a, b, c".
+std::string join_valid(const KeySpec& spec);
 // The valid key closest to `key` (edit distance), for "did you mean" messages.
 std::string closest_key(const std::string& key);
 // A value as TOML text (strings quoted, numbers round-trip).

@@ -1,18 +1,19 @@
-// Pieces the models share: activations by name and the message of a bad model.* value.
+// Pieces the models share: activations and the message of a bad model.* value.
 #pragma once
 
 #include <stdexcept>
 #include <string>
 
 #include "gradscope/autograd/ops.h"
+#include "gradscope/nn/models.h"
 
 namespace gradscope {
 
 // relu | gelu | square of x.
 template <class T>
-Var activate(Tape<T>& t, Var x, const std::string& activation) {
-  if (activation == "relu") return relu(t, x);
-  if (activation == "gelu") return gelu(t, x);
+Var activate(Tape<T>& t, Var x, Activation activation) {
+  if (activation == Activation::relu) return relu(t, x);
+  if (activation == Activation::gelu) return gelu(t, x);
   return square(t, x);
 }
 
@@ -20,6 +21,12 @@ Var activate(Tape<T>& t, Var x, const std::string& activation) {
 [[noreturn]] inline void bad_model_option(const std::string& key, const std::string& value,
                                           const std::string& valid) {
   throw std::invalid_argument("model." + key + " = " + value + " (valid: " + valid + ")");
+}
+
+// An enum-valued model key's value as its message quotes it: "\"gelu\"".
+template <class E>
+std::string quoted(const char* key, E value) {
+  return "\"" + option_name(key, value) + "\"";
 }
 
 }  // namespace gradscope

@@ -169,7 +169,7 @@ class LinearChain final : public Model<T> {
     Rng rng(seed, "init");
     for (int i : W_) {
       Tensor<T> w = ps.value(i);
-      if (c.init == "identity") {
+      if (c.init == InitScheme::identity) {
         for (int64_t j = 0; j < std::min(w.shape[0], w.shape[1]); ++j)
           w.data[j * w.shape[1] + j] = static_cast<T>(c.init_scale);
       } else {
@@ -221,8 +221,9 @@ void validate_linear_model(const ModelConfig& c) {
     bad("depth", std::to_string(c.depth), "an integer >= 2 (factors of w = u (.) v ...)");
   if (c.width < 0) bad("width", std::to_string(c.width), "an integer >= 0 (0: input dimension)");
   const bool chain = c.type == "deep_linear" || c.type == "matrix_factorization";
-  if (c.init != "normal" && !(chain && c.init == "identity"))
-    bad("init", "\"" + c.init + "\"", chain ? "normal, identity" : "normal (" + c.type + ")");
+  if (c.init != InitScheme::normal && !(chain && c.init == InitScheme::identity))
+    bad("init", quoted("model.init", c.init),
+        chain ? "normal, identity" : "normal (" + c.type + ")");
 }
 
 void reads_real_inputs(const ModelConfig& c, const ModelShape& s) {
@@ -250,7 +251,7 @@ void check_deep_linear(const ModelConfig& c, const ModelShape& s) {
   reads_real_inputs(c, s);
   if (s.seq_len > 0)
     throw std::invalid_argument("model.type = \"deep_linear\" reads vectors, not sequences");
-  if (c.init == "identity") {
+  if (c.init == InitScheme::identity) {
     const int64_t w = c.width > 0 ? c.width : s.features;
     if (w != s.features || s.out_dim != s.features)
       throw std::invalid_argument(fmt::format(

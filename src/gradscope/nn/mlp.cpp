@@ -18,7 +18,7 @@ class Mlp final : public Model<T> {
  public:
   Mlp(const ModelConfig& c, const ModelShape& s, uint64_t seed) : c_(c), s_(s) {
     ParamStore<T>& ps = this->params_;
-    const bool pair = c.mlp_form == "pair";
+    const bool pair = c.mlp_form == MlpForm::pair;
     const int64_t De = c.d_embed, Dh = c.d_hidden;
     W_E_ = ps.add("embed.W_E", {pair ? s.num_classes : s.vocab, De});  // [C or V, De]
     W_in_ = ps.add("mlp.W_in", {pair ? De : 2 * De, Dh});              // [De or 2De, Dhid]
@@ -31,7 +31,7 @@ class Mlp final : public Model<T> {
     for (int i : {W_E_, W_in_, W_out_}) {
       Tensor<T> w = ps.value(i);
       const double rows = double(w.shape[0]);
-      if (c.init == "haiku") {
+      if (c.init == InitScheme::haiku) {
         // PAIR (Haiku defaults): embedding sd sqrt(2/C)/0.87962566, linears sd 1/sqrt(fan_in),
         // both truncated at 2 sd.
         const double sd =
@@ -52,7 +52,7 @@ class Mlp final : public Model<T> {
     const int64_t N = b.n;
     ParamStore<T>& ps = this->params_;
     Var E = ps.on(t, W_E_);
-    if (c_.mlp_form == "pair" && c_.token_tables && s_.num_classes < N) {
+    if (c_.mlp_form == MlpForm::pair && c_.token_tables && s_.num_classes < N) {
       // Factored (exact): E[a] W_in = (E W_in)[a], so the table T = E W_in [C, Dhid] is computed
       // once and its rows gathered; the readout (h W_out) E^T = h (W_out E^T) uses the [Dhid, C]
       // product once. The per-example work shrinks from De-wide to Dhid-wide.
@@ -64,7 +64,7 @@ class Mlp final : public Model<T> {
       return matmul(t, h, U);                                                      // [N, C]
     }
     Var x = this->named(embedding(t, ids, Shape{N, 2}, E), "hook_embed");  // [N, 2, De]
-    if (c_.mlp_form == "pair") {
+    if (c_.mlp_form == MlpForm::pair) {
       Var z = linear(t, x, ps.on(t, W_in_));                         // [N, 2, Dhid]
       Var sum = add(t, slice(t, z, 1, 0, 1), slice(t, z, 1, 1, 1));  // [N, 1, Dhid]
       Var pre = this->named(reshape(t, sum, Shape{N, c_.d_hidden}), "mlp.hook_pre");  // [N, Dhid]
@@ -113,7 +113,7 @@ class DenseMlp final : public Model<T> {
     for (size_t l = 0; l < W_.size(); ++l) {
       Tensor<T> w = ps.value(W_[l]), b = ps.value(b_[l]);
       const double bound = c.init_scale / std::sqrt(double(w.shape[0]));  // 1/sqrt(fan_in)
-      if (c.init == "uniform") {
+      if (c.init == InitScheme::uniform) {
         rng.fill_uniform(w.data, w.numel(), -bound, bound);
         rng.fill_uniform(b.data, b.numel(), -bound, bound);
       } else {
@@ -146,26 +146,23 @@ class DenseMlp final : public Model<T> {
 
 void validate_mlp(const ModelConfig& c) {
   auto bad = bad_model_option;
-  if (c.init != "normal" && c.init != "haiku" && c.init != "uniform")
-    bad("init", "\"" + c.init + "\"", "normal, haiku, uniform");
-  if (c.mlp_form != "pair" && c.mlp_form != "concat" && c.mlp_form != "dense")
-    bad("mlp_form", "\"" + c.mlp_form + "\"", "pair, concat, dense");
-  if (c.mlp_form == "dense" && c.depth < 1)
+  if (c.init == InitScheme::identity)
+    bad("init", quoted("model.init", c.init), "normal, haiku, uniform (mlp)");
+  if (c.mlp_form == MlpForm::dense && c.depth < 1)
     bad("depth", std::to_string(c.depth), "an integer >= 1");
-  if (c.mlp_form != "dense" && c.init == "uniform")
-    bad("init", "\"uniform\"", "normal, haiku (mlp_form " + c.mlp_form + ")");
-  if (c.mlp_form == "dense" && c.init == "haiku")
+  if (c.mlp_form != MlpForm::dense && c.init == InitScheme::uniform)
+    bad("init", "\"uniform\"",
+        "normal, haiku (mlp_form " + option_name("model.mlp_form", c.mlp_form) + ")");
+  if (c.mlp_form == MlpForm::dense && c.init == InitScheme::haiku)
     bad("init", "\"haiku\"", "uniform, normal (mlp_form dense)");
   if (c.d_embed < 1) bad("d_embed", std::to_string(c.d_embed), "an integer >= 1");
   if (c.d_hidden < 1) bad("d_hidden", std::to_string(c.d_hidden), "an integer >= 1");
-  if (c.activation != "relu" && c.activation != "gelu" && c.activation != "square")
-    bad("activation", "\"" + c.activation + "\"", "relu, gelu, square (mlp)");
 }
 
 // What each form reads: dense real features; pair and concat two operand ids (pair: as many
 // operands as classes, its embedding being tied).
 void check_mlp(const ModelConfig& c, const ModelShape& s) {
-  if (c.mlp_form == "dense") {
+  if (c.mlp_form == MlpForm::dense) {
     if (s.features < 1)
       throw std::invalid_argument(
           "model.mlp_form = \"dense\" reads real feature vectors; this task gives token ids "
@@ -175,7 +172,7 @@ void check_mlp(const ModelConfig& c, const ModelShape& s) {
   if (s.length != 2)
     throw std::invalid_argument("model.type = \"mlp\" reads operand pairs; this task gives " +
                                 std::to_string(s.length) + " ids per example");
-  if (c.mlp_form == "pair" && s.vocab != s.num_classes)
+  if (c.mlp_form == MlpForm::pair && s.vocab != s.num_classes)
     throw std::invalid_argument(
         "model.mlp_form = \"pair\" ties input and output embeddings, so it needs as many "
         "operands as classes");
@@ -183,7 +180,7 @@ void check_mlp(const ModelConfig& c, const ModelShape& s) {
 
 template <class T>
 std::unique_ptr<Model<T>> make_mlp(const ModelConfig& c, const ModelShape& s, uint64_t seed) {
-  if (c.mlp_form == "dense") return std::make_unique<DenseMlp<T>>(c, s, seed);
+  if (c.mlp_form == MlpForm::dense) return std::make_unique<DenseMlp<T>>(c, s, seed);
   return std::make_unique<Mlp<T>>(c, s, seed);
 }
 

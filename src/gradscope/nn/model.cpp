@@ -64,29 +64,6 @@ void ModelConfig::validate() const {
   find_model_family(type).validate(*this);
 }
 
-ModelConfig model_options(const Config& c) {
-  ModelConfig m;
-  m.type = c.string("model.type");
-  m.n_layers = c.integer("model.n_layers");
-  m.d_model = c.integer("model.d_model");
-  m.n_heads = c.integer("model.n_heads");
-  m.d_head = c.integer("model.d_head");
-  m.d_mlp = c.integer("model.d_mlp");
-  m.activation = c.string("model.activation");
-  m.norm = c.string("model.norm");
-  m.positions = c.string("model.positions");
-  m.attn_bias = c.boolean("model.attn_bias");
-  m.mlp_bias = c.boolean("model.mlp_bias");
-  m.tied_unembed = c.boolean("model.tied_unembed");
-  m.causal = c.boolean("model.causal");
-  m.mlp_form = c.string("model.mlp_form");
-  m.d_embed = c.integer("model.d_embed");
-  m.d_hidden = c.integer("model.d_hidden");
-  m.init = c.string("model.init");
-  m.depth = c.integer("model.depth");
-  m.width = c.integer("model.width");
-  m.init_scale = c.real("model.init_scale");
-  return m;
-}
+ModelConfig model_options(const Config& c) { return options_from<ModelConfig>(c); }
 
 }  // namespace gradscope

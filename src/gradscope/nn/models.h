@@ -41,33 +41,46 @@
 
 #include "gradscope/autograd/ops.h"
 #include "gradscope/config/config.h"
+#include "gradscope/config/options.h"
 #include "gradscope/nn/param_store.h"
 #include "gradscope/tensor/model_shape.h"
 
 namespace gradscope {
 
+// The enum-valued model.* keys' values, in the schema's order.
+enum class Activation { relu, gelu, square };
+enum class NormPlacement { none, pre, post };
+enum class Positions { learned, sinusoidal };
+enum class MlpForm { pair, concat, dense };
+enum class InitScheme { normal, haiku, identity, uniform };
+
+// The model.* keys (config/options.h: defaults, valid values and help in config/schema.cpp).
 struct ModelConfig {
-  // transformer | mlp | diagonal | diag_attention | deep_linear | matrix_factorization
-  std::string type = "transformer";
+  std::string type = option<std::string>("model.type");  // the registry's name
   // transformer
-  int64_t n_layers = 1, d_model = 128, n_heads = 4, d_mlp = 512;
-  int64_t d_head = 0;                 // 0: d_model / n_heads
-  std::string activation = "relu";    // relu | gelu (transformer); relu | square | gelu (mlp)
-  std::string norm = "none";          // none | pre | post
-  std::string positions = "learned";  // learned | sinusoidal
-  bool attn_bias = false, mlp_bias = true, tied_unembed = false, causal = true;
+  int64_t n_layers = option<int64_t>("model.n_layers");
+  int64_t d_model = option<int64_t>("model.d_model");
+  int64_t n_heads = option<int64_t>("model.n_heads");
+  int64_t d_mlp = option<int64_t>("model.d_mlp");
+  int64_t d_head = option<int64_t>("model.d_head");  // 0: d_model / n_heads
+  Activation activation = option<Activation>("model.activation");  // square: mlp only
+  NormPlacement norm = option<NormPlacement>("model.norm");
+  Positions positions = option<Positions>("model.positions");
+  bool attn_bias = option<bool>("model.attn_bias");
+  bool mlp_bias = option<bool>("model.mlp_bias");
+  bool tied_unembed = option<bool>("model.tied_unembed");
+  bool causal = option<bool>("model.causal");
   // mlp
-  std::string mlp_form = "pair";  // pair | concat | dense
-  int64_t d_embed = 500, d_hidden = 24;
-  // initialization
-  // rank-dynamics models
-  // factors (diagonal, matrix_factorization), layers (deep_linear), hidden layers (mlp dense)
-  int64_t depth = 2;
-  int64_t width = 0;  // deep_linear hidden width (0: input dimension)
-  // normal (N(0, 1/fan_in) scheme of Nanda et al.) | haiku (PAIR) | identity (deep_linear,
-  // matrix_factorization: every factor init_scale * I) | uniform (mlp dense: PyTorch's default)
-  std::string init = "normal";
-  double init_scale = 1.0;  // multiplies every initial weight
+  MlpForm mlp_form = option<MlpForm>("model.mlp_form");
+  int64_t d_embed = option<int64_t>("model.d_embed");
+  int64_t d_hidden = option<int64_t>("model.d_hidden");
+  // rank-dynamics models: factors (diagonal, matrix_factorization), layers (deep_linear); hidden
+  // layers of mlp dense
+  int64_t depth = option<int64_t>("model.depth");
+  int64_t width = option<int64_t>("model.width");  // deep_linear hidden width (0: input dim)
+  // normal: N(0, 1/fan_in) (Nanda et al.); identity: every factor init_scale * I
+  InitScheme init = option<InitScheme>("model.init");
+  double init_scale = option<double>("model.init_scale");  // multiplies every initial weight
   // Computes the last block's MLP and the unembedding only at the last position (the only one
   // the loss reads). Exact; off only to test it against the plain path.
   bool last_position_only = true;

@@ -24,11 +24,11 @@ class Transformer final : public Model<T> {
     const int64_t D = c.d_model, E = c.n_heads * dh(), V = s.vocab;
     // Real inputs: a linear read-in [Din, D] in place of the token embedding [V, D].
     W_E_ = ps.add("embed.W_E", {real_ ? din() : V, D});
-    if (c.positions == "learned") W_pos_ = ps.add("pos_embed.W_pos", {s.length, D});  // [L, D]
+    if (c.positions == Positions::learned) W_pos_ = ps.add("pos_embed.W_pos", {s.length, D});  // [L, D]
     for (int64_t l = 0; l < c.n_layers; ++l) {
       const std::string b = fmt::format("blocks.{}.", l);
       Block k;
-      if (c.norm != "none") {
+      if (c.norm != NormPlacement::none) {
         k.ln1_w = ps.add(b + "ln1.w", {D});
         k.ln1_b = ps.add(b + "ln1.b", {D});
       }
@@ -42,7 +42,7 @@ class Transformer final : public Model<T> {
         k.b_V = ps.add(b + "attn.b_V", {E});
         k.b_O = ps.add(b + "attn.b_O", {D});
       }
-      if (c.norm != "none" && c.d_mlp > 0) {
+      if (c.norm != NormPlacement::none && c.d_mlp > 0) {
         k.ln2_w = ps.add(b + "ln2.w", {D});
         k.ln2_b = ps.add(b + "ln2.b", {D});
       }
@@ -54,7 +54,7 @@ class Transformer final : public Model<T> {
       }
       blocks_.push_back(k);
     }
-    if (c.norm == "pre") {
+    if (c.norm == NormPlacement::pre) {
       lnf_w_ = ps.add("ln_final.w", {D});
       lnf_b_ = ps.add("ln_final.b", {D});
     }
@@ -79,7 +79,7 @@ class Transformer final : public Model<T> {
     }
     ps.save_initial();
 
-    if (c.positions == "sinusoidal") {  // fixed table [L, D], Vaswani et al.
+    if (c.positions == Positions::sinusoidal) {  // fixed table [L, D], Vaswani et al.
       sinusoid_.resize(s.length * D);
       for (int64_t pos = 0; pos < s.length; ++pos)
         for (int64_t j = 0; j < D; ++j) {
@@ -144,7 +144,7 @@ class Transformer final : public Model<T> {
                     : embedding(t, gather, Shape{N, L}, flat);
       };
       x = H(l, "hook_resid_pre", x);
-      Var h = c_.norm == "pre"
+      Var h = c_.norm == NormPlacement::pre
                   ? H(l, "ln1.hook_normalized", layer_norm(t, x, P(k.ln1_w), P(k.ln1_b)))
                   : x;                                                   // [N or V, L, D]
       Var keys = H(l, "attn.hook_k", linear(t, h, P(k.W_K), P(k.b_K)));  // [., L, H*Dh]
@@ -168,21 +168,21 @@ class Transformer final : public Model<T> {
       }
       a = H(l, "attn.hook_z", a);
       x = add(t, x, H(l, "hook_attn_out", linear(t, a, P(k.W_O), P(k.b_O))));  // [N, Tq, D]
-      if (c_.norm == "post") x = layer_norm(t, x, P(k.ln1_w), P(k.ln1_b));
+      if (c_.norm == NormPlacement::post) x = layer_norm(t, x, P(k.ln1_w), P(k.ln1_b));
       if (c_.d_mlp == 0) {  // attention-only
         x = H(l, "hook_resid_post", x);
         continue;
       }
       x = H(l, "hook_resid_mid", x);
-      h = c_.norm == "pre" ? H(l, "ln2.hook_normalized", layer_norm(t, x, P(k.ln2_w), P(k.ln2_b)))
+      h = c_.norm == NormPlacement::pre ? H(l, "ln2.hook_normalized", layer_norm(t, x, P(k.ln2_w), P(k.ln2_b)))
                            : x;
       Var pre = H(l, "mlp.hook_pre", linear(t, h, P(k.W_in), P(k.b_in)));  // [N, Tq, F]
       Var m = H(l, "mlp.hook_post", activate(t, pre, c_.activation));
       x = add(t, x, H(l, "hook_mlp_out", linear(t, m, P(k.W_out), P(k.b_out))));  // [N, Tq, D]
-      if (c_.norm == "post") x = layer_norm(t, x, P(k.ln2_w), P(k.ln2_b));
+      if (c_.norm == NormPlacement::post) x = layer_norm(t, x, P(k.ln2_w), P(k.ln2_b));
       x = H(l, "hook_resid_post", x);
     }
-    if (c_.norm == "pre")
+    if (c_.norm == NormPlacement::pre)
       x = H(-1, "ln_final.hook_normalized", layer_norm(t, x, P(lnf_w_), P(lnf_b_)));
     if (real_) return read_out(t, x, N);
     Var last;  // [N, D], or [N * L, D] when every position is read
@@ -301,8 +301,6 @@ class Transformer final : public Model<T> {
 
 void validate_transformer(const ModelConfig& c) {
   auto bad = bad_model_option;
-  if (c.init != "normal" && c.init != "haiku" && c.init != "uniform")
-    bad("init", "\"" + c.init + "\"", "normal, haiku, uniform");
   if (c.n_layers < 1) bad("n_layers", std::to_string(c.n_layers), "an integer >= 1");
   if (c.d_model < 1) bad("d_model", std::to_string(c.d_model), "an integer >= 1");
   if (c.n_heads < 1) bad("n_heads", std::to_string(c.n_heads), "an integer >= 1");
@@ -312,13 +310,10 @@ void validate_transformer(const ModelConfig& c) {
   if (c.d_head < 0)
     bad("d_head", std::to_string(c.d_head), "an integer >= 1, or 0 for d_model / n_heads");
   if (c.d_mlp < 0) bad("d_mlp", std::to_string(c.d_mlp), "an integer >= 0 (0: attention-only)");
-  if (c.activation != "relu" && c.activation != "gelu")
-    bad("activation", "\"" + c.activation + "\"", "relu, gelu (transformer)");
-  if (c.norm != "none" && c.norm != "pre" && c.norm != "post")
-    bad("norm", "\"" + c.norm + "\"", "none, pre, post");
-  if (c.positions != "learned" && c.positions != "sinusoidal")
-    bad("positions", "\"" + c.positions + "\"", "learned, sinusoidal");
-  if (c.init != "normal") bad("init", "\"" + c.init + "\"", "normal (transformer)");
+  if (c.activation == Activation::square)
+    bad("activation", quoted("model.activation", c.activation), "relu, gelu (transformer)");
+  if (c.init != InitScheme::normal)
+    bad("init", quoted("model.init", c.init), "normal (transformer)");
 }
 
 // Real inputs need whole tokens (features = L * Din) and read-out positions (L = K * S), and a

@@ -16,8 +16,6 @@ namespace {
 }  // namespace
 
 void GradFilterConfig::validate() const {
-  if (kind != "none" && kind != "ema" && kind != "ma")
-    bad("grad_filter", "\"" + kind + "\"", "none, ema, ma");
   if (!(alpha >= 0 && alpha < 1)) bad("filter_alpha", fmt::format("{}", alpha), "[0, 1)");
   if (!std::isfinite(lambda)) bad("filter_lambda", fmt::format("{}", lambda), "a finite number");
   if (window < 1) bad("filter_window", fmt::format("{}", window), "an integer >= 1");

@@ -13,14 +13,20 @@
 #include <cstdint>
 #include <string>
 
+#include "gradscope/config/options.h"
+
 namespace gradscope {
 
-// The optim.grad_filter, optim.filter_* keys (defaults: the schema's, config/schema.cpp).
+// optim.grad_filter's values, in the schema's order.
+enum class GradFilterKind { none, ema, ma };
+
+// The optim.grad_filter, optim.filter_* keys (config/options.h: defaults, valid values and help in
+// config/schema.cpp).
 struct GradFilterConfig {
-  std::string kind = "none";  // none | ema | ma
-  double alpha = 0.98;        // ema: momentum of the slow component
-  double lambda = 2.0;        // amplification of the slow component
-  int64_t window = 100;       // ma: gradients averaged
+  GradFilterKind kind = option<GradFilterKind>("optim.grad_filter");
+  double alpha = option<double>("optim.filter_alpha");    // ema: momentum of the slow component
+  double lambda = option<double>("optim.filter_lambda");  // amplification of the slow component
+  int64_t window = option<int64_t>("optim.filter_window");  // ma: gradients averaged
 
   // Throws std::invalid_argument naming the key ("optim.filter_alpha = 1 (valid: [0, 1))").
   void validate() const;

@@ -75,13 +75,13 @@ template <class T>
 Optimizer<T>::Optimizer(const OptimizerConfig& config, int64_t n, DeviceContext& device)
     : c_(config), n_(n), dev_(device), host_(device.host_memory()) {
   c_.validate();
-  if (c_.name == "sgd" && c_.momentum != 0) momentum_ = add_buffer("momentum_buffer", n);
-  if (c_.name != "sgd") {
+  if (c_.name == OptimRule::sgd && c_.momentum != 0) momentum_ = add_buffer("momentum_buffer", n);
+  if (c_.name != OptimRule::sgd) {
     m_ = add_buffer("exp_avg", n);
     v_ = add_buffer("exp_avg_sq", n);
   }
-  if (c_.filter.kind == "ema") ema_ = add_buffer("grad_ema", n);
-  if (c_.filter.kind == "ma") ring_ = add_buffer("grad_window", c_.filter.window * n);
+  if (c_.filter.kind == GradFilterKind::ema) ema_ = add_buffer("grad_ema", n);
+  if (c_.filter.kind == GradFilterKind::ma) ring_ = add_buffer("grad_window", c_.filter.window * n);
   k_ = static_cast<double*>(dev_.allocate(4 * sizeof(double)));
   host_k_ = static_cast<double*>(dev_.allocate_pinned(4 * sizeof(double)));
   scratch_ =
@@ -137,7 +137,7 @@ void Optimizer<T>::prepare(double lr) {
   const int64_t t = steps_ + 1;
   double* k = host_k_;
   k[3] = double(steps_);
-  if (c_.name == "sgd") {
+  if (c_.name == OptimRule::sgd) {
     k[0] = lr;
     k[1] = t == 1 ? 1.0 : 0.0;
     k[2] = 0;
@@ -195,7 +195,7 @@ template <class T>
 void Optimizer<T>::rule(T* p, const T* g) {
   const T wd = static_cast<T>(c_.weight_decay);
   const bool has_wd = c_.weight_decay != 0;
-  if (c_.name == "sgd")
+  if (c_.name == OptimRule::sgd)
     return dev_.launch(
         kernels::SgdUpdate<T>{p, g, momentum_, k_, wd, static_cast<T>(c_.momentum),
                               static_cast<T>(1.0 - c_.dampening), has_wd, c_.nesterov},
@@ -203,7 +203,7 @@ void Optimizer<T>::rule(T* p, const T* g) {
   const T b1 = static_cast<T>(c_.beta1), b2 = static_cast<T>(c_.beta2);
   const T one_b1 = static_cast<T>(1.0 - c_.beta1), one_b2 = static_cast<T>(1.0 - c_.beta2);
   const T eps = static_cast<T>(c_.eps);
-  if (c_.name == "adamw")
+  if (c_.name == OptimRule::adamw)
     launch_adam(
         dev_, host_,
         kernels::AdamUpdate<T, true>{p, g, m_, v_, k_, wd, b1, b2, one_b1, one_b2, eps, has_wd},
@@ -224,8 +224,6 @@ void Optimizer<T>::constrain_norm(T* p) {
 }
 
 void OptimizerConfig::validate() const {
-  if (name != "sgd" && name != "adam" && name != "adamw")
-    throw std::invalid_argument("optim.name = \"" + name + "\" (valid: sgd, adam, adamw)");
   if (!(lr >= 0) || !std::isfinite(lr)) bad("lr", lr, "a finite number >= 0");
   if (!(weight_decay >= 0) || !std::isfinite(weight_decay))
     bad("weight_decay", weight_decay, "a finite number >= 0");

@@ -28,22 +28,30 @@
 #include <vector>
 
 #include "gradscope/config/config.h"
+#include "gradscope/config/options.h"
 #include "gradscope/cuda/device.h"
 #include "gradscope/optim/grad_filter.h"
 
 namespace gradscope {
 
-// The optim.* keys of the update rule (defaults: the schema's, config/schema.cpp).
+// optim.name's values, in the schema's order.
+enum class OptimRule { sgd, adam, adamw };
+
+// The optim.* keys of the update rule (config/options.h: defaults, valid values and help in
+// config/schema.cpp).
 struct OptimizerConfig {
-  std::string name = "adamw";  // sgd | adam | adamw
-  double lr = 1e-3;            // base learning rate (the schedule scales it)
-  double weight_decay = 1.0;
-  double beta1 = 0.9, beta2 = 0.98, eps = 1e-8;  // adam, adamw
-  double momentum = 0.0, dampening = 0.0;
-  bool nesterov = false;     // sgd
-  double clip_norm = 0.0;    // gradient-norm clipping before the update (0: off; schedule.h)
-  double weight_norm = 0.0;  // total parameter norm kept after every update (0: off)
-  GradFilterConfig filter;   // optim.grad_filter and optim.filter_*
+  OptimRule name = option<OptimRule>("optim.name");
+  double lr = option<double>("optim.lr");  // base learning rate (the schedule scales it)
+  double weight_decay = option<double>("optim.weight_decay");
+  double beta1 = option<double>("optim.beta1");  // adam, adamw
+  double beta2 = option<double>("optim.beta2");
+  double eps = option<double>("optim.eps");
+  double momentum = option<double>("optim.momentum");  // sgd
+  double dampening = option<double>("optim.dampening");
+  bool nesterov = option<bool>("optim.nesterov");
+  double clip_norm = option<double>("optim.clip_norm");  // gradient-norm clipping (0: off)
+  double weight_norm = option<double>("optim.weight_norm");  // total norm kept (0: off)
+  GradFilterConfig filter;  // optim.grad_filter and optim.filter_*
 
   // Throws std::invalid_argument naming the offending key ("optim.beta1 = 1.5 ...").
   void validate() const;

@@ -15,11 +15,9 @@ void ScheduleConfig::validate() const {
   if (warmup_steps < 0)
     throw std::invalid_argument("optim.warmup_steps = " + std::to_string(warmup_steps) +
                                 " (valid: >= 0)");
-  if (decay != "constant" && decay != "cosine" && decay != "linear")
-    throw std::invalid_argument("optim.decay = \"" + decay +
-                                "\" (valid: constant, cosine, linear)");
-  if (decay != "constant" && total_steps <= warmup_steps)
-    throw std::invalid_argument("optim.decay = \"" + decay + "\" needs train.steps (" +
+  if (decay != Decay::constant && total_steps <= warmup_steps)
+    throw std::invalid_argument("optim.decay = \"" + option_name("optim.decay", decay) +
+                                "\" needs train.steps (" +
                                 std::to_string(total_steps) + ") > optim.warmup_steps (" +
                                 std::to_string(warmup_steps) + ")");
   if (!(min_lr_ratio >= 0 && min_lr_ratio <= 1))
@@ -31,12 +29,12 @@ double scheduled_lr(double base_lr, const ScheduleConfig& s, int64_t step) {
   double factor = 1.0;
   if (s.warmup_steps > 0)
     factor = std::min(static_cast<double>(step) / static_cast<double>(s.warmup_steps), 1.0);
-  if (s.decay != "constant" && step >= s.warmup_steps) {
+  if (s.decay != Decay::constant && step >= s.warmup_steps) {
     const double progress = std::clamp(static_cast<double>(step - s.warmup_steps) /
                                            static_cast<double>(s.total_steps - s.warmup_steps),
                                        0.0, 1.0);
     const double fall =
-        s.decay == "cosine" ? 0.5 * (1.0 + std::cos(std::numbers::pi * progress)) : 1.0 - progress;
+        s.decay == Decay::cosine ? 0.5 * (1.0 + std::cos(std::numbers::pi * progress)) : 1.0 - progress;
     factor *= s.min_lr_ratio + (1.0 - s.min_lr_ratio) * fall;
   }
   return base_lr * factor;

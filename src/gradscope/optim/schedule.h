@@ -16,15 +16,19 @@
 #include <string>
 
 #include "gradscope/config/config.h"
+#include "gradscope/config/options.h"
 
 namespace gradscope {
 
 // The schedule's keys: optim.warmup_steps, optim.decay, optim.min_lr_ratio and train.steps.
+// optim.decay's values, in the schema's order.
+enum class Decay { constant, cosine, linear };
+
 struct ScheduleConfig {
-  int64_t warmup_steps = 10;
-  std::string decay = "constant";  // constant | cosine | linear
-  int64_t total_steps = 20000;     // the run's step budget (cosine and linear need it)
-  double min_lr_ratio = 0.0;       // decay floor as a fraction of the base lr
+  int64_t warmup_steps = option<int64_t>("optim.warmup_steps");
+  Decay decay = option<Decay>("optim.decay");
+  int64_t total_steps = option<int64_t>("train.steps");  // the budget (cosine and linear need it)
+  double min_lr_ratio = option<double>("optim.min_lr_ratio");  // decay floor, a share of the lr
 
   void validate() const;  // throws naming the key
   bool operator==(const ScheduleConfig&) const = default;

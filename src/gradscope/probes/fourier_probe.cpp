@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "gradscope/probes/fourier.h"
-#include "gradscope/probes/npy.h"
+#include "gradscope/tensor/npy.h"
 #include "gradscope/probes/objective.h"
 
 namespace gradscope {

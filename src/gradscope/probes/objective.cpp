@@ -42,10 +42,6 @@ Var model_outputs(Tape<T>& t, Model<T>& model, const Dataset& layout, const Exam
   return model.forward(t, b);
 }
 
-Loss loss_from_name(const std::string& name) {
-  return name == "hinge" ? Loss::hinge : Loss::cross_entropy;
-}
-
 template <class T>
 Var objective(Tape<T>& t, Var outputs, const Dataset& layout, const Examples& e, Loss loss) {
   if (layout.outputs == 0)

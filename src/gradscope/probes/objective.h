@@ -31,8 +31,7 @@ Examples all_examples(const Dataset& d);
 // The model's outputs for the examples (real inputs copied onto the tape as T).
 template <class T>
 Var model_outputs(Tape<T>& t, Model<T>& model, const Dataset& layout, const Examples& e);
-enum class Loss { cross_entropy, hinge };
-Loss loss_from_name(const std::string& name);  // "cross_entropy" | "hinge"
+enum class Loss { cross_entropy, hinge };  // train.loss's values, in the schema's order
 
 // The loss (a scalar Var) given the outputs. With P targets per example the outputs are [N * P, C]
 // and the loss is the mean over all N * P predictions.

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "gradscope/probes/npy.h"
+#include "gradscope/tensor/npy.h"
 #include "gradscope/tensor/lapack.h"
 
 namespace gradscope {
@@ -34,24 +34,18 @@ void ProbeConfig::validate() const {
         "probe.key_frequencies is set but probe.restricted_loss = false (the keys are its)");
 }
 
-ProbeConfig probe_options(const Config& c) {
-  ProbeConfig p;
-  p.spectra = c.boolean("probe.spectra");
-  p.every = c.integer("probe.every");
-  p.per_decade = c.integer("probe.per_decade");
-  p.params = c.string("probe.params");
-  p.rank_eps = c.real("probe.rank_eps");
-  p.fourier = c.boolean("probe.fourier");
-  p.key_freq_threshold = c.real("probe.key_freq_threshold");
-  p.restricted_loss = c.boolean("probe.restricted_loss");
-  for (double k : c.list("probe.key_frequencies")) {
+std::vector<int64_t> key_frequencies_from(const std::vector<double>& values) {
+  std::vector<int64_t> out;
+  for (double k : values) {
     if (k != std::floor(k) || k < 1)
       throw std::invalid_argument(
           fmt::format("probe.key_frequencies has {} (valid: whole frequencies k >= 1)", k));
-    p.key_frequencies.push_back(static_cast<int64_t>(k));
+    out.push_back(static_cast<int64_t>(k));
   }
-  return p;
+  return out;
 }
+
+ProbeConfig probe_options(const Config& c) { return options_from<ProbeConfig>(c); }
 
 bool ProbeConfig::is_probe_step(int64_t step, int64_t total) const {
   if (step == 0 || step == total) return true;

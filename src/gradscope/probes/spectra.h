@@ -13,20 +13,26 @@
 #include <vector>
 
 #include "gradscope/config/config.h"
+#include "gradscope/config/options.h"
 #include "gradscope/nn/models.h"
 
 namespace gradscope {
 
+// probe.key_frequencies as whole frequencies. Throws std::invalid_argument naming the key.
+std::vector<int64_t> key_frequencies_from(const std::vector<double>& values);
+
+// The probe.* keys (config/options.h: defaults, valid values and help in config/schema.cpp).
 struct ProbeConfig {
-  bool spectra = true;
-  int64_t every = 0;                 // spectra every this many steps; 0: log-spaced
-  int64_t per_decade = 20;           // log-spaced: about this many steps per decade
-  std::string params;                // comma-separated matrix names; empty: every one
-  double rank_eps = 0.01;            // numerical rank: #{sigma_i > rank_eps * sigma_max}
-  bool fourier = false;              // the Fourier probe (modular tasks; probes/fourier_probe.h)
-  double key_freq_threshold = 0.05;  // key frequency: share of the squared Fourier norm
-  bool restricted_loss = false;      // restricted and excluded loss (a+b, a-b; with fourier)
-  std::vector<int64_t> key_frequencies;  // fixed keys for those losses; empty: W_E's per step
+  bool spectra = option<bool>("probe.spectra");
+  int64_t every = option<int64_t>("probe.every");  // spectra every this many steps; 0: log-spaced
+  int64_t per_decade = option<int64_t>("probe.per_decade");
+  std::string params = option<std::string>("probe.params");  // matrix names; empty: every one
+  double rank_eps = option<double>("probe.rank_eps");
+  bool fourier = option<bool>("probe.fourier");  // modular tasks; probes/fourier_probe.h
+  double key_freq_threshold = option<double>("probe.key_freq_threshold");
+  bool restricted_loss = option<bool>("probe.restricted_loss");  // a+b, a-b; with fourier
+  std::vector<int64_t> key_frequencies =  // fixed keys for those losses; empty: W_E's per step
+      key_frequencies_from(option<std::vector<double>>("probe.key_frequencies"));
 
   void validate() const;  // throws std::invalid_argument naming "probe.<key>"
   // Whether the probe runs at `step` of a run of `total` steps (always at 0 and at total).

@@ -19,7 +19,7 @@
 
 #include "gradscope/python/model_binding.h"
 #include "gradscope/run/experiment.h"
-#include "gradscope/rundir/checkpoint.h"
+#include "gradscope/run/training_state.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/run_files.h"
 
@@ -45,8 +45,8 @@ class Inspector {
     Config c = read_run_config(run);
     c.set("device", std::string("cpu"));  // looked at on the host, wherever it trained
     x_ = Experiment<T>::build(c);
-    load_checkpoint(rundir::checkpoint_file(run, step), x_->optim.name, x_->model->params(),
-                    *x_->optimizer);
+    restore_training_state(rundir::checkpoint_file(run, step), x_->optim, x_->model->params(),
+                           *x_->optimizer);
     length_ = x_->data.test.length;
     features_ = x_->data.test.features;
   }

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <optional>
 
-#include "gradscope/probes/npy.h"
+#include "gradscope/tensor/npy.h"
 #include "gradscope/report/plot.h"
 #include "gradscope/report/style.h"
 #include "gradscope/report/svg.h"

@@ -44,11 +44,11 @@ std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
   x->optim = optimizer_options(c);
   x->schedule = schedule_options(c);
   x->train = train_options(c);
-  if (x->train.batch_order == "epoch" && x->data.sample)
+  if (x->train.batch_order == BatchOrder::epoch && x->data.sample)
     throw ConfigError("train.batch_order = \"epoch\" needs a fixed train set; task.name = \"" +
                       c.string("task.name") + "\" draws fresh samples every step (valid: sample)");
   x->probe = probe_options(c);
-  x->loss = loss_from_name(x->train.loss);
+  x->loss = x->train.loss;
   try {
     x->model = make_model<T>(model_options(c), x->shape, x->seed);
     if (x->probe.spectra) x->spectra.emplace(*x->model, x->probe);

@@ -45,7 +45,7 @@ void Steps<T>::record_step(const Examples& e, bool with_update, Graph& g) {
   const Dataset& layout = x_.data.train;
   Var loss =
       objective(train_tape_, model_outputs(train_tape_, *x_.model, layout, e), layout, e, x_.loss);
-  if (x_.train.loss_reduction == "mean_over_classes" && !x_.data.regression)
+  if (x_.train.loss_reduction == LossReduction::mean_over_classes && !x_.data.regression)
     loss = scale(train_tape_, loss, 1.0 / double(x_.model->outputs()));
   train_tape_.backward(loss);
   g.loss = train_tape_.value(loss).data;

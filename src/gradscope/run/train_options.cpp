@@ -46,39 +46,16 @@ CheckpointKeep checkpoint_keep(const ConfigValue& v) {
   return k;
 }
 
-TrainConfig train_options(const Config& c) {
-  TrainConfig t;
-  t.steps = c.integer("train.steps");
-  t.batch_size = c.integer("train.batch_size");
-  t.batch_order = c.string("train.batch_order");
-  t.log_every = c.integer("train.log_every");
-  t.checkpoint_every = c.integer("train.checkpoint_every");
-  t.loss = c.string("train.loss");
-  t.loss_reduction = c.string("train.loss_reduction");
-  t.memorize_threshold = c.real("train.memorize_threshold");
-  t.generalize_threshold = c.real("train.generalize_threshold");
-  t.regime_threshold = c.real("train.regime_threshold");
-  t.regime_gap = c.integer("train.regime_gap");
-  t.phase_min_change = c.real("train.phase_min_change");
-  t.stop_after_generalized = c.integer("train.stop_after_generalized");
-  t.checkpoint_steps = checkpoint_keep(c.value("train.checkpoint_steps"));
-  return t;
-}
+TrainConfig train_options(const Config& c) { return options_from<TrainConfig>(c); }
 
 void TrainConfig::validate() const {
   if (steps < 1) fail("train.steps", std::to_string(steps), "an integer >= 1");
   if (batch_size < 0) fail("train.batch_size", std::to_string(batch_size), ">= 0 (0: full batch)");
-  if (batch_order != "sample" && batch_order != "epoch")
-    fail("train.batch_order", "\"" + batch_order + "\"", "sample, epoch");
   if (log_every < 1) fail("train.log_every", std::to_string(log_every), "an integer >= 1");
   if (checkpoint_every < 0)
     fail("train.checkpoint_every", std::to_string(checkpoint_every), ">= 0 (0: log-spaced only)");
-  if (loss != "cross_entropy" && loss != "hinge")
-    fail("train.loss", "\"" + loss + "\"", "cross_entropy, hinge");
   if (!(phase_min_change > 0))
     fail("train.phase_min_change", fmt::format("{}", phase_min_change), "a number > 0");
-  if (loss_reduction != "mean" && loss_reduction != "mean_over_classes")
-    fail("train.loss_reduction", "\"" + loss_reduction + "\"", "mean, mean_over_classes");
   const std::pair<const char*, double> fractions[] = {
       {"train.memorize_threshold", memorize_threshold},
       {"train.generalize_threshold", generalize_threshold},

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "gradscope/config/config.h"
+#include "gradscope/config/options.h"
+#include "gradscope/probes/objective.h"
 
 namespace gradscope {
 
@@ -21,21 +23,30 @@ struct CheckpointKeep {
   bool operator==(const CheckpointKeep&) const = default;
 };
 
+// train.checkpoint_steps from its value ("log", "every:N" or a list). Throws ConfigError.
+CheckpointKeep checkpoint_keep(const ConfigValue& value);
+
+// The enum-valued train.* keys' values, in the schema's order (train.loss: Loss, objective.h).
+enum class BatchOrder { sample, epoch };
+enum class LossReduction { mean, mean_over_classes };
+
+// The train.* keys (config/options.h: defaults, valid values and help in config/schema.cpp).
 struct TrainConfig {
-  int64_t steps = 20000;
-  int64_t batch_size = 0;               // 0: full batch
-  std::string batch_order = "sample";   // sample | epoch (batches.h)
-  int64_t log_every = 100;              // evaluate and log every this many steps (and the last)
-  int64_t checkpoint_every = 1000;      // a resumable checkpoint at least this often (0: off)
-  std::string loss = "cross_entropy";   // cross_entropy | hinge
-  std::string loss_reduction = "mean";  // mean | mean_over_classes (PAIR's -mean(onehot*logp))
-  double memorize_threshold = 0.99;     // memorized_step: first train_acc >= this
-  double generalize_threshold = 0.99;   // generalized_step: first test_acc >= this
-  double regime_threshold = 0.9;        // Omnigrok regime classification threshold
-  int64_t regime_gap = 1000;            // G: grokking when test lags train by more than this
-  double phase_min_change = 0.1;        // phase changes: smallest change that counts as one
-  int64_t stop_after_generalized = 0;   // stop this many steps after generalized_step (0: off)
-  CheckpointKeep checkpoint_steps;
+  int64_t steps = option<int64_t>("train.steps");
+  int64_t batch_size = option<int64_t>("train.batch_size");  // 0: full batch
+  BatchOrder batch_order = option<BatchOrder>("train.batch_order");  // batches.h
+  int64_t log_every = option<int64_t>("train.log_every");
+  int64_t checkpoint_every = option<int64_t>("train.checkpoint_every");
+  Loss loss = option<Loss>("train.loss");
+  LossReduction loss_reduction = option<LossReduction>("train.loss_reduction");
+  double memorize_threshold = option<double>("train.memorize_threshold");
+  double generalize_threshold = option<double>("train.generalize_threshold");
+  double regime_threshold = option<double>("train.regime_threshold");
+  int64_t regime_gap = option<int64_t>("train.regime_gap");
+  double phase_min_change = option<double>("train.phase_min_change");
+  int64_t stop_after_generalized = option<int64_t>("train.stop_after_generalized");
+  // Parsed from its text or list (checkpoint_keep above).
+  CheckpointKeep checkpoint_steps = checkpoint_keep(option_value("train.checkpoint_steps"));
 
   // Throws ConfigError naming the train.* key and what is valid.
   void validate() const;
@@ -43,8 +54,5 @@ struct TrainConfig {
 };
 
 TrainConfig train_options(const Config& config);
-
-// train.checkpoint_steps from its value ("log", "every:N" or a list). Throws ConfigError.
-CheckpointKeep checkpoint_keep(const ConfigValue& value);
 
 }  // namespace gradscope

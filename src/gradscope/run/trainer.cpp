@@ -23,8 +23,8 @@
 #include "gradscope/run/progress.h"
 #include "gradscope/run/steps.h"
 #include "gradscope/run/summary.h"
+#include "gradscope/run/training_state.h"
 #include "gradscope/run/validate.h"
-#include "gradscope/rundir/checkpoint.h"
 #include "gradscope/rundir/metrics.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/run_files.h"
@@ -59,7 +59,7 @@ class Training {
   Training(Experiment<T>& x, const RunOptions& o)
       : x_(x),
         o_(o),
-        batches_(x.data, x.train.batch_size, x.seed, x.train.batch_order == "epoch"),
+        batches_(x.data, x.train.batch_size, x.seed, x.train.batch_order == BatchOrder::epoch),
         policy_(x.train),
         steps_(x, batches_.size()) {}
   int run();
@@ -217,8 +217,8 @@ CheckpointInfo Training<T>::load_newest_whole() {
   std::vector<int64_t> damaged;
   for (auto step = steps.rbegin(); step != steps.rend(); ++step) {
     try {
-      const CheckpointInfo info = load_checkpoint(rundir::checkpoint_file(o_.dir, *step),
-                                                  x_.optim.name, x_.model->params(), *x_.optimizer);
+      const CheckpointInfo info = restore_training_state(
+          rundir::checkpoint_file(o_.dir, *step), x_.optim, x_.model->params(), *x_.optimizer);
       for (int64_t d : damaged) {
         std::filesystem::rename(rundir::checkpoint_file(o_.dir, d),
                                 rundir::damaged_checkpoint_file(o_.dir, d));
@@ -291,8 +291,8 @@ void Training<T>::checkpoint(int64_t s) {
   ParamStore<T>& ps = x_.model->params();
   ps.download_values();  // the host copies are what a checkpoint saves
   x_.optimizer->download_state();
-  save_checkpoint(rundir::checkpoint_file(o_.dir, s), s, progress_->elapsed(), config_toml_,
-                  x_.optim.name, ps, *x_.optimizer);
+  save_training_state(rundir::checkpoint_file(o_.dir, s), s, progress_->elapsed(), config_toml_,
+                      x_.optim, ps, *x_.optimizer);
   for (int64_t k : policy_.to_remove(s, rundir::list_checkpoints(o_.dir)))
     std::filesystem::remove(rundir::checkpoint_file(o_.dir, k));
 }

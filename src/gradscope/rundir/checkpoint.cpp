@@ -17,23 +17,11 @@
 namespace gradscope {
 namespace {
 constexpr char kMagic[9] = "GSCKPT01";
-
-template <class T>
-std::vector<std::pair<std::string, std::span<T>>> buffers(ParamStore<T>& params,
-                                                          Optimizer<T>& optimizer) {
-  std::vector<std::pair<std::string, std::span<T>>> b;
-  b.emplace_back("values", params.values());
-  b.emplace_back("initial", std::span<T>(const_cast<T*>(params.initial_values().data()),
-                                         params.initial_values().size()));
-  for (auto& s : optimizer.state()) b.emplace_back("optim." + s.first, s.second);
-  return b;
-}
 }  // namespace
 
 template <class T>
 void save_checkpoint(const std::filesystem::path& path, int64_t step, double wall_time_s,
-                     const std::string& config_toml, const std::string& optimizer_name,
-                     ParamStore<T>& params, Optimizer<T>& optimizer) {
+                     const std::string& config_toml, const CheckpointBuffers<T>& contents) {
   nlohmann::ordered_json h;
   h["format"] = fmt::format("gradscope-checkpoint-{}", kCheckpointFormat);
   h["checksum"] = "crc32";
@@ -41,12 +29,10 @@ void save_checkpoint(const std::filesystem::path& path, int64_t step, double wal
   h["precision"] = precision_name<T>();
   h["wall_time_s"] = wall_time_s;
   h["config"] = config_toml;
-  h["optimizer"] = {{"name", optimizer_name}, {"steps", optimizer.steps()}};
-  for (const ParamInfo& p : params.params()) {
-    std::vector<int64_t> shape(p.shape.dims.begin(), p.shape.dims.begin() + p.shape.rank);
-    h["params"].push_back({{"name", p.name}, {"shape", shape}, {"offset", p.offset}});
-  }
-  auto bufs = buffers(params, optimizer);
+  h["optimizer"] = {{"name", contents.optimizer}, {"steps", contents.optimizer_steps}};
+  for (const CheckpointParam& p : contents.params)
+    h["params"].push_back({{"name", p.name}, {"shape", p.shape}, {"offset", p.offset}});
+  const auto& bufs = contents.buffers;
   for (auto& [name, span] : bufs)
     h["buffers"].push_back({{"name", name}, {"elements", span.size()}});
   const std::string header = h.dump();
@@ -149,8 +135,8 @@ CheckpointInfo info_of(const nlohmann::json& h, int format) {
 // Formats 1 and 2: precision, optimizer, the parameter table and the buffers as listed, raw.
 template <class T>
 void load_buffers(std::FILE* f, const std::filesystem::path& path, const nlohmann::json& h,
-                  const std::string& optimizer_name, ParamStore<T>& params,
-                  Optimizer<T>& optimizer) {
+                  const CheckpointBuffers<T>& into) {
+  const std::string& optimizer_name = into.optimizer;
   if (h.value("precision", "") != precision_name<T>())
     fail(path, "precision " + h.value("precision", "?") + " does not match the run's " +
                    precision_name<T>());
@@ -158,16 +144,15 @@ void load_buffers(std::FILE* f, const std::filesystem::path& path, const nlohman
     fail(path, "optimizer " + h["optimizer"].value("name", "?") + " does not match the run's " +
                    optimizer_name);
   const auto& ps = h.at("params");
-  if (ps.size() != params.params().size()) fail(path, "parameter count differs from the model's");
+  if (ps.size() != into.params.size()) fail(path, "parameter count differs from the model's");
   for (size_t i = 0; i < ps.size(); ++i) {
-    const ParamInfo& p = params.info(static_cast<int>(i));
-    std::vector<int64_t> shape(p.shape.dims.begin(), p.shape.dims.begin() + p.shape.rank);
-    if (ps[i].at("name") != p.name || json_ints(ps[i].at("shape"), "shape") != shape ||
+    const CheckpointParam& p = into.params[i];
+    if (ps[i].at("name") != p.name || json_ints(ps[i].at("shape"), "shape") != p.shape ||
         json_int_at(ps[i], "offset") != p.offset)
       fail(path, "parameter " + ps[i].at("name").get<std::string>() +
                      " does not match the model's " + p.name);
   }
-  auto bufs = buffers(params, optimizer);
+  const auto& bufs = into.buffers;
   const auto& hb = h.at("buffers");
   if (hb.size() != bufs.size()) fail(path, "optimizer state does not match");
   for (size_t i = 0; i < bufs.size(); ++i)
@@ -261,22 +246,20 @@ CheckpointLayout read_checkpoint_layout(const std::filesystem::path& path) {
 }
 
 template <class T>
-CheckpointInfo load_checkpoint(const std::filesystem::path& path, const std::string& optimizer_name,
-                               ParamStore<T>& params, Optimizer<T>& optimizer) {
+CheckpointInfo load_checkpoint(const std::filesystem::path& path,
+                               const CheckpointBuffers<T>& into) {
   return with_header(path, true, [&](std::FILE* f, const nlohmann::json& h, int format) {
     const CheckpointInfo info = info_of(h, format);
-    load_buffers(f, path, h, optimizer_name, params, optimizer);  // formats 1 and 2 alike
-    optimizer.set_steps(info.optimizer_steps);
+    load_buffers(f, path, h, into);  // formats 1 and 2 alike
     return info;
   });
 }
 
-#define GRADSCOPE_INSTANTIATE(T)                                                               \
-  template void save_checkpoint<T>(const std::filesystem::path&, int64_t, double,              \
-                                   const std::string&, const std::string&, ParamStore<T>&,     \
-                                   Optimizer<T>&);                                             \
-  template CheckpointInfo load_checkpoint<T>(const std::filesystem::path&, const std::string&, \
-                                             ParamStore<T>&, Optimizer<T>&);
+#define GRADSCOPE_INSTANTIATE(T)                                                     \
+  template void save_checkpoint<T>(const std::filesystem::path&, int64_t, double,    \
+                                   const std::string&, const CheckpointBuffers<T>&); \
+  template CheckpointInfo load_checkpoint<T>(const std::filesystem::path&,           \
+                                             const CheckpointBuffers<T>&);
 GRADSCOPE_INSTANTIATE(float)
 GRADSCOPE_INSTANTIATE(double)
 

@@ -1,4 +1,6 @@
-// Checkpoints: everything a run needs to continue exactly as if uninterrupted.
+// Checkpoints: everything a run needs to continue exactly as if uninterrupted, as named buffers of
+// one precision (the file layer knows no model or optimizer: run/training_state.h maps a run's
+// parameters and optimizer state to these buffers and back).
 //
 // File checkpoints/step_<8 digits>.ckpt, written atomically (temp file, fsync, rename):
 //   8 bytes  magic "GSCKPT01"
@@ -24,12 +26,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "gradscope/nn/param_store.h"
-#include "gradscope/optim/optimizer.h"
 #include "gradscope/rundir/paths.h"
 
 namespace gradscope {
@@ -42,10 +44,29 @@ struct CheckpointDamaged : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// One parameter of the table the parameter-sized buffers share.
+struct CheckpointParam {
+  std::string name;
+  std::vector<int64_t> shape;
+  int64_t offset = 0;  // elements into each parameter-sized buffer
+  bool operator==(const CheckpointParam&) const = default;
+};
+
+// What a checkpoint holds beside its header's step, time and config: the optimizer's name and
+// step count, the parameter table, and the buffers in file order ("values", "initial", then the
+// optimizer's "optim.<state>"). Saving reads the spans; loading checks the file against everything
+// here, then fills the spans.
+template <class T>
+struct CheckpointBuffers {
+  std::string optimizer;  // sgd | adam | adamw
+  int64_t optimizer_steps = 0;
+  std::vector<CheckpointParam> params;
+  std::vector<std::pair<std::string, std::span<T>>> buffers;
+};
+
 template <class T>
 void save_checkpoint(const std::filesystem::path& path, int64_t step, double wall_time_s,
-                     const std::string& config_toml, const std::string& optimizer_name,
-                     ParamStore<T>& params, Optimizer<T>& optimizer);
+                     const std::string& config_toml, const CheckpointBuffers<T>& contents);
 
 struct CheckpointInfo {
   int format = 0;  // the layout version it was written in
@@ -65,11 +86,7 @@ CheckpointInfo read_checkpoint_info(const std::filesystem::path& path);
 // Where a checkpoint's arrays lie in its file, for readers that map the file instead of loading a
 // model (the Python module): the parameter table and each buffer's byte range (any version).
 struct CheckpointLayout {
-  struct Param {
-    std::string name;
-    std::vector<int64_t> shape;
-    int64_t offset = 0;  // elements into each parameter-sized buffer
-  };
+  using Param = CheckpointParam;
   struct Buffer {
     std::string name;  // "values", "initial", then the optimizer's state buffers
     int64_t elements = 0, byte_offset = 0;
@@ -84,11 +101,11 @@ struct CheckpointLayout {
 // it is of a newer format.
 CheckpointLayout read_checkpoint_layout(const std::filesystem::path& path);
 
-// Restores params (values and W_0) and optimizer state. Throws CheckpointDamaged for a damaged
-// file and std::runtime_error naming the file and what does not match the run; in either case
-// nothing was changed.
+// Fills `into`'s spans from the file after checking its precision, optimizer name, parameter
+// table and buffer names and sizes against `into` (its optimizer_steps is not read: the returned
+// info has the file's). Throws CheckpointDamaged for a damaged file and std::runtime_error naming
+// the file and what does not match; in either case no span was changed.
 template <class T>
-CheckpointInfo load_checkpoint(const std::filesystem::path& path, const std::string& optimizer_name,
-                               ParamStore<T>& params, Optimizer<T>& optimizer);
+CheckpointInfo load_checkpoint(const std::filesystem::path& path, const CheckpointBuffers<T>& into);
 
 }  // namespace gradscope

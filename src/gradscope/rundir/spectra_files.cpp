@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "gradscope/probes/npy.h"
+#include "gradscope/tensor/npy.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/paths.h"
 

@@ -9,7 +9,7 @@
 
 #include "gradscope/config/config.h"
 #include "gradscope/index/results_index.h"
-#include "gradscope/probes/npy.h"
+#include "gradscope/tensor/npy.h"
 #include "gradscope/report/plot.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/metrics.h"

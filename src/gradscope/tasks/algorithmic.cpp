@@ -205,17 +205,8 @@ std::pair<int64_t, int64_t> operands(const AlgorithmicTaskConfig& c, const Datas
 }
 
 AlgorithmicTaskConfig algorithmic_options(const Config& c) {
-  AlgorithmicTaskConfig t;
-  t.name = c.string("task.name");
-  t.op = c.string("task.op");
-  t.p = c.integer("task.p");
-  t.n = c.integer("task.n");
-  t.train_fraction = c.real("task.train_fraction");
-  t.split_seed = static_cast<uint64_t>(c.integer("task.split_seed"));
-  t.unordered = c.boolean("task.unordered");
+  AlgorithmicTaskConfig t = options_from<AlgorithmicTaskConfig>(c);
   t.tokens = c.string("model.type") == "transformer";
-  t.op_token = c.boolean("task.op_token");
-  t.nonzero_b = c.boolean("task.nonzero_b");
   return t;
 }
 

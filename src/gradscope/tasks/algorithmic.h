@@ -13,21 +13,25 @@
 #include <vector>
 
 #include "gradscope/config/config.h"
+#include "gradscope/config/options.h"
 #include "gradscope/tasks/dataset.h"
 
 namespace gradscope {
 
+// The task.* keys of the algorithmic tasks (config/options.h: defaults and help in
+// config/schema.cpp).
 struct AlgorithmicTaskConfig {
-  std::string name = "modular";  // modular | permutation
-  std::string op = "a+b";        // see modular_ops() and permutation_ops()
-  int64_t p = 113;               // modulus (modular)
-  int64_t n = 5;                 // S_n degree (permutation)
-  double train_fraction = 0.3;
-  uint64_t split_seed = 598;
-  bool unordered = false;  // only pairs a <= b
-  bool tokens = true;      // inputs [a, b, '='] (true) or operand ids [a, b] (false)
-  bool op_token = false;   // inputs [a, op, b, '='] (tokens only)
-  bool nonzero_b = false;  // only pairs with b != 0 (modular)
+  std::string name = option<std::string>("task.name");  // modular | permutation
+  std::string op = option<std::string>("task.op");  // see modular_ops() and permutation_ops()
+  int64_t p = option<int64_t>("task.p");            // modulus (modular)
+  int64_t n = option<int64_t>("task.n");            // S_n degree (permutation)
+  double train_fraction = option<double>("task.train_fraction");
+  uint64_t split_seed = option<uint64_t>("task.split_seed");
+  bool unordered = option<bool>("task.unordered");  // only pairs a <= b
+  // Not a key: inputs [a, b, '='] (true: a transformer reads them) or operand ids [a, b].
+  bool tokens = true;
+  bool op_token = option<bool>("task.op_token");    // inputs [a, op, b, '='] (tokens only)
+  bool nonzero_b = option<bool>("task.nonzero_b");  // only pairs with b != 0 (modular)
   bool operator==(const AlgorithmicTaskConfig&) const = default;
 };
 // The task.* keys of the modular and permutation tasks; tokens when model.type = transformer.

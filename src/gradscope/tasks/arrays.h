@@ -19,7 +19,7 @@
 #include <string>
 
 #include "gradscope/tasks/dataset.h"
-#include "gradscope/tasks/npz.h"
+#include "gradscope/tensor/npy.h"
 
 namespace gradscope {
 

@@ -237,18 +237,8 @@ TaskData make_emergence_task(const EmergenceTaskConfig& c) {
 }
 
 EmergenceTaskConfig emergence_options(const Config& c) {
-  EmergenceTaskConfig t;
+  EmergenceTaskConfig t = options_from<EmergenceTaskConfig>(c);
   t.name = c.string("task.name");
-  t.n_bits = c.integer("task.n_bits");
-  t.k = c.integer("task.k");
-  t.n_tasks = c.integer("task.n_tasks");
-  t.zipf_exponent = c.real("task.zipf_exponent");
-  t.vocab = c.integer("task.vocab");
-  t.seq_len = c.integer("task.seq_len");
-  t.segment_len = c.integer("task.segment_len");
-  t.n_train = c.integer("task.n_train");
-  t.n_test = c.integer("task.n_test");
-  t.split_seed = static_cast<uint64_t>(c.integer("task.split_seed"));
   return t;
 }
 

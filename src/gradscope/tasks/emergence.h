@@ -30,19 +30,26 @@
 #include <vector>
 
 #include "gradscope/config/config.h"
+#include "gradscope/config/options.h"
 #include "gradscope/tasks/dataset.h"
 
 namespace gradscope {
 
+// The task.* keys of the emergence tasks (config/options.h: defaults and help in
+// config/schema.cpp).
 struct EmergenceTaskConfig {
+  // Not the key's default: which of this file's families (task.name, set by emergence_options).
   std::string name = "sparse_parity";  // sparse_parity | multitask_sparse_parity | induction
-  int64_t n_bits = 30, k = 3;          // parity
-  int64_t n_tasks = 20;                // multitask: T subtasks
-  double zipf_exponent = 1.4;          // multitask: P(i) ~ (i + 1)^-a
-  int64_t vocab = 32, seq_len = 4, segment_len = 8;  // induction
-  int64_t n_train = 0;                               // fixed training examples (0: fresh)
-  int64_t n_test = 512;                              // test examples (per subtask: multitask)
-  uint64_t split_seed = 598;
+  int64_t n_bits = option<int64_t>("task.n_bits");  // parity
+  int64_t k = option<int64_t>("task.k");
+  int64_t n_tasks = option<int64_t>("task.n_tasks");             // multitask: T subtasks
+  double zipf_exponent = option<double>("task.zipf_exponent");  // multitask: P(i) ~ (i + 1)^-a
+  int64_t vocab = option<int64_t>("task.vocab");                 // induction
+  int64_t seq_len = option<int64_t>("task.seq_len");
+  int64_t segment_len = option<int64_t>("task.segment_len");
+  int64_t n_train = option<int64_t>("task.n_train");  // fixed training examples (0: fresh)
+  int64_t n_test = option<int64_t>("task.n_test");    // test examples (per subtask: multitask)
+  uint64_t split_seed = option<uint64_t>("task.split_seed");
   bool operator==(const EmergenceTaskConfig&) const = default;
 };
 EmergenceTaskConfig emergence_options(const Config& config);

@@ -133,15 +133,7 @@ TaskData make_incontext_task(const InContextTaskConfig& c) {
 }
 
 InContextTaskConfig incontext_options(const Config& c) {
-  InContextTaskConfig t;
-  t.dim = c.integer("task.dim");
-  t.n_context = c.integer("task.n_context");
-  t.noise = c.real("task.noise");
-  t.n_pool = c.integer("task.n_pool");
-  t.n_test = c.integer("task.n_test");
-  t.match_tolerance = c.real("task.match_tolerance");
-  t.split_seed = static_cast<uint64_t>(c.integer("task.split_seed"));
-  return t;
+  return options_from<InContextTaskConfig>(c);
 }
 
 namespace {

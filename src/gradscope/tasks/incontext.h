@@ -23,18 +23,21 @@
 #include <cstdint>
 
 #include "gradscope/config/config.h"
+#include "gradscope/config/options.h"
 #include "gradscope/tasks/dataset.h"
 
 namespace gradscope {
 
+// The task.* keys of in-context regression (config/options.h: defaults and help in
+// config/schema.cpp).
 struct InContextTaskConfig {
-  int64_t dim = 0;               // d (>= 1; the schema default 0 is refused)
-  int64_t n_context = 16;        // K pairs per sequence
-  double noise = 0.25;           // sigma^2
-  int64_t n_pool = 0;            // M (0: a fresh task per sequence)
-  int64_t n_test = 512;          // sequences per evaluation split
-  double match_tolerance = 0.1;  // |f - ridge| below which a prediction matches ridge's
-  uint64_t split_seed = 598;
+  int64_t dim = option<int64_t>("task.dim");  // d (>= 1; the schema default 0 is refused)
+  int64_t n_context = option<int64_t>("task.n_context");  // K pairs per sequence
+  double noise = option<double>("task.noise");             // sigma^2
+  int64_t n_pool = option<int64_t>("task.n_pool");  // M (0: a fresh task per sequence)
+  int64_t n_test = option<int64_t>("task.n_test");  // sequences per evaluation split
+  double match_tolerance = option<double>("task.match_tolerance");  // |f - ridge| that matches
+  uint64_t split_seed = option<uint64_t>("task.split_seed");
   bool operator==(const InContextTaskConfig&) const = default;
 };
 InContextTaskConfig incontext_options(const Config& config);

@@ -49,7 +49,7 @@ std::vector<double> columns_as_rows(const std::vector<double>& a, int64_t d, int
 // Inputs [N, d] for the train split (whitened or Gaussian) and the test split (Gaussian).
 void draw_inputs(const RegressionTaskConfig& c, int64_t d, Dataset& train, Dataset& test) {
   train.features = test.features = d;
-  if (c.inputs == "whitened") {
+  if (c.inputs == TeacherInputs::whitened) {
     train.x.assign(static_cast<size_t>(d * d), 0.0);
     for (int64_t i = 0; i < d; ++i) train.x[i * d + i] = std::sqrt(double(d));
   } else {
@@ -81,15 +81,15 @@ TaskData diagonal_teacher(const RegressionTaskConfig& c) {
   t.teacher.values = w;
   t.teacher.in_dim = d;
   t.teacher.out_dim = 1;
-  t.description =
-      fmt::format("diagonal teacher w* = {}, {} inputs, d = {}", list_text(c.target), c.inputs, d);
+  t.description = fmt::format("diagonal teacher w* = {}, {} inputs, d = {}", list_text(c.target),
+                              option_name("task.inputs", c.inputs), d);
   return t;
 }
 
 TaskData linear_teacher(const RegressionTaskConfig& c) {
   const int64_t d = c.input_dim(), k = static_cast<int64_t>(c.target.size());
   Rng rng(c.split_seed, "teacher");
-  const bool identity = c.teacher_basis == "identity";
+  const bool identity = c.teacher_basis == TeacherBasis::identity;
   const std::vector<double> V = basis(d, k, identity, rng);  // [d, k] input side
   const std::vector<double> U = basis(d, k, identity, rng);  // [d, k] output side
   std::vector<double> W(static_cast<size_t>(d * d), 0.0);    // [d_in, d_out]
@@ -104,7 +104,8 @@ TaskData linear_teacher(const RegressionTaskConfig& c) {
   t.description = fmt::format(
       "low-rank linear teacher, singular values {}, {} basis, {} inputs, "
       "d = {}",
-      list_text(c.target), c.teacher_basis, c.inputs, d);
+      list_text(c.target), option_name("task.teacher_basis", c.teacher_basis),
+      option_name("task.inputs", c.inputs), d);
   return t;
 }
 
@@ -203,14 +204,8 @@ TaskData matrix_completion(const RegressionTaskConfig& c) {
 void validate(const RegressionTaskConfig& c) {
   if (c.name != "diagonal_teacher" && c.name != "lowrank_teacher" && c.name != "matrix_completion")
     bad("name", "\"" + c.name + "\"", "diagonal_teacher, lowrank_teacher, matrix_completion");
-  if (c.inputs != "whitened" && c.inputs != "gaussian")
-    bad("inputs", "\"" + c.inputs + "\"", "whitened, gaussian");
-  if (c.teacher != "linear" && c.teacher != "attention")
-    bad("teacher", "\"" + c.teacher + "\"", "linear, attention");
-  if (c.teacher_basis != "random" && c.teacher_basis != "identity")
-    bad("teacher_basis", "\"" + c.teacher_basis + "\"", "random, identity");
   if (c.n_test < 1) bad("n_test", std::to_string(c.n_test), "an integer >= 1");
-  if (c.inputs == "gaussian" && c.n_samples < 1)
+  if (c.inputs == TeacherInputs::gaussian && c.n_samples < 1)
     bad("n_samples", std::to_string(c.n_samples), "an integer >= 1");
   for (double v : c.target)
     if (!std::isfinite(v)) bad("target", list_text(c.target), "finite numbers");
@@ -234,13 +229,13 @@ void validate(const RegressionTaskConfig& c) {
     bad("dim", std::to_string(c.dim),
         fmt::format("0 or at least the {} entries of task.target (a rank above the dimension)",
                     c.target.size()));
-  if (c.name == "lowrank_teacher" && c.teacher == "attention") {
+  if (c.name == "lowrank_teacher" && c.teacher == TeacherKind::attention) {
     if (c.seq_len < 1) bad("seq_len", std::to_string(c.seq_len), "an integer >= 1");
     if (!c.target_vo.empty() && c.target_vo.size() > static_cast<size_t>(c.input_dim()))
       bad("target_vo", list_text(c.target_vo),
           fmt::format("at most task.dim = {} numbers", c.input_dim()));
-    if (c.inputs != "gaussian")
-      bad("inputs", "\"" + c.inputs + "\"", "gaussian (the attention teacher reads sequences)");
+    if (c.inputs != TeacherInputs::gaussian)
+      bad("inputs", "\"whitened\"", "gaussian (the attention teacher reads sequences)");
   }
 }
 
@@ -251,7 +246,7 @@ TaskData make_regression_task(const RegressionTaskConfig& c) {
     t = diagonal_teacher(c);
   else if (c.name == "matrix_completion")
     t = matrix_completion(c);
-  else if (c.teacher == "attention")
+  else if (c.teacher == TeacherKind::attention)
     t = attention_teacher(c);
   else
     t = linear_teacher(c);
@@ -260,21 +255,8 @@ TaskData make_regression_task(const RegressionTaskConfig& c) {
 }
 
 RegressionTaskConfig regression_options(const Config& c) {
-  RegressionTaskConfig t;
+  RegressionTaskConfig t = options_from<RegressionTaskConfig>(c);
   t.name = c.string("task.name");
-  t.target = c.list("task.target");
-  t.target_vo = c.list("task.target_vo");
-  t.teacher = c.string("task.teacher");
-  t.teacher_basis = c.string("task.teacher_basis");
-  t.inputs = c.string("task.inputs");
-  t.dim = c.integer("task.dim");
-  t.seq_len = c.integer("task.seq_len");
-  t.n_samples = c.integer("task.n_samples");
-  t.n_test = c.integer("task.n_test");
-  t.size = c.integer("task.size");
-  t.rank = c.integer("task.rank");
-  t.observed = c.integer("task.observed");
-  t.split_seed = static_cast<uint64_t>(c.integer("task.split_seed"));
   return t;
 }
 

@@ -22,22 +22,35 @@
 #include <vector>
 
 #include "gradscope/config/config.h"
+#include "gradscope/config/options.h"
 #include "gradscope/tasks/dataset.h"
 
 namespace gradscope {
 
+// The enum-valued task.* keys of the regression teachers, in the schema's order.
+enum class TeacherKind { linear, attention };
+enum class TeacherBasis { random, identity };
+enum class TeacherInputs { whitened, gaussian };
+
+// The task.* keys of the regression teachers (config/options.h: defaults, valid values and help
+// in config/schema.cpp).
 struct RegressionTaskConfig {
+  // Not the key's default: which of this file's families (task.name, set by regression_options).
   std::string name = "diagonal_teacher";  // diagonal_teacher | lowrank_teacher | matrix_completion
-  std::vector<double> target;             // w* or singular values
-  std::vector<double> target_vo;          // attention teacher: W_V W_O diagonal (empty: target)
-  std::string teacher = "linear";         // linear | attention (lowrank_teacher)
-  std::string teacher_basis = "random";   // random | identity
-  std::string inputs = "whitened";        // whitened | gaussian
-  int64_t dim = 0;                        // input dimension (0: target length)
-  int64_t seq_len = 4;                    // attention teacher
-  int64_t n_samples = 256, n_test = 512;  // gaussian train draws; test draws
-  int64_t size = 100, rank = 5, observed = 2000;  // matrix completion
-  uint64_t split_seed = 598;
+  std::vector<double> target = option<std::vector<double>>("task.target");  // w* or singular values
+  // attention teacher: W_V W_O diagonal (empty: target)
+  std::vector<double> target_vo = option<std::vector<double>>("task.target_vo");
+  TeacherKind teacher = option<TeacherKind>("task.teacher");  // lowrank_teacher
+  TeacherBasis teacher_basis = option<TeacherBasis>("task.teacher_basis");
+  TeacherInputs inputs = option<TeacherInputs>("task.inputs");
+  int64_t dim = option<int64_t>("task.dim");              // input dimension (0: target length)
+  int64_t seq_len = option<int64_t>("task.seq_len");      // attention teacher
+  int64_t n_samples = option<int64_t>("task.n_samples");  // gaussian train draws
+  int64_t n_test = option<int64_t>("task.n_test");        // test draws
+  int64_t size = option<int64_t>("task.size");            // matrix completion
+  int64_t rank = option<int64_t>("task.rank");
+  int64_t observed = option<int64_t>("task.observed");
+  uint64_t split_seed = option<uint64_t>("task.split_seed");
 
   int64_t input_dim() const { return dim > 0 ? dim : static_cast<int64_t>(target.size()); }
   bool operator==(const RegressionTaskConfig&) const = default;

@@ -122,13 +122,13 @@ Dataset repeated_tokens(const std::vector<int32_t>& used, int64_t L, uint64_t sp
 
 // The corpus, checked against the config's recorded hash and table.
 Corpus checked_corpus(const TextTaskConfig& c) {
-  Corpus corpus = load_text_corpus(c.path, c.alphabet);
+  Corpus corpus = load_text_corpus(c.path, option_name("task.alphabet", c.alphabet));
   if (!c.data_hash.empty() && c.data_hash != corpus->hash)
     throw std::invalid_argument(fmt::format(
         "task.path {}: its text has content hash {}, not task.data_hash = \"{}\" (the corpus "
         "changed since the run was made; restore it, or clear task.data_hash for a new run)",
         c.path, corpus->hash, c.data_hash));
-  if (c.alphabet == "chars" && !c.chars.empty() && c.chars != corpus->chars)
+  if (c.alphabet == Alphabet::chars && !c.chars.empty() && c.chars != corpus->chars)
     throw std::invalid_argument("task.path " + c.path +
                                 ": its characters are not task.chars (clear task.chars to take "
                                 "the corpus's table)");
@@ -137,7 +137,7 @@ Corpus checked_corpus(const TextTaskConfig& c) {
     throw std::invalid_argument(fmt::format(
         "task.path {}: {} tokens ({}), shorter than two contexts of task.seq_len + 1 = {} "
         "(valid: at least {} tokens, or a shorter task.seq_len)",
-        c.path, corpus->size(), c.alphabet, W, 2 * W));
+        c.path, corpus->size(), option_name("task.alphabet", c.alphabet), W, 2 * W));
   return corpus;
 }
 
@@ -146,7 +146,7 @@ std::string description(const TextTaskConfig& c, const TextCorpus& corpus, const
       "text: {} ({} file{}, {} {}, vocabulary {}), windows of {}: {} train / {} test blocks, {} "
       "eval windows each, fresh training windows",
       c.path, corpus.files.size(), corpus.files.size() == 1 ? "" : "s", corpus.size(),
-      c.alphabet == "chars" ? "characters" : "bytes", corpus.vocab(), c.seq_len,
+      c.alphabet == Alphabet::chars ? "characters" : "bytes", corpus.vocab(), c.seq_len,
       s.blocks - s.test_blocks, s.test_blocks, c.n_eval);
 }
 
@@ -155,8 +155,6 @@ std::string description(const TextTaskConfig& c, const TextCorpus& corpus, const
 void validate(const TextTaskConfig& c) {
   if (c.path.empty())
     bad("path", "\"\"", "a text file, or a directory of text files, for task.name = \"text\"");
-  if (c.alphabet != "bytes" && c.alphabet != "chars")
-    bad("alphabet", "\"" + c.alphabet + "\"", "bytes, chars");
   if (c.seq_len < 1)
     bad("seq_len", std::to_string(c.seq_len), "an integer >= 1: tokens of context");
   if (c.n_eval < 1) bad("n_eval", std::to_string(c.n_eval), "an integer >= 1");
@@ -189,7 +187,7 @@ TaskData make_text_task(const TextTaskConfig& c) {
 
 std::vector<int32_t> encode_text(const std::string& text, const TextTaskConfig& c) {
   std::vector<int32_t> ids;
-  if (c.alphabet == "bytes") {
+  if (c.alphabet == Alphabet::bytes) {
     for (unsigned char b : text) ids.push_back(b);
     return ids;
   }
@@ -206,31 +204,25 @@ std::vector<int32_t> encode_text(const std::string& text, const TextTaskConfig& 
 }
 
 std::string decode_tokens(const std::vector<int32_t>& ids, const TextTaskConfig& c) {
-  if (c.alphabet == "bytes") return std::string(ids.begin(), ids.end());
+  if (c.alphabet == Alphabet::bytes) return std::string(ids.begin(), ids.end());
   std::vector<char32_t> out;
   for (int32_t id : ids) out.push_back(c.chars.at(static_cast<size_t>(id)));
   return to_utf8(out);
 }
 
-TextTaskConfig text_options(const Config& c) {
-  TextTaskConfig t;
-  t.path = c.string("task.path");
-  t.alphabet = c.string("task.alphabet");
-  t.seq_len = c.integer("task.seq_len");
-  t.n_eval = c.integer("task.n_eval");
-  t.held_out = c.real("task.held_out");
-  t.block_len = c.integer("task.block_len");
-  t.split_seed = static_cast<uint64_t>(c.integer("task.split_seed"));
-  t.data_hash = c.string("task.data_hash");
-  for (double cp : c.list("task.chars")) {
-    const bool ascending = t.chars.empty() || cp > double(t.chars.back());
+std::vector<char32_t> chars_from(const std::vector<double>& values) {
+  std::vector<char32_t> out;
+  for (double cp : values) {
+    const bool ascending = out.empty() || cp > double(out.back());
     if (!(cp >= 0 && cp <= 0x10FFFF && cp == std::floor(cp) && ascending))
       bad("chars", fmt::format("[..., {}, ...]", cp),
           "ascending Unicode code points, the corpus's characters; [] to take them from it");
-    t.chars.push_back(static_cast<char32_t>(cp));
+    out.push_back(static_cast<char32_t>(cp));
   }
-  return t;
+  return out;
 }
+
+TextTaskConfig text_options(const Config& c) { return options_from<TextTaskConfig>(c); }
 
 namespace {
 
@@ -272,9 +264,9 @@ TaskFamily text_task() {
   f.resolve = [](Config& c) {
     const TextTaskConfig t = text_options(c);
     (void)build_text(c);  // the run's own errors, before anything starts
-    const Corpus corpus = load_text_corpus(t.path, t.alphabet);
+    const Corpus corpus = load_text_corpus(t.path, option_name("task.alphabet", t.alphabet));
     c.set("task.data_hash", corpus->hash);
-    if (t.alphabet == "chars")
+    if (t.alphabet == Alphabet::chars)
       c.set("task.chars", std::vector<double>(corpus->chars.begin(), corpus->chars.end()));
   };
   f.build = build_text;

@@ -25,20 +25,31 @@
 #include <string>
 
 #include "gradscope/config/config.h"
+#include "gradscope/config/options.h"
 #include "gradscope/tasks/dataset.h"
 
 namespace gradscope {
 
+// task.alphabet's values, in the schema's order.
+enum class Alphabet { chars, bytes };
+
+// task.chars as code points. Throws std::invalid_argument naming the key unless ascending code
+// points.
+std::vector<char32_t> chars_from(const std::vector<double>& values);
+
+// The task.* keys of text (config/options.h: defaults, valid values and help in
+// config/schema.cpp).
 struct TextTaskConfig {
-  std::string path;
-  std::string alphabet = "chars";  // bytes | chars
-  int64_t seq_len = 128;           // L
-  int64_t n_eval = 256;            // windows per evaluation split
-  double held_out = 0.1;           // share of blocks in the test split
-  int64_t block_len = 2048;        // tokens per block
-  uint64_t split_seed = 598;
-  std::string data_hash;        // "": the corpus's; else checked
-  std::vector<char32_t> chars;  // empty: the corpus's; else checked (chars)
+  std::string path = option<std::string>("task.path");
+  Alphabet alphabet = option<Alphabet>("task.alphabet");
+  int64_t seq_len = option<int64_t>("task.seq_len");      // L
+  int64_t n_eval = option<int64_t>("task.n_eval");        // windows per evaluation split
+  double held_out = option<double>("task.held_out");      // share of blocks in the test split
+  int64_t block_len = option<int64_t>("task.block_len");  // tokens per block
+  uint64_t split_seed = option<uint64_t>("task.split_seed");
+  std::string data_hash = option<std::string>("task.data_hash");  // "": the corpus's; else checked
+  // empty: the corpus's; else checked (chars)
+  std::vector<char32_t> chars = chars_from(option<std::vector<double>>("task.chars"));
 };
 TextTaskConfig text_options(const Config& config);
 

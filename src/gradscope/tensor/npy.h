@@ -1,8 +1,11 @@
-// NumPy .npz archives (numpy.savez, numpy.savez_compressed): a zip of .npy arrays, opened with
-// libzip. The arrays come back as their raw little-endian elements in C order, with dtype and
-// shape, for the arrays task (tasks/arrays.h) to check and convert. Every malformation (not a
-// zip, a truncated entry, a bad .npy header, an object or big-endian dtype, a data size that
-// does not match the shape) is one std::invalid_argument naming the origin and the array.
+// NumPy's array files, read and written in one place for every layer above: .npy arrays and .npz
+// archives (numpy.savez, numpy.savez_compressed: a zip of .npy arrays, opened with libzip) read
+// as their raw little-endian elements in C order, with dtype and shape (the arrays task checks
+// and converts them, tasks/arrays.h); float32 2-D arrays written (spectra and Fourier norms open
+// with numpy.load) and read back (the viewer, reports). Bytes in and out: the run layer writes
+// the files atomically. Every malformation (not a zip, a truncated entry, a bad .npy header, an
+// object or big-endian dtype, a data size that does not match the shape) is one exception naming
+// the origin and the array.
 #pragma once
 
 #include <cstdint>
@@ -37,5 +40,14 @@ std::map<std::string, NpyArray> parse_npz(const std::string& bytes, const std::s
 
 // The same for a file: "<path>: no such file" when it is missing.
 std::map<std::string, NpyArray> read_npz(const std::filesystem::path& path);
+
+// The .npy bytes of a little-endian float32 array [rows, cols] (C order); cols = 0 writes a 1-D
+// array [rows].
+std::string encode_npy_f32(const std::vector<float>& data, int64_t rows, int64_t cols);
+
+// Parses a float32 .npy array of 1 or 2 dimensions (1-D arrays read as [rows, 1]), such as
+// encode_npy_f32 writes. Throws std::runtime_error naming `origin` when they are not one.
+std::vector<float> decode_npy_f32(const std::string& bytes, int64_t& rows, int64_t& cols,
+                                  const std::string& origin);
 
 }  // namespace gradscope

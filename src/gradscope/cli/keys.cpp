@@ -1,0 +1,89 @@
+// `gradscope keys [PREFIX]`: every config key (or those under PREFIX) with its type, default,
+// valid values and help, from the schema (config/schema.cpp), the valid names of task.name and
+// model.type from their registries.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "gradscope/cli/command.h"
+#include "gradscope/config/config.h"
+#include "gradscope/nn/model_registry.h"
+#include "gradscope/tasks/task_family.h"
+
+namespace gradscope::cli {
+namespace {
+
+struct KeysArgs {
+  std::string prefix;
+};
+
+// "integer", "number", "bool", "string", "list" (a string key that also takes a list: "string
+// or list").
+std::string type_name(const KeySpec& s) {
+  static const char* const kNames[] = {"integer", "number", "bool", "string", "list"};
+  return std::string(kNames[s.default_value.index()]) + (s.string_or_list ? " or list" : "");
+}
+
+// The valid values: the schema's, a registry's names, or "" for any value of the type.
+std::string valid_text(const KeySpec& s) {
+  if (!s.valid.empty()) return join_valid(s);
+  std::vector<std::string> names;
+  if (s.registry == "task families")
+    for (const TaskFamily& f : task_families()) names.push_back(f.name);
+  if (s.registry == "model families")
+    for (const ModelFamily& f : model_families()) names.push_back(f.name);
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// What else a researcher needs to know of the key: it may vary between replicas, where a run
+// executes (not its identity), a file, the schema version that added it.
+std::string notes(const KeySpec& s) {
+  std::string out;
+  auto add = [&out](const std::string& n) { out += (out.empty() ? "" : "; ") + n; };
+  if (s.replica_safe) add("replica-safe");
+  if (s.execution) add("execution: not part of the run id");
+  if (s.file) add("a file: not part of the run id");
+  if (s.since > 1) add(fmt::format("since schema {}", s.since));
+  return out;
+}
+
+bool under(const std::string& key, const std::string& prefix) {
+  if (prefix.empty() || key == prefix) return true;
+  const std::string p = prefix.back() == '.' ? prefix : prefix + ".";
+  return key.rfind(p, 0) == 0;
+}
+
+int keys(const KeysArgs& a) {
+  std::vector<const KeySpec*> shown;
+  for (const KeySpec& s : Config::schema())
+    if (under(s.key, a.prefix)) shown.push_back(&s);
+  if (shown.empty())
+    throw std::invalid_argument("no key under '" + a.prefix + "' (did you mean '" +
+                                closest_key(a.prefix) + "'?)");
+  size_t width = 0;
+  for (const KeySpec* s : shown) width = std::max(width, s->key.size());
+  for (const KeySpec* s : shown) {
+    fmt::print("{:<{}}  {} = {}", s->key, width, type_name(*s), value_to_string(s->default_value));
+    if (const std::string v = valid_text(*s); !v.empty()) fmt::print("  (valid: {})", v);
+    fmt::print("\n    {}\n", s->help);
+    if (const std::string n = notes(*s); !n.empty()) fmt::print("    [{}]\n", n);
+  }
+  return 0;
+}
+
+Action define(CLI::App& sub, const Globals&) {
+  auto a = std::make_shared<KeysArgs>();
+  sub.add_option("prefix", a->prefix, "a section or key, e.g. optim or model.norm (default: all)");
+  return [a] { return keys(*a); };
+}
+
+}  // namespace
+
+Command keys_command() {
+  return {"keys", "list the config keys: type, default, valid values and help", &define};
+}
+
+}  // namespace gradscope::cli
