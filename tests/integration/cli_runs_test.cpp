@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -123,6 +124,26 @@ TEST_F(Cli, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
   EXPECT_EQ(s["status"], "diverged");
   EXPECT_NE(s["message"].get<std::string>().find("last good checkpoint"), std::string::npos);
   EXPECT_TRUE(fs::exists(out / "checkpoints/step_00000000.ckpt"));
+}
+
+TEST_F(Cli, KeysListsTypeDefaultValidValuesAndHelpFromTheSchema) {
+  const Result norm = run("keys model.norm");
+  ASSERT_EQ(norm.code, 0) << norm.err;
+  EXPECT_EQ(norm.out,
+            "model.norm  string = \"none\"  (valid: none, pre, post)\n"
+            "    LayerNorm placement (transformer)\n");
+  // task.name's valid values are the task registry's names; replica-safe keys say so.
+  const Result task = run("keys task.name");
+  for (const char* name : {"modular", "permutation", "sparse_parity", "arrays", "text"})
+    EXPECT_NE(task.out.find(name), std::string::npos) << name << " in " << task.out;
+  EXPECT_NE(run("keys optim.lr").out.find("[replica-safe]"), std::string::npos);
+  const Result all = run("keys");
+  EXPECT_NE(all.out.find("train.checkpoint_steps"), std::string::npos);
+  const Result bad = run("keys modle");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("no key under 'modle' (did you mean 'model'?)"), std::string::npos)
+      << bad.err;
+  EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
 }
 
 }  // namespace

@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "gradscope/config/config.h"
-#include "gradscope/tensor/npy.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/metrics.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/spectra_files.h"
+#include "gradscope/tensor/npy.h"
 
 namespace gradscope_test {
 

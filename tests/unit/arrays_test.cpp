@@ -14,8 +14,8 @@
 #include "../support/npz_writer.h"
 #include "gradscope/config/config.h"
 #include "gradscope/tasks/arrays.h"
-#include "gradscope/tensor/npy.h"
 #include "gradscope/tasks/task_family.h"
+#include "gradscope/tensor/npy.h"
 
 namespace gradscope {
 namespace {

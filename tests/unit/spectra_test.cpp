@@ -7,9 +7,9 @@
 
 #include "gradscope/nn/model_registry.h"
 #include "gradscope/nn/models.h"
-#include "gradscope/tensor/npy.h"
 #include "gradscope/probes/spectra.h"
 #include "gradscope/tensor/lapack.h"
+#include "gradscope/tensor/npy.h"
 #include "gradscope/tensor/rng.h"
 
 namespace gradscope {

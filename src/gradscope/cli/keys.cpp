@@ -4,10 +4,12 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 
 #include "gradscope/cli/command.h"
 #include "gradscope/config/config.h"
+#include "gradscope/config/edit_distance.h"
 #include "gradscope/nn/model_registry.h"
 #include "gradscope/tasks/task_family.h"
 
@@ -50,6 +52,21 @@ std::string notes(const KeySpec& s) {
   return out;
 }
 
+// The section or key closest to `prefix` (edit distance), for "did you mean".
+std::string closest_prefix(const std::string& prefix) {
+  std::string best;
+  size_t best_d = SIZE_MAX;
+  for (const KeySpec& s : Config::schema())
+    for (const std::string& c : {s.key.substr(0, s.key.find('.')), s.key}) {
+      const size_t d = edit_distance(prefix.data(), prefix.size(), c.data(), c.size());
+      if (d < best_d) {
+        best_d = d;
+        best = c;
+      }
+    }
+  return best;
+}
+
 bool under(const std::string& key, const std::string& prefix) {
   if (prefix.empty() || key == prefix) return true;
   const std::string p = prefix.back() == '.' ? prefix : prefix + ".";
@@ -62,7 +79,7 @@ int keys(const KeysArgs& a) {
     if (under(s.key, a.prefix)) shown.push_back(&s);
   if (shown.empty())
     throw std::invalid_argument("no key under '" + a.prefix + "' (did you mean '" +
-                                closest_key(a.prefix) + "'?)");
+                                closest_prefix(a.prefix) + "'?)");
   size_t width = 0;
   for (const KeySpec* s : shown) width = std::max(width, s->key.size());
   for (const KeySpec* s : shown) {

@@ -19,6 +19,7 @@
 #include "gradscope/run/training_state.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/run_files.h"
+#include "gradscope/tasks/task_family.h"
 #include "gradscope/tasks/text.h"
 #include "gradscope/tensor/rng.h"
 
@@ -109,9 +110,13 @@ std::string generate(const std::filesystem::path& run, const Config& c, const Sa
 
 int sample(const SampleArgs& a) {
   const Config c = read_run_config(a.run);
-  if (c.string("task.name") != "text")
+  if (!find_task_family(c.string("task.name")).text) {
+    std::string valid;  // the families of text
+    for (const TaskFamily& f : task_families())
+      if (f.text) valid += (valid.empty() ? "task.name = \"" : ", \"") + f.name + "\"";
     throw std::invalid_argument(a.run + ": task.name = \"" + c.string("task.name") +
-                                "\" (valid for gradscope sample: runs of task.name = \"text\")");
+                                "\" (valid for gradscope sample: runs of " + valid + ")");
+  }
   if (!(a.temperature >= 0) || !std::isfinite(a.temperature))
     throw std::invalid_argument(
         fmt::format("--temperature {} (valid: a number >= 0; 0: argmax)", a.temperature));

@@ -11,18 +11,15 @@
 #include "gradscope/run/validate.h"
 #include "gradscope/rundir/run_files.h"
 #include "gradscope/rundir/summary_file.h"
+#include "gradscope/tasks/task_family.h"
 
 namespace gradscope::cli {
 namespace {
 
-// The task as `show` names it: "modular a+b mod 113", "permutation ab S_5", or its name.
+// The task as its family names it ("modular a+b mod 113"), or its name.
 std::string task_label(const Config& c) {
-  const std::string& name = c.string("task.name");
-  if (name == "modular")
-    return fmt::format("{} {} mod {}", name, c.string("task.op"), c.integer("task.p"));
-  if (name == "permutation")
-    return fmt::format("{} {} S_{}", name, c.string("task.op"), c.integer("task.n"));
-  return name;
+  const TaskFamily& family = find_task_family(c.string("task.name"));
+  return family.label ? family.label(c) : family.name;
 }
 
 // The theory's prediction beside what the run showed (summary.json's "theory").

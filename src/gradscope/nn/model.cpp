@@ -64,6 +64,8 @@ void ModelConfig::validate() const {
   find_model_family(type).validate(*this);
 }
 
-ModelConfig model_options(const Config& c) { return options_from<ModelConfig>(c); }
+ModelConfig model_options(const Config& c) {
+  return options_from<ModelConfig>(c);
+}
 
 }  // namespace gradscope

@@ -62,7 +62,7 @@ struct ModelConfig {
   int64_t d_model = option<int64_t>("model.d_model");
   int64_t n_heads = option<int64_t>("model.n_heads");
   int64_t d_mlp = option<int64_t>("model.d_mlp");
-  int64_t d_head = option<int64_t>("model.d_head");  // 0: d_model / n_heads
+  int64_t d_head = option<int64_t>("model.d_head");                // 0: d_model / n_heads
   Activation activation = option<Activation>("model.activation");  // square: mlp only
   NormPlacement norm = option<NormPlacement>("model.norm");
   Positions positions = option<Positions>("model.positions");

@@ -24,7 +24,8 @@ class Transformer final : public Model<T> {
     const int64_t D = c.d_model, E = c.n_heads * dh(), V = s.vocab;
     // Real inputs: a linear read-in [Din, D] in place of the token embedding [V, D].
     W_E_ = ps.add("embed.W_E", {real_ ? din() : V, D});
-    if (c.positions == Positions::learned) W_pos_ = ps.add("pos_embed.W_pos", {s.length, D});  // [L, D]
+    if (c.positions == Positions::learned)
+      W_pos_ = ps.add("pos_embed.W_pos", {s.length, D});  // [L, D]
     for (int64_t l = 0; l < c.n_layers; ++l) {
       const std::string b = fmt::format("blocks.{}.", l);
       Block k;
@@ -174,8 +175,9 @@ class Transformer final : public Model<T> {
         continue;
       }
       x = H(l, "hook_resid_mid", x);
-      h = c_.norm == NormPlacement::pre ? H(l, "ln2.hook_normalized", layer_norm(t, x, P(k.ln2_w), P(k.ln2_b)))
-                           : x;
+      h = c_.norm == NormPlacement::pre
+              ? H(l, "ln2.hook_normalized", layer_norm(t, x, P(k.ln2_w), P(k.ln2_b)))
+              : x;
       Var pre = H(l, "mlp.hook_pre", linear(t, h, P(k.W_in), P(k.b_in)));  // [N, Tq, F]
       Var m = H(l, "mlp.hook_post", activate(t, pre, c_.activation));
       x = add(t, x, H(l, "hook_mlp_out", linear(t, m, P(k.W_out), P(k.b_out))));  // [N, Tq, D]

@@ -24,8 +24,8 @@ enum class GradFilterKind { none, ema, ma };
 // config/schema.cpp).
 struct GradFilterConfig {
   GradFilterKind kind = option<GradFilterKind>("optim.grad_filter");
-  double alpha = option<double>("optim.filter_alpha");    // ema: momentum of the slow component
-  double lambda = option<double>("optim.filter_lambda");  // amplification of the slow component
+  double alpha = option<double>("optim.filter_alpha");      // ema: momentum of the slow component
+  double lambda = option<double>("optim.filter_lambda");    // amplification of the slow component
   int64_t window = option<int64_t>("optim.filter_window");  // ma: gradients averaged
 
   // Throws std::invalid_argument naming the key ("optim.filter_alpha = 1 (valid: [0, 1))").

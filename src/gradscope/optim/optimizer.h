@@ -49,9 +49,9 @@ struct OptimizerConfig {
   double momentum = option<double>("optim.momentum");  // sgd
   double dampening = option<double>("optim.dampening");
   bool nesterov = option<bool>("optim.nesterov");
-  double clip_norm = option<double>("optim.clip_norm");  // gradient-norm clipping (0: off)
+  double clip_norm = option<double>("optim.clip_norm");      // gradient-norm clipping (0: off)
   double weight_norm = option<double>("optim.weight_norm");  // total norm kept (0: off)
-  GradFilterConfig filter;  // optim.grad_filter and optim.filter_*
+  GradFilterConfig filter;                                   // optim.grad_filter and optim.filter_*
 
   // Throws std::invalid_argument naming the offending key ("optim.beta1 = 1.5 ...").
   void validate() const;

@@ -4,8 +4,12 @@
 
 namespace gradscope {
 
-OptimizerConfig optimizer_options(const Config& c) { return options_from<OptimizerConfig>(c); }
+OptimizerConfig optimizer_options(const Config& c) {
+  return options_from<OptimizerConfig>(c);
+}
 
-ScheduleConfig schedule_options(const Config& c) { return options_from<ScheduleConfig>(c); }
+ScheduleConfig schedule_options(const Config& c) {
+  return options_from<ScheduleConfig>(c);
+}
 
 }  // namespace gradscope

@@ -17,9 +17,8 @@ void ScheduleConfig::validate() const {
                                 " (valid: >= 0)");
   if (decay != Decay::constant && total_steps <= warmup_steps)
     throw std::invalid_argument("optim.decay = \"" + option_name("optim.decay", decay) +
-                                "\" needs train.steps (" +
-                                std::to_string(total_steps) + ") > optim.warmup_steps (" +
-                                std::to_string(warmup_steps) + ")");
+                                "\" needs train.steps (" + std::to_string(total_steps) +
+                                ") > optim.warmup_steps (" + std::to_string(warmup_steps) + ")");
   if (!(min_lr_ratio >= 0 && min_lr_ratio <= 1))
     throw std::invalid_argument("optim.min_lr_ratio = " + std::to_string(min_lr_ratio) +
                                 " (valid: [0, 1])");
@@ -33,8 +32,9 @@ double scheduled_lr(double base_lr, const ScheduleConfig& s, int64_t step) {
     const double progress = std::clamp(static_cast<double>(step - s.warmup_steps) /
                                            static_cast<double>(s.total_steps - s.warmup_steps),
                                        0.0, 1.0);
-    const double fall =
-        s.decay == Decay::cosine ? 0.5 * (1.0 + std::cos(std::numbers::pi * progress)) : 1.0 - progress;
+    const double fall = s.decay == Decay::cosine
+                            ? 0.5 * (1.0 + std::cos(std::numbers::pi * progress))
+                            : 1.0 - progress;
     factor *= s.min_lr_ratio + (1.0 - s.min_lr_ratio) * fall;
   }
   return base_lr * factor;

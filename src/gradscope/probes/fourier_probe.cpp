@@ -6,8 +6,8 @@
 #include <stdexcept>
 
 #include "gradscope/probes/fourier.h"
-#include "gradscope/tensor/npy.h"
 #include "gradscope/probes/objective.h"
+#include "gradscope/tensor/npy.h"
 
 namespace gradscope {
 namespace {

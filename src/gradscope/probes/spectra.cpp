@@ -8,8 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "gradscope/tensor/npy.h"
 #include "gradscope/tensor/lapack.h"
+#include "gradscope/tensor/npy.h"
 
 namespace gradscope {
 
@@ -45,7 +45,9 @@ std::vector<int64_t> key_frequencies_from(const std::vector<double>& values) {
   return out;
 }
 
-ProbeConfig probe_options(const Config& c) { return options_from<ProbeConfig>(c); }
+ProbeConfig probe_options(const Config& c) {
+  return options_from<ProbeConfig>(c);
+}
 
 bool ProbeConfig::is_probe_step(int64_t step, int64_t total) const {
   if (step == 0 || step == total) return true;

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <optional>
 
-#include "gradscope/tensor/npy.h"
 #include "gradscope/report/plot.h"
 #include "gradscope/report/style.h"
 #include "gradscope/report/svg.h"
@@ -15,6 +14,7 @@
 #include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/spectra_files.h"
 #include "gradscope/rundir/summary_file.h"
+#include "gradscope/tensor/npy.h"
 
 namespace gradscope {
 namespace {

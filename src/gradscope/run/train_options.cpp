@@ -46,7 +46,9 @@ CheckpointKeep checkpoint_keep(const ConfigValue& v) {
   return k;
 }
 
-TrainConfig train_options(const Config& c) { return options_from<TrainConfig>(c); }
+TrainConfig train_options(const Config& c) {
+  return options_from<TrainConfig>(c);
+}
 
 void TrainConfig::validate() const {
   if (steps < 1) fail("train.steps", std::to_string(steps), "an integer >= 1");

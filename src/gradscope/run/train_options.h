@@ -33,7 +33,7 @@ enum class LossReduction { mean, mean_over_classes };
 // The train.* keys (config/options.h: defaults, valid values and help in config/schema.cpp).
 struct TrainConfig {
   int64_t steps = option<int64_t>("train.steps");
-  int64_t batch_size = option<int64_t>("train.batch_size");  // 0: full batch
+  int64_t batch_size = option<int64_t>("train.batch_size");          // 0: full batch
   BatchOrder batch_order = option<BatchOrder>("train.batch_order");  // batches.h
   int64_t log_every = option<int64_t>("train.log_every");
   int64_t checkpoint_every = option<int64_t>("train.checkpoint_every");

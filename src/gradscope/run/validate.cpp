@@ -73,10 +73,10 @@ void validate_device(const Config& c) {
 // probe.fourier on a modular task; restricted loss only for a+b and a-b, keys in 1..(p-1)/2.
 void validate_fourier(const Config& c) {
   const ProbeConfig probe = probe_options(c);
-  if (probe.fourier && c.string("task.name") != "modular")
+  if (probe.fourier && !find_task_family(c.string("task.name")).residues)
     throw ConfigError(
-        "probe.fourier = true needs task.name = \"modular\" (the measures read "
-        "residues mod p; task.name is \"" +
+        "probe.fourier = true needs task.name = \"modular\" (a task of residues mod task.p: "
+        "the measures read them; task.name is \"" +
         c.string("task.name") + "\")");
   const std::string op = c.string("task.op");
   if (probe.restricted_loss && op != "a+b" && op != "a-b")

@@ -3,9 +3,9 @@
 
 #include <algorithm>
 
-#include "gradscope/tensor/npy.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/paths.h"
+#include "gradscope/tensor/npy.h"
 
 namespace gradscope {
 

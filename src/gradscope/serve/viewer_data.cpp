@@ -9,7 +9,6 @@
 
 #include "gradscope/config/config.h"
 #include "gradscope/index/results_index.h"
-#include "gradscope/tensor/npy.h"
 #include "gradscope/report/plot.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/metrics.h"
@@ -19,6 +18,7 @@
 #include "gradscope/rundir/spectra_files.h"
 #include "gradscope/serve/downsample.h"
 #include "gradscope/serve/safe_path.h"
+#include "gradscope/tensor/npy.h"
 
 namespace gradscope::serve {
 

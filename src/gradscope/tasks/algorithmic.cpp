@@ -231,10 +231,19 @@ TaskFamily algorithmic_family(const std::string& name) {
 }  // namespace
 
 TaskFamily modular_task() {
-  return algorithmic_family("modular");
+  TaskFamily f = algorithmic_family("modular");
+  f.residues = true;
+  f.label = [](const Config& c) {
+    return fmt::format("modular {} mod {}", c.string("task.op"), c.integer("task.p"));
+  };
+  return f;
 }
 TaskFamily permutation_task() {
-  return algorithmic_family("permutation");
+  TaskFamily f = algorithmic_family("permutation");
+  f.label = [](const Config& c) {
+    return fmt::format("permutation {} S_{}", c.string("task.op"), c.integer("task.n"));
+  };
+  return f;
 }
 
 }  // namespace gradscope

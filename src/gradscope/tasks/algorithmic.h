@@ -22,9 +22,9 @@ namespace gradscope {
 // config/schema.cpp).
 struct AlgorithmicTaskConfig {
   std::string name = option<std::string>("task.name");  // modular | permutation
-  std::string op = option<std::string>("task.op");  // see modular_ops() and permutation_ops()
-  int64_t p = option<int64_t>("task.p");            // modulus (modular)
-  int64_t n = option<int64_t>("task.n");            // S_n degree (permutation)
+  std::string op = option<std::string>("task.op");      // see modular_ops() and permutation_ops()
+  int64_t p = option<int64_t>("task.p");                // modulus (modular)
+  int64_t n = option<int64_t>("task.n");                // S_n degree (permutation)
   double train_fraction = option<double>("task.train_fraction");
   uint64_t split_seed = option<uint64_t>("task.split_seed");
   bool unordered = option<bool>("task.unordered");  // only pairs a <= b

@@ -42,9 +42,9 @@ struct EmergenceTaskConfig {
   std::string name = "sparse_parity";  // sparse_parity | multitask_sparse_parity | induction
   int64_t n_bits = option<int64_t>("task.n_bits");  // parity
   int64_t k = option<int64_t>("task.k");
-  int64_t n_tasks = option<int64_t>("task.n_tasks");             // multitask: T subtasks
+  int64_t n_tasks = option<int64_t>("task.n_tasks");            // multitask: T subtasks
   double zipf_exponent = option<double>("task.zipf_exponent");  // multitask: P(i) ~ (i + 1)^-a
-  int64_t vocab = option<int64_t>("task.vocab");                 // induction
+  int64_t vocab = option<int64_t>("task.vocab");                // induction
   int64_t seq_len = option<int64_t>("task.seq_len");
   int64_t segment_len = option<int64_t>("task.segment_len");
   int64_t n_train = option<int64_t>("task.n_train");  // fixed training examples (0: fresh)

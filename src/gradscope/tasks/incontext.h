@@ -33,9 +33,9 @@ namespace gradscope {
 struct InContextTaskConfig {
   int64_t dim = option<int64_t>("task.dim");  // d (>= 1; the schema default 0 is refused)
   int64_t n_context = option<int64_t>("task.n_context");  // K pairs per sequence
-  double noise = option<double>("task.noise");             // sigma^2
-  int64_t n_pool = option<int64_t>("task.n_pool");  // M (0: a fresh task per sequence)
-  int64_t n_test = option<int64_t>("task.n_test");  // sequences per evaluation split
+  double noise = option<double>("task.noise");            // sigma^2
+  int64_t n_pool = option<int64_t>("task.n_pool");        // M (0: a fresh task per sequence)
+  int64_t n_test = option<int64_t>("task.n_test");        // sequences per evaluation split
   double match_tolerance = option<double>("task.match_tolerance");  // |f - ridge| that matches
   uint64_t split_seed = option<uint64_t>("task.split_seed");
   bool operator==(const InContextTaskConfig&) const = default;

@@ -9,7 +9,10 @@
 //   measures     the extra metric columns its runs log: names of probes/measures.h
 //   monitored    the metrics whose phase changes the summary reports ("x" or "prefix.*")
 //   summary_line the final line `gradscope run` prints after "<name>: <status>; "
+//   label        how `gradscope show` names the task ("modular a+b mod 113")
 //   kept_files   the keys of the user's files a run copies into its directory (arrays: task.path)
+//   residues     its inputs are residues mod task.p: the Fourier probe applies (probe.fourier)
+//   text         its runs are text: `gradscope sample` draws from them
 //
 // A new task family is one file (its generator, options and entry function) plus one line in
 // tasks/task_registry.def; tests and plugins may add families at run time. The trainer iterates
@@ -51,6 +54,10 @@ struct TaskFamily {
   // The text after "<name>: <status>; " from the summary (its "final" holds the last metrics
   // row); nullptr: classification_summary_line or regression_summary_line by the data.
   std::function<std::string(const nlohmann::ordered_json& summary)> summary_line;
+  // The task as `gradscope show` names it; nullptr: its name.
+  std::function<std::string(const Config&)> label;
+  bool residues = false;  // inputs are residues mod task.p (the Fourier probe reads them)
+  bool text = false;      // a text corpus: `gradscope sample` continues prompts
 
   // Whether the summary reports the phase changes of this metric.
   bool monitors(const std::string& metric) const;

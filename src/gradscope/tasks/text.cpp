@@ -222,7 +222,9 @@ std::vector<char32_t> chars_from(const std::vector<double>& values) {
   return out;
 }
 
-TextTaskConfig text_options(const Config& c) { return options_from<TextTaskConfig>(c); }
+TextTaskConfig text_options(const Config& c) {
+  return options_from<TextTaskConfig>(c);
+}
 
 namespace {
 
@@ -273,6 +275,7 @@ TaskFamily text_task() {
   f.measures = {"text", "dist_from_init", "prefix_matching"};
   f.monitored = {"test_loss", "test_bits", "test_icl_score", "train_icl_score", "prefix_match.*"};
   f.summary_line = text_summary_line;
+  f.text = true;
   return f;
 }
 
