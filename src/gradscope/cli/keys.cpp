@@ -29,15 +29,12 @@ std::string type_name(const KeySpec& s) {
 
 // The valid values: the schema's, a registry's names, or "" for any value of the type.
 std::string valid_text(const KeySpec& s) {
-  if (!s.valid.empty()) return join_valid(s);
-  std::vector<std::string> names;
-  if (s.registry == "task families")
+  std::vector<std::string> names = s.valid;
+  if (s.registry == KeySpec::Registry::task_families)
     for (const TaskFamily& f : task_families()) names.push_back(f.name);
-  if (s.registry == "model families")
+  if (s.registry == KeySpec::Registry::model_families)
     for (const ModelFamily& f : model_families()) names.push_back(f.name);
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
+  return join_names(names);
 }
 
 // What else a researcher needs to know of the key: it may vary between replicas, where a run

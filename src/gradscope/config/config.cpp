@@ -123,9 +123,9 @@ bool plain_text(const std::string& s) {
 
 }  // namespace
 
-std::string join_valid(const KeySpec& spec) {
+std::string join_names(const std::vector<std::string>& names) {
   std::string out;
-  for (const std::string& v : spec.valid) out += (out.empty() ? "" : ", ") + v;
+  for (const std::string& v : names) out += (out.empty() ? "" : ", ") + v;
   return out;
 }
 
@@ -137,7 +137,7 @@ ConfigValue coerce(const KeySpec& spec, const ConfigValue& v, const std::string&
   if (v.index() == 3 && !spec.valid.empty() &&
       std::find(spec.valid.begin(), spec.valid.end(), std::get<std::string>(v)) == spec.valid.end())
     throw ConfigError(where + spec.key + " = \"" + std::get<std::string>(v) +
-                      "\" (valid: " + join_valid(spec) + ")");
+                      "\" (valid: " + join_names(spec.valid) + ")");
   if (v.index() == want) return v;
   if (spec.string_or_list && v.index() == 4) return v;
   if (want == 0 && v.index() == 1) {

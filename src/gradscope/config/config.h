@@ -60,9 +60,10 @@ struct KeySpec {
   // An enum-valued string key's valid values, in the order of its enum (config/options.h); any
   // other value is refused when set. Empty: any string (within the key's own checks).
   std::vector<std::string> valid;
-  // Where the valid values of a registry-named key come from ("task families", "model families"):
-  // the registry checks them, and `gradscope keys` lists them.
-  std::string registry;
+  // Where the valid values of a registry-named key come from: the registry checks them, and
+  // `gradscope keys` lists them.
+  enum class Registry { none, task_families, model_families };
+  Registry registry = Registry::none;
   // The key changes no tensor shape and no control flow of a training step: runs that differ only
   // in such keys may be trained together as replicas.
   bool replica_safe = false;
@@ -72,8 +73,8 @@ struct KeySpec {
     valid = std::move(values);
     return std::move(*this);
   }
-  KeySpec named_by(std::string registry_name) && {
-    registry = std::move(registry_name);
+  KeySpec named_by(Registry names) && {
+    registry = names;
     return std::move(*this);
   }
   KeySpec replica() && {
@@ -144,8 +145,8 @@ uint64_t fnv1a(const void* data, size_t n, uint64_t h = 1469598103934665603ull);
 // it, as it stands otherwise.
 ConfigValue file_as_written(const ConfigValue& v, const std::filesystem::path& home);
 
-// An enum-valued key's valid values as "a, b, c".
-std::string join_valid(const KeySpec& spec);
+// Names as "a, b, c" (a key's valid values, a registry's names) for messages.
+std::string join_names(const std::vector<std::string>& names);
 // The valid key closest to `key` (edit distance), for "did you mean" messages.
 std::string closest_key(const std::string& key);
 // A value as TOML text (strings quoted, numbers round-trip).

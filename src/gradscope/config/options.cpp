@@ -33,13 +33,7 @@ const ConfigValue& current_value(const char* key) {
 }
 
 size_t choice_index(const char* key) {
-  const KeySpec& spec = spec_of(key);
-  const std::string& v = std::get<std::string>(current_value(key));
-  const auto it = std::find(spec.valid.begin(), spec.valid.end(), v);
-  if (spec.valid.empty() || it == spec.valid.end())
-    throw std::logic_error(std::string("option: ") + key + " = '" + v +
-                           "' is not among the key's valid values");
-  return static_cast<size_t>(it - spec.valid.begin());
+  return option_index(key, held<std::string>(key, "a string"));
 }
 
 void wrong_type(const char* key, const char* wanted) {
@@ -53,7 +47,8 @@ size_t option_index(const char* key, const std::string& name) {
   if (!spec) throw std::logic_error(std::string("option_index: no key ") + key);
   const auto it = std::find(spec->valid.begin(), spec->valid.end(), name);
   if (it == spec->valid.end())
-    throw ConfigError(std::string(key) + " = \"" + name + "\" (valid: " + join_valid(*spec) + ")");
+    throw ConfigError(std::string(key) + " = \"" + name + "\" (valid: " + join_names(spec->valid) +
+                      ")");
   return static_cast<size_t>(it - spec->valid.begin());
 }
 

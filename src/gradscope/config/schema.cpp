@@ -23,7 +23,7 @@ const std::vector<KeySpec>& schema_table() {
           .one_of({"float32", "float64", "tf32"}),
 
       KeySpec{"task.name", "modular"s, "the task family: what the model learns"}.named_by(
-          "task families"),
+          KeySpec::Registry::task_families),
       {"task.op", "a+b"s, "binary operation (Power et al.); see README"},
       {"task.p", int64_t{113}, "modular: the modulus p"},
       {"task.n", int64_t{5}, "degree of the permutation group S_n"},
@@ -61,7 +61,8 @@ const std::vector<KeySpec>& schema_table() {
       {"task.segment_len", int64_t{8}, "induction: tokens per repeated segment"},
       {"task.n_train", int64_t{0}, "parity, induction: fixed training examples (0: fresh samples)"},
 
-      KeySpec{"model.type", "transformer"s, "the model family"}.named_by("model families"),
+      KeySpec{"model.type", "transformer"s, "the model family"}.named_by(
+          KeySpec::Registry::model_families),
       {"model.n_layers", int64_t{1}, "transformer blocks"},
       {"model.d_model", int64_t{128}, "residual width"},
       {"model.n_heads", int64_t{4}, "attention heads"},

@@ -14,7 +14,7 @@ namespace {
 template <class T>
 void score_classification(Experiment<T>& x, const Tensor<T>& out, const Dataset& d,
                           const std::string& split, SplitEvaluation& e) {
-  const Predictions p = score_predictions(out, d, x.loss);
+  const Predictions p = score_predictions(out, d, x.train.loss);
   int64_t correct = 0;
   for (char c : p.correct) correct += c;
   e.acc = double(correct) / double(p.correct.size());
@@ -66,7 +66,7 @@ Tensor<T> split_outputs(Experiment<T>& x, Tape<T>& t, const Dataset& d, const st
   Var out = model_outputs(t, *x.model, d, all);  // [N, C] logits or [N, Y] predictions
   const Tensor<T> l = t.value(out);
   T value = T(0);
-  const T* lv = t.value(objective(t, out, d, all, x.loss)).data;
+  const T* lv = t.value(objective(t, out, d, all, x.train.loss)).data;
   if (on_host) {
     loss = double(lv[0]);
     return l;

@@ -48,7 +48,6 @@ std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
     throw ConfigError("train.batch_order = \"epoch\" needs a fixed train set; task.name = \"" +
                       c.string("task.name") + "\" draws fresh samples every step (valid: sample)");
   x->probe = probe_options(c);
-  x->loss = x->train.loss;
   try {
     x->model = make_model<T>(model_options(c), x->shape, x->seed);
     if (x->probe.spectra) x->spectra.emplace(*x->model, x->probe);

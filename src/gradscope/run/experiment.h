@@ -44,7 +44,6 @@ struct Experiment {
   std::optional<SpectralProbe<T>> spectra;                     // when probe.spectra
   std::optional<FourierProbe<T>> fourier;                      // when probe.fourier
   std::vector<const Measure*> split_measures, model_measures;  // the family's, in its order
-  Loss loss = Loss::cross_entropy;
   nlohmann::json prediction;  // {"available": false, ...} where no theory applies
   uint64_t seed = 0;
   std::optional<DeviceSplit<T>> device_train, device_test;  // off the cpu

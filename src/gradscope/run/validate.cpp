@@ -20,12 +20,6 @@ namespace {
   throw ConfigError(key + " = " + value + " (valid: " + valid + ")");
 }
 
-std::string joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -48,15 +42,16 @@ void validate_fit(const Config& c, const TaskFamily& family) {
   find_model_family(type);  // an unknown type names the valid ones
   if (!contains(family.models, type))
     throw ConfigError("model.type = \"" + type + "\" does not fit task.name = \"" + family.name +
-                      "\" (valid: " + joined(family.models) + ")");
+                      "\" (valid: " + join_names(family.models) + ")");
   const std::string& loss = c.string("train.loss");
   if (!contains(family.losses, loss)) {
     std::vector<std::string> takers;
     for (const TaskFamily& f : task_families())
       if (contains(f.losses, loss)) takers.push_back(f.name);
-    throw ConfigError(fmt::format(
-        "train.loss = \"{}\" does not fit task.name = \"{}\" (valid: {}; {} is for {})", loss,
-        family.name, joined(family.losses), loss, takers.empty() ? "none" : joined(takers)));
+    throw ConfigError(
+        fmt::format("train.loss = \"{}\" does not fit task.name = \"{}\" (valid: {}; {} is for {})",
+                    loss, family.name, join_names(family.losses), loss,
+                    takers.empty() ? "none" : join_names(takers)));
   }
   for (const std::string& m : family.measures) find_measure(m);
 }
