@@ -119,7 +119,7 @@ def test_a_file_size_limit_stops_the_run_cleanly_and_resume_completes_it(tmp_pat
     """Runs everywhere (no mount): writes beyond RLIMIT_FSIZE fail with EFBIG, through the same
     error paths as a full disk."""
     hit = {}
-    for limit in range(200, 12000, 300):
+    for limit in range(200, 12000, 600):
         def limited():
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
@@ -134,7 +134,8 @@ def test_a_file_size_limit_stops_the_run_cleanly_and_resume_completes_it(tmp_pat
         finish(run, RUN, reference, lambda: None)
     assert "checkpoint" in hit and "metrics" in hit, hit
     record(fault="a file-size limit (RLIMIT_FSIZE; where mounting is not allowed)",
-           how="the tiny run under limits of 200 to 11,900 bytes per file, then resumed without",
+           how="the tiny run under limits of 200 to 11,600 bytes per file (every 600 bytes), "
+               "then resumed without",
            outcome="stopped with one line 'cannot write FILE: File too large' while writing "
                    f"{', '.join(f'{k} (at {v} bytes)' for k, v in sorted(hit.items()))}; "
                    "nothing left half-written; resumed to byte-identical metrics and spectra")
