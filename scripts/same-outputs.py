@@ -6,10 +6,11 @@ builds of gradscope, compared file by file.
     scripts/same-outputs.py compare BEFORE_DIR AFTER_DIR      # exit 1 on any difference
     scripts/same-outputs.py drift BEFORE_DIR AFTER_DIR        # for a commit that changes numbers
 
-Compared: metrics.jsonl, metrics.csv, config.toml, theory.json and spectra/*.npy byte for byte;
-summary.json with its wall-clock fields (wall_time_s, steps_per_s) left out; the last
-checkpoint's header (wall_time_s left out) and its payload (parameters, W_0, optimizer state)
-byte for byte (without the CRC-32 trailer, which covers wall_time_s too). Also the sweep manifest (sweep.json) and run ids of a short sweep.
+Compared: metrics.jsonl, metrics.csv, config.toml, theory.json, spectra/*.npy and fourier/*.npy
+byte for byte; summary.json with its wall-clock fields (wall_time_s, steps_per_s) left out; the
+last checkpoint's header (wall_time_s left out) and its payload (parameters, W_0, optimizer
+state) byte for byte (without the CRC-32 trailer, which covers wall_time_s too). Also the sweep
+manifest (sweep.json) and run ids of a short sweep.
 `drift` says, for a commit that unifies arithmetic, which cases changed, the largest relative
 difference of any logged metric in each (|a - b| / max(|a|, 1e-12), over every row and column
 of metrics.jsonl) and whether the summary's phases (memorized/generalized steps, grokking delay,
@@ -27,6 +28,8 @@ CASES = [
     ("nanda", "nanda-grokking.toml", ["train.steps=150"]),
     ("nanda-f64", "nanda-grokking.toml", ["train.steps=40", "precision=float64"]),
     ("nanda-plain-probe", "nanda-rank.toml", ["train.steps=120", "probe.every=30"]),
+    ("nanda-fourier", "nanda-fourier.toml", ["train.steps=150", "train.log_every=25",
+                                             "probe.every=25", "train.checkpoint_every=50"]),
     ("pair-mlp", "pair-mlp.toml", ["train.steps=300"]),
     ("concat-mlp", "grok-mlp-small.toml", ["train.steps=400"]),
     ("power-minibatch", "power-add.toml", ["train.steps=30", "train.log_every=10"]),

@@ -1,8 +1,10 @@
-// Extending gradscope from outside: a task family, a model and a measure registered at run time
-// from this test binary (no gradscope file changed) and trained end to end through the normal
-// trainer. The toy task: pairs (a, b) of 0..7 with class (a + b) mod task.toy_classes, a key the
-// family brings along; the toy model: the sum of the two tokens' embeddings through a ReLU and a
-// linear readout; the toy measure: the norm of that embedding.
+// Extending gradscope from outside: the README's "How to extend" examples (a task family, a model,
+// a measure and a probe measure) registered at run time from this test binary (no gradscope file
+// changed) and trained end to end through the normal trainer. The toy task: pairs (a, b) of 0..7
+// with class (a + b) mod task.toy_classes, a key the family brings along; the toy model (BagModel):
+// the sum of the two tokens' embeddings through a ReLU and a linear readout; the measure: the norm
+// of that embedding; the probe measure (UpdateNorms, on with probe.update_norms): ||theta_t -
+// theta_0|| at probe steps, kept in update_norms/ and summarized.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,9 +14,11 @@
 #include "gradscope/nn/model_registry.h"
 #include "gradscope/probes/measures.h"
 #include "gradscope/run/trainer.h"
+#include "gradscope/rundir/files.h"
 #include "gradscope/rundir/metrics.h"
 #include "gradscope/rundir/summary_file.h"
 #include "gradscope/tasks/task_family.h"
+#include "gradscope/tensor/npy.h"
 #include "gradscope/tensor/rng.h"
 
 namespace gradscope {
@@ -75,20 +79,67 @@ void embedding_norm(Model<T>& model, Tape<T>&, const TaskData&, MetricValues& ro
   row.emplace_back("toy.embedding_norm", std::sqrt(sq));
 }
 
+// A probe measure: ||theta_t - theta_0|| at each probe step, kept as update_norms/steps.npy and
+// update_norms/norms.npy [n_probed]; its summary section holds the last value.
+template <class T>
+class UpdateNorms final : public ProbeMeasure<T> {
+ public:
+  UpdateNorms(Model<T>&, const Config&, const TaskData&) {}
+  std::vector<std::string> metric_names() const override { return {"update_norm"}; }
+  std::vector<double> measure(int64_t step, ParamStore<T>& ps, Tape<T>&) override {
+    const std::span<const T> now = ps.values(), start = ps.initial_values();
+    double sq = 0;
+    for (size_t i = 0; i < now.size(); ++i) sq += std::pow(double(now[i]) - double(start[i]), 2);
+    steps_.push_back(float(step));
+    norms_.push_back(float(std::sqrt(sq)));
+    return {std::sqrt(sq)};
+  }
+  ProbeFiles files() const override {
+    const auto n = static_cast<int64_t>(steps_.size());
+    return {{"steps.npy", encode_npy_f32(steps_, n, 0)},
+            {"norms.npy", encode_npy_f32(norms_, n, 0)}};
+  }
+  void restore(const std::map<std::string, std::string>& files, int64_t keep_before) override {
+    if (!files.contains("steps.npy")) return;
+    int64_t n = 0, one = 0;
+    steps_ = decode_npy_f32(files.at("steps.npy"), n, one, "update_norms/steps.npy");
+    norms_ = decode_npy_f32(files.at("norms.npy"), n, one, "update_norms/norms.npy");
+    size_t keep = 0;
+    while (keep < steps_.size() && steps_[keep] < float(keep_before)) ++keep;
+    steps_.resize(keep);
+    norms_.resize(keep);
+  }
+  void summarize(std::span<const MetricValues>, std::optional<int64_t>,
+                 nlohmann::ordered_json& sections) const override {
+    sections["update_norms"] = {{"probed", steps_.size()}, {"last", norms_.back()}};
+  }
+
+ private:
+  std::vector<float> steps_, norms_;
+};
+
+// Registers the toys once per process (each test may run alone).
 void register_toys() {
+  static bool done = false;
+  if (done) return;
+  done = true;
   Config::register_key({"task.toy_classes", int64_t{4}, "toy task: classes", kSchemaVersion + 1});
-  register_model_family(model_entry<BagModel>("toy_bag", [](const ModelConfig&) {}));
-  register_measure(GRADSCOPE_MODEL_MEASURE("toy_embedding_norm", embedding_norm));
+  Config::register_key(
+      {"probe.update_norms", false, "toy probe: ||theta_t - theta_0||", kSchemaVersion + 1});
+  register_measure(
+      probe_measure<UpdateNorms>("update_norms", "probe.update_norms", "update_norms"));
+  register_model_family(model_entry<BagModel>("bag", [](const ModelConfig&) {}));
+  register_measure(GRADSCOPE_MODEL_MEASURE("embedding_norm", embedding_norm));
   TaskFamily toy;
   toy.name = "toy_sum";
-  toy.models = {"toy_bag"};
+  toy.models = {"bag"};
   toy.validate = [](const Config& c) {
     if (c.integer("task.toy_classes") < 2)
       throw ConfigError("task.toy_classes = " + std::to_string(c.integer("task.toy_classes")) +
                         " (valid: an integer >= 2)");
   };
   toy.build = toy_data;
-  toy.measures = {"toy_embedding_norm"};
+  toy.measures = {"embedding_norm"};
   toy.monitored = {"test_acc", "toy.*"};
   toy.summary_line = [](const nlohmann::ordered_json& s) {
     return "toy line: final test accuracy " + s["final"]["test_acc"].dump();
@@ -100,7 +151,7 @@ TEST(Registries, AToyTaskModelAndMeasureTrainThroughTheNormalTrainer) {
   register_toys();
   Config c;
   for (const char* kv :
-       {"name=toy", "task.name=toy_sum", "model.type=toy_bag", "model.d_hidden=16",
+       {"name=toy", "task.name=toy_sum", "model.type=bag", "model.d_hidden=16",
         "task.toy_classes=4", "train.steps=60", "train.log_every=20", "optim.weight_decay=0.1"})
     c.apply_override(kv);
   RunOptions o;
@@ -131,6 +182,52 @@ TEST(Registries, AToyTaskModelAndMeasureTrainThroughTheNormalTrainer) {
   c.apply_override("model.type=transformer");
   EXPECT_THROW(run_experiment(c, o), ConfigError);
   EXPECT_FALSE(fs::exists(o.dir));
+}
+
+// The probe measure: off by default; on, its column is measured at probe steps only, its files
+// and summary section are written, and a run resumed (extended from 60 to 100 steps) ends with
+// the files and metrics of a run that went to 100 at once.
+TEST(Registries, AToyProbeMeasureWritesFilesAndResumesExactly) {
+  register_toys();
+  Config c;
+  for (const char* kv : {"name=toy", "task.name=toy_sum", "model.type=bag", "model.d_hidden=16",
+                         "train.steps=100", "train.log_every=10", "probe.every=20"})
+    c.apply_override(kv);
+  const fs::path root =
+      fs::temp_directory_path() / ("gradscope_toyprobe_" + std::to_string(::getpid()));
+  RunOptions whole;
+  whole.dir = root / "whole";
+  testing::internal::CaptureStdout();
+  ASSERT_EQ(run_experiment(c, whole), 0);
+  EXPECT_FALSE(fs::exists(whole.dir / "update_norms"));  // off unless its key is true
+  EXPECT_TRUE(std::isnan(read_metrics(whole.dir).back().get("update_norm")));
+
+  c.apply_override("probe.update_norms=true");
+  whole.force = true;
+  ASSERT_EQ(run_experiment(c, whole), 0);
+  const std::vector<MetricsRow> rows = read_metrics(whole.dir);
+  for (const MetricsRow& r : rows)  // probe steps: 0, 20, ..., 100
+    EXPECT_EQ(std::isfinite(r.get("update_norm")), r.step() % 20 == 0) << r.step();
+  EXPECT_GT(rows.back().get("update_norm"), 0);
+  const std::optional<Summary> s = read_summary(whole.dir);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->extra.contains("update_norms")) << summary_to_json(*s).dump();
+  EXPECT_EQ(s->extra["update_norms"]["probed"], 6);
+  EXPECT_FLOAT_EQ(s->extra["update_norms"]["last"].get<float>(),
+                  float(rows.back().get("update_norm")));
+
+  RunOptions part;
+  part.dir = root / "part";
+  c.apply_override("train.steps=60");
+  c.apply_override("train.checkpoint_every=30");
+  ASSERT_EQ(run_experiment(c, part), 0);
+  c.apply_override("train.steps=100");
+  part.resume = true;
+  ASSERT_EQ(run_experiment(c, part), 0);
+  testing::internal::GetCapturedStdout();
+  for (const char* f : {"metrics.jsonl", "update_norms/steps.npy", "update_norms/norms.npy"})
+    EXPECT_EQ(read_file(part.dir / f), read_file(whole.dir / f)) << f;
+  fs::remove_all(root);
 }
 
 }  // namespace

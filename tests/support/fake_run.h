@@ -32,8 +32,9 @@ inline void write_fake_run(const std::filesystem::path& dir, int rows) {
   }
   const std::vector<float> steps = {0, 10, 20, 30},
                            values = {1, 0.5f, 0.1f, 2, 1, 0.2f, 3, 1, 0.3f, 4, 2, 0.4f};
-  gs::write_spectra_files(dir, {{"steps.npy", gs::encode_npy_f32(steps, 4, 0)},
-                                {"W.npy", gs::encode_npy_f32(values, 4, 3)}});
+  gs::write_probe_files(gs::rundir::spectra_dir(dir),
+                        {{"steps.npy", gs::encode_npy_f32(steps, 4, 0)},
+                         {"W.npy", gs::encode_npy_f32(values, 4, 3)}});
 }
 
 }  // namespace gradscope_test

@@ -19,8 +19,11 @@ TEST(SparseParity, LabelIsTheProductOfTheRelevantBits) {
   EmergenceTaskConfig c;
   c.n_bits = 12, c.k = 3, c.n_train = 500, c.n_test = 300;
   const TaskData d = make_emergence_task(c);
-  ASSERT_EQ(d.relevant.size(), 1u);
-  const std::set<int32_t> rel(d.relevant[0].begin(), d.relevant[0].end());
+  const RelevantBits* bits = family_data<RelevantBits>(d.extra);
+  ASSERT_TRUE(bits);
+  ASSERT_EQ(bits->relevant.size(), 1u);
+  EXPECT_EQ(bits->subtasks, 0);
+  const std::set<int32_t> rel(bits->relevant[0].begin(), bits->relevant[0].end());
   EXPECT_EQ(rel.size(), 3u);
   for (const Dataset* s : {&d.train, &d.test}) {
     ASSERT_EQ(s->features, 12);
@@ -65,19 +68,26 @@ TEST(MultitaskParity, CodesLabelsAndZipfFrequencies) {
   c.name = "multitask_sparse_parity";
   c.n_tasks = 4, c.n_bits = 8, c.k = 2, c.zipf_exponent = 1.0, c.n_test = 50;
   const TaskData d = make_emergence_task(c);
-  ASSERT_EQ(d.groups, 4);
-  ASSERT_EQ(d.relevant.size(), 4u);
+  const RelevantBits* bits = family_data<RelevantBits>(d.extra);
+  ASSERT_TRUE(bits);
+  ASSERT_EQ(bits->subtasks, 4);
+  ASSERT_EQ(bits->relevant.size(), 4u);
   ASSERT_EQ(d.test.size(), 4 * 50);  // n_test per subtask
+  const SubtaskLabels* test_labels = family_data<SubtaskLabels>(d.test.extra);
+  ASSERT_TRUE(test_labels);
+  ASSERT_EQ(test_labels->groups.size(), 4u * 50);
+  EXPECT_EQ(test_labels->groups[50], 1);  // the test set holds each subtask's examples in turn
   Dataset s;
   d.sample(0, 0, 20000, s);
+  const std::vector<int32_t>& groups = family_data<SubtaskLabels>(s.extra)->groups;
   std::vector<int64_t> count(4);
   for (int64_t e = 0; e < s.size(); ++e) {
     const double* x = s.x.data() + e * 12;
-    const int32_t g = s.groups[e];
+    const int32_t g = groups[e];
     ++count[g];
     for (int t = 0; t < 4; ++t) ASSERT_EQ(x[t], t == g ? 1.0 : 0.0);
     double prod = 1;
-    for (int32_t f : d.relevant[g]) {
+    for (int32_t f : bits->relevant[g]) {
       ASSERT_GE(f, 4);  // feature index after the code
       prod *= x[f];
     }
@@ -100,6 +110,7 @@ TEST(Induction, SegmentsRepeatAndPrefixTargetsPointAfterTheMatch) {
   ASSERT_EQ(s.targets_per_example, L);
   ASSERT_EQ(s.size(), 50);
   int64_t predictable = 0;
+  const std::vector<int32_t>& prefix_target = family_data<InductionTargets>(s.extra)->prefix_target;
   for (int64_t e = 0; e < 50; ++e) {
     const int32_t* in = s.inputs.data() + e * L;
     const int32_t* tg = s.targets.data() + e * L;
@@ -107,7 +118,7 @@ TEST(Induction, SegmentsRepeatAndPrefixTargetsPointAfterTheMatch) {
     EXPECT_EQ(first.size(), size_t(H));  // the deck: no repeat within the first half (H <= V)
     for (int64_t p = 0; p + 1 < L; ++p) EXPECT_EQ(tg[p], in[p + 1]);
     for (int64_t p = 0; p < L; ++p) {
-      const int32_t k = s.prefix_target[e * L + p];
+      const int32_t k = prefix_target[e * L + p];
       if (k < 0) continue;
       ++predictable;
       ASSERT_GE(k, 1);
@@ -129,7 +140,8 @@ TEST(Induction, SegmentsRepeatAndPrefixTargetsPointAfterTheMatch) {
   fresh.sample(3, 11, 8, b);
   EXPECT_EQ(a.inputs, b.inputs);
   EXPECT_EQ(a.targets, b.targets);
-  EXPECT_EQ(a.prefix_target, b.prefix_target);
+  EXPECT_EQ(family_data<InductionTargets>(a.extra)->prefix_target,
+            family_data<InductionTargets>(b.extra)->prefix_target);
 }
 
 TEST(EmergenceTask, BadInputNamesKeyAndValue) {
@@ -173,7 +185,7 @@ TEST(EmergenceMetrics, InductionScoresFromPredictions) {
   d.length = 8, d.targets_per_example = 8;
   d.inputs = {0, 1, 2, 3, 4, 1, 2, 3};
   d.targets = {1, 2, 3, 4, 1, 2, 3, 9};
-  d.prefix_target = {-1, -1, -1, -1, -1, 2, 3, 6};
+  own_family_data<InductionTargets>(d.extra).prefix_target = {-1, -1, -1, -1, -1, 2, 3, 6};
   Predictions p;
   p.loss = {3, 3, 1, 1, 1, 0.5, 0.5, 2};  // early (q < 2): 3; late (q >= 6): 1.25
   p.correct = {0, 0, 0, 0, 0, 1, 0, 1};

@@ -175,9 +175,12 @@ TEST(InContextTask, BaselinesFitTheirOwnDistributions) {
   // on every split least squares is exact from d examples on; ridge (lambda = sigma^2 = 0) is
   // least squares.
   const TaskData data = make_incontext_task(small_task(5));
-  ASSERT_EQ(data.train.baselines.size(), 4u);
-  EXPECT_EQ(data.train.baselines[1].name, "dmmse");
-  EXPECT_EQ(data.test.baselines[1].name, "dmmse");
+  const Baselines* train = family_data<Baselines>(data.train.extra);
+  const Baselines* test = family_data<Baselines>(data.test.extra);
+  ASSERT_TRUE(train && test);
+  ASSERT_EQ(train->baselines.size(), 4u);
+  EXPECT_EQ(train->baselines[1].name, "dmmse");
+  EXPECT_EQ(test->baselines[1].name, "dmmse");
   Predictions p;
   p.outputs = data.train.y;  // a perfect model
   MetricValues row;
@@ -202,8 +205,9 @@ TEST(InContextMeasure, ColumnsCompareTheModelWithEachBaseline) {
   Dataset d;
   d.outputs = 2;
   d.y = {1, 2, 3, 4};  // [N = 2, K = 2]
-  d.baselines = {{"ridge", {1, 2, 3, 5}}, {"zero", {0, 0, 0, 0}}};
-  d.match_tolerance = 0.5;
+  Baselines& b = own_family_data<Baselines>(d.extra);
+  b.baselines = {{"ridge", {1, 2, 3, 5}}, {"zero", {0, 0, 0, 0}}};
+  b.match_tolerance = 0.5;
   Predictions p;
   p.outputs = {1, 2, 3, 4.2};
   MetricValues row;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "gradscope/probes/emergence.h"
+#include "gradscope/tasks/emergence.h"
 #include "gradscope/tasks/task_family.h"
 #include "gradscope/tasks/text.h"
 #include "gradscope/tasks/text_corpus.h"
@@ -157,19 +158,22 @@ TEST_F(TextTask, RepeatedTokenSequencesMarkTheKeyAfterThePreviousOccurrence) {
   c.seq_len = 40;  // copies of P = 10 tokens
   c.block_len = 200;
   const TaskData d = make_text_task(c);
-  const Dataset& r = d.repeats;
+  const RepeatedTokens* repeated = family_data<RepeatedTokens>(d.extra);
+  ASSERT_TRUE(repeated);
+  const Dataset& r = repeated->repeats;
   ASSERT_EQ(r.size(), 64);
+  const std::vector<int32_t>& prefix_target = family_data<InductionTargets>(r.extra)->prefix_target;
   for (int64_t e = 0; e < r.size(); ++e) {
     const int32_t* in = r.inputs.data() + e * 40;
     EXPECT_EQ(std::set<int32_t>(in, in + 10).size(), 10u);  // distinct in a copy
     for (int64_t j = 0; j < 40; ++j) {
       if (j < 10) {
-        EXPECT_EQ(r.prefix_target[e * 40 + j], -1);
+        EXPECT_EQ(prefix_target[e * 40 + j], -1);
         continue;
       }
       EXPECT_EQ(in[j], in[j - 10]);
-      EXPECT_EQ(r.prefix_target[e * 40 + j], j - 9);  // the key after the previous occurrence
-      EXPECT_EQ(in[r.prefix_target[e * 40 + j] - 1], in[j]);
+      EXPECT_EQ(prefix_target[e * 40 + j], j - 9);  // the key after the previous occurrence
+      EXPECT_EQ(in[prefix_target[e * 40 + j] - 1], in[j]);
       EXPECT_EQ(r.targets[e * 40 + j], in[j - 9]);
     }
   }

@@ -109,8 +109,11 @@ class DiagAttention final : public Model<T>, public DiagonalNetwork<T> {
     Var a = attention(t, q, k, v, 1, false);                                       // [N, 1, d]
     return mul(t, reshape(t, a, Shape{N, d_}), ps.on(t, o_));                      // [N, d]
   }
-  // w = (w_Q (.) w_K, w_V (.) w_O): 2d coordinates.
+  // w = (w_Q (.) w_K, w_V (.) w_O): 2d coordinates, named QK[i] and VO[i].
   int64_t diagonal_coordinates() const override { return 2 * d_; }
+  std::string coordinate_name(int64_t c) const override {
+    return c < d_ ? fmt::format("QK[{}]", c) : fmt::format("VO[{}]", c - d_);
+  }
   void set_diagonal_point(std::span<T> buf, const std::vector<double>& w) const override {
     const ParamStore<T>& ps = this->params_;
     for (int64_t i = 0; i < d_; ++i) {
@@ -149,7 +152,7 @@ class DiagAttention final : public Model<T>, public DiagonalNetwork<T> {
 // ---------------------------------------------------------------------------------------------
 // deep_linear and matrix_factorization: a chain of weight matrices.
 template <class T>
-class LinearChain final : public Model<T> {
+class LinearChain final : public Model<T>, public LinearNetwork {
  public:
   LinearChain(const ModelConfig& c, const ModelShape& s, uint64_t seed)
       : factorization_(c.type == "matrix_factorization") {
@@ -179,6 +182,9 @@ class LinearChain final : public Model<T> {
     ps.save_initial();
   }
   int64_t outputs() const override { return factorization_ ? 1 : dims_.back(); }
+  int64_t linear_depth() const override {
+    return factorization_ ? 0 : static_cast<int64_t>(W_.size());
+  }
   Var forward(Tape<T>& t, const Batch& b) override {
     ParamStore<T>& ps = this->params_;
     if (!factorization_) {

@@ -21,6 +21,7 @@
 #include <memory>
 
 #include <span>
+#include <string>
 #include <vector>
 
 #include "gradscope/nn/models.h"
@@ -39,6 +40,17 @@ class DiagonalNetwork {
   virtual int64_t diagonal_coordinates() const = 0;
   virtual void set_diagonal_point(std::span<T> buffer, const std::vector<double>& w) const = 0;
   virtual void diagonal_gradient(std::span<const T> grads, std::vector<double>& g) const = 0;
+  // How the prediction names coordinate c: "w[c]" by default.
+  virtual std::string coordinate_name(int64_t c) const { return "w[" + std::to_string(c) + "]"; }
+};
+
+// A deep linear network y = x W_0 W_1 ... W_{depth-1} (deep_linear) implements this beside
+// Model<T>, for Saxe's closed form (run/prediction.h): its layers are parameters 0..depth-1.
+class LinearNetwork {
+ public:
+  virtual ~LinearNetwork() = default;
+  // The number of layers (0: not a network of this form, e.g. a matrix factorization).
+  virtual int64_t linear_depth() const = 0;
 };
 
 }  // namespace gradscope

@@ -3,12 +3,14 @@
 // H = heads, F = input features, Dhid = hidden width.
 #include "gradscope/probes/emergence.h"
 
-#include "gradscope/config/edit_distance.h"
-
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <cmath>
+
+#include "gradscope/config/edit_distance.h"
+#include "gradscope/tasks/emergence.h"
+#include "gradscope/tasks/text.h"
 
 namespace gradscope {
 namespace {
@@ -39,12 +41,14 @@ constexpr double kSubtaskLearned = 0.9;  // test accuracy at which a subtask cou
 void subtask_metrics(const Predictions& p, const Dataset& d, const std::string& split,
                      MetricValues& row) {
   const int64_t N = d.size();
-  if (!d.groups.empty() && split == "test") {
-    const int64_t T = *std::max_element(d.groups.begin(), d.groups.end()) + 1;
+  const SubtaskLabels* labels = family_data<SubtaskLabels>(d.extra);
+  if (labels && !labels->groups.empty() && split == "test") {
+    const std::vector<int32_t>& groups = labels->groups;  // [N]
+    const int64_t T = *std::max_element(groups.begin(), groups.end()) + 1;
     std::vector<double> loss(static_cast<size_t>(T)), acc(static_cast<size_t>(T));
     std::vector<int64_t> count(static_cast<size_t>(T));
     for (int64_t e = 0; e < N; ++e) {
-      const int32_t g = d.groups[e];
+      const int32_t g = groups[e];
       loss[g] += p.loss[e], acc[g] += p.correct[e], ++count[g];
     }
     int64_t learned = 0;  // Michaud et al.'s count: subtasks at test accuracy >= 0.9
@@ -72,13 +76,14 @@ double icl_score(const Predictions& p, int64_t N, int64_t L) {
 
 void induction_metrics(const Predictions& p, const Dataset& d, const std::string& split,
                        MetricValues& row) {
-  if (d.prefix_target.empty()) return;
+  const InductionTargets* targets = family_data<InductionTargets>(d.extra);
+  if (!targets || targets->prefix_target.empty()) return;
   const int64_t N = d.size(), L = d.targets_per_example;
   double ind_loss = 0, ind_acc = 0;
   int64_t n_ind = 0, segments = 0, exact = 0, edits = 0;
   std::vector<int32_t> truth, guess;
   for (int64_t e = 0; e < N; ++e) {
-    const int32_t* pt = d.prefix_target.data() + e * L;
+    const int32_t* pt = targets->prefix_target.data() + e * L;
     for (int64_t q = 0; q < L; ++q) {
       const int64_t r = e * L + q;
       if (pt[q] < 0) continue;
@@ -117,33 +122,36 @@ void dist_from_init(Model<T>& model, Tape<T>&, const TaskData&, MetricValues& ro
 
 template <class T>
 void relevant_share(Model<T>& model, Tape<T>&, const TaskData& data, MetricValues& row) {
-  if (data.relevant.empty()) return;
+  const RelevantBits* task = family_data<RelevantBits>(data.extra);
+  if (!task || task->relevant.empty()) return;
   const std::vector<double> mass = row_mass(model.params(), "layers.0.W");
   if (mass.empty()) return;
-  const int64_t first_bit = data.groups;  // bits follow the subtask code
+  const int64_t first_bit = task->subtasks;  // bits follow the subtask code
   double bits = 0;
   for (size_t f = static_cast<size_t>(first_bit); f < mass.size(); ++f) bits += mass[f];
-  for (size_t g = 0; g < data.relevant.size(); ++g) {
+  for (size_t g = 0; g < task->relevant.size(); ++g) {
     double on = 0;
-    for (int32_t f : data.relevant[g]) on += mass[f];
-    row.emplace_back(data.groups > 0 ? fmt::format("subtask.{}.relevant_share", g)
-                                     : std::string("relevant_share"),
+    for (int32_t f : task->relevant[g]) on += mass[f];
+    row.emplace_back(task->subtasks > 0 ? fmt::format("subtask.{}.relevant_share", g)
+                                        : std::string("relevant_share"),
                      bits > 0 ? on / bits : NAN);
   }
 }
 
 namespace {
 
-// The prefix-matching score of head h: [n, H, L, L] attention patterns P of the test inputs.
+// The prefix-matching score of head h: [n, H, L, L] attention patterns P of the test inputs,
+// `prefix_target` [N, L] their induction targets.
 template <class T>
-double prefix_match_score(const Tensor<T>& P, const Dataset& test, int64_t n, int64_t h) {
+double prefix_match_score(const Tensor<T>& P, const Dataset& test,
+                          const std::vector<int32_t>& prefix_target, int64_t n, int64_t h) {
   const int64_t H = P.shape[1], L = test.length;
   double score = 0;
   int64_t count = 0;
   for (int64_t e = 0; e < n; ++e) {
     const int32_t* in = test.inputs.data() + e * L;
     for (int64_t q = 0; q < L; ++q) {
-      if (test.prefix_target[e * L + q] < 0) continue;
+      if (prefix_target[e * L + q] < 0) continue;
       const T* row = P.data + ((e * H + h) * L + q) * L;  // attention of query q
       for (int64_t j = 1; j <= q; ++j)
         if (in[j - 1] == in[q]) score += double(row[j]);  // after an earlier occurrence
@@ -157,8 +165,10 @@ double prefix_match_score(const Tensor<T>& P, const Dataset& test, int64_t n, in
 
 template <class T>
 void prefix_matching(Model<T>& model, Tape<T>& t, const TaskData& data, MetricValues& row) {
-  const Dataset& test = data.repeats.size() > 0 ? data.repeats : data.test;
-  if (test.prefix_target.empty()) return;
+  const RepeatedTokens* repeated = family_data<RepeatedTokens>(data.extra);
+  const Dataset& test = repeated && repeated->repeats.size() > 0 ? repeated->repeats : data.test;
+  const InductionTargets* targets = family_data<InductionTargets>(test.extra);
+  if (!targets || targets->prefix_target.empty()) return;
   const int64_t n = std::min<int64_t>(test.size(), 256);
   const bool was = t.grad_enabled();
   t.reset();
@@ -167,7 +177,7 @@ void prefix_matching(Model<T>& model, Tape<T>& t, const TaskData& data, MetricVa
   for (size_t l = 0; l < patterns.size(); ++l)
     for (int64_t h = 0; h < patterns[l].shape[1]; ++h)
       row.emplace_back(fmt::format("prefix_match.{}.{}", l, h),
-                       prefix_match_score(patterns[l], test, n, h));
+                       prefix_match_score(patterns[l], test, targets->prefix_target, n, h));
   t.reset();
   t.set_grad_enabled(was);
 }

@@ -9,7 +9,7 @@
 //                                      over positions < L/4 (Olsson et al.'s in-context score;
 //                                      negative when later tokens are predicted better)
 //   <split>_induction_loss / _acc      loss and token accuracy at the positions an induction head
-//                                      can predict (Dataset::prefix_target >= 0)
+//                                      can predict (the split's InductionTargets >= 0)
 //   <split>_segment_exact_match        share of repeated segments (maximal runs of predictable
 //                                      positions) whose every token is the argmax
 //   <split>_segment_edit_distance      mean Levenshtein distance, in tokens, between the argmax
@@ -26,7 +26,7 @@
 //                                      half, and any repeat in an earlier copied window), summed
 //                                      per query and averaged (first 256 test sequences; text:
 //                                      the task's sequences of repeated random tokens,
-//                                      TaskData::repeats)
+//                                      RepeatedTokens, tasks/text.h)
 #pragma once
 
 #include <string>

@@ -1,12 +1,16 @@
 // The Fourier probe: see fourier_probe.h.
 #include "gradscope/probes/fourier_probe.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include "gradscope/probes/fourier.h"
+#include "gradscope/probes/fourier_phases.h"
 #include "gradscope/probes/objective.h"
+#include "gradscope/tasks/task_family.h"
 #include "gradscope/tensor/npy.h"
 
 namespace gradscope {
@@ -167,11 +171,6 @@ std::vector<std::string> FourierProbe<T>::metric_names() const {
 }
 
 template <class T>
-std::vector<double> FourierProbe<T>::missing() const {
-  return std::vector<double>(metric_names().size(), NAN);
-}
-
-template <class T>
 std::map<std::string, std::vector<int64_t>> FourierProbe<T>::key_frequencies() const {
   std::map<std::string, std::vector<int64_t>> out;
   for (size_t m = 0; m < names_.size(); ++m) {
@@ -183,8 +182,8 @@ std::map<std::string, std::vector<int64_t>> FourierProbe<T>::key_frequencies() c
 }
 
 template <class T>
-std::vector<std::pair<std::string, std::string>> FourierProbe<T>::files() const {
-  std::vector<std::pair<std::string, std::string>> out;
+ProbeFiles FourierProbe<T>::files() const {
+  ProbeFiles out;
   const auto n = static_cast<int64_t>(steps_.size());
   const int64_t K = (p_ - 1) / 2;
   out.emplace_back("steps.npy",
@@ -221,7 +220,42 @@ void FourierProbe<T>::restore(const std::map<std::string, std::string>& files,
   }
 }
 
+template <class T>
+void FourierProbe<T>::summarize(std::span<const MetricValues> rows,
+                                std::optional<int64_t> memorized_step,
+                                nlohmann::ordered_json& sections) const {
+  nlohmann::ordered_json& out = sections["fourier"] = nlohmann::ordered_json::object();
+  for (const auto& [name, keys] : key_frequencies()) out["key_frequencies"][name] = keys;
+  out["key_freq_threshold"] = threshold_;
+  out["phases"] = fourier_phases(rows, p_, memorized_step);
+}
+
 template class FourierProbe<float>;
 template class FourierProbe<double>;
+
+void validate_fourier_probe(const Config& c) {
+  const ProbeConfig probe = probe_options(c);
+  if (probe.fourier && !find_task_family(c.string("task.name")).residues)
+    throw ConfigError(
+        "probe.fourier = true needs task.name = \"modular\" (a task of residues mod task.p: "
+        "the measures read them; task.name is \"" +
+        c.string("task.name") + "\")");
+  const std::string op = c.string("task.op");
+  if (probe.restricted_loss && op != "a+b" && op != "a-b")
+    throw ConfigError(
+        "probe.restricted_loss = true needs task.op = \"a+b\" or \"a-b\" (the "
+        "ops whose logits cos(w_k(a+-b-c)) describe; task.op is \"" +
+        op + "\")");
+  const int64_t half = (c.integer("task.p") - 1) / 2;
+  for (int64_t k : probe.key_frequencies)
+    if (k > half)
+      throw ConfigError(fmt::format("probe.key_frequencies has {} (valid: 1..{} for task.p = {})",
+                                    k, half, c.integer("task.p")));
+}
+
+Measure fourier_measure() {
+  return probe_measure<FourierProbe>("fourier", "probe.fourier", "fourier",
+                                     &validate_fourier_probe);
+}
 
 }  // namespace gradscope

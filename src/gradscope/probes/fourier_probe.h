@@ -11,8 +11,10 @@
 // probe.restricted_loss (a+b, a-b) the model is also run on all p*p pairs and the restricted loss
 // (all pairs and train) and excluded loss (train) of its logits are columns
 // fourier.restricted_loss, fourier.restricted_loss_train and fourier.excluded_loss_train; the key
-// frequencies are probe.key_frequencies, or W_E's at that step. The summary names the key
-// frequencies at the last probed step.
+// frequencies are probe.key_frequencies, or W_E's at that step. A probe measure
+// (probes/measures.h: "fourier", on with probe.fourier, files in fourier/): its summary.json
+// section "fourier" holds the key frequencies at the last probed step, probe.key_freq_threshold
+// and the three phases of grokking (probes/fourier_phases.h).
 #pragma once
 
 #include <cstdint>
@@ -25,33 +27,44 @@
 #include "gradscope/autograd/tape.h"
 #include "gradscope/nn/models.h"
 #include "gradscope/probes/fourier.h"
+#include "gradscope/probes/measures.h"
 #include "gradscope/probes/spectra.h"
 #include "gradscope/tasks/algorithmic.h"
 
 namespace gradscope {
 
+// The probe.fourier keys' checks on a config (a task of residues; the restricted loss only for
+// a+b and a-b; key frequencies in 1..(p-1)/2). Throws ConfigError naming the key.
+void validate_fourier_probe(const Config& config);
+
 template <class T>
-class FourierProbe {
+class FourierProbe final : public ProbeMeasure<T> {
  public:
   // `train`: the task's train split (the train pairs of the losses). Throws
   // std::invalid_argument when p is even or below 3, or the model has no embed.W_E.
   FourierProbe(Model<T>& model, const AlgorithmicTaskConfig& task, const Dataset& train,
                const ProbeConfig& probe);
+  FourierProbe(Model<T>& model, const Config& config, const TaskData& data)
+      : FourierProbe(model, algorithmic_options(config), data.train, probe_options(config)) {}
 
   const std::vector<std::string>& names() const { return names_; }
   // Measures at `step` (one row per matrix; the losses run the model on `host`, a tape over the
   // model's host values) and returns the metric values in column order.
   std::vector<double> measure(int64_t step, std::span<const T> values, Tape<T>& host);
-  std::vector<std::string> metric_names() const;
-  std::vector<double> missing() const;  // NaNs for a row without the probe
+  std::vector<double> measure(int64_t step, ParamStore<T>& params, Tape<T>& host) override {
+    return measure(step, params.values(), host);
+  }
+  std::vector<std::string> metric_names() const override;
 
   // Key frequencies per matrix at the last probed step.
   std::map<std::string, std::vector<int64_t>> key_frequencies() const;
 
   // Files (name under fourier/, .npy bytes) with every row so far; restore keeps steps below
   // keep_before from earlier files (resume).
-  std::vector<std::pair<std::string, std::string>> files() const;
-  void restore(const std::map<std::string, std::string>& files, int64_t keep_before);
+  ProbeFiles files() const override;
+  void restore(const std::map<std::string, std::string>& files, int64_t keep_before) override;
+  void summarize(std::span<const MetricValues> rows, std::optional<int64_t> memorized_step,
+                 nlohmann::ordered_json& sections) const override;
 
  private:
   // Matrix `m` of names() as row-major doubles [p, cols] from a flat parameter buffer.

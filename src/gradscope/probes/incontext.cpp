@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "gradscope/tasks/incontext.h"
+
 namespace gradscope {
 namespace {
 
@@ -34,27 +36,29 @@ void append_per_query(const std::string& prefix, const Errors& e, MetricValues& 
 
 void incontext_metrics(const Predictions& p, const Dataset& d, const std::string& split,
                        MetricValues& row) {
-  if (p.outputs.empty() || d.baselines.empty()) return;
+  const Baselines* baselines = family_data<Baselines>(d.extra);
+  if (p.outputs.empty() || !baselines || baselines->baselines.empty()) return;
+  const std::vector<Baselines::Baseline>& bs = baselines->baselines;
   const int64_t K = d.outputs, N = d.size();
   const double* f = p.outputs.data();  // [N, K]
   const Errors model = squared_errors(f, d.y.data(), N, K);
   std::vector<Errors> base;
-  for (const Dataset::Baseline& b : d.baselines)
+  for (const Baselines::Baseline& b : bs)
     base.push_back(squared_errors(b.values.data(), d.y.data(), N, K));
   row.emplace_back(split + "_mse", model.mean);
-  for (const Dataset::Baseline& b : d.baselines)
+  for (const Baselines::Baseline& b : bs)
     if (b.name != "zero")
       row.emplace_back(split + "_dist_" + b.name, squared_errors(f, b.values.data(), N, K).mean);
-  const std::vector<double>& first = d.baselines.front().values;
+  const std::vector<double>& first = bs.front().values;
   int64_t matches = 0;
-  for (int64_t i = 0; i < N * K; ++i) matches += std::abs(f[i] - first[i]) <= d.match_tolerance;
-  row.emplace_back(split + "_" + d.baselines.front().name + "_match",
-                   double(matches) / double(N * K));
+  for (int64_t i = 0; i < N * K; ++i)
+    matches += std::abs(f[i] - first[i]) <= baselines->match_tolerance;
+  row.emplace_back(split + "_" + bs.front().name + "_match", double(matches) / double(N * K));
   for (size_t j = 0; j < base.size(); ++j)
-    row.emplace_back(split + "_" + d.baselines[j].name + "_mse", base[j].mean);
+    row.emplace_back(split + "_" + bs[j].name + "_mse", base[j].mean);
   append_per_query(split + "_err.", model, row);
   for (size_t j = 0; j < base.size(); ++j)
-    append_per_query(split + "_" + d.baselines[j].name + "_err.", base[j], row);
+    append_per_query(split + "_" + bs[j].name + "_err.", base[j], row);
 }
 
 Measure incontext_measure() {

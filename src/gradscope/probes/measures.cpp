@@ -1,6 +1,7 @@
 // The measure registry: see measures.h.
 #include "gradscope/probes/measures.h"
 
+#include <cmath>
 #include <stdexcept>
 
 #include "gradscope/tensor/registry.h"
@@ -21,6 +22,24 @@ Registry<Measure>& registry() {
   return r;
 }
 }  // namespace
+
+double metric_value(const MetricValues& row, const std::string& key) {
+  for (const auto& [k, v] : row)
+    if (k == key) return v;
+  return NAN;
+}
+
+template <class T>
+void ProbeMeasure<T>::summarize(std::span<const MetricValues>, std::optional<int64_t>,
+                                nlohmann::ordered_json&) const {}
+
+template <class T>
+std::vector<double> ProbeMeasure<T>::missing() const {
+  return std::vector<double>(metric_names().size(), NAN);
+}
+
+template class ProbeMeasure<float>;
+template class ProbeMeasure<double>;
 
 const std::vector<Measure>& measures() {
   return registry().all();

@@ -1,21 +1,35 @@
-// Measures: the extra metric columns that a task family names (TaskFamily::measures), computed
-// at every log step beside the losses and accuracies. Two kinds:
+// Measures: the extra metric columns of a run beside the losses and accuracies. Three kinds:
 //
-//   split measures  read a split's per-prediction scores (probes/predictions.h); they run for
-//                   the train split, then the test split, and their columns follow test_acc
+//   split measures  read a split's per-prediction scores (probes/predictions.h); they run at
+//                   every log step for the train split, then the test split, and their columns
+//                   follow test_acc
 //   model measures  read the model, its parameters and the task's data (a forward pass on the
-//                   tape is allowed: the tape is reset before and after); their columns follow
-//                   the weight and gradient norms
+//                   tape is allowed: the tape is reset before and after) at every log step; their
+//                   columns follow the weight and gradient norms
+//   probe measures  hold state over the run (ProbeMeasure): they measure at probe steps
+//                   (probe.every or probe.per_decade, and the run's last step; NaN in the other
+//                   rows), keep what they measured as .npy files in a folder of the run directory
+//                   (written at every checkpoint and at the end, read back on resume) and may add
+//                   sections to summary.json; their columns come last, in registry order
 //
-// A measure appends (name, value) pairs; it may append nothing where the task lacks what it
-// reads. A new measure is a function in a probes/ file plus one line in
-// probes/measure_registry.def; tests and plugins may add measures at run time.
+// A task family names the split and model measures it wants (TaskFamily::measures); a probe
+// measure is switched on by its own bool key (probe.spectra, probe.fourier) for any family.
+// A split or model measure appends (name, value) pairs; it may append nothing where the task
+// lacks what it reads. A new measure is a function (or a ProbeMeasure class) in a probes/ file
+// plus one line in probes/measure_registry.def; tests and plugins may add measures at run time.
 #pragma once
 
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "gradscope/config/config.h"
 #include "gradscope/nn/models.h"
 #include "gradscope/probes/predictions.h"
 #include "gradscope/tasks/dataset.h"
@@ -23,17 +37,56 @@
 namespace gradscope {
 
 using MetricValues = std::vector<std::pair<std::string, double>>;
+// The value of `key` in a row; NaN when absent.
+double metric_value(const MetricValues& row, const std::string& key);
+// Files of a probe measure: (name under its folder, bytes).
+using ProbeFiles = std::vector<std::pair<std::string, std::string>>;
 
 using SplitMeasure = void (*)(const Predictions&, const Dataset&, const std::string& split,
                               MetricValues&);
 template <class T>
 using ModelMeasure = void (*)(Model<T>&, Tape<T>&, const TaskData&, MetricValues&);
 
+// A probe measure's state over one run.
+template <class T>
+class ProbeMeasure {
+ public:
+  virtual ~ProbeMeasure() = default;
+  // The column names, in the order measure() returns values.
+  virtual std::vector<std::string> metric_names() const = 0;
+  // Measures at `step` from the host copies of the parameters (a forward pass on `host`, the
+  // host tape, is allowed), keeps a row and returns the column values.
+  virtual std::vector<double> measure(int64_t step, ParamStore<T>& params, Tape<T>& host) = 0;
+  // Every row measured so far, as files (written into the measure's folder).
+  virtual ProbeFiles files() const = 0;
+  // Loads the rows of earlier files (name -> bytes) with steps below keep_before (a resume).
+  virtual void restore(const std::map<std::string, std::string>& files, int64_t keep_before) = 0;
+  // Sections for summary.json (name -> value) from the run's logged rows and its memorized_step;
+  // none by default.
+  virtual void summarize(std::span<const MetricValues> rows, std::optional<int64_t> memorized_step,
+                         nlohmann::ordered_json& sections) const;
+  // NaN for each column: a log row that is not a probe step.
+  std::vector<double> missing() const;
+};
+
+// Builds a probe measure for a run: the model, the resolved config and the task's data. Throws
+// std::invalid_argument naming the key on input it cannot probe.
+template <class T>
+using ProbeFactory = std::unique_ptr<ProbeMeasure<T>> (*)(Model<T>&, const Config&,
+                                                          const TaskData&);
+
 struct Measure {
   std::string name;
   SplitMeasure split = nullptr;               // a split measure, or
-  ModelMeasure<float> model_float = nullptr;  // a model measure, in both precisions
+  ModelMeasure<float> model_float = nullptr;  // a model measure, in both precisions, or
   ModelMeasure<double> model_double = nullptr;
+  ProbeFactory<float> probe_float = nullptr;  // a probe measure, in both precisions:
+  ProbeFactory<double> probe_double = nullptr;
+  std::string key{};     // its bool config key (on when true)
+  std::string folder{};  // its files' folder in the run directory
+  // Checks the config's keys the probe reads (run for every config, on or off); throws
+  // ConfigError naming the key. May be null.
+  void (*validate)(const Config&) = nullptr;
 
   template <class T>
   ModelMeasure<T> model() const {
@@ -43,6 +96,15 @@ struct Measure {
       return model_double;
     }
   }
+  template <class T>
+  ProbeFactory<T> probe() const {
+    if constexpr (std::is_same_v<T, float>) {
+      return probe_float;
+    } else {
+      return probe_double;
+    }
+  }
+  bool is_probe() const { return probe_float != nullptr; }
 };
 
 // Every registered measure: the built-in ones (measure_registry.def), then those added later.
@@ -57,5 +119,25 @@ void register_measure(const Measure& measure);
   Measure {                              \
     name, nullptr, &f<float>, &f<double> \
   }
+
+// The factory of a probe measure class P<T> constructed from (Model<T>&, const Config&,
+// const TaskData&).
+template <template <class> class P, class T>
+std::unique_ptr<ProbeMeasure<T>> make_probe(Model<T>& model, const Config& c, const TaskData& d) {
+  return std::make_unique<P<T>>(model, c, d);
+}
+// The entry of a probe measure class P<T>, switched on by bool `key`, files in `folder`.
+template <template <class> class P>
+Measure probe_measure(std::string name, std::string key, std::string folder,
+                      void (*validate)(const Config&) = nullptr) {
+  Measure m;
+  m.name = std::move(name);
+  m.probe_float = &make_probe<P, float>;
+  m.probe_double = &make_probe<P, double>;
+  m.key = std::move(key);
+  m.folder = std::move(folder);
+  m.validate = validate;
+  return m;
+}
 
 }  // namespace gradscope

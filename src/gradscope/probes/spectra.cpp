@@ -116,11 +116,6 @@ std::vector<std::string> SpectralProbe<T>::metric_names() const {
 }
 
 template <class T>
-std::vector<double> SpectralProbe<T>::missing() const {
-  return std::vector<double>(matrices_.size() * spectrum_stat_names().size(), NAN);
-}
-
-template <class T>
 std::vector<double> SpectralProbe<T>::measure(int64_t step, std::span<const T> values,
                                               std::span<const T> initial) {
   std::vector<double> out;
@@ -142,8 +137,8 @@ std::vector<double> SpectralProbe<T>::measure(int64_t step, std::span<const T> v
 }
 
 template <class T>
-std::vector<std::pair<std::string, std::string>> SpectralProbe<T>::files() const {
-  std::vector<std::pair<std::string, std::string>> out;
+ProbeFiles SpectralProbe<T>::files() const {
+  ProbeFiles out;
   const auto n = static_cast<int64_t>(steps_.size());
   std::vector<float> steps(steps_.begin(), steps_.end());
   out.emplace_back("steps.npy", encode_npy_f32(steps, n, 0));
@@ -196,7 +191,20 @@ std::vector<int64_t> spectral_jump_steps(const std::vector<int64_t>& steps,
   return out;
 }
 
+template <class T>
+void SpectralProbe<T>::summarize(std::span<const MetricValues>, std::optional<int64_t>,
+                                 nlohmann::ordered_json& sections) const {
+  nlohmann::ordered_json& jumps = sections["spectral_jump_steps"] =
+      nlohmann::ordered_json::object();
+  for (size_t i = 0; i < matrices_.size(); ++i)
+    jumps[matrices_[i].name] = spectral_jump_steps(steps_, rows_[i], config_.rank_eps);
+}
+
 template class SpectralProbe<float>;
 template class SpectralProbe<double>;
+
+Measure spectra_measure() {
+  return probe_measure<SpectralProbe>("spectra", "probe.spectra", "spectra");
+}
 
 }  // namespace gradscope

@@ -15,6 +15,7 @@
 #include "gradscope/config/config.h"
 #include "gradscope/config/options.h"
 #include "gradscope/nn/models.h"
+#include "gradscope/probes/measures.h"
 
 namespace gradscope {
 
@@ -54,27 +55,31 @@ SpectrumStats spectrum_stats(const std::vector<double>& sigma, double eps);
 // The suffixes of the metric names "spectra.<matrix>.<suffix>", in column order.
 const std::vector<std::string>& spectrum_stat_names();
 
+// The spectral probe as a probe measure (probes/measures.h: "spectra", on with probe.spectra,
+// files in spectra/, summary section spectral_jump_steps: matrix -> spectral_jump_steps()).
 template <class T>
-class SpectralProbe {
+class SpectralProbe final : public ProbeMeasure<T> {
  public:
   // Selects the matrices (probe.params, or all). Throws std::invalid_argument listing the valid
   // names when one does not exist.
   SpectralProbe(const Model<T>& model, const ProbeConfig& config);
-
+  SpectralProbe(Model<T>& model, const Config& config, const TaskData&)
+      : SpectralProbe(model, probe_options(config)) {}
   const std::vector<ProbedMatrix>& matrices() const { return matrices_; }
   // Measures at `step`: appends one row per matrix and returns the metric values in column order
   // (names from metric_names()).
   std::vector<double> measure(int64_t step, std::span<const T> values, std::span<const T> initial);
+  std::vector<double> measure(int64_t step, ParamStore<T>& params, Tape<T>&) override {
+    return measure(step, params.values(), params.initial_values());
+  }
   // "spectra.<matrix>.<stat>" for every matrix and stat, in the order measure() returns them.
-  std::vector<std::string> metric_names() const;
-  // NaN-filled values for a log row without spectra.
-  std::vector<double> missing() const;
-
+  std::vector<std::string> metric_names() const override;
   // Files (name under spectra/, .npy bytes) holding every row measured so far.
-  std::vector<std::pair<std::string, std::string>> files() const;
+  ProbeFiles files() const override;
   // Loads rows from earlier files (name -> bytes), keeping the steps < keep_before (resume).
-  void restore(const std::map<std::string, std::string>& files, int64_t keep_before);
-
+  void restore(const std::map<std::string, std::string>& files, int64_t keep_before) override;
+  void summarize(std::span<const MetricValues> rows, std::optional<int64_t> memorized_step,
+                 nlohmann::ordered_json& sections) const override;
   // Logged steps and, per matrix, the rows of singular values [n_logged][k].
   const std::vector<int64_t>& steps() const { return steps_; }
   const std::vector<std::vector<float>>& rows(size_t matrix) const { return rows_[matrix]; }

@@ -4,14 +4,16 @@
 #include <fmt/core.h>
 
 #include "gradscope/probes/measures.h"
+#include "gradscope/tasks/regression.h"
 
 namespace gradscope {
 namespace {
 
 template <class T>
 void teacher_modes(Model<T>& model, Tape<T>&, const TaskData& data, MetricValues& row) {
-  const Teacher& th = data.teacher;
-  if (th.in_vectors.empty()) return;
+  const Teacher* teacher = family_data<Teacher>(data.extra);
+  if (!teacher || teacher->in_vectors.empty()) return;
+  const Teacher& th = *teacher;
   for (const ProbedMatrix& m : model.probed_matrices()) {
     if (m.name != "end_to_end") continue;
     std::vector<double> E(static_cast<size_t>(m.rows * m.cols));  // [rows, cols]

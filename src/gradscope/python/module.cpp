@@ -22,6 +22,8 @@
 #include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/run_files.h"
 #include "gradscope/sweep/launch.h"
+#include "gradscope/tasks/emergence.h"
+#include "gradscope/tasks/incontext.h"
 #include "gradscope/tasks/task_family.h"
 
 namespace py = pybind11;
@@ -195,7 +197,8 @@ py::tuple launch(RunRequest r) {
 
 // A view of `values` shaped `shape`, kept alive by `owner`.
 template <class V>
-py::array view(std::vector<V>& values, std::vector<py::ssize_t> shape, const py::capsule& owner) {
+py::array view(const std::vector<V>& values, std::vector<py::ssize_t> shape,
+               const py::capsule& owner) {
   return py::array_t<V>(shape, values.data(), owner);
 }
 
@@ -217,10 +220,12 @@ void add_split(py::dict& out, Dataset& d, const std::string& split, const py::ca
     out[("y_" + split).c_str()] = view(d.targets, {n}, owner);
   else
     out[("y_" + split).c_str()] = view(d.targets, {n, py::ssize_t(d.targets_per_example)}, owner);
-  if (!d.groups.empty()) out[("groups_" + split).c_str()] = view(d.groups, {n}, owner);
-  if (d.baselines.empty()) return;
+  if (const auto* labels = family_data<SubtaskLabels>(d.extra); labels && !labels->groups.empty())
+    out[("groups_" + split).c_str()] = view(labels->groups, {n}, owner);
+  const auto* reference = family_data<Baselines>(d.extra);
+  if (!reference || reference->baselines.empty()) return;
   py::dict baselines;
-  for (Dataset::Baseline& b : d.baselines)
+  for (const Baselines::Baseline& b : reference->baselines)
     baselines[b.name.c_str()] = view(b.values, {n, py::ssize_t(d.outputs)}, owner);
   out[("baselines_" + split).c_str()] = baselines;
 }

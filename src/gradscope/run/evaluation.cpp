@@ -88,8 +88,8 @@ SplitEvaluation evaluate_split(Experiment<T>& x, Tape<T>& t, const Dataset& d,
   SplitEvaluation e;
   std::vector<T> host;
   const Tensor<T> l = split_outputs(x, t, d, split, e.loss, host);
-  const bool per_prediction = l.shape[1] == 1 || d.targets_per_example > 1 || !d.groups.empty() ||
-                              !x.split_measures.empty();
+  const bool per_prediction =
+      l.shape[1] == 1 || d.targets_per_example > 1 || !x.split_measures.empty();
   if (d.outputs > 0) {
     e.rel_error = relative_error(l, d);
     if (!x.split_measures.empty()) score_regression(x, l, d, split, e);
@@ -129,17 +129,10 @@ Evaluation evaluate(Experiment<T>& x, Tape<T>& t, Tape<T>& host, int64_t step, d
                    l2_norm<T>(std::span<const T>(w.data, w.numel())));
   }
   for (const Measure* m : x.model_measures) m->template model<T>()(*x.model, host, x.data, v);
-  if (x.spectra) {
-    const std::vector<std::string> names = x.spectra->metric_names();
-    const std::vector<double> s = probe_step
-                                      ? x.spectra->measure(step, ps.values(), ps.initial_values())
-                                      : x.spectra->missing();
-    for (size_t j = 0; j < names.size(); ++j) v.emplace_back(names[j], s[j]);
-  }
-  if (x.fourier) {
-    const std::vector<std::string> names = x.fourier->metric_names();
+  for (RunProbe<T>& p : x.probes) {
+    const std::vector<std::string> names = p.state->metric_names();
     const std::vector<double> f =
-        probe_step ? x.fourier->measure(step, ps.values(), host) : x.fourier->missing();
+        probe_step ? p.state->measure(step, ps, host) : p.state->missing();
     for (size_t j = 0; j < names.size(); ++j) v.emplace_back(names[j], f[j]);
   }
   return ev;

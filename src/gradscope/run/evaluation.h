@@ -1,10 +1,11 @@
 // The evaluation row of a log step: the loss and accuracy (or relative error) on the whole train
-// and test splits, the task family's measures, the norms and the spectral probe, in the column
+// and test splits, the task family's measures, the norms and the probe measures, in the column
 // order of metrics.jsonl:
 //
 //   step, lr, train_loss, [train_acc, test_loss, test_acc] or [test_loss, test_rel_error]
 //   (regression), split measures (train, then test), rescaled_time (init_scale < 1), weight_norm,
-//   grad_norm, weight_norm.<param>..., model measures, spectra.<matrix>.<stat>...
+//   grad_norm, weight_norm.<param>..., model measures, probe measures (spectra.<matrix>.<stat>...,
+//   fourier.<matrix>.<stat>...)
 #pragma once
 
 #include <cstdint>
@@ -33,7 +34,7 @@ struct Evaluation {
 };
 
 // The row of step `step` (lr: the step's scheduled rate; grad_norm: of the step's gradient, which
-// evaluation leaves alone). With probe_step the spectral probe measures (and keeps a row). The
+// evaluation leaves alone). With probe_step the probe measures measure (and keep a row). The
 // losses run on tape t (a device tape for runs off the cpu); model measures and the probe read
 // the host copy of the parameters, on the host tape `host` (t itself on the cpu).
 template <class T>

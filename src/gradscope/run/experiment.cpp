@@ -4,7 +4,6 @@
 #include "gradscope/nn/model_registry.h"
 #include "gradscope/run/prediction.h"
 #include "gradscope/run/validate.h"
-#include "gradscope/tasks/algorithmic.h"
 
 namespace gradscope {
 namespace {
@@ -50,9 +49,9 @@ std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
   x->probe = probe_options(c);
   try {
     x->model = make_model<T>(model_options(c), x->shape, x->seed);
-    if (x->probe.spectra) x->spectra.emplace(*x->model, x->probe);
-    if (x->probe.fourier)
-      x->fourier.emplace(*x->model, algorithmic_options(c), x->data.train, x->probe);
+    for (const Measure& m : measures())
+      if (m.is_probe() && c.boolean(m.key))
+        x->probes.push_back({&m, m.probe<T>()(*x->model, c, x->data)});
   } catch (const std::invalid_argument& e) {
     throw ConfigError(e.what());
   }

@@ -1,9 +1,9 @@
 // Experiment: everything a run is made of, built once from a validated config: the task family
-// and its data, the model shape it implies, the model, the optimizer and schedule, the spectral
-// probe, the measures the family names, and the theory's prediction. The training loop
-// (run/trainer.h) runs it; nothing in it knows which task family it holds. Off the cpu (the
-// device key) it also holds the device's context, the model's device copies and the splits on
-// the device; the optimizer's state lives on the run's device.
+// and its data, the model shape it implies, the model, the optimizer and schedule, the measures
+// the family names, the probe measures the config switches on, and the theory's prediction. The
+// training loop (run/trainer.h) runs it; nothing in it knows which task family it holds. Off the
+// cpu (the device key) it also holds the device's context, the model's device copies and the splits
+// on the device; the optimizer's state lives on the run's device.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +18,6 @@
 #include "gradscope/nn/models.h"
 #include "gradscope/optim/optimizer.h"
 #include "gradscope/optim/schedule.h"
-#include "gradscope/probes/fourier_probe.h"
 #include "gradscope/probes/measures.h"
 #include "gradscope/probes/objective.h"
 #include "gradscope/probes/spectra.h"
@@ -27,6 +26,13 @@
 #include "gradscope/tasks/task_family.h"
 
 namespace gradscope {
+
+// A probe measure switched on for a run: its entry and its state.
+template <class T>
+struct RunProbe {
+  const Measure* measure = nullptr;
+  std::unique_ptr<ProbeMeasure<T>> state;
+};
 
 template <class T>
 struct Experiment {
@@ -41,10 +47,9 @@ struct Experiment {
   TrainConfig train;
   ProbeConfig probe;
   std::unique_ptr<Optimizer<T>> optimizer;
-  std::optional<SpectralProbe<T>> spectra;                     // when probe.spectra
-  std::optional<FourierProbe<T>> fourier;                      // when probe.fourier
   std::vector<const Measure*> split_measures, model_measures;  // the family's, in its order
-  nlohmann::json prediction;  // {"available": false, ...} where no theory applies
+  std::vector<RunProbe<T>> probes;  // the probe measures on (their keys true), registry order
+  nlohmann::json prediction;        // {"available": false, ...} where no theory applies
   uint64_t seed = 0;
   std::optional<DeviceSplit<T>> device_train, device_test;  // off the cpu
 

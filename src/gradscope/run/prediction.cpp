@@ -9,6 +9,7 @@
 #include "gradscope/nn/linear_models.h"
 #include "gradscope/nn/model_registry.h"
 #include "gradscope/probes/objective.h"
+#include "gradscope/tasks/regression.h"
 #include "gradscope/tensor/arena.h"
 #include "gradscope/theory/saxe.h"
 #include "gradscope/theory/stages.h"
@@ -42,13 +43,10 @@ json stages(const Config& cfg, const TaskData& data, Model<double>& model,
   const StagePrediction p = predict_stages(diag.diagonal_coordinates(), loss);
   const double log_inv = std::log(1.0 / alpha);
   json steps = json::array(), names = json::array();
-  const int64_t d = diag.diagonal_coordinates();
   for (size_t k = 0; k < p.jump_times.size(); ++k) {
     steps.push_back(p.jump_times[k] * log_inv / lr);
     const int64_t c = p.coordinates[k];
-    names.push_back(cfg.string("model.type") == "diag_attention"
-                        ? (c < d / 2 ? fmt::format("QK[{}]", c) : fmt::format("VO[{}]", c - d / 2))
-                        : fmt::format("w[{}]", c));
+    names.push_back(diag.coordinate_name(c));
   }
   return {{"available", true},
           {"kind", "stages"},
@@ -68,7 +66,7 @@ json saxe(const Config& cfg, const TaskData& data, Model<double>& model) {
   if (depth < 2) return unavailable("Saxe's dynamics need model.depth >= 2");
   if (depth > 2 && !identity)
     return unavailable("for model.depth > 2 the prediction needs model.init = \"identity\"");
-  const Teacher& th = data.teacher;
+  const Teacher& th = *family_data<Teacher>(data.extra);  // a linear teacher (no_theory)
   const int64_t din = th.in_dim, dout = th.out_dim;
   // The initial mode strength: depth 2 from the projections a = W_0^T v, b = W_1 u, the growing
   // component being (a + b) / 2: u0 = ||(a + b) / 2||^2 (alpha^2 for the identity init);
@@ -97,20 +95,24 @@ json saxe(const Config& cfg, const TaskData& data, Model<double>& model) {
   return {{"available", true}, {"kind", "saxe"}, {"depth", depth}, {"lr", lr}, {"modes", modes}};
 }
 
-// Why no theory applies to this config, or "" when one may.
-std::string no_theory(const Config& cfg, const TaskData& data) {
+// Why no theory applies to this run, or "" when one may: gradient flow on a regression task,
+// and a small diagonal network (the stages) or a deep linear network on a linear teacher (Saxe).
+std::string no_theory(const Config& cfg, const TaskData& data, const Model<double>* model) {
   if (!data.regression) return "no theory for task.name = " + cfg.string("task.name");
   if (cfg.string("optim.name") != "sgd" || cfg.real("optim.momentum") != 0 ||
       cfg.real("optim.weight_decay") != 0)
     return "the theory describes gradient flow: optim.name = \"sgd\" with momentum 0 "
            "and weight_decay 0";
-  const std::string type = cfg.string("model.type");
-  const bool stage_model =
-      (type == "diagonal" && cfg.integer("model.depth") == 2) || type == "diag_attention";
-  const bool saxe_model = type == "deep_linear" && cfg.string("task.name") == "lowrank_teacher" &&
-                          cfg.string("task.teacher") == "linear";
+  if (!model) return "";
+  const auto* diag = dynamic_cast<const DiagonalNetwork<double>*>(model);
+  const auto* chain = dynamic_cast<const LinearNetwork*>(model);
+  const bool stage_model = diag && diag->diagonal_coordinates() > 0;
+  const Teacher* teacher = family_data<Teacher>(data.extra);
+  const bool saxe_model =
+      chain && chain->linear_depth() > 0 && teacher && !teacher->in_vectors.empty();
   if (!stage_model && !saxe_model)
-    return "no theory for model.type = " + type + " with task.name = " + cfg.string("task.name");
+    return "no theory for model.type = " + cfg.string("model.type") +
+           " with task.name = " + cfg.string("task.name");
   if (stage_model && cfg.real("model.init_scale") >= 1)
     return "the stage prediction needs a small initialization (model.init_scale < 1)";
   return "";
@@ -119,10 +121,11 @@ std::string no_theory(const Config& cfg, const TaskData& data) {
 }  // namespace
 
 json predict(const Config& cfg, const TaskData& data, const ModelShape& shape) {
-  const std::string why = no_theory(cfg, data);
-  if (!why.empty()) return unavailable(why);
+  if (const std::string why = no_theory(cfg, data, nullptr); !why.empty()) return unavailable(why);
   auto model =
       make_model<double>(model_options(cfg), shape, static_cast<uint64_t>(cfg.integer("seed")));
+  if (const std::string why = no_theory(cfg, data, model.get()); !why.empty())
+    return unavailable(why);
   const auto* diag = dynamic_cast<const DiagonalNetwork<double>*>(model.get());
   json p = diag && diag->diagonal_coordinates() > 0 ? stages(cfg, data, *model, *diag)
                                                     : saxe(cfg, data, *model);
@@ -152,7 +155,7 @@ json loss_jump_steps(const std::vector<double>& plateaus, const std::vector<Metr
 }
 
 json compare_stages(const json& p, const std::vector<MetricsRow>& rows,
-                    const std::map<std::string, std::vector<int64_t>>& jumps) {
+                    const nlohmann::ordered_json& jumps) {
   const double scale = p["lr"].get<double>() / p["log_inv_alpha"].get<double>();
   const json loss_steps = loss_jump_steps(p["plateau_losses"].get<std::vector<double>>(), rows);
   json loss_times = json::array();
@@ -160,9 +163,10 @@ json compare_stages(const json& p, const std::vector<MetricsRow>& rows,
     loss_times.push_back(at.is_null() ? json(nullptr) : json(at.get<double>() * scale));
   // Rank increments: every matrix's half-value crossings, in time order.
   std::vector<int64_t> all;
-  for (const auto& [name, steps] : jumps)
-    for (int64_t s : steps)
-      if (s >= 0) all.push_back(s);
+  if (jumps.is_object())
+    for (const auto& [name, steps] : jumps.items())
+      for (const auto& s : steps)
+        if (s.get<int64_t>() >= 0) all.push_back(s.get<int64_t>());
   std::sort(all.begin(), all.end());
   json spec_times = json::array();
   for (int64_t s : all) spec_times.push_back(double(s) * scale);
@@ -199,9 +203,9 @@ json compare_mode(const json& m, const std::vector<MetricsRow>& rows, double lr,
 }  // namespace
 
 json compare_with_prediction(const json& p, const std::vector<MetricsRow>& rows,
-                             const std::map<std::string, std::vector<int64_t>>& jumps) {
+                             const nlohmann::ordered_json& spectral_jump_steps) {
   if (!p.value("available", false)) return nullptr;
-  if (p["kind"] == "stages") return compare_stages(p, rows, jumps);
+  if (p["kind"] == "stages") return compare_stages(p, rows, spectral_jump_steps);
   json modes = json::array();
   for (const json& m : p["modes"])
     modes.push_back(compare_mode(m, rows, p["lr"].get<double>(), p["depth"].get<int64_t>()));

@@ -29,13 +29,13 @@ nlohmann::json predict(const Config& config, const TaskData& data, const ModelSh
 
 // Jump times observed in a run beside the predicted ones: from the loss curve (the first logged
 // step at which train_loss falls below the midpoint of two predicted plateaus) and from the
-// spectra (jumps: matrix name -> the steps at which its singular values first reach half their
-// final value). For saxe, each mode's observed half-time and the maximum relative deviation of
-// its observed strength from the closed form (over the logged steps after the predicted
-// strength reaches 1% of s).
+// spectra (summary.json's spectral_jump_steps: matrix name -> the steps at which its singular
+// values first reach half their final value; null without the spectral probe). For saxe, each
+// mode's observed half-time and the maximum relative deviation of its observed strength from the
+// closed form (over the logged steps after the predicted strength reaches 1% of s).
 nlohmann::json compare_with_prediction(const nlohmann::json& prediction,
                                        const std::vector<MetricsRow>& rows,
-                                       const std::map<std::string, std::vector<int64_t>>& jumps);
+                                       const nlohmann::ordered_json& spectral_jump_steps);
 
 // Text lines for the terminal.
 std::string describe_prediction(const nlohmann::json& prediction);

@@ -18,7 +18,6 @@
 #include "gradscope/run/checkpoint_policy.h"
 #include "gradscope/run/evaluation.h"
 #include "gradscope/run/experiment.h"
-#include "gradscope/run/fourier_phases.h"
 #include "gradscope/run/prediction.h"
 #include "gradscope/run/progress.h"
 #include "gradscope/run/steps.h"
@@ -119,7 +118,7 @@ int Training<T>::run() {
     const double lr = scheduled_lr(x_.optim.lr, x_.schedule, s_);
     const bool end = s_ == end_step();
     const bool probe_step =
-        (x_.spectra || x_.fourier) && (x_.probe.is_probe_step(s_, x_.train.steps) || end);
+        !x_.probes.empty() && (x_.probe.is_probe_step(s_, x_.train.steps) || end);
     if (s_ % x_.train.log_every == 0 || end || probe_step) log_row(s_, lr, probe_step, end);
     const bool stopping = g_stop != 0;
     if ((s_ != start_ || !o_.resume) && policy_.due(s_, end, stopping)) checkpoint(s_);
@@ -201,8 +200,8 @@ void Training<T>::restore() {
   x_.optimizer->upload_state();
   start_ = info.step;
   prior_wall_ = info.wall_time_s;
-  if (x_.spectra) x_.spectra->restore(read_spectra_files(o_.dir), start_);
-  if (x_.fourier) x_.fourier->restore(read_probe_files(rundir::fourier_dir(o_.dir)), start_);
+  for (RunProbe<T>& p : x_.probes)
+    p.state->restore(read_probe_files(o_.dir / p.measure->folder), start_);
   if (!read_run_config(o_.dir).diff(x_.config).empty())
     write_run_config(o_.dir, o_.version_header, x_.config);
   remove_summary(o_.dir);
@@ -278,16 +277,16 @@ void Training<T>::watch_generalization(const MetricsRow& row) {
   stop_at_ = row.step() + n;
 }
 
-// The probes' files (spectra/, fourier/) with every row measured so far.
+// The probe measures' files (spectra/, fourier/, ...) with every row measured so far.
 template <class T>
 void Training<T>::write_probe_files_now() {
-  if (x_.spectra) write_spectra_files(o_.dir, x_.spectra->files());
-  if (x_.fourier) write_probe_files(rundir::fourier_dir(o_.dir), x_.fourier->files());
+  for (const RunProbe<T>& p : x_.probes)
+    write_probe_files(o_.dir / p.measure->folder, p.state->files());
 }
 
 template <class T>
 void Training<T>::checkpoint(int64_t s) {
-  write_probe_files_now();  // spectra and Fourier norms up to s survive
+  write_probe_files_now();  // the probe measures' rows up to s survive
   ParamStore<T>& ps = x_.model->params();
   ps.download_values();  // the host copies are what a checkpoint saves
   x_.optimizer->download_state();
@@ -308,29 +307,20 @@ Summary Training<T>::summarize() const {
   if (!family.monitored.empty())
     summary.phase_changes = detect_phase_changes(
         rows, x_.train.phase_min_change, [&](const std::string& k) { return family.monitors(k); });
-  std::map<std::string, std::vector<int64_t>> jumps;
-  if (x_.spectra) {
-    summary.spectral_jump_steps = nlohmann::ordered_json::object();
-    for (size_t i = 0; i < x_.spectra->matrices().size(); ++i) {
-      const std::string& name = x_.spectra->matrices()[i].name;
-      jumps[name] =
-          spectral_jump_steps(x_.spectra->steps(), x_.spectra->rows(i), x_.probe.rank_eps);
-      summary.spectral_jump_steps[name] = jumps[name];
-    }
-  }
-  if (x_.fourier) {
-    summary.fourier = nlohmann::ordered_json::object();
-    for (const auto& [name, keys] : x_.fourier->key_frequencies())
-      summary.fourier["key_frequencies"][name] = keys;
-    summary.fourier["key_freq_threshold"] = x_.probe.key_freq_threshold;
-    summary.fourier["phases"] = fourier_phases(rows, x_.config.integer("task.p"),
-                                               detect_phases(rows, x_.train).memorized_step);
+  if (!x_.probes.empty()) {
+    std::vector<MetricValues> values;  // the rows as the probes read them
+    values.reserve(rows.size());
+    for (const MetricsRow& r : rows) values.push_back(r.values);
+    nlohmann::ordered_json sections = nlohmann::ordered_json::object();
+    for (const RunProbe<T>& p : x_.probes)
+      p.state->summarize(values, summary.memorized_step, sections);
+    for (auto& [name, section] : sections.items()) summary.section(name) = section;
   }
   if (x_.prediction.value("available", false))  // keys in JSON order: observed, prediction
     summary.theory = nlohmann::ordered_json::parse(nlohmann::json{
         {"prediction", x_.prediction},
-        {"observed", compare_with_prediction(x_.prediction, rows,
-                                             jumps)}}.dump());
+        {"observed", compare_with_prediction(x_.prediction, rows, summary.spectral_jump_steps)}}
+                                                       .dump());
   return summary;
 }
 

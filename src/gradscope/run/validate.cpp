@@ -53,7 +53,10 @@ void validate_fit(const Config& c, const TaskFamily& family) {
                     loss, family.name, join_names(family.losses), loss,
                     takers.empty() ? "none" : join_names(takers)));
   }
-  for (const std::string& m : family.measures) find_measure(m);
+  for (const std::string& m : family.measures)
+    if (find_measure(m).is_probe())
+      throw std::logic_error("task family " + family.name + " names the probe measure " + m +
+                             ", which its key " + find_measure(m).key + " switches on");
 }
 
 // A known device; tf32 only on cuda. Every model, task and optimizer feature runs on every device.
@@ -63,27 +66,6 @@ void validate_device(const Config& c) {
     throw ConfigError(
         "precision = \"tf32\" needs device = \"cuda\" (valid here: float32, "
         "float64)");
-}
-
-// probe.fourier on a modular task; restricted loss only for a+b and a-b, keys in 1..(p-1)/2.
-void validate_fourier(const Config& c) {
-  const ProbeConfig probe = probe_options(c);
-  if (probe.fourier && !find_task_family(c.string("task.name")).residues)
-    throw ConfigError(
-        "probe.fourier = true needs task.name = \"modular\" (a task of residues mod task.p: "
-        "the measures read them; task.name is \"" +
-        c.string("task.name") + "\")");
-  const std::string op = c.string("task.op");
-  if (probe.restricted_loss && op != "a+b" && op != "a-b")
-    throw ConfigError(
-        "probe.restricted_loss = true needs task.op = \"a+b\" or \"a-b\" (the "
-        "ops whose logits cos(w_k(a+-b-c)) describe; task.op is \"" +
-        op + "\")");
-  const int64_t half = (c.integer("task.p") - 1) / 2;
-  for (int64_t k : probe.key_frequencies)
-    if (k > half)
-      throw ConfigError(fmt::format("probe.key_frequencies has {} (valid: 1..{} for task.p = {})",
-                                    k, half, c.integer("task.p")));
 }
 
 }  // namespace
@@ -97,7 +79,8 @@ void validate_experiment(const Config& c) {
     validate_device(c);
     if (family.validate) family.validate(c);
     probe_options(c).validate();
-    validate_fourier(c);
+    for (const Measure& m : measures())
+      if (m.validate) m.validate(c);
     model_options(c).validate();
     optimizer_options(c).validate();
     schedule_options(c).validate();

@@ -27,15 +27,6 @@ std::map<std::string, std::string> read_probe_files(const fs::path& folder) {
   return files;
 }
 
-void write_spectra_files(const fs::path& run_dir,
-                         const std::vector<std::pair<std::string, std::string>>& files) {
-  write_probe_files(rundir::spectra_dir(run_dir), files);
-}
-
-std::map<std::string, std::string> read_spectra_files(const fs::path& run_dir) {
-  return read_probe_files(rundir::spectra_dir(run_dir));
-}
-
 Spectra read_spectra(const fs::path& run_dir, const std::vector<std::string>& order) {
   Spectra sp;
   const fs::path steps_file = rundir::spectra_steps_file(run_dir);

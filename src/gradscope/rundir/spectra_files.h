@@ -1,4 +1,5 @@
-// The spectra of a run directory: spectra/<matrix>.npy, float32 [n_logged, k] singular values of
+// A probe measure's folder of .npy files in a run directory (written atomically, read whole), and
+// the spectra of a run directory: spectra/<matrix>.npy, float32 [n_logged, k] singular values of
 // Delta W per probe step, and spectra/steps.npy, the probe steps.
 #pragma once
 
@@ -11,17 +12,11 @@
 
 namespace gradscope {
 
-// Writes each (name under `folder`, .npy bytes) atomically into <run_dir>/<folder>/.
+// Writes each (name under `folder`, .npy bytes) atomically into `folder` (<run_dir>/<folder>/).
 void write_probe_files(const std::filesystem::path& folder,
                        const std::vector<std::pair<std::string, std::string>>& files);
 // Every <folder>/*.npy file as bytes (name -> bytes); empty when there are none.
 std::map<std::string, std::string> read_probe_files(const std::filesystem::path& folder);
-
-// Writes each (name under spectra/, .npy bytes) atomically.
-void write_spectra_files(const std::filesystem::path& run_dir,
-                         const std::vector<std::pair<std::string, std::string>>& files);
-// Every spectra/*.npy file as bytes (name -> bytes); empty when there are none.
-std::map<std::string, std::string> read_spectra_files(const std::filesystem::path& run_dir);
 
 struct Spectra {
   std::vector<double> steps;                          // [n_logged]

@@ -41,6 +41,14 @@ double Summary::final_value(const std::string& key) const {
   return NAN;
 }
 
+json& Summary::section(const std::string& name) {
+  if (name == "phase_changes") return phase_changes;
+  if (name == "spectral_jump_steps") return spectral_jump_steps;
+  if (name == "theory") return theory;
+  if (name == "fourier") return fourier;
+  return extra[name];
+}
+
 json summary_to_json(const Summary& s) {
   json j;
   j["status"] = s.status;

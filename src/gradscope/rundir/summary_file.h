@@ -35,6 +35,9 @@ struct Summary {
   nlohmann::ordered_json extra = nlohmann::ordered_json::object();
 
   double final_value(const std::string& key) const;  // NaN when absent
+  // The optional section `name` (a probe measure's: spectral_jump_steps, fourier, or a new one,
+  // kept in `extra`), to assign.
+  nlohmann::ordered_json& section(const std::string& name);
   // Whether the run ended for good (not interrupted): a sweep does not run it again.
   bool finished() const { return status != "interrupted"; }
 };

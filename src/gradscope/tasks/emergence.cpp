@@ -61,7 +61,11 @@ void draw_parity(const EmergenceTaskConfig& c, const Setup& s, Rng& rng, int64_t
   d.features = F;
   d.x.assign(static_cast<size_t>(n * F), 0.0);  // [N, T + n]
   d.targets.resize(static_cast<size_t>(n));
-  d.groups.assign(multi ? static_cast<size_t>(n) : 0, 0);
+  std::vector<int32_t>* groups = nullptr;  // [N] the subtask labels (multitask)
+  if (multi) {
+    groups = &own_family_data<SubtaskLabels>(d.extra).groups;
+    groups->assign(static_cast<size_t>(n), 0);
+  }
   for (int64_t e = 0; e < n; ++e) {
     int64_t t = task;
     if (multi && t < 0) {
@@ -70,7 +74,7 @@ void draw_parity(const EmergenceTaskConfig& c, const Setup& s, Rng& rng, int64_t
       t = std::min(t, T - 1);
     }
     double* x = d.x.data() + e * F;
-    if (multi) x[t] = 1.0, d.groups[e] = static_cast<int32_t>(t);
+    if (multi) x[t] = 1.0, (*groups)[e] = static_cast<int32_t>(t);
     for (int64_t b = 0; b < c.n_bits; ++b) x[T + b] = rng.next_below(2) ? 1.0 : -1.0;
     double product = 1;
     for (int32_t b : s.relevant[multi ? t : 0]) product *= x[T + b];
@@ -86,10 +90,11 @@ void draw_sequences(const EmergenceTaskConfig& c, Rng& rng, int64_t n, Dataset& 
   d.targets_per_example = L;
   d.inputs.resize(static_cast<size_t>(n * L));  // [N, L]
   d.targets.resize(static_cast<size_t>(n * L));
-  d.prefix_target.assign(static_cast<size_t>(n * L), -1);
-  std::vector<int32_t>& seq = scratch.seq;          // [L + 1] tokens
-  std::vector<int32_t>& copy_of = scratch.copy_of;  // [L + 1] source position of a copy, or -1
-  std::vector<int32_t>& deck = scratch.deck;        // [V]
+  std::vector<int32_t>& prefix_target = own_family_data<InductionTargets>(d.extra).prefix_target;
+  prefix_target.assign(static_cast<size_t>(n * L), -1);  // [N, L]
+  std::vector<int32_t>& seq = scratch.seq;               // [L + 1] tokens
+  std::vector<int32_t>& copy_of = scratch.copy_of;       // [L + 1] source position of a copy, or -1
+  std::vector<int32_t>& deck = scratch.deck;             // [V]
   seq.resize(static_cast<size_t>(L + 1));
   copy_of.resize(static_cast<size_t>(L + 1));
   deck.resize(static_cast<size_t>(c.vocab));
@@ -115,7 +120,7 @@ void draw_sequences(const EmergenceTaskConfig& c, Rng& rng, int64_t n, Dataset& 
       d.inputs[e * L + p] = seq[p];
       d.targets[e * L + p] = seq[p + 1];
       if (copy_of[p] >= 0 && copy_of[p + 1] == copy_of[p] + 1)
-        d.prefix_target[e * L + p] = copy_of[p] + 1;
+        prefix_target[e * L + p] = copy_of[p] + 1;
     }
   }
 }
@@ -145,8 +150,14 @@ void append(Dataset& a, const Dataset& b) {
   a.inputs.insert(a.inputs.end(), b.inputs.begin(), b.inputs.end());
   a.targets.insert(a.targets.end(), b.targets.begin(), b.targets.end());
   a.x.insert(a.x.end(), b.x.begin(), b.x.end());
-  a.groups.insert(a.groups.end(), b.groups.begin(), b.groups.end());
-  a.prefix_target.insert(a.prefix_target.end(), b.prefix_target.begin(), b.prefix_target.end());
+  if (const auto* g = family_data<SubtaskLabels>(b.extra)) {
+    std::vector<int32_t>& groups = own_family_data<SubtaskLabels>(a.extra).groups;
+    groups.insert(groups.end(), g->groups.begin(), g->groups.end());
+  }
+  if (const auto* t = family_data<InductionTargets>(b.extra)) {
+    std::vector<int32_t>& targets = own_family_data<InductionTargets>(a.extra).prefix_target;
+    targets.insert(targets.end(), t->prefix_target.begin(), t->prefix_target.end());
+  }
 }
 
 }  // namespace
@@ -183,12 +194,15 @@ TaskData make_emergence_task(const EmergenceTaskConfig& c) {
   validate(c);
   const Setup setup = make_setup(c);
   TaskData data;
-  data.relevant = setup.relevant;
   const bool multi = c.name == "multitask_sparse_parity";
-  if (multi)  // relevant features come after the subtask code
-    for (auto& r : data.relevant)
-      for (int32_t& b : r) b += static_cast<int32_t>(c.n_tasks);
-  data.groups = multi ? c.n_tasks : 0;
+  if (c.name != "induction") {
+    RelevantBits& bits = own_family_data<RelevantBits>(data.extra);
+    bits.relevant = setup.relevant;
+    if (multi)  // relevant features come after the subtask code
+      for (auto& r : bits.relevant)
+        for (int32_t& b : r) b += static_cast<int32_t>(c.n_tasks);
+    bits.subtasks = multi ? c.n_tasks : 0;
+  }
   Rng test_rng(c.split_seed, "test");
   if (multi) {  // n_test examples of every subtask
     data.test = drawn(c, setup, test_rng, c.n_test, 0);

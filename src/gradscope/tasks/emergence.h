@@ -8,7 +8,7 @@
 //   multitask_sparse_parity  task.n_tasks subtasks, subtask i (0-based) drawn with probability
 //                            proportional to (i + 1)^-a (task.zipf_exponent); each has its own k
 //                            relevant bits. Features [N, T + n]: a one-hot subtask code, then the
-//                            n bits; Dataset::groups holds each example's subtask.
+//                            n bits; each split's SubtaskLabels hold each example's subtask.
 //   induction                sequences of task.seq_len + 1 random tokens from task.vocab: the
 //                            first half (floor((seq_len + 1) / 2) tokens) is drawn from a shuffled
 //                            deck of the vocabulary (no token twice until all have appeared, so
@@ -16,8 +16,8 @@
 //                            the vocabulary), every later chunk of task.segment_len tokens copies
 //                            a random window of the first half. Inputs are tokens 0..L-1, targets
 //                            tokens 1..L (next-token loss at every position);
-//                            Dataset::prefix_target marks the positions an induction head can
-//                            predict.
+//                            each split's InductionTargets mark the positions an induction head
+//                            can predict.
 //
 // Training data: task.n_train fixed examples, or (n_train = 0) fresh samples at every step, drawn
 // by TaskData::sample from the trainer's per-step stream. Test data: task.n_test fresh samples
@@ -34,6 +34,22 @@
 #include "gradscope/tasks/dataset.h"
 
 namespace gradscope {
+
+// The parity tasks' relevant input features of each subtask (TaskData::extra): one entry for
+// sparse_parity; feature indices, i.e. after the subtask code for multitask_sparse_parity.
+struct RelevantBits final : FamilyData {
+  std::vector<std::vector<int32_t>> relevant;
+  int64_t subtasks = 0;  // multitask: the subtasks (the code's width), else 0
+};
+// multitask_sparse_parity: the subtask of each example of a split (Dataset::extra).
+struct SubtaskLabels final : FamilyData {
+  std::vector<int32_t> groups;  // [N]
+};
+// Induction and text (Dataset::extra): for each position an induction head can predict, the key
+// position just after the earlier occurrence of its token; -1 elsewhere.
+struct InductionTargets final : FamilyData {
+  std::vector<int32_t> prefix_target;  // [N, L]
+};
 
 // The task.* keys of the emergence tasks (config/options.h: defaults and help in
 // config/schema.cpp).

@@ -78,11 +78,12 @@ Dataset evaluation_split(const InContextTaskConfig& c, const std::vector<double>
   Dataset d;
   pack(c, raw, c.n_test, d);
   const RegressionSequences s{raw.x.data(), raw.y.data(), c.n_test, c.n_context, c.dim};
-  d.baselines.push_back({"ridge", ridge_predictions(s, c.noise)});
-  if (!pool.empty()) d.baselines.push_back({"dmmse", dmmse_predictions(s, pool, c.noise)});
-  d.baselines.push_back({"least_squares", least_squares_predictions(s)});
-  d.baselines.push_back({"zero", std::vector<double>(raw.y.size(), 0.0)});
-  d.match_tolerance = c.match_tolerance;
+  Baselines& b = own_family_data<Baselines>(d.extra);
+  b.baselines.push_back({"ridge", ridge_predictions(s, c.noise)});
+  if (!pool.empty()) b.baselines.push_back({"dmmse", dmmse_predictions(s, pool, c.noise)});
+  b.baselines.push_back({"least_squares", least_squares_predictions(s)});
+  b.baselines.push_back({"zero", std::vector<double>(raw.y.size(), 0.0)});
+  b.match_tolerance = c.match_tolerance;
   return d;
 }
 

@@ -14,19 +14,32 @@
 //   splits    "train": task.n_test sequences of pool tasks (the pretraining distribution);
 //             "test": task.n_test sequences of new tasks w ~ N(0, I_d). With M = 0 both are new
 //             tasks. Fixed, from Rng(split_seed, "train_eval") and Rng(split_seed, "test").
-//   baselines every split carries the exact predictions of ridge (lambda = sigma^2), dmmse (M >=
-//   1),
-//             least squares and the zero predictor (tasks/incontext_estimators.h), which the
-//             incontext measure (probes/incontext.h) compares the model with.
+//   baselines every split carries (Baselines, its Dataset::extra) the exact predictions of
+//             ridge (lambda = sigma^2), dmmse (M >= 1), least squares and the zero predictor
+//             (tasks/incontext_estimators.h), which the incontext measure (probes/incontext.h)
+//             compares the model with.
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "gradscope/config/config.h"
 #include "gradscope/config/options.h"
 #include "gradscope/tasks/dataset.h"
 
 namespace gradscope {
+
+// A regression split's predictions of reference estimators (Dataset::extra), each [N, Y] like
+// its y; the first is the one a prediction "matches" within match_tolerance.
+struct Baselines final : FamilyData {
+  struct Baseline {
+    std::string name;
+    std::vector<double> values;  // [N, Y]
+  };
+  std::vector<Baseline> baselines;
+  double match_tolerance = 0;
+};
 
 // The task.* keys of in-context regression (config/options.h: defaults and help in
 // config/schema.cpp).

@@ -78,9 +78,10 @@ TaskData diagonal_teacher(const RegressionTaskConfig& c) {
   draw_inputs(c, d, t.train, t.test);
   apply_linear(t.train, w, d, 1);
   apply_linear(t.test, w, d, 1);
-  t.teacher.values = w;
-  t.teacher.in_dim = d;
-  t.teacher.out_dim = 1;
+  Teacher& teacher = own_family_data<Teacher>(t.extra);
+  teacher.values = w;
+  teacher.in_dim = d;
+  teacher.out_dim = 1;
   t.description = fmt::format("diagonal teacher w* = {}, {} inputs, d = {}", list_text(c.target),
                               option_name("task.inputs", c.inputs), d);
   return t;
@@ -100,7 +101,11 @@ TaskData linear_teacher(const RegressionTaskConfig& c) {
   draw_inputs(c, d, t.train, t.test);
   apply_linear(t.train, W, d, d);
   apply_linear(t.test, W, d, d);
-  t.teacher = {c.target, d, d, columns_as_rows(V, d, k), columns_as_rows(U, d, k)};
+  Teacher& teacher = own_family_data<Teacher>(t.extra);
+  teacher.values = c.target;
+  teacher.in_dim = teacher.out_dim = d;
+  teacher.in_vectors = columns_as_rows(V, d, k);
+  teacher.out_vectors = columns_as_rows(U, d, k);
   t.description = fmt::format(
       "low-rank linear teacher, singular values {}, {} basis, {} inputs, "
       "d = {}",
@@ -147,8 +152,9 @@ TaskData attention_teacher(const RegressionTaskConfig& c) {
   Rng(c.split_seed, "test_inputs").fill_normal(t.test.x.data(), c.n_test * L * d, 0.0, 1.0);
   apply_attention(t.train, qk, vo, L, d);
   apply_attention(t.test, qk, vo, L, d);
-  t.teacher.values = qk;
-  t.teacher.in_dim = t.teacher.out_dim = d;
+  Teacher& teacher = own_family_data<Teacher>(t.extra);
+  teacher.values = qk;
+  teacher.in_dim = teacher.out_dim = d;
   t.description = fmt::format(
       "attention teacher W_Q W_K^T = diag{}, W_V W_O = diag{}, L = {}, "
       "{} train / {} test sequences",
@@ -191,9 +197,10 @@ TaskData matrix_completion(const RegressionTaskConfig& c) {
     s.inputs.push_back(static_cast<int32_t>(order[k]));
     s.y.push_back(M[order[k]]);
   }
-  t.teacher.values = singular_values(M.data(), n, n);
-  t.teacher.values.resize(static_cast<size_t>(r));
-  t.teacher.in_dim = t.teacher.out_dim = n;
+  Teacher& teacher = own_family_data<Teacher>(t.extra);
+  teacher.values = singular_values(M.data(), n, n);
+  teacher.values.resize(static_cast<size_t>(r));
+  teacher.in_dim = teacher.out_dim = n;
   t.description = fmt::format("matrix completion: {}x{} rank {}, {} observed / {} held out", n, n,
                               r, t.train.size(), t.test.size());
   return t;

@@ -27,6 +27,15 @@
 
 namespace gradscope {
 
+// What a regression task knows about its target, for theory and for mode-strength metrics
+// (TaskData::extra). Linear teachers are y = x W* with W* [in_dim, out_dim] = sum_i s_i v_i u_i^T.
+struct Teacher final : FamilyData {
+  std::vector<double> values;  // w* (diagonal_teacher) or singular values s_i (as given)
+  int64_t in_dim = 0, out_dim = 0;
+  std::vector<double> in_vectors;   // [k, in_dim]  v_i (empty: not a linear teacher)
+  std::vector<double> out_vectors;  // [k, out_dim] u_i
+};
+
 // The enum-valued task.* keys of the regression teachers, in the schema's order.
 enum class TeacherKind { linear, attention };
 enum class TeacherBasis { random, identity };

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "gradscope/tasks/emergence.h"
 #include "gradscope/tasks/task_family.h"
 #include "gradscope/tasks/text_corpus.h"
 #include "gradscope/tensor/rng.h"
@@ -102,7 +103,8 @@ Dataset repeated_tokens(const std::vector<int32_t>& used, int64_t L, uint64_t sp
   d.targets_per_example = L;
   d.inputs.resize(static_cast<size_t>(n * L));
   d.targets.resize(static_cast<size_t>(n * L));
-  d.prefix_target.assign(static_cast<size_t>(n * L), -1);
+  std::vector<int32_t>& prefix_target = own_family_data<InductionTargets>(d.extra).prefix_target;
+  prefix_target.assign(static_cast<size_t>(n * L), -1);  // [N, L]
   Rng rng(split_seed, "repeats");
   std::vector<int32_t> deck = used;
   for (int64_t e = 0; e < n; ++e) {
@@ -115,7 +117,7 @@ Dataset repeated_tokens(const std::vector<int32_t>& used, int64_t L, uint64_t sp
     for (int64_t j = P; j < L; ++j) in[j] = in[j - P];
     int32_t* target = d.targets.data() + e * L;
     for (int64_t j = 0; j < L; ++j) target[j] = in[(j + 1) % P];  // the repeat's next token
-    for (int64_t j = P; j < L; ++j) d.prefix_target[e * L + j] = static_cast<int32_t>(j - P + 1);
+    for (int64_t j = P; j < L; ++j) prefix_target[e * L + j] = static_cast<int32_t>(j - P + 1);
   }
   return d;
 }
@@ -174,7 +176,7 @@ TaskData make_text_task(const TextTaskConfig& c) {
   Rng train_rng(c.split_seed, "train_eval"), test_rng(c.split_seed, "test");
   draw_windows(*corpus, splits->train, c.seq_len, train_rng, c.n_eval, data.train);
   draw_windows(*corpus, splits->test, c.seq_len, test_rng, c.n_eval, data.test);
-  data.repeats =
+  own_family_data<RepeatedTokens>(data.extra).repeats =
       repeated_tokens(used_tokens(*corpus, splits->train, c.seq_len), c.seq_len, c.split_seed);
   data.sample = [corpus, splits, L = c.seq_len](uint64_t seed, uint64_t step, int64_t n,
                                                 Dataset& out) {

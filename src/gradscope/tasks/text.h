@@ -12,7 +12,7 @@
 //             Rng(split_seed, "train_eval") and Rng(split_seed, "test").
 //   repeats   64 sequences of random tokens (of those the train split uses): P = min(25, L / 4)
 //             tokens repeated to the end of the window, for the prefix-matching probe of
-//             induction heads (TaskData::repeats; probes/emergence.h).
+//             induction heads (RepeatedTokens, the TaskData::extra; probes/emergence.h).
 //   resolved  task.data_hash, the corpus's content hash, and (chars) task.chars, the character
 //             table (the code point of each token, in order), are written into the run's config
 //             before its id is taken and checked against the corpus whenever the run is built
@@ -29,6 +29,12 @@
 #include "gradscope/tasks/dataset.h"
 
 namespace gradscope {
+
+// Sequences of repeated random tokens with their induction targets (TaskData::extra), for the
+// prefix-matching probe on a task whose own splits do not mark predictable positions.
+struct RepeatedTokens final : FamilyData {
+  Dataset repeats;
+};
 
 // task.alphabet's values, in the schema's order.
 enum class Alphabet { chars, bytes };

@@ -1,5 +1,5 @@
 // The three phases of grokking from the Fourier progress measures: see fourier_phases.h.
-#include "gradscope/run/fourier_phases.h"
+#include "gradscope/probes/fourier_phases.h"
 
 #include <cmath>
 #include <optional>
@@ -7,42 +7,49 @@
 namespace gradscope {
 namespace {
 
+int64_t step_of(const MetricValues& row) {
+  return static_cast<int64_t>(row.front().second);
+}
+
 // The probe step with the smallest finite value of `key` at or before `until` (every step when
 // nullopt); nullopt when no row has it.
-std::optional<int64_t> argmin_step(const std::vector<MetricsRow>& rows, const std::string& key,
+std::optional<int64_t> argmin_step(std::span<const MetricValues> rows, const std::string& key,
                                    std::optional<int64_t> until) {
   std::optional<int64_t> best;
   double low = INFINITY;
-  for (const MetricsRow& r : rows)
-    if (const double v = r.get(key); (!until || r.step() <= *until) && std::isfinite(v) && v < low)
-      low = v, best = r.step();
+  for (const MetricValues& r : rows)
+    if (const double v = metric_value(r, key);
+        (!until || step_of(r) <= *until) && std::isfinite(v) && v < low)
+      low = v, best = step_of(r);
   return best;
 }
 
 // The first logged step after `from` with test_loss below `level`.
-std::optional<int64_t> test_loss_below(const std::vector<MetricsRow>& rows, int64_t from,
+std::optional<int64_t> test_loss_below(std::span<const MetricValues> rows, int64_t from,
                                        double level) {
-  for (const MetricsRow& r : rows)
-    if (r.step() > from && r.get("test_loss") < level) return r.step();
+  for (const MetricValues& r : rows)
+    if (step_of(r) > from && metric_value(r, "test_loss") < level) return step_of(r);
   return std::nullopt;
 }
 
 // The first probe step from `from` on at which the Gini coefficient of W_L's Fourier norms (W_E's
 // where the model has no W_L) has covered 90% of its rise from its value at `from` to its largest
 // value after; nullopt without a rise.
-std::optional<int64_t> gini_settled(const std::vector<MetricsRow>& rows, int64_t from) {
-  const bool has_wl = !rows.empty() && std::isfinite(rows.front().get("fourier.W_L.gini"));
+std::optional<int64_t> gini_settled(std::span<const MetricValues> rows, int64_t from) {
+  const bool has_wl =
+      !rows.empty() && std::isfinite(metric_value(rows.front(), "fourier.W_L.gini"));
   const std::string key = has_wl ? "fourier.W_L.gini" : "fourier.W_E.gini";
   double start = NAN, top = -INFINITY;
-  for (const MetricsRow& r : rows) {
-    const double v = r.get(key);
-    if (r.step() < from || !std::isfinite(v)) continue;
+  for (const MetricValues& r : rows) {
+    const double v = metric_value(r, key);
+    if (step_of(r) < from || !std::isfinite(v)) continue;
     if (std::isnan(start)) start = v;
     top = std::max(top, v);
   }
   if (!(top > start)) return std::nullopt;
-  for (const MetricsRow& r : rows)
-    if (r.step() >= from && r.get(key) >= start + 0.9 * (top - start)) return r.step();
+  for (const MetricValues& r : rows)
+    if (step_of(r) >= from && metric_value(r, key) >= start + 0.9 * (top - start))
+      return step_of(r);
   return std::nullopt;
 }
 
@@ -55,7 +62,7 @@ nlohmann::ordered_json span(std::optional<int64_t> start, std::optional<int64_t>
 
 }  // namespace
 
-nlohmann::ordered_json fourier_phases(const std::vector<MetricsRow>& rows, int64_t p,
+nlohmann::ordered_json fourier_phases(std::span<const MetricValues> rows, int64_t p,
                                       std::optional<int64_t> memorized_step) {
   const std::optional<int64_t> cleanup =
       test_loss_below(rows, memorized_step.value_or(0), std::log(double(p)));

@@ -22,17 +22,18 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "gradscope/rundir/metrics.h"
+#include "gradscope/probes/measures.h"
 
 namespace gradscope {
 
 // {"memorization": {"start": 0, "end": s1}, "circuit_formation": {"start": s1, "end": s2},
-//  "cleanup": {"start": s2, "end": s3}}; `memorized_step` from detect_phases (run/summary.h).
-nlohmann::ordered_json fourier_phases(const std::vector<MetricsRow>& rows, int64_t p,
+//  "cleanup": {"start": s2, "end": s3}}; `memorized_step`: the run's (summary.json).
+nlohmann::ordered_json fourier_phases(std::span<const MetricValues> rows, int64_t p,
                                       std::optional<int64_t> memorized_step);
 
 }  // namespace gradscope
