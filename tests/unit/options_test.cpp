@@ -90,6 +90,36 @@ TEST(Options, AnInvalidValueIsRefusedWhenSetNamingTheKeyAndTheValidOnes) {
   EXPECT_NO_THROW(c.apply_override("optim.name=sgd"));
 }
 
+TEST(Options, ANumberOutsideItsRangeIsRefusedWhenSetNamingTheRange) {
+  Config c;
+  auto refusal = [&c](const std::string& kv) {
+    try {
+      c.apply_override(kv);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(refusal("train.steps=0"), "train.steps = 0 (valid: an integer >= 1)");
+  EXPECT_EQ(refusal("optim.beta2=1"), "optim.beta2 = 1 (valid: [0, 1))");
+  EXPECT_EQ(refusal("optim.eps=0"), "optim.eps = 0 (valid: > 0)");
+  EXPECT_EQ(refusal("probe.per_decade=1001"),
+            "probe.per_decade = 1001 (valid: an integer in [1, 1000])");
+  EXPECT_EQ(refusal("optim.lr=inf"), "optim.lr = inf (valid: a finite number >= 0)");
+  EXPECT_EQ(refusal("optim.beta2=0.999"), "accepted");
+  EXPECT_EQ(refusal("train.memorize_threshold=1"), "accepted");  // (0, 1]: 1 is in
+  EXPECT_THROW(Config::from_string("[train]\nlog_every = -5\n", "x.toml"), ConfigError);
+  // Every default lies in its key's range.
+  for (const KeySpec& s : Config::schema()) {
+    if (s.range.words.empty()) continue;
+    const ConfigValue& d = s.default_value;
+    ASSERT_LE(d.index(), 1u) << s.key << ": a range on a key that is not a number";
+    EXPECT_TRUE(
+        s.range.contains(d.index() == 0 ? double(std::get<int64_t>(d)) : std::get<double>(d)))
+        << s.key;
+  }
+}
+
 // Each enum lists its enumerators in its key's valid order: the value named i projects to i.
 template <class E>
 void expect_enum(const char* key, std::initializer_list<std::pair<const char*, E>> names) {

@@ -27,8 +27,10 @@ std::string type_name(const KeySpec& s) {
   return std::string(kNames[s.default_value.index()]) + (s.string_or_list ? " or list" : "");
 }
 
-// The valid values: the schema's, a registry's names, or "" for any value of the type.
+// The valid values: the schema's (names or a number range), a registry's names, or "" for any
+// value of the type.
 std::string valid_text(const KeySpec& s) {
+  if (!s.range.words.empty()) return s.range.words;
   std::vector<std::string> names = s.valid;
   if (s.registry == KeySpec::Registry::task_families)
     for (const TaskFamily& f : task_families()) names.push_back(f.name);

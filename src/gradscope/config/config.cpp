@@ -129,7 +129,11 @@ std::string join_names(const std::vector<std::string>& names) {
   return out;
 }
 
-ConfigValue coerce(const KeySpec& spec, const ConfigValue& v, const std::string& where) {
+bool NumberRange::contains(double v) const {
+  return std::isfinite(v) && (low_open ? v > low : v >= low) && (high_open ? v < high : v <= high);
+}
+
+ConfigValue coerce_type(const KeySpec& spec, const ConfigValue& v, const std::string& where) {
   const size_t want = spec.default_value.index();
   if (v.index() == 3 && !plain_text(std::get<std::string>(v)))
     throw ConfigError(where + spec.key +
@@ -151,6 +155,22 @@ ConfigValue coerce(const KeySpec& spec, const ConfigValue& v, const std::string&
   throw ConfigError(fmt::format(
       "{}{} = {} (valid: {})", where, spec.key, value_to_string(v),
       spec.string_or_list ? "a string or a list of numbers" : kind_name(spec.default_value)));
+}
+
+void check_range(const KeySpec& spec, const ConfigValue& v, const std::string& where) {
+  if (spec.range.words.empty() || v.index() > 1) return;
+  const double d = v.index() == 0 ? double(std::get<int64_t>(v)) : std::get<double>(v);
+  if (!spec.range.contains(d))
+    throw ConfigError(
+        fmt::format("{}{} = {} (valid: {})", where, spec.key,
+                    v.index() == 0 ? std::to_string(std::get<int64_t>(v)) : fmt::format("{}", d),
+                    spec.range.words));
+}
+
+ConfigValue coerce(const KeySpec& spec, const ConfigValue& v, const std::string& where) {
+  ConfigValue out = coerce_type(spec, v, where);
+  check_range(spec, out, where);
+  return out;
 }
 
 ConfigValue value_from_toml(const toml::node& node, const std::string& where) {

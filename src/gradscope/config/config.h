@@ -17,6 +17,7 @@
 // part of the run id and may differ when a run is resumed.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -34,6 +35,16 @@ struct ConfigError : std::invalid_argument {
 
 // The value of a key: its index is the key's type (integer, number, bool, string, list).
 using ConfigValue = std::variant<int64_t, double, bool, std::string, std::vector<double>>;
+
+// A number key's valid values: an interval (each end open or closed, or unbounded) of finite
+// values, and the words that name it in errors and in `gradscope keys` ("an integer >= 1").
+// Ranges that depend on the family or the model (task.dim, model.depth) are checked by its layer.
+struct NumberRange {
+  double low = -HUGE_VAL, high = HUGE_VAL;
+  bool low_open = false, high_open = false;
+  std::string words;  // empty: no range
+  bool contains(double v) const;
+};
 
 struct KeySpec {
   KeySpec(std::string key_, ConfigValue default_value_, std::string help_, int since_ = 1,
@@ -67,6 +78,8 @@ struct KeySpec {
   // The key changes no tensor shape and no control flow of a training step: runs that differ only
   // in such keys may be trained together as replicas.
   bool replica_safe = false;
+  // A number key's valid values (config.cpp's coerce refuses others when set).
+  NumberRange range;
 
   // Builders for the schema table's rows.
   KeySpec one_of(std::vector<std::string> values) && {
@@ -79,6 +92,10 @@ struct KeySpec {
   }
   KeySpec replica() && {
     replica_safe = true;
+    return std::move(*this);
+  }
+  KeySpec within(NumberRange r) && {
+    range = std::move(r);
     return std::move(*this);
   }
 };
@@ -155,6 +172,11 @@ std::string value_to_string(const ConfigValue& v);
 const char* kind_name(const ConfigValue& v);
 // `v` converted to the key's type (an integral float to an integer, an integer to a number, a
 // number to a one-element list). Throws ConfigError "<where><key> = <v> (valid: <kind>)".
+ConfigValue coerce_type(const KeySpec& spec, const ConfigValue& v, const std::string& where);
+// Throws ConfigError "<where><key> = <v> (valid: <the range's words>)" when a number of the key's
+// type lies outside its range.
+void check_range(const KeySpec& spec, const ConfigValue& v, const std::string& where);
+// coerce_type, then check_range: what every value set on a config goes through.
 ConfigValue coerce(const KeySpec& spec, const ConfigValue& v, const std::string& where);
 
 }  // namespace gradscope

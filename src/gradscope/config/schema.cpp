@@ -6,19 +6,35 @@
 //
 // .one_of(...): the valid values of an enum-valued key, in its enum's order. .named_by(...): the
 // registry whose names are valid. .replica(): changes no tensor shape and no control flow of a step
-// (optim.weight_norm only between nonzero values: 0 turns the constraint off).
+// (optim.weight_norm only between nonzero values: 0 turns the constraint off). .within(...): a
+// number key's valid range (the ranges that depend on the family or model stay with its checks).
 #include "gradscope/config/config.h"
 
 namespace gradscope {
 
 using namespace std::string_literals;
 
+namespace {
+
+NumberRange at_least(double low, std::string words) {
+  return {low, HUGE_VAL, false, false, std::move(words)};
+}
+NumberRange above(double low, std::string words) {
+  return {low, HUGE_VAL, true, false, std::move(words)};
+}
+NumberRange between(double low, double high, bool low_open, bool high_open, std::string words) {
+  return {low, high, low_open, high_open, std::move(words)};
+}
+
+}  // namespace
+
 // Keys added after schema version 1 carry their version (`since`): see config.h. The table is made
 // on first use, so an options struct built during static initialization still finds it.
 const std::vector<KeySpec>& schema_table() {
   static const std::vector<KeySpec> table = {
       {"name", "run"s, "run directory name under runs/"},
-      KeySpec{"seed", int64_t{0}, "seed of the init, batch and noise streams"}.replica(),
+      KeySpec{"seed", int64_t{0}, "seed of the init, batch and noise streams"}.replica().within(
+          at_least(0, "an integer >= 0")),
       KeySpec{"precision", "float32"s, "arithmetic; tf32 is float32 with TF32 GEMMs (cuda only)"}
           .one_of({"float32", "float64", "tf32"}),
 
@@ -29,7 +45,8 @@ const std::vector<KeySpec>& schema_table() {
       {"task.n", int64_t{5}, "degree of the permutation group S_n"},
       {"task.train_fraction", 0.3, "fraction of all pairs used for training"},
       KeySpec{"task.split_seed", int64_t{598}, "seed of the train/test split (independent of seed)"}
-          .replica(),
+          .replica()
+          .within(at_least(0, "an integer >= 0")),
       {"task.unordered", false, "only pairs a <= b"},
       {"task.target", std::vector<double>{}, "teacher: w* (diagonal_teacher) or singular values"},
       {"task.target_vo", std::vector<double>{},
@@ -94,57 +111,80 @@ const std::vector<KeySpec>& schema_table() {
               "identity (deep_linear, matrix_factorization), uniform (mlp dense: PyTorch's "
               "nn.Linear default)"}
           .one_of({"normal", "haiku", "identity", "uniform"}),
-      KeySpec{"model.init_scale", 1.0, "multiplies every initial weight"}.replica(),
+      KeySpec{"model.init_scale", 1.0, "multiplies every initial weight"}.replica().within(
+          above(0, "a finite number > 0")),
 
       KeySpec{"optim.name", "adamw"s, "the update rule"}.one_of({"sgd", "adam", "adamw"}),
-      KeySpec{"optim.lr", 1e-3, "base learning rate"}.replica(),
-      KeySpec{"optim.weight_decay", 1.0, "decoupled (adamw) or L2 (sgd, adam)"}.replica(),
-      KeySpec{"optim.beta1", 0.9, "Adam beta1"}.replica(),
-      KeySpec{"optim.beta2", 0.98, "Adam beta2"}.replica(),
-      {"optim.eps", 1e-8, "Adam eps"},
-      {"optim.momentum", 0.0, "SGD momentum"},
-      {"optim.dampening", 0.0, "SGD dampening"},
+      KeySpec{"optim.lr", 1e-3, "base learning rate"}.replica().within(
+          at_least(0, "a finite number >= 0")),
+      KeySpec{"optim.weight_decay", 1.0, "decoupled (adamw) or L2 (sgd, adam)"}.replica().within(
+          at_least(0, "a finite number >= 0")),
+      KeySpec{"optim.beta1", 0.9, "Adam beta1"}.replica().within(
+          between(0, 1, false, true, "[0, 1)")),
+      KeySpec{"optim.beta2", 0.98, "Adam beta2"}.replica().within(
+          between(0, 1, false, true, "[0, 1)")),
+      KeySpec{"optim.eps", 1e-8, "Adam eps"}.within(above(0, "> 0")),
+      KeySpec{"optim.momentum", 0.0, "SGD momentum"}.within(at_least(0, ">= 0")),
+      KeySpec{"optim.dampening", 0.0, "SGD dampening"}.within(
+          between(0, 1, false, false, "[0, 1]")),
       {"optim.nesterov", false, "SGD Nesterov momentum"},
       KeySpec{"optim.warmup_steps", int64_t{10}, "linear warmup lr * min(step / warmup_steps, 1)"}
-          .replica(),
+          .replica()
+          .within(at_least(0, ">= 0")),
       KeySpec{"optim.decay", "constant"s,
               "learning rate after warmup: constant, or cosine or linear decay to min_lr_ratio at "
               "train.steps"}
           .one_of({"constant", "cosine", "linear"}),
-      {"optim.min_lr_ratio", 0.0, "cosine or linear floor as a fraction of lr"},
-      {"optim.clip_norm", 0.0, "gradient-norm clipping threshold (0: off)"},
+      KeySpec{"optim.min_lr_ratio", 0.0, "cosine or linear floor as a fraction of lr"}.within(
+          between(0, 1, false, false, "[0, 1]")),
+      KeySpec{"optim.clip_norm", 0.0, "gradient-norm clipping threshold (0: off)"}.within(
+          at_least(0, ">= 0 (0: off)")),
 
       {"probe.spectra", true, "singular values of W_t - W_0 (and head products) into spectra/"},
-      {"probe.every", int64_t{0}, "spectra every this many steps (0: log-spaced)"},
-      {"probe.per_decade", int64_t{20}, "log-spaced spectra: steps per decade"},
+      KeySpec{"probe.every", int64_t{0}, "spectra every this many steps (0: log-spaced)"}.within(
+          at_least(0, "an integer >= 0; 0: log-spaced")),
+      KeySpec{"probe.per_decade", int64_t{20}, "log-spaced spectra: steps per decade"}.within(
+          between(1, 1000, false, false, "an integer in [1, 1000]")),
       {"probe.params", ""s, "comma-separated matrices to probe (empty: all)"},
-      {"probe.rank_eps", 0.01, "numerical rank: #{sigma_i > eps * sigma_max}"},
+      KeySpec{"probe.rank_eps", 0.01, "numerical rank: #{sigma_i > eps * sigma_max}"}.within(
+          between(0, 1, true, true, "a number in (0, 1)")),
 
-      {"train.steps", int64_t{20000}, "optimizer steps"},
-      {"train.batch_size", int64_t{0}, "examples per step (0: full batch)"},
-      {"train.log_every", int64_t{100}, "evaluate and log every this many steps"},
-      {"train.checkpoint_every", int64_t{1000},
-       "resumable checkpoint interval (0: log-spaced only)"},
+      KeySpec{"train.steps", int64_t{20000}, "optimizer steps"}.within(
+          at_least(1, "an integer >= 1")),
+      KeySpec{"train.batch_size", int64_t{0}, "examples per step (0: full batch)"}.within(
+          at_least(0, ">= 0 (0: full batch)")),
+      KeySpec{"train.log_every", int64_t{100}, "evaluate and log every this many steps"}.within(
+          at_least(1, "an integer >= 1")),
+      KeySpec{"train.checkpoint_every", int64_t{1000},
+              "resumable checkpoint interval (0: log-spaced only)"}
+          .within(at_least(0, ">= 0 (0: log-spaced only)")),
       KeySpec{"train.loss", "cross_entropy"s, "training loss (hinge: two-class tasks, one score)"}
           .one_of({"cross_entropy", "hinge"}),
       KeySpec{"train.loss_reduction", "mean"s,
               "mean over examples, or mean_over_classes (PAIR: cross-entropy / classes)"}
           .one_of({"mean", "mean_over_classes"}),
-      {"train.memorize_threshold", 0.99, "memorized_step: first train_acc at or above"},
-      {"train.generalize_threshold", 0.99, "generalized_step: first test_acc at or above"},
-      {"train.regime_threshold", 0.9, "accuracy threshold of the regime classification"},
-      {"train.regime_gap", int64_t{1000},
-       "G: grokking when test reaches it more than G steps late"},
-      {"train.phase_min_change", 0.1,
-       "phase changes: smallest change (in the metric's units) that counts as one"},
+      KeySpec{"train.memorize_threshold", 0.99, "memorized_step: first train_acc at or above"}
+          .within(between(0, 1, true, false, "a fraction in (0, 1]")),
+      KeySpec{"train.generalize_threshold", 0.99, "generalized_step: first test_acc at or above"}
+          .within(between(0, 1, true, false, "a fraction in (0, 1]")),
+      KeySpec{"train.regime_threshold", 0.9, "accuracy threshold of the regime classification"}
+          .within(between(0, 1, true, false, "a fraction in (0, 1]")),
+      KeySpec{"train.regime_gap", int64_t{1000},
+              "G: grokking when test reaches it more than G steps late"}
+          .within(at_least(0, "an integer >= 0")),
+      KeySpec{"train.phase_min_change", 0.1,
+              "phase changes: smallest change (in the metric's units) that counts as one"}
+          .within(above(0, "a number > 0")),
       KeySpec{
           "device", "cpu"s,
           "where the run executes (emulated: the cuda code path on the host, for tests); not part "
           "of the run id",
           2, true}
           .one_of({"cpu", "cuda", "emulated"}),
-      {"train.stop_after_generalized", int64_t{0},
-       "stop this many steps after generalized_step (0: off; train.steps stays the budget)", 2},
+      KeySpec{"train.stop_after_generalized", int64_t{0},
+              "stop this many steps after generalized_step (0: off; train.steps stays the budget)",
+              2}
+          .within(at_least(0, "an integer >= 0 (0: off)")),
       {"train.checkpoint_steps", "log"s,
        "checkpoints kept for analysis: \"log\" (0 and 1, 2, 5 x 10^k from 100), \"every:N\", or a "
        "list of steps",
@@ -163,16 +203,21 @@ const std::vector<KeySpec>& schema_table() {
               3}
           .one_of({"none", "ema", "ma"}),
       KeySpec{"optim.filter_alpha", 0.98, "ema: mu <- alpha mu + (1 - alpha) g, in [0, 1)", 3}
-          .replica(),
+          .replica()
+          .within(between(0, 1, false, true, "[0, 1)")),
       KeySpec{"optim.filter_lambda", 2.0, "ema, ma: g <- g + lambda * (the slow component)", 3}
-          .replica(),
-      {"optim.filter_window", int64_t{100}, "ma: the last this many gradients averaged", 3},
+          .replica()
+          .within(between(-HUGE_VAL, HUGE_VAL, false, false, "a finite number")),
+      KeySpec{"optim.filter_window", int64_t{100}, "ma: the last this many gradients averaged", 3}
+          .within(at_least(1, "an integer >= 1")),
       {"probe.fourier", false,
        "Fourier norms per frequency of W_E and W_L at the probe steps (modular tasks) into "
        "fourier/",
        3},
-      {"probe.key_freq_threshold", 0.05,
-       "key frequency: one holding at least this share of a matrix's squared Fourier norm", 3},
+      KeySpec{"probe.key_freq_threshold", 0.05,
+              "key frequency: one holding at least this share of a matrix's squared Fourier norm",
+              3}
+          .within(between(0, 1, true, false, "a share in (0, 1]")),
       {"probe.restricted_loss", false,
        "with probe.fourier, task.op a+b or a-b: Nanda's restricted and excluded loss at the probe "
        "steps",
@@ -181,7 +226,8 @@ const std::vector<KeySpec>& schema_table() {
        "the key frequencies of restricted and excluded loss (empty: W_E's at each probe step)", 3},
       KeySpec{"optim.weight_norm", 0.0,
               "Omnigrok: total L2 norm of all parameters, restored after every update (0: off)", 3}
-          .replica(),
+          .replica()
+          .within(at_least(0, "> 0 (the fixed total norm), or 0 (off)")),
       {"task.path", ""s,
        "arrays: the .npz file (x_train, y_train, x_test, y_test); text: a text file or a directory "
        "of them; a relative path is relative to the experiment file. Not part of the run id "

@@ -79,11 +79,14 @@ ConfigValue parse_value(const KeySpec& spec, const std::string& text) {
     return coerce(spec, text, "");  // a bare string
   }
   if (v) {
+    ConfigValue typed;
     try {
-      return coerce(spec, *v, "");
+      typed = coerce_type(spec, *v, "");
     } catch (const ConfigError&) {
       invalid(spec, text, kind_name(spec.default_value));
     }
+    check_range(spec, typed, "");
+    return typed;
   }
   if (want == kList) return number_list(spec, text);
   invalid(spec, text, kind_name(spec.default_value));

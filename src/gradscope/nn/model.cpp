@@ -59,8 +59,6 @@ template class Model<float>;
 template class Model<double>;
 
 void ModelConfig::validate() const {
-  if (!(init_scale > 0) || !std::isfinite(init_scale))
-    bad_model_option("init_scale", fmt::format("{}", init_scale), "a finite number > 0");
   find_model_family(type).validate(*this);
 }
 

@@ -27,9 +27,7 @@ struct GradFilterConfig {
   double alpha = option<double>("optim.filter_alpha");      // ema: momentum of the slow component
   double lambda = option<double>("optim.filter_lambda");    // amplification of the slow component
   int64_t window = option<int64_t>("optim.filter_window");  // ma: gradients averaged
-
-  // Throws std::invalid_argument naming the key ("optim.filter_alpha = 1 (valid: [0, 1))").
-  void validate() const;
+  // The keys' ranges are the schema's (config/schema.cpp), checked when a value is set.
   bool operator==(const GradFilterConfig&) const = default;
 };
 

@@ -20,11 +20,6 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 15;
 
-[[noreturn]] void bad(const std::string& key, double value, const std::string& valid) {
-  throw std::invalid_argument("optim." + key + " = " + std::to_string(value) + " (valid: " + valid +
-                              ")");
-}
-
 // The cpu's fast form of kernels::AdamUpdate<float> over [b, e): eight lanes at a time with AVX
 // intrinsics, the same IEEE operations on each element as the kernel (compilers keep its loop
 // scalar: sqrt's errno branch), so the same bits; the kernel itself does the tail.
@@ -223,22 +218,10 @@ void Optimizer<T>::constrain_norm(T* p) {
   dev_.launch(kernels::NormScale<T>{p, total, c_.weight_norm}, n_);
 }
 
-void OptimizerConfig::validate() const {
-  if (!(lr >= 0) || !std::isfinite(lr)) bad("lr", lr, "a finite number >= 0");
-  if (!(weight_decay >= 0) || !std::isfinite(weight_decay))
-    bad("weight_decay", weight_decay, "a finite number >= 0");
-  if (!(beta1 >= 0 && beta1 < 1)) bad("beta1", beta1, "[0, 1)");
-  if (!(beta2 >= 0 && beta2 < 1)) bad("beta2", beta2, "[0, 1)");
-  if (!(eps > 0)) bad("eps", eps, "> 0");
-  if (!(momentum >= 0)) bad("momentum", momentum, ">= 0");
-  if (!(dampening >= 0 && dampening <= 1)) bad("dampening", dampening, "[0, 1]");
+void OptimizerConfig::validate() const {  // each key's range is the schema's
   if (nesterov && (momentum <= 0 || dampening != 0))
     throw std::invalid_argument(
         "optim.nesterov = true needs optim.momentum > 0 and optim.dampening = 0");
-  if (!(clip_norm >= 0)) bad("clip_norm", clip_norm, ">= 0 (0: off)");
-  if (!(weight_norm >= 0) || !std::isfinite(weight_norm))
-    bad("weight_norm", weight_norm, "> 0 (the fixed total norm), or 0 (off)");
-  filter.validate();
 }
 
 template <class T>

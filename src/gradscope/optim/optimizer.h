@@ -53,7 +53,8 @@ struct OptimizerConfig {
   double weight_norm = option<double>("optim.weight_norm");  // total norm kept (0: off)
   GradFilterConfig filter;                                   // optim.grad_filter and optim.filter_*
 
-  // Throws std::invalid_argument naming the offending key ("optim.beta1 = 1.5 ...").
+  // Throws std::invalid_argument on keys that do not fit together (optim.nesterov); each key's
+  // range is the schema's (config/schema.cpp), checked when a value is set.
   void validate() const;
   bool operator==(const OptimizerConfig&) const = default;
 };

@@ -11,17 +11,11 @@
 
 namespace gradscope {
 
-void ScheduleConfig::validate() const {
-  if (warmup_steps < 0)
-    throw std::invalid_argument("optim.warmup_steps = " + std::to_string(warmup_steps) +
-                                " (valid: >= 0)");
+void ScheduleConfig::validate() const {  // each key's range is the schema's
   if (decay != Decay::constant && total_steps <= warmup_steps)
     throw std::invalid_argument("optim.decay = \"" + option_name("optim.decay", decay) +
                                 "\" needs train.steps (" + std::to_string(total_steps) +
                                 ") > optim.warmup_steps (" + std::to_string(warmup_steps) + ")");
-  if (!(min_lr_ratio >= 0 && min_lr_ratio <= 1))
-    throw std::invalid_argument("optim.min_lr_ratio = " + std::to_string(min_lr_ratio) +
-                                " (valid: [0, 1])");
 }
 
 double scheduled_lr(double base_lr, const ScheduleConfig& s, int64_t step) {

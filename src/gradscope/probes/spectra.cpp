@@ -14,18 +14,6 @@
 namespace gradscope {
 
 void ProbeConfig::validate() const {
-  if (every < 0)
-    throw std::invalid_argument(
-        fmt::format("probe.every = {} (valid: an integer >= 0; 0: log-spaced)", every));
-  if (per_decade < 1 || per_decade > 1000)
-    throw std::invalid_argument(
-        fmt::format("probe.per_decade = {} (valid: an integer in [1, 1000])", per_decade));
-  if (!(rank_eps > 0 && rank_eps < 1))
-    throw std::invalid_argument(
-        fmt::format("probe.rank_eps = {} (valid: a number in (0, 1))", rank_eps));
-  if (!(key_freq_threshold > 0 && key_freq_threshold <= 1))
-    throw std::invalid_argument(fmt::format(
-        "probe.key_freq_threshold = {} (valid: a share in (0, 1])", key_freq_threshold));
   if (restricted_loss && !fourier)
     throw std::invalid_argument(
         "probe.restricted_loss = true needs probe.fourier = true (its key frequencies)");

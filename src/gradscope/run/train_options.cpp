@@ -50,24 +50,4 @@ TrainConfig train_options(const Config& c) {
   return options_from<TrainConfig>(c);
 }
 
-void TrainConfig::validate() const {
-  if (steps < 1) fail("train.steps", std::to_string(steps), "an integer >= 1");
-  if (batch_size < 0) fail("train.batch_size", std::to_string(batch_size), ">= 0 (0: full batch)");
-  if (log_every < 1) fail("train.log_every", std::to_string(log_every), "an integer >= 1");
-  if (checkpoint_every < 0)
-    fail("train.checkpoint_every", std::to_string(checkpoint_every), ">= 0 (0: log-spaced only)");
-  if (!(phase_min_change > 0))
-    fail("train.phase_min_change", fmt::format("{}", phase_min_change), "a number > 0");
-  const std::pair<const char*, double> fractions[] = {
-      {"train.memorize_threshold", memorize_threshold},
-      {"train.generalize_threshold", generalize_threshold},
-      {"train.regime_threshold", regime_threshold}};
-  for (const auto& [k, v] : fractions)
-    if (!(v > 0 && v <= 1)) fail(k, fmt::format("{}", v), "a fraction in (0, 1]");
-  if (regime_gap < 0) fail("train.regime_gap", std::to_string(regime_gap), "an integer >= 0");
-  if (stop_after_generalized < 0)
-    fail("train.stop_after_generalized", std::to_string(stop_after_generalized),
-         "an integer >= 0 (0: off)");
-}
-
 }  // namespace gradscope

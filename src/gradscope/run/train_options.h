@@ -47,9 +47,7 @@ struct TrainConfig {
   int64_t stop_after_generalized = option<int64_t>("train.stop_after_generalized");
   // Parsed from its text or list (checkpoint_keep above).
   CheckpointKeep checkpoint_steps = checkpoint_keep(option_value("train.checkpoint_steps"));
-
-  // Throws ConfigError naming the train.* key and what is valid.
-  void validate() const;
+  // The keys' ranges are the schema's (config/schema.cpp), checked when a value is set.
   bool operator==(const TrainConfig&) const = default;
 };
 

@@ -28,12 +28,6 @@ void validate_top_level(const Config& c) {
   const std::string& name = c.string("name");
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
     fail("name", "\"" + name + "\"", "a non-empty directory name without '/'");
-  if (c.integer("seed") < 0) fail("seed", std::to_string(c.integer("seed")), "an integer >= 0");
-  const std::string& precision = c.string("precision");
-  if (precision != "float32" && precision != "float64" && precision != "tf32")
-    fail("precision", "\"" + precision + "\"", "float32, float64, tf32");
-  if (c.integer("task.split_seed") < 0)
-    fail("task.split_seed", std::to_string(c.integer("task.split_seed")), "an integer >= 0");
 }
 
 // Whether the task's data fits the model and the loss.
@@ -73,7 +67,7 @@ void validate_device(const Config& c) {
 void validate_experiment(const Config& c) {
   try {
     validate_top_level(c);
-    train_options(c).validate();
+    train_options(c);  // train.checkpoint_steps parsed (every range is the schema's)
     const TaskFamily& family = find_task_family(c.string("task.name"));
     validate_fit(c, family);
     validate_device(c);
