@@ -33,11 +33,6 @@ template <class T>
 void ProbeMeasure<T>::summarize(std::span<const MetricValues>, std::optional<int64_t>,
                                 nlohmann::ordered_json&) const {}
 
-template <class T>
-std::vector<double> ProbeMeasure<T>::missing() const {
-  return std::vector<double>(metric_names().size(), NAN);
-}
-
 template class ProbeMeasure<float>;
 template class ProbeMeasure<double>;
 

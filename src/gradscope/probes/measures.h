@@ -24,6 +24,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -65,8 +66,6 @@ class ProbeMeasure {
   // none by default.
   virtual void summarize(std::span<const MetricValues> rows, std::optional<int64_t> memorized_step,
                          nlohmann::ordered_json& sections) const;
-  // NaN for each column: a log row that is not a probe step.
-  std::vector<double> missing() const;
 };
 
 // Builds a probe measure for a run: the model, the resolved config and the task's data. Throws
@@ -90,19 +89,11 @@ struct Measure {
 
   template <class T>
   ModelMeasure<T> model() const {
-    if constexpr (std::is_same_v<T, float>) {
-      return model_float;
-    } else {
-      return model_double;
-    }
+    return std::get<ModelMeasure<T>>(std::tuple(model_float, model_double));
   }
   template <class T>
   ProbeFactory<T> probe() const {
-    if constexpr (std::is_same_v<T, float>) {
-      return probe_float;
-    } else {
-      return probe_double;
-    }
+    return std::get<ProbeFactory<T>>(std::tuple(probe_float, probe_double));
   }
   bool is_probe() const { return probe_float != nullptr; }
 };

@@ -130,10 +130,12 @@ Evaluation evaluate(Experiment<T>& x, Tape<T>& t, Tape<T>& host, int64_t step, d
   }
   for (const Measure* m : x.model_measures) m->template model<T>()(*x.model, host, x.data, v);
   for (RunProbe<T>& p : x.probes) {
-    const std::vector<std::string> names = p.state->metric_names();
-    const std::vector<double> f =
-        probe_step ? p.state->measure(step, ps, host) : p.state->missing();
-    for (size_t j = 0; j < names.size(); ++j) v.emplace_back(names[j], f[j]);
+    if (!probe_step) {  // NaN in the probe's columns
+      for (const std::string& name : p.names) v.emplace_back(name, NAN);
+      continue;
+    }
+    const std::vector<double> f = p.state->measure(step, ps, host);
+    for (size_t j = 0; j < p.names.size(); ++j) v.emplace_back(p.names[j], f[j]);
   }
   return ev;
 }

@@ -49,9 +49,12 @@ std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
   x->probe = probe_options(c);
   try {
     x->model = make_model<T>(model_options(c), x->shape, x->seed);
-    for (const Measure& m : measures())
-      if (m.is_probe() && c.boolean(m.key))
-        x->probes.push_back({&m, m.probe<T>()(*x->model, c, x->data)});
+    for (const Measure& m : measures()) {
+      if (!m.is_probe() || !c.boolean(m.key)) continue;
+      std::unique_ptr<ProbeMeasure<T>> state = m.probe<T>()(*x->model, c, x->data);
+      std::vector<std::string> names = state->metric_names();
+      x->probes.push_back({&m, std::move(state), std::move(names)});
+    }
   } catch (const std::invalid_argument& e) {
     throw ConfigError(e.what());
   }

@@ -27,11 +27,13 @@
 
 namespace gradscope {
 
-// A probe measure switched on for a run: its entry and its state.
+// A probe measure switched on for a run: its entry, its state and its column names (fixed once
+// it is built).
 template <class T>
 struct RunProbe {
   const Measure* measure = nullptr;
   std::unique_ptr<ProbeMeasure<T>> state;
+  std::vector<std::string> names;
 };
 
 template <class T>

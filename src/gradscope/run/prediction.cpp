@@ -66,7 +66,7 @@ json saxe(const Config& cfg, const TaskData& data, Model<double>& model) {
   if (depth < 2) return unavailable("Saxe's dynamics need model.depth >= 2");
   if (depth > 2 && !identity)
     return unavailable("for model.depth > 2 the prediction needs model.init = \"identity\"");
-  const Teacher& th = *family_data<Teacher>(data.extra);  // a linear teacher (no_theory)
+  const Teacher& th = *family_data<Teacher>(data.extra);  // a linear teacher (no_theory_for)
   const int64_t din = th.in_dim, dout = th.out_dim;
   // The initial mode strength: depth 2 from the projections a = W_0^T v, b = W_1 u, the growing
   // component being (a + b) / 2: u0 = ||(a + b) / 2||^2 (alpha^2 for the identity init);
@@ -95,15 +95,19 @@ json saxe(const Config& cfg, const TaskData& data, Model<double>& model) {
   return {{"available", true}, {"kind", "saxe"}, {"depth", depth}, {"lr", lr}, {"modes", modes}};
 }
 
-// Why no theory applies to this run, or "" when one may: gradient flow on a regression task,
-// and a small diagonal network (the stages) or a deep linear network on a linear teacher (Saxe).
-std::string no_theory(const Config& cfg, const TaskData& data, const Model<double>* model) {
+// Why no theory applies to this config, or "" when one may: gradient flow on a regression task.
+std::string no_gradient_flow(const Config& cfg, const TaskData& data) {
   if (!data.regression) return "no theory for task.name = " + cfg.string("task.name");
   if (cfg.string("optim.name") != "sgd" || cfg.real("optim.momentum") != 0 ||
       cfg.real("optim.weight_decay") != 0)
     return "the theory describes gradient flow: optim.name = \"sgd\" with momentum 0 "
            "and weight_decay 0";
-  if (!model) return "";
+  return "";
+}
+
+// Why no theory applies to this model, or "": a small diagonal network (the stages) or a deep
+// linear network on a linear teacher (Saxe).
+std::string no_theory_for(const Config& cfg, const TaskData& data, const Model<double>* model) {
   const auto* diag = dynamic_cast<const DiagonalNetwork<double>*>(model);
   const auto* chain = dynamic_cast<const LinearNetwork*>(model);
   const bool stage_model = diag && diag->diagonal_coordinates() > 0;
@@ -121,10 +125,10 @@ std::string no_theory(const Config& cfg, const TaskData& data, const Model<doubl
 }  // namespace
 
 json predict(const Config& cfg, const TaskData& data, const ModelShape& shape) {
-  if (const std::string why = no_theory(cfg, data, nullptr); !why.empty()) return unavailable(why);
+  if (const std::string why = no_gradient_flow(cfg, data); !why.empty()) return unavailable(why);
   auto model =
       make_model<double>(model_options(cfg), shape, static_cast<uint64_t>(cfg.integer("seed")));
-  if (const std::string why = no_theory(cfg, data, model.get()); !why.empty())
+  if (const std::string why = no_theory_for(cfg, data, model.get()); !why.empty())
     return unavailable(why);
   const auto* diag = dynamic_cast<const DiagonalNetwork<double>*>(model.get());
   json p = diag && diag->diagonal_coordinates() > 0 ? stages(cfg, data, *model, *diag)

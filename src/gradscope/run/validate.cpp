@@ -47,10 +47,10 @@ void validate_fit(const Config& c, const TaskFamily& family) {
                     loss, family.name, join_names(family.losses), loss,
                     takers.empty() ? "none" : join_names(takers)));
   }
-  for (const std::string& m : family.measures)
-    if (find_measure(m).is_probe())
-      throw std::logic_error("task family " + family.name + " names the probe measure " + m +
-                             ", which its key " + find_measure(m).key + " switches on");
+  for (const std::string& name : family.measures)
+    if (const Measure& m = find_measure(name); m.is_probe())
+      throw std::logic_error("task family " + family.name + " names the probe measure " + name +
+                             ", which its key " + m.key + " switches on");
 }
 
 // A known device; tf32 only on cuda. Every model, task and optimizer feature runs on every device.
