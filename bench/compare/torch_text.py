@@ -50,7 +50,8 @@ class Transformer(torch.nn.Module):
 
     def forward(self, tokens):  # tokens [N, L] -> logits [N, L, V]
         pre, post = self.m["norm"] == "pre", self.m["norm"] == "post"
-        act = F.gelu if self.m["activation"] == "gelu" else F.relu
+        act = {"gelu": F.gelu, "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+               "relu": F.relu}[self.m["activation"]]
         x = self.W_E[tokens] + self.W_pos[: tokens.shape[1]]
         for b in self.blocks:
             x = x + self.attend(b, b.ln1(x) if pre else x)

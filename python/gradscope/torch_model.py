@@ -77,7 +77,7 @@ def hooked_transformer_config(config: dict, params: dict[str, np.ndarray], lengt
     return {
         "n_layers": int(m["n_layers"]), "d_model": D, "n_ctx": length, "n_heads": H,
         "d_head": int(m.get("d_head") or 0) or D // H, "d_mlp": d_mlp if d_mlp > 0 else None,
-        "attn_only": d_mlp == 0, "d_vocab": V, "d_vocab_out": V, "act_fn": m.get("activation"),
+        "attn_only": d_mlp == 0, "d_vocab": V, "d_vocab_out": V, "act_fn": _TL_ACT_FN.get(m.get("activation"), m.get("activation")),
         "normalization_type": "LN" if m.get("norm") == "pre" else None,
         "positional_embedding_type": "standard",
         "attention_dir": "causal" if m.get("causal", True) else "bidirectional",
@@ -106,9 +106,14 @@ def _adopt(torch, module, tensors: dict[str, np.ndarray]) -> None:
         module.add_module(name, child)
 
 
+# TransformerLens's name for GPT-2's tanh GELU is "gelu_new"; the others are gradscope's own.
+_TL_ACT_FN = {"gelu_tanh": "gelu_new"}
+
+
 def _activation(torch, name: str):
     F = torch.nn.functional
-    return {"relu": F.relu, "gelu": F.gelu, "square": lambda x: x * x}[name]
+    return {"relu": F.relu, "gelu": F.gelu, "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+            "square": lambda x: x * x}[name]
 
 
 def transformer_module(config: dict, params: dict[str, np.ndarray], positions: np.ndarray):

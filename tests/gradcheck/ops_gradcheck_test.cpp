@@ -64,6 +64,10 @@ TEST(Gradcheck, Gelu) {
   check_gradients({{4, 5}}, [](auto& t, const V& in) { return gelu(t, in[0]); });
 }
 
+TEST(Gradcheck, GeluTanh) {
+  check_gradients({{4, 5}}, [](auto& t, const V& in) { return gelu_tanh(t, in[0]); });
+}
+
 TEST(Gradcheck, Tanh) {
   check_gradients({{4, 5}}, [](auto& t, const V& in) { return tanh(t, in[0]); });
 }

@@ -36,7 +36,8 @@ def attention(q, k, v, heads, causal):
 
 
 def act(x, name):
-    return {"relu": F.relu, "gelu": F.gelu, "square": lambda y: y * y}[name](x)
+    return {"relu": F.relu, "gelu": F.gelu, "gelu_tanh": lambda y: F.gelu(y, approximate="tanh"),
+            "square": lambda y: y * y}[name](x)
 
 
 def transformer_params(c, vocab, length):
@@ -140,6 +141,10 @@ CASES = [
                          "model.d_hidden": 6, "model.activation": "square"}),
     ("mlp_concat", {"model.type": "mlp", "model.mlp_form": "concat", "model.d_embed": 8,
                     "model.d_hidden": 10, "model.activation": "relu"}),
+    # Appended (the generator's draws for the cases above stay as they were).
+    ("transformer_gelu_tanh", dict(BASE_T, **{"model.activation": "gelu_tanh"})),
+    ("mlp_concat_gelu_tanh", {"model.type": "mlp", "model.mlp_form": "concat", "model.d_embed": 8,
+                              "model.d_hidden": 10, "model.activation": "gelu_tanh"}),
 ]
 
 

@@ -30,7 +30,7 @@ RUNS = {
                                             "model.d_model=32", "train.batch_size=16"]),
     "text-gpt": ("text-gpt.toml", ["task.seq_len=16", "task.n_eval=16", "model.d_model=32",
                                    "model.d_mlp=64", "train.batch_size=8",
-                                   "optim.warmup_steps=5"]),
+                                   "optim.warmup_steps=5", "model.activation=gelu_tanh"]),
     "pair-mlp": ("pair-mlp.toml", ["task.p=23", "model.d_embed=32"]),
     "variants": ("nanda-grokking.toml", ["task.p=11", "model.d_model=16", "model.d_mlp=32",
                                          "model.norm=post", "model.positions=sinusoidal",

@@ -145,9 +145,10 @@ TEST(Options, EveryEnumFollowsItsKeysValidValues) {
   expect_enum<GradFilterKind>(
       "optim.grad_filter",
       {{"none", GradFilterKind::none}, {"ema", GradFilterKind::ema}, {"ma", GradFilterKind::ma}});
-  expect_enum<Activation>(
-      "model.activation",
-      {{"relu", Activation::relu}, {"gelu", Activation::gelu}, {"square", Activation::square}});
+  expect_enum<Activation>("model.activation", {{"relu", Activation::relu},
+                                               {"gelu", Activation::gelu},
+                                               {"gelu_tanh", Activation::gelu_tanh},
+                                               {"square", Activation::square}});
   expect_enum<NormPlacement>(
       "model.norm",
       {{"none", NormPlacement::none}, {"pre", NormPlacement::pre}, {"post", NormPlacement::post}});

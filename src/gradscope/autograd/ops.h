@@ -38,6 +38,10 @@ template <class T>
 Var relu(Tape<T>& t, Var a);  // y = max(a, 0); derivative taken as 0 at 0
 template <class T>
 Var gelu(Tape<T>& t, Var a);  // y = a * Phi(a), the exact (erf) GELU, PyTorch's default
+// y = a (1 + tanh(sqrt(2/pi) (a + 0.044715 a^3))) / 2: GPT-2's GELU, PyTorch's
+// gelu(approximate="tanh").
+template <class T>
+Var gelu_tanh(Tape<T>& t, Var a);
 template <class T>
 Var tanh(Tape<T>& t, Var a);  // y = tanh(a)
 template <class T>

@@ -73,8 +73,8 @@ Var binary(Tape<T>& t, Var a, Var b, const char* op) {
 }
 
 // ---- unary ops: y = f(a); da += dy * f'(a) computed from a and y ----
-// The arithmetic is the kernel's op K (cuda/kernels.h: ScaleOp, ReluOp, GeluOp, TanhOp,
-// SquareOp), the same on every device.
+// The arithmetic is the kernel's op K (cuda/kernels.h: ScaleOp, ReluOp, GeluOp, GeluTanhOp,
+// TanhOp, SquareOp), the same on every device.
 template <class T, class K>
 void unary_backward(Tape<T>& t, const Node<T>& n) {
   const Var a{n.in[0]}, y{n.out};
@@ -122,6 +122,10 @@ Var gelu(Tape<T>& t, Var a) {
   return unary<T, kernels::GeluOp>(t, a);
 }
 template <class T>
+Var gelu_tanh(Tape<T>& t, Var a) {
+  return unary<T, kernels::GeluTanhOp>(t, a);
+}
+template <class T>
 Var tanh(Tape<T>& t, Var a) {
   return unary<T, kernels::TanhOp>(t, a);
 }
@@ -136,6 +140,7 @@ Var square(Tape<T>& t, Var a) {
   template Var scale<T>(Tape<T>&, Var, double); \
   template Var relu<T>(Tape<T>&, Var);          \
   template Var gelu<T>(Tape<T>&, Var);          \
+  template Var gelu_tanh<T>(Tape<T>&, Var);     \
   template Var tanh<T>(Tape<T>&, Var);          \
   template Var square<T>(Tape<T>&, Var);
 GRADSCOPE_INSTANTIATE(float)

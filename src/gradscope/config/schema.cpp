@@ -85,8 +85,10 @@ const std::vector<KeySpec>& schema_table() {
       {"model.n_heads", int64_t{4}, "attention heads"},
       {"model.d_head", int64_t{0}, "head width (0: d_model / n_heads)"},
       {"model.d_mlp", int64_t{512}, "MLP hidden width (0: attention-only transformer)"},
-      KeySpec{"model.activation", "relu"s, "the MLP's nonlinearity (square: model.type = mlp only)"}
-          .one_of({"relu", "gelu", "square"}),
+      KeySpec{"model.activation", "relu"s,
+              "the MLP's nonlinearity (gelu: the exact erf form; gelu_tanh: GPT-2's tanh "
+              "approximation, PyTorch's approximate=\"tanh\"; square: model.type = mlp only)"}
+          .one_of({"relu", "gelu", "gelu_tanh", "square"}),
       KeySpec{"model.norm", "none"s, "LayerNorm placement (transformer)"}.one_of(
           {"none", "pre", "post"}),
       KeySpec{"model.positions", "learned"s, "position embedding (transformer)"}.one_of(

@@ -165,7 +165,9 @@ struct ReluOp {
     return x > T(0) ? T(1) : T(0);
   }
 };
-struct GeluOp {  // x Phi(x), the exact (erf) GELU
+// x Phi(x), the exact (erf) GELU. kCpuVector: the cpu runs it through cpu_unary (below).
+struct GeluOp {
+  static constexpr bool kCpuVector = true;
   template <class T>
   GS_HD static T fwd(T x, double) {
     return static_cast<T>(0.5 * double(x) * (1.0 + ::erf(double(x) * 0.70710678118654752440)));
@@ -175,6 +177,23 @@ struct GeluOp {  // x Phi(x), the exact (erf) GELU
     const double cdf = 0.5 * (1.0 + ::erf(double(x) * 0.70710678118654752440));
     const double pdf = ::exp(-0.5 * double(x) * double(x)) * 0.39894228040143267794;
     return static_cast<T>(cdf + double(x) * pdf);
+  }
+};
+struct GeluTanhOp {  // GPT-2's GELU: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  static constexpr bool kCpuVector = true;
+  static constexpr double kBeta = 0.79788456080286535588;  // sqrt(2 / pi)
+  static constexpr double kKappa = 0.044715;
+  template <class T>
+  GS_HD static T fwd(T x, double) {
+    const double d = x;
+    return static_cast<T>(0.5 * d * (1.0 + ::tanh(kBeta * (d + kKappa * d * d * d))));
+  }
+  // PyTorch's derivative: 0.5 (1 + t) + 0.5 x (1 - t^2) beta (1 + 3 kappa x^2).
+  template <class T>
+  GS_HD static T bwd(T x, T, double) {
+    const double d = x, t = ::tanh(kBeta * (d + kKappa * d * d * d));
+    return static_cast<T>(0.5 * (1.0 + t) +
+                          0.5 * d * (1.0 - t * t) * kBeta * (1.0 + 3.0 * kKappa * d * d));
   }
 };
 struct TanhOp {
@@ -198,12 +217,28 @@ struct SquareOp {
   }
 };
 
+#if !defined(__CUDACC__)
+// The cpu form of an elementwise op whose body calls the C library (Op::kCpuVector): the same
+// Op::fwd / Op::bwd over a range, compiled in cuda/cpu_vector_ops.cpp where GCC may call glibc's
+// vector erf, exp and tanh (libmvec, within 2 ulp of the scalar functions in double) for 4 or 8
+// elements at a time. tests/unit/cpu_vector_ops_test.cpp compares it with the kernel's loop.
+template <class T, class Op>
+void cpu_unary(const T* a, T* y, int64_t n, double c);
+template <class T, class Op>
+void cpu_unary_grad(const T* dy, const T* a, const T* y, T* da, int64_t n, double c, bool fresh);
+#endif
+
 template <class T, class Op>
 struct Unary {  // y[i] = f(a[i])
   const T* a;
   T* y;
   double c;
   GS_HD void operator()(int64_t i) const { y[i] = Op::fwd(a[i], c); }
+#if !defined(__CUDACC__)
+  void cpu_range(int64_t b, int64_t e) const requires(Op::kCpuVector) {
+    cpu_unary<T, Op>(a + b, y + b, e - b, c);
+  }
+#endif
 };
 
 template <class T, class Op>
@@ -218,6 +253,11 @@ struct UnaryGrad {  // da[i] (=|+=) dy[i] f'(a[i])
     const T d = dy[i] * Op::bwd(a[i], y[i], c);
     da[i] = fresh ? d : T(da[i] + d);
   }
+#if !defined(__CUDACC__)
+  void cpu_range(int64_t b, int64_t e) const requires(Op::kCpuVector) {
+    cpu_unary_grad<T, Op>(dy + b, a + b, y + b, da + b, e - b, c, fresh);
+  }
+#endif
 };
 
 // ---------------------------------------------------------------------------------- reductions

@@ -9,11 +9,12 @@
 
 namespace gradscope {
 
-// relu | gelu | square of x.
+// relu | gelu | gelu_tanh | square of x.
 template <class T>
 Var activate(Tape<T>& t, Var x, Activation activation) {
   if (activation == Activation::relu) return relu(t, x);
   if (activation == Activation::gelu) return gelu(t, x);
+  if (activation == Activation::gelu_tanh) return gelu_tanh(t, x);
   return square(t, x);
 }
 

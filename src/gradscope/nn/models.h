@@ -48,7 +48,7 @@
 namespace gradscope {
 
 // The enum-valued model.* keys' values, in the schema's order.
-enum class Activation { relu, gelu, square };
+enum class Activation { relu, gelu, gelu_tanh, square };
 enum class NormPlacement { none, pre, post };
 enum class Positions { learned, sinusoidal };
 enum class MlpForm { pair, concat, dense };

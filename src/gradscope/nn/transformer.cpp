@@ -313,7 +313,8 @@ void validate_transformer(const ModelConfig& c) {
     bad("d_head", std::to_string(c.d_head), "an integer >= 1, or 0 for d_model / n_heads");
   if (c.d_mlp < 0) bad("d_mlp", std::to_string(c.d_mlp), "an integer >= 0 (0: attention-only)");
   if (c.activation == Activation::square)
-    bad("activation", quoted("model.activation", c.activation), "relu, gelu (transformer)");
+    bad("activation", quoted("model.activation", c.activation),
+        "relu, gelu, gelu_tanh (transformer)");
   if (c.init != InitScheme::normal)
     bad("init", quoted("model.init", c.init), "normal (transformer)");
 }
