@@ -2,7 +2,9 @@
 // with PyTorch's bench/compare/torch_workloads.py): one training step of a workload built from an
 // example file, timed REPEATS times after 3 warm-up steps.
 //
-// Usage: bench_workloads WORKLOAD THREADS REPEATS [DEVICE]
+// Usage: bench_workloads WORKLOAD THREADS REPEATS [DEVICE] [KEY=VALUE ...]
+// KEY=VALUE arguments override the text-gpt workload's example file (make bench's GPT rows at
+// d_model 256 and 512 are text-gpt with the model's and the batch's sizes overridden).
 // Prints one JSON line: {"workload", "threads", "median_s", "times_s", "gemm_gflop" (matrix FLOPs
 // gradscope performs per step, counted at every GEMM), "peak_rss_mb"}.
 //
@@ -133,14 +135,23 @@ int device_bench(const std::string& w, const std::string& device, int repeats) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 5 && std::string(argv[4]) != "cpu")
-    return device_bench(argv[1], argv[4], std::atoi(argv[3]));
-  if (argc != 4 && argc != 5) {
-    fmt::print(stderr, "usage: bench_workloads WORKLOAD THREADS REPEATS [DEVICE]\n");
+  std::vector<std::string> positional, overrides;
+  for (int i = 1; i < argc; ++i)
+    (std::string(argv[i]).find('=') == std::string::npos ? positional : overrides)
+        .push_back(argv[i]);
+  if (positional.size() == 4 && positional[3] != "cpu")
+    return device_bench(positional[0], positional[3], std::atoi(positional[2].c_str()));
+  if (positional.size() != 3 && positional.size() != 4) {
+    fmt::print(stderr,
+               "usage: bench_workloads WORKLOAD THREADS REPEATS [DEVICE] [KEY=VALUE ...]\n");
     return 2;
   }
-  const std::string w = argv[1];
-  const int threads = std::atoi(argv[2]), repeats = std::atoi(argv[3]);
+  const std::string w = positional[0];
+  const int threads = std::atoi(positional[1].c_str()), repeats = std::atoi(positional[2].c_str());
+  if (!overrides.empty() && w != "text-gpt") {
+    fmt::print(stderr, "bench_workloads: KEY=VALUE overrides apply to text-gpt only, not {}\n", w);
+    return 2;
+  }
   set_num_threads(threads);
 
   std::optional<Setup> s;
@@ -160,8 +171,9 @@ int main(int argc, char** argv) {
     s.emplace("power-add.toml", std::vector<std::string>{}, 512);
   } else if (w == "text-gpt") {
     const std::string file = std::string(GRADSCOPE_SOURCE_DIR) + "/examples/text-gpt.toml";
-    s.emplace("text-gpt.toml", std::vector<std::string>{},
-              Config::from_file(file).integer("train.batch_size"));
+    Config c = Config::from_file(file);
+    for (const auto& o : overrides) c.apply_override(o);
+    s.emplace("text-gpt.toml", overrides, c.integer("train.batch_size"));
   } else if (w == "diag-attention") {
     s.emplace("diag-attention.toml", std::vector<std::string>{}, 0);
   } else if (w == "probe") {

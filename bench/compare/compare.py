@@ -23,7 +23,15 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 
-# (title, gradscope workload, [(PyTorch workload, how PyTorch computes it)], steps scale)
+# Models past toy size: text-gpt's step with the model and batch overridden on both sides
+# (d_model, layers, heads, MLP width, window, windows per step), and the tokens a step trains on.
+GPT_3M = ["model.d_model=256", "model.n_layers=4", "model.n_heads=4", "model.d_mlp=1024",
+          "task.seq_len=256", "train.batch_size=16"]
+GPT_19M = ["model.d_model=512", "model.n_layers=6", "model.n_heads=8", "model.d_mlp=2048",
+           "task.seq_len=256", "train.batch_size=8"]
+TOKENS = {"GPT_3M": 16 * 256, "GPT_19M": 8 * 256, "text-gpt": 32 * 64}
+
+# (title, gradscope workload, [(PyTorch workload, how PyTorch computes it)], overrides, tokens)
 WORKLOADS = [
     ("nanda-grokking step (3,830 examples)", "nanda",
      [("nanda", "as published: every position, logits sliced at the last"),
@@ -34,7 +42,12 @@ WORKLOADS = [
     ("Power et al. 2-layer step, batch 512", "power", [("power", "every position")]),
     ("diag_attention step (512 sequences)", "diag-attention", [("diag-attention", "")]),
     ("spectral probe, nanda model (17 SVDs)", "probe", [("probe", "torch.linalg.svdvals, float64")]),
-    ("text-gpt step (32 windows of 64 characters)", "text-gpt", [("text-gpt", "every position")]),
+    ("text-gpt step (32 windows of 64 characters)", "text-gpt", [("text-gpt", "every position")],
+     [], TOKENS["text-gpt"]),
+    ("GPT of 3.3M parameters (d_model 256, 4 layers, 4 heads), 16 windows of 256", "text-gpt",
+     [("text-gpt", "every position")], GPT_3M, TOKENS["GPT_3M"]),
+    ("GPT of 19M parameters (d_model 512, 6 layers, 8 heads), 8 windows of 256", "text-gpt",
+     [("text-gpt", "every position")], GPT_19M, TOKENS["GPT_19M"]),
 ]
 
 
@@ -49,13 +62,14 @@ def run(cmd, env=None):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def gradscope(build, workload, threads, steps):
-    return run([os.path.join(build, "bench_workloads"), workload, str(threads), str(steps)])
+def gradscope(build, workload, threads, steps, overrides=()):
+    return run([os.path.join(build, "bench_workloads"), workload, str(threads), str(steps),
+                *overrides])
 
 
-def torch(workload, threads, steps):
+def torch(workload, threads, steps, overrides=()):
     return run(["/usr/bin/python3", os.path.join(HERE, "torch_workloads.py"), workload,
-                str(threads), str(steps)])
+                str(threads), str(steps), *overrides])
 
 
 def ms(s):
@@ -88,23 +102,33 @@ def main():
         sgemm = [gradscope(a.build, "sgemm", threads, 5) for _ in range(2)]
         rate = max(r["gemm_gflop"] / r["median_s"] for r in sgemm)
         rows = []
-        for title, gs_name, peers in WORKLOADS:
-            gs_times, gs_rss, gflop = [], 0.0, 0.0
+        for entry in WORKLOADS:
+            title, gs_name, peers = entry[:3]
+            overrides, tokens = entry[3:] if len(entry) > 3 else ([], None)
+            gs_times, gs_rss, gflop, shares = [], 0.0, 0.0, []
             peer = {name: ([], 0.0) for name, _ in peers}
+            steps = max(3, a.steps // 3) if overrides else a.steps  # the big models: seconds a step
             for _ in range(a.rounds):
-                g = gradscope(a.build, gs_name, threads, a.steps)
+                g = gradscope(a.build, gs_name, threads, steps, overrides)
                 gs_times += g["times_s"]
                 gs_rss, gflop = max(gs_rss, g["peak_rss_mb"]), g["gemm_gflop"]
+                if gflop:  # the machine's sgemm rate right after, for this round's GEMM share
+                    s = gradscope(a.build, "sgemm", threads, 3)
+                    shares.append((gflop / g["median_s"]) / (s["gemm_gflop"] / s["median_s"]))
                 for name, _ in peers:
-                    p = torch(name, threads, a.steps)
+                    p = torch(name, threads, steps, overrides)
                     times, rss = peer[name]
                     peer[name] = (times + p["times_s"], max(rss, p["peak_rss_mb"]))
                 print(f"threads {threads}: {title}: done a round", file=sys.stderr, flush=True)
             g_med = statistics.median(gs_times)
             rows.append({
-                "title": title, "gradscope_ms": g_med * 1e3, "gemm_gflop": gflop,
-                "gflops": gflop / g_med if gflop else None, "sgemm_fraction":
-                (gflop / g_med) / rate if gflop else None, "gradscope_rss_mb": gs_rss,
+                "title": title, "gradscope_ms": g_med * 1e3, "gemm_gflop": gflop, "tokens": tokens,
+                "gflops": gflop / g_med if gflop else None,
+                # the median over rounds of (the round's GEMM rate / the sgemm rate measured
+                # right after it), and its spread over the rounds ((max - min) / median)
+                "sgemm_fraction": statistics.median(shares) if shares else None,
+                "sgemm_spread": (max(shares) - min(shares)) / statistics.median(shares)
+                if shares else None, "gradscope_rss_mb": gs_rss,
                 "peers": [{"name": name, "how": how,
                            "torch_ms": statistics.median(peer[name][0]) * 1e3,
                            "ratio": statistics.median(peer[name][0]) / g_med,
@@ -168,8 +192,10 @@ def write_report(path, results, elapsed):
          "to the thread count before import, and OMP_WAIT_POLICY=PASSIVE at 2 threads. Medians "
          "over every timed step (several processes per side, alternating); one step is forward, "
          "backward and the optimizer update. 'x faster' = PyTorch's median / gradscope's. GEMM "
-         "GFLOP/s counts the matrix FLOPs gradscope actually performs (every GEMM call, 2 M N K), "
-         "against a 2048^3 sgemm through OpenBLAS measured in the same run. Peak RSS is each "
+         "GFLOP/s counts the matrix FLOPs gradscope actually performs (every GEMM call, 2 M N K); "
+         "its share of sgemm is, per round, the step's GEMM rate over a 2048^3 sgemm through "
+         "OpenBLAS measured right after it, the median over the rounds with the rounds' spread "
+         "((max - min) / median) beside it. Peak RSS is each "
          f"benchmark process's maximum resident set. The whole report took {elapsed / 60:.0f} "
          "minutes.", ""]
     linear = results.pop("linear_markdown", "")
@@ -179,12 +205,14 @@ def write_report(path, results, elapsed):
         L += [f"## {threads} thread{'s' if threads > 1 else ''} (sgemm: "
               f"{r['sgemm_gflops']:.0f} GFLOP/s)", "",
               "| workload | gradscope ms | PyTorch ms (how) | x faster | GEMM GFLOP/step | "
-              "GEMM GFLOP/s (% of sgemm) | peak RSS MB gradscope / PyTorch |",
+              "GEMM GFLOP/s (% of sgemm, spread over rounds) | peak RSS MB gradscope / PyTorch |",
               "|---|---|---|---|---|---|---|"]
         for row in r["rows"]:
             for i, p in enumerate(row["peers"]):
                 first = i == 0
-                flops = (f"{row['gflops']:.0f} ({100 * row['sgemm_fraction']:.0f}%)"
+                spread = (f", {100 * row['sgemm_spread']:.0f}%" if row.get("sgemm_spread")
+                          is not None else "")
+                flops = (f"{row['gflops']:.0f} ({100 * row['sgemm_fraction']:.0f}%{spread})"
                          if row["gflops"] else "-")
                 gflop = f"{row['gemm_gflop']:.2f}" if row["gemm_gflop"] else "-"
                 how = f" ({p['how']})" if p["how"] else ""
@@ -193,6 +221,20 @@ def write_report(path, results, elapsed):
                          f"| {ms(p['torch_ms'] / 1e3)}{how} | {p['ratio']:.2f} "
                          f"| {gflop if first else ''} | {flops if first else ''} "
                          f"| {row['gradscope_rss_mb']:.0f} / {p['torch_rss_mb']:.0f} |")
+        L.append("")
+    sized = [(threads, row) for threads, r in results.items() for row in r["rows"]
+             if row.get("tokens")]
+    if sized:
+        L += ["## Text: tokens per second", "",
+              "Tokens a training step trains on (windows x window length) over the step's median.",
+              "", "| workload | threads | gradscope tokens/s | PyTorch tokens/s | x faster | "
+              "peak RSS MB gradscope / PyTorch |", "|---|---|---|---|---|---|"]
+        for threads, row in sized:
+            p = row["peers"][0]
+            L.append(f"| {row['title']} | {threads} "
+                     f"| {row['tokens'] / row['gradscope_ms'] * 1e3:,.0f} "
+                     f"| {row['tokens'] / p['torch_ms'] * 1e3:,.0f} | {p['ratio']:.2f} "
+                     f"| {row['gradscope_rss_mb']:.0f} / {p['torch_rss_mb']:.0f} |")
         L.append("")
     best = {}
     for threads, r in results.items():

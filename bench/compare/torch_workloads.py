@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch peers of gradscope's benchmark workloads, built from the same experiment files.
 
-Usage: torch_workloads.py WORKLOAD THREADS REPEATS [--device cuda] [--compile]
+Usage: torch_workloads.py WORKLOAD THREADS REPEATS [--device cuda] [--compile] [KEY=VALUE ...]
 Prints one JSON line: {"workload", "threads", "device", "compiled", "median_s", "times_s",
 "peak_rss_mb"}. With --device cuda every tensor lives on the GPU and each step is timed between
 torch.cuda.synchronize() calls; --compile runs the forward pass through
@@ -21,7 +21,8 @@ Workloads (one optimizer step each, forward + backward + update, full batch unle
                  (torch.linalg.svdvals), no training.
   text-gpt       examples/text-gpt.toml's step: a batch of train.batch_size windows of
                  task.seq_len characters, logits and loss at every position (torch_text.py's
-                 model, the one text_peer.py trains).
+                 model, the one text_peer.py trains). KEY=VALUE arguments (section.key=number)
+                 override the example file, as they do bench_workloads's text-gpt.
 """
 import json
 import os
@@ -33,6 +34,7 @@ import tomllib
 WORKLOAD, THREADS, REPEATS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 DEVICE = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
 COMPILE = "--compile" in sys.argv
+OVERRIDES = [a.split("=", 1) for a in sys.argv[4:] if "=" in a]
 os.environ["OMP_NUM_THREADS"] = str(THREADS)
 os.environ["OPENBLAS_NUM_THREADS"] = str(THREADS)
 if THREADS > 1:
@@ -203,6 +205,9 @@ def probe_step():
 def text_step():
     from torch_text import Transformer
     cfg = experiment("text-gpt.toml")
+    for key, value in OVERRIDES:
+        section, name = key.split(".")
+        cfg[section][name] = int(value)
     t, m, o = cfg["task"], cfg["model"], cfg["optim"]
     defaults = {"d_head": 0, "mlp_bias": True, "init_scale": 1.0}
     vocab = 113  # the fortunes corpus's alphabet (task.chars of a text-gpt run); tokens are random
