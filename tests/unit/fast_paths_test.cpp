@@ -95,7 +95,10 @@ TEST(FastPaths, ResidualAddHandsOnItsGradientBuffer) {
   Var x1 = add(t, h, linear(t, h, W));
   Var x2 = add(t, x1, linear(t, x1, W));
   t.backward(sum(t, mul(t, x2, x2)));
-  EXPECT_EQ(t.grad_if_any(h), t.grad_if_any(x2));  // adopted down the chain
+  // Adopted down the chain: x1 took x2's buffer (and h took it in turn; h's own node then handed
+  // the buffer on, since its input x0 is a parameter with a gradient of its own).
+  EXPECT_EQ(t.grad_if_any(x1), t.grad_if_any(x2));
+  EXPECT_EQ(t.grad_if_any(h), nullptr);
   // Reference: the same graph in double with every gradient in its own buffer.
   std::vector<double> xd(x.begin(), x.end()), wd(w.begin(), w.end()), gxd(12), gwd(9);
   Arena arena_d;

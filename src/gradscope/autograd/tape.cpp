@@ -73,10 +73,12 @@ T* Tape<T>::grad(Var v) {
   if (r.base >= 0) {
     r.grad = grad(Var{r.base}) + r.offset;
   } else if (device_) {
-    r.grad = arena_.zeros<T>(r.value.numel());
+    const int64_t n = r.value.numel();
+    r.grad = take_grad(n);
+    device_->zero(r.grad, static_cast<size_t>(n) * sizeof(T));
   } else {  // zero-filled on all threads: large activation gradients are megabytes
     const int64_t n = r.value.numel();
-    T* g = arena_.alloc<T>(n);
+    T* g = take_grad(n);
     parallel_for(n, int64_t{1} << 16, [g](int64_t i0, int64_t i1) {
       std::memset(g + i0, 0, static_cast<size_t>(i1 - i0) * sizeof(T));
     });
@@ -100,8 +102,27 @@ T* Tape<T>::grad_fresh(Var v, bool& fresh) {
   if (r.grad || r.base >= 0) return grad(v);
   if (!r.requires_grad) throw std::logic_error("Tape::grad_fresh: Var does not require grad");
   fresh = true;
-  r.grad = arena_.alloc<T>(r.value.numel());
+  r.grad = take_grad(r.value.numel());
   return r.grad;
+}
+
+template <class T>
+T* Tape<T>::take_grad(int64_t n) {
+  auto it = free_grads_.find(n);
+  if (it == free_grads_.end() || it->second.empty()) return arena_.alloc<T>(n);
+  T* g = it->second.back();
+  it->second.pop_back();
+  return g;
+}
+
+template <class T>
+void Tape<T>::release_output_grad(const Node<T>& node) {
+  Rec& r = recs_[node.out];
+  if (!r.grad || r.base >= 0) return;
+  for (int32_t in : node.in)
+    if (in >= 0 && recs_[in].grad == r.grad) return;  // adopted: the input's gradient now
+  free_grads_[r.value.numel()].push_back(r.grad);
+  r.grad = nullptr;
 }
 
 template <class T>
@@ -143,7 +164,9 @@ void Tape<T>::run_backward() {
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
     // A node whose output received no gradient contributes nothing: skip it. (Op outputs are
     // never views, so their own grad pointer tells.)
-    if (recs_[it->out].grad) it->backward(*this, *it);
+    if (!recs_[it->out].grad) continue;
+    it->backward(*this, *it);
+    release_output_grad(*it);
   }
 }
 
@@ -151,6 +174,7 @@ template <class T>
 void Tape<T>::reset() {
   recs_.clear();
   nodes_.clear();
+  for (auto& [n, buffers] : free_grads_) buffers.clear();  // capacity kept: no allocation next step
   arena_.reset();
 }
 

@@ -22,6 +22,7 @@
 
 #include <array>
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "gradscope/cuda/device.h"
@@ -95,7 +96,11 @@ class Tape {
   void set_grad_enabled(bool enabled) { grad_enabled_ = enabled; }
   bool grad_enabled() const { return grad_enabled_; }
 
-  // Seeds d(loss) = 1 for a scalar loss and runs every recorded backward in reverse.
+  // Seeds d(loss) = 1 for a scalar loss and runs every recorded backward in reverse. An op
+  // output's gradient buffer is handed on once that op's backward has run (its gradient is
+  // complete and nothing later reads it) to the next activation gradient of the same size, so
+  // gradients take about one layer's memory rather than the whole graph's; afterwards only the
+  // parameters' gradients (and buffers an input adopted) are to be read.
   void backward(Var loss);
   // Seeds d(y) = dy (same shape as y; host memory) and runs every recorded backward in reverse.
   void backward(Var y, const T* dy);
@@ -120,11 +125,17 @@ class Tape {
   };
   Var push(Rec rec);
   void run_backward();  // every recorded backward, in reverse
+  // An activation gradient of n elements: a buffer handed back by release_output_grad, or new.
+  T* take_grad(int64_t n);
+  // After node's backward: its output's gradient buffer to the free buffers, unless an input
+  // adopted it (adopt_grad).
+  void release_output_grad(const Node<T>& node);
 
   Arena& arena_;
   DeviceContext* device_ = nullptr;
   std::vector<Rec> recs_;
   std::vector<Node<T>> nodes_;
+  std::unordered_map<int64_t, std::vector<T*>> free_grads_;  // by element count
   bool grad_enabled_ = true;
 };
 
