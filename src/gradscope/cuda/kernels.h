@@ -222,6 +222,11 @@ struct SquareOp {
 // Op::fwd / Op::bwd over a range, compiled in cuda/cpu_vector_ops.cpp where GCC may call glibc's
 // vector erf, exp and tanh (libmvec, within 2 ulp of the scalar functions in double) for 4 or 8
 // elements at a time. tests/unit/cpu_vector_ops_test.cpp compares it with the kernel's loop.
+// Whether Op asks for that form (false for an op without kCpuVector).
+template <class Op>
+concept CpuVectorOp = requires {
+  requires Op::kCpuVector;
+};
 template <class T, class Op>
 void cpu_unary(const T* a, T* y, int64_t n, double c);
 template <class T, class Op>
@@ -235,7 +240,7 @@ struct Unary {  // y[i] = f(a[i])
   double c;
   GS_HD void operator()(int64_t i) const { y[i] = Op::fwd(a[i], c); }
 #if !defined(__CUDACC__)
-  void cpu_range(int64_t b, int64_t e) const requires(Op::kCpuVector) {
+  void cpu_range(int64_t b, int64_t e) const requires CpuVectorOp<Op> {
     cpu_unary<T, Op>(a + b, y + b, e - b, c);
   }
 #endif
@@ -254,7 +259,7 @@ struct UnaryGrad {  // da[i] (=|+=) dy[i] f'(a[i])
     da[i] = fresh ? d : T(da[i] + d);
   }
 #if !defined(__CUDACC__)
-  void cpu_range(int64_t b, int64_t e) const requires(Op::kCpuVector) {
+  void cpu_range(int64_t b, int64_t e) const requires CpuVectorOp<Op> {
     cpu_unary_grad<T, Op>(dy + b, a + b, y + b, da + b, e - b, c, fresh);
   }
 #endif
