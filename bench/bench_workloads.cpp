@@ -52,6 +52,9 @@ namespace {
 
 using namespace gradscope;
 
+// Setup's batch_size that means "the resolved config's train.batch_size".
+constexpr int64_t kConfigBatch = -1;
+
 // Everything one training step needs, built as `gradscope run` builds it.
 struct Setup {
   Config cfg;
@@ -76,6 +79,7 @@ struct Setup {
     opt = make_optimizer<float>(optimizer_options(cfg), model->params().size());
     tape = std::make_unique<Tape<float>>(arena);
     batch = all_examples(data.train);
+    if (batch_size == kConfigBatch) batch_size = cfg.integer("train.batch_size");
     if (batch_size > 0) batch.n = std::min(batch.n, batch_size);  // the first examples
   }
 
@@ -170,10 +174,7 @@ int main(int argc, char** argv) {
   } else if (w == "power") {
     s.emplace("power-add.toml", std::vector<std::string>{}, 512);
   } else if (w == "text-gpt") {
-    const std::string file = std::string(GRADSCOPE_SOURCE_DIR) + "/examples/text-gpt.toml";
-    Config c = Config::from_file(file);
-    for (const auto& o : overrides) c.apply_override(o);
-    s.emplace("text-gpt.toml", overrides, c.integer("train.batch_size"));
+    s.emplace("text-gpt.toml", overrides, kConfigBatch);
   } else if (w == "diag-attention") {
     s.emplace("diag-attention.toml", std::vector<std::string>{}, 0);
   } else if (w == "probe") {
