@@ -140,28 +140,31 @@ void relevant_share(Model<T>& model, Tape<T>&, const TaskData& data, MetricValue
 
 namespace {
 
-// The prefix-matching score of head h: [n, H, L, L] attention patterns P of the test inputs,
-// `prefix_target` [N, L] their induction targets.
+// Adds to score and count the prefix-matching sums of head h over windows [first, first + n):
+// P [n, H, L, L] their attention patterns, `prefix_target` [N, L] the induction targets.
 template <class T>
-double prefix_match_score(const Tensor<T>& P, const Dataset& test,
-                          const std::vector<int32_t>& prefix_target, int64_t n, int64_t h) {
+void prefix_match_sums(const Tensor<T>& P, const Dataset& test,
+                       const std::vector<int32_t>& prefix_target, int64_t first, int64_t n,
+                       int64_t h, double& score, int64_t& count) {
   const int64_t H = P.shape[1], L = test.length;
-  double score = 0;
-  int64_t count = 0;
   for (int64_t e = 0; e < n; ++e) {
-    const int32_t* in = test.inputs.data() + e * L;
+    const int64_t w = first + e;
+    const int32_t* in = test.inputs.data() + w * L;
     for (int64_t q = 0; q < L; ++q) {
-      if (prefix_target[e * L + q] < 0) continue;
+      if (prefix_target[w * L + q] < 0) continue;
       const T* row = P.data + ((e * H + h) * L + q) * L;  // attention of query q
       for (int64_t j = 1; j <= q; ++j)
         if (in[j - 1] == in[q]) score += double(row[j]);  // after an earlier occurrence
       ++count;
     }
   }
-  return score / std::max<int64_t>(count, 1);
 }
 
 }  // namespace
+
+// Windows per forward pass of the probe: 2,048 positions (at least one window), so that the
+// patterns [n, H, L, L] of every layer stay the size of a training batch's.
+constexpr int64_t kPrefixMatchPositions = 2048;
 
 template <class T>
 void prefix_matching(Model<T>& model, Tape<T>& t, const TaskData& data, MetricValues& row) {
@@ -169,15 +172,29 @@ void prefix_matching(Model<T>& model, Tape<T>& t, const TaskData& data, MetricVa
   const Dataset& test = repeated && repeated->repeats.size() > 0 ? repeated->repeats : data.test;
   const InductionTargets* targets = family_data<InductionTargets>(test.extra);
   if (!targets || targets->prefix_target.empty()) return;
-  const int64_t n = std::min<int64_t>(test.size(), 256);
+  const int64_t n = std::min<int64_t>(test.size(), 256), L = test.length;
+  const int64_t chunk = std::max<int64_t>(1, kPrefixMatchPositions / std::max<int64_t>(L, 1));
   const bool was = t.grad_enabled();
-  t.reset();
+  std::vector<double> score;  // [layers * H], summed window by window in order
+  std::vector<int64_t> count;
+  int64_t H = 0;
   t.set_grad_enabled(false);
-  const std::vector<Tensor<T>> patterns = model.attention_patterns(t, test.inputs.data(), n);
-  for (size_t l = 0; l < patterns.size(); ++l)
-    for (int64_t h = 0; h < patterns[l].shape[1]; ++h)
-      row.emplace_back(fmt::format("prefix_match.{}.{}", l, h),
-                       prefix_match_score(patterns[l], test, targets->prefix_target, n, h));
+  for (int64_t first = 0; first < n; first += chunk) {
+    const int64_t m = std::min(chunk, n - first);
+    t.reset();
+    const std::vector<Tensor<T>> patterns =
+        model.attention_patterns(t, test.inputs.data() + first * L, m);
+    if (patterns.empty()) break;
+    H = patterns[0].shape[1];
+    score.resize(patterns.size() * H), count.resize(patterns.size() * H);
+    for (size_t l = 0; l < patterns.size(); ++l)
+      for (int64_t h = 0; h < H; ++h)
+        prefix_match_sums(patterns[l], test, targets->prefix_target, first, m, h, score[l * H + h],
+                          count[l * H + h]);
+  }
+  for (size_t i = 0; i < score.size(); ++i)
+    row.emplace_back(fmt::format("prefix_match.{}.{}", i / H, i % H),
+                     score[i] / std::max<int64_t>(count[i], 1));
   t.reset();
   t.set_grad_enabled(was);
 }

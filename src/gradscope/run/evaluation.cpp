@@ -53,8 +53,69 @@ double argmax_accuracy(const Tensor<T>& out, const Dataset& d) {
   return double(correct) / double(N);
 }
 
-// The loss and the outputs [N, C] (in host memory) of the model on a whole split; on a device
-// tape the split's device copy is read and the outputs downloaded into `host`.
+// Examples [start, start + n) of `all` (row widths from the layout; xt and yt hold T).
+template <class T>
+Examples example_rows(const Examples& all, const Dataset& d, int64_t start, int64_t n) {
+  Examples e = all;
+  e.n = n;
+  const int64_t P = std::max<int64_t>(d.targets_per_example, 1);
+  if (e.ids) e.ids += start * d.length;
+  if (e.x) e.x += start * d.features;
+  if (e.targets) e.targets += start * P;
+  if (e.y) e.y += start * d.outputs;
+  if (e.xt) e.xt = static_cast<const T*>(e.xt) + start * d.features;
+  if (e.yt) e.yt = static_cast<const T*>(e.yt) + start * d.outputs;
+  return e;
+}
+
+// Examples per forward pass of an evaluation: the training batch (full batch: the whole split),
+// but at least 2,048 predictions, so that evaluation holds no more activations than a step does
+// and small batches still make large products.
+template <class T>
+int64_t evaluation_chunk(const Experiment<T>& x, const Dataset& d) {
+  const int64_t N = d.size(), P = std::max<int64_t>(d.targets_per_example, 1);
+  if (x.train.batch_size <= 0) return std::max<int64_t>(N, 1);
+  return std::clamp<int64_t>(std::max(x.train.batch_size, (2048 + P - 1) / P), 1,
+                             std::max<int64_t>(N, 1));
+}
+
+// The outputs [N * P, C] of the model on examples `all`, chunk examples per forward pass, in
+// `full` (memory of the tape's backend that outlives the tape's resets).
+template <class T>
+Tensor<T> chunked_outputs(Experiment<T>& x, Tape<T>& t, const Dataset& d, const Examples& all,
+                          int64_t chunk, std::vector<T>& host, DeviceBuffer<T>& device) {
+  DeviceContext& backend = t.backend();
+  T* full = nullptr;
+  Shape shape;
+  for (int64_t start = 0; start < all.n; start += chunk) {
+    const int64_t n = std::min(chunk, all.n - start);
+    t.reset();
+    const Tensor<T> v = t.value(model_outputs(t, *x.model, d, example_rows<T>(all, d, start, n)));
+    if (!full) {  // rows per example from the first chunk's outputs
+      shape = Shape{v.shape[0] / n * all.n, v.shape[1]};
+      const int64_t total = shape[0] * shape[1];
+      if (backend.host_memory()) {
+        host.resize(static_cast<size_t>(total));
+        full = host.data();
+      } else {
+        device = DeviceBuffer<T>(backend, total);
+        full = device.data();
+      }
+    }
+    T* dst = full + start * (shape[0] / all.n) * shape[1];
+    if (backend.host_memory())
+      std::copy(v.data, v.data + v.numel(), dst);
+    else
+      backend.copy(dst, v.data, static_cast<size_t>(v.numel()) * sizeof(T));
+  }
+  t.reset();
+  return Tensor<T>(full, shape);
+}
+
+// The loss and the outputs [N, C] (in host memory) of the model on a whole split, a chunk of
+// examples per forward pass (evaluation_chunk); on a device tape the split's device copy is read
+// and the outputs downloaded into `host`. The loss is the objective on all the outputs at once,
+// as if they came from one pass.
 template <class T>
 Tensor<T> split_outputs(Experiment<T>& x, Tape<T>& t, const Dataset& d, const std::string& split,
                         double& loss, std::vector<T>& host) {
@@ -63,7 +124,10 @@ Tensor<T> split_outputs(Experiment<T>& x, Tape<T>& t, const Dataset& d, const st
   const Examples all = on_host            ? all_examples(d)
                        : split == "train" ? x.device_train->examples()
                                           : x.device_test->examples();
-  Var out = model_outputs(t, *x.model, d, all);  // [N, C] logits or [N, Y] predictions
+  const int64_t chunk = evaluation_chunk(x, d);
+  DeviceBuffer<T> device;
+  Var out = chunk >= all.n ? model_outputs(t, *x.model, d, all)  // [N, C] logits or [N, Y]
+                           : t.constant(chunked_outputs(x, t, d, all, chunk, host, device));
   const Tensor<T> l = t.value(out);
   T value = T(0);
   const T* lv = t.value(objective(t, out, d, all, x.train.loss)).data;
@@ -73,8 +137,9 @@ Tensor<T> split_outputs(Experiment<T>& x, Tape<T>& t, const Dataset& d, const st
   }
   backend.download(&value, lv, sizeof(T));
   loss = double(value);
-  host.resize(static_cast<size_t>(l.numel()));
-  backend.download(host.data(), l.data, host.size() * sizeof(T));
+  std::vector<T> out_host(static_cast<size_t>(l.numel()));
+  backend.download(out_host.data(), l.data, out_host.size() * sizeof(T));
+  host = std::move(out_host);
   return Tensor<T>(host.data(), l.shape);
 }
 
