@@ -115,6 +115,20 @@ TEST(Gradcheck, AttentionSharedInput) {
                   [](auto& t, const V& in) { return attention(t, in[0], in[0], in[0], 2, true); });
 }
 
+TEST(Gradcheck, AttentionBlocked) {
+  // From 32 keys on the cpu runs the blocked form: 70 positions are two query blocks of 64 and
+  // one of 6, each against only the keys its last query sees.
+  check_gradients({{1, 70, 4}, {1, 70, 4}, {1, 70, 4}},
+                  [](auto& t, const V& in) { return attention(t, in[0], in[1], in[2], 2, true); });
+  check_gradients({{2, 33, 6}, {2, 33, 6}, {2, 33, 6}},
+                  [](auto& t, const V& in) { return attention(t, in[0], in[1], in[2], 3, false); });
+  // The last 40 of 90 positions query (causally aligned to the end); q = k = v.
+  check_gradients({{1, 40, 2}, {1, 90, 2}, {1, 90, 2}},
+                  [](auto& t, const V& in) { return attention(t, in[0], in[1], in[2], 1, true); });
+  check_gradients({{1, 36, 4}},
+                  [](auto& t, const V& in) { return attention(t, in[0], in[0], in[0], 2, true); });
+}
+
 TEST(Gradcheck, AttentionRows) {
   // Keys and values read from tables [5, 6] through rows with repeats, within and across examples.
   static const std::array<int32_t, 8> rows{1, 4, 1, 0, 2, 2, 3, 1};

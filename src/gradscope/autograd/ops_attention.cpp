@@ -22,6 +22,8 @@ namespace {
 
 // Keys below which the dot products run key by key (the transposed layout does not pay off).
 constexpr int64_t kTransposeKeys = 16;
+// Keys from which the cpu runs the blocked form (attention_blocked), and its query block.
+constexpr int64_t kBlockedKeys = 32, kQueryBlock = 64;
 
 // acc + a * x in double. For float inputs the product is exact in double, so the fused
 // multiply-add rounds once exactly where the separate multiply and add do (the same bits); for
@@ -162,6 +164,37 @@ AttnDims node_dims(const Tape<T>& t, const Node<T>& n) {
   return {n.i[0], n.i[1], n.i[2], H, E / H, E, static_cast<const int32_t*>(n.saved[1])};
 }
 
+// The gradients a backward adds into (null where an input needs none). Gradients nothing has
+// flowed into yet are taken uninitialized and zeroed pair by pair inside the loop (each (batch,
+// head) pair owns its slices), not in a separate pass over megabytes. Inputs that share a Var,
+// and tables, take the zeroed buffer.
+template <class T>
+struct AttnGrads {
+  T *dq = nullptr, *dk = nullptr, *dv = nullptr;
+  bool q_fresh = false, k_fresh = false, v_fresh = false;
+  AttnGrads(Tape<T>& t, Var q, Var k, Var v, bool tables) {
+    const bool q_alone = q.id != k.id && q.id != v.id;
+    const bool kv_alone = q_alone && k.id != v.id && !tables;
+    auto grad_of = [&](Var x, bool alone, bool& fresh) -> T* {
+      if (!t.requires_grad(x)) return nullptr;
+      return alone ? t.grad_fresh(x, fresh) : t.grad(x);
+    };
+    dq = grad_of(q, q_alone, q_fresh);
+    dk = grad_of(k, kv_alone, k_fresh);
+    dv = grad_of(v, kv_alone, v_fresh);
+  }
+  // Zeroes pair (b, h)'s slices (rows of one head's Dh columns) of the fresh gradients.
+  void zero_pair(const AttnDims& d, int64_t b, int64_t h) const {
+    auto zero_rows = [&](T* g, int64_t at, int64_t rows) {
+      for (int64_t r = 0; r < rows; ++r)
+        std::memset(g + at + r * d.E, 0, static_cast<size_t>(d.Dh) * sizeof(T));
+    };
+    if (q_fresh) zero_rows(dq, d.q_at(b, 0, h), d.Tq);
+    if (k_fresh) zero_rows(dk, d.k_at(b, 0, h), d.Tk);
+    if (v_fresh) zero_rows(dv, d.k_at(b, 0, h), d.Tk);
+  }
+};
+
 // The kernels' backward: dS and dq per query, then dk and dv per key (each output written by one
 // index).
 template <class T>
@@ -197,23 +230,8 @@ void attention_backward_fused(Tape<T>& t, const Node<T>& n) {
   const T* qv = t.value(q).data;
   const T* kv = t.value(k).data;
   const T* vv = t.value(v).data;
-  // Gradients nothing has flowed into yet are taken uninitialized and zeroed slice by slice
-  // inside the loop (each (batch, head) pair owns its slices), not in a separate pass over
-  // megabytes. Inputs that share a Var, and tables, take the zeroed buffer.
-  const bool q_alone = q.id != k.id && q.id != v.id;
-  const bool kv_alone = q_alone && k.id != v.id && !d.rows;
-  bool q_fresh = false, k_fresh = false, v_fresh = false;
-  auto grad_of = [&](Var x, bool alone, bool& fresh) -> T* {
-    if (!t.requires_grad(x)) return nullptr;
-    return alone ? t.grad_fresh(x, fresh) : t.grad(x);
-  };
-  T* dq = grad_of(q, q_alone, q_fresh);
-  T* dk = grad_of(k, kv_alone, k_fresh);
-  T* dv = grad_of(v, kv_alone, v_fresh);
-  auto zero_rows = [&](T* g, int64_t at, int64_t rows) {  // rows of one head's Dh columns
-    for (int64_t r = 0; r < rows; ++r)
-      std::memset(g + at + r * d.E, 0, static_cast<size_t>(d.Dh) * sizeof(T));
-  };
+  const AttnGrads<T> g(t, q, k, v, d.rows != nullptr);
+  T *dq = g.dq, *dk = g.dk, *dv = g.dv;
   // dS per (b, h, i, s): a row per pair, or all of them when the table pass needs them after.
   double* dS_all = t.arena().template alloc<double>(d.B * H * (d.rows ? d.Tq : 1) * d.Tk);
   const bool transposed = d.Tk >= kTransposeKeys;
@@ -227,9 +245,7 @@ void attention_backward_fused(Tape<T>& t, const Node<T>& n) {
                    T* vt = transposed ? vt_all + p * d.Dh * d.Tk : nullptr;  // [Dh, Tk]
                    key_rows(d, vv, b, h, vp, vt);
                    if (!transposed) key_rows<T>(d, kv, b, h, kp, nullptr);
-                   if (q_fresh) zero_rows(dq, d.q_at(b, 0, h), d.Tq);
-                   if (k_fresh) zero_rows(dk, d.k_at(b, 0, h), d.Tk);
-                   if (v_fresh) zero_rows(dv, d.k_at(b, 0, h), d.Tk);
+                   g.zero_pair(d, b, h);
                    auto key = [&](int64_t s) { return transposed ? kv + d.k_at(b, s, h) : kp[s]; };
                    for (int64_t i = 0; i < d.Tq; ++i) {
                      const int64_t smax = d.keys(i, causal);
@@ -265,6 +281,95 @@ void attention_backward_fused(Tape<T>& t, const Node<T>& n) {
                });
   if (d.rows && (dk || dv))
     table_gradients(t.arena(), d, t.shape(k)[0], causal, P, dS_all, qv, dy, dk, dv);
+}
+
+// ------------------------------------------------------------------------ the blocked cpu form
+// From kBlockedKeys keys on (tokens looked up through a table excepted) the cpu runs attention as
+// single-threaded GEMMs per (batch, head) pair and block of kQueryBlock queries: the block's
+// scores S = scale Q K^T [m, keys] against only the keys its last query sees, written straight
+// into the pair's rows of P; each row's softmax in place (max and sum in double, the masked tail
+// zero); then Y = P V. Backward, per block: dP = dY V^T, dS = P (dP - rowsum(P dP)) scale,
+// dQ += dS K, dK += dS^T Q, dV += P^T dY. The products sum in T (float: as PyTorch's do), so the
+// last bits differ from the per-query fused form; P [B, H, Tq, Tk] is the only [T, T] buffer
+// kept (backward reads it), and the dS of one block at a time is scratch.
+
+// Softmax in place of the first n of a row's scores; the rest of its `width` entries zero.
+template <class T>
+void softmax_row(T* row, int64_t n, int64_t width) {
+  double m = -INFINITY;
+  for (int64_t s = 0; s < n; ++s) m = std::max(m, double(row[s]));
+  kernels::cpu_exp_shifted(row, m, n);
+  double total = 0;
+  for (int64_t s = 0; s < n; ++s) total += double(row[s]);
+  const double inv = 1.0 / total;
+  for (int64_t s = 0; s < n; ++s) row[s] = static_cast<T>(double(row[s]) * inv);
+  for (int64_t s = n; s < width; ++s) row[s] = T(0);
+}
+
+// One pair's forward: P [Tq, Tk] its probabilities (zero where masked), y its output rows.
+template <class T>
+void blocked_pair_forward(const AttnDims& d, bool causal, const T* q, const T* k, const T* v,
+                          int64_t b, int64_t h, T* P, T* y) {
+  const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(d.Dh)));
+  const T* kb = k + d.k_at(b, 0, h);  // [Tk, Dh], row stride E
+  const T* vb = v + d.k_at(b, 0, h);
+  for (int64_t i0 = 0; i0 < d.Tq; i0 += kQueryBlock) {
+    const int64_t m = std::min(kQueryBlock, d.Tq - i0), n = d.keys(i0 + m - 1, causal);
+    T* S = P + i0 * d.Tk;  // [m, n] of the pair's [Tq, Tk] rows
+    gemm_serial<T>(false, true, m, n, d.Dh, scale, q + d.q_at(b, i0, h), d.E, kb, d.E, T(0), S,
+                   d.Tk);
+    for (int64_t r = 0; r < m; ++r) softmax_row(S + r * d.Tk, d.keys(i0 + r, causal), d.Tk);
+    gemm_serial<T>(false, false, m, d.Dh, n, T(1), S, d.Tk, vb, d.E, T(0), y + d.q_at(b, i0, h),
+                   d.E);
+  }
+}
+
+// The gradients one pair adds (dq, dk, dv may be null): dS [kQueryBlock, Tk] scratch.
+template <class T>
+void blocked_pair_backward(const AttnDims& d, bool causal, const T* q, const T* k, const T* v,
+                           const T* P, const T* dy, int64_t b, int64_t h, T* dS, T* dq, T* dk,
+                           T* dv) {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d.Dh));
+  const int64_t kb = d.k_at(b, 0, h);
+  for (int64_t i0 = 0; i0 < d.Tq; i0 += kQueryBlock) {
+    const int64_t m = std::min(kQueryBlock, d.Tq - i0), n = d.keys(i0 + m - 1, causal);
+    const int64_t qb = d.q_at(b, i0, h);
+    const T* Pb = P + i0 * d.Tk;  // [m, n], row stride Tk
+    gemm_serial<T>(false, true, m, n, d.Dh, T(1), dy + qb, d.E, v + kb, d.E, T(0), dS, n);
+    for (int64_t r = 0; r < m; ++r) {  // dS = P (dP - rowsum(P dP)) scale, in place of dP
+      const T* Pr = Pb + r * d.Tk;
+      T* row = dS + r * n;
+      double dot = 0;
+      for (int64_t s = 0; s < n; ++s) dot += double(Pr[s]) * double(row[s]);
+      for (int64_t s = 0; s < n; ++s)
+        row[s] = static_cast<T>(double(Pr[s]) * (double(row[s]) - dot) * scale);
+    }
+    if (dq) gemm_serial<T>(false, false, m, d.Dh, n, T(1), dS, n, k + kb, d.E, T(1), dq + qb, d.E);
+    if (dk) gemm_serial<T>(true, false, n, d.Dh, m, T(1), dS, n, q + qb, d.E, T(1), dk + kb, d.E);
+    if (dv)
+      gemm_serial<T>(true, false, n, d.Dh, m, T(1), Pb, d.Tk, dy + qb, d.E, T(1), dv + kb, d.E);
+  }
+}
+
+template <class T>
+void attention_backward_blocked(Tape<T>& t, const Node<T>& n) {
+  const Var q{n.in[0]}, k{n.in[1]}, v{n.in[2]}, y{n.out};
+  const AttnDims d = node_dims(t, n);
+  const bool causal = n.f[0] != 0;
+  const T* P = static_cast<const T*>(n.saved[0]);
+  const T* dy = t.grad_if_any(y);
+  const AttnGrads<T> g(t, q, k, v, false);
+  const int64_t pairs = d.B * d.H;
+  T* scratch = t.arena().template alloc<T>(pairs * kQueryBlock * d.Tk);  // dS per pair
+  const T *qv = t.value(q).data, *kv = t.value(k).data, *vv = t.value(v).data;
+  parallel_for(pairs, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t b = p / d.H, h = p % d.H;
+      g.zero_pair(d, b, h);
+      blocked_pair_backward(d, causal, qv, kv, vv, P + p * d.Tq * d.Tk, dy, b, h,
+                            scratch + p * kQueryBlock * d.Tk, g.dq, g.dk, g.dv);
+    }
+  });
 }
 
 template <class T>
@@ -345,11 +450,28 @@ Var attention_fused(Tape<T>& t, Var q, Var k, Var v, const AttnDims& d, bool cau
   return record_attention(t, y, q, k, v, d, causal, P, probs, &attention_backward_fused<T>);
 }
 
+// The cpu's blocked forward (see attention_backward_blocked's comment above).
+template <class T>
+Var attention_blocked(Tape<T>& t, Var q, Var k, Var v, const AttnDims& d, bool causal,
+                      Tensor<T>* probs) {
+  Var y = t.make(t.shape(q), detail::any_grad(t, {q, k, v}));
+  T* P = t.arena().template alloc<T>(d.B * d.H * d.Tq * d.Tk);  // every entry written
+  const T *qv = t.value(q).data, *kv = t.value(k).data, *vv = t.value(v).data;
+  T* out = t.value(y).data;
+  parallel_for(d.B * d.H, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p)
+      blocked_pair_forward(d, causal, qv, kv, vv, p / d.H, p % d.H, P + p * d.Tq * d.Tk, out);
+  });
+  return record_attention(t, y, q, k, v, d, causal, P, probs, &attention_backward_blocked<T>);
+}
+
 // The one place the form is picked: the cpu backend's fused attention, or the kernels.
 template <class T>
 Var attention_impl(Tape<T>& t, Var q, Var k, Var v, const AttnDims& d, bool causal,
                    Tensor<T>* probs) {
-  if (t.backend().host_memory()) return attention_fused(t, q, k, v, d, causal, probs);
+  if (t.backend().host_memory())
+    return d.rows || d.Tk < kBlockedKeys ? attention_fused(t, q, k, v, d, causal, probs)
+                                         : attention_blocked(t, q, k, v, d, causal, probs);
   return attention_kernels(t, q, k, v, d, causal, probs);
 }
 

@@ -10,6 +10,11 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
+// The same product as one single-threaded OpenBLAS call, never split into blocks: for small
+// products inside a parallel_for (each thread its own calls). Counted in gemm_flops().
+template <class T>
+void gemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+                 int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 // FLOPs (2 M N K per call) of every gemm since the program started: the benchmark's count of
 // the matrix FLOPs gradscope actually performs.
 int64_t gemm_flops();
