@@ -1,12 +1,13 @@
 // The cpu forms of the elementwise kernels whose bodies call the C library (kernels::GeluOp's erf
-// and exp, GeluTanhOp's tanh, and the exp of the blocked attention's softmax): the kernel's own
-// Op::fwd / Op::bwd in a plain loop over restrict pointers, in a unit of their own where GCC is
-// told that glibc's vector math library (libmvec, part of libc6) has SIMD forms of erf, exp and
-// tanh. The vectorizer then calls _ZGV*_erf and friends for 2, 4 or 8 lanes (the widest the build's
-// -march allows) instead of one libm call per element: about ten times faster. libmvec's results
-// are within 2 ulp of the scalar functions in double, so a float result is the scalar body's or one
-// float ulp from it. Only this unit sees the SIMD declarations (CMakeLists.txt also compiles it
-// with -fno-math-errno, which the vectorizer needs for exp); other compilers get the plain loop.
+// and exp, GeluTanhOp's tanh, the exp of the blocked attention's softmax; and ReLU, whose loop
+// vectorizes without a library call and gives its body's bits): the kernel's own Op::fwd / Op::bwd
+// in a plain loop over restrict pointers, in a unit of their own where GCC is told that glibc's
+// vector math library (libmvec, part of libc6) has SIMD forms of erf, exp and tanh. The vectorizer
+// then calls _ZGV*_erf and friends for 2, 4 or 8 lanes (the widest the build's -march allows)
+// instead of one libm call per element: about ten times faster. libmvec's results are within 2 ulp
+// of the scalar functions in double, so a float result is the scalar body's or one float ulp from
+// it. Only this unit sees the SIMD declarations (CMakeLists.txt also compiles it with
+// -fno-math-errno, which the vectorizer needs for exp); other compilers get the plain loop.
 #include <cmath>
 #include <cstdint>
 
@@ -51,6 +52,8 @@ GS_CPU_VECTOR_OP(float, GeluOp)
 GS_CPU_VECTOR_OP(double, GeluOp)
 GS_CPU_VECTOR_OP(float, GeluTanhOp)
 GS_CPU_VECTOR_OP(double, GeluTanhOp)
+GS_CPU_VECTOR_OP(float, ReluOp)
+GS_CPU_VECTOR_OP(double, ReluOp)
 #undef GS_CPU_VECTOR_OP
 
 }  // namespace gradscope::kernels

@@ -155,7 +155,10 @@ struct ScaleOp {
     return static_cast<T>(c);
   }
 };
+// max(x, 0). kCpuVector: the cpu runs it through cpu_unary, a loop the compiler vectorizes into
+// the same compare-and-select (no library call: the same bits).
 struct ReluOp {
+  static constexpr bool kCpuVector = true;
   template <class T>
   GS_HD static T fwd(T x, double) {
     return x > T(0) ? x : T(0);
