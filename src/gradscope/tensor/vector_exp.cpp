@@ -2,8 +2,9 @@
 // algorithm of glibc's expf as its FMA variant (the one the dynamic loader picks on CPUs with FMA)
 // computes it, on the same constants: x = (k + r) ln2 / 32 with k = round(32 x / ln2), the tail
 // 2^(r/32) ~ 1 + C2 r + C1 r^2 + C0 r^3, 2^(k/32) = table[k mod 32] * 2^(k div 32) by adding k to
-// the exponent bits, then one rounding to float. Inputs outside (-88, 88), and NaN, take the C
-// library's own path. tests/unit/vector_exp_test.cpp compares against std::exp.
+// the exponent bits, then one rounding to float. Inputs below glibc's underflow bound are 0, as
+// there; from 88 up, and NaN, take the C library's own path. tests/unit/vector_exp_test.cpp
+// compares against std::exp.
 #include "gradscope/tensor/vector_exp.h"
 
 #include <cmath>
@@ -17,6 +18,8 @@ namespace {
 
 // Below this exp(float) is exactly 0 (the smallest subnormal is 2^-149 ~ exp(-103.3)).
 constexpr float kUnderflow = -104.0f;
+// glibc's expf returns 0 early below log(2^-150) ~ -103.97; from there up it runs its main path.
+constexpr float kLibraryUnderflow = -0x1.9fe368p6f;
 
 #if defined(__AVX2__) && defined(__FMA__)
 // 2^(i/32), correctly rounded, i < 32.
@@ -35,7 +38,7 @@ constexpr double kShift = 0x1.8p+52;               // adding it rounds to an int
 constexpr double kC0 = 0x1.c6af84b912394p-20, kC1 = 0x1.ebfce50fac4f3p-13,
                  kC2 = 0x1.62e42ff0c52d6p-6;  // the cubic, scaled for r in units of 1/32
 
-// exp of four floats given as doubles, all in (-88, 88).
+// exp of four floats given as doubles, all in [-103.97, 88) (glibc's main path).
 __m128 exp4(__m256d xd) {
   const __m256d inv_ln2n = _mm256_set1_pd(kInvLn2N), shift = _mm256_set1_pd(kShift);
   const __m256d kd_shifted = _mm256_fmadd_pd(inv_ln2n, xd, shift);
@@ -67,14 +70,16 @@ float exp_one(float d) {
 void exp_minus(const float* x, float m, float* out, int64_t n) {
   int64_t j = 0;
 #if defined(__AVX2__) && defined(__FMA__)
-  const __m128 mv = _mm_set1_ps(m), lo = _mm_set1_ps(-88.0f), hi = _mm_set1_ps(88.0f);
+  const __m128 mv = _mm_set1_ps(m), lo = _mm_set1_ps(kLibraryUnderflow), hi = _mm_set1_ps(88.0f);
   for (; j + 4 <= n; j += 4) {
     const __m128 d = _mm_sub_ps(_mm_loadu_ps(x + j), mv);
-    // All four inside (-88, 88) (false for NaN): the lane path; otherwise the library's, lane by
-    // lane (underflow to 0, overflow, NaN).
-    const __m128 inside = _mm_and_ps(_mm_cmp_ps(d, lo, _CMP_GT_OQ), _mm_cmp_ps(d, hi, _CMP_LT_OQ));
-    if (_mm_movemask_ps(inside) == 0xF) {
-      _mm_storeu_ps(out + j, exp4(_mm256_cvtps_pd(d)));
+    // All four below 88 (false for NaN): the lane path, where lanes under glibc's underflow
+    // bound are 0 as its early return makes them and the rest run its main path (which it also
+    // takes from -88 down to that bound); otherwise the library's, lane by lane (overflow, NaN).
+    if (_mm_movemask_ps(_mm_cmp_ps(d, hi, _CMP_LT_OQ)) == 0xF) {
+      const __m128 zero = _mm_cmp_ps(d, lo, _CMP_LT_OQ);
+      const __m128 e = exp4(_mm256_cvtps_pd(_mm_max_ps(d, lo)));
+      _mm_storeu_ps(out + j, _mm_andnot_ps(zero, e));
     } else {
       alignas(16) float ds[4];
       _mm_store_ps(ds, d);
