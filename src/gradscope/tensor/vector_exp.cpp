@@ -18,10 +18,10 @@ namespace {
 
 // Below this exp(float) is exactly 0 (the smallest subnormal is 2^-149 ~ exp(-103.3)).
 constexpr float kUnderflow = -104.0f;
-// glibc's expf returns 0 early below log(2^-150) ~ -103.97; from there up it runs its main path.
-constexpr float kLibraryUnderflow = -0x1.9fe368p6f;
 
 #if defined(__AVX2__) && defined(__FMA__)
+// glibc's expf returns 0 early below log(2^-150) ~ -103.97; from there up it runs its main path.
+constexpr float kLibraryUnderflow = -0x1.9fe368p6f;
 // 2^(i/32), correctly rounded, i < 32.
 alignas(64) constexpr double kTwoToIOver32[32] = {
     0x1.0000000000000p+0, 0x1.059b0d3158574p+0, 0x1.0b5586cf9890fp+0, 0x1.11301d0125b51p+0,
