@@ -174,9 +174,9 @@ def same_shape(a, b, rel=1e-6, tiny=1e-9):
     if isinstance(a, float) and isinstance(b, float):
         return abs(a - b) <= max(rel * max(abs(a), abs(b)), tiny)
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same_shape(a[k], b[k], rel) for k in a)
+        return a.keys() == b.keys() and all(same_shape(a[k], b[k], rel, tiny) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same_shape(x, y, rel) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same_shape(x, y, rel, tiny) for x, y in zip(a, b))
     return a == b
 
 

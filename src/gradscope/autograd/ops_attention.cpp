@@ -1,10 +1,11 @@
-// Fused multi-head scaled dot-product attention (optionally causal) on projected q, k, v.
-// Work is split over (batch, head) pairs; each pair owns disjoint slices of every output and
-// gradient, so results do not depend on the thread count. Dot products over the head width
-// accumulate in double; from kTransposeKeys keys on, one head coordinate at a time across all
-// keys (a transposed copy of the pair's keys or values), which vectorizes over keys; below it,
-// four keys' sums side by side. Float products are exact in double, so every loop gives the same
-// sums bit for bit.
+// Multi-head scaled dot-product attention (optionally causal) on projected q, k, v: the device
+// kernels, and the cpu's two forms, fused per query (below kBlockedKeys keys, and token tables)
+// and blocked GEMMs (see "the blocked cpu form" below). Work is split over (batch, head) pairs;
+// each pair owns disjoint slices of every output and gradient, so results do not depend on the
+// thread count. In the fused form dot products over the head width accumulate in double; from
+// kTransposeKeys keys on, one head coordinate at a time across all keys (a transposed copy of the
+// pair's keys or values), which vectorizes over keys; below it, four keys' sums side by side.
+// Float products are exact in double, so every loop gives the same sums bit for bit.
 //
 // attention_rows reads keys and values as rows of per-token tables through an index instead of
 // gathered copies [B, Tk, H*Dh]: the same sums in the same order, without the copies' memory
@@ -450,7 +451,7 @@ Var attention_fused(Tape<T>& t, Var q, Var k, Var v, const AttnDims& d, bool cau
   return record_attention(t, y, q, k, v, d, causal, P, probs, &attention_backward_fused<T>);
 }
 
-// The cpu's blocked forward (see attention_backward_blocked's comment above).
+// The cpu's blocked forward (see the blocked form's comment above).
 template <class T>
 Var attention_blocked(Tape<T>& t, Var q, Var k, Var v, const AttnDims& d, bool causal,
                       Tensor<T>* probs) {
@@ -465,7 +466,7 @@ Var attention_blocked(Tape<T>& t, Var q, Var k, Var v, const AttnDims& d, bool c
   return record_attention(t, y, q, k, v, d, causal, P, probs, &attention_backward_blocked<T>);
 }
 
-// The one place the form is picked: the cpu backend's fused attention, or the kernels.
+// The one place the form is picked: on the cpu the fused or the blocked form, else the kernels.
 template <class T>
 Var attention_impl(Tape<T>& t, Var q, Var k, Var v, const AttnDims& d, bool causal,
                    Tensor<T>* probs) {

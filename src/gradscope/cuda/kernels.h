@@ -471,11 +471,8 @@ struct LayerNormGradX {  // dx += rstd (dxhat - mean(dxhat) - xhat mean(dxhat xh
     const double m1 = lane_sum(D, dxhat) / D;
     const double m2 =
         lane_sum(D, [dxhat, xr, mr, sr](int64_t j) { return dxhat(j) * (xr[j] - mr) * sr; }) / D;
-    for (int64_t j = 0; j < D; ++j) {
-      const double xhat = (x[r * D + j] - mean[r]) * rstd[r];
-      const double dxhat = double(dy[r * D + j]) * (g ? double(g[j]) : 1.0);
-      dx[r * D + j] += static_cast<T>(rstd[r] * (dxhat - m1 - xhat * m2));
-    }
+    for (int64_t j = 0; j < D; ++j)
+      dx[r * D + j] += static_cast<T>(sr * (dxhat(j) - m1 - (xr[j] - mr) * sr * m2));
   }
 };
 

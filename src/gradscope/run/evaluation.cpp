@@ -69,8 +69,8 @@ Examples example_rows(const Examples& all, const Dataset& d, int64_t start, int6
 }
 
 // Examples per forward pass of an evaluation: the training batch (full batch: the whole split),
-// but at least 2,048 predictions, so that evaluation holds no more activations than a step does
-// and small batches still make large products.
+// so that evaluation holds about a step's activations, but at least 2,048 predictions, so that
+// small batches still make large products.
 template <class T>
 int64_t evaluation_chunk(const Experiment<T>& x, const Dataset& d) {
   const int64_t N = d.size(), P = std::max<int64_t>(d.targets_per_example, 1);
@@ -137,9 +137,8 @@ Tensor<T> split_outputs(Experiment<T>& x, Tape<T>& t, const Dataset& d, const st
   }
   backend.download(&value, lv, sizeof(T));
   loss = double(value);
-  std::vector<T> out_host(static_cast<size_t>(l.numel()));
-  backend.download(out_host.data(), l.data, out_host.size() * sizeof(T));
-  host = std::move(out_host);
+  host.resize(static_cast<size_t>(l.numel()));
+  backend.download(host.data(), l.data, host.size() * sizeof(T));
   return Tensor<T>(host.data(), l.shape);
 }
 
