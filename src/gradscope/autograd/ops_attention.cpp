@@ -13,10 +13,12 @@
 // does (threads own ranges of table rows).
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <type_traits>
 
 #include "gradscope/autograd/ops_common.h"
+#include "gradscope/tensor/vector_exp.h"
 
 namespace gradscope {
 namespace {
@@ -288,18 +290,22 @@ void attention_backward_fused(Tape<T>& t, const Node<T>& n) {
 // From kBlockedKeys keys on (tokens looked up through a table excepted) the cpu runs attention as
 // single-threaded GEMMs per (batch, head) pair and block of kQueryBlock queries: the block's
 // scores S = scale Q K^T [m, keys] against only the keys its last query sees, written straight
-// into the pair's rows of P; each row's softmax in place (max and sum in double, the masked tail
+// into the pair's rows of P; each row's softmax in place (the sum in double, the masked tail
 // zero); then Y = P V. Backward, per block: dP = dY V^T, dS = P (dP - rowsum(P dP)) scale,
 // dQ += dS K, dK += dS^T Q, dV += P^T dY. The products sum in T (float: as PyTorch's do), so the
 // last bits differ from the per-query fused form; P [B, H, Tq, Tk] is the only [T, T] buffer
 // kept (backward reads it), and the dS of one block at a time is scratch.
 
-// Softmax in place of the first n of a row's scores; the rest of its `width` entries zero.
+// Softmax in place of the first n of a row's scores; the rest of its `width` entries zero. In
+// float the numerators are exp_minus's (tensor/vector_exp.h: the C library's expf, four lanes).
 template <class T>
 void softmax_row(T* row, int64_t n, int64_t width) {
-  double m = -INFINITY;
-  for (int64_t s = 0; s < n; ++s) m = std::max(m, double(row[s]));
-  kernels::cpu_exp_shifted(row, m, n);
+  T m = -std::numeric_limits<T>::infinity();
+  for (int64_t s = 0; s < n; ++s) m = std::max(m, row[s]);
+  if constexpr (std::is_same_v<T, float>)
+    exp_minus(row, m, row, n);
+  else
+    for (int64_t s = 0; s < n; ++s) row[s] = std::exp(row[s] - m);
   double total = 0;
   for (int64_t s = 0; s < n; ++s) total += double(row[s]);
   const double inv = 1.0 / total;

@@ -1,13 +1,13 @@
 // The cpu forms of the elementwise kernels whose bodies call the C library (kernels::GeluOp's erf
-// and exp, GeluTanhOp's tanh, the exp of the blocked attention's softmax; and ReLU, whose loop
-// vectorizes without a library call and gives its body's bits): the kernel's own Op::fwd / Op::bwd
-// in a plain loop over restrict pointers, in a unit of their own where GCC is told that glibc's
-// vector math library (libmvec, part of libc6) has SIMD forms of erf, exp and tanh. The vectorizer
-// then calls _ZGV*_erf and friends for 2, 4 or 8 lanes (the widest the build's -march allows)
-// instead of one libm call per element: about ten times faster. libmvec's results are within 2 ulp
-// of the scalar functions in double, so a float result is the scalar body's or one float ulp from
-// it. Only this unit sees the SIMD declarations (CMakeLists.txt also compiles it with
-// -fno-math-errno, which the vectorizer needs for exp); other compilers get the plain loop.
+// and exp, GeluTanhOp's tanh; and ReLU, whose loop vectorizes without a library call and gives
+// its body's bits): the kernel's own Op::fwd / Op::bwd in a plain loop over restrict pointers, in
+// a unit of their own where GCC is told that glibc's vector math library (libmvec, part of libc6)
+// has SIMD forms of erf, exp and tanh. The vectorizer then calls _ZGV*_erf and friends for 2, 4
+// or 8 lanes (the widest the build's -march allows) instead of one libm call per element: about
+// ten times faster. libmvec's results are within 2 ulp of the scalar functions in double, so a
+// float result is the scalar body's or one float ulp from it. Only this unit sees the SIMD
+// declarations (CMakeLists.txt also compiles it with -fno-math-errno, which the vectorizer needs
+// for exp); other compilers get the plain loop.
 #include <cmath>
 #include <cstdint>
 
@@ -37,13 +37,6 @@ void cpu_unary_grad(const T* __restrict dy, const T* __restrict a, const T* __re
     for (int64_t i = 0; i < n; ++i) da[i] = T(da[i] + dy[i] * Op::bwd(a[i], y[i], c));
   }
 }
-
-template <class T>
-void cpu_exp_shifted(T* __restrict x, double m, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = static_cast<T>(::exp(double(x[i]) - m));
-}
-template void cpu_exp_shifted<float>(float*, double, int64_t);
-template void cpu_exp_shifted<double>(double*, double, int64_t);
 
 #define GS_CPU_VECTOR_OP(T, Op)                                  \
   template void cpu_unary<T, Op>(const T*, T*, int64_t, double); \

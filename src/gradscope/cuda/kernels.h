@@ -234,10 +234,6 @@ template <class T, class Op>
 void cpu_unary(const T* a, T* y, int64_t n, double c);
 template <class T, class Op>
 void cpu_unary_grad(const T* dy, const T* a, const T* y, T* da, int64_t n, double c, bool fresh);
-// x[s] = exp(x[s] - m) in place for s < n, exp in double: the numerators of a softmax row (the
-// cpu's blocked attention, autograd/ops_attention.cpp).
-template <class T>
-void cpu_exp_shifted(T* x, double m, int64_t n);
 #endif
 
 template <class T, class Op>

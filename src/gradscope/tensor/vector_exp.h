@@ -9,7 +9,7 @@
 namespace gradscope {
 
 // out[j] = exp(x[j] - m) for j < n, in float, or exactly 0 where x[j] - m < -104 (exp underflows
-// to 0 there). Element for element the same bits as std::exp(x[j] - m).
+// to 0 there). Element for element the same bits as std::exp(x[j] - m). out may be x (in place).
 void exp_minus(const float* x, float m, float* out, int64_t n);
 
 }  // namespace gradscope
