@@ -27,6 +27,27 @@ TEST(Threads, ParallelForCoversEachIndexOnce) {
   EXPECT_THROW(set_num_threads(0), std::invalid_argument);
 }
 
+// ThreadsHere sets the calling thread's count alone; parallel_for inside a parallel region (whose
+// nested team has one thread) still covers every index once.
+TEST(Threads, ThreadsHereIsPerThreadAndNestedLoopsCoverEveryIndex) {
+  set_num_threads(3);
+  {
+    const ThreadsHere one(1);
+    EXPECT_EQ(num_threads(), 1);
+  }
+  EXPECT_EQ(num_threads(), 3);
+  std::vector<std::atomic<int>> hits(2 * 1000);
+#pragma omp parallel for num_threads(2)
+  for (int outer = 0; outer < 2; ++outer) {
+    EXPECT_EQ(num_threads(), 3);  // not this worker's ThreadsHere: none here
+    parallel_for(1000, 10, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) hits[outer * 1000 + i]++;
+    });
+  }
+  for (size_t i = 0; i < hits.size(); ++i) ASSERT_EQ(hits[i].load(), 1) << i;
+  set_num_threads(1);
+}
+
 // Grads of a model-sized graph (big enough that every kernel actually splits across threads).
 std::vector<float> gradients_with_threads(int threads) {
   set_num_threads(threads);

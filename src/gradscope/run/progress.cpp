@@ -20,9 +20,10 @@ std::string format_duration(double s) {
 }
 
 Progress::Progress(const std::filesystem::path& dir, bool live, int64_t start, int64_t steps,
-                   double prior_wall)
+                   double prior_wall, std::FILE* out)
     : dir_(dir),
       live_(live),
+      out_(out),
       start_(start),
       steps_(steps),
       prior_wall_(prior_wall),
@@ -54,15 +55,15 @@ void Progress::logged(int64_t s, const std::string& losses, bool last) {
   const std::string line = fmt::format("step {:>{}}/{} | {} | {:.1f} steps/s | ETA {}", s, width,
                                        steps_, losses, rate(s), eta);
   if (live_)
-    fmt::print("\r\033[K{}", line);
+    fmt::print(out_, "\r\033[K{}", line);
   else
-    fmt::print("{}\n", line);
-  std::fflush(stdout);
+    fmt::print(out_, "{}\n", line);
+  std::fflush(out_);
   last_print_ = Clock::now();
 }
 
 void Progress::finish() {
-  if (live_) fmt::print("\n");
+  if (live_) fmt::print(out_, "\n");
   remove_heartbeat(dir_);
   finished_ = true;
 }

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -13,9 +14,9 @@ namespace gradscope {
 class Progress {
  public:
   // start: the first step of this session; steps: the budget; prior_wall: training seconds of
-  // earlier sessions (resume).
+  // earlier sessions (resume); the lines go to `out`.
   Progress(const std::filesystem::path& dir, bool live, int64_t start, int64_t steps,
-           double prior_wall);
+           double prior_wall, std::FILE* out = stdout);
   ~Progress();  // removes the heartbeat when the run stops by an exception (a failed write)
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -32,6 +33,7 @@ class Progress {
   using Clock = std::chrono::steady_clock;
   std::filesystem::path dir_;
   bool live_;
+  std::FILE* out_;
   int64_t start_, steps_;
   double prior_wall_;
   Clock::time_point t0_, last_print_, last_beat_;

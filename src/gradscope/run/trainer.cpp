@@ -38,30 +38,20 @@ extern "C" void on_signal(int) {
   g_stop = 1;
 }
 
-// SIGINT and SIGTERM set g_stop while a run trains: it checkpoints and stops.
-struct SignalScope {
-  void (*previous_int)(int), (*previous_term)(int);
-  SignalScope() {
-    g_stop = 0;
-    previous_int = std::signal(SIGINT, on_signal);
-    previous_term = std::signal(SIGTERM, on_signal);
-  }
-  ~SignalScope() {
-    std::signal(SIGINT, previous_int);
-    std::signal(SIGTERM, previous_term);
-  }
-};
-
+// The run's loop, one iteration per advance() (SteppedRun, trainer.h).
 template <class T>
-class Training {
+class Training final : public SteppedRun {
  public:
-  Training(Experiment<T>& x, const RunOptions& o)
-      : x_(x),
+  Training(std::unique_ptr<Experiment<T>> x, const RunOptions& o)
+      : owned_(std::move(x)),
+        x_(*owned_),
         o_(o),
-        batches_(x.data, x.train.batch_size, x.seed, x.train.batch_order == BatchOrder::epoch),
-        policy_(x.train),
-        steps_(x, batches_.size()) {}
-  int run();
+        batches_(x_.data, x_.train.batch_size, x_.seed, x_.train.batch_order == BatchOrder::epoch),
+        policy_(x_.train),
+        steps_(x_, batches_.size()) {}
+  void begin();
+  bool advance() override;
+  int finish() override;
 
  private:
   void start_fresh();
@@ -71,15 +61,16 @@ class Training {
   void log_row(int64_t s, double lr, bool probe_step, bool end);
   void checkpoint(int64_t s);
   void write_probe_files_now();
-  int finish();
   Summary summarize() const;
   int64_t end_step() const {
     return stop_at_ >= 0 ? std::min(stop_at_, x_.train.steps) : x_.train.steps;
   }
   void watch_generalization(const MetricsRow& row);
 
+  std::unique_ptr<Experiment<T>> owned_;
   Experiment<T>& x_;
-  const RunOptions& o_;
+  const RunOptions o_;
+  std::unique_ptr<RunLock> lock_;  // held from begin() until finish(); a second process refuses
   Batches batches_;
   CheckpointPolicy policy_;
   Steps<T> steps_;           // the training step, on the run's device
@@ -93,12 +84,13 @@ class Training {
   std::string status_ = "completed", message_;
 };
 
+// Takes the directory's lock and starts the run there, or restores its newest checkpoint.
 template <class T>
-int Training<T>::run() {
-  const RunLock lock(o_.dir);  // held until the run ends; a second process refuses
-  if (lock.replaced())
-    fmt::print(stderr, "gradscope: {}: took over the lock of pid {} on {}, which is gone\n",
-               o_.dir.string(), lock.replaced()->pid, lock.replaced()->host);
+void Training<T>::begin() {
+  lock_ = std::make_unique<RunLock>(o_.dir);
+  if (lock_->replaced())
+    fmt::print(o_.err, "gradscope: {}: took over the lock of pid {} on {}, which is gone\n",
+               o_.dir.string(), lock_->replaced()->pid, lock_->replaced()->host);
   if (o_.resume)
     restore();
   else
@@ -106,32 +98,37 @@ int Training<T>::run() {
   config_toml_ = x_.config.to_toml("", o_.dir);
   log_ = std::make_unique<MetricsLog>(o_.dir, o_.resume ? start_ : -1);
   for (const MetricsRow& r : log_->rows()) watch_generalization(r);
-  progress_ = std::make_unique<Progress>(o_.dir, o_.live, start_, x_.train.steps, prior_wall_);
-  fmt::print("gradscope run {}: {}, {} parameters, {}, {} steps -> {}\n", x_.config.string("name"),
-             x_.data.description, x_.model->params().size(), precision_name<T>(), x_.train.steps,
-             o_.dir.string());
-  std::fflush(stdout);
-  const SignalScope signals;
-  for (s_ = start_;; ++s_) {
-    progress_->step(s_);
-    if (!gradient_at(s_)) break;
-    const double lr = scheduled_lr(x_.optim.lr, x_.schedule, s_);
-    const bool end = s_ == end_step();
-    const bool probe_step =
-        !x_.probes.empty() && (x_.probe.is_probe_step(s_, x_.train.steps) || end);
-    if (s_ % x_.train.log_every == 0 || end || probe_step) log_row(s_, lr, probe_step, end);
-    const bool stopping = g_stop != 0;
-    if ((s_ != start_ || !o_.resume) && policy_.due(s_, end, stopping)) checkpoint(s_);
-    if (end) break;
-    if (stopping) {
-      status_ = "interrupted";
-      message_ = fmt::format("interrupted at step {}; resume with gradscope run --resume {}", s_,
-                             o_.dir.string());
-      break;
-    }
-    steps_.update(lr);
+  progress_ =
+      std::make_unique<Progress>(o_.dir, o_.live, start_, x_.train.steps, prior_wall_, o_.out);
+  fmt::print(o_.out, "gradscope run {}: {}, {} parameters, {}, {} steps -> {}\n",
+             x_.config.string("name"), x_.data.description, x_.model->params().size(),
+             precision_name<T>(), x_.train.steps, o_.dir.string());
+  std::fflush(o_.out);
+  s_ = start_;
+}
+
+// Iteration s_: the gradient, the log row, the checkpoint, then update s_ + 1. False once the run
+// has ended (its last step, divergence, or a stop signal); finish() then writes the summary.
+template <class T>
+bool Training<T>::advance() {
+  progress_->step(s_);
+  if (!gradient_at(s_)) return false;
+  const double lr = scheduled_lr(x_.optim.lr, x_.schedule, s_);
+  const bool end = s_ == end_step();
+  const bool probe_step = !x_.probes.empty() && (x_.probe.is_probe_step(s_, x_.train.steps) || end);
+  if (s_ % x_.train.log_every == 0 || end || probe_step) log_row(s_, lr, probe_step, end);
+  const bool stopping = g_stop != 0;
+  if ((s_ != start_ || !o_.resume) && policy_.due(s_, end, stopping)) checkpoint(s_);
+  if (end) return false;
+  if (stopping) {
+    status_ = "interrupted";
+    message_ = fmt::format("interrupted at step {}; resume with gradscope run --resume {}", s_,
+                           o_.dir.string());
+    return false;
   }
-  return finish();
+  steps_.update(lr);
+  ++s_;
+  return true;
 }
 
 // A new run directory: the resolved config and the theory's prediction.
@@ -221,12 +218,12 @@ CheckpointInfo Training<T>::load_newest_whole() {
       for (int64_t d : damaged) {
         std::filesystem::rename(rundir::checkpoint_file(o_.dir, d),
                                 rundir::damaged_checkpoint_file(o_.dir, d));
-        fmt::print(stderr, "gradscope: set aside as {}; resuming from step {}\n",
+        fmt::print(o_.err, "gradscope: set aside as {}; resuming from step {}\n",
                    rundir::damaged_checkpoint_file(o_.dir, d).filename().string(), info.step);
       }
       return info;
     } catch (const CheckpointDamaged& e) {
-      fmt::print(stderr, "gradscope: {}\n", e.what());
+      fmt::print(o_.err, "gradscope: {}\n", e.what());
       damaged.push_back(*step);
     }
   }
@@ -338,17 +335,20 @@ int Training<T>::finish() {
   const std::string line = x_.family->summary_line ? x_.family->summary_line(j)
                            : x_.data.regression    ? regression_summary_line(j)
                                                    : classification_summary_line(j);
-  fmt::print("{}: {}; {} ({} in {})\n", x_.config.string("name"), status_, line,
+  fmt::print(o_.out, "{}: {}; {} ({} in {})\n", x_.config.string("name"), status_, line,
              format_duration(summary.wall_time_s), o_.dir.string());
-  if (!message_.empty() && status_ != "completed") fmt::print(stderr, "gradscope: {}\n", message_);
+  if (!message_.empty() && status_ != "completed") fmt::print(o_.err, "gradscope: {}\n", message_);
+  std::fflush(o_.out);
+  lock_.reset();
   if (status_ == "completed") return 0;
   return status_ == "interrupted" ? 130 : 1;
 }
 
 template <class T>
-int train(const Config& config, const RunOptions& options) {
-  const auto x = Experiment<T>::build(config);
-  return Training<T>(*x, options).run();
+std::unique_ptr<SteppedRun> start(const Config& config, const RunOptions& options) {
+  auto run = std::make_unique<Training<T>>(Experiment<T>::build(config), options);
+  run->begin();
+  return run;
 }
 
 }  // namespace
@@ -387,9 +387,28 @@ Config resume_config(const std::filesystem::path& dir, const std::vector<std::st
   return c;
 }
 
+StopOnSignal::StopOnSignal() {
+  g_stop = 0;
+  previous_int_ = std::signal(SIGINT, on_signal);
+  previous_term_ = std::signal(SIGTERM, on_signal);
+}
+
+StopOnSignal::~StopOnSignal() {
+  std::signal(SIGINT, previous_int_);
+  std::signal(SIGTERM, previous_term_);
+}
+
+std::unique_ptr<SteppedRun> start_run(const Config& config, const RunOptions& options) {
+  return config.string("precision") == "float64" ? start<double>(config, options)
+                                                 : start<float>(config, options);
+}
+
 int run_experiment(const Config& config, const RunOptions& options) {
-  return config.string("precision") == "float64" ? train<double>(config, options)
-                                                 : train<float>(config, options);
+  const std::unique_ptr<SteppedRun> run = start_run(config, options);
+  const StopOnSignal signals;
+  while (run->advance()) {
+  }
+  return run->finish();
 }
 
 }  // namespace gradscope

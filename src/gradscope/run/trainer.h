@@ -14,7 +14,10 @@
 // that is set; a resume may extend a run to a larger train.steps (nothing else may change).
 #pragma once
 
+#include <csignal>
+#include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +31,32 @@ struct RunOptions {
   bool force = false;          // replace an existing run directory
   bool live = false;           // a live progress line (terminal) instead of plain lines
   std::string version_header;  // first comment lines of config.toml
+  std::FILE* out = stdout;     // progress lines and the final line
+  std::FILE* err = stderr;     // warnings and why the run stopped
+};
+
+// One run trained an iteration at a time: what run_experiment does, for a caller that steps
+// several runs side by side (a replica group, run/replicas.h). advance() runs iteration s (the
+// gradient, the log row, the checkpoint, update s + 1) and returns false once the run has ended
+// (its last step, a non-finite loss, or a stop signal); finish() then writes the summary, releases
+// the directory and returns the exit status. Destroying it unfinished releases the directory.
+class SteppedRun {
+ public:
+  virtual ~SteppedRun() = default;
+  virtual bool advance() = 0;
+  virtual int finish() = 0;
+};
+
+// While in scope, SIGINT and SIGTERM ask every run of this process to checkpoint and stop.
+class StopOnSignal {
+ public:
+  StopOnSignal();
+  ~StopOnSignal();
+  StopOnSignal(const StopOnSignal&) = delete;
+  StopOnSignal& operator=(const StopOnSignal&) = delete;
+
+ private:
+  void (*previous_int_)(int), (*previous_term_)(int);
 };
 
 // The first comment line of a run's config.toml: "# gradscope <version> (git <rev>): ...".
@@ -37,6 +66,9 @@ std::string version_header(const std::string& version, const std::string& git_re
 // run directory is touched. Exit status: 0 completed, 1 diverged or failed, 130 interrupted
 // (checkpoint written).
 int run_experiment(const Config& config, const RunOptions& options);
+// Validates and builds the experiment, takes its directory and starts (or resumes) it, ready for
+// its first advance(). Throws as run_experiment does.
+std::unique_ptr<SteppedRun> start_run(const Config& config, const RunOptions& options);
 
 // The keys a resumed run may change: train.steps (to extend it) and the execution keys.
 bool may_change_on_resume(const std::string& key);

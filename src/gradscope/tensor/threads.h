@@ -15,7 +15,21 @@ namespace gradscope {
 
 // Sets the thread count for gradscope's kernels and for OpenBLAS. n >= 1.
 void set_num_threads(int n);
+// The count on this thread: its ThreadsHere's while one is in scope, else set_num_threads's.
 int num_threads();
+
+// While in scope, the calling thread's kernels use n threads whatever set_num_threads says: a
+// worker that steps one replica of a group among others (run/replicas.h) runs its kernels alone.
+class ThreadsHere {
+ public:
+  explicit ThreadsHere(int n);
+  ~ThreadsHere();
+  ThreadsHere(const ThreadsHere&) = delete;
+  ThreadsHere& operator=(const ThreadsHere&) = delete;
+
+ private:
+  int previous_;
+};
 
 // Calls f(begin, end) over contiguous chunks of [0, n), in parallel when n is at least 2 * grain.
 template <class F>
@@ -28,9 +42,13 @@ void parallel_for(int64_t n, int64_t grain, F&& f) {
   const int chunks = static_cast<int>(std::min<int64_t>(threads, n / std::max<int64_t>(grain, 1)));
 #pragma omp parallel num_threads(chunks)
   {
-    const int64_t t = omp_get_thread_num();
-    const int64_t begin = n * t / chunks, end = n * (t + 1) / chunks;
-    f(begin, end);
+    // The team may be smaller than asked (a region nested in another runs on one thread): its
+    // threads then take the chunks in turn, which keep their bounds.
+    const int team = omp_get_num_threads();
+    for (int64_t t = omp_get_thread_num(); t < chunks; t += team) {
+      const int64_t begin = n * t / chunks, end = n * (t + 1) / chunks;
+      f(begin, end);
+    }
   }
 }
 
