@@ -275,18 +275,21 @@ def write_report(path, results, elapsed):
               f"train.steps=200` (every buffer of a full run is in use by then): {run_rss:.0f} MB."]
     if linear and "\n## " in linear:  # bench_linear's sections, without its own title
         L += ["", linear[linear.index("\n## ") + 1:].strip()]
-    gpu = gpu_section(path)  # measured on a GPU machine (gpu_report.py): kept as it is
+    # Measured by scripts of their own, kept as they are: the GPU (gpu_report.py, on a GPU machine)
+    # and replica groups against processes (replicas.py).
+    kept = "".join("\n" + s for s in (kept_section(path, "## GPU"),
+                                      kept_section(path, "## Replica groups (CPU)")) if s)
     with open(path, "w") as f:
-        f.write("\n".join(L) + "\n" + ("\n" + gpu if gpu else ""))
+        f.write("\n".join(L) + "\n" + kept)
 
 
-def gpu_section(path):
-    """The "## GPU" section of the existing report (to its end or the next section), or ""."""
+def kept_section(path, title):
+    """The section `title` of the existing report (to its end or the next section), or ""."""
     try:
         text = open(path).read()
     except OSError:
         return ""
-    start = text.find("\n## GPU\n")
+    start = text.find("\n" + title + "\n")
     if start < 0:
         return ""
     end = text.find("\n## ", start + 1)

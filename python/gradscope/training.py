@@ -139,14 +139,18 @@ def _executable() -> str:
 
 
 def sweep(experiment: str | os.PathLike | dict, overrides=None, *, jobs: int = 1,
-          root: str | os.PathLike = "runs", threads: int = 1, data: Arrays | None = None):
+          root: str | os.PathLike = "runs", threads: int = 1, data: Arrays | None = None,
+          replicas: int = 1):
     """Runs a sweep as `gradscope sweep` does (the experiment's [sweep] section and/or
     overrides with several values, {"optim.weight_decay": [0.1, 0.3]} or
     ["optim.weight_decay=0.1,0.3"]), `jobs` runs at a time, into root/<name>/, each added to
     root/index.sqlite; a rerun skips finished runs and resumes interrupted ones. Returns the
     sweep's runs from the index as a DataFrame (gradscope.runs). Bad input raises ValueError
     with the command line's message; Ctrl-C stops the runs (each writes a checkpoint) and raises
-    KeyboardInterrupt. `data` (gradscope.Arrays) trains every run on your arrays, as in run()."""
+    KeyboardInterrupt. `data` (gradscope.Arrays) trains every run on your arrays, as in run().
+    `replicas` > 1 trains up to that many runs that differ only in replica-safe keys (the seed,
+    the learning rate, ...) together in one process on `threads` threads, as
+    `gradscope sweep --replicas` does; every run is still its own run directory."""
     args = _override_list(overrides, axes=True)
     if isinstance(experiment, dict):  # its [sweep] section, as axes on the command line
         args = _override_list(experiment.get("sweep", {}), axes=True) + args
@@ -159,7 +163,7 @@ def sweep(experiment: str | os.PathLike | dict, overrides=None, *, jobs: int = 1
             file = Path(experiment)
         name = _core.experiment_config(str(file))["name"]
         command = [_executable(), "--threads", str(threads), "sweep", str(file), *args,
-                   "--root", str(root), "--jobs", str(jobs)]
+                   "--root", str(root), "--jobs", str(jobs), "--replicas", str(replicas)]
         try:
             done = subprocess.run(command, stderr=subprocess.PIPE, text=True)
         except KeyboardInterrupt:

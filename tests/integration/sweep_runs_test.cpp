@@ -142,6 +142,14 @@ TEST_F(Cli, SlurmArrayShardsRunEveryPointExactlyOnce) {
   EXPECT_EQ(script.code, 0);
   EXPECT_NE(script.out.find("#SBATCH --array=0-2"), std::string::npos) << script.out;
   EXPECT_NE(script.out.find("#SBATCH --cpus-per-task=2"), std::string::npos);
+  // With --replicas: the array covers the groups (weight decay is replica-safe, the fraction is
+  // not: 3 groups of 2), each task trains its groups on its CPUs as threads.
+  const Result groups =
+      run("sweep " + kSweep + " --slurm-script --replicas 2 --cpus 2 --root " + sharded.string());
+  EXPECT_EQ(groups.code, 0);
+  EXPECT_NE(groups.out.find("#SBATCH --array=0-2"), std::string::npos) << groups.out;
+  EXPECT_NE(groups.out.find("--threads 2 sweep"), std::string::npos) << groups.out;
+  EXPECT_NE(groups.out.find("--replicas 2 --jobs 1"), std::string::npos) << groups.out;
 }
 
 TEST_F(Cli, PhaseDiagramListAndExport) {

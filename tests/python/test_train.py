@@ -158,6 +158,21 @@ def test_sweep_runs_every_point_once_and_returns_them_from_the_index(tmp_path):
         gs.sweep(SMALL, {"optim.weight_decy": [0.1, 0.2]}, root=root)
 
 
+def test_a_sweep_of_replicas_is_the_same_runs(tmp_path):
+    """replicas=K trains the runs as one group: the same ids and the same metrics as plain runs."""
+    axes = {"train.steps": 60, "seed": [0, 1, 2]}
+    group = gs.sweep(SMALL, axes, replicas=3, threads=2, root=tmp_path / "group")
+    plain = gs.sweep(SMALL, axes, jobs=2, root=tmp_path / "plain")
+    assert sorted(group["id"]) == sorted(plain["id"]) and len(group) == 3
+    assert set(group["status"]) == {"completed"}
+    for a in sorted((tmp_path / "group").rglob("metrics.jsonl")):
+        b = tmp_path / "plain" / a.relative_to(tmp_path / "group")
+        assert a.read_bytes() == b.read_bytes()
+    assert any("group" in p.name for p in (tmp_path / "group").rglob("*.group.log"))
+    with pytest.raises(ValueError, match="--replicas 0"):
+        gs.sweep(SMALL, axes, replicas=0, root=tmp_path / "bad")
+
+
 def test_values_and_config_text_are_the_cores():
     """Overrides and experiment dicts are written by the C++ core (its value grammar and its
     config writer): nothing is parsed or written as TOML in Python."""

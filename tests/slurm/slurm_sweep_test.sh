@@ -120,4 +120,20 @@ for t in 1 3 9; do
 done
 check_once slurm-grid 1
 echo "--array=1,3,9 refused ($(($(date +%s) - T0)) s)"
+
+# 5. Replica groups: 12 runs (6 seeds at 2 split sizes) as 4 groups of 3, an array of 2 tasks
+# that train 2 groups each on 2 threads: every run once, all indexed.
+ARGS=(name=slurm-replicas train.steps=400 probe.spectra=false seed=0,1,2,3,4,5
+  task.train_fraction=0.5,0.6)
+"$GS" sweep "$EXP" "${ARGS[@]}" --root "$WORK/runs" --slurm-script --tasks 2 --cpus 2 \
+  --replicas 3 >replicas.sbatch
+grep -q -- "--replicas 3" replicas.sbatch || fail "the script does not pass --replicas 3"
+job6=$(sbatch --parsable replicas.sbatch)
+wait_job "$job6" 300
+[[ $(finished slurm-replicas) -eq 12 ]] || fail "$(finished slurm-replicas) of 12 runs finished"
+[[ $(indexed slurm-replicas) -eq 12 ]] || fail "the index holds $(indexed slurm-replicas) of 12 runs"
+[[ $(find runs/slurm-replicas/logs -name '*.group.log' | wc -l) -eq 4 ]] ||
+  fail "not 4 replica groups: $(ls runs/slurm-replicas/logs)"
+check_once slurm-replicas 1
+echo "replica groups: 12 runs in 4 groups of 3 on 2 tasks, each once ($(($(date +%s) - T0)) s)"
 echo "PASSED in $(($(date +%s) - T0)) s"

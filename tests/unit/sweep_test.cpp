@@ -8,6 +8,7 @@
 #include <fstream>
 #include <set>
 
+#include "gradscope/sweep/replica_groups.h"
 #include "gradscope/sweep/runner.h"
 #include "gradscope/sweep/sweep_spec.h"
 
@@ -53,6 +54,43 @@ TEST(Sweep, GridOrderSeedsAndStableIds) {
   same.set("name", std::string("other"));
   EXPECT_EQ(config_hash(same), runs[0].id);
   EXPECT_EQ(expand_sweep(base, spec)[7].id, runs[7].id);
+  fs::remove(f);
+}
+
+// Replica groups: runs that differ only in replica-safe keys share a group, up to K runs each, in
+// expansion order; any other difference (the split's size, weight norm on or off) parts them, and
+// the grouping never changes the runs or their ids.
+TEST(Sweep, ReplicaGroupsJoinRunsThatDifferOnlyInReplicaSafeKeys) {
+  const fs::path f = write_experiment(kBase);
+  Config base;
+  const SweepSpec spec = read_sweep(
+      f, {"task.train_fraction=0.3,0.5", "optim.lr=1e-3,3e-3", "optim.weight_norm=0,20,30"}, base);
+  const auto runs = expand_sweep(base, spec);  // fraction, then lr, then weight norm fastest
+  ASSERT_EQ(runs.size(), 12u);
+  auto text = [&](const std::vector<std::vector<size_t>>& groups) {
+    std::string t;
+    for (const auto& g : groups) {
+      t += "[";
+      for (size_t i : g) t += std::to_string(i) + (i == g.back() ? "" : " ");
+      t += "]";
+    }
+    return t;
+  };
+  // Weight norm 0 is its own group; 20 and 30 (both on) join across learning rates.
+  EXPECT_EQ(text(replica_groups(runs, 8)), "[0 3][1 2 4 5][6 9][7 8 10 11]");
+  EXPECT_EQ(text(replica_groups(runs, 3)), "[0 3][1 2 4][5][6 9][7 8 10][11]");
+  EXPECT_EQ(text(replica_groups(runs, 1)), "[0][1][2][3][4][5][6][7][8][9][10][11]");
+  EXPECT_EQ(replica_group_key(runs[1].config), replica_group_key(runs[5].config));
+  EXPECT_NE(replica_group_key(runs[0].config), replica_group_key(runs[1].config));
+  EXPECT_NE(replica_group_key(runs[1].config), replica_group_key(runs[7].config));
+  // Seeds and split seeds join too; the model's width does not.
+  Config a = runs[1].config, b = a;
+  b.set("seed", int64_t{9});
+  b.set("task.split_seed", int64_t{4});
+  b.set("optim.weight_decay", 0.1);
+  EXPECT_EQ(replica_group_key(a), replica_group_key(b));
+  b.set("model.d_hidden", int64_t{7});
+  EXPECT_NE(replica_group_key(a), replica_group_key(b));
   fs::remove(f);
 }
 

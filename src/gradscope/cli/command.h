@@ -36,6 +36,7 @@ Command run_command();
 Command show_command();
 Command plot_command();
 Command sweep_command();
+Command replicas_command();
 Command index_command();
 Command ls_command();
 Command export_command();

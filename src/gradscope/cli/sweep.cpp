@@ -1,6 +1,7 @@
-// `gradscope sweep EXPERIMENT.toml [key=value | key=v1,v2,...] [--jobs N] [--shard i/K]` runs
-// every point of a sweep ([sweep] in the file, or axes on the line) under ROOT/<name>/, skipping
-// points already complete; `--slurm-script` prints an sbatch job-array script for it instead.
+// `gradscope sweep EXPERIMENT.toml [key=value | key=v1,v2,...] [--jobs N] [--replicas K]
+// [--shard i/K]` runs every point of a sweep ([sweep] in the file, or axes on the line) under
+// ROOT/<name>/, skipping points already complete, K runs to a process with --replicas;
+// `--slurm-script` prints an sbatch job-array script for it instead.
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <memory>
 
 #include "gradscope/cli/command.h"
+#include "gradscope/sweep/replica_groups.h"
 #include "gradscope/sweep/runner.h"
 
 namespace gradscope::cli {
@@ -22,6 +24,7 @@ struct SweepArgs {
   std::vector<std::string> arguments;  // key=value and key=v1,v2,...
   std::string root = "runs", shard;
   int jobs = 0;  // 0: SLURM_CPUS_PER_TASK, else 1
+  int64_t replicas = 1;
   bool slurm_script = false;
   int64_t tasks = 0, cpus = 2;  // the script's array size (0: min(runs, 16)) and CPUs per task
 };
@@ -37,12 +40,20 @@ int sweep(const SweepArgs& a, const Globals& g) {
   Config base;
   const SweepSpec spec = read_sweep(a.experiment, a.arguments, base);
   const std::vector<SweepRun> runs = expand_sweep(base, spec);  // every error before any run
+  if (a.replicas < 1)
+    throw ConfigError(
+        fmt::format("--replicas {} (valid: an integer >= 1, the runs trained "
+                    "together in one process)",
+                    a.replicas));
   if (a.slurm_script) {
-    const int64_t tasks =
-        a.tasks > 0 ? a.tasks : std::min<int64_t>(static_cast<int64_t>(runs.size()), 16);
+    SlurmArray array;
+    array.runs = runs.size();
+    array.groups = replica_groups(runs, a.replicas).size();
+    array.tasks = a.tasks > 0 ? a.tasks : std::min<int64_t>(static_cast<int64_t>(array.groups), 16);
+    array.cpus = a.cpus;
+    array.replicas = a.replicas;
     fs::create_directories(fs::path(a.root) / "slurm-logs");
-    fmt::print("{}", slurm_script(a.experiment, a.arguments, base, runs.size(), tasks, a.cpus,
-                                  self_executable()));
+    fmt::print("{}", slurm_script(a.experiment, a.arguments, base, array, self_executable()));
     return 0;
   }
   SweepOptions o;
@@ -59,6 +70,7 @@ int sweep(const SweepArgs& a, const Globals& g) {
   o.shard = shard.index;
   o.shards = shard.count;
   o.jobs = jobs_of(a);
+  o.replicas = a.replicas;
   return run_sweep(base, spec, o);
 }
 
@@ -68,6 +80,9 @@ Action define(CLI::App& sub, const Globals& g) {
   sub.add_option("arguments", a->arguments, "key=value, or key=v1,v2,... for a sweep axis");
   sub.add_option("--jobs", a->jobs,
                  "runs at a time (default: SLURM_CPUS_PER_TASK inside Slurm, else 1)");
+  sub.add_option("--replicas", a->replicas,
+                 "train up to K runs that differ only in replica-safe keys (gradscope keys) "
+                 "together in one process, as a replica group on --threads threads");
   sub.add_option("--shard", a->shard, "run only shard i of K (i/K); automatic in a Slurm array");
   sub.add_option("--root", a->root, "runs root (default: runs)")->capture_default_str();
   sub.add_flag("--slurm-script", a->slurm_script, "print an sbatch job-array script and exit");

@@ -113,6 +113,9 @@ Path sweep_logs_dir(const Path& sweep) {
 Path sweep_log(const Path& sweep, const std::string& id) {
   return sweep_logs_dir(sweep) / (id + ".log");
 }
+Path sweep_group_log(const Path& sweep, const std::string& first_id) {
+  return sweep_logs_dir(sweep) / (first_id + ".group.log");
+}
 Path sweep_failures(const Path& sweep, int64_t shard) {
   return sweep / fmt::format("failures-shard{}.json", shard);
 }

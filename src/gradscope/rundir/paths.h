@@ -61,6 +61,9 @@ Path sweep_configs_dir(const Path& sweep);
 Path sweep_config(const Path& sweep, const std::string& id);
 Path sweep_logs_dir(const Path& sweep);
 Path sweep_log(const Path& sweep, const std::string& id);
+// The log of a replica group's own process (each replica's lines are in its sweep_log), named
+// after the group's first run: logs/<id>.group.log.
+Path sweep_group_log(const Path& sweep, const std::string& first_id);
 Path sweep_failures(const Path& sweep, int64_t shard);
 // Whether `dir` holds a sweep (a manifest), and the files a starting shard may find there.
 bool is_sweep_dir(const Path& dir);

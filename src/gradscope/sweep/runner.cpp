@@ -24,6 +24,7 @@
 #include "gradscope/rundir/run_files.h"
 #include "gradscope/rundir/run_lock.h"
 #include "gradscope/rundir/run_state.h"
+#include "gradscope/sweep/replica_groups.h"
 
 namespace gradscope {
 namespace {
@@ -52,20 +53,6 @@ std::string duration(double s) {
   return fmt::format("{}s", t);
 }
 
-// Whether the run directory holds a run of this sweep point: its config's id is the point's, or
-// it is the point's run extended to more steps (gradscope run --resume DIR train.steps=M).
-bool same_point(const fs::path& dir, const SweepRun& r) {
-  try {
-    Config c = read_run_config(dir);
-    if (config_hash(c) == r.id) return true;
-    if (c.integer("train.steps") <= r.config.integer("train.steps")) return false;
-    c.set("train.steps", r.config.integer("train.steps"));
-    return config_hash(c) == r.id;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
 // Starts `gradscope ... ARGS` with stdout and stderr in `log`; returns the child's pid.
 pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const fs::path& log) {
   const pid_t pid = ::fork();
@@ -88,6 +75,18 @@ pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const 
 }
 
 }  // namespace
+
+bool holds_sweep_point(const fs::path& dir, const std::string& id, const Config& config) {
+  try {
+    Config c = read_run_config(dir);
+    if (config_hash(c) == id) return true;
+    if (c.integer("train.steps") <= config.integer("train.steps")) return false;
+    c.set("train.steps", config.integer("train.steps"));
+    return config_hash(c) == id;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
 
 Shard parse_shard(const std::string& text) {
   Shard s;
@@ -127,14 +126,14 @@ bool shard_from_slurm(Shard& shard) {
   return true;
 }
 
-int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) {
-  const std::vector<SweepRun> runs = expand_sweep(base, spec);  // validates every config
-  const std::string name = base.string("name");
-  const fs::path dir = o.root / name;
+namespace {
 
-  // The manifest: refuse a directory that holds a different sweep.
+// The sweep's manifest (spec and run ids) in its directory: written by the first shard, and a
+// directory holding a different sweep or anything else refused.
+void claim_sweep_dir(const fs::path& dir, const Config& base, const SweepSpec& spec,
+                     const std::vector<SweepRun>& runs) {
   nlohmann::ordered_json manifest;
-  manifest["name"] = name;
+  manifest["name"] = base.string("name");
   manifest["spec"] = nlohmann::ordered_json::parse(describe_sweep(spec));
   manifest["base_id"] = config_hash(base);
   nlohmann::ordered_json ids = nlohmann::ordered_json::array();
@@ -162,102 +161,156 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
   }
   fs::create_directories(rundir::sweep_configs_dir(dir));
   fs::create_directories(rundir::sweep_logs_dir(dir));
+}
 
-  // This shard's runs, minus the complete ones.
-  ResultsIndex index(rundir::index_file(o.root));
-  std::deque<size_t> todo;
-  int64_t skipped = 0, mine = 0;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    if (static_cast<int64_t>(i % static_cast<size_t>(o.shards)) != o.shard) continue;
-    ++mine;
-    const RunInspection state = inspect_run(dir / runs[i].id);
-    if (state.state == RunState::complete && same_point(dir / runs[i].id, runs[i])) {
-      // A run killed after its summary but before it indexed itself: index it now.
-      if (!index.has_run(dir / runs[i].id)) index.add_run(dir / runs[i].id, name);
-      ++skipped;
-      continue;
-    }
-    if (state.state == RunState::running) {  // another process trains it: leave it be
-      const auto lock = read_lock_holder(dir / runs[i].id);
-      const std::string who = lock              ? fmt::format("pid {} on {}", lock->pid, lock->host)
-                              : state.heartbeat ? fmt::format("pid {} on {}", state.heartbeat->pid,
-                                                              state.heartbeat->host)
-                                                : std::string("another process");
-      fmt::print(stderr, "gradscope: {} is running ({}); skipped\n", (dir / runs[i].id).string(),
-                 who);
-      ++skipped;
-      continue;
-    }
-    write_file_atomic(rundir::sweep_config(dir, runs[i].id), runs[i].config.to_toml());
-    todo.push_back(i);
+// Whether run r needs no process of this sweep: complete (indexed now if a kill came between its
+// summary and its index row), or trained by another process (a live lock or heartbeat).
+bool settled(const fs::path& dir, const SweepRun& r, ResultsIndex& index) {
+  const fs::path run_dir = dir / r.id;
+  const RunInspection state = inspect_run(run_dir);
+  if (state.state == RunState::complete && holds_sweep_point(run_dir, r.id, r.config)) {
+    if (!index.has_run(run_dir)) index.add_run(run_dir, dir.filename().string());
+    return true;
   }
+  if (state.state != RunState::running) return false;
+  const auto lock = read_lock_holder(run_dir);
+  const std::string who =
+      lock              ? fmt::format("pid {} on {}", lock->pid, lock->host)
+      : state.heartbeat ? fmt::format("pid {} on {}", state.heartbeat->pid, state.heartbeat->host)
+                        : std::string("another process");
+  fmt::print(stderr, "gradscope: {} is running ({}); skipped\n", run_dir.string(), who);
+  return true;
+}
+
+// The child's command line for a group of pending runs: `run` for one (resumed where a crash or
+// signal left checkpoints of it), `replicas` for several.
+std::vector<std::string> child_args(const SweepOptions& o, const fs::path& dir,
+                                    const std::vector<SweepRun>& runs,
+                                    const std::vector<size_t>& group) {
+  std::vector<std::string> args = {"--threads", std::to_string(o.threads)};
+  if (!o.device.empty()) args.insert(args.end(), {"--device", o.device});
+  if (group.size() > 1) {
+    args.insert(args.end(), {"replicas", dir.string()});
+    for (size_t i : group) args.push_back(runs[i].id);
+    return args;
+  }
+  const SweepRun& r = runs[group.front()];
+  const fs::path run_dir = dir / r.id;
+  args.push_back("run");
+  if (inspect_run(run_dir).state == RunState::resumable &&
+      holds_sweep_point(run_dir, r.id, r.config))
+    args.insert(args.end(), {"--resume", run_dir.string()});
+  else
+    args.insert(args.end(),
+                {rundir::sweep_config(dir, r.id).string(), "--out", run_dir.string(), "--force"});
+  return args;
+}
+
+// The exit status of one replica of a group whose process exited with `group_code`: its summary's
+// status, or the group's when it wrote none.
+int replica_exit(const fs::path& run_dir, int group_code) {
+  const auto summary = inspect_run(run_dir).summary;
+  if (!summary) return group_code == 130 ? 130 : 1;
+  if (summary->status == "completed") return 0;
+  return summary->status == "interrupted" ? 130 : 1;
+}
+
+}  // namespace
+
+int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) {
+  const std::vector<SweepRun> runs = expand_sweep(base, spec);  // validates every config
+  const std::string name = base.string("name");
+  const fs::path dir = o.root / name;
+  claim_sweep_dir(dir, base, spec, runs);
+
+  // This shard's groups (one run each without --replicas), minus their settled runs.
+  ResultsIndex index(rundir::index_file(o.root));
+  std::deque<std::vector<size_t>> todo;
+  int64_t skipped = 0, mine = 0;
+  const std::vector<std::vector<size_t>> groups = replica_groups(runs, o.replicas);
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (static_cast<int64_t>(g % static_cast<size_t>(o.shards)) != o.shard) continue;
+    std::vector<size_t> pending;
+    for (size_t i : groups[g]) {
+      ++mine;
+      if (settled(dir, runs[i], index)) {
+        ++skipped;
+        continue;
+      }
+      write_file_atomic(rundir::sweep_config(dir, runs[i].id), runs[i].config.to_toml());
+      pending.push_back(i);
+    }
+    if (!pending.empty()) todo.push_back(std::move(pending));
+  }
+  const std::string groups_text =
+      o.replicas > 1 ? fmt::format(" in {} replica groups of up to {},", todo.size(), o.replicas)
+                     : std::string();
   fmt::print(
-      "gradscope sweep {}: {} runs ({}), shard {}/{}: {} runs, {} already complete, "
+      "gradscope sweep {}: {} runs ({}), shard {}/{}: {} runs, {} already complete,{} "
       "{} jobs -> {}\n",
-      name, runs.size(), spec.mode, o.shard, o.shards, mine, skipped, o.jobs, dir.string());
+      name, runs.size(), spec.mode, o.shard, o.shards, mine, skipped, groups_text, o.jobs,
+      dir.string());
   std::fflush(stdout);
 
   g_interrupted = 0;
   auto prev_int = std::signal(SIGINT, on_sweep_signal);
   auto prev_term = std::signal(SIGTERM, on_sweep_signal);
-  std::map<pid_t, size_t> running;
+  std::map<pid_t, std::vector<size_t>> running;  // a child and the runs it trains
   std::vector<std::string> failures;
-  int64_t done = 0;
+  int64_t done = 0, total = 0, in_flight = 0;
+  for (const auto& g : todo) total += static_cast<int64_t>(g.size());
   const auto t0 = Clock::now();
   auto last_print = t0 - std::chrono::hours(1);
-  const size_t total = todo.size();
   auto status = [&](bool force) {
     if (!force && Clock::now() - last_print < std::chrono::milliseconds(o.live ? 500 : 10000))
       return;
     last_print = Clock::now();
     const double el = std::chrono::duration<double>(Clock::now() - t0).count();
     const double per = done > 0 ? el / double(done) : NAN;
-    const std::string line =
-        fmt::format("{}: {}/{} done, {} running, {} failed, {} skipped | {} elapsed | ETA {}", name,
-                    done, total, running.size(), failures.size(), skipped, duration(el),
-                    done > 0 ? duration(per * double(total - done - failures.size())) : "?");
+    const std::string line = fmt::format(
+        "{}: {}/{} done, {} running, {} failed, {} skipped | {} elapsed | ETA {}", name, done,
+        total, in_flight, failures.size(), skipped, duration(el),
+        done > 0 ? duration(per * double(total - done - int64_t(failures.size()))) : "?");
     if (o.live)
       fmt::print("\r\033[K{}", line);
     else
       fmt::print("{}\n", line);
     std::fflush(stdout);
   };
+  auto ended = [&](size_t i, int code) {
+    if (code == 0) {
+      ++done;
+    } else if (!(g_interrupted && code == 130)) {
+      failures.push_back(fmt::format("{} ({}): exit {}: {}", runs[i].id,
+                                     fmt::join(runs[i].axes, " "), code,
+                                     last_line(rundir::sweep_log(dir, runs[i].id))));
+    }
+  };
   while ((!todo.empty() && !g_interrupted) || !running.empty()) {
     while (!todo.empty() && !g_interrupted && static_cast<int>(running.size()) < o.jobs) {
-      const size_t i = todo.front();
+      std::vector<size_t> group = std::move(todo.front());
       todo.pop_front();
-      const SweepRun& r = runs[i];
-      const fs::path run_dir = dir / r.id;
-      std::vector<std::string> args = {"--threads", std::to_string(o.threads)};
-      if (!o.device.empty()) args.insert(args.end(), {"--device", o.device});
-      args.push_back("run");
-      if (inspect_run(run_dir).state == RunState::resumable && same_point(run_dir, r)) {
-        args.insert(args.end(), {"--resume", run_dir.string()});  // a crash or signal left it
-      } else {
-        args.insert(args.end(), {rundir::sweep_config(dir, r.id).string(), "--out",
-                                 run_dir.string(), "--force"});
-      }
-      running[spawn(o.executable, args, rundir::sweep_log(dir, r.id))] = i;
+      const std::string& first = runs[group.front()].id;
+      const fs::path log =
+          group.size() > 1 ? rundir::sweep_group_log(dir, first) : rundir::sweep_log(dir, first);
+      in_flight += static_cast<int64_t>(group.size());
+      running[spawn(o.executable, child_args(o, dir, runs, group), log)] = std::move(group);
     }
     status(false);
     int st = 0;
     const pid_t pid = ::waitpid(-1, &st, WNOHANG);
     if (pid > 0 && running.count(pid)) {
-      const size_t i = running[pid];
+      const std::vector<size_t> group = std::move(running[pid]);
       running.erase(pid);
+      in_flight -= static_cast<int64_t>(group.size());
       const int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      if (code == 0) {
-        ++done;
-      } else if (!(g_interrupted && code == 130)) {
-        failures.push_back(fmt::format("{} ({}): exit {}: {}", runs[i].id,
-                                       fmt::join(runs[i].axes, " "), code,
-                                       last_line(rundir::sweep_log(dir, runs[i].id))));
-      }
+      for (size_t i : group)
+        ended(i, group.size() > 1 ? replica_exit(dir / runs[i].id, code) : code);
       status(true);
       continue;
     }
     if (g_interrupted)
-      for (const auto& [p, i] : running) ::kill(p, SIGTERM);  // they checkpoint and stop
+      for (const auto& [p, g] : running) ::kill(p, SIGTERM);  // they checkpoint and stop
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   std::signal(SIGINT, prev_int);
@@ -279,16 +332,30 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
 }
 
 std::string slurm_script(const fs::path& experiment, const std::vector<std::string>& arguments,
-                         const Config& base, size_t runs, int64_t tasks, int64_t cpus,
+                         const Config& base, const SlurmArray& array,
                          const std::string& executable) {
   const std::string name = base.string("name");
   std::string args;
   for (const std::string& a : arguments) args += " '" + a + "'";
+  const bool grouped = array.replicas > 1;
+  const std::string how =
+      grouped ? fmt::format(
+                    "# the replica groups (up to {} runs each, {} groups) whose index mod {} is i\n"
+                    "# (gradscope reads SLURM_ARRAY_TASK_ID, _MIN and _COUNT), one group at a time "
+                    "on {} threads;",
+                    array.replicas, array.groups, array.tasks, array.cpus)
+              : fmt::format(
+                    "# the runs whose index mod {} is i (gradscope reads SLURM_ARRAY_TASK_ID, _MIN "
+                    "and\n# _COUNT), {} at a time (SLURM_CPUS_PER_TASK), one thread each;",
+                    array.tasks, array.cpus);
+  const std::string exec =
+      grouped ? fmt::format("{} --threads {} sweep {}{} --replicas {} --jobs 1", executable,
+                            array.cpus, fs::absolute(experiment).string(), args, array.replicas)
+              : fmt::format("{} sweep {}{}", executable, fs::absolute(experiment).string(), args);
   return fmt::format(
       "#!/bin/bash\n"
       "# gradscope sweep {name}: {runs} runs as a Slurm job array of {tasks} tasks. Task i runs\n"
-      "# the runs whose index mod {tasks} is i (gradscope reads SLURM_ARRAY_TASK_ID, _MIN and\n"
-      "# _COUNT), {cpus} at a time (SLURM_CPUS_PER_TASK), one thread each; finished runs are\n"
+      "{how} finished runs are\n"
       "# skipped, so resubmitting this script (or a requeued task) resumes the sweep. Every run\n"
       "# writes runs/{name}/<id>/ and adds itself to runs/index.sqlite.\n"
       "#SBATCH --job-name=gradscope-{name}\n"
@@ -297,11 +364,10 @@ std::string slurm_script(const fs::path& experiment, const std::vector<std::stri
       "#SBATCH --output={dir}/runs/slurm-logs/{name}-%A_%a.out\n"
       "set -euo pipefail\n"
       "cd {dir}\n"
-      "exec {exe} sweep {exp}{args}\n",
-      fmt::arg("name", name), fmt::arg("runs", runs), fmt::arg("tasks", tasks),
-      fmt::arg("cpus", cpus), fmt::arg("last", tasks - 1),
-      fmt::arg("dir", fs::current_path().string()), fmt::arg("exe", executable),
-      fmt::arg("exp", fs::absolute(experiment).string()), fmt::arg("args", args));
+      "exec {exec}\n",
+      fmt::arg("name", name), fmt::arg("runs", array.runs), fmt::arg("tasks", array.tasks),
+      fmt::arg("how", how), fmt::arg("cpus", array.cpus), fmt::arg("last", array.tasks - 1),
+      fmt::arg("dir", fs::current_path().string()), fmt::arg("exec", exec));
 }
 
 }  // namespace gradscope

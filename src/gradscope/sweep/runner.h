@@ -1,5 +1,7 @@
 // Running a sweep: each run is a child process (`gradscope --threads T run CONFIG --out DIR`, or
-// `run --resume DIR` for one a crash or signal left with checkpoints), at most `jobs` at a time,
+// `run --resume DIR` for one a crash or signal left with checkpoints), or with --replicas K each
+// replica group of runs is one (`gradscope --threads T replicas SWEEP_DIR ID...`,
+// sweep/replica_groups.h), at most `jobs` at a time,
 // with a live count of done / running / failed and an ETA. Runs already complete (rundir/
 // run_state.h; config hash equal to the run's id, or the same point extended to more steps) are
 // skipped, and runs that another process trains (a live heartbeat) are left alone, so rerunning
@@ -9,9 +11,10 @@
 // ids, in expansion order), configs/<id>.toml, <id>/ (the run directory) and logs/<id>.log; every
 // run adds itself to the results index of <root> when it ends.
 //
-// Sharding: run i of the expansion belongs to shard i mod K. Inside a Slurm job array the shard
-// is SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT (an array whose ids
-// are not MIN..MIN+COUNT-1 is refused), and jobs default to SLURM_CPUS_PER_TASK.
+// Sharding: run i of the expansion belongs to shard i mod K (with --replicas, group i). Inside a
+// Slurm job array the shard is SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT
+// (an array whose ids are not MIN..MIN+COUNT-1 is refused), and jobs default to
+// SLURM_CPUS_PER_TASK.
 #pragma once
 
 #include <cstdint>
@@ -25,9 +28,10 @@ namespace gradscope {
 
 struct SweepOptions {
   std::filesystem::path root = "runs";
-  int jobs = 1;        // concurrent runs
-  int threads = 1;     // threads per run
-  std::string device;  // --device of every run ("": the experiment's device key)
+  int jobs = 1;          // concurrent processes (runs, or replica groups)
+  int threads = 1;       // threads per process
+  int64_t replicas = 1;  // runs per replica group (sweep/replica_groups.h); 1: none
+  std::string device;    // --device of every run ("": the experiment's device key)
   int64_t shard = 0, shards = 1;
   bool live = false;       // a live status line (terminal)
   std::string executable;  // the gradscope binary to run children with
@@ -47,9 +51,25 @@ bool shard_from_slurm(Shard& shard);
 // was complete), 1 when some failed, 130 when interrupted.
 int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& options);
 
-// A ready sbatch script for the sweep as a job array of `tasks` tasks with `cpus` CPUs each.
+// Whether run_dir holds a run of the sweep point with this id and config: its config's id is the
+// point's, or it is the point's run extended to more steps (gradscope run --resume DIR
+// train.steps=M).
+bool holds_sweep_point(const std::filesystem::path& run_dir, const std::string& id,
+                       const Config& config);
+
+// The shape of a sweep's Slurm job array.
+struct SlurmArray {
+  size_t runs = 0;       // the sweep's runs
+  size_t groups = 0;     // its replica groups (= runs without --replicas)
+  int64_t tasks = 1;     // array tasks
+  int64_t cpus = 2;      // CPUs per task
+  int64_t replicas = 1;  // --replicas
+};
+
+// A ready sbatch script for the sweep as a job array: without replicas each task runs its runs
+// `cpus` at a time, one thread each; with them, its groups one at a time on `cpus` threads.
 std::string slurm_script(const std::filesystem::path& experiment,
-                         const std::vector<std::string>& arguments, const Config& base, size_t runs,
-                         int64_t tasks, int64_t cpus, const std::string& executable);
+                         const std::vector<std::string>& arguments, const Config& base,
+                         const SlurmArray& array, const std::string& executable);
 
 }  // namespace gradscope

@@ -1,0 +1,106 @@
+// Replica groups of a sweep: see replica_groups.h.
+#include "gradscope/sweep/replica_groups.h"
+
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "gradscope/index/results_index.h"
+#include "gradscope/run/replicas.h"
+#include "gradscope/run/trainer.h"
+#include "gradscope/rundir/paths.h"
+#include "gradscope/rundir/run_state.h"
+#include "gradscope/sweep/runner.h"
+
+namespace gradscope {
+
+namespace fs = std::filesystem;
+
+std::string replica_group_key(const Config& config) {
+  Config c = config;
+  for (const KeySpec& k : Config::schema())
+    if (k.replica_safe) c.set(k.key, k.default_value);
+  if (config.real("optim.weight_norm") != 0) c.set("optim.weight_norm", 1.0);  // on, any value
+  return config_hash(c);
+}
+
+std::vector<std::vector<size_t>> replica_groups(const std::vector<SweepRun>& runs, int64_t k) {
+  std::vector<std::vector<size_t>> groups;
+  std::map<std::string, size_t> open;  // group key -> its group that still has room
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const std::string key = k > 1 ? replica_group_key(runs[i].config) : runs[i].id;
+    const auto g = open.find(key);
+    if (k > 1 && g != open.end() && static_cast<int64_t>(groups[g->second].size()) < k) {
+      groups[g->second].push_back(i);
+      continue;
+    }
+    open[key] = groups.size();
+    groups.push_back({i});
+  }
+  return groups;
+}
+
+namespace {
+
+// Closes a log file opened for a replica.
+struct CloseFile {
+  void operator()(std::FILE* f) const {
+    if (f) std::fclose(f);
+  }
+};
+
+// How replica `id` of the sweep starts: resumed where an interrupted group left checkpoints of
+// this point, else fresh from the sweep's config of it (replacing what the directory holds).
+ReplicaRun replica_of(const fs::path& sweep_dir, const std::string& id,
+                      const ReplicaGroupOptions& o, std::FILE* log) {
+  const fs::path file = rundir::sweep_config(sweep_dir, id);
+  if (!fs::exists(file))
+    throw ConfigError(
+        fmt::format("{}: no run {} in this sweep (no {})", sweep_dir.string(), id, file.string()));
+  std::vector<std::string> overrides;
+  if (!o.device.empty()) overrides.push_back("device=" + o.device);
+  ReplicaRun r;
+  r.options.dir = sweep_dir / id;
+  r.options.version_header = o.version_header;
+  r.options.out = r.options.err = log;
+  const Config point = experiment_config(Config::from_file(file), overrides, file.string());
+  if (inspect_run(r.options.dir).state == RunState::resumable &&
+      holds_sweep_point(r.options.dir, id, point)) {
+    r.options.resume = true;
+    r.config = resume_config(r.options.dir, overrides);
+  } else {
+    r.options.force = true;
+    r.config = point;
+  }
+  return r;
+}
+
+}  // namespace
+
+int run_replica_group(const fs::path& sweep_dir, const std::vector<std::string>& ids,
+                      const ReplicaGroupOptions& o) {
+  std::vector<std::unique_ptr<std::FILE, CloseFile>> logs;
+  std::vector<ReplicaRun> group;
+  for (const std::string& id : ids) {
+    const fs::path log = rundir::sweep_log(sweep_dir, id);
+    logs.emplace_back(std::fopen(log.c_str(), "a"));
+    if (!logs.back()) throw std::runtime_error(log.string() + ": cannot open for writing");
+    group.push_back(replica_of(sweep_dir, id, o, logs.back().get()));
+  }
+  fmt::print("gradscope replicas: {} runs of {} as one group on {} threads\n", ids.size(),
+             sweep_dir.string(), o.threads);
+  std::fflush(stdout);
+  const std::vector<int> status = run_replicas(group, o.threads, [&](size_t i, int code) {
+    if (fs::exists(rundir::summary_file(group[i].options.dir))) add_to_index(group[i].options.dir);
+    fmt::print("{}: exit {}\n", ids[i], code);
+    std::fflush(stdout);
+  });
+  int code = 0;
+  for (int s : status)
+    if (s != 0) code = (s == 130 && (code == 0 || code == 130)) ? 130 : 1;
+  return code;
+}
+
+}  // namespace gradscope
