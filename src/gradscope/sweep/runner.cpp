@@ -265,12 +265,22 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
     if (!force && Clock::now() - last_print < std::chrono::milliseconds(o.live ? 500 : 10000))
       return;
     last_print = Clock::now();
+    // The replicas of groups still training that have ended (written their summary).
+    int64_t ended = 0, ended_ok = 0;
+    for (const auto& [p, g] : running)
+      if (g.size() > 1)
+        for (size_t i : g)
+          if (const auto summary = inspect_run(dir / runs[i].id).summary) {
+            ++ended;
+            ended_ok += summary->status == "completed";
+          }
+    const int64_t shown = done + ended_ok, failed = int64_t(failures.size()) + ended - ended_ok;
     const double el = std::chrono::duration<double>(Clock::now() - t0).count();
-    const double per = done > 0 ? el / double(done) : NAN;
-    const std::string line = fmt::format(
-        "{}: {}/{} done, {} running, {} failed, {} skipped | {} elapsed | ETA {}", name, done,
-        total, in_flight, failures.size(), skipped, duration(el),
-        done > 0 ? duration(per * double(total - done - int64_t(failures.size()))) : "?");
+    const double per = shown > 0 ? el / double(shown) : NAN;
+    const std::string line =
+        fmt::format("{}: {}/{} done, {} running, {} failed, {} skipped | {} elapsed | ETA {}", name,
+                    shown, total, in_flight - ended, failed, skipped, duration(el),
+                    shown > 0 ? duration(per * double(total - shown - failed)) : "?");
     if (o.live)
       fmt::print("\r\033[K{}", line);
     else
