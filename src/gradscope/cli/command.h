@@ -37,6 +37,7 @@ Command show_command();
 Command plot_command();
 Command sweep_command();
 Command replicas_command();
+Command llc_command();
 Command index_command();
 Command ls_command();
 Command export_command();

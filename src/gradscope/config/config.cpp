@@ -57,13 +57,17 @@ template <class Keep>
 std::string toml_text(const Config& values, const std::filesystem::path& home, Keep&& keep) {
   std::string out;
   for (const std::string& sec : sections()) {
-    if (!sec.empty()) out += "\n[" + sec + "]\n";
+    std::string lines;
     for (const KeySpec& s : Config::schema()) {
       if (section_of(s.key) != sec || !keep(s)) continue;
       const ConfigValue& v = values.value(s.key);
-      out += (sec.empty() ? s.key : s.key.substr(sec.size() + 1)) + " = " +
-             value_to_string(s.file ? file_as_written(v, home) : v) + "\n";
+      lines += (sec.empty() ? s.key : s.key.substr(sec.size() + 1)) + " = " +
+               value_to_string(s.file ? file_as_written(v, home) : v) + "\n";
     }
+    // A section added after version 1 with every key at its default is left out whole, header
+    // included, so that adding it renames no run.
+    if (!sec.empty() && !lines.empty()) out += "\n[" + sec + "]\n";
+    out += lines;
   }
   return out;
 }

@@ -258,6 +258,29 @@ const std::vector<KeySpec>& schema_table() {
       {"task.match_tolerance", 0.1,
        "in-context regression: a prediction within this of ridge's matches it (exact-match metric)",
        3},
+      // The local learning coefficient (gradscope llc; run/llc.h): SGLD chains at a checkpoint.
+      KeySpec{"llc.step_size", 1e-4, "SGLD step size epsilon", 4}.within(above(0, "> 0")),
+      KeySpec{"llc.localization", 100.0, "gamma of the pull (gamma / 2) |w - w*|^2 towards w*", 4}
+          .within(at_least(0, ">= 0")),
+      KeySpec{"llc.nbeta", 0.0, "the inverse temperature n beta (0: from llc.nbeta_from)", 4}
+          .within(at_least(0, ">= 0 (0: n / log n of llc.nbeta_from)")),
+      KeySpec{"llc.nbeta_from", "n"s,
+              "n beta = n / log n of the training examples (n, Lau et al.) or of the minibatch "
+              "(batch, devinterp's default)",
+              4}
+          .one_of({"n", "batch"}),
+      KeySpec{"llc.chains", int64_t{4}, "independent SGLD chains", 4}.within(
+          at_least(1, "an integer >= 1")),
+      KeySpec{"llc.draws", int64_t{200}, "draws per chain (after the burn-in)", 4}.within(
+          at_least(1, "an integer >= 1")),
+      KeySpec{"llc.burn_in", int64_t{0}, "SGLD steps before the first draw", 4}.within(
+          at_least(0, "an integer >= 0")),
+      KeySpec{"llc.draw_every", int64_t{1}, "SGLD steps from one draw to the next", 4}.within(
+          at_least(1, "an integer >= 1")),
+      KeySpec{"llc.batch_size", int64_t{0}, "examples per SGLD step (0: the whole train split)", 4}
+          .within(at_least(0, "an integer >= 0 (0: full batch)")),
+      KeySpec{"llc.seed", int64_t{0}, "seed of the chains' noise and minibatches", 4}.within(
+          at_least(0, "an integer >= 0")),
   };
   return table;
 }

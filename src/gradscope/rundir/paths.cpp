@@ -34,6 +34,15 @@ Path spectra_dir(const Path& run) {
 Path spectra_file(const Path& run, const std::string& matrix) {
   return spectra_dir(run) / (matrix + ".npy");
 }
+Path llc_dir(const Path& run) {
+  return run / "llc";
+}
+Path llc_settings_file(const Path& run) {
+  return llc_dir(run) / "settings.json";
+}
+Path llc_trace_file(const Path& run, int64_t step) {
+  return llc_dir(run) / fmt::format("trace_{:08d}.npy", step);
+}
 Path fourier_dir(const Path& run) {
   return run / "fourier";
 }

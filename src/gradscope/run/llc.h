@@ -1,0 +1,69 @@
+// The local learning coefficient (LLC, Lau et al. 2023; shared/REFERENCES.md 5) of a model at a
+// checkpoint w*, estimated as devinterp estimates it: chains of SGLD sampling
+// exp(-n beta L_n(w) - (gamma / 2) |w - w*|^2) from w*, each step
+//   w <- w - (epsilon / 2) (n beta grad L_m(w) + gamma (w - w*)) + N(0, epsilon I),
+// with L_m the training objective's mean loss over the step's examples (the whole train split, or
+// llc.batch_size drawn without replacement). A draw is the loss of the step's own examples at w
+// before that step's update, taken after llc.burn_in steps and then every llc.draw_every steps.
+// Per chain lambda-hat = n beta (mean of its draws - L_n(w*)), L_n(w*) the loss on the whole train
+// split at w*; the estimate is their mean over chains and their standard deviation (n - 1).
+// n beta defaults to n / log n of the training examples (llc.nbeta_from = n, Lau et al.'s beta* =
+// 1 / log n), or of the minibatch (batch, devinterp's default); llc.nbeta sets it outright.
+// The chains' noise is Rng(llc.seed, "llc").substream(chain); chain c's minibatches are those of
+// steps c * S ... of Batches(train, llc.batch_size, llc.seed), S the steps per chain. The padding
+// between parameters stays zero. It runs on the cpu backend, in the run's precision.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gradscope/config/config.h"
+#include "gradscope/config/options.h"
+#include "gradscope/run/experiment.h"
+
+namespace gradscope {
+
+enum class NbetaFrom { n, batch };
+
+// The llc.* keys (config/options.h: defaults, valid values and help in config/schema.cpp).
+struct LlcConfig {
+  double step_size = option<double>("llc.step_size");
+  double localization = option<double>("llc.localization");
+  double nbeta = option<double>("llc.nbeta");  // 0: from nbeta_from
+  NbetaFrom nbeta_from = option<NbetaFrom>("llc.nbeta_from");
+  int64_t chains = option<int64_t>("llc.chains");
+  int64_t draws = option<int64_t>("llc.draws");
+  int64_t burn_in = option<int64_t>("llc.burn_in");
+  int64_t draw_every = option<int64_t>("llc.draw_every");
+  int64_t batch_size = option<int64_t>("llc.batch_size");  // 0: the whole train split
+  int64_t seed = option<int64_t>("llc.seed");
+  bool operator==(const LlcConfig&) const = default;
+};
+LlcConfig llc_options(const Config& config);
+
+struct LlcEstimate {
+  double nbeta = 0;         // the n beta used
+  std::string nbeta_how;    // "n / log n, n = 911 (llc.nbeta_from = n)", or "llc.nbeta"
+  double init_loss = 0;     // L_n(w*)
+  std::vector<double> llc;  // [chains] lambda-hat of each chain (NaN: it diverged)
+  std::vector<std::vector<double>> traces;  // [chains][draws] the draws' losses (NaN after a
+                                            // divergence)
+  double mean = 0, std = 0;                 // over the chains that did not diverge
+  std::vector<std::string> warnings;        // a chain that diverged, did not settle, or gave < 0
+};
+
+// Estimates the LLC at the experiment's current parameters (w*, e.g. a checkpoint's), leaving
+// them as they were. The experiment must be on the cpu, with a fixed training set (not a task
+// that draws fresh samples).
+template <class T>
+LlcEstimate estimate_llc(Experiment<T>& x, const LlcConfig& c);
+
+// The number of SGLD steps of each chain: burn_in + draws * draw_every.
+int64_t llc_chain_steps(const LlcConfig& c);
+
+// The n beta of a run with n training examples, and how it was set ("10000 / log 10000" or
+// "llc.nbeta").
+double llc_nbeta(const LlcConfig& c, int64_t n, std::string& how);
+
+}  // namespace gradscope

@@ -1,0 +1,29 @@
+// `gradscope llc RUN`: the local learning coefficient (run/llc.h) at a run's checkpoints, written
+// into its directory: llc/settings.json (the llc.* settings, n beta and how it was set),
+// llc/steps.npy (float32 [S], the checkpoint steps estimated), llc/llc.npy (float32 [S, chains],
+// each chain's lambda-hat; NaN where a chain diverged), llc/init_loss.npy (float32 [S], L_n(w*))
+// and llc/trace_<step>.npy (float32 [chains, draws], every draw's loss). A rerun with the same
+// settings skips the steps already there; other settings replace the folder, saying so.
+#pragma once
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace gradscope {
+
+struct LlcRequest {
+  std::filesystem::path run;           // the run directory
+  std::string steps = "all";           // all | last | A,B,... (checkpoint steps)
+  std::vector<std::string> overrides;  // llc.key=value
+  std::string device;                  // --device ("" or cpu; anything else is refused)
+};
+
+// Estimates and writes; prints one line per step to `out` and each warning as one line
+// "gradscope: warning: ..." to `err`. Throws ConfigError on bad input (a key other than llc.*, a
+// step without a checkpoint, another device) before anything is written. Returns 0.
+int llc_over_checkpoints(const LlcRequest& request, std::FILE* out = stdout,
+                         std::FILE* err = stderr);
+
+}  // namespace gradscope
