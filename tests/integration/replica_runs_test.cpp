@@ -107,8 +107,9 @@ TEST_F(Replicas, OnTheCpuEveryReplicaIsItsPlainRunByteForByte) {
     std::string experiment, overrides, name;
   };
   const std::vector<Case> cases = {
-      {"nanda-grokking.toml", "train.steps=12 train.log_every=4", "nanda-grokking"},  // transformer
-      {"pair-mlp.toml", "train.steps=60", "pair-mlp"},                                // an MLP
+      {"nanda-grokking.toml", "train.steps=12 train.log_every=4 probe.every=6",
+       "nanda-grokking"},                                       // transformer
+      {"pair-mlp.toml", "train.steps=60", "pair-mlp"},          // an MLP
       {"diag-stages.toml", "train.steps=200", "diag-stages"}};  // rank dynamics
   for (const Case& c : cases) {
     const std::string args =
