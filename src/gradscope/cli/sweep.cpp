@@ -56,6 +56,11 @@ int sweep(const SweepArgs& a, const Globals& g) {
     fmt::print("{}", slurm_script(a.experiment, a.arguments, base, array, self_executable()));
     return 0;
   }
+  if (a.replicas > 1 && g.threads == 1)
+    fmt::print(stderr,
+               "gradscope: note: --replicas {} with --threads 1 steps the replicas one at a time; "
+               "--threads N spreads them over N threads\n",
+               a.replicas);
   SweepOptions o;
   o.root = a.root;
   o.threads = g.threads;

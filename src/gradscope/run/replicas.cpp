@@ -19,10 +19,14 @@ struct LiveReplica {
   int status = -1;  // set when the replica ended in this round
 };
 
-// The exit status of an exception as the command line gives it, after its line on `err`.
+// The exit status of an exception as the command line gives it, after its line on `err` (a line
+// that cannot be written, on a full disk, is dropped: nothing leaves a worker).
 int failed(const std::exception& e, std::FILE* err) {
-  fmt::print(err, "gradscope: error: {}\n", e.what());
-  std::fflush(err);
+  try {
+    fmt::print(err, "gradscope: error: {}\n", e.what());
+    std::fflush(err);
+  } catch (...) {
+  }
   return dynamic_cast<const std::invalid_argument*>(&e) ? 2 : 1;
 }
 
@@ -32,6 +36,8 @@ void advance(LiveReplica& r, const RunOptions& o) {
     if (!r.run->advance()) r.status = r.run->finish();
   } catch (const std::exception& e) {
     r.status = failed(e, o.err);
+  } catch (...) {
+    r.status = 1;
   }
   if (r.status >= 0) r.run.reset();  // releases its directory's lock
 }
@@ -46,7 +52,12 @@ std::vector<int> run_replicas(const std::vector<ReplicaRun>& group, int threads,
     status[i] = code;
     if (ended) ended(i, code);
   };
+  const StopOnSignal signals;  // from the first start on: a stop while starting stops the group
   for (size_t i = 0; i < group.size(); ++i) {
+    if (stop_requested()) {
+      end(i, 130);  // not started: the same sweep command starts it again
+      continue;
+    }
     try {
       live.push_back({i, start_run(group[i].config, group[i].options)});
     } catch (const std::exception& e) {
@@ -57,7 +68,6 @@ std::vector<int> run_replicas(const std::vector<ReplicaRun>& group, int threads,
   const bool cpu = std::all_of(group.begin(), group.end(), [](const ReplicaRun& r) {
     return r.config.string("device") == "cpu";
   });
-  const StopOnSignal signals;
   while (!live.empty()) {
     const int workers = cpu ? std::min<int>(threads, static_cast<int>(live.size())) : 1;
     if (workers <= 1) {  // one replica at a time, its kernels on every thread

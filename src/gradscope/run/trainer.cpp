@@ -5,6 +5,7 @@
 
 #include <fmt/core.h>
 
+#include <atomic>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
@@ -33,9 +34,10 @@
 namespace gradscope {
 namespace {
 
-volatile std::sig_atomic_t g_stop = 0;
+std::atomic<int> g_stop{0};  // lock-free: a signal handler may store to it
+static_assert(std::atomic<int>::is_always_lock_free);
 extern "C" void on_signal(int) {
-  g_stop = 1;
+  g_stop.store(1);
 }
 
 // The run's loop, one iteration per advance() (SteppedRun, trainer.h).
@@ -117,7 +119,7 @@ bool Training<T>::advance() {
   const bool end = s_ == end_step();
   const bool probe_step = !x_.probes.empty() && (x_.probe.is_probe_step(s_, x_.train.steps) || end);
   if (s_ % x_.train.log_every == 0 || end || probe_step) log_row(s_, lr, probe_step, end);
-  const bool stopping = g_stop != 0;
+  const bool stopping = g_stop.load() != 0;
   if ((s_ != start_ || !o_.resume) && policy_.due(s_, end, stopping)) checkpoint(s_);
   if (end) return false;
   if (stopping) {
@@ -387,8 +389,12 @@ Config resume_config(const std::filesystem::path& dir, const std::vector<std::st
   return c;
 }
 
+bool stop_requested() {
+  return g_stop.load() != 0;
+}
+
 StopOnSignal::StopOnSignal() {
-  g_stop = 0;
+  g_stop.store(0);
   previous_int_ = std::signal(SIGINT, on_signal);
   previous_term_ = std::signal(SIGTERM, on_signal);
 }

@@ -47,6 +47,9 @@ class SteppedRun {
   virtual int finish() = 0;
 };
 
+// Whether SIGINT or SIGTERM came while a StopOnSignal was in scope.
+bool stop_requested();
+
 // While in scope, SIGINT and SIGTERM ask every run of this process to checkpoint and stop.
 class StopOnSignal {
  public:

@@ -206,13 +206,30 @@ std::vector<std::string> child_args(const SweepOptions& o, const fs::path& dir,
   return args;
 }
 
-// The exit status of one replica of a group whose process exited with `group_code`: its summary's
-// status, or the group's when it wrote none.
-int replica_exit(const fs::path& run_dir, int group_code) {
-  const auto summary = inspect_run(run_dir).summary;
-  if (!summary) return group_code == 130 ? 130 : 1;
-  if (summary->status == "completed") return 0;
-  return summary->status == "interrupted" ? 130 : 1;
+// A child process of the sweep: the runs it trains and, for a replica group, where its own log
+// stood when it started (the log is appended to across sessions).
+struct Child {
+  std::vector<size_t> group;
+  fs::path log;
+  uintmax_t log_start = 0;
+};
+
+// The exit status of each replica that has ended in a group's session: its lines "<id>: exit N"
+// in the group's log past where the session started.
+std::map<std::string, int> replica_exits(const Child& c) {
+  std::map<std::string, int> out;
+  std::ifstream in(c.log);
+  in.seekg(static_cast<std::streamoff>(c.log_start));
+  for (std::string line; std::getline(in, line);) {
+    const size_t at = line.find(": exit ");
+    if (at != std::string::npos) out[line.substr(0, at)] = std::atoi(line.c_str() + at + 7);
+  }
+  return out;
+}
+
+// A group's exit as a replica's when it never wrote one: a stop signal is an interruption.
+int group_exit(int code) {
+  return code == 130 || code == 128 + SIGINT || code == 128 + SIGTERM ? 130 : 1;
 }
 
 }  // namespace
@@ -255,7 +272,7 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
   g_interrupted = 0;
   auto prev_int = std::signal(SIGINT, on_sweep_signal);
   auto prev_term = std::signal(SIGTERM, on_sweep_signal);
-  std::map<pid_t, std::vector<size_t>> running;  // a child and the runs it trains
+  std::map<pid_t, Child> running;
   std::vector<std::string> failures;
   int64_t done = 0, total = 0, in_flight = 0;
   for (const auto& g : todo) total += static_cast<int64_t>(g.size());
@@ -265,15 +282,14 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
     if (!force && Clock::now() - last_print < std::chrono::milliseconds(o.live ? 500 : 10000))
       return;
     last_print = Clock::now();
-    // The replicas of groups still training that have ended (written their summary).
+    // The replicas of groups still training that have ended (their groups' log lines).
     int64_t ended = 0, ended_ok = 0;
-    for (const auto& [p, g] : running)
-      if (g.size() > 1)
-        for (size_t i : g)
-          if (const auto summary = inspect_run(dir / runs[i].id).summary) {
-            ++ended;
-            ended_ok += summary->status == "completed";
-          }
+    for (const auto& [p, c] : running)
+      if (c.group.size() > 1)
+        for (const auto& [id, code] : replica_exits(c)) {
+          ++ended;
+          ended_ok += code == 0;
+        }
     const int64_t shown = done + ended_ok, failed = int64_t(failures.size()) + ended - ended_ok;
     const double el = std::chrono::duration<double>(Clock::now() - t0).count();
     const double per = shown > 0 ? el / double(shown) : NAN;
@@ -304,23 +320,30 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
       const fs::path log =
           group.size() > 1 ? rundir::sweep_group_log(dir, first) : rundir::sweep_log(dir, first);
       in_flight += static_cast<int64_t>(group.size());
-      running[spawn(o.executable, child_args(o, dir, runs, group), log)] = std::move(group);
+      std::error_code ec;
+      const uintmax_t size = fs::file_size(log, ec);
+      const pid_t child = spawn(o.executable, child_args(o, dir, runs, group), log);
+      running[child] = {std::move(group), log, ec ? 0 : size};
     }
     status(false);
     int st = 0;
     const pid_t pid = ::waitpid(-1, &st, WNOHANG);
     if (pid > 0 && running.count(pid)) {
-      const std::vector<size_t> group = std::move(running[pid]);
+      const Child c = std::move(running[pid]);
       running.erase(pid);
-      in_flight -= static_cast<int64_t>(group.size());
+      in_flight -= static_cast<int64_t>(c.group.size());
       const int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      for (size_t i : group)
-        ended(i, group.size() > 1 ? replica_exit(dir / runs[i].id, code) : code);
+      const std::map<std::string, int> exits =
+          c.group.size() > 1 ? replica_exits(c) : std::map<std::string, int>{};
+      for (size_t i : c.group) {
+        const auto e = exits.find(runs[i].id);
+        ended(i, c.group.size() == 1 ? code : e != exits.end() ? e->second : group_exit(code));
+      }
       status(true);
       continue;
     }
     if (g_interrupted)
-      for (const auto& [p, g] : running) ::kill(p, SIGTERM);  // they checkpoint and stop
+      for (const auto& [p, c] : running) ::kill(p, SIGTERM);  // they checkpoint and stop
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   std::signal(SIGINT, prev_int);
