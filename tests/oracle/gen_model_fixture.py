@@ -145,7 +145,34 @@ CASES = [
     ("transformer_gelu_tanh", dict(BASE_T, **{"model.activation": "gelu_tanh"})),
     ("mlp_concat_gelu_tanh", {"model.type": "mlp", "model.mlp_form": "concat", "model.d_embed": 8,
                               "model.d_hidden": 10, "model.activation": "gelu_tanh"}),
+    ("transformer_1layer_gelu", dict(BASE_T, **{"model.norm": "none", "model.n_layers": 1,
+                                                "model.d_model": 8, "model.d_mlp": 16,
+                                                "model.activation": "gelu"})),
 ]
+# Smooth cases small enough for the exact Hessian (tests/oracle/hessian_oracle_test.cpp).
+HESSIAN_CASES = {"mlp_pair_square", "mlp_concat_gelu_tanh", "transformer_1layer_gelu"}
+
+
+def hessian_of(loss_of, params):
+    """The exact Hessian of loss_of(params) over every parameter, flattened in the dict's order:
+    its top 5 eigenvalues and trace, and each tensor's diagonal block's top eigenvalue and trace."""
+    names = list(params)
+    sizes = [params[k].numel() for k in names]
+    flat = torch.cat([params[k].detach().reshape(-1) for k in names])
+
+    def f(x):
+        parts = torch.split(x, sizes)
+        return loss_of({k: v.reshape(params[k].shape) for k, v, in zip(names, parts)})
+    H = torch.autograd.functional.hessian(f, flat)
+    out = dict(top=torch.linalg.eigvalsh(H).flip(0)[:5].tolist(), trace=H.trace().item(),
+               tensors={})
+    start = 0
+    for k, size in zip(names, sizes):
+        block = H[start:start + size, start:start + size]
+        out["tensors"][k] = dict(top=torch.linalg.eigvalsh(block)[-1].item(),
+                                 trace=block.trace().item())
+        start += size
+    return out
 
 
 def main():
@@ -173,6 +200,10 @@ def main():
             params={k: v.detach().reshape(-1).tolist() for k, v in params.items()},
             logits=logits.detach().reshape(-1).tolist(), loss=loss.item(),
             grads={k: v.grad.reshape(-1).tolist() for k, v in params.items()}))
+        if name in HESSIAN_CASES:
+            forward = transformer_logits if c["model.type"] == "transformer" else mlp_logits
+            out["cases"][-1]["hessian"] = hessian_of(
+                lambda q: F.cross_entropy(forward(c, q, inputs), targets), params)
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "models.json")
     with open(path, "w") as f:
         json.dump(out, f)

@@ -222,6 +222,8 @@ TEST(Options, NoOptionsStructWritesADefaultOfItsOwn) {
       {"tasks/emergence.h", "EmergenceTaskConfig"},
       {"tasks/incontext.h", "InContextTaskConfig"},
       {"tasks/text.h", "TextTaskConfig"},
+      {"run/llc.h", "LlcConfig"},
+      {"run/hessian.h", "HessianConfig"},
   };
   const std::regex field(R"(^ ?[\w:<>, ]+? (\w+) = (.*)$)");
   int bound = 0;

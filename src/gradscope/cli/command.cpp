@@ -1,6 +1,7 @@
 // The subcommand table and what its commands share: see command.h.
 #include "gradscope/cli/command.h"
 
+#include <memory>
 #include <stdexcept>
 
 #include "gradscope/run/trainer.h"
@@ -18,7 +19,7 @@ const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
       run_command(),   show_command(),   plot_command(),   sweep_command(),  replicas_command(),
       index_command(), ls_command(),     export_command(), theory_command(), sample_command(),
-      serve_command(), report_command(), keys_command(),   llc_command(),
+      serve_command(), report_command(), keys_command(),   llc_command(),    hessian_command(),
   };
   return table;
 }
@@ -51,6 +52,22 @@ void host_only(const char* command, const Globals& g) {
     throw std::invalid_argument(std::string("--device ") + g.device + ": " + command +
                                 " reads run directories on the host, wherever the runs trained "
                                 "(valid: cpu)");
+}
+
+Action define_checkpoint_measure(CLI::App& sub, const Globals& g, const std::string& prefix,
+                                 int (*measure)(const CheckpointMeasureRequest&)) {
+  auto a = std::make_shared<CheckpointMeasureRequest>();
+  auto run = std::make_shared<std::string>();
+  sub.add_option("run", *run, "the run directory")->required();
+  sub.add_option("overrides", a->overrides,
+                 prefix + ".key=value settings (gradscope keys " + prefix + ")");
+  sub.add_option("--steps", a->steps, "checkpoint steps: all, last, or A,B,...")
+      ->capture_default_str();
+  return [a, run, &g, measure] {
+    a->run = *run;
+    a->device = g.device;
+    return measure(*a);
+  };
 }
 
 }  // namespace gradscope::cli

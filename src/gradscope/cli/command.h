@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "gradscope/run/checkpoint_measures.h"
+
 namespace gradscope::cli {
 
 // The options given before the subcommand, read by the actions once parsing is done.
@@ -38,6 +40,7 @@ Command plot_command();
 Command sweep_command();
 Command replicas_command();
 Command llc_command();
+Command hessian_command();
 Command index_command();
 Command ls_command();
 Command export_command();
@@ -54,6 +57,10 @@ std::string run_version_header();  // the comment lines a run's config.toml star
 std::string self_executable();
 // The results index file: `index`, or runs/index.sqlite; bad input when it does not exist.
 std::filesystem::path existing_index(const std::string& index);
+// The arguments of a measure at a run's checkpoints (gradscope llc, hessian): the run, its
+// `prefix`* settings and --steps; the action runs `measure` on them.
+Action define_checkpoint_measure(CLI::App& sub, const Globals& g, const std::string& prefix,
+                                 int (*measure)(const CheckpointMeasureRequest&));
 // Commands that read run directories on the host refuse --device other than cpu.
 void host_only(const char* command, const Globals& g);
 

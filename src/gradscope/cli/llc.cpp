@@ -1,25 +1,17 @@
 // `gradscope llc RUN_DIR [--steps all|last|A,B,...] [llc.key=value ...]` estimates the local
 // learning coefficient at the run's checkpoints by SGLD (run/llc.h) into RUN_DIR/llc/.
-#include <memory>
-
 #include "gradscope/cli/command.h"
 #include "gradscope/run/llc_checkpoints.h"
 
 namespace gradscope::cli {
 namespace {
 
+int measure(const CheckpointMeasureRequest& r) {
+  return llc_over_checkpoints(r);
+}
+
 Action define(CLI::App& sub, const Globals& g) {
-  auto a = std::make_shared<LlcRequest>();
-  auto run = std::make_shared<std::string>();
-  sub.add_option("run", *run, "the run directory")->required();
-  sub.add_option("overrides", a->overrides, "llc.key=value settings (gradscope keys llc)");
-  sub.add_option("--steps", a->steps, "checkpoint steps: all, last, or A,B,...")
-      ->capture_default_str();
-  return [a, run, &g] {
-    a->run = *run;
-    a->device = g.device;
-    return llc_over_checkpoints(*a);
-  };
+  return define_checkpoint_measure(sub, g, "llc", &measure);
 }
 
 }  // namespace

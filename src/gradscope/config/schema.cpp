@@ -281,6 +281,21 @@ const std::vector<KeySpec>& schema_table() {
           .within(at_least(0, "an integer >= 0 (0: full batch)")),
       KeySpec{"llc.seed", int64_t{0}, "seed of the chains' noise and minibatches", 4}.within(
           at_least(0, "an integer >= 0")),
+      // The curvature of the training loss (gradscope hessian; run/hessian.h).
+      KeySpec{"hessian.top_k", int64_t{5}, "the largest Hessian eigenvalues reported", 4}.within(
+          at_least(1, "an integer >= 1")),
+      KeySpec{"hessian.iterations", int64_t{100},
+              "Lanczos steps (at most the parameter count; exact when equal to it)", 4}
+          .within(at_least(1, "an integer >= 1")),
+      KeySpec{"hessian.trace_probes", int64_t{100}, "Hutchinson's Rademacher probes of the trace",
+              4}
+          .within(at_least(2, "an integer >= 2")),
+      KeySpec{"hessian.fd_step", 1e-5,
+              "h of the central differences (g(w + h u) - g(w - h u)) / 2h, u a unit vector", 4}
+          .within(above(0, "> 0")),
+      {"hessian.per_tensor", true, "also each parameter tensor's diagonal block", 4},
+      KeySpec{"hessian.seed", int64_t{0}, "seed of the Lanczos start and the trace probes", 4}
+          .within(at_least(0, "an integer >= 0")),
   };
   return table;
 }

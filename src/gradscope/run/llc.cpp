@@ -89,6 +89,9 @@ double llc_nbeta(const LlcConfig& c, int64_t n, std::string& how) {
   }
   const int64_t of =
       c.nbeta_from == NbetaFrom::n || c.batch_size == 0 ? n : std::min(c.batch_size, n);
+  if (of < 2)
+    throw ConfigError(
+        fmt::format("n beta = n / log n needs n >= 2 examples ({} here); set llc.nbeta", of));
   how = fmt::format("{} / log {}", of, of);
   return double(of) / std::log(double(of));
 }

@@ -7,23 +7,15 @@
 #pragma once
 
 #include <cstdio>
-#include <filesystem>
-#include <string>
-#include <vector>
+
+#include "gradscope/run/checkpoint_measures.h"
 
 namespace gradscope {
-
-struct LlcRequest {
-  std::filesystem::path run;           // the run directory
-  std::string steps = "all";           // all | last | A,B,... (checkpoint steps)
-  std::vector<std::string> overrides;  // llc.key=value
-  std::string device;                  // --device ("" or cpu; anything else is refused)
-};
 
 // Estimates and writes; prints one line per step to `out` and each warning as one line
 // "gradscope: warning: ..." to `err`. Throws ConfigError on bad input (a key other than llc.*, a
 // step without a checkpoint, another device) before anything is written. Returns 0.
-int llc_over_checkpoints(const LlcRequest& request, std::FILE* out = stdout,
+int llc_over_checkpoints(const CheckpointMeasureRequest& request, std::FILE* out = stdout,
                          std::FILE* err = stderr);
 
 }  // namespace gradscope

@@ -37,8 +37,8 @@ Path spectra_file(const Path& run, const std::string& matrix) {
 Path llc_dir(const Path& run) {
   return run / "llc";
 }
-Path llc_settings_file(const Path& run) {
-  return llc_dir(run) / "settings.json";
+Path hessian_dir(const Path& run) {
+  return run / "hessian";
 }
 Path llc_trace_file(const Path& run, int64_t step) {
   return llc_dir(run) / fmt::format("trace_{:08d}.npy", step);

@@ -39,11 +39,12 @@ Path spectra_file(const Path& run, const std::string& matrix);  // spectra/<matr
 Path spectra_steps_file(const Path& run);                       // spectra/steps.npy
 Path fourier_dir(const Path& run);                              // fourier/
 Path fourier_steps_file(const Path& run);                       // fourier/steps.npy
-// gradscope llc (run/llc_checkpoints.h): llc/settings.json, llc/steps.npy, llc/llc.npy,
-// llc/init_loss.npy and llc/trace_<8 digits>.npy (one per checkpoint step).
+// Measures at checkpoints (run/checkpoint_measures.h), each folder with settings.json, steps.npy
+// and its arrays: gradscope llc's llc/ (and llc/trace_<8 digits>.npy per step), gradscope
+// hessian's hessian/.
 Path llc_dir(const Path& run);
-Path llc_settings_file(const Path& run);
 Path llc_trace_file(const Path& run, int64_t step);
+Path hessian_dir(const Path& run);
 Path checkpoints_dir(const Path& run);
 Path checkpoint_file(const Path& run, int64_t step);
 Path damaged_checkpoint_file(const Path& run, int64_t step);  // set aside by a resume

@@ -15,6 +15,8 @@ void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau,
              const int* lwork, int* info);
 void dposv_(const char* uplo, const int* n, const int* nrhs, double* a, const int* lda, double* b,
             const int* ldb, int* info);
+void dstev_(const char* jobz, const int* n, double* d, double* e, double* z, const int* ldz,
+            double* work, int* info);
 void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda, const double* tau,
              double* work, const int* lwork, int* info);
 }
@@ -78,6 +80,17 @@ bool solve_positive_definite(double* A, double* b, int64_t n) {
   int info = 0;
   dposv_("U", &N, &one, A, &N, b, &N, &info);
   return info == 0;
+}
+
+std::vector<double> tridiagonal_eigenvalues(std::vector<double> diagonal, std::vector<double> off) {
+  const int n = static_cast<int>(diagonal.size()), one = 1;
+  if (n == 0) return {};
+  off.resize(static_cast<size_t>(n));  // dstev's E has n - 1 entries and room for one more
+  double z = 0;
+  int info = 0;
+  dstev_("N", &n, diagonal.data(), off.data(), &z, &one, nullptr, &info);
+  if (info != 0) throw std::runtime_error("dstev failed (info " + std::to_string(info) + ")");
+  return diagonal;
 }
 
 }  // namespace gradscope

@@ -21,4 +21,8 @@ std::vector<double> orthonormal_columns(const double* A, int64_t m, int64_t k);
 // definite.
 bool solve_positive_definite(double* A, double* b, int64_t n);
 
+// The eigenvalues, ascending, of the symmetric tridiagonal matrix with diagonal `diagonal` [n] and
+// off-diagonal `off` [n - 1] (dstev). Throws std::runtime_error when LAPACK reports a failure.
+std::vector<double> tridiagonal_eigenvalues(std::vector<double> diagonal, std::vector<double> off);
+
 }  // namespace gradscope

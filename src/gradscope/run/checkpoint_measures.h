@@ -1,0 +1,60 @@
+// Measures computed at a run's checkpoints after (or while) it trains, each into a folder of its
+// own in the run directory (gradscope llc: llc/, gradscope hessian: hessian/): the config they read
+// (the run's own with overrides of their keys only, on the cpu), the checkpoint steps a --steps
+// argument names, and the folder's table of rows by step, which a rerun with the same settings
+// extends instead of recomputing.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gradscope/config/config.h"
+
+namespace gradscope {
+
+// What a measure at checkpoints is asked for on the command line.
+struct CheckpointMeasureRequest {
+  std::filesystem::path run;           // the run directory
+  std::string steps = "all";           // all | last | A,B,... (checkpoint steps)
+  std::vector<std::string> overrides;  // the measure's key=value settings
+  std::string device;                  // --device ("" or cpu; anything else is refused)
+};
+
+// The run's config with `overrides` (key=value) of `prefix` keys ("llc." for `command` llc) only,
+// on the cpu (tf32 read as the float32 it stores): a device other than cpu is refused (`device`:
+// --device), and so is a run that is training now. Throws ConfigError.
+Config checkpoint_measure_config(const std::filesystem::path& run, const std::string& command,
+                                 const std::string& prefix,
+                                 const std::vector<std::string>& overrides,
+                                 const std::string& device);
+
+// The checkpoint steps named by `which`: all, last, or A,B,... (each a step with a checkpoint).
+// Throws ConfigError naming the valid steps.
+std::vector<int64_t> chosen_checkpoint_steps(const std::filesystem::path& run,
+                                             const std::string& which);
+
+// A folder's rows: steps.npy (float32 [S], ascending) and one float32 [S, width] array per column
+// name, under settings.json. Opening it with other settings (or none) starts it afresh.
+class StepTable {
+ public:
+  // columns: (file name, width) of each array. Creates the folder and writes settings.json.
+  StepTable(std::filesystem::path folder, const nlohmann::ordered_json& settings,
+            std::vector<std::pair<std::string, int64_t>> columns, std::FILE* out);
+  bool has(int64_t step) const { return rows_.count(step) != 0; }
+  // Sets the step's row (one vector of its width per column) and rewrites the arrays.
+  void set(int64_t step, std::vector<std::vector<float>> row);
+
+ private:
+  void read();
+  std::filesystem::path folder_;
+  std::vector<std::pair<std::string, int64_t>> columns_;
+  std::map<int64_t, std::vector<std::vector<float>>> rows_;
+};
+
+}  // namespace gradscope

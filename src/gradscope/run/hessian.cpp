@@ -1,0 +1,108 @@
+// The curvature of a run's loss: see hessian.h.
+#include "gradscope/run/hessian.h"
+
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+#include "gradscope/run/steps.h"
+#include "gradscope/rundir/checkpoint.h"
+
+namespace gradscope {
+
+HessianConfig hessian_options(const Config& c) {
+  return options_from<HessianConfig>(c);
+}
+
+std::vector<double> packed_values(ParamStore<double>& ps) {
+  std::vector<double> w;
+  for (const ParamInfo& p : ps.params())
+    w.insert(w.end(), ps.values().begin() + p.offset,
+             ps.values().begin() + p.offset + p.shape.numel());
+  return w;
+}
+
+GradientFunction packed_gradient(ParamStore<double>& ps, std::function<void()> backward) {
+  return [&ps, backward = std::move(backward)](const double* w, double* g) {
+    int64_t k = 0;
+    for (const ParamInfo& p : ps.params()) {
+      std::copy(w + k, w + k + p.shape.numel(), ps.values().begin() + p.offset);
+      k += p.shape.numel();
+    }
+    backward();
+    k = 0;
+    for (const ParamInfo& p : ps.params()) {
+      std::copy(ps.grads().begin() + p.offset, ps.grads().begin() + p.offset + p.shape.numel(),
+                g + k);
+      k += p.shape.numel();
+    }
+  };
+}
+
+HessianEstimate estimate_hessian(Experiment<double>& x, const HessianConfig& c) {
+  if (x.context) throw ConfigError("gradscope hessian runs on the cpu (device = cpu)");
+  ParamStore<double>& ps = x.model->params();
+  const std::vector<double> w = packed_values(ps);
+  const int64_t d = static_cast<int64_t>(w.size());
+  Steps<double> steps(x, x.data.train.size());
+  HessianEstimate e;
+  const GradientFunction gradient = packed_gradient(ps, [&] {
+    steps.gradient(Examples{}, true);
+    ++e.gradients;
+  });
+  const LinearOperator H = finite_difference_hessian(gradient, w, c.fd_step);
+  const auto seed = static_cast<uint64_t>(c.seed);
+  e.top = top_eigenvalues(H, d, c.top_k, c.iterations, seed);
+  e.trace = hutchinson_trace(H, d, c.trace_probes, seed);
+  if (c.per_tensor) {
+    int64_t offset = 0;
+    for (const ParamInfo& p : ps.params()) {
+      const int64_t n = p.shape.numel();
+      const LinearOperator block = diagonal_block(H, d, offset, n);
+      e.tensors.push_back({p.name, top_eigenvalues(block, n, 1, c.iterations, seed).at(0),
+                           hutchinson_trace(block, n, c.trace_probes, seed)});
+      offset += n;
+    }
+  }
+  int64_t k = 0;  // the parameters back as they were
+  for (const ParamInfo& p : ps.params()) {
+    std::copy(w.begin() + k, w.begin() + k + p.shape.numel(), ps.values().begin() + p.offset);
+    k += p.shape.numel();
+  }
+  return e;
+}
+
+void load_values_as_double(const std::filesystem::path& file, ParamStore<double>& ps) {
+  const CheckpointLayout layout = read_checkpoint_layout(file);  // verifies the checksum
+  const auto values = std::find_if(layout.buffers.begin(), layout.buffers.end(),
+                                   [](const auto& b) { return b.name == "values"; });
+  if (values == layout.buffers.end()) throw std::runtime_error(file.string() + ": no values");
+  std::ifstream in(file, std::ios::binary);
+  std::vector<char> bytes(static_cast<size_t>(values->elements * layout.element_size));
+  in.seekg(values->byte_offset);
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
+    throw std::runtime_error(file.string() + ": cannot read its values");
+  auto element = [&](int64_t i) {
+    if (layout.element_size == 8) {
+      double v;
+      std::memcpy(&v, bytes.data() + i * 8, 8);
+      return v;
+    }
+    float v;
+    std::memcpy(&v, bytes.data() + i * 4, 4);
+    return double(v);
+  };
+  for (const ParamInfo& p : ps.params()) {
+    const auto it = std::find_if(layout.params.begin(), layout.params.end(),
+                                 [&](const CheckpointParam& q) { return q.name == p.name; });
+    int64_t n = 1;
+    if (it != layout.params.end())
+      for (int64_t s : it->shape) n *= s;
+    if (it == layout.params.end() || n != p.shape.numel())
+      throw std::runtime_error(file.string() + ": parameter " + p.name +
+                               " is missing or of another shape");
+    for (int64_t i = 0; i < n; ++i) ps.values()[p.offset + i] = element(it->offset + i);
+  }
+}
+
+}  // namespace gradscope

@@ -1,0 +1,59 @@
+// The curvature of a run's training loss at its parameters (probes/curvature.h's operators on the
+// run's model): the top eigenvalues and the trace of the Hessian of the training objective on the
+// whole train split, for the whole model and for each parameter tensor's diagonal block, from
+// central differences of float64 gradients. A float32 run's checkpoint is read into a float64
+// copy of its model (load_values_as_double), so the differences never see float32 rounding.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "gradscope/config/options.h"
+#include "gradscope/nn/param_store.h"
+#include "gradscope/probes/curvature.h"
+#include "gradscope/run/experiment.h"
+
+namespace gradscope {
+
+// The hessian.* keys (config/options.h: defaults, valid values and help in config/schema.cpp).
+struct HessianConfig {
+  int64_t top_k = option<int64_t>("hessian.top_k");
+  int64_t iterations = option<int64_t>("hessian.iterations");
+  int64_t trace_probes = option<int64_t>("hessian.trace_probes");
+  double fd_step = option<double>("hessian.fd_step");
+  bool per_tensor = option<bool>("hessian.per_tensor");
+  int64_t seed = option<int64_t>("hessian.seed");
+  bool operator==(const HessianConfig&) const = default;
+};
+HessianConfig hessian_options(const Config& config);
+
+struct TensorCurvature {
+  std::string name;
+  double top = 0;  // the block's largest eigenvalue
+  TraceEstimate trace;
+};
+
+struct HessianEstimate {
+  std::vector<double> top;  // [top_k] descending
+  TraceEstimate trace;
+  std::vector<TensorCurvature> tensors;  // per parameter tensor, in the store's order
+  int64_t gradients = 0;                 // gradient evaluations it took
+};
+
+// Every parameter element in the store's order, without the padding: [d].
+std::vector<double> packed_values(ParamStore<double>& ps);
+// The gradient over packed parameters: sets them, runs `backward` (which must zero the
+// gradients, record the loss and run backward on the store's tape) and packs the gradient.
+GradientFunction packed_gradient(ParamStore<double>& ps, std::function<void()> backward);
+
+// The curvature at the experiment's current parameters (left as they were), on the cpu.
+HessianEstimate estimate_hessian(Experiment<double>& x, const HessianConfig& c);
+
+// Reads a checkpoint's parameter values (float32 or float64) into `ps` by name, converting to
+// double. Throws std::runtime_error naming the file and a parameter that does not match.
+void load_values_as_double(const std::filesystem::path& checkpoint, ParamStore<double>& ps);
+
+}  // namespace gradscope
