@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gradscope/config/config.h"
+#include "gradscope/run/experiment.h"
 
 namespace gradscope {
 
@@ -33,6 +34,19 @@ Config checkpoint_measure_config(const std::filesystem::path& run, const std::st
                                  const std::string& prefix,
                                  const std::vector<std::string>& overrides,
                                  const std::string& device);
+
+// The experiment of the config, refused (ConfigError naming the run and what `measure` needs)
+// when its task draws fresh samples every step: these measures read a fixed training set.
+template <class T>
+std::unique_ptr<Experiment<T>> fixed_set_experiment(const Config& config,
+                                                    const std::filesystem::path& run,
+                                                    const std::string& measure) {
+  auto x = Experiment<T>::build(config);
+  if (x->data.sample)
+    throw ConfigError(run.string() + ": its task draws fresh samples every step; " + measure +
+                      " needs a fixed training set");
+  return x;
+}
 
 // The checkpoint steps named by `which`: all, last, or A,B,... (each a step with a checkpoint).
 // Throws ConfigError naming the valid steps.

@@ -22,19 +22,20 @@ std::vector<double> packed_values(ParamStore<double>& ps) {
   return w;
 }
 
+void set_packed_values(ParamStore<double>& ps, const double* w) {
+  for (const ParamInfo& p : ps.params()) {
+    std::copy(w, w + p.shape.numel(), ps.values().begin() + p.offset);
+    w += p.shape.numel();
+  }
+}
+
 GradientFunction packed_gradient(ParamStore<double>& ps, std::function<void()> backward) {
   return [&ps, backward = std::move(backward)](const double* w, double* g) {
-    int64_t k = 0;
-    for (const ParamInfo& p : ps.params()) {
-      std::copy(w + k, w + k + p.shape.numel(), ps.values().begin() + p.offset);
-      k += p.shape.numel();
-    }
+    set_packed_values(ps, w);
     backward();
-    k = 0;
     for (const ParamInfo& p : ps.params()) {
-      std::copy(ps.grads().begin() + p.offset, ps.grads().begin() + p.offset + p.shape.numel(),
-                g + k);
-      k += p.shape.numel();
+      std::copy(ps.grads().begin() + p.offset, ps.grads().begin() + p.offset + p.shape.numel(), g);
+      g += p.shape.numel();
     }
   };
 }
@@ -64,11 +65,7 @@ HessianEstimate estimate_hessian(Experiment<double>& x, const HessianConfig& c) 
       offset += n;
     }
   }
-  int64_t k = 0;  // the parameters back as they were
-  for (const ParamInfo& p : ps.params()) {
-    std::copy(w.begin() + k, w.begin() + k + p.shape.numel(), ps.values().begin() + p.offset);
-    k += p.shape.numel();
-  }
+  set_packed_values(ps, w.data());  // the parameters back as they were
   return e;
 }
 

@@ -45,6 +45,8 @@ struct HessianEstimate {
 
 // Every parameter element in the store's order, without the padding: [d].
 std::vector<double> packed_values(ParamStore<double>& ps);
+// Sets the parameters from packed values w [d] (packed_values' order).
+void set_packed_values(ParamStore<double>& ps, const double* w);
 // The gradient over packed parameters: sets them, runs `backward` (which must zero the
 // gradients, record the loss and run backward on the store's tape) and packs the gradient.
 GradientFunction packed_gradient(ParamStore<double>& ps, std::function<void()> backward);

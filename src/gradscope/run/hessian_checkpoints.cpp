@@ -16,11 +16,7 @@ int hessian_over_checkpoints(const CheckpointMeasureRequest& r, std::FILE* out) 
   const std::vector<int64_t> steps = chosen_checkpoint_steps(r.run, r.steps);
   config.set("precision", std::string("float64"));  // the checkpoints are read into float64
   const HessianConfig c = hessian_options(config);
-  const auto x = Experiment<double>::build(config);
-  if (x->data.sample)
-    throw ConfigError(r.run.string() +
-                      ": its task draws fresh samples every step; the Hessian here is the "
-                      "training split's (a fixed training set)");
+  const auto x = fixed_set_experiment<double>(config, r.run, "the Hessian of the training loss");
   nlohmann::ordered_json settings;
   settings["top_k"] = c.top_k;
   settings["iterations"] = c.iterations;

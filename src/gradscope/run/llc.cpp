@@ -78,10 +78,6 @@ LlcConfig llc_options(const Config& c) {
   return options_from<LlcConfig>(c);
 }
 
-int64_t llc_chain_steps(const LlcConfig& c) {
-  return c.burn_in + c.draws * c.draw_every;
-}
-
 double llc_nbeta(const LlcConfig& c, int64_t n, std::string& how) {
   if (c.nbeta > 0) {
     how = "llc.nbeta";
@@ -109,10 +105,10 @@ LlcEstimate estimate_llc(Experiment<T>& x, const LlcConfig& c) {
   e.nbeta = llc_nbeta(c, n, e.nbeta_how);
   int64_t d = 0;  // parameters
   for (const ParamInfo& p : ps.params()) d += p.shape.numel();
-  Batches full(x.data, 0, 0), batches(x.data, c.batch_size, static_cast<uint64_t>(c.seed));
-  Steps<T> steps(x, std::max(full.size(), batches.size()));
+  Batches batches(x.data, c.batch_size, static_cast<uint64_t>(c.seed));
+  Steps<T> steps(x, n);  // the full batch, the largest of its steps
   e.init_loss = steps.gradient(Examples{}, true);
-  const int64_t total = llc_chain_steps(c);
+  const int64_t total = c.burn_in + c.draws * c.draw_every;  // SGLD steps of a chain
   std::vector<double> z;
   for (int64_t chain = 0; chain < c.chains; ++chain) {
     std::copy(w_star.begin(), w_star.end(), ps.values().begin());

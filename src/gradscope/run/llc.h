@@ -59,9 +59,6 @@ struct LlcEstimate {
 template <class T>
 LlcEstimate estimate_llc(Experiment<T>& x, const LlcConfig& c);
 
-// The number of SGLD steps of each chain: burn_in + draws * draw_every.
-int64_t llc_chain_steps(const LlcConfig& c);
-
 // The n beta of a run with n training examples, and how it was set ("10000 / log 10000" or
 // "llc.nbeta").
 double llc_nbeta(const LlcConfig& c, int64_t n, std::string& how);

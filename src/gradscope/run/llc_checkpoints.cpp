@@ -39,11 +39,7 @@ int estimate_at_steps(const CheckpointMeasureRequest& r, const Config& config, s
                       std::FILE* err) {
   const std::vector<int64_t> steps = chosen_checkpoint_steps(r.run, r.steps);
   const LlcConfig c = llc_options(config);
-  const auto x = Experiment<T>::build(config);
-  if (x->data.sample)
-    throw ConfigError(r.run.string() +
-                      ": its task draws fresh samples every step; the LLC needs a fixed "
-                      "training set");
+  const auto x = fixed_set_experiment<T>(config, r.run, "the LLC");
   std::string how;
   const double nbeta = llc_nbeta(c, x->data.train.size(), how);
   StepTable table(rundir::llc_dir(r.run), settings_json(c, nbeta, how),
