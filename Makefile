@@ -89,6 +89,7 @@ oracle-fixtures:
 	@bash scripts/install-deps.sh --torch
 	/usr/bin/python3 tests/oracle/gen_optim_fixture.py
 	/usr/bin/python3 tests/oracle/gen_model_fixture.py
+	/usr/bin/python3 tests/oracle/gen_numerics_fixture.py
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

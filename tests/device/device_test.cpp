@@ -311,6 +311,13 @@ std::vector<Trajectory> every_family_and_feature() {
       {"epoch-batches", mlp + "train.batch_size=100 train.batch_order=epoch"},
       {"clip-cosine-sgd", mlp + "optim.name=sgd optim.momentum=0.9 optim.lr=0.1 "
                                 "optim.clip_norm=0.5 optim.decay=cosine"},
+      // Prieto et al.'s model and controls (probes/numerics.h; examples/prieto-*.toml).
+      {"onehot-stablemax", mlp + "model.mlp_form=onehot model.mlp_bias=false model.init=uniform "
+                                 "train.loss=stablemax optim.weight_decay=0"},
+      {"orthogonal-torch-float64",
+       mlp + "model.mlp_form=onehot model.init=uniform "
+             "optim.orthogonal=true train.softmax_numerics=torch_float64"},
+      {"torch-float32", mlp + "train.softmax_numerics=torch_float32"},
   };
 }
 

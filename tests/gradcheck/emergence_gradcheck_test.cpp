@@ -78,6 +78,25 @@ TEST(EmergenceGradcheck, DenseMlpHingeAndCrossEntropy) {
   }
 }
 
+// Prieto et al.'s model: operand ids as concatenated one-hot vectors into bias-free dense layers,
+// under StableMax's cross-entropy and PyTorch's float64 log-softmax.
+TEST(EmergenceGradcheck, OneHotMlpWithoutBiases) {
+  Dataset d;
+  d.length = 2;
+  d.inputs = {0, 1, 2, 2, 1, 0, 3, 1, 2, 3, 0, 0};  // [6, 2] ids in [0, 4)
+  d.targets = {1, 0, 3, 2, 1, 0};
+  ModelConfig c;
+  c.type = "mlp", c.mlp_form = MlpForm::onehot, c.depth = 2, c.d_hidden = 5, c.mlp_bias = false;
+  c.init = InitScheme::uniform;
+  c.activation = Activation::gelu;
+  ModelShape s{4, 4, 2, 0, 0, 0};
+  auto m = make_model<double>(c, s, 3);
+  EXPECT_EQ(m->params().count(), 3);           // no biases
+  EXPECT_EQ(m->params().info(0).shape[0], 8);  // [2 V, Dhid]
+  check(*m, d, Loss::stablemax);
+  check(*m, d, Loss::cross_entropy);
+}
+
 TaskData sequences() {
   EmergenceTaskConfig c;
   c.name = "induction";

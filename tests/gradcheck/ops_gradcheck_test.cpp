@@ -187,6 +187,59 @@ TEST(Gradcheck, CrossEntropy) {
                   [](auto& t, const V& in) { return cross_entropy(t, in[0], targets.data()); });
 }
 
+TEST(Gradcheck, StableMaxCrossEntropy) {
+  // Logits of both signs, away from 0 where s(x) changes form (s is C^1 there, not C^2).
+  static const std::array<int32_t, 5> targets{0, 6, 3, 3, 1};
+  GradcheckOptions o;
+  o.away_from_zero = 1e-3;
+  check_gradients(
+      {{5, 7}},
+      [](auto& t, const V& in) {
+        return stablemax_cross_entropy(t, scale(t, in[0], 3.0), targets.data());
+      },
+      o);
+}
+
+TEST(Gradcheck, TorchCrossEntropyInFloat64) {
+  static const std::array<int32_t, 5> targets{0, 6, 3, 3, 1};
+  check_gradients({{5, 7}}, [](auto& t, const V& in) {
+    return torch_cross_entropy(t, in[0], targets.data(), true);
+  });
+}
+
+// PyTorch's float32 arithmetic agrees with gradscope's cross-entropy on ordinary logits, and
+// past a margin near 17 (float32's 2^-24 against exp(-margin) summed over 4 others) its
+// target-class gradient is exactly 0 (Softmax Collapse) where gradscope's is not.
+TEST(Gradcheck, TorchCrossEntropyFloat32CollapsesWhereGradscopesDoesNot) {
+  const int64_t N = 2, C = 5;
+  const int32_t targets[] = {1, 3};
+  auto run = [&](std::vector<float> x, bool torch32, std::vector<float>& dx) {
+    Arena arena;
+    Tape<float> t(arena);
+    dx.assign(N * C, 0.0f);
+    Var logits = t.param(Tensor<float>(x.data(), Shape{N, C}), dx.data());
+    Var l = torch32 ? torch_cross_entropy(t, logits, targets, false)
+                    : cross_entropy(t, logits, targets);
+    const double v = t.value(l)[0];
+    t.backward(l);
+    return v;
+  };
+  std::vector<float> ordinary = {0.3f, 1.2f, -0.5f, 0.1f, 0.9f, -1.0f, 0.4f, 0.2f, 2.0f, 0.0f};
+  std::vector<float> a, b;
+  EXPECT_NEAR(run(ordinary, true, a), run(ordinary, false, b), 1e-6);
+  for (int64_t i = 0; i < N * C; ++i) EXPECT_NEAR(a[i], b[i], 1e-6) << i;
+  std::vector<float> collapsed(N * C, 0.0f);
+  collapsed[0 * C + 1] = 20.0f;
+  collapsed[1 * C + 3] = 30.0f;
+  run(collapsed, true, a);
+  run(collapsed, false, b);
+  EXPECT_EQ(a[0 * C + 1], 0.0f);
+  EXPECT_EQ(a[1 * C + 3], 0.0f);
+  EXPECT_LT(b[0 * C + 1], 0.0f);
+  EXPECT_LT(b[1 * C + 3], 0.0f);
+  EXPECT_GT(a[0 * C + 0], 0.0f);  // the other classes keep their (tiny) gradients
+}
+
 TEST(Gradcheck, HingeInsideTheMargin) {
   // Scores 0.3 x with |x| well below 3: every example inside the margin (finite differences
   // never straddle the kinks at f = +-1).

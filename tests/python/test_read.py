@@ -59,6 +59,27 @@ def test_config_summary_and_metrics_match_the_files(root):
             assert (value is None and math.isnan(got)) or got == value, (i, key)
 
 
+def test_numerics_columns_and_their_summary_section(root):
+    run = gs.Run(root / "wd01")
+    m = run.metrics
+    shares = ["numerics.sc_torch_float32", "numerics.absorbed_target", "numerics.absorbed_row",
+              "numerics.adam_eps_share"]
+    for key in shares + ["numerics.margin_q10", "numerics.margin_q50", "numerics.margin_q90",
+                         "numerics.nlm_cosine"]:
+        assert key in m.columns, key
+    assert math.isnan(m["numerics.adam_eps_share"].iloc[0])  # no moments before the first step
+    later = m[shares].iloc[1:]
+    assert ((later >= 0) & (later <= 1)).all().all()
+    assert (m["numerics.margin_q10"] <= m["numerics.margin_q90"]).all()
+    assert m["numerics.nlm_cosine"].abs().max() <= 1
+    section = run.summary["numerics"]
+    assert set(section) == {k[len("numerics."):] + "_half_step" for k in shares + ["numerics.nlm_cosine"]}
+    for key, step in section.items():  # the first logged step at or above one half
+        column = m["numerics." + key[: -len("_half_step")]]
+        above = m["step"][column >= 0.5]
+        assert step == (int(above.iloc[0]) if len(above) else None), key
+
+
 def test_checkpoint_params_are_shaped_views_matching_the_logged_norms(root):
     run = gs.Run(root / "wd1")
     assert run.checkpoint_steps[-1] == 600

@@ -124,6 +124,18 @@ test('hovering a chart shows the values under the cursor', async () => {
   assert.match(await page.textContent('.chart[data-title="Loss"] .u-legend .u-series:first-child .u-value'), /^\d+$/);
 });
 
+test('a classification run shows its numerical-stability measures', async () => {
+  const run = sweepRuns()[0];
+  await open('#/run/' + encodeURIComponent('grok-mlp-small/' + run));
+  await page.waitForSelector('.chart[data-title="Numerical stability"] .u-over');
+  const labels = await page.$$eval('.chart[data-title="Numerical stability"] .u-legend .u-series:not(:first-child) .u-label',
+    (v) => v.map((e) => e.textContent));
+  for (const k of ['numerics.sc_torch_float32', 'numerics.absorbed_target', 'numerics.nlm_cosine'])
+    assert.ok(labels.includes(k), `${k} in ${labels}`);
+  await page.waitForSelector('.chart[data-title="Logit margins"]');
+  assert.match(await page.textContent('#summary'), /numerics: sc_torch_float32_half_step/);
+});
+
 test('clicking a phase-diagram cell opens that run', async () => {
   await open('#/sweep/grok-mlp-small');
   await page.waitForSelector('svg.phase rect.cell');

@@ -323,6 +323,9 @@
       { title: 'Loss', keys: take(/(^|_)loss$|_loss_|bits$/), logy: true },
       { title: 'Accuracy', keys: take(/acc/), logy: false },
       { title: 'Weight norms', keys: take(/norm/), logy: true },
+      // probes/numerics.h: Softmax Collapse, absorbed gradients, eps-dominated Adam, NLM cosine
+      { title: 'Numerical stability', keys: take(/^numerics\.(?!margin)/), logy: false },
+      { title: 'Logit margins', keys: take(/^numerics\.margin/), logy: false },
       { title: 'Stable ranks', keys: take(/stable_rank/), logy: false },
       { title: 'In-context and prefix matching', keys: take(/icl_score|prefix_match/), logy: false },
     ].filter((g) => g.keys.length);
@@ -335,6 +338,8 @@
     const out = [];
     if (summary.memorized_step != null) out.push({ step: summary.memorized_step, label: 'memorized' });
     if (summary.generalized_step != null) out.push({ step: summary.generalized_step, label: 'generalized' });
+    const collapse = (summary.numerics || {}).sc_torch_float32_half_step;
+    if (collapse != null) out.push({ step: collapse, label: 'softmax collapse 50%' });
     return out;
   }
 
@@ -348,6 +353,7 @@
       if (s.message) rows.push(['message', s.message]);
       for (const [k, v] of Object.entries(s.phase_changes || {}))
         rows.push(['phase change: ' + k, JSON.stringify(v)]);
+      for (const [k, v] of Object.entries(s.numerics || {})) rows.push(['numerics: ' + k, fmt(v)]);
       for (const [k, v] of Object.entries(s.final || {})) rows.push(['final ' + k, fmt(v)]);
     }
     return h('div', { class: 'panel', id: 'summary' }, h('h3', {}, 'Summary'),

@@ -82,6 +82,10 @@ Var attention_rows(Tape<T>& t, Var q, Var k_table, Var v_table, const int32_t* r
 // caller's and must stay alive until backward. Backward scatter-adds into W's gradient.
 template <class T>
 Var embedding(Tape<T>& t, const int32_t* ids, Shape ids_shape, Var W);
+// y [R, L V] = the one-hot vectors of ids [R, L] (values in [0, V)) side by side: a constant (no
+// gradient). The ids must stay alive until the tape is reset.
+template <class T>
+Var one_hot(Tape<T>& t, const int32_t* ids, int64_t R, int64_t L, int64_t V);
 // Same storage, new shape (a view: no copy, gradient shared).
 template <class T>
 Var reshape(Tape<T>& t, Var x, Shape shape);
@@ -107,6 +111,15 @@ Var select_last(Tape<T>& t, Var x);
 // Stable log-sum-exp, accumulated in double; backward: (softmax - onehot) / N.
 template <class T>
 Var cross_entropy(Tape<T>& t, Var logits, const int32_t* targets);
+// Mean over rows of -log(s(x_t) / sum_j s(x_j)), s(x) = x + 1 (x >= 0), 1 / (1 - x) (x < 0):
+// StableMax's cross-entropy (Prieto et al. 2025), in double. logits [N, C], targets [N].
+template <class T>
+Var stablemax_cross_entropy(Tape<T>& t, Var logits, const int32_t* targets);
+// Cross-entropy computed as PyTorch computes it with the logits cast to float (float64 = false:
+// the softmax collapses where that float sum of exp(x - max) rounds to 1) or to double: the
+// log-softmax and its backward in that precision (kernels::TorchCrossEntropyRows).
+template <class T>
+Var torch_cross_entropy(Tape<T>& t, Var logits, const int32_t* targets, bool float64);
 // Mean over rows of max(0, 1 - y f) (Barak et al.'s hinge loss): scores f [N, 1], targets [N]
 // in {0, 1} with y = 2 * target - 1. Backward: -y / N where the margin is below 1 (0 at the kink).
 template <class T>

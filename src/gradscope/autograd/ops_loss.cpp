@@ -43,6 +43,38 @@ void cross_entropy_backward(Tape<T>& t, const Node<T>& n) {
                      N * C);
 }
 
+// ---- stablemax_cross_entropy ----
+// Node layout: in = {logits}; saved[0] = targets [N], saved[1] = sum_j s(x_j) per row [N] (double).
+template <class T>
+void stablemax_backward(Tape<T>& t, const Node<T>& n) {
+  const Var x{n.in[0]}, y{n.out};
+  if (!t.requires_grad(x)) return;
+  const int64_t N = t.shape(x)[0], C = t.shape(x)[1];
+  bool fresh = false;
+  T* dx = t.grad_fresh(x, fresh);
+  t.backend().launch(
+      kernels::StableMaxGrad<T>{t.value(x).data, static_cast<const double*>(n.saved[1]),
+                                static_cast<const int32_t*>(n.saved[0]), t.grad_if_any(y), N, C, dx,
+                                fresh},
+      N * C);
+}
+
+// ---- torch_cross_entropy ----
+// Node layout: in = {logits}; saved[0] = targets [N], saved[1] = log-softmax [N, C] in U (float
+// or double: i[0] = 1 for double).
+template <class T, class U>
+void torch_ce_backward(Tape<T>& t, const Node<T>& n) {
+  const Var x{n.in[0]}, y{n.out};
+  if (!t.requires_grad(x)) return;
+  const int64_t N = t.shape(x)[0], C = t.shape(x)[1];
+  bool fresh = false;
+  T* dx = t.grad_fresh(x, fresh);
+  t.backend().launch(kernels::TorchCrossEntropyGrad<T, U>{static_cast<const U*>(n.saved[1]),
+                                                          static_cast<const int32_t*>(n.saved[0]),
+                                                          t.grad_if_any(y), N, C, dx, fresh},
+                     N * C);
+}
+
 // ---- hinge: mean max(0, 1 - y f) ----
 // Node layout: in = {scores}; saved[0] = targets [N].
 template <class T>
@@ -99,19 +131,64 @@ Var scalar_sum(Tape<T>& t, Var x, double factor) {
   return y;
 }
 
-}  // namespace
-
+// Checks logits [N, C] and (host) targets in [0, C); returns N and C.
 template <class T>
-Var cross_entropy(Tape<T>& t, Var logits, const int32_t* targets) {
+std::pair<int64_t, int64_t> class_rows(Tape<T>& t, Var logits, const int32_t* targets,
+                                       const char* op) {
   const Shape& s = t.shape(logits);
-  if (s.rank != 2 || s[1] < 1)
-    detail::shape_error("cross_entropy", "logits " + s.str() + " must be [N, C]");
+  if (s.rank != 2 || s[1] < 1) detail::shape_error(op, "logits " + s.str() + " must be [N, C]");
   const int64_t N = s[0], C = s[1];
   for (int64_t r = 0; r < N && t.backend().host_memory(); ++r)  // device targets: at upload
     if (targets[r] < 0 || targets[r] >= C)
-      detail::shape_error("cross_entropy", "target " + std::to_string(targets[r]) + " at row " +
-                                               std::to_string(r) + " is outside [0, " +
-                                               std::to_string(C) + ")");
+      detail::shape_error(op, "target " + std::to_string(targets[r]) + " at row " +
+                                  std::to_string(r) + " is outside [0, " + std::to_string(C) + ")");
+  return {N, C};
+}
+
+template <class T, class U>
+Var torch_ce_in(Tape<T>& t, Var logits, const int32_t* targets) {
+  const auto [N, C] = class_rows(t, logits, targets, "torch_cross_entropy");
+  double* loss = t.arena().template alloc<double>(std::max<int64_t>(N, 1));
+  U* logp = t.arena().template alloc<U>(N * C);  // [N, C]
+  t.backend().launch(
+      kernels::TorchCrossEntropyRows<T, U>{t.value(logits).data, targets, C, logp, loss}, N);
+  Var y = scalar_of_terms(t, static_cast<const double*>(loss), N, 1.0 / std::max<int64_t>(N, 1),
+                          detail::any_grad(t, {logits}));
+  if (t.requires_grad(y)) {
+    Node<T> n = detail::make_node<T>(&torch_ce_backward<T, U>, y, {logits});
+    n.saved = {targets, logp};
+    t.record(n);
+  }
+  return y;
+}
+
+}  // namespace
+
+template <class T>
+Var stablemax_cross_entropy(Tape<T>& t, Var logits, const int32_t* targets) {
+  const auto [N, C] = class_rows(t, logits, targets, "stablemax_cross_entropy");
+  double* sums = t.arena().template alloc<double>(std::max<int64_t>(N, 1));
+  double* loss = t.arena().template alloc<double>(std::max<int64_t>(N, 1));
+  t.backend().launch(kernels::StableMaxRows<T>{t.value(logits).data, targets, C, sums, loss}, N);
+  Var y = scalar_of_terms(t, static_cast<const double*>(loss), N, 1.0 / std::max<int64_t>(N, 1),
+                          detail::any_grad(t, {logits}));
+  if (t.requires_grad(y)) {
+    Node<T> n = detail::make_node<T>(&stablemax_backward<T>, y, {logits});
+    n.saved = {targets, sums};
+    t.record(n);
+  }
+  return y;
+}
+
+template <class T>
+Var torch_cross_entropy(Tape<T>& t, Var logits, const int32_t* targets, bool float64) {
+  return float64 ? torch_ce_in<T, double>(t, logits, targets)
+                 : torch_ce_in<T, float>(t, logits, targets);
+}
+
+template <class T>
+Var cross_entropy(Tape<T>& t, Var logits, const int32_t* targets) {
+  const auto [N, C] = class_rows(t, logits, targets, "cross_entropy");
   double* inv = t.arena().template alloc<double>(N);
   double* loss = t.arena().template alloc<double>(std::max<int64_t>(N, 1));
   T* ex = t.arena().template alloc<T>(N * C);  // exp(x - max), in the logits' precision
@@ -176,11 +253,13 @@ Var mean(Tape<T>& t, Var x) {
   return scalar_sum(t, x, 1.0 / std::max<int64_t>(t.shape(x).numel(), 1));
 }
 
-#define GRADSCOPE_INSTANTIATE(T)                                \
-  template Var cross_entropy<T>(Tape<T>&, Var, const int32_t*); \
-  template Var hinge<T>(Tape<T>&, Var, const int32_t*);         \
-  template Var mse<T>(Tape<T>&, Var, Var);                      \
-  template Var sum<T>(Tape<T>&, Var);                           \
+#define GRADSCOPE_INSTANTIATE(T)                                            \
+  template Var cross_entropy<T>(Tape<T>&, Var, const int32_t*);             \
+  template Var stablemax_cross_entropy<T>(Tape<T>&, Var, const int32_t*);   \
+  template Var torch_cross_entropy<T>(Tape<T>&, Var, const int32_t*, bool); \
+  template Var hinge<T>(Tape<T>&, Var, const int32_t*);                     \
+  template Var mse<T>(Tape<T>&, Var, Var);                                  \
+  template Var sum<T>(Tape<T>&, Var);                                       \
   template Var mean<T>(Tape<T>&, Var);
 GRADSCOPE_INSTANTIATE(float)
 GRADSCOPE_INSTANTIATE(double)

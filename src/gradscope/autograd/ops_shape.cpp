@@ -74,6 +74,18 @@ Var embedding(Tape<T>& t, const int32_t* ids, Shape ids_shape, Var W) {
 }
 
 template <class T>
+Var one_hot(Tape<T>& t, const int32_t* ids, int64_t R, int64_t L, int64_t V) {
+  for (int64_t r = 0; r < R * L && t.backend().host_memory(); ++r)  // device ids: at upload
+    if (ids[r] < 0 || ids[r] >= V)
+      detail::shape_error("one_hot", "id " + std::to_string(ids[r]) + " at position " +
+                                         std::to_string(r) + " is outside [0, " +
+                                         std::to_string(V) + ")");
+  Var y = t.make(Shape{R, L * V}, false);  // [R, L V]
+  t.backend().launch(kernels::OneHot<T>{ids, L, V, t.value(y).data}, R * L * V);
+  return y;
+}
+
+template <class T>
 Var reshape(Tape<T>& t, Var x, Shape shape) {
   if (shape.numel() != t.shape(x).numel())
     detail::shape_error("reshape", "cannot view " + t.shape(x).str() + " as " + shape.str());
@@ -152,13 +164,14 @@ Var select_last(Tape<T>& t, Var x) {
   return reshape(t, slice(t, x, 1, xs[1] - 1, 1), out);
 }
 
-#define GRADSCOPE_INSTANTIATE(T)                                   \
-  template Var embedding<T>(Tape<T>&, const int32_t*, Shape, Var); \
-  template Var reshape<T>(Tape<T>&, Var, Shape);                   \
-  template Var rows<T>(Tape<T>&, Var, int64_t, int64_t);           \
-  template Var add_positional<T>(Tape<T>&, Var, Var);              \
-  template Var transpose<T>(Tape<T>&, Var);                        \
-  template Var slice<T>(Tape<T>&, Var, int, int64_t, int64_t);     \
+#define GRADSCOPE_INSTANTIATE(T)                                                \
+  template Var embedding<T>(Tape<T>&, const int32_t*, Shape, Var);              \
+  template Var one_hot<T>(Tape<T>&, const int32_t*, int64_t, int64_t, int64_t); \
+  template Var reshape<T>(Tape<T>&, Var, Shape);                                \
+  template Var rows<T>(Tape<T>&, Var, int64_t, int64_t);                        \
+  template Var add_positional<T>(Tape<T>&, Var, Var);                           \
+  template Var transpose<T>(Tape<T>&, Var);                                     \
+  template Var slice<T>(Tape<T>&, Var, int, int64_t, int64_t);                  \
   template Var select_last<T>(Tape<T>&, Var);
 GRADSCOPE_INSTANTIATE(float)
 GRADSCOPE_INSTANTIATE(double)

@@ -77,7 +77,8 @@ std::string generate(const std::filesystem::path& run, const Config& c, const Sa
   const std::unique_ptr<DeviceContext> dev = open_device(a.device);  // outlives the model
   auto model = make_model<T>(model_options(c), shape, static_cast<uint64_t>(c.integer("seed")));
   const OptimizerConfig optim = optimizer_options(c);
-  auto optimizer = make_optimizer<T>(optim, model->params().size());
+  auto optimizer =
+      make_optimizer<T>(optim, model->params().size(), cpu_context(), model->params().spans());
   restore_training_state(rundir::checkpoint_file(run, checkpoint_step(run, a.step)), optim,
                          model->params(), *optimizer);
   if (dev) model->params().to_device(dev.get());

@@ -94,14 +94,15 @@ const std::vector<KeySpec>& schema_table() {
       KeySpec{"model.positions", "learned"s, "position embedding (transformer)"}.one_of(
           {"learned", "sinusoidal"}),
       {"model.attn_bias", false, "biases on Q, K, V, O"},
-      {"model.mlp_bias", true, "biases on the transformer MLP"},
+      {"model.mlp_bias", true, "biases on the transformer MLP and on mlp dense and onehot layers"},
       {"model.tied_unembed", false, "unembedding = embedding transposed"},
       {"model.causal", true, "causal attention mask"},
       KeySpec{
           "model.mlp_form", "pair"s,
           "model.type = mlp: how the inputs enter (pair and concat: two operand ids; dense: real "
-          "features, parity tasks)"}
-          .one_of({"pair", "concat", "dense"}),
+          "features, parity tasks; onehot: the operand ids' one-hot vectors side by side into "
+          "model.depth dense layers, Prieto et al.)"}
+          .one_of({"pair", "concat", "dense", "onehot"}),
       {"model.d_embed", int64_t{500}, "embedding width (mlp)"},
       {"model.d_hidden", int64_t{24}, "hidden width (mlp)"},
       {"model.depth", int64_t{2},
@@ -160,8 +161,10 @@ const std::vector<KeySpec>& schema_table() {
       KeySpec{"train.checkpoint_every", int64_t{1000},
               "resumable checkpoint interval (0: log-spaced only)"}
           .within(at_least(0, ">= 0 (0: log-spaced only)")),
-      KeySpec{"train.loss", "cross_entropy"s, "training loss (hinge: two-class tasks, one score)"}
-          .one_of({"cross_entropy", "hinge"}),
+      KeySpec{"train.loss", "cross_entropy"s,
+              "training loss (hinge: two-class tasks, one score; stablemax: cross-entropy over "
+              "StableMax, Prieto et al.)"}
+          .one_of({"cross_entropy", "hinge", "stablemax"}),
       KeySpec{"train.loss_reduction", "mean"s,
               "mean over examples, or mean_over_classes (PAIR: cross-entropy / classes)"}
           .one_of({"mean", "mean_over_classes"}),
@@ -296,6 +299,16 @@ const std::vector<KeySpec>& schema_table() {
       {"hessian.per_tensor", true, "also each parameter tensor's diagonal block", 4},
       KeySpec{"hessian.seed", int64_t{0}, "seed of the Lanczos start and the trace probes", 4}
           .within(at_least(0, "an integer >= 0")),
+      KeySpec{"train.softmax_numerics", "gradscope"s,
+              "cross-entropy arithmetic: gradscope (exp in the model's precision, sums in "
+              "double), torch_float32 or torch_float64 (PyTorch's log-softmax with the logits "
+              "cast to that precision; float32 is where Prieto et al.'s softmax collapses)",
+              5}
+          .one_of({"gradscope", "torch_float32", "torch_float64"}),
+      {"optim.orthogonal", false,
+       "OrthoGrad (Prieto et al.'s ⊥Grad): each parameter tensor's gradient without its component "
+       "along the tensor, rescaled to the gradient's norm, before the update",
+       5},
   };
   return table;
 }

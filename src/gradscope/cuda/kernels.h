@@ -337,6 +337,14 @@ struct SquareTerms {  // out[i] = x[i]^2 in double
 };
 
 template <class T>
+struct ProductTerms {  // out[i] = a[i] b[i] in double
+  const T* a;
+  const T* b;
+  double* out;
+  GS_HD void operator()(int64_t i) const { out[i] = double(a[i]) * double(b[i]); }
+};
+
+template <class T>
 struct DoubleTerms {  // out[i] = x[i] in double
   const T* x;
   double* out;
@@ -626,6 +634,14 @@ struct Gather {  // y [R, D] = W [V, D] rows ids [R]; i = r D + c
 };
 
 template <class T>
+struct OneHot {  // y [R, L V] = the one-hot rows of ids [R, L], concatenated; i = (r L + k) V + v
+  const int32_t* ids;
+  int64_t L, V;
+  T* y;
+  GS_HD void operator()(int64_t i) const { y[i] = ids[i / V] == i % V ? T(1) : T(0); }
+};
+
+template <class T>
 struct GatherGradScan {  // dW [V, D] += dy[r] for each r with ids[r] = v, in order; i = v D + c
   const int32_t* ids;
   int64_t count, D;
@@ -705,6 +721,12 @@ GS_HD inline float exp_of(float x) {
 }
 GS_HD inline double exp_of(double x) {
   return ::exp(x);
+}
+GS_HD inline float log_of(float x) {
+  return ::logf(x);
+}
+GS_HD inline double log_of(double x) {
+  return ::log(x);
 }
 
 // Per row r of logits [N, C] (one index a row): ex[r, :] = exp(x - max) in T (0 below exp's
@@ -804,6 +826,97 @@ struct HingeGrad {  // df[r] += -y gout / N where the margin is below 1 (0 at th
   GS_HD void operator()(int64_t r) const {
     const double y = target[r] == 1 ? 1.0 : -1.0;
     if (1.0 - y * double(f[r]) > 0) df[r] += static_cast<T>(-y * double(gout[0]) / N);
+  }
+};
+
+// StableMax cross-entropy (Prieto et al. 2025, their utils.py): s(x) = x + 1 for x >= 0 and
+// 1 / (1 - x) below; loss[r] = -log(s(x_t) / sum_j s(x_j)), in double as their code computes it
+// (the logits cast to float64, no max subtracted); sum[r] = sum_j s(x_j). One index a row.
+GS_HD inline double stable_s(double x) {
+  return x < 0 ? 1.0 / (1.0 - x) : x + 1.0;
+}
+GS_HD inline double stable_ds(double x) {  // s'(x)
+  return x < 0 ? 1.0 / ((1.0 - x) * (1.0 - x)) : 1.0;
+}
+
+template <class T>
+struct StableMaxRows {
+  const T* x;
+  const int32_t* target;
+  int64_t C;
+  double* sum;
+  double* loss;
+  int64_t cpu_cost() const { return 4 * C; }
+  GS_HD void operator()(int64_t r) const {
+    const T* xr = x + r * C;
+    double s = 0;
+    for (int64_t j = 0; j < C; ++j) s += stable_s(double(xr[j]));
+    sum[r] = s;
+    loss[r] = -::log(stable_s(double(xr[target[r]])) / s);
+  }
+};
+
+template <class T>
+struct StableMaxGrad {  // dx[r, j] (=|+=) g (s'(x_j) / sum - [j = t] s'(x_t) / s(x_t)); i = r C + j
+  const T* x;
+  const double* sum;
+  const int32_t* target;
+  const T* gout;
+  int64_t N, C;
+  T* dx;
+  bool fresh;
+  GS_HD void operator()(int64_t i) const {
+    const int64_t r = i / C, j = i % C;
+    const double g = double(gout[0]) / N, xj = double(x[i]);
+    double d = stable_ds(xj) / sum[r];
+    if (j == target[r]) d -= stable_ds(xj) / stable_s(xj);
+    const T v = static_cast<T>(g * d);
+    dx[i] = fresh ? v : T(dx[i] + v);
+  }
+};
+
+// Cross-entropy as PyTorch computes it (log_softmax, then nll_loss with mean reduction) with the
+// logits cast to U (float: the float32 arm of Prieto et al., where the softmax collapses; double:
+// their float64 arm): per row, in U, m = max, sum = the sum of exp(x - m) (in order), logp =
+// (x - m) - log sum (PyTorch's CPU order), loss[r] = -logp[target]. One index a row. PyTorch's
+// vectorized exp is not always correctly rounded, so a few logp differ from its by an ulp.
+template <class T, class U>
+struct TorchCrossEntropyRows {
+  const T* x;
+  const int32_t* target;
+  int64_t C;
+  U* logp;  // [N, C]
+  double* loss;
+  int64_t cpu_cost() const { return 8 * C; }
+  GS_HD void operator()(int64_t r) const {
+    const T* xr = x + r * C;
+    U m = U(xr[0]);
+    for (int64_t j = 1; j < C; ++j) m = U(xr[j]) > m ? U(xr[j]) : m;
+    U s = U(0);
+    for (int64_t j = 0; j < C; ++j) s += exp_of(U(U(xr[j]) - m));
+    const U log_sum = log_of(s);
+    for (int64_t j = 0; j < C; ++j) logp[r * C + j] = U(U(U(xr[j]) - m) - log_sum);
+    loss[r] = -double(logp[r * C + target[r]]);
+  }
+};
+
+// Its gradient as PyTorch's log_softmax backward: dx = go - exp(logp) * sum(go), in U, where go
+// (from nll_loss) is -g at the target and 0 elsewhere, g = gout / N; then rounded to T.
+template <class T, class U>
+struct TorchCrossEntropyGrad {
+  const U* logp;
+  const int32_t* target;
+  const T* gout;
+  int64_t N, C;
+  T* dx;
+  bool fresh;
+  GS_HD void operator()(int64_t i) const {
+    const int64_t r = i / C, j = i % C;
+    const U g = U(double(gout[0]) / N);
+    const U go = j == target[r] ? U(-g) : U(0);
+    const U prod = U(exp_of(logp[i]) * U(-g));
+    const T v = static_cast<T>(U(go - prod));
+    dx[i] = fresh ? v : T(dx[i] + v);
   }
 };
 
@@ -933,6 +1046,29 @@ struct GradWindowMean {
       }
       for (int64_t i = 0; i < m; ++i) g[b0 + i] = g[b0 + i] + (sum[i] / count) * lambda;
     }
+  }
+};
+
+// ⊥Grad (Prieto et al. 2025, their orthograd.py), per parameter tensor w with gradient g; d holds
+// the tensor's [g.w, w.w, g.g, |g_orth|^2] in double. OrthoProject: g -= T(g.w / (w.w + 1e-30)) w;
+// OrthoScale: g *= T(|g| / (|g_orth| + 1e-30)), the original norm restored.
+template <class T>
+struct OrthoProject {
+  T* g;
+  const T* w;
+  const double* d;
+  GS_HD void operator()(int64_t i) const {
+    const T proj = static_cast<T>(d[0] / (d[1] + 1e-30));
+    g[i] = g[i] - proj * w[i];
+  }
+};
+
+template <class T>
+struct OrthoScale {
+  T* g;
+  const double* d;
+  GS_HD void operator()(int64_t i) const {
+    g[i] = g[i] * static_cast<T>(::sqrt(d[2]) / (::sqrt(d[3]) + 1e-30));
   }
 };
 

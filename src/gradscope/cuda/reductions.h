@@ -103,11 +103,11 @@ void queue_column_sums(DeviceContext& d, const T* x, const T* w, int64_t R, int6
   d.launch(kernels::ColumnFinish<T>{scratch, R, S, out, true}, S);
 }
 
-// sum of x[i]^2 over [0, n) in double on the host: at most 256 chunks whose size depends only on
-// n, each summed in order, then the chunks in order: no allocation, the same bits for any thread
-// count.
+// sum of a[i] b[i] over [0, n) in double on the host: at most 256 chunks whose size depends only
+// on n, each summed in order, then the chunks in order: no allocation, the same bits for any
+// thread count.
 template <class T>
-double host_square_sum(const T* x, int64_t n) {
+double host_dot(const T* a, const T* b, int64_t n) {
   constexpr int64_t kMaxChunks = 256;
   const int64_t chunk = std::max<int64_t>(1 << 14, (n + kMaxChunks - 1) / kMaxChunks);
   const int64_t chunks = (n + chunk - 1) / chunk;
@@ -115,7 +115,7 @@ double host_square_sum(const T* x, int64_t n) {
   parallel_for(chunks, 2, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       double s = 0;
-      for (int64_t i = c * chunk; i < std::min(n, (c + 1) * chunk); ++i) s += double(x[i]) * x[i];
+      for (int64_t i = c * chunk; i < std::min(n, (c + 1) * chunk); ++i) s += double(a[i]) * b[i];
       part[c] = s;
     }
   });
@@ -124,7 +124,12 @@ double host_square_sum(const T* x, int64_t n) {
   return total;
 }
 
-// Doubles of scratch queue_square_sum needs on `d` for n values.
+template <class T>
+double host_square_sum(const T* x, int64_t n) {
+  return host_dot(x, x, n);
+}
+
+// Doubles of scratch queue_square_sum (or queue_dot) needs on `d` for n values.
 inline int64_t square_sum_scratch(const DeviceContext& d, int64_t n) {
   return d.device() == Device::cpu ? 0 : n + tree_scratch(n);
 }
@@ -138,6 +143,19 @@ void queue_square_sum(DeviceContext& d, const T* x, int64_t n, double* scratch, 
     return;
   }
   d.launch(kernels::SquareTerms<T>{x, scratch}, n);
+  queue_tree_sum<T>(d, scratch, n, scratch + n, 1.0, nullptr, total);
+}
+
+// *total = the sum of a[i] b[i] over [0, n) in double, as queue_square_sum sums (device memory;
+// on the cpu at once).
+template <class T>
+void queue_dot(DeviceContext& d, const T* a, const T* b, int64_t n, double* scratch,
+               double* total) {
+  if (d.device() == Device::cpu) {
+    *total = host_dot(a, b, n);
+    return;
+  }
+  d.launch(kernels::ProductTerms<T>{a, b, scratch}, n);
   queue_tree_sum<T>(d, scratch, n, scratch + n, 1.0, nullptr, total);
 }
 

@@ -1,4 +1,5 @@
-// The MLPs (model.type = "mlp"): forms pair and concat (operand ids) and dense (real features);
+// The MLPs (model.type = "mlp"): forms pair and concat (operand ids), dense (real features) and
+// onehot (the ids' one-hot vectors side by side, read by dense layers: Prieto et al.'s model);
 // see models.h. Shape legend: N = examples, V = vocabulary, C = classes, De = d_embed,
 // Dhid = d_hidden, F = input features.
 #include <fmt/core.h>
@@ -98,23 +99,28 @@ class Mlp final : public Model<T> {
 template <class T>
 class DenseMlp final : public Model<T> {
  public:
+  // Layers of model.depth hidden units, biases unless model.mlp_bias = false; the input is F real
+  // features (dense) or L one-hot vectors of V entries (onehot).
   DenseMlp(const ModelConfig& c, const ModelShape& s, uint64_t seed) : c_(c), s_(s) {
     ParamStore<T>& ps = this->params_;
-    int64_t in = s.features;
+    int64_t in = c.mlp_form == MlpForm::onehot ? s.length * s.vocab : s.features;
+    auto bias = [&](std::string name, int64_t n) { return c.mlp_bias ? ps.add(name, {n}) : -1; };
     for (int64_t l = 0; l < c.depth; ++l) {
       W_.push_back(ps.add(fmt::format("layers.{}.W", l), {in, c.d_hidden}));  // [in, Dhid]
-      b_.push_back(ps.add(fmt::format("layers.{}.b", l), {c.d_hidden}));
+      b_.push_back(bias(fmt::format("layers.{}.b", l), c.d_hidden));
       in = c.d_hidden;
     }
     W_.push_back(ps.add("readout.W", {in, outputs()}));  // [Dhid, C] (or [Dhid, Y])
-    b_.push_back(ps.add("readout.b", {outputs()}));
+    b_.push_back(bias("readout.b", outputs()));
     ps.finalize();
     Rng rng(seed, "init");
     for (size_t l = 0; l < W_.size(); ++l) {
-      Tensor<T> w = ps.value(W_[l]), b = ps.value(b_[l]);
+      Tensor<T> w = ps.value(W_[l]);
       const double bound = c.init_scale / std::sqrt(double(w.shape[0]));  // 1/sqrt(fan_in)
       if (c.init == InitScheme::uniform) {
         rng.fill_uniform(w.data, w.numel(), -bound, bound);
+        if (b_[l] < 0) continue;
+        Tensor<T> b = ps.value(b_[l]);
         rng.fill_uniform(b.data, b.numel(), -bound, bound);
       } else {
         rng.fill_normal(w.data, w.numel(), 0.0, bound);
@@ -128,33 +134,34 @@ class DenseMlp final : public Model<T> {
 
   Var forward(Tape<T>& t, const Batch& b) override {
     ParamStore<T>& ps = this->params_;
-    Var h = b.x;                                  // [N, F]
+    auto P = [&](int i) { return i >= 0 ? ps.on(t, i) : Var{}; };
+    Var h = c_.mlp_form == MlpForm::onehot ? one_hot(t, b.ids, b.n, s_.length, s_.vocab)  // [N, LV]
+                                           : b.x;                                         // [N, F]
     for (size_t l = 0; l + 1 < W_.size(); ++l) {  // named layers.{l}.hook_pre / hook_post
       const auto L = static_cast<int64_t>(l);
-      Var pre =
-          this->named(linear(t, h, ps.on(t, W_[l]), ps.on(t, b_[l])), "hook_pre", L, "layers");
+      Var pre = this->named(linear(t, h, P(W_[l]), P(b_[l])), "hook_pre", L, "layers");
       h = this->named(activate(t, pre, c_.activation), "hook_post", L, "layers");  // [N, Dhid]
     }
-    return linear(t, h, ps.on(t, W_.back()), ps.on(t, b_.back()));  // [N, C]
+    return linear(t, h, P(W_.back()), P(b_.back()));  // [N, C]
   }
 
  private:
   ModelConfig c_;
   ModelShape s_;
-  std::vector<int> W_, b_;  // hidden layers, then the readout
+  std::vector<int> W_, b_;  // hidden layers, then the readout (b_: -1 without biases)
 };
 
 void validate_mlp(const ModelConfig& c) {
   auto bad = bad_model_option;
   if (c.init == InitScheme::identity)
     bad("init", quoted("model.init", c.init), "normal, haiku, uniform (mlp)");
-  if (c.mlp_form == MlpForm::dense && c.depth < 1)
-    bad("depth", std::to_string(c.depth), "an integer >= 1");
-  if (c.mlp_form != MlpForm::dense && c.init == InitScheme::uniform)
-    bad("init", "\"uniform\"",
-        "normal, haiku (mlp_form " + option_name("model.mlp_form", c.mlp_form) + ")");
-  if (c.mlp_form == MlpForm::dense && c.init == InitScheme::haiku)
-    bad("init", "\"haiku\"", "uniform, normal (mlp_form dense)");
+  const bool layered = c.mlp_form == MlpForm::dense || c.mlp_form == MlpForm::onehot;
+  const std::string form = option_name("model.mlp_form", c.mlp_form);
+  if (layered && c.depth < 1) bad("depth", std::to_string(c.depth), "an integer >= 1");
+  if (!layered && c.init == InitScheme::uniform)
+    bad("init", "\"uniform\"", "normal, haiku (mlp_form " + form + ")");
+  if (layered && c.init == InitScheme::haiku)
+    bad("init", "\"haiku\"", "uniform, normal (mlp_form " + form + ")");
   if (c.d_embed < 1) bad("d_embed", std::to_string(c.d_embed), "an integer >= 1");
   if (c.d_hidden < 1) bad("d_hidden", std::to_string(c.d_hidden), "an integer >= 1");
 }
@@ -169,6 +176,13 @@ void check_mlp(const ModelConfig& c, const ModelShape& s) {
           "(valid: pair, concat)");
     return;
   }
+  if (c.mlp_form == MlpForm::onehot) {
+    if (s.length < 1 || s.vocab < 1)
+      throw std::invalid_argument(
+          "model.mlp_form = \"onehot\" reads token ids; this task gives real features (valid: "
+          "dense)");
+    return;
+  }
   if (s.length != 2)
     throw std::invalid_argument("model.type = \"mlp\" reads operand pairs; this task gives " +
                                 std::to_string(s.length) + " ids per example");
@@ -180,7 +194,8 @@ void check_mlp(const ModelConfig& c, const ModelShape& s) {
 
 template <class T>
 std::unique_ptr<Model<T>> make_mlp(const ModelConfig& c, const ModelShape& s, uint64_t seed) {
-  if (c.mlp_form == MlpForm::dense) return std::make_unique<DenseMlp<T>>(c, s, seed);
+  if (c.mlp_form == MlpForm::dense || c.mlp_form == MlpForm::onehot)
+    return std::make_unique<DenseMlp<T>>(c, s, seed);
   return std::make_unique<Mlp<T>>(c, s, seed);
 }
 

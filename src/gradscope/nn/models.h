@@ -51,7 +51,7 @@ namespace gradscope {
 enum class Activation { relu, gelu, gelu_tanh, square };
 enum class NormPlacement { none, pre, post };
 enum class Positions { learned, sinusoidal };
-enum class MlpForm { pair, concat, dense };
+enum class MlpForm { pair, concat, dense, onehot };
 enum class InitScheme { normal, haiku, identity, uniform };
 
 // The model.* keys (config/options.h: defaults, valid values and help in config/schema.cpp).

@@ -77,6 +77,12 @@ void ParamStore<T>::download_values() {
 }
 
 template <class T>
+void ParamStore<T>::download_grads() {
+  if (!device_) return;
+  device_->download(grads_.data(), dev_grads_.get(), grads_.size() * sizeof(T));
+}
+
+template <class T>
 void ParamStore<T>::save_initial() {
   std::copy(values_.begin(), values_.end(), initial_.begin());
 }

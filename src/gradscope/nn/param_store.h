@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "gradscope/autograd/tape.h"
@@ -61,6 +62,12 @@ class ParamStore {
   std::span<T> grads() { return grads_; }
   std::span<const T> initial_values() const { return initial_; }
   int64_t size() const { return static_cast<int64_t>(values_.size()); }
+  // Each parameter's (first element, elements) in the flat buffers, in order.
+  std::vector<std::pair<int64_t, int64_t>> spans() const {
+    std::vector<std::pair<int64_t, int64_t>> out;
+    for (const ParamInfo& p : params_) out.emplace_back(p.offset, p.shape.numel());
+    return out;
+  }
 
   // Zeroes the gradients (the device copy when there is one).
   void zero_grad();
@@ -74,6 +81,7 @@ class ParamStore {
   T* training_grads() { return device_ ? dev_grads_.get() : grads_.data(); }
   void upload_values();    // host -> device (nothing on the cpu)
   void download_values();  // device -> host, waiting (nothing on the cpu)
+  void download_grads();   // the gradients, device -> host, waiting (nothing on the cpu)
 
  private:
   struct DeviceFree {

@@ -67,9 +67,15 @@ void launch_adam(DeviceContext& d, bool host, const kernels::AdamUpdate<T, kDeco
 }  // namespace
 
 template <class T>
-Optimizer<T>::Optimizer(const OptimizerConfig& config, int64_t n, DeviceContext& device)
-    : c_(config), n_(n), dev_(device), host_(device.host_memory()) {
+Optimizer<T>::Optimizer(const OptimizerConfig& config, int64_t n, DeviceContext& device,
+                        TensorSpans tensors)
+    : c_(config), n_(n), tensors_(std::move(tensors)), dev_(device), host_(device.host_memory()) {
   c_.validate();
+  if (c_.orthogonal && tensors_.empty())
+    throw std::logic_error("optim.orthogonal: the optimizer was not told the parameter tensors");
+  for (const auto& [offset, size] : tensors_)
+    if (offset < 0 || size < 0 || offset + size > n)
+      throw std::logic_error("optimizer: a parameter tensor outside the buffer");
   if (c_.name == OptimRule::sgd && c_.momentum != 0) momentum_ = add_buffer("momentum_buffer", n);
   if (c_.name != OptimRule::sgd) {
     m_ = add_buffer("exp_avg", n);
@@ -79,8 +85,9 @@ Optimizer<T>::Optimizer(const OptimizerConfig& config, int64_t n, DeviceContext&
   if (c_.filter.kind == GradFilterKind::ma) ring_ = add_buffer("grad_window", c_.filter.window * n);
   k_ = static_cast<double*>(dev_.allocate(4 * sizeof(double)));
   host_k_ = static_cast<double*>(dev_.allocate_pinned(4 * sizeof(double)));
-  scratch_ =
-      static_cast<double*>(dev_.allocate((square_sum_scratch(dev_, n) + 2) * sizeof(double)));
+  const auto sums = static_cast<int64_t>(4 * tensors_.size());
+  scratch_ = static_cast<double*>(
+      dev_.allocate((square_sum_scratch(dev_, n) + 2 + sums) * sizeof(double)));
   upload_state();
 }
 
@@ -119,6 +126,16 @@ void Optimizer<T>::download_state() {
 }
 
 template <class T>
+std::span<const T> Optimizer<T>::second_moments() {
+  for (Buffer& b : buffers_) {
+    if (b.name != "exp_avg_sq") continue;
+    if (!host_) dev_.download(b.host.data(), b.data, b.host.size() * sizeof(T));
+    return b.host;
+  }
+  return {};
+}
+
+template <class T>
 std::vector<std::pair<std::string, std::span<T>>> Optimizer<T>::state() {
   std::vector<std::pair<std::string, std::span<T>>> all;
   for (Buffer& b : buffers_) all.emplace_back(b.name, std::span<T>(b.host));
@@ -148,6 +165,7 @@ void Optimizer<T>::prepare(double lr) {
 
 template <class T>
 void Optimizer<T>::apply(T* p, T* g) {
+  if (c_.orthogonal) orthogonalize(p, g);
   filter(g);
   if (c_.clip_norm > 0) {
     double* total = scratch_ + square_sum_scratch(dev_, n_);
@@ -168,6 +186,24 @@ template <class T>
 void Optimizer<T>::step(std::span<T> params, std::span<const T> grads, double lr) {
   prepare(lr);
   rule(params.data(), grads.data());
+}
+
+// OrthoGrad, tensor by tensor: d = [g.w, w.w, g.g] (double sums in the backend's fixed order), g
+// loses its component along w, then |g_orth|^2 into d[3] and g is rescaled to |g| (kernels.h).
+template <class T>
+void Optimizer<T>::orthogonalize(const T* p, T* g) {
+  double* d = scratch_ + square_sum_scratch(dev_, n_) + 2;
+  for (const auto& [offset, size] : tensors_) {
+    const T* w = p + offset;
+    T* gt = g + offset;
+    queue_dot(dev_, static_cast<const T*>(gt), w, size, scratch_, d);
+    queue_dot(dev_, w, w, size, scratch_, d + 1);
+    queue_dot(dev_, static_cast<const T*>(gt), static_cast<const T*>(gt), size, scratch_, d + 2);
+    dev_.launch(kernels::OrthoProject<T>{gt, w, d}, size);
+    queue_dot(dev_, static_cast<const T*>(gt), static_cast<const T*>(gt), size, scratch_, d + 3);
+    dev_.launch(kernels::OrthoScale<T>{gt, d}, size);
+    d += 4;
+  }
 }
 
 // Grokfast (grad_filter.h): the EMA in one pass; the MA stores the gradient in its ring, then
@@ -226,16 +262,16 @@ void OptimizerConfig::validate() const {  // each key's range is the schema's
 
 template <class T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerConfig& c, int64_t n,
-                                             DeviceContext& device) {
+                                             DeviceContext& device, TensorSpans tensors) {
   c.validate();
-  return std::make_unique<Optimizer<T>>(c, n, device);
+  return std::make_unique<Optimizer<T>>(c, n, device, std::move(tensors));
 }
 
 template class Optimizer<float>;
 template class Optimizer<double>;
 template std::unique_ptr<Optimizer<float>> make_optimizer<float>(const OptimizerConfig&, int64_t,
-                                                                 DeviceContext&);
+                                                                 DeviceContext&, TensorSpans);
 template std::unique_ptr<Optimizer<double>> make_optimizer<double>(const OptimizerConfig&, int64_t,
-                                                                   DeviceContext&);
+                                                                   DeviceContext&, TensorSpans);
 
 }  // namespace gradscope

@@ -5,8 +5,10 @@
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
 // tests/oracle checks every optimizer against PyTorch.
 //
-// A training update (update(), or prepare() then apply()) is, in order: Grokfast's filter on the
-// raw gradient (optim.grad_filter, grad_filter.h), clipping (optim.clip_norm), the update rule,
+// A training update (update(), or prepare() then apply()) is, in order: OrthoGrad on the raw
+// gradient (optim.orthogonal: per parameter tensor w, g <- g - (g.w / w.w) w, rescaled to the
+// original ||g||, as Prieto et al.'s orthograd.py), Grokfast's filter (optim.grad_filter,
+// grad_filter.h), clipping (optim.clip_norm), the update rule,
 // then Omnigrok's constraint (optim.weight_norm = X > 0: every parameter scaled by
 // X / ||params||, so the total L2 norm of all parameters is X after every update).
 //
@@ -36,6 +38,8 @@ namespace gradscope {
 
 // optim.name's values, in the schema's order.
 enum class OptimRule { sgd, adam, adamw };
+// The parameter tensors' places in the flat buffer: (first element, elements) each.
+using TensorSpans = std::vector<std::pair<int64_t, int64_t>>;
 
 // The optim.* keys of the update rule (config/options.h: defaults, valid values and help in
 // config/schema.cpp).
@@ -51,6 +55,7 @@ struct OptimizerConfig {
   bool nesterov = option<bool>("optim.nesterov");
   double clip_norm = option<double>("optim.clip_norm");      // gradient-norm clipping (0: off)
   double weight_norm = option<double>("optim.weight_norm");  // total norm kept (0: off)
+  bool orthogonal = option<bool>("optim.orthogonal");        // OrthoGrad per parameter tensor
   GradFilterConfig filter;                                   // optim.grad_filter and optim.filter_*
 
   // Throws std::invalid_argument on keys that do not fit together (optim.nesterov); each key's
@@ -63,8 +68,10 @@ OptimizerConfig optimizer_options(const Config& config);
 template <class T>
 class Optimizer {
  public:
-  // An optimizer of n parameters whose state lives on `device` (which outlives it).
-  Optimizer(const OptimizerConfig& config, int64_t n, DeviceContext& device);
+  // An optimizer of n parameters whose state lives on `device` (which outlives it); `tensors`
+  // are the parameter tensors OrthoGrad treats one by one (needed with optim.orthogonal).
+  Optimizer(const OptimizerConfig& config, int64_t n, DeviceContext& device,
+            TensorSpans tensors = {});
   ~Optimizer();
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
@@ -88,6 +95,8 @@ class Optimizer {
   // Off the cpu: the device's state into the host buffers (waits) and back. No-ops on the cpu.
   void download_state();
   void upload_state();
+  // Adam's second moments v [n] in host memory (downloaded from the device first); empty for SGD.
+  std::span<const T> second_moments();
   // Number of steps taken (Adam's bias-correction t; the gradients the filter has seen); part of
   // the state.
   int64_t steps() const { return steps_; }
@@ -100,26 +109,31 @@ class Optimizer {
     T* data = nullptr;    // on the device
   };
   T* add_buffer(const std::string& name, int64_t size);
+  void orthogonalize(const T* params, T* grads);
   void filter(T* grads);
   void rule(T* params, const T* grads);
   void constrain_norm(T* params);
 
   OptimizerConfig c_;
   int64_t n_;
+  TensorSpans tensors_;
   DeviceContext& dev_;
   bool host_;  // on the cpu backend: the state is the host buffers, float Adam runs its AVX form
   int64_t steps_ = 0;
   std::vector<Buffer> buffers_;  // the rule's state, then the filter's
   // Their device memory (nullptr where the configuration has none): [n] each, the ring [window, n].
   T *momentum_ = nullptr, *m_ = nullptr, *v_ = nullptr, *ema_ = nullptr, *ring_ = nullptr;
-  double* k_ = nullptr;        // [4] device: the step's numbers (kernels.h, "optimizer")
-  double* host_k_ = nullptr;   // [4] page-locked host memory
-  double* scratch_ = nullptr;  // device: norms' squares, tree levels, two totals
+  double* k_ = nullptr;       // [4] device: the step's numbers (kernels.h, "optimizer")
+  double* host_k_ = nullptr;  // [4] page-locked host memory
+  // device: norms' squares, tree levels, two totals, then OrthoGrad's 4 sums per tensor
+  double* scratch_ = nullptr;
 };
 
-// An optimizer for a flat buffer of n elements on `device` (the cpu backend when omitted).
+// An optimizer for a flat buffer of n elements on `device` (the cpu backend when omitted), whose
+// parameter tensors lie at `tensors` (needed with optim.orthogonal).
 template <class T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerConfig& config, int64_t n,
-                                             DeviceContext& device = cpu_context());
+                                             DeviceContext& device = cpu_context(),
+                                             TensorSpans tensors = {});
 
 }  // namespace gradscope

@@ -43,17 +43,23 @@ Var model_outputs(Tape<T>& t, Model<T>& model, const Dataset& layout, const Exam
 }
 
 template <class T>
-Var objective(Tape<T>& t, Var outputs, const Dataset& layout, const Examples& e, Loss loss) {
-  if (layout.outputs == 0)
-    return loss == Loss::hinge ? hinge(t, outputs, e.targets)
-                               : cross_entropy(t, outputs, e.targets);
+Var objective(Tape<T>& t, Var outputs, const Dataset& layout, const Examples& e, Loss loss,
+              SoftmaxNumerics numerics) {
+  if (layout.outputs == 0) {
+    if (loss == Loss::hinge) return hinge(t, outputs, e.targets);
+    if (loss == Loss::stablemax) return stablemax_cross_entropy(t, outputs, e.targets);
+    if (numerics == SoftmaxNumerics::gradscope) return cross_entropy(t, outputs, e.targets);
+    return torch_cross_entropy(t, outputs, e.targets, numerics == SoftmaxNumerics::torch_float64);
+  }
   Var y = real_rows(t, e.y, e.yt, e.n, layout.outputs, "yt");  // [N, Y]
   return scale(t, mse(t, outputs, y), 0.5 * double(layout.outputs));
 }
 
 template Var model_outputs<float>(Tape<float>&, Model<float>&, const Dataset&, const Examples&);
 template Var model_outputs<double>(Tape<double>&, Model<double>&, const Dataset&, const Examples&);
-template Var objective<float>(Tape<float>&, Var, const Dataset&, const Examples&, Loss);
-template Var objective<double>(Tape<double>&, Var, const Dataset&, const Examples&, Loss);
+template Var objective<float>(Tape<float>&, Var, const Dataset&, const Examples&, Loss,
+                              SoftmaxNumerics);
+template Var objective<double>(Tape<double>&, Var, const Dataset&, const Examples&, Loss,
+                               SoftmaxNumerics);
 
 }  // namespace gradscope

@@ -1,6 +1,7 @@
 // The objective on a batch of examples: what training minimizes and evaluation measures, shared
 // by the trainer, its evaluation, the metrics and the theory adapter: cross-entropy of the logits
-// (or the hinge loss of one score per example, train.loss = hinge) for classification tasks, and
+// (computed as train.softmax_numerics says; or StableMax's cross-entropy, train.loss = stablemax;
+// or the hinge loss of one score per example, train.loss = hinge) for classification tasks, and
 // for regression tasks 1/2 mean over examples of ||y - f(x)||^2 (= Y/2 * mse over the N x Y
 // entries).
 #pragma once
@@ -31,12 +32,16 @@ Examples all_examples(const Dataset& d);
 // The model's outputs for the examples (real inputs copied onto the tape as T).
 template <class T>
 Var model_outputs(Tape<T>& t, Model<T>& model, const Dataset& layout, const Examples& e);
-enum class Loss { cross_entropy, hinge };  // train.loss's values, in the schema's order
+enum class Loss { cross_entropy, hinge, stablemax };  // train.loss's values, in the schema's order
+// train.softmax_numerics's values: gradscope's cross-entropy (exp in the model's precision, sums
+// in double), or PyTorch's log-softmax with the logits cast to float32 or float64.
+enum class SoftmaxNumerics { gradscope, torch_float32, torch_float64 };
 
 // The loss (a scalar Var) given the outputs. With P targets per example the outputs are [N * P, C]
 // and the loss is the mean over all N * P predictions.
 template <class T>
 Var objective(Tape<T>& t, Var outputs, const Dataset& layout, const Examples& e,
-              Loss loss = Loss::cross_entropy);
+              Loss loss = Loss::cross_entropy,
+              SoftmaxNumerics numerics = SoftmaxNumerics::gradscope);
 
 }  // namespace gradscope

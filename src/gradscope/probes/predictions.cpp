@@ -4,7 +4,28 @@
 #include <algorithm>
 #include <cmath>
 
+#include "gradscope/cuda/kernels.h"
+
 namespace gradscope {
+namespace {
+
+// -log softmax(row)[target], around the row's largest entry `best`.
+template <class T>
+double softmax_loss(const T* row, int64_t C, int64_t best, int32_t target) {
+  double lse = 0;
+  for (int64_t c = 0; c < C; ++c) lse += std::exp(double(row[c]) - double(row[best]));
+  return std::log(lse) + double(row[best]) - double(row[target]);
+}
+
+// -log StableMax(row)[target], as kernels::StableMaxRows computes it.
+template <class T>
+double stablemax_loss(const T* row, int64_t C, int32_t target) {
+  double s = 0;
+  for (int64_t c = 0; c < C; ++c) s += kernels::stable_s(double(row[c]));
+  return -std::log(kernels::stable_s(double(row[target])) / s);
+}
+
+}  // namespace
 
 template <class T>
 Predictions score_predictions(const Tensor<T>& out, const Dataset& d, Loss loss) {
@@ -23,9 +44,9 @@ Predictions score_predictions(const Tensor<T>& out, const Dataset& d, Loss loss)
       continue;
     }
     const int64_t best = std::max_element(row, row + C) - row;
-    double lse = 0;
-    for (int64_t c = 0; c < C; ++c) lse += std::exp(double(row[c]) - double(row[best]));
-    p.loss[r] = loss == Loss::hinge ? NAN : std::log(lse) + double(row[best]) - double(row[target]);
+    p.loss[r] = loss == Loss::hinge       ? NAN
+                : loss == Loss::stablemax ? stablemax_loss(row, C, target)
+                                          : softmax_loss(row, C, best, target);
     p.correct[r] = best == target;
     p.argmax[r] = static_cast<int32_t>(best);
   }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "gradscope/probes/numerics.h"
 #include "gradscope/probes/predictions.h"
 
 namespace gradscope {
@@ -130,7 +131,7 @@ Tensor<T> split_outputs(Experiment<T>& x, Tape<T>& t, const Dataset& d, const st
                            : t.constant(chunked_outputs(x, t, d, all, chunk, host, device));
   const Tensor<T> l = t.value(out);
   T value = T(0);
-  const T* lv = t.value(objective(t, out, d, all, x.train.loss)).data;
+  const T* lv = t.value(objective(t, out, d, all, x.train.loss, x.train.softmax_numerics)).data;
   if (on_host) {
     loss = double(lv[0]);
     return l;
@@ -140,6 +141,20 @@ Tensor<T> split_outputs(Experiment<T>& x, Tape<T>& t, const Dataset& d, const st
   host.resize(static_cast<size_t>(l.numel()));
   backend.download(host.data(), l.data, host.size() * sizeof(T));
   return Tensor<T>(host.data(), l.shape);
+}
+
+// The numerics.* columns (probes/numerics.h): the train logits' ones, then Adam's eps share and
+// the NLM cosine of the step's gradient (downloaded from a device).
+template <class T>
+void optimizer_numerics(Experiment<T>& x, const MetricValues& logit_columns, MetricValues& v) {
+  v.insert(v.end(), logit_columns.begin(), logit_columns.end());
+  if (x.optim.name != OptimRule::sgd)
+    v.emplace_back("numerics.adam_eps_share",
+                   adam_eps_share(x.optimizer->second_moments(), x.optimizer->steps(),
+                                  x.optim.beta2, x.optim.eps));
+  ParamStore<T>& ps = x.model->params();
+  ps.download_grads();
+  v.emplace_back("numerics.nlm_cosine", nlm_cosine<T>(ps.values(), std::span<const T>(ps.grads())));
 }
 
 }  // namespace
@@ -161,6 +176,8 @@ SplitEvaluation evaluate_split(Experiment<T>& x, Tape<T>& t, const Dataset& d,
     score_classification(x, l, d, split, e);
   else
     e.acc = argmax_accuracy(l, d);
+  if (d.outputs == 0 && split == "train")
+    logit_numerics(l, d, x.train.loss, x.train.softmax_numerics, e.numerics);
   t.set_grad_enabled(true);
   t.reset();
   return e;
@@ -192,6 +209,7 @@ Evaluation evaluate(Experiment<T>& x, Tape<T>& t, Tape<T>& host, int64_t step, d
     v.emplace_back("weight_norm." + ps.info(i).name,
                    l2_norm<T>(std::span<const T>(w.data, w.numel())));
   }
+  if (!x.data.regression) optimizer_numerics(x, ev.train.numerics, v);
   for (const Measure* m : x.model_measures) m->template model<T>()(*x.model, host, x.data, v);
   for (RunProbe<T>& p : x.probes) {
     if (!probe_step) {  // NaN in the probe's columns

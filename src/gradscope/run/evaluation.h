@@ -4,8 +4,8 @@
 //
 //   step, lr, train_loss, [train_acc, test_loss, test_acc] or [test_loss, test_rel_error]
 //   (regression), split measures (train, then test), rescaled_time (init_scale < 1), weight_norm,
-//   grad_norm, weight_norm.<param>..., model measures, probe measures (spectra.<matrix>.<stat>...,
-//   fourier.<matrix>.<stat>...)
+//   grad_norm, weight_norm.<param>..., numerics.* (classification: probes/numerics.h), model
+//   measures, probe measures (spectra.<matrix>.<stat>..., fourier.<matrix>.<stat>...)
 #pragma once
 
 #include <cstdint>
@@ -19,6 +19,7 @@ namespace gradscope {
 struct SplitEvaluation {
   double loss = 0, acc = NAN, rel_error = NAN;
   MetricValues measures;  // the split measures' columns
+  MetricValues numerics;  // the train split of a classification run: probes/numerics.h
 };
 
 // The loss on a whole split (no gradients), with accuracy (classification: over every

@@ -20,6 +20,20 @@ void build_data(const Config& c, const TaskFamily& family, TaskData& data, Model
   }
 }
 
+// A regression task (arrays can be one) trains on its squared error: refuses the classification
+// losses' settings.
+void check_loss_fits(const TrainConfig& t, const TaskData& d) {
+  if (!d.regression) return;
+  if (t.loss != Loss::cross_entropy)
+    throw ConfigError("train.loss = \"" + option_name("train.loss", t.loss) +
+                      "\" needs class targets; this task's targets are real (valid: "
+                      "cross_entropy, the default, which regression ignores)");
+  if (t.softmax_numerics != SoftmaxNumerics::gradscope)
+    throw ConfigError("train.softmax_numerics = \"" +
+                      option_name("train.softmax_numerics", t.softmax_numerics) +
+                      "\" needs class targets; this task's targets are real (valid: gradscope)");
+}
+
 // Off the cpu (x.context opened): the model's device copies and the splits, uploaded once.
 template <class T>
 void move_to_device(Experiment<T>& x) {
@@ -43,6 +57,7 @@ std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
   x->optim = optimizer_options(c);
   x->schedule = schedule_options(c);
   x->train = train_options(c);
+  check_loss_fits(x->train, x->data);
   if (x->train.batch_order == BatchOrder::epoch && x->data.sample)
     throw ConfigError("train.batch_order = \"epoch\" needs a fixed train set; task.name = \"" +
                       c.string("task.name") + "\" draws fresh samples every step (valid: sample)");
@@ -69,7 +84,8 @@ std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
     throw ConfigError(e.what());
   }
   if (x->context) move_to_device(*x);
-  x->optimizer = make_optimizer<T>(x->optim, x->model->params().size(), x->backend());
+  x->optimizer = make_optimizer<T>(x->optim, x->model->params().size(), x->backend(),
+                                   x->model->params().spans());
   return x;
 }
 

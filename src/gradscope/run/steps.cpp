@@ -44,7 +44,7 @@ void Steps<T>::record_step(const Examples& e, bool with_update, Graph& g) {
   x_.model->params().zero_grad();
   const Dataset& layout = x_.data.train;
   Var loss = objective(train_tape_, model_outputs(train_tape_, *x_.model, layout, e), layout, e,
-                       x_.train.loss);
+                       x_.train.loss, x_.train.softmax_numerics);
   if (x_.train.loss_reduction == LossReduction::mean_over_classes && !x_.data.regression)
     loss = scale(train_tape_, loss, 1.0 / double(x_.model->outputs()));
   train_tape_.backward(loss);

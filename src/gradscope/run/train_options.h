@@ -39,6 +39,7 @@ struct TrainConfig {
   int64_t checkpoint_every = option<int64_t>("train.checkpoint_every");
   Loss loss = option<Loss>("train.loss");
   LossReduction loss_reduction = option<LossReduction>("train.loss_reduction");
+  SoftmaxNumerics softmax_numerics = option<SoftmaxNumerics>("train.softmax_numerics");
   double memorize_threshold = option<double>("train.memorize_threshold");
   double generalize_threshold = option<double>("train.generalize_threshold");
   double regime_threshold = option<double>("train.regime_threshold");

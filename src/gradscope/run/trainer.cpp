@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gradscope/optim/schedule.h"
+#include "gradscope/probes/numerics.h"
 #include "gradscope/run/batches.h"
 #include "gradscope/run/checkpoint_policy.h"
 #include "gradscope/run/evaluation.h"
@@ -306,6 +307,7 @@ Summary Training<T>::summarize() const {
   if (!family.monitored.empty())
     summary.phase_changes = detect_phase_changes(
         rows, x_.train.phase_min_change, [&](const std::string& k) { return family.monitors(k); });
+  if (!x_.data.regression) summary.section("numerics") = numerics_summary(rows);
   if (!x_.probes.empty()) {
     std::vector<MetricValues> values;  // the rows as the probes read them
     values.reserve(rows.size());

@@ -47,6 +47,13 @@ void validate_fit(const Config& c, const TaskFamily& family) {
                     loss, family.name, join_names(family.losses), loss,
                     takers.empty() ? "none" : join_names(takers)));
   }
+  const std::string& numerics = c.string("train.softmax_numerics");
+  if (numerics != "gradscope" && loss != "cross_entropy")
+    throw ConfigError(
+        fmt::format("train.softmax_numerics = \"{}\" is cross-entropy's arithmetic; train.loss = "
+                    "\"{}\" has its "
+                    "own (valid with it: gradscope)",
+                    numerics, loss));
   for (const std::string& name : family.measures)
     if (const Measure& m = find_measure(name); m.is_probe())
       throw std::logic_error("task family " + family.name + " names the probe measure " + name +

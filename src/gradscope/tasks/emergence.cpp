@@ -291,7 +291,7 @@ TaskFamily emergence_family(const std::string& name, std::vector<std::string> me
   TaskFamily f;
   f.name = name;
   f.models = {name == "induction" ? "transformer" : "mlp"};
-  if (name != "induction") f.losses = {"cross_entropy", "hinge"};
+  if (name != "induction") f.losses = {"cross_entropy", "hinge", "stablemax"};
   f.validate = validate_emergence;
   f.build = [](const Config& c) { return make_emergence_task(emergence_options(c)); };
   f.shape = [](const Config& c, const TaskData& d) {

@@ -165,6 +165,7 @@ TaskFamily incontext_regression_task() {
   TaskFamily f;
   f.name = "incontext_regression";
   f.models = {"transformer"};
+  f.losses = {"cross_entropy"};
   f.validate = validate_incontext;
   f.build = [](const Config& c) { return make_incontext_task(incontext_options(c)); };
   f.shape = [](const Config&, const TaskData& d) {

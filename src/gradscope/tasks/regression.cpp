@@ -275,6 +275,7 @@ TaskFamily regression_family(const std::string& name, std::vector<std::string> m
   f.models = std::move(models);
   f.validate = [](const Config& c) { validate(regression_options(c)); };
   f.build = [](const Config& c) { return make_regression_task(regression_options(c)); };
+  f.losses = {"cross_entropy"};
   f.measures = {"teacher_modes"};
   f.summary_line = regression_summary_line;
   return f;

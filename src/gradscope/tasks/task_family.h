@@ -33,9 +33,10 @@
 namespace gradscope {
 
 struct TaskFamily {
-  std::string name;                                     // the task.name value
-  std::vector<std::string> models;                      // model.type values that fit
-  std::vector<std::string> losses = {"cross_entropy"};  // train.loss values (classification)
+  std::string name;                 // the task.name value
+  std::vector<std::string> models;  // model.type values that fit
+  // train.loss values (classification; a regression family lists only the default, unused)
+  std::vector<std::string> losses = {"cross_entropy", "stablemax"};
   // Throws std::invalid_argument (ConfigError) naming the key and what is valid.
   std::function<void(const Config&)> validate;
   std::function<TaskData(const Config&)> build;

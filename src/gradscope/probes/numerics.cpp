@@ -1,0 +1,149 @@
+// The numerics.* columns: see numerics.h. Shape legend: R = predictions (N * P), C = classes.
+#include "gradscope/probes/numerics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "gradscope/cuda/device.h"
+#include "gradscope/cuda/kernels.h"
+
+namespace gradscope {
+namespace {
+
+// The gradient of the mean loss over R rows with respect to logits [R, C], as the training loss
+// computes it (its kernels, run on the cpu): dx [R, C].
+template <class T>
+std::vector<T> loss_gradient(const T* x, const int32_t* target, int64_t R, int64_t C, Loss loss,
+                             SoftmaxNumerics numerics) {
+  DeviceContext& cpu = cpu_context();
+  std::vector<T> dx(static_cast<size_t>(R * C));
+  std::vector<double> per_row(static_cast<size_t>(R)), loss_terms(static_cast<size_t>(R));
+  const T one = T(1);
+  if (loss == Loss::stablemax) {
+    cpu.launch(kernels::StableMaxRows<T>{x, target, C, per_row.data(), loss_terms.data()}, R);
+    cpu.launch(kernels::StableMaxGrad<T>{x, per_row.data(), target, &one, R, C, dx.data(), true},
+               R * C);
+    return dx;
+  }
+  auto torch_in = [&]<class U>(U) {
+    std::vector<U> logp(static_cast<size_t>(R * C));
+    cpu.launch(kernels::TorchCrossEntropyRows<T, U>{x, target, C, logp.data(), loss_terms.data()},
+               R);
+    cpu.launch(
+        kernels::TorchCrossEntropyGrad<T, U>{logp.data(), target, &one, R, C, dx.data(), true},
+        R * C);
+  };
+  if (numerics == SoftmaxNumerics::torch_float32) {
+    torch_in(0.0f);
+  } else if (numerics == SoftmaxNumerics::torch_float64) {
+    torch_in(0.0);
+  } else {
+    std::vector<T> ex(static_cast<size_t>(R * C));
+    cpu.launch(
+        kernels::CrossEntropyRows<T>{x, target, C, ex.data(), per_row.data(), loss_terms.data()},
+        R);
+    cpu.launch(kernels::CrossEntropyGrad<T>{ex.data(), per_row.data(), target, &one, R, C,
+                                            dx.data(), true},
+               R * C);
+  }
+  return dx;
+}
+
+// Whether the float32 sum of exp(x - max) over a row is exactly 1 (Prieto et al.'s logger.py).
+template <class T>
+bool softmax_collapsed_float32(const T* row, int64_t C) {
+  float m = float(row[0]);
+  for (int64_t j = 1; j < C; ++j) m = std::max(m, float(row[j]));
+  float s = 0;
+  for (int64_t j = 0; j < C; ++j) s += std::exp(float(row[j]) - m);
+  return s == 1.0f;
+}
+
+// The q-quantile of sorted values, linear between neighbours (numpy's default).
+double quantile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return NAN;
+  const double at = q * double(sorted.size() - 1);
+  const auto lo = static_cast<size_t>(std::floor(at));
+  const size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (at - double(lo)) * (sorted[hi] - sorted[lo]);
+}
+
+}  // namespace
+
+template <class T>
+void logit_numerics(const Tensor<T>& logits, const Dataset& d, Loss loss, SoftmaxNumerics numerics,
+                    MetricValues& out) {
+  const int64_t R = logits.shape[0], C = logits.shape[1];
+  if (C < 2 || R < 1 || loss == Loss::hinge) return;
+  const int32_t* target = d.targets.data();
+  const std::vector<T> dx = loss_gradient(logits.data, target, R, C, loss, numerics);
+  int64_t collapsed = 0, absorbed_target = 0, absorbed_row = 0;
+  std::vector<double> margins(static_cast<size_t>(R));
+  for (int64_t r = 0; r < R; ++r) {
+    const T* row = logits.data + r * C;
+    const T* g = dx.data() + r * C;
+    collapsed += softmax_collapsed_float32(row, C);
+    absorbed_target += g[target[r]] == T(0);
+    absorbed_row += std::all_of(g, g + C, [](T v) { return v == T(0); });
+    double other = -INFINITY;
+    for (int64_t j = 0; j < C; ++j)
+      if (j != target[r]) other = std::max(other, double(row[j]));
+    margins[static_cast<size_t>(r)] = double(row[target[r]]) - other;
+  }
+  std::sort(margins.begin(), margins.end());
+  const double n = double(R);
+  out.insert(out.end(), {{"numerics.sc_torch_float32", double(collapsed) / n},
+                         {"numerics.absorbed_target", double(absorbed_target) / n},
+                         {"numerics.absorbed_row", double(absorbed_row) / n},
+                         {"numerics.margin_q10", quantile(margins, 0.1)},
+                         {"numerics.margin_q50", quantile(margins, 0.5)},
+                         {"numerics.margin_q90", quantile(margins, 0.9)}});
+}
+
+template <class T>
+double adam_eps_share(std::span<const T> v, int64_t steps, double beta2, double eps) {
+  if (v.empty() || steps < 1) return NAN;
+  const double correction = 1.0 - std::pow(beta2, double(steps));
+  int64_t below = 0;
+  for (const T x : v) below += std::sqrt(double(x) / correction) < eps;
+  return double(below) / double(v.size());
+}
+
+template <class T>
+double nlm_cosine(std::span<const T> params, std::span<const T> grads) {
+  double pg = 0, pp = 0, gg = 0;
+  for (size_t i = 0; i < params.size(); ++i) {
+    pg += double(params[i]) * double(grads[i]);
+    pp += double(params[i]) * double(params[i]);
+    gg += double(grads[i]) * double(grads[i]);
+  }
+  if (pp == 0 || gg == 0) return NAN;
+  return -pg / std::sqrt(pp * gg);
+}
+
+nlohmann::ordered_json numerics_summary(const std::vector<MetricsRow>& rows) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  if (rows.empty()) return out;
+  for (const auto& [key, value] : rows.back().values) {
+    if (key.rfind("numerics.", 0) != 0 || key.rfind("numerics.margin", 0) == 0) continue;
+    nlohmann::ordered_json first = nullptr;
+    for (const MetricsRow& r : rows)
+      if (r.get(key) >= 0.5) {
+        first = r.step();
+        break;
+      }
+    out[key.substr(9) + "_half_step"] = first;
+  }
+  return out;
+}
+
+#define GRADSCOPE_INSTANTIATE(T)                                                           \
+  template void logit_numerics<T>(const Tensor<T>&, const Dataset&, Loss, SoftmaxNumerics, \
+                                  MetricValues&);                                          \
+  template double adam_eps_share<T>(std::span<const T>, int64_t, double, double);          \
+  template double nlm_cosine<T>(std::span<const T>, std::span<const T>);
+GRADSCOPE_INSTANTIATE(float)
+GRADSCOPE_INSTANTIATE(double)
+
+}  // namespace gradscope

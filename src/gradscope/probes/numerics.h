@@ -1,0 +1,58 @@
+// Where a classification run stands against the limits of floating point (Prieto et al. 2025,
+// "Grokking at the edge of numerical stability"; REFERENCES.md section 7): the numerics.* columns
+// of every classification run's metrics, measured at each log step on the whole train split.
+//
+//   numerics.sc_torch_float32   share of train predictions whose float32 sum of exp(x - max) is
+//                               exactly 1: the paper's Softmax Collapse test as its code computes
+//                               it (logger.py), i.e. what PyTorch's float32 softmax would do with
+//                               these logits (summed here in class order; PyTorch's vectorized sum
+//                               may add the small terms among themselves first, so near the edge
+//                               a few rows can differ)
+//   numerics.absorbed_target    share whose target-class gradient is exactly 0 in the run's own
+//                               loss arithmetic (train.loss, train.softmax_numerics, the model's
+//                               precision), with the mean over the whole train split
+//   numerics.absorbed_row       share whose whole gradient row (every class) is exactly 0
+//   numerics.margin_q10, _q50, _q90
+//                               quantiles of the logit margin x_target - max_{j != target} x_j
+//   numerics.adam_eps_share     (adam, adamw) share of parameters whose sqrt(v_hat) is below
+//                               optim.eps, v_hat = v / (1 - beta2^t): eps dominates their update
+//   numerics.nlm_cosine         cos(-g, theta) over all parameters: how far the step's gradient
+//                               points along the naive loss minimization direction, which for a
+//                               homogeneous model (no biases, ReLU, no normalization) scales the
+//                               logits without changing the predictions; exact only there
+//
+// The summary's "numerics" section gives, for each of these columns, the first logged step at
+// which it reaches 0.5 (null: never).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gradscope/probes/measures.h"
+#include "gradscope/probes/objective.h"
+#include "gradscope/rundir/metrics.h"
+#include "gradscope/tensor/tensor.h"
+
+namespace gradscope {
+
+// The logit columns (sc_torch_float32 ... margin_q90) of logits [R, C] (C > 1) against the
+// split's targets [R], the gradient as the loss computes it.
+template <class T>
+void logit_numerics(const Tensor<T>& logits, const Dataset& d, Loss loss, SoftmaxNumerics numerics,
+                    MetricValues& out);
+
+// numerics.adam_eps_share from Adam's second moments v after `steps` updates.
+template <class T>
+double adam_eps_share(std::span<const T> v, int64_t steps, double beta2, double eps);
+
+// numerics.nlm_cosine: cos(-grads, params) (NaN when either is 0).
+template <class T>
+double nlm_cosine(std::span<const T> params, std::span<const T> grads);
+
+// The summary's "numerics" section: each numerics.* column's first step at or above 0.5.
+nlohmann::ordered_json numerics_summary(const std::vector<MetricsRow>& rows);
+
+}  // namespace gradscope
