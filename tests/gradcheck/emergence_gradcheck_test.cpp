@@ -79,7 +79,8 @@ TEST(EmergenceGradcheck, DenseMlpHingeAndCrossEntropy) {
 }
 
 // Prieto et al.'s model: operand ids as concatenated one-hot vectors into bias-free dense layers,
-// under StableMax's cross-entropy and PyTorch's float64 log-softmax.
+// under StableMax's cross-entropy and gradscope's cross-entropy (PyTorch's arithmetic is checked
+// op by op in ops_gradcheck_test.cpp and through training in tests/oracle).
 TEST(EmergenceGradcheck, OneHotMlpWithoutBiases) {
   Dataset d;
   d.length = 2;

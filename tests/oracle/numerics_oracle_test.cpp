@@ -137,7 +137,7 @@ TEST(NumericsOracle, EachSettingMatchesPyTorch) {
     double share = NAN;
     const double err = worst_error(train(fx, c, case_setting(c), &share), c.at("params"));
     // float32 log-softmax: both sum 7 float exps, in orders that may differ in the last bit.
-    const double tolerance = name.rfind("torch_float32", 0) == 0 ? 1e-5 : 1e-10;
+    const double tolerance = name.rfind("torch_float32", 0) == 0 ? 1e-6 : 1e-10;
     EXPECT_LE(err, tolerance) << name;
     std::printf("%s: largest error %.2e\n", name.c_str(), err);
     EXPECT_NEAR(share, c.at("sc_share").get<double>(), 1e-7) << name;
@@ -157,6 +157,8 @@ TEST(NumericsOracle, EachSettingChangesTraining) {
   }
 }
 
+// The fixture exercises the collapse (a guard on the fixture itself, like the optimizer oracle's
+// FixtureStepsActuallyMoveParameters).
 TEST(NumericsOracle, SoftmaxCollapseIsInTheFixture) {
   const json fx = load_fixture();
   for (const json& c : fx.at("cases")) {

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "gradscope/rundir/checkpoint.h"
 #include "gradscope/rundir/csv.h"
@@ -94,6 +95,32 @@ TEST_F(RunDir, SummaryRoundTripsThroughItsFile) {
   std::ofstream(rundir::summary_file(dir_))
       << R"({"status": "completed", "generalized_step": 8e3})";
   EXPECT_EQ(read_summary(dir_)->generalized_step, 8000);  // an integral number still reads
+}
+
+// A run resumed by a build that logs a new column: every row keeps the same columns, the old
+// ones null (jsonl) or nan (csv) in it.
+TEST_F(RunDir, AResumeThatLogsANewColumnWidensEveryRow) {
+  {
+    MetricsLog log(dir_, -1);
+    log.append({{{"step", 0.0}, {"loss", 2.0}}});
+    log.append({{{"step", 10.0}, {"loss", 1.0}}});
+  }
+  MetricsLog log(dir_, 10);  // keeps step 0
+  log.append({{{"step", 10.0}, {"loss", 1.0}, {"numerics.x", 0.5}}});
+  log.append({{{"step", 20.0}, {"loss", 0.5}, {"numerics.x", 0.25}}});
+  std::ifstream jsonl(rundir::metrics_jsonl(dir_)), csv(rundir::metrics_csv(dir_));
+  std::stringstream j, c;
+  j << jsonl.rdbuf();
+  c << csv.rdbuf();
+  EXPECT_EQ(j.str(),
+            "{\"step\":0,\"loss\":2,\"numerics.x\":null}\n"
+            "{\"step\":10,\"loss\":1,\"numerics.x\":0.5}\n"
+            "{\"step\":20,\"loss\":0.5,\"numerics.x\":0.25}\n");
+  EXPECT_EQ(c.str(), "step,loss,numerics.x\n0,2,nan\n10,1,0.5\n20,0.5,0.25\n");
+  // A row lacking a column the file has is written with it as NaN.
+  log.append({{{"step", 30.0}, {"loss", 0.25}}});
+  EXPECT_TRUE(std::isnan(read_metrics(dir_).back().get("numerics.x")));
+  EXPECT_EQ(read_metrics(dir_).back().values.size(), 3u);
 }
 
 TEST_F(RunDir, StatesAreDecidedFromTheFiles) {

@@ -102,12 +102,17 @@ void logit_numerics(const Tensor<T>& logits, const Dataset& d, Loss loss, Softma
 }
 
 template <class T>
-double adam_eps_share(std::span<const T> v, int64_t steps, double beta2, double eps) {
+double adam_eps_share(std::span<const T> v, const std::vector<std::pair<int64_t, int64_t>>& tensors,
+                      int64_t steps, double beta2, double eps) {
   if (v.empty() || steps < 1) return NAN;
   const double correction = 1.0 - std::pow(beta2, double(steps));
-  int64_t below = 0;
-  for (const T x : v) below += std::sqrt(double(x) / correction) < eps;
-  return double(below) / double(v.size());
+  int64_t below = 0, count = 0;
+  for (const auto& [offset, size] : tensors) {
+    for (int64_t i = offset; i < offset + size; ++i)
+      below += std::sqrt(double(v[static_cast<size_t>(i)]) / correction) < eps;
+    count += size;
+  }
+  return count > 0 ? double(below) / double(count) : NAN;
 }
 
 template <class T>
@@ -122,15 +127,15 @@ double nlm_cosine(std::span<const T> params, std::span<const T> grads) {
   return -pg / std::sqrt(pp * gg);
 }
 
-nlohmann::ordered_json numerics_summary(const std::vector<MetricsRow>& rows) {
+nlohmann::ordered_json numerics_summary(std::span<const MetricValues> rows) {
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   if (rows.empty()) return out;
-  for (const auto& [key, value] : rows.back().values) {
+  for (const auto& [key, value] : rows.back()) {
     if (key.rfind("numerics.", 0) != 0 || key.rfind("numerics.margin", 0) == 0) continue;
     nlohmann::ordered_json first = nullptr;
-    for (const MetricsRow& r : rows)
-      if (r.get(key) >= 0.5) {
-        first = r.step();
+    for (const MetricValues& r : rows)
+      if (metric_value(r, key) >= 0.5) {
+        first = static_cast<int64_t>(metric_value(r, "step"));
         break;
       }
     out[key.substr(9) + "_half_step"] = first;
@@ -138,10 +143,12 @@ nlohmann::ordered_json numerics_summary(const std::vector<MetricsRow>& rows) {
   return out;
 }
 
-#define GRADSCOPE_INSTANTIATE(T)                                                           \
-  template void logit_numerics<T>(const Tensor<T>&, const Dataset&, Loss, SoftmaxNumerics, \
-                                  MetricValues&);                                          \
-  template double adam_eps_share<T>(std::span<const T>, int64_t, double, double);          \
+#define GRADSCOPE_INSTANTIATE(T)                                                              \
+  template void logit_numerics<T>(const Tensor<T>&, const Dataset&, Loss, SoftmaxNumerics,    \
+                                  MetricValues&);                                             \
+  template double adam_eps_share<T>(std::span<const T>,                                       \
+                                    const std::vector<std::pair<int64_t, int64_t>>&, int64_t, \
+                                    double, double);                                          \
   template double nlm_cosine<T>(std::span<const T>, std::span<const T>);
 GRADSCOPE_INSTANTIATE(float)
 GRADSCOPE_INSTANTIATE(double)

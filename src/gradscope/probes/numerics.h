@@ -27,13 +27,13 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "gradscope/probes/measures.h"
 #include "gradscope/probes/objective.h"
-#include "gradscope/rundir/metrics.h"
 #include "gradscope/tensor/tensor.h"
 
 namespace gradscope {
@@ -44,15 +44,19 @@ template <class T>
 void logit_numerics(const Tensor<T>& logits, const Dataset& d, Loss loss, SoftmaxNumerics numerics,
                     MetricValues& out);
 
-// numerics.adam_eps_share from Adam's second moments v after `steps` updates.
+// numerics.adam_eps_share from Adam's second moments v after `steps` updates, over the
+// parameter tensors' elements (`tensors`: first element and count of each; the padding between
+// them is no parameter).
 template <class T>
-double adam_eps_share(std::span<const T> v, int64_t steps, double beta2, double eps);
+double adam_eps_share(std::span<const T> v, const std::vector<std::pair<int64_t, int64_t>>& tensors,
+                      int64_t steps, double beta2, double eps);
 
 // numerics.nlm_cosine: cos(-grads, params) (NaN when either is 0).
 template <class T>
 double nlm_cosine(std::span<const T> params, std::span<const T> grads);
 
-// The summary's "numerics" section: each numerics.* column's first step at or above 0.5.
-nlohmann::ordered_json numerics_summary(const std::vector<MetricsRow>& rows);
+// The summary's "numerics" section from the logged rows: each numerics.* column's first step at
+// or above 0.5.
+nlohmann::ordered_json numerics_summary(std::span<const MetricValues> rows);
 
 }  // namespace gradscope

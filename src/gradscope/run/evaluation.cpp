@@ -150,8 +150,8 @@ void optimizer_numerics(Experiment<T>& x, const MetricValues& logit_columns, Met
   v.insert(v.end(), logit_columns.begin(), logit_columns.end());
   if (x.optim.name != OptimRule::sgd)
     v.emplace_back("numerics.adam_eps_share",
-                   adam_eps_share(x.optimizer->second_moments(), x.optimizer->steps(),
-                                  x.optim.beta2, x.optim.eps));
+                   adam_eps_share(x.optimizer->second_moments(), x.model->params().spans(),
+                                  x.optimizer->steps(), x.optim.beta2, x.optim.eps));
   ParamStore<T>& ps = x.model->params();
   ps.download_grads();
   v.emplace_back("numerics.nlm_cosine", nlm_cosine<T>(ps.values(), std::span<const T>(ps.grads())));

@@ -307,11 +307,13 @@ Summary Training<T>::summarize() const {
   if (!family.monitored.empty())
     summary.phase_changes = detect_phase_changes(
         rows, x_.train.phase_min_change, [&](const std::string& k) { return family.monitors(k); });
-  if (!x_.data.regression) summary.section("numerics") = numerics_summary(rows);
-  if (!x_.probes.empty()) {
-    std::vector<MetricValues> values;  // the rows as the probes read them
+  std::vector<MetricValues> values;  // the rows as the probes and numerics read them
+  if (!x_.data.regression || !x_.probes.empty()) {
     values.reserve(rows.size());
     for (const MetricsRow& r : rows) values.push_back(r.values);
+  }
+  if (!x_.data.regression) summary.section("numerics") = numerics_summary(values);
+  if (!x_.probes.empty()) {
     nlohmann::ordered_json sections = nlohmann::ordered_json::object();
     for (const RunProbe<T>& p : x_.probes)
       p.state->summarize(values, summary.memorized_step, sections);

@@ -159,6 +159,21 @@ RowText format_row(const MetricsRow& row) {
   t.header = csv_line(names);
   return t;
 }
+
+// The row with exactly `columns`, in their order (NaN for a column it lacks).
+MetricsRow conformed(const MetricsRow& row, const std::vector<std::string>& columns) {
+  MetricsRow out;
+  out.values.reserve(columns.size());
+  for (const std::string& c : columns) out.values.emplace_back(c, row.get(c));
+  return out;
+}
+
+bool has_columns(const MetricsRow& row, const std::vector<std::string>& columns) {
+  if (row.values.size() != columns.size()) return false;
+  for (size_t i = 0; i < columns.size(); ++i)
+    if (row.values[i].first != columns[i]) return false;
+  return true;
+}
 }  // namespace
 
 MetricsLog::MetricsLog(const std::filesystem::path& dir, int64_t keep_before) : dir_(dir) {
@@ -166,24 +181,56 @@ MetricsLog::MetricsLog(const std::filesystem::path& dir, int64_t keep_before) : 
     for (MetricsRow& r : read_metrics(dir))
       if (r.step() < keep_before) rows_.push_back(std::move(r));
   }
-  // Rewrite both files with the kept rows (atomically), then append from there.
+  if (!rows_.empty())
+    for (const auto& [name, value] : rows_.front().values) columns_.push_back(name);
+  rewrite();
+}
+
+// Both files with the kept rows (atomically), opened for appending from there.
+void MetricsLog::rewrite() {
+  if (jsonl_ >= 0) ::close(jsonl_);
+  if (csv_ >= 0) ::close(csv_);
+  jsonl_ = csv_ = -1;
   std::string json, csv;
   for (size_t i = 0; i < rows_.size(); ++i) {
     const RowText t = format_row(rows_[i]);
     json += t.json;
     csv += (i == 0 ? t.header : "") + t.csv;
   }
-  write_file_atomic(rundir::metrics_jsonl(dir), json);
-  write_file_atomic(rundir::metrics_csv(dir), csv);
-  jsonl_ = ::open(rundir::metrics_jsonl(dir).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  csv_ = ::open(rundir::metrics_csv(dir).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  write_file_atomic(rundir::metrics_jsonl(dir_), json);
+  write_file_atomic(rundir::metrics_csv(dir_), csv);
+  jsonl_ = ::open(rundir::metrics_jsonl(dir_).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  csv_ = ::open(rundir::metrics_csv(dir_).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (jsonl_ < 0 || csv_ < 0) {
     const int error = errno;
+    const std::filesystem::path failed =
+        jsonl_ < 0 ? rundir::metrics_jsonl(dir_) : rundir::metrics_csv(dir_);
     if (jsonl_ >= 0) ::close(jsonl_);
     if (csv_ >= 0) ::close(csv_);
-    throw std::runtime_error(
-        write_error(jsonl_ < 0 ? rundir::metrics_jsonl(dir) : rundir::metrics_csv(dir), error));
+    jsonl_ = csv_ = -1;
+    throw std::runtime_error(write_error(failed, error));
   }
+}
+
+// A row whose columns differ from the file's (a run resumed by a build that logs more): the
+// file's columns become the row's, then any old ones it lacks; the kept rows are rewritten with
+// NaN (null) where they lack one, so that every row keeps the same columns.
+MetricsRow MetricsLog::fit_columns(const MetricsRow& row) {
+  if (columns_.empty()) {
+    for (const auto& [name, value] : row.values) columns_.push_back(name);
+    return row;
+  }
+  if (has_columns(row, columns_)) return row;
+  std::vector<std::string> wider;
+  for (const auto& [name, value] : row.values) wider.push_back(name);
+  for (const std::string& c : columns_)
+    if (std::find(wider.begin(), wider.end(), c) == wider.end()) wider.push_back(c);
+  if (wider.size() > columns_.size()) {
+    columns_ = std::move(wider);
+    for (MetricsRow& r : rows_) r = conformed(r, columns_);
+    rewrite();
+  }
+  return conformed(row, columns_);
 }
 
 MetricsLog::~MetricsLog() {
@@ -213,7 +260,8 @@ off_t size_of(int fd, const std::filesystem::path& path) {
 }
 }  // namespace
 
-void MetricsLog::append(const MetricsRow& row) {
+void MetricsLog::append(const MetricsRow& given) {
+  const MetricsRow row = fit_columns(given);
   const RowText t = format_row(row);
   const off_t json_size = size_of(jsonl_, rundir::metrics_jsonl(dir_));
   const off_t csv_size = size_of(csv_, rundir::metrics_csv(dir_));

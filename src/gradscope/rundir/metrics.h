@@ -28,14 +28,20 @@ class MetricsLog {
   MetricsLog& operator=(const MetricsLog&) = delete;
 
   // Writes the row to both files. When a write fails (a full disk), both files are cut back to
-  // their previous rows and std::runtime_error names the file and the reason.
+  // their previous rows and std::runtime_error names the file and the reason. A row with other
+  // columns than the file's (a resume by a build that logs new ones) widens the file: every row
+  // gets the row's columns and then the old ones it lacks, NaN (null) where a row has no value.
   void append(const MetricsRow& row);
   const std::vector<MetricsRow>& rows() const { return rows_; }
 
  private:
+  void rewrite();
+  MetricsRow fit_columns(const MetricsRow& row);
+
   std::filesystem::path dir_;
   int jsonl_ = -1, csv_ = -1;  // file descriptors, opened for appending
   std::vector<MetricsRow> rows_;
+  std::vector<std::string> columns_;  // the files' columns (empty before the first row)
 };
 
 // Reads a run's metrics.jsonl (skipping a torn last line). Throws std::runtime_error naming the

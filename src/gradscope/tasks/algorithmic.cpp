@@ -215,7 +215,7 @@ namespace {
 void validate_algorithmic(const Config& c) {
   if (c.string("model.type") == "mlp" && c.string("model.mlp_form") == "dense")
     throw ConfigError("model.mlp_form = \"dense\" reads bit vectors; task.name = \"" +
-                      c.string("task.name") + "\" gives operand ids (valid: pair, concat)");
+                      c.string("task.name") + "\" gives operand ids (valid: pair, concat, onehot)");
   validate(algorithmic_options(c));
 }
 
