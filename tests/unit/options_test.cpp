@@ -154,14 +154,21 @@ TEST(Options, EveryEnumFollowsItsKeysValidValues) {
       {{"none", NormPlacement::none}, {"pre", NormPlacement::pre}, {"post", NormPlacement::post}});
   expect_enum<Positions>("model.positions",
                          {{"learned", Positions::learned}, {"sinusoidal", Positions::sinusoidal}});
-  expect_enum<MlpForm>(
-      "model.mlp_form",
-      {{"pair", MlpForm::pair}, {"concat", MlpForm::concat}, {"dense", MlpForm::dense}});
+  expect_enum<MlpForm>("model.mlp_form", {{"pair", MlpForm::pair},
+                                          {"concat", MlpForm::concat},
+                                          {"dense", MlpForm::dense},
+                                          {"onehot", MlpForm::onehot}});
   expect_enum<InitScheme>("model.init", {{"normal", InitScheme::normal},
                                          {"haiku", InitScheme::haiku},
                                          {"identity", InitScheme::identity},
                                          {"uniform", InitScheme::uniform}});
-  expect_enum<Loss>("train.loss", {{"cross_entropy", Loss::cross_entropy}, {"hinge", Loss::hinge}});
+  expect_enum<Loss>("train.loss", {{"cross_entropy", Loss::cross_entropy},
+                                   {"hinge", Loss::hinge},
+                                   {"stablemax", Loss::stablemax}});
+  expect_enum<SoftmaxNumerics>("train.softmax_numerics",
+                               {{"gradscope", SoftmaxNumerics::gradscope},
+                                {"torch_float32", SoftmaxNumerics::torch_float32},
+                                {"torch_float64", SoftmaxNumerics::torch_float64}});
   expect_enum<LossReduction>(
       "train.loss_reduction",
       {{"mean", LossReduction::mean}, {"mean_over_classes", LossReduction::mean_over_classes}});
