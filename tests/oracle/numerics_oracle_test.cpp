@@ -136,8 +136,11 @@ TEST(NumericsOracle, EachSettingMatchesPyTorch) {
     const std::string name = c.at("name");
     double share = NAN;
     const double err = worst_error(train(fx, c, case_setting(c), &share), c.at("params"));
-    // float32 log-softmax: both sum 7 float exps, in orders that may differ in the last bit.
-    const double tolerance = name.rfind("torch_float32", 0) == 0 ? 1e-6 : 1e-10;
+    // float32 log-softmax: both sum 7 float exps, in orders that may differ in the last bit,
+    // and the backward's go - exp(logp) sum(go) is one FMA where the compiler contracts it (GCC
+    // with -march=native here, as PyTorch's AVX2 kernels): 9e-10 then, 4e-6 without (clang's
+    // sanitizer build).
+    const double tolerance = name.rfind("torch_float32", 0) == 0 ? 1e-5 : 1e-10;
     EXPECT_LE(err, tolerance) << name;
     std::printf("%s: largest error %.2e\n", name.c_str(), err);
     EXPECT_NEAR(share, c.at("sc_share").get<double>(), 1e-7) << name;
