@@ -5,48 +5,24 @@
 #include <cmath>
 #include <string>
 
-#include "gradscope/cuda/device.h"
-#include "gradscope/cuda/kernels.h"
+#include "gradscope/autograd/tape.h"
 
 namespace gradscope {
 namespace {
 
-// The gradient of the mean loss over R rows with respect to logits [R, C], as the training loss
-// computes it (its kernels, run on the cpu): dx [R, C].
+// The gradient of the mean loss over R rows with respect to logits [R, C], through the training
+// objective itself (probes/objective.h: the same ops and kernels) on a host tape: dx [R, C].
 template <class T>
-std::vector<T> loss_gradient(const T* x, const int32_t* target, int64_t R, int64_t C, Loss loss,
+std::vector<T> loss_gradient(const Tensor<T>& logits, const Dataset& d, Loss loss,
                              SoftmaxNumerics numerics) {
-  DeviceContext& cpu = cpu_context();
-  std::vector<T> dx(static_cast<size_t>(R * C));
-  std::vector<double> per_row(static_cast<size_t>(R)), loss_terms(static_cast<size_t>(R));
-  const T one = T(1);
-  if (loss == Loss::stablemax) {
-    cpu.launch(kernels::StableMaxRows<T>{x, target, C, per_row.data(), loss_terms.data()}, R);
-    cpu.launch(kernels::StableMaxGrad<T>{x, per_row.data(), target, &one, R, C, dx.data(), true},
-               R * C);
-    return dx;
-  }
-  auto torch_in = [&]<class U>(U) {
-    std::vector<U> logp(static_cast<size_t>(R * C));
-    cpu.launch(kernels::TorchCrossEntropyRows<T, U>{x, target, C, logp.data(), loss_terms.data()},
-               R);
-    cpu.launch(
-        kernels::TorchCrossEntropyGrad<T, U>{logp.data(), target, &one, R, C, dx.data(), true},
-        R * C);
-  };
-  if (numerics == SoftmaxNumerics::torch_float32) {
-    torch_in(0.0f);
-  } else if (numerics == SoftmaxNumerics::torch_float64) {
-    torch_in(0.0);
-  } else {
-    std::vector<T> ex(static_cast<size_t>(R * C));
-    cpu.launch(
-        kernels::CrossEntropyRows<T>{x, target, C, ex.data(), per_row.data(), loss_terms.data()},
-        R);
-    cpu.launch(kernels::CrossEntropyGrad<T>{ex.data(), per_row.data(), target, &one, R, C,
-                                            dx.data(), true},
-               R * C);
-  }
+  std::vector<T> x(logits.begin(), logits.end()), dx(x.size(), T(0));
+  Arena arena;
+  Tape<T> t(arena);
+  Examples e;
+  e.targets = d.targets.data();
+  e.n = logits.shape[0];
+  Var v = t.param(Tensor<T>(x.data(), logits.shape), dx.data());
+  t.backward(objective(t, v, d, e, loss, numerics));
   return dx;
 }
 
@@ -77,7 +53,7 @@ void logit_numerics(const Tensor<T>& logits, const Dataset& d, Loss loss, Softma
   const int64_t R = logits.shape[0], C = logits.shape[1];
   if (C < 2 || R < 1 || loss == Loss::hinge) return;
   const int32_t* target = d.targets.data();
-  const std::vector<T> dx = loss_gradient(logits.data, target, R, C, loss, numerics);
+  const std::vector<T> dx = loss_gradient(logits, d, loss, numerics);
   int64_t collapsed = 0, absorbed_target = 0, absorbed_row = 0;
   std::vector<double> margins(static_cast<size_t>(R));
   for (int64_t r = 0; r < R; ++r) {
