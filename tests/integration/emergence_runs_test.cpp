@@ -60,26 +60,6 @@ TEST_F(Cli, MultitaskSubtasksDropAtDifferentStepsBesideASmootherMean) {
   EXPECT_TRUE(fs::exists(out / "subtasks.svg"));
 }
 
-TEST_F(Cli, TwoLayersFormInductionHeadsOneLayerDoesNot) {
-  // The example's task and model, cut to 2,500 steps (its phase change comes at ~1,500).
-  const std::string small = "task.n_test=64 train.steps=2500 train.log_every=100";
-  double best[2] = {0, 0}, icl[2] = {0, 0};
-  for (int layers : {1, 2}) {
-    const fs::path out = dir_ / ("induction" + std::to_string(layers));
-    const Result r = run("run " + kExamples + "induction-2layer.toml " + small +
-                         " model.n_layers=" + std::to_string(layers) + " --out " + out.string());
-    ASSERT_EQ(r.code, 0) << r.err;
-    const auto s = summary(out);
-    for (const auto& [k, v] : s["final"].items())
-      if (k.rfind("prefix_match.", 0) == 0)
-        best[layers - 1] = std::max(best[layers - 1], v.get<double>());
-    icl[layers - 1] = s["final"]["test_icl_score"].get<double>();
-  }
-  EXPECT_GT(best[1], 0.5) << "no induction head in the 2-layer model";
-  EXPECT_LT(best[0], 0.2) << "a prefix-matching head in the 1-layer model";
-  EXPECT_LT(icl[1], icl[0] - 1.0) << icl[0] << " " << icl[1];
-}
-
 TEST_F(Cli, FreshSampleRunResumesExactly) {
   const std::string config =
       kExamples +

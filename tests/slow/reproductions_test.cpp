@@ -56,3 +56,42 @@ TEST_F(Cli, GrokfastEmaGeneralizesXy97WithinTwoThousandSteps) {
   ASSERT_TRUE(s["generalized_step"].is_number()) << s.dump();
   EXPECT_LE(s["generalized_step"].get<int64_t>(), 2000);
 }
+
+// Grokfast's MA filter on its own setup (REFERENCES 1e: x * y mod 97, window 100, lambda 5, weight
+// decay 0.01), seed 0: 95% test accuracy within 1,000 iterations (published: 790; here 520; the
+// unfiltered baseline: tens of thousands). The run stops a step after it generalizes. About 75 s
+// on two cores (the EMA filter's run above is the same claim's other half).
+TEST_F(Cli, GrokfastMaGeneralizesXy97WithinAThousandSteps) {
+  const fs::path out = dir_ / "ma";
+  const Result r = run("--threads 2 run " + kExamples +
+                       "grokfast-xy97-ma.toml train.log_every=40 "
+                       "train.stop_after_generalized=1 train.steps=1000 --out " +
+                       out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto s = summary(out);
+  ASSERT_TRUE(s["generalized_step"].is_number()) << s.dump();
+  EXPECT_LE(s["generalized_step"].get<int64_t>(), 1000);
+}
+
+// Olsson et al. (REFERENCES 3, induction heads) on the example's synthetic task: a 2-layer model
+// forms a prefix-matching head and its in-context score drops; a 1-layer model does neither. About
+// 70 s.
+TEST_F(Cli, TwoLayersFormInductionHeadsOneLayerDoesNot) {
+  // The example's task and model, cut to 2,500 steps (its phase change comes at ~1,500).
+  const std::string small = "task.n_test=64 train.steps=2500 train.log_every=100";
+  double best[2] = {0, 0}, icl[2] = {0, 0};
+  for (int layers : {1, 2}) {
+    const fs::path out = dir_ / ("induction" + std::to_string(layers));
+    const Result r = run("run " + kExamples + "induction-2layer.toml " + small +
+                         " model.n_layers=" + std::to_string(layers) + " --out " + out.string());
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto s = summary(out);
+    for (const auto& [k, v] : s["final"].items())
+      if (k.rfind("prefix_match.", 0) == 0)
+        best[layers - 1] = std::max(best[layers - 1], v.get<double>());
+    icl[layers - 1] = s["final"]["test_icl_score"].get<double>();
+  }
+  EXPECT_GT(best[1], 0.5) << "no induction head in the 2-layer model";
+  EXPECT_LT(best[0], 0.2) << "a prefix-matching head in the 1-layer model";
+  EXPECT_LT(icl[1], icl[0] - 1.0) << icl[0] << " " << icl[1];
+}
