@@ -4,9 +4,10 @@
 // that replace it, a chain that diverges, and bad input refused before anything is written.
 // hessian: a float32 run's checkpoints measured in float64 into hessian/ (the linear model's
 // Hessian is the inputs' second moment, whose eigenvalues a whitened design fixes), skipped on a
-// rerun.
+// rerun. probe.llc and probe.hessian: the same measures at probe steps during training.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <regex>
 
 #include "cli_fixture.h"
@@ -142,6 +143,85 @@ TEST_F(Llc, HessianOfALinearModelAtItsCheckpoints) {
   r = run_cmd("hessian " + run.string() + " optim.lr=1");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("optim.lr is the run's own setting"), std::string::npos) << r.err;
+}
+
+// A checkpoint's payload: its buffers (values, initial values, optimizer state) without the header,
+// which holds the config and the time, and without the trailer.
+std::string checkpoint_payload(const fs::path& file) {
+  const std::string bytes = slurp(file);
+  uint64_t len = 0;
+  std::memcpy(&len, bytes.data() + 8, 8);
+  const auto header = nlohmann::json::parse(bytes.substr(16, len));
+  const size_t end = header.value("checksum", "") == "crc32" ? bytes.size() - 4 : bytes.size();
+  return bytes.substr(16 + len, end - 16 - len);
+}
+
+// The last row of a folder's [S, width] array.
+std::vector<float> last_row(const fs::path& folder, const std::string& name) {
+  int64_t rows = 0, cols = 0;
+  auto a = gradscope::decode_npy_f32(slurp(folder / name), rows, cols, name);
+  cols = std::max<int64_t>(cols, 1);
+  return {a.end() - cols, a.end()};
+}
+
+// probe.llc and probe.hessian during training (pair-mlp, a probe every 25 steps): the run trains as
+// it would without them (every other metric and every checkpoint's buffers byte for byte); their
+// folders hold what gradscope llc and gradscope hessian compute at the same step from the
+// checkpoint, which those commands then skip; a run resumed and extended from its middle ends with
+// the same files as the run made whole.
+TEST_F(Llc, ProbesDuringTrainingMeasureWithoutChangingTheRun) {
+  const std::string run_args = "run " + kExamples +
+                               "pair-mlp.toml train.log_every=25 probe.every=25 "
+                               "'train.checkpoint_steps=\"every:25\"' ";
+  const std::string probes =
+      "probe.llc=true probe.hessian=true llc.draws=20 hessian.iterations=8 "
+      "hessian.trace_probes=4 hessian.per_tensor=false ";
+  const fs::path plain = dir_ / "plain", probed = dir_ / "probed", half = dir_ / "half";
+  ASSERT_EQ(run(run_args + "train.steps=100 --out " + plain.string()).code, 0);
+  const Result r = run(run_args + probes + "train.steps=100 --out " + probed.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+
+  auto a = rows(plain), b = rows(probed);
+  ASSERT_EQ(a.size(), b.size());
+  const double last_top = b.back()["hessian.top"], last_lr = b.back()["lr"];
+  for (size_t i = 0; i < b.size(); ++i) {
+    EXPECT_TRUE(std::isfinite(b[i]["llc.mean"].get<double>())) << b[i];
+    EXPECT_GT(b[i]["hessian.top"].get<double>(), 0) << b[i];
+    for (const char* k : {"llc.mean", "llc.std", "hessian.top", "hessian.trace"}) b[i].erase(k);
+    EXPECT_EQ(a[i].dump(), b[i].dump());
+  }
+  for (const auto& f : fs::directory_iterator(plain / "checkpoints"))
+    EXPECT_EQ(checkpoint_payload(f.path()),
+              checkpoint_payload(probed / "checkpoints" / f.path().filename()))
+        << f.path();
+  const auto s = summary(probed);
+  EXPECT_EQ(s["llc"]["probed"], 5) << s;
+  EXPECT_EQ(s["hessian"]["last"]["value"].get<double>(), last_top) << s;
+  EXPECT_DOUBLE_EQ(s["hessian"]["last"]["over_2_over_lr"].get<double>(), last_top * last_lr / 2);
+
+  // The commands at the last checkpoint of a copy without the folders: the same numbers.
+  const fs::path copy = dir_ / "copy";
+  fs::copy(probed, copy, fs::copy_options::recursive);
+  fs::remove_all(copy / "llc");
+  fs::remove_all(copy / "hessian");
+  ASSERT_EQ(run("llc " + copy.string() + " --steps last").code, 0);
+  ASSERT_EQ(run("hessian " + copy.string() + " --steps last").code, 0);
+  EXPECT_EQ(last_row(copy / "llc", "llc.npy"), last_row(probed / "llc", "llc.npy"));
+  EXPECT_EQ(slurp(copy / "llc" / "trace_00000100.npy"),
+            slurp(probed / "llc" / "trace_00000100.npy"));
+  EXPECT_EQ(last_row(copy / "hessian", "top.npy"), last_row(probed / "hessian", "top.npy"));
+  EXPECT_EQ(slurp(copy / "llc" / "settings.json"), slurp(probed / "llc" / "settings.json"));
+  EXPECT_NE(run("llc " + probed.string() + " --steps last").out.find("estimated before"),
+            std::string::npos);
+  EXPECT_NE(run("hessian " + probed.string() + " --steps 50").out.find("measured before"),
+            std::string::npos);
+
+  // Half the run, then resumed to its end.
+  ASSERT_EQ(run(run_args + probes + "train.steps=50 --out " + half.string()).code, 0);
+  ASSERT_EQ(run("run --resume " + half.string() + " train.steps=100").code, 0);
+  for (const char* folder : {"llc", "hessian"})
+    for (const auto& f : fs::directory_iterator(probed / folder))
+      EXPECT_EQ(slurp(f.path()), slurp(half / folder / f.path().filename())) << f.path();
 }
 
 }  // namespace

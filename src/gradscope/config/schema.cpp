@@ -219,6 +219,12 @@ const std::vector<KeySpec>& schema_table() {
        "Fourier norms per frequency of W_E and W_L at the probe steps (modular tasks) into "
        "fourier/",
        3},
+      {"probe.llc", false,
+       "the local learning coefficient (the llc.* keys) at the probe steps into llc/", 6},
+      {"probe.hessian", false,
+       "the Hessian's top eigenvalues and trace (the hessian.* keys) at the probe steps into "
+       "hessian/",
+       6},
       KeySpec{"probe.key_freq_threshold", 0.05,
               "key frequency: one holding at least this share of a matrix's squared Fourier norm",
               3}

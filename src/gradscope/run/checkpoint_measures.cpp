@@ -67,50 +67,7 @@ std::vector<int64_t> chosen_checkpoint_steps(const fs::path& run, const std::str
   return out;
 }
 
-StepTable::StepTable(fs::path folder, const nlohmann::ordered_json& settings,
-                     std::vector<std::pair<std::string, int64_t>> columns, std::FILE* out)
-    : folder_(std::move(folder)), columns_(std::move(columns)) {
-  const fs::path file = folder_ / "settings.json";
-  if (fs::exists(file)) {
-    if (nlohmann::ordered_json::parse(read_file(file)) == settings) {
-      read();
-    } else {
-      fmt::print(out, "{}/ held results with other settings: replaced\n",
-                 folder_.filename().string());
-      fs::remove_all(folder_);
-    }
-  }
-  fs::create_directories(folder_);
-  write_file_atomic(file, settings.dump(2) + "\n");
-}
-
-void StepTable::read() {
-  const auto files = read_probe_files(folder_);
-  if (!files.count("steps.npy")) return;
-  int64_t n = 0, one = 0;
-  const auto steps =
-      decode_npy_f32(files.at("steps.npy"), n, one, (folder_ / "steps.npy").string());
-  std::vector<std::vector<float>> arrays;
-  for (const auto& [name, width] : columns_) {
-    int64_t r = 0, k = 0;
-    if (!files.count(name)) return;  // an interrupted first write: start afresh
-    arrays.push_back(decode_npy_f32(files.at(name), r, k, (folder_ / name).string()));
-    if (r != n || std::max<int64_t>(k, 1) != width)
-      throw std::runtime_error((folder_ / name).string() + ": not [steps, " +
-                               std::to_string(width) + "]");
-  }
-  for (int64_t i = 0; i < n; ++i) {
-    std::vector<std::vector<float>> row;
-    for (size_t c = 0; c < columns_.size(); ++c) {
-      const int64_t w = columns_[c].second;
-      row.emplace_back(arrays[c].begin() + i * w, arrays[c].begin() + (i + 1) * w);
-    }
-    rows_[static_cast<int64_t>(steps[i])] = std::move(row);
-  }
-}
-
-void StepTable::set(int64_t step, std::vector<std::vector<float>> row) {
-  rows_[step] = std::move(row);
+std::vector<std::pair<std::string, std::string>> StepRows::files() const {
   const int64_t n = static_cast<int64_t>(rows_.size());
   std::vector<float> steps;
   std::vector<std::vector<float>> arrays(columns_.size());
@@ -125,7 +82,54 @@ void StepTable::set(int64_t step, std::vector<std::vector<float>> row) {
     files.emplace_back(
         columns_[c].first,
         encode_npy_f32(arrays[c], n, columns_[c].second == 1 ? 0 : columns_[c].second));
-  write_probe_files(folder_, files);
+  return files;
+}
+
+bool StepRows::load(const std::map<std::string, std::string>& files, const fs::path& where) {
+  rows_.clear();
+  if (!files.count("steps.npy")) return false;
+  int64_t n = 0, one = 0;
+  const auto steps = decode_npy_f32(files.at("steps.npy"), n, one, (where / "steps.npy").string());
+  std::vector<std::vector<float>> arrays;
+  for (const auto& [name, width] : columns_) {
+    int64_t r = 0, k = 0;
+    if (!files.count(name)) return false;
+    arrays.push_back(decode_npy_f32(files.at(name), r, k, (where / name).string()));
+    if (r != n || std::max<int64_t>(k, 1) != width)
+      throw std::runtime_error((where / name).string() + ": not [steps, " + std::to_string(width) +
+                               "]");
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    Row row;
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      const int64_t w = columns_[c].second;
+      row.emplace_back(arrays[c].begin() + i * w, arrays[c].begin() + (i + 1) * w);
+    }
+    rows_[static_cast<int64_t>(steps[i])] = std::move(row);
+  }
+  return true;
+}
+
+StepTable::StepTable(fs::path folder, const nlohmann::ordered_json& settings,
+                     std::vector<std::pair<std::string, int64_t>> columns, std::FILE* out)
+    : folder_(std::move(folder)), rows_(std::move(columns)) {
+  const fs::path file = folder_ / "settings.json";
+  if (fs::exists(file)) {
+    if (nlohmann::ordered_json::parse(read_file(file)) == settings) {
+      rows_.load(read_probe_files(folder_), folder_);  // an interrupted first write: afresh
+    } else {
+      fmt::print(out, "{}/ held results with other settings: replaced\n",
+                 folder_.filename().string());
+      fs::remove_all(folder_);
+    }
+  }
+  fs::create_directories(folder_);
+  write_file_atomic(file, settings.dump(2) + "\n");
+}
+
+void StepTable::set(int64_t step, StepRows::Row row) {
+  rows_.set(step, std::move(row));
+  write_probe_files(folder_, rows_.files());
 }
 
 }  // namespace gradscope

@@ -53,22 +53,44 @@ std::unique_ptr<Experiment<T>> fixed_set_experiment(const Config& config,
 std::vector<int64_t> chosen_checkpoint_steps(const std::filesystem::path& run,
                                              const std::string& which);
 
-// A folder's rows: steps.npy (float32 [S], ascending) and one float32 [S, width] array per column
-// name, under settings.json. Opening it with other settings (or none) starts it afresh.
-class StepTable {
+// Rows by step of float32 columns, each column (file name, width): as files, steps.npy (float32
+// [S], ascending) and one float32 [S, width] array per column ([S] where the width is 1).
+class StepRows {
  public:
-  // columns: (file name, width) of each array. Creates the folder and writes settings.json.
-  StepTable(std::filesystem::path folder, const nlohmann::ordered_json& settings,
-            std::vector<std::pair<std::string, int64_t>> columns, std::FILE* out);
+  using Row = std::vector<std::vector<float>>;  // one vector of its width per column
+  explicit StepRows(std::vector<std::pair<std::string, int64_t>> columns)
+      : columns_(std::move(columns)) {}
+  const std::vector<std::pair<std::string, int64_t>>& columns() const { return columns_; }
   bool has(int64_t step) const { return rows_.count(step) != 0; }
-  // Sets the step's row (one vector of its width per column) and rewrites the arrays.
-  void set(int64_t step, std::vector<std::vector<float>> row);
+  const std::map<int64_t, Row>& rows() const { return rows_; }
+  void set(int64_t step, Row row) { rows_[step] = std::move(row); }
+  void drop_from(int64_t step) { rows_.erase(rows_.lower_bound(step), rows_.end()); }
+  // steps.npy and the columns' arrays.
+  std::vector<std::pair<std::string, std::string>> files() const;
+  // Reads the rows of `files` (name -> bytes; `where` names their folder in errors). False, with
+  // no rows, when a file is missing (an interrupted first write). Throws std::runtime_error on an
+  // array of another shape.
+  bool load(const std::map<std::string, std::string>& files, const std::filesystem::path& where);
 
  private:
-  void read();
-  std::filesystem::path folder_;
   std::vector<std::pair<std::string, int64_t>> columns_;
-  std::map<int64_t, std::vector<std::vector<float>>> rows_;
+  std::map<int64_t, Row> rows_;
+};
+
+// A folder's StepRows under settings.json. Opening it with other settings (or none) starts it
+// afresh.
+class StepTable {
+ public:
+  // Creates the folder and writes settings.json.
+  StepTable(std::filesystem::path folder, const nlohmann::ordered_json& settings,
+            std::vector<std::pair<std::string, int64_t>> columns, std::FILE* out);
+  bool has(int64_t step) const { return rows_.has(step); }
+  // Sets the step's row and rewrites the arrays.
+  void set(int64_t step, StepRows::Row row);
+
+ private:
+  std::filesystem::path folder_;
+  StepRows rows_;
 };
 
 }  // namespace gradscope

@@ -1,5 +1,6 @@
 // Building an experiment: see experiment.h.
 #include "gradscope/run/experiment.h"
+#include "gradscope/run/geometry_probes.h"
 
 #include "gradscope/nn/model_registry.h"
 #include "gradscope/run/prediction.h"
@@ -64,7 +65,7 @@ std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
   x->probe = probe_options(c);
   try {
     x->model = make_model<T>(model_options(c), x->shape, x->seed);
-    for (const Measure& m : measures()) {
+    for (const Measure& m : run_measures()) {
       if (!m.is_probe() || !c.boolean(m.key)) continue;
       std::unique_ptr<ProbeMeasure<T>> state = m.probe<T>()(*x->model, c, x->data);
       std::vector<std::string> names = state->metric_names();

@@ -1,6 +1,7 @@
 // The curvature of a run's loss: see hessian.h.
 #include "gradscope/run/hessian.h"
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -12,6 +13,36 @@ namespace gradscope {
 
 HessianConfig hessian_options(const Config& c) {
   return options_from<HessianConfig>(c);
+}
+
+nlohmann::ordered_json hessian_settings(const HessianConfig& c) {
+  nlohmann::ordered_json j;
+  j["top_k"] = c.top_k;
+  j["iterations"] = c.iterations;
+  j["trace_probes"] = c.trace_probes;
+  j["fd_step"] = c.fd_step;
+  j["per_tensor"] = c.per_tensor;
+  j["seed"] = c.seed;
+  return j;
+}
+
+std::vector<std::pair<std::string, int64_t>> hessian_columns(const HessianConfig& c,
+                                                             ParamStore<double>& ps) {
+  std::vector<std::pair<std::string, int64_t>> columns = {{"top.npy", c.top_k}, {"trace.npy", 2}};
+  if (c.per_tensor)
+    for (const ParamInfo& p : ps.params()) columns.emplace_back("tensor." + p.name + ".npy", 3);
+  return columns;
+}
+
+std::vector<std::vector<float>> hessian_row(const HessianConfig& c, const HessianEstimate& e) {
+  std::vector<float> top(e.top.begin(), e.top.end());
+  top.resize(static_cast<size_t>(c.top_k), NAN);  // fewer parameters than top_k
+  std::vector<std::vector<float>> row = {
+      top, {static_cast<float>(e.trace.trace), static_cast<float>(e.trace.error)}};
+  for (const TensorCurvature& t : e.tensors)
+    row.push_back({static_cast<float>(t.top), static_cast<float>(t.trace.trace),
+                   static_cast<float>(t.trace.error)});
+  return row;
 }
 
 std::vector<double> packed_values(ParamStore<double>& ps) {

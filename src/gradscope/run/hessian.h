@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gradscope/config/options.h"
@@ -30,6 +32,10 @@ struct HessianConfig {
 };
 HessianConfig hessian_options(const Config& config);
 
+// hessian/settings.json (gradscope hessian and probe.hessian write the same, so either skips the
+// other's steps).
+nlohmann::ordered_json hessian_settings(const HessianConfig& c);
+
 struct TensorCurvature {
   std::string name;
   double top = 0;  // the block's largest eigenvalue
@@ -42,6 +48,13 @@ struct HessianEstimate {
   std::vector<TensorCurvature> tensors;  // per parameter tensor, in the store's order
   int64_t gradients = 0;                 // gradient evaluations it took
 };
+
+// hessian/'s columns by step (run/checkpoint_measures.h StepRows): top.npy [S, top_k], trace.npy
+// [S, 2] (trace, standard error) and with per_tensor tensor.<name>.npy [S, 3] (top, trace, error);
+// and an estimate's row of them.
+std::vector<std::pair<std::string, int64_t>> hessian_columns(const HessianConfig& c,
+                                                             ParamStore<double>& ps);
+std::vector<std::vector<float>> hessian_row(const HessianConfig& c, const HessianEstimate& e);
 
 // Every parameter element in the store's order, without the padding: [d].
 std::vector<double> packed_values(ParamStore<double>& ps);

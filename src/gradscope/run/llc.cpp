@@ -9,6 +9,8 @@
 
 #include "gradscope/run/batches.h"
 #include "gradscope/run/steps.h"
+#include "gradscope/rundir/paths.h"
+#include "gradscope/tensor/npy.h"
 #include "gradscope/tensor/rng.h"
 
 namespace gradscope {
@@ -76,6 +78,37 @@ void sgld_update(ParamStore<T>& ps, const std::vector<T>& w_star, double eps, do
 
 LlcConfig llc_options(const Config& c) {
   return options_from<LlcConfig>(c);
+}
+
+nlohmann::ordered_json llc_settings(const LlcConfig& c, double nbeta, const std::string& how) {
+  nlohmann::ordered_json j;
+  j["step_size"] = c.step_size;
+  j["localization"] = c.localization;
+  j["nbeta"] = nbeta;
+  j["nbeta_how"] = how;
+  j["chains"] = c.chains;
+  j["draws"] = c.draws;
+  j["burn_in"] = c.burn_in;
+  j["draw_every"] = c.draw_every;
+  j["batch_size"] = c.batch_size;
+  j["seed"] = c.seed;
+  return j;
+}
+
+std::vector<std::pair<std::string, int64_t>> llc_columns(const LlcConfig& c) {
+  return {{"init_loss.npy", 1}, {"llc.npy", c.chains}};
+}
+
+std::vector<std::vector<float>> llc_row(const LlcEstimate& e) {
+  return {{static_cast<float>(e.init_loss)}, std::vector<float>(e.llc.begin(), e.llc.end())};
+}
+
+std::pair<std::string, std::string> llc_trace_npy(int64_t step, const LlcEstimate& e) {
+  std::vector<float> trace;
+  for (const auto& t : e.traces) trace.insert(trace.end(), t.begin(), t.end());
+  const int64_t draws = e.traces.empty() ? 0 : static_cast<int64_t>(e.traces[0].size());
+  return {rundir::llc_trace_file("", step).filename().string(),
+          encode_npy_f32(trace, static_cast<int64_t>(e.traces.size()), draws)};
 }
 
 double llc_nbeta(const LlcConfig& c, int64_t n, std::string& how) {

@@ -15,7 +15,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gradscope/config/config.h"
@@ -58,6 +60,16 @@ struct LlcEstimate {
 // that draws fresh samples).
 template <class T>
 LlcEstimate estimate_llc(Experiment<T>& x, const LlcConfig& c);
+
+// llc/settings.json: the settings, the n beta used and how it was set (gradscope llc and
+// probe.llc write the same, so either skips the other's steps).
+nlohmann::ordered_json llc_settings(const LlcConfig& c, double nbeta, const std::string& how);
+// llc/'s columns by step (run/checkpoint_measures.h StepRows): init_loss.npy [S] (L_n(w*)) and
+// llc.npy [S, chains]; and an estimate's row of them.
+std::vector<std::pair<std::string, int64_t>> llc_columns(const LlcConfig& c);
+std::vector<std::vector<float>> llc_row(const LlcEstimate& e);
+// trace_<step>.npy: float32 [chains, draws], every draw's loss (NaN after a divergence).
+std::pair<std::string, std::string> llc_trace_npy(int64_t step, const LlcEstimate& e);
 
 // The n beta of a run with n training examples, and how it was set ("10000 / log 10000" or
 // "llc.nbeta").

@@ -19,21 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-nlohmann::ordered_json settings_json(const LlcConfig& c, double nbeta, const std::string& how) {
-  nlohmann::ordered_json j;
-  j["step_size"] = c.step_size;
-  j["localization"] = c.localization;
-  j["nbeta"] = nbeta;
-  j["nbeta_how"] = how;
-  j["chains"] = c.chains;
-  j["draws"] = c.draws;
-  j["burn_in"] = c.burn_in;
-  j["draw_every"] = c.draw_every;
-  j["batch_size"] = c.batch_size;
-  j["seed"] = c.seed;
-  return j;
-}
-
 template <class T>
 int estimate_at_steps(const CheckpointMeasureRequest& r, const Config& config, std::FILE* out,
                       std::FILE* err) {
@@ -42,8 +27,7 @@ int estimate_at_steps(const CheckpointMeasureRequest& r, const Config& config, s
   const auto x = fixed_set_experiment<T>(config, r.run, "the LLC");
   std::string how;
   const double nbeta = llc_nbeta(c, x->data.train.size(), how);
-  StepTable table(rundir::llc_dir(r.run), settings_json(c, nbeta, how),
-                  {{"init_loss.npy", 1}, {"llc.npy", c.chains}}, out);
+  StepTable table(rundir::llc_dir(r.run), llc_settings(c, nbeta, how), llc_columns(c), out);
   fmt::print(out,
              "gradscope llc {}: {} chains x {} draws (burn-in {}, every {}), step size {}, "
              "localization {}, n beta {:.6g} ({})\n",
@@ -65,13 +49,8 @@ int estimate_at_steps(const CheckpointMeasureRequest& r, const Config& config, s
         out, "step {}: llc {:.4g} +- {:.2g} (mean and std over {} of {} chains), L_n(w*) {:.6g}\n",
         s, e.mean, e.std, finished, e.llc.size(), e.init_loss);
     std::fflush(out);
-    std::vector<float> trace;
-    for (const auto& t : e.traces) trace.insert(trace.end(), t.begin(), t.end());
-    write_probe_files(rundir::llc_dir(r.run),
-                      {{rundir::llc_trace_file(r.run, s).filename().string(),
-                        encode_npy_f32(trace, c.chains, c.draws)}});
-    table.set(s,
-              {{static_cast<float>(e.init_loss)}, std::vector<float>(e.llc.begin(), e.llc.end())});
+    write_probe_files(rundir::llc_dir(r.run), {llc_trace_npy(s, e)});
+    table.set(s, llc_row(e));
   }
   return 0;
 }

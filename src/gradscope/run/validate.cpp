@@ -10,6 +10,7 @@
 #include "gradscope/optim/schedule.h"
 #include "gradscope/probes/measures.h"
 #include "gradscope/probes/spectra.h"
+#include "gradscope/run/geometry_probes.h"
 #include "gradscope/run/train_options.h"
 #include "gradscope/tasks/task_family.h"
 
@@ -80,7 +81,7 @@ void validate_experiment(const Config& c) {
     validate_device(c);
     if (family.validate) family.validate(c);
     probe_options(c).validate();
-    for (const Measure& m : measures())
+    for (const Measure& m : run_measures())
       if (m.validate) m.validate(c);
     model_options(c).validate();
     optimizer_options(c).validate();

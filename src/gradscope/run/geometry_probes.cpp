@@ -1,0 +1,196 @@
+// The LLC and the Hessian at probe steps: see geometry_probes.h.
+#include "gradscope/run/geometry_probes.h"
+
+#include <fmt/core.h>
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "gradscope/run/checkpoint_measures.h"
+#include "gradscope/run/experiment.h"
+#include "gradscope/run/hessian.h"
+#include "gradscope/run/llc.h"
+#include "gradscope/rundir/paths.h"
+
+namespace gradscope {
+namespace {
+
+// The config of a probe's own model: the run's, on the cpu in `precision`, every probe off.
+Config side_config(Config c, const std::string& precision) {
+  c.set("device", std::string("cpu"));
+  c.set("precision", precision);
+  for (const Measure& m : measures())
+    if (m.is_probe()) c.set(m.key, false);
+  return c;
+}
+
+// Copies the parameter values of `from` (the run's host copy) into `to`, a store of the same
+// model, converting to its precision.
+template <class T, class U>
+void copy_values(ParamStore<T>& from, ParamStore<U>& to) {
+  for (int i = 0; i < from.count(); ++i) {
+    const int64_t n = from.info(i).shape.numel();
+    const T* a = from.values().data() + from.info(i).offset;
+    U* b = to.values().data() + to.info(i).offset;
+    for (int64_t k = 0; k < n; ++k) b[k] = static_cast<U>(a[k]);
+  }
+}
+
+// These measures read a fixed training set.
+template <class U>
+void refuse_fresh_samples(const Experiment<U>& x, const std::string& key) {
+  if (x.data.sample)
+    throw std::invalid_argument(key + " = true needs a fixed training set; task.name = \"" +
+                                x.config.string("task.name") + "\" draws fresh samples every step");
+}
+
+// {"step", "value"} of the first, largest and last finite values of `column` over the rows.
+nlohmann::ordered_json first_peak_last(std::span<const MetricValues> rows,
+                                       const std::string& column, int64_t& probed) {
+  nlohmann::ordered_json j;
+  probed = 0;
+  double peak = -INFINITY;
+  for (const MetricValues& r : rows) {
+    const double v = metric_value(r, column);
+    if (!std::isfinite(v)) continue;
+    const nlohmann::ordered_json at = {{"step", int64_t(metric_value(r, "step"))}, {"value", v}};
+    if (probed++ == 0) j["first"] = at;
+    if (v > peak) peak = v, j["peak"] = at;
+    j["last"] = at;
+  }
+  return j;
+}
+
+// probe.llc: lambda-hat at the probe steps, into llc/ (gradscope llc's files).
+template <class T>
+class LlcProbe final : public ProbeMeasure<T> {
+ public:
+  LlcProbe(Model<T>&, const Config& c, const TaskData&)
+      : x_(Experiment<T>::build(side_config(c, std::is_same_v<T, double> ? "float64" : "float32"))),
+        c_(llc_options(c)),
+        rows_(llc_columns(c_)) {
+    refuse_fresh_samples(*x_, "probe.llc");
+    nbeta_ = llc_nbeta(c_, x_->data.train.size(), how_);
+  }
+  std::vector<std::string> metric_names() const override { return {"llc.mean", "llc.std"}; }
+  std::vector<double> measure(int64_t step, ParamStore<T>& params, Tape<T>&) override {
+    copy_values(params, x_->model->params());
+    const LlcEstimate e = estimate_llc(*x_, c_);
+    for (const std::string& w : e.warnings)
+      fmt::print(stderr, "gradscope: warning: probe.llc at step {}: {}\n", step, w);
+    rows_.set(step, llc_row(e));
+    traces_[step] = llc_trace_npy(step, e).second;
+    return {e.mean, e.std};
+  }
+  ProbeFiles files() const override {
+    ProbeFiles f = {{"settings.json", llc_settings(c_, nbeta_, how_).dump(2) + "\n"}};
+    for (auto& file : rows_.files()) f.push_back(std::move(file));
+    for (const auto& [s, bytes] : traces_) f.emplace_back(trace_name(s), bytes);
+    return f;
+  }
+  void restore(const std::map<std::string, std::string>& files, int64_t keep_before) override {
+    restore_rows(rows_, files, keep_before);
+    for (const auto& [s, row] : rows_.rows())
+      if (files.count(trace_name(s))) traces_[s] = files.at(trace_name(s));
+  }
+  void summarize(std::span<const MetricValues> rows, std::optional<int64_t>,
+                 nlohmann::ordered_json& sections) const override {
+    int64_t probed = 0;
+    nlohmann::ordered_json j = {{"probed", 0}, {"nbeta", nbeta_}, {"nbeta_how", how_}};
+    j.update(first_peak_last(rows, "llc.mean", probed));
+    j["probed"] = probed;
+    sections["llc"] = j;
+  }
+
+ private:
+  static std::string trace_name(int64_t step) {
+    return rundir::llc_trace_file("", step).filename().string();
+  }
+  static void restore_rows(StepRows& rows, const std::map<std::string, std::string>& files,
+                           int64_t keep_before) {
+    try {
+      rows.load(files, "llc");
+    } catch (const std::runtime_error&) {  // another command's settings: measured afresh
+      rows = StepRows(rows.columns());
+    }
+    rows.drop_from(keep_before);
+  }
+  std::unique_ptr<Experiment<T>> x_;  // the probe's own model, on the cpu
+  LlcConfig c_;
+  StepRows rows_;
+  std::map<int64_t, std::string> traces_;  // step -> trace_<step>.npy
+  double nbeta_ = 0;
+  std::string how_;
+};
+
+// probe.hessian: the top eigenvalues and the trace at the probe steps, into hessian/.
+template <class T>
+class HessianProbe final : public ProbeMeasure<T> {
+ public:
+  HessianProbe(Model<T>&, const Config& c, const TaskData&)
+      : x_(Experiment<double>::build(side_config(c, "float64"))),
+        c_(hessian_options(c)),
+        rows_(hessian_columns(c_, x_->model->params())) {
+    refuse_fresh_samples(*x_, "probe.hessian");
+  }
+  std::vector<std::string> metric_names() const override {
+    return {"hessian.top", "hessian.trace"};
+  }
+  std::vector<double> measure(int64_t step, ParamStore<T>& params, Tape<T>&) override {
+    copy_values(params, x_->model->params());
+    const HessianEstimate e = estimate_hessian(*x_, c_);
+    rows_.set(step, hessian_row(c_, e));
+    return {e.top.at(0), e.trace.trace};
+  }
+  ProbeFiles files() const override {
+    ProbeFiles f = {{"settings.json", hessian_settings(c_).dump(2) + "\n"}};
+    for (auto& file : rows_.files()) f.push_back(std::move(file));
+    return f;
+  }
+  void restore(const std::map<std::string, std::string>& files, int64_t keep_before) override {
+    try {
+      rows_.load(files, "hessian");
+    } catch (const std::runtime_error&) {  // another command's settings: measured afresh
+      rows_ = StepRows(rows_.columns());
+    }
+    rows_.drop_from(keep_before);
+  }
+  // The sharpness's first, peak and last values, and at each of those its ratio to 2 / lr (the
+  // stability threshold of gradient descent; lr the row's scheduled rate).
+  void summarize(std::span<const MetricValues> rows, std::optional<int64_t>,
+                 nlohmann::ordered_json& sections) const override {
+    int64_t probed = 0;
+    nlohmann::ordered_json j = first_peak_last(rows, "hessian.top", probed);
+    for (const char* at : {"first", "peak", "last"}) {
+      if (!j.contains(at)) continue;
+      for (const MetricValues& r : rows)
+        if (metric_value(r, "step") == j[at]["step"].get<double>())
+          j[at]["over_2_over_lr"] = j[at]["value"].get<double>() * metric_value(r, "lr") / 2;
+    }
+    nlohmann::ordered_json& out = sections["hessian"] = {{"probed", probed}};
+    out.update(j);
+  }
+
+ private:
+  std::unique_ptr<Experiment<double>> x_;  // the probe's own float64 model, on the cpu
+  HessianConfig c_;
+  StepRows rows_;
+};
+
+}  // namespace
+
+const std::vector<Measure>& run_measures() {
+  static const bool registered = [] {
+    register_measure(probe_measure<LlcProbe>("llc", "probe.llc", "llc"));
+    register_measure(probe_measure<HessianProbe>("hessian", "probe.hessian", "hessian"));
+    return true;
+  }();
+  (void)registered;
+  return measures();
+}
+
+}  // namespace gradscope
