@@ -35,6 +35,16 @@ class Run:
     summary           dict (summary.json), or None while the run has not ended
     spectra           {matrix: (steps [n], singular values [n, k])}
     fourier           {matrix: (steps [n], norms per frequency [n, (p-1)/2])}
+    llc               DataFrame, a row per step estimated (gradscope llc or probe.llc): step,
+                      llc (mean over the chains that did not diverge), llc_std, init_loss
+                      (L_n(w*)) and chain_<i>; .attrs holds llc/settings.json (nbeta, nbeta_how)
+    llc_trace(step)   ndarray [chains, draws]: every draw's loss at that step
+    hessian           DataFrame, a row per step measured (gradscope hessian or probe.hessian):
+                      step, top_<i> (descending), trace, trace_error and per parameter tensor
+                      <name>.top, <name>.trace, <name>.trace_error; .attrs its settings
+    measure_llc(step=None, **settings), measure_hessian(step=None, **settings)
+                      run gradscope llc / hessian at one checkpoint (default: the last) with
+                      llc.* / hessian.* settings (e.g. chains=8) and return its row
     checkpoint_steps  steps of the checkpoints present, ascending
     params(step)      {name: ndarray shaped like the parameter} at a checkpoint (default: last)
     initial_params()  {name: ndarray}: W_0 (every checkpoint keeps it)
@@ -87,6 +97,45 @@ class Run:
     @cached_property
     def fourier(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return _probe_rows(self._files["fourier"])
+
+    @property
+    def llc(self) -> pd.DataFrame:
+        frame = _step_table(self._files["llc"], {"init_loss": None, "llc": "chain_"})
+        if "chain_0" in frame:
+            chains = frame.filter(like="chain_")
+            frame.insert(1, "llc", chains.mean(axis=1, skipna=True))
+            frame.insert(2, "llc_std", chains.std(axis=1, ddof=1, skipna=True))
+        return frame
+
+    def llc_trace(self, step: int) -> np.ndarray:
+        file = _core.llc_trace_file(self.path, step)
+        if not file.exists():
+            raise KeyError(f"{self.path}: no LLC trace at step {step}")
+        return np.load(file)
+
+    @property
+    def hessian(self) -> pd.DataFrame:
+        columns = {"top": "top_", "trace": ["trace", "trace_error"]}
+        folder = self._files["hessian"]
+        if folder.is_dir():
+            for f in sorted(folder.glob("tensor.*.npy")):
+                name = f.stem[len("tensor."):]
+                columns[f.stem] = [f"{name}.top", f"{name}.trace", f"{name}.trace_error"]
+        return _step_table(folder, columns)
+
+    def measure_llc(self, step: int | None = None, **settings) -> pd.Series:
+        return self._measure("llc", step, settings)
+
+    def measure_hessian(self, step: int | None = None, **settings) -> pd.Series:
+        return self._measure("hessian", step, settings)
+
+    def _measure(self, measure: str, step: int | None, settings: dict) -> pd.Series:
+        steps = "last" if step is None else str(int(step))
+        over = [_core.assignment(f"{measure}.{k}", v) for k, v in settings.items()]
+        _core.measure_checkpoints(measure, self.path, steps, over)
+        at = self.checkpoint_steps[-1] if step is None else int(step)
+        table = getattr(self, measure)  # read afresh: not cached
+        return table[table["step"] == at].iloc[0]
 
     @cached_property
     def data(self):
@@ -145,6 +194,31 @@ class _Checkpoint:
             size = int(np.prod(shape, dtype=np.int64))
             out[name] = flat[offset:offset + size].reshape(shape)
         return out
+
+
+def _step_table(folder: Path, columns: dict) -> pd.DataFrame:
+    """A StepRows folder (steps.npy and [S, width] arrays) as a DataFrame: for each array stem in
+    `columns`, None (one column of its name), a prefix (columns prefix0, prefix1, ...) or a list
+    of column names. Its settings.json goes into .attrs."""
+    if not (folder / "steps.npy").exists():
+        return pd.DataFrame()
+    try:
+        frame = pd.DataFrame({"step": np.load(folder / "steps.npy").astype(np.int64)})
+        for stem, names in columns.items():
+            a = np.load(folder / f"{stem}.npy")
+            a = a.reshape(len(a), -1)
+            if names is None:
+                names = [stem]
+            elif isinstance(names, str):
+                names = [f"{names}{i}" for i in range(a.shape[1])]
+            for i, n in enumerate(names):
+                frame[n] = a[:, i].astype(np.float64)
+    except (ValueError, FileNotFoundError) as e:
+        raise _fail(folder, f"a corrupt or missing .npy file ({e})") from None
+    settings = folder / "settings.json"
+    if settings.exists():
+        frame.attrs.update(json.loads(settings.read_text()))
+    return frame
 
 
 def _probe_rows(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -125,6 +125,41 @@ def test_spectra_and_fourier_rows(root):
     assert logged[int(fsteps[-1])]["fourier.W_E.key_count"] >= 1
 
 
+def test_llc_and_hessian_tables_from_the_probes_and_the_commands(tmp_path):
+    """probe.llc and probe.hessian during a short run: run.llc and run.hessian hold the files'
+    rows, their means agree with the logged columns, and measure_llc / measure_hessian at one
+    checkpoint of a copy without the folders give the probes' numbers for the same step."""
+    run_dir = tmp_path / "geo"
+    gradscope("run", EXAMPLES / "grok-mlp-small.toml", "train.steps=100", "train.log_every=50",
+              "probe.every=50", "probe.llc=true", "probe.hessian=true", "llc.draws=20",
+              "hessian.iterations=8", "hessian.trace_probes=4", "--out", run_dir)
+    run = gs.Run(run_dir)
+    llc, hessian = run.llc, run.hessian
+    assert list(llc["step"]) == [0, 50, 100]
+    assert list(llc.columns[:4]) == ["step", "llc", "llc_std", "init_loss"]
+    assert [c for c in llc.columns if c.startswith("chain_")] == [f"chain_{i}" for i in range(4)]
+    assert " / log " in llc.attrs["nbeta_how"]  # n / log n of the training examples
+    logged = {r["step"]: r for r in jsonl_rows(run_dir)}
+    for _, row in llc.iterrows():  # float32 chains in the file, their mean in double in the log
+        assert row["llc"] == pytest.approx(logged[row["step"]]["llc.mean"], rel=1e-6)
+    assert run.llc_trace(100).shape == (4, 20)
+    assert [c for c in hessian.columns if c.startswith("top_")] == [f"top_{i}" for i in range(5)]
+    assert "embed.W_E.top" in hessian.columns and "trace_error" in hessian.columns
+    assert hessian["top_0"].iloc[-1] == pytest.approx(logged[100]["hessian.top"], rel=1e-6)
+    assert np.all(np.diff(hessian[[f"top_{i}" for i in range(5)]].to_numpy(), axis=1) <= 0)
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("llc", "hessian"))
+    again = gs.Run(copy)
+    assert again.llc.empty and again.hessian.empty
+    row = again.measure_llc()  # the last checkpoint, the run's own llc.* settings
+    assert row["step"] == 100 and row["llc"] == llc["llc"].iloc[-1]
+    row = again.measure_hessian(100)
+    assert row["top_0"] == hessian["top_0"].iloc[-1]
+    with pytest.raises(ValueError, match="llc.chains"):
+        again.measure_llc(chains=0)
+
+
 def test_runs_filters_like_gradscope_ls(root):
     every = gs.runs(root)
     assert len(every) == 2

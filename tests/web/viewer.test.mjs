@@ -136,6 +136,24 @@ test('a classification run shows its numerical-stability measures', async () => 
   assert.match(await page.textContent('#summary'), /numerics: sc_torch_float32_half_step/);
 });
 
+test('a run with probe.hessian and probe.llc shows the sharpness beside 2 / lr and the LLC', async () => {
+  execFileSync(binary, ['run', path.join(source, 'examples/eos-mlp.toml'), 'train.steps=400',
+    'train.log_every=100', 'probe.every=100', 'probe.llc=true', 'llc.draws=20', '--out',
+    path.join(root, 'eos')], { stdio: 'ignore' });
+  await open('#/run/eos');
+  await page.waitForSelector('.chart[data-title="Sharpness and 2 / lr"] .u-over');
+  const labels = await page.$$eval('.chart[data-title="Sharpness and 2 / lr"] .u-legend .u-series:not(:first-child) .u-label',
+    (v) => v.map((e) => e.textContent));
+  assert.deepEqual(labels, ['hessian.top', '2 / lr']);
+  const lines = await page.$$eval('.chart[data-title="Sharpness and 2 / lr"] .u-legend .u-series:not(:first-child) .u-value',
+    (v) => v.map((e) => e.textContent));
+  assert.equal(lines.length, 2);
+  await page.waitForSelector('.chart[data-title="Local learning coefficient"] .u-over');
+  const summary = await page.textContent('#summary');
+  assert.match(summary, /hessian: last/);
+  assert.match(summary, /llc: peak/);
+});
+
 test('clicking a phase-diagram cell opens that run', async () => {
   await open('#/sweep/grok-mlp-small');
   await page.waitForSelector('svg.phase rect.cell');

@@ -326,11 +326,22 @@
       // probes/numerics.h: Softmax Collapse, absorbed gradients, eps-dominated Adam, NLM cosine
       { title: 'Numerical stability', keys: take(/^numerics\.(?!margin)/), logy: false },
       { title: 'Logit margins', keys: take(/^numerics\.margin/), logy: false },
+      // run/geometry_probes.h: the sharpness beside gradient descent's threshold 2 / lr, the LLC
+      { title: 'Sharpness and 2 / lr', keys: take(/^hessian\.top$/), logy: false, threshold: true },
+      { title: 'Local learning coefficient', keys: take(/^llc\.mean$/), logy: false },
       { title: 'Stable ranks', keys: take(/stable_rank/), logy: false },
       { title: 'In-context and prefix matching', keys: take(/icl_score|prefix_match/), logy: false },
     ].filter((g) => g.keys.length);
     const shown = new Set(groups.flatMap((g) => g.keys));
     return { groups, rest: metric.filter((c) => !shown.has(c)) };
+  }
+
+  // A chart group's curves: its columns, and for the sharpness 2 / lr at each logged row.
+  function groupSeries(g, metrics) {
+    const series = g.keys.map((k) => ({ label: k, x: metrics.series[k].x, y: metrics.series[k].y }));
+    const lr = metrics.series.lr;
+    if (g.threshold && lr) series.push({ label: '2 / lr', x: lr.x, y: lr.y.map((v) => (v > 0 ? 2 / v : null)) });
+    return series;
   }
 
   function phaseMarkers(summary) {
@@ -354,6 +365,11 @@
       for (const [k, v] of Object.entries(s.phase_changes || {}))
         rows.push(['phase change: ' + k, JSON.stringify(v)]);
       for (const [k, v] of Object.entries(s.numerics || {})) rows.push(['numerics: ' + k, fmt(v)]);
+      for (const section of ['llc', 'hessian'])  // run/geometry_probes.h
+        for (const at of ['first', 'peak', 'last']) {
+          const v = (s[section] || {})[at];
+          if (v) rows.push([`${section}: ${at}`, `${fmt(v.value)} at step ${v.step}`]);
+        }
       for (const [k, v] of Object.entries(s.final || {})) rows.push(['final ' + k, fmt(v)]);
     }
     return h('div', { class: 'panel', id: 'summary' }, h('h3', {}, 'Summary'),
@@ -364,8 +380,7 @@
     el.replaceChildren();
     const { groups, rest } = chartGroups(columns);
     const markers = phaseMarkers(summary);
-    const charts = groups.map((g) => lineChart(el, g.title,
-      g.keys.map((k) => ({ label: k, x: metrics.series[k].x, y: metrics.series[k].y })),
+    const charts = groups.map((g) => lineChart(el, g.title, groupSeries(g, metrics),
       { logx, logy: g.logy, markers }));
     return { charts, groups, rest };
   }
@@ -407,7 +422,7 @@
       const layout = (gs) => gs.map((g) => g.keys.join(',')).join('|');
       if (layout(groups) !== layout(drawn.groups)) return render();
       drawn.charts.forEach((c, i) => {
-        const series = groups[i].keys.map((k) => ({ label: k, x: metrics.series[k].x, y: metrics.series[k].y }));
+        const series = groupSeries(groups[i], metrics);
         setChartData(c, aligned(series, { logx: logx.checked, logy: groups[i].logy }).data);
       });
       renderStatus();

@@ -40,6 +40,7 @@ int plot_run(const PlotArgs& a) {
   for (const fs::path& f : write_rank_plots(a.path)) fmt::print("wrote {}\n", f.string());
   for (const fs::path& f : write_emergence_plots(a.path)) fmt::print("wrote {}\n", f.string());
   for (const fs::path& f : write_fourier_plots(a.path)) fmt::print("wrote {}\n", f.string());
+  for (const fs::path& f : write_geometry_plots(a.path)) fmt::print("wrote {}\n", f.string());
   return 0;
 }
 

@@ -16,6 +16,8 @@
 #include "gradscope/config/value_text.h"
 #include "gradscope/index/results_index.h"
 #include "gradscope/python/model_binding.h"
+#include "gradscope/run/hessian_checkpoints.h"
+#include "gradscope/run/llc_checkpoints.h"
 #include "gradscope/run/trainer.h"
 #include "gradscope/rundir/checkpoint.h"
 #include "gradscope/rundir/metrics.h"
@@ -41,9 +43,20 @@ py::dict run_paths(const fs::path& run) {
   d["theory"] = rundir::theory_file(run);
   d["spectra"] = rundir::spectra_dir(run);
   d["fourier"] = rundir::fourier_dir(run);
+  d["llc"] = rundir::llc_dir(run);
+  d["hessian"] = rundir::hessian_dir(run);
   d["checkpoints"] = rundir::checkpoints_dir(run);
   d["heartbeat"] = rundir::heartbeat_file(run);
   return d;
+}
+
+// `gradscope llc` or `gradscope hessian` (`measure`) at a run's checkpoints `steps` (all, last or
+// A,B,...) with key=value settings; its lines go to standard output. ConfigError on bad input.
+void measure_checkpoints(const std::string& measure, const fs::path& run, const std::string& steps,
+                         const std::vector<std::string>& overrides) {
+  const CheckpointMeasureRequest r{run, steps, overrides, ""};
+  py::gil_scoped_release free;
+  measure == "llc" ? llc_over_checkpoints(r) : hessian_over_checkpoints(r);
 }
 
 // metrics.jsonl as (column names, float64 [rows, columns]); NaN where a value is null or absent.
@@ -284,10 +297,13 @@ PYBIND11_MODULE(_core, m) {
   });
   m.def("run_paths", &run_paths, py::arg("run"), "the files and folders of a run directory");
   m.def("is_run_dir", &rundir::is_run_dir, py::arg("dir"));
+  m.def("measure_checkpoints", &measure_checkpoints, py::arg("measure"), py::arg("run"),
+        py::arg("steps"), py::arg("overrides"), "gradscope llc or hessian at checkpoints");
   m.def("index_file", &rundir::index_file, py::arg("root"));
   m.def("metrics_table", &metrics_table, py::arg("run"),
         "metrics.jsonl as (column names, float64 [rows, columns])");
   m.def("checkpoint_steps", &rundir::list_checkpoints, py::arg("run"));
+  m.def("llc_trace_file", &rundir::llc_trace_file, py::arg("run"), py::arg("step"));
   m.def("checkpoint_file", &rundir::checkpoint_file, py::arg("run"), py::arg("step"));
   m.def("checkpoint_layout", &checkpoint_layout, py::arg("file"));
   m.def("select_runs", &select_runs, py::arg("db"), py::arg("filters"));

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "gradscope/report/metric_series.h"
 #include "gradscope/report/plot.h"
 #include "gradscope/report/style.h"
 #include "gradscope/report/svg.h"
@@ -15,26 +16,6 @@ namespace gradscope {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The logged values of `key` as (step, value) points (finite only; step >= 1 on log axes).
-Series curve(const std::vector<MetricsRow>& rows, const std::string& key, const std::string& label,
-             const std::string& color, bool log_x, bool dashed = false) {
-  Series s{label, color, {}, dashed};
-  for (const MetricsRow& r : rows) {
-    const double v = r.get(key), x = double(r.step());
-    if (std::isfinite(v) && (!log_x || x >= 1)) s.points.emplace_back(x, v);
-  }
-  return s;
-}
-
-// A linear axis from 0 (or the smallest value, when negative) to a round top over the series.
-Axis value_axis(const std::vector<Series>& series) {
-  double lo = 0, hi = 0;
-  for (const Series& s : series)
-    for (const auto& p : s.points) lo = std::min(lo, p.second), hi = std::max(hi, p.second);
-  if (lo < 0) lo = -nice_ceiling(-lo);
-  return {lo, hi > 0 ? nice_ceiling(hi) : (lo < 0 ? 0.0 : 1.0), false};
-}
 
 // Keys of the last row starting with `prefix` and ending with `suffix`.
 std::vector<std::string> keys_like(const std::vector<MetricsRow>& rows, const std::string& prefix,

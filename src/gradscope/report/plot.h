@@ -51,4 +51,10 @@ std::vector<std::filesystem::path> write_emergence_plots(const std::filesystem::
 //                 phases (memorization, circuit formation, cleanup) shaded
 std::vector<std::filesystem::path> write_fourier_plots(const std::filesystem::path& run_dir);
 
+// The geometry plot of a run with probe.hessian or probe.llc (returns the files written):
+//   geometry.svg  train and test loss (log y); the sharpness (hessian.top) with gradient
+//                 descent's stability threshold 2 / lr dashed (the edge of stability, Cohen et al.
+//                 2021); the LLC's mean over chains (llc.mean), each panel where measured
+std::vector<std::filesystem::path> write_geometry_plots(const std::filesystem::path& run_dir);
+
 }  // namespace gradscope
