@@ -68,11 +68,12 @@ TEST_F(Llc, ARegularModelGivesHalfItsParameterCount) {
   EXPECT_NE(again.out.find("replaced"), std::string::npos) << again.out;
   EXPECT_NE(again.err.find("chain 0 diverged"), std::string::npos) << again.err;
   EXPECT_NE(again.out.find("over 0 of 8 chains"), std::string::npos) << again.out;
-  // A step size so small that the chains are still climbing from w* after 400 draws: named.
+  // A step size so small that the chains are still climbing from w* after 400 draws (lambda-hat
+  // near 1 of 5): the warning reaches the user. Whether a given chain's climb stands out of its
+  // noise is a matter of its draws (the detector itself: LlcSettling in tests/unit).
   again = run_cmd("llc " + run.string() +
                   " --steps 300 llc.step_size=1e-6 llc.burn_in=0 llc.draws=400 llc.chains=2");
-  EXPECT_NE(again.err.find("chain 0 has not settled"), std::string::npos) << again.err;
-  EXPECT_NE(again.err.find("chain 1 has not settled"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find(" has not settled"), std::string::npos) << again.err;
 }
 
 // A singular model: reduced-rank regression with M = N = 5, H = 3 and a rank-1 teacher

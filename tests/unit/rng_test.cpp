@@ -82,5 +82,52 @@ TEST(Rng, BelowAndShuffle) {
   EXPECT_FALSE(std::is_sorted(p.begin(), p.end()));
 }
 
+// fill_normal_pairs (tensor/vector_normal.h): counter c's Philox block gives Box-Muller's cosine
+// and sine; against the formula with the scalar libm functions, for an odd length across blocks,
+// then the cursor's advance, thread-count independence and moments.
+TEST(Rng, NormalPairsFollowBoxMullerOnEachCounter) {
+  Rng r = Rng(5, "llc").substream(3);
+  const Rng start = r;
+  const int64_t n = 2 * 600 + 1;  // 601 counters: three blocks of lanes, the last partial
+  std::vector<double> z(n);
+  r.fill_normal_pairs(z.data(), n, 0.5);
+  EXPECT_EQ(r.cursor(), 601u);
+  auto unit = [](uint32_t hi, uint32_t lo) {
+    return double((((uint64_t)hi << 32) | lo) >> 11) * 0x1.0p-53;
+  };
+  for (int64_t j = 0; j < n; ++j) {
+    const auto b = start.bits(uint64_t(j / 2));
+    const double rr = std::sqrt(-2.0 * std::log(1.0 - unit(b[0], b[1])));
+    const double t = 2.0 * 3.14159265358979323846 * unit(b[2], b[3]);
+    const double want = 0.5 * rr * (j % 2 == 0 ? std::cos(t) : std::sin(t));
+    ASSERT_NEAR(z[j], want, 1e-13) << j;  // libmvec: within a few ulp of libm
+  }
+  std::vector<double> next(4);
+  r.fill_normal_pairs(next.data(), 4, 0.5);  // from counter 601 on
+  std::vector<double> again(n + 5);
+  Rng(start).fill_normal_pairs(again.data(), n + 5, 0.5);
+  EXPECT_EQ(next[0], again[n + 1]);  // counter 601's cosine
+  EXPECT_EQ(std::vector<double>(again.begin(), again.begin() + n - 1),
+            std::vector<double>(z.begin(), z.end() - 1));
+}
+
+TEST(Rng, NormalPairsAreTheSameOnAnyThreadCountAndStandard) {
+  const int64_t n = 1 << 20;
+  std::vector<double> one(n), two(n);
+  set_num_threads(1);
+  Rng(9, "llc").fill_normal_pairs(one.data(), n, 1.0);
+  set_num_threads(2);
+  Rng(9, "llc").fill_normal_pairs(two.data(), n, 1.0);
+  set_num_threads(1);
+  EXPECT_EQ(one, two);
+  double mean = 0, var = 0, pair = 0;
+  for (int64_t j = 0; j < n; ++j) mean += one[j] / double(n);
+  for (int64_t j = 0; j < n; ++j) var += (one[j] - mean) * (one[j] - mean) / double(n);
+  for (int64_t j = 0; j < n; j += 2) pair += one[j] * one[j + 1] / double(n / 2);
+  EXPECT_NEAR(mean, 0, 5 * std::sqrt(1.0 / double(n)));
+  EXPECT_NEAR(var, 1, 5 * std::sqrt(2.0 / double(n)));
+  EXPECT_NEAR(pair, 0, 5 * std::sqrt(1.0 / double(n / 2)));  // cosine and sine uncorrelated
+}
+
 }  // namespace
 }  // namespace gradscope

@@ -32,10 +32,9 @@ double autocorrelation_time(const double* x, int64_t n) {
   return std::max(1.0, tau);
 }
 
-// A chain has settled when the trend of its last half of draws is not significant: the slope of a
-// least-squares line through them within 4 standard errors of zero, the error from the residuals'
-// variance and autocorrelation time. Otherwise it is still moving.
-bool settled(const std::vector<double>& trace) {
+}  // namespace
+
+bool chain_settled(const std::vector<double>& trace) {
   const int64_t n = static_cast<int64_t>(trace.size()) / 2;
   if (n < 40) return true;  // too few draws to tell
   const double* x = trace.data() + (trace.size() - n);
@@ -57,6 +56,8 @@ bool settled(const std::vector<double>& trace) {
   return std::abs(slope) <= 4 * error;
 }
 
+namespace {
+
 // The SGLD update of every parameter element (not the padding) from the gradient in ps.
 template <class T>
 void sgld_update(ParamStore<T>& ps, const std::vector<T>& w_star, double eps, double nbeta,
@@ -66,7 +67,7 @@ void sgld_update(ParamStore<T>& ps, const std::vector<T>& w_star, double eps, do
   for (const ParamInfo& p : ps.params()) {
     const int64_t n = p.shape.numel();
     z.resize(static_cast<size_t>(n));
-    noise.fill_normal(z.data(), n, 0.0, std::sqrt(eps));
+    noise.fill_normal_pairs(z.data(), n, std::sqrt(eps));
     for (int64_t k = p.offset; k < p.offset + n; ++k) {
       const double drift = nbeta * double(g[k]) + gamma * (double(w[k]) - double(w_star[k]));
       w[k] = static_cast<T>(double(w[k]) - 0.5 * eps * drift + z[k - p.offset]);
@@ -168,7 +169,7 @@ LlcEstimate estimate_llc(Experiment<T>& x, const LlcConfig& c) {
           "chain {}: lambda-hat {:.4g} < 0: w* is not a local minimum of the loss (train longer, "
           "or raise llc.localization)",
           chain, e.llc.back()));
-    if (std::isfinite(e.llc.back()) && !settled(trace))
+    if (std::isfinite(e.llc.back()) && !chain_settled(trace))
       e.warnings.push_back(fmt::format(
           "chain {} has not settled: its last half of draws still trends (slope beyond 4 standard "
           "errors; more llc.burn_in or llc.draws, or another llc.step_size)",

@@ -9,7 +9,8 @@
 // split at w*; the estimate is their mean over chains and their standard deviation (n - 1).
 // n beta defaults to n / log n of the training examples (llc.nbeta_from = n, Lau et al.'s beta* =
 // 1 / log n), or of the minibatch (batch, devinterp's default); llc.nbeta sets it outright.
-// The chains' noise is Rng(llc.seed, "llc").substream(chain); chain c's minibatches are those of
+// The chains' noise is Rng(llc.seed, "llc").substream(chain), two normals per counter at vector
+// speed (Rng::fill_normal_pairs, in double); chain c's minibatches are those of
 // steps c * S ... of Batches(train, llc.batch_size, llc.seed), S the steps per chain. The padding
 // between parameters stays zero. It runs on the cpu backend, in the run's precision.
 #pragma once
@@ -70,6 +71,11 @@ std::vector<std::pair<std::string, int64_t>> llc_columns(const LlcConfig& c);
 std::vector<std::vector<float>> llc_row(const LlcEstimate& e);
 // trace_<step>.npy: float32 [chains, draws], every draw's loss (NaN after a divergence).
 std::pair<std::string, std::string> llc_trace_npy(int64_t step, const LlcEstimate& e);
+
+// Whether a chain's draws have settled: the slope of a least-squares line through their last half
+// is within 4 standard errors of zero, the error from the residuals' variance and autocorrelation
+// time (Sokal's window). Fewer than 80 draws: true (too few to tell).
+bool chain_settled(const std::vector<double>& trace);
 
 // The n beta of a run with n training examples, and how it was set ("10000 / log 10000" or
 // "llc.nbeta").

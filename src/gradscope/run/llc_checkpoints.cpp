@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -40,14 +41,17 @@ int estimate_at_steps(const CheckpointMeasureRequest& r, const Config& config, s
     }
     restore_training_state(rundir::checkpoint_file(r.run, s), x->optim, x->model->params(),
                            *x->optimizer);
+    const auto t0 = std::chrono::steady_clock::now();
     const LlcEstimate e = estimate_llc(*x, c);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
     for (const std::string& w : e.warnings)
       fmt::print(err, "gradscope: warning: step {}: {}\n", s, w);
     const auto finished =
         std::count_if(e.llc.begin(), e.llc.end(), [](double v) { return std::isfinite(v); });
-    fmt::print(
-        out, "step {}: llc {:.4g} +- {:.2g} (mean and std over {} of {} chains), L_n(w*) {:.6g}\n",
-        s, e.mean, e.std, finished, e.llc.size(), e.init_loss);
+    fmt::print(out,
+               "step {}: llc {:.4g} +- {:.2g} (mean and std over {} of {} chains), L_n(w*) {:.6g}, "
+               "{:.2f} s\n",
+               s, e.mean, e.std, finished, e.llc.size(), e.init_loss, took.count());
     std::fflush(out);
     write_probe_files(rundir::llc_dir(r.run), {llc_trace_npy(s, e)});
     table.set(s, llc_row(e));

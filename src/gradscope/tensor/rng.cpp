@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "gradscope/tensor/threads.h"
+#include "gradscope/tensor/vector_normal.h"
 
 namespace gradscope {
 namespace {
@@ -89,6 +90,11 @@ void Rng::fill_normal(T* out, int64_t n, double mean, double stddev) {
     for (int64_t j = b; j < e; ++j) out[j] = static_cast<T>(mean + stddev * normal(base + j));
   });
   cursor_ += static_cast<uint64_t>(n);
+}
+
+void Rng::fill_normal_pairs(double* out, int64_t n, double stddev) {
+  gradscope::fill_normal_pairs(out, n, stddev, key_, sub_, cursor_);
+  cursor_ += static_cast<uint64_t>((n + 1) / 2);
 }
 
 template <class T>

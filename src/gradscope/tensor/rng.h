@@ -36,6 +36,9 @@ class Rng {
   // out[j] = mean + stddev * normal(cursor + j) for j < n, then cursor += n.
   template <class T>
   void fill_normal(T* out, int64_t n, double mean, double stddev);
+  // out[j] = stddev * z_j for j < n: standard normals two per counter from the cursor (Box-Muller's
+  // cosine and sine, at vector speed: tensor/vector_normal.h), then cursor += ceil(n / 2).
+  void fill_normal_pairs(double* out, int64_t n, double stddev);
   // out[j] = lo + (hi - lo) * uniform(cursor + j) for j < n, then cursor += n.
   template <class T>
   void fill_uniform(T* out, int64_t n, double lo, double hi);
