@@ -11,13 +11,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-extern "C" {
-__attribute__((simd("notinbranch"))) double erf(double) noexcept;
-__attribute__((simd("notinbranch"))) double exp(double) noexcept;
-__attribute__((simd("notinbranch"))) double tanh(double) noexcept;
-}
-#endif
+#include "gradscope/tensor/simd_math.h"
 
 #include "gradscope/cuda/kernels.h"
 

@@ -7,13 +7,7 @@
 #include <cmath>
 #include <numbers>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-extern "C" {
-__attribute__((simd("notinbranch"))) double log(double) noexcept;
-__attribute__((simd("notinbranch"))) double sin(double) noexcept;
-__attribute__((simd("notinbranch"))) double cos(double) noexcept;
-}
-#endif
+#include "gradscope/tensor/simd_math.h"
 
 #include "gradscope/tensor/threads.h"
 
