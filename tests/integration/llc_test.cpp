@@ -74,6 +74,24 @@ TEST_F(Llc, ARegularModelGivesHalfItsParameterCount) {
   again = run_cmd("llc " + run.string() +
                   " --steps 300 llc.step_size=1e-6 llc.burn_in=0 llc.draws=400 llc.chains=2");
   EXPECT_NE(again.err.find(" has not settled"), std::string::npos) << again.err;
+
+  // --calibrate: a 5 x 3 grid at one checkpoint, each setting marked; the largest step size at the
+  // largest n beta (0.01 x 3,257, past the curvature's limit) diverges; llc.npy is left alone.
+  const std::string before = slurp(run / "llc" / "llc.npy");
+  const Result cal =
+      run_cmd("llc " + run.string() + " --calibrate llc.step_size=1e-3 llc.draws=100 llc.chains=2");
+  ASSERT_EQ(cal.code, 0) << cal.err;
+  EXPECT_NE(cal.out.find("at step 300"), std::string::npos) << cal.out;
+  EXPECT_NE(cal.out.find(" of 15 settings"), std::string::npos) << cal.out;
+  const auto grid = nlohmann::json::parse(slurp(run / "llc" / "calibration_00000300.json"))["grid"];
+  ASSERT_EQ(grid.size(), 15u);
+  EXPECT_EQ(grid[14]["step_size"].get<double>(), 1e-2);
+  EXPECT_EQ(grid[14]["diverged"], 2) << grid[14];
+  EXPECT_FALSE(grid[14]["stable"].get<bool>());
+  EXPECT_EQ(slurp(run / "llc" / "llc.npy"), before);
+  const Result two = run_cmd("llc " + run.string() + " --calibrate --steps 0,300");
+  EXPECT_EQ(two.code, 2);
+  EXPECT_NE(two.err.find("calibration maps one checkpoint"), std::string::npos) << two.err;
 }
 
 // A singular model: reduced-rank regression with M = N = 5, H = 3 and a rank-1 teacher

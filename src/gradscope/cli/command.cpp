@@ -55,7 +55,8 @@ void host_only(const char* command, const Globals& g) {
 }
 
 Action define_checkpoint_measure(CLI::App& sub, const Globals& g, const std::string& prefix,
-                                 int (*measure)(const CheckpointMeasureRequest&)) {
+                                 int (*measure)(const CheckpointMeasureRequest&),
+                                 const std::string& calibrate_help) {
   auto a = std::make_shared<CheckpointMeasureRequest>();
   auto run = std::make_shared<std::string>();
   sub.add_option("run", *run, "the run directory")->required();
@@ -63,6 +64,7 @@ Action define_checkpoint_measure(CLI::App& sub, const Globals& g, const std::str
                  prefix + ".key=value settings (gradscope keys " + prefix + ")");
   sub.add_option("--steps", a->steps, "checkpoint steps: all, last, or A,B,...")
       ->capture_default_str();
+  if (!calibrate_help.empty()) sub.add_flag("--calibrate", a->calibrate, calibrate_help);
   return [a, run, &g, measure] {
     a->run = *run;
     a->device = g.device;

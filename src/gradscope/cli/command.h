@@ -60,7 +60,8 @@ std::filesystem::path existing_index(const std::string& index);
 // The arguments of a measure at a run's checkpoints (gradscope llc, hessian): the run, its
 // `prefix`* settings and --steps; the action runs `measure` on them.
 Action define_checkpoint_measure(CLI::App& sub, const Globals& g, const std::string& prefix,
-                                 int (*measure)(const CheckpointMeasureRequest&));
+                                 int (*measure)(const CheckpointMeasureRequest&),
+                                 const std::string& calibrate_help = "");
 // Commands that read run directories on the host refuse --device other than cpu.
 void host_only(const char* command, const Globals& g);
 

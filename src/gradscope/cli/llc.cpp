@@ -1,5 +1,6 @@
-// `gradscope llc RUN_DIR [--steps all|last|A,B,...] [llc.key=value ...]` estimates the local
-// learning coefficient at the run's checkpoints by SGLD (run/llc.h) into RUN_DIR/llc/.
+// `gradscope llc RUN_DIR [--steps all|last|A,B,...] [--calibrate] [llc.key=value ...]` estimates
+// the local learning coefficient at the run's checkpoints by SGLD (run/llc.h) into RUN_DIR/llc/,
+// or with --calibrate maps it over step sizes and n betas at one checkpoint.
 #include "gradscope/cli/command.h"
 #include "gradscope/run/llc_checkpoints.h"
 
@@ -11,7 +12,10 @@ int measure(const CheckpointMeasureRequest& r) {
 }
 
 Action define(CLI::App& sub, const Globals& g) {
-  return define_checkpoint_measure(sub, g, "llc", &measure);
+  return define_checkpoint_measure(
+      sub, g, "llc", &measure,
+      "map lambda-hat at one checkpoint over a grid of step sizes and n betas, marking the stable "
+      "settings (writes llc/calibration_<step>.json)");
 }
 
 }  // namespace

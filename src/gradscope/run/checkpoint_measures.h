@@ -25,6 +25,7 @@ struct CheckpointMeasureRequest {
   std::string steps = "all";           // all | last | A,B,... (checkpoint steps)
   std::vector<std::string> overrides;  // the measure's key=value settings
   std::string device;                  // --device ("" or cpu; anything else is refused)
+  bool calibrate = false;              // gradscope llc --calibrate
 };
 
 // The run's config with `overrides` (key=value) of `prefix` keys ("llc." for `command` llc) only,

@@ -156,6 +156,7 @@ LlcEstimate estimate_llc(Experiment<T>& x, const LlcConfig& c) {
             fmt::format("chain {} diverged at SGLD step {} (loss {:.4g}): lower llc.step_size",
                         chain, i, loss));
         trace.assign(trace.size(), NAN);
+        ++e.diverged;
         break;
       }
       const int64_t after = i - c.burn_in;
@@ -164,16 +165,20 @@ LlcEstimate estimate_llc(Experiment<T>& x, const LlcConfig& c) {
     }
     const double mean = std::accumulate(trace.begin(), trace.end(), 0.0) / double(c.draws);
     e.llc.push_back(e.nbeta * (mean - e.init_loss));
-    if (std::isfinite(e.llc.back()) && e.llc.back() < 0)
+    if (std::isfinite(e.llc.back()) && e.llc.back() < 0) {
+      ++e.negative;
       e.warnings.push_back(fmt::format(
           "chain {}: lambda-hat {:.4g} < 0: w* is not a local minimum of the loss (train longer, "
           "or raise llc.localization)",
           chain, e.llc.back()));
-    if (std::isfinite(e.llc.back()) && !chain_settled(trace))
+    }
+    if (std::isfinite(e.llc.back()) && !chain_settled(trace)) {
+      ++e.unsettled;
       e.warnings.push_back(fmt::format(
           "chain {} has not settled: its last half of draws still trends (slope beyond 4 standard "
           "errors; more llc.burn_in or llc.draws, or another llc.step_size)",
           chain));
+    }
     e.traces.push_back(std::move(trace));
   }
   std::copy(w_star.begin(), w_star.end(), ps.values().begin());

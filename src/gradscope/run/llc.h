@@ -54,6 +54,7 @@ struct LlcEstimate {
                                             // divergence)
   double mean = 0, std = 0;                 // over the chains that did not diverge
   std::vector<std::string> warnings;        // a chain that diverged, did not settle, or gave < 0
+  int diverged = 0, unsettled = 0, negative = 0;  // how many chains of each
 };
 
 // Estimates the LLC at the experiment's current parameters (w*, e.g. a checkpoint's), leaving

@@ -4,6 +4,10 @@
 // each chain's lambda-hat; NaN where a chain diverged), llc/init_loss.npy (float32 [S], L_n(w*))
 // and llc/trace_<step>.npy (float32 [chains, draws], every draw's loss). A rerun with the same
 // settings skips the steps already there; other settings replace the folder, saying so.
+// With request.calibrate (gradscope llc --calibrate) it maps lambda-hat at one checkpoint over a
+// grid of step sizes (llc.step_size times 0.1, 0.32, 1, 3.2, 10) and n betas (the run's times 1/3,
+// 1, 3), printing a table that marks each setting stable or not (a chain diverged, did not
+// settle or gave < 0) and writing llc/calibration_<step>.json; llc.npy's rows are not touched.
 #pragma once
 
 #include <cstdio>
