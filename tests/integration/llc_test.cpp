@@ -243,4 +243,24 @@ TEST_F(Llc, ProbesDuringTrainingMeasureWithoutChangingTheRun) {
       EXPECT_EQ(slurp(f.path()), slurp(half / folder / f.path().filename())) << f.path();
 }
 
+// The probes read the host copy of the parameters, so they run beside training on any device: on
+// the emulated device (the cuda path's logic) a float64 run's probes give the cpu run's numbers.
+TEST_F(Llc, ProbesRunBesideTrainingOnTheEmulatedDevice) {
+  const std::string args = "run " + kExamples +
+                           "pair-mlp.toml precision=float64 train.steps=40 train.log_every=20 "
+                           "probe.every=20 probe.llc=true probe.hessian=true llc.draws=10 "
+                           "hessian.iterations=5 hessian.trace_probes=2 hessian.per_tensor=false";
+  const fs::path cpu = dir_ / "cpu", emulated = dir_ / "emulated";
+  ASSERT_EQ(run(args + " --out " + cpu.string()).code, 0);
+  const Result r = run("--device emulated " + args + " --out " + emulated.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto a = rows(cpu), b = rows(emulated);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    for (const char* k : {"llc.mean", "hessian.top", "hessian.trace"}) {
+      const double x = a[i][k], y = b[i][k];
+      EXPECT_NEAR(y, x, 1e-6 * std::abs(x)) << k << " at row " << i;
+    }
+}
+
 }  // namespace
