@@ -40,8 +40,9 @@ class Run:
                       (L_n(w*)) and chain_<i>; .attrs holds llc/settings.json (nbeta, nbeta_how)
     llc_trace(step)   ndarray [chains, draws]: every draw's loss at that step
     hessian           DataFrame, a row per step measured (gradscope hessian or probe.hessian):
-                      step, top_<i> (descending), trace, trace_error and per parameter tensor
-                      <name>.top, <name>.trace, <name>.trace_error; .attrs its settings
+                      step, top_<i> (descending), trace, trace_error, per parameter tensor
+                      <name>.top, <name>.trace, <name>.trace_error, and with
+                      hessian.preconditioned Adam's preconditioned sharpness; .attrs its settings
     measure_llc(step=None, **settings), measure_hessian(step=None, **settings)
                       run gradscope llc / hessian at one checkpoint (default: the last) with
                       llc.* / hessian.* settings (e.g. chains=8) and return its row
@@ -121,6 +122,8 @@ class Run:
             for f in sorted(folder.glob("tensor.*.npy")):
                 name = f.stem[len("tensor."):]
                 columns[f.stem] = [f"{name}.top", f"{name}.trace", f"{name}.trace_error"]
+            if (folder / "preconditioned.npy").exists():
+                columns["preconditioned"] = None
         return _step_table(folder, columns)
 
     def measure_llc(self, step: int | None = None, **settings) -> pd.Series:

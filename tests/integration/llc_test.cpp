@@ -159,6 +159,14 @@ TEST_F(Llc, HessianOfALinearModelAtItsCheckpoints) {
   EXPECT_TRUE(files.count("tensor.layers.0.W.npy")) << "the per-tensor file";
   r = run_cmd("hessian " + run.string() + " --steps 10 hessian.top_k=3 hessian.trace_probes=50");
   EXPECT_NE(r.out.find("step 10: measured before"), std::string::npos) << r.out;
+  r = run_cmd("hessian " + run.string() + " hessian.preconditioned=true");  // a run without Adam
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("hessian.preconditioned = true needs an adam or adamw run"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(slurp(run / "hessian" / "settings.json").find("\"trace_probes\": 50"),
+            std::string::npos)
+      << "the refused command left the folder as it was";
   r = run_cmd("hessian " + run.string() + " optim.lr=1");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("optim.lr is the run's own setting"), std::string::npos) << r.err;

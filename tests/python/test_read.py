@@ -160,6 +160,29 @@ def test_llc_and_hessian_tables_from_the_probes_and_the_commands(tmp_path):
         again.measure_llc(chains=0)
 
 
+def test_preconditioned_sharpness_is_adams_on_a_quadratic(tmp_path):
+    """gradscope hessian hessian.preconditioned=true on a linear model with whitened inputs, whose
+    Hessian is the identity: lambda_1(P^-1 H) is then the largest 1 / P_i, with P Adam's
+    preconditioner (1 - beta1^t) (sqrt(v / (1 - beta2^t)) + eps) from the checkpoint's state."""
+    run_dir = tmp_path / "adam"
+    gradscope("run", EXAMPLES / "diag-stages.toml", "model.type=deep_linear", "model.depth=1",
+              "optim.name=adam", "optim.lr=0.01", "train.steps=20",
+              'train.checkpoint_steps="every:10"', "--out", run_dir)
+    gradscope("hessian", run_dir, "--steps", "10,20", "hessian.top_k=2",
+              "hessian.trace_probes=4", "hessian.preconditioned=true")
+    run = gs.Run(run_dir)
+    table = run.hessian
+    assert table.attrs["preconditioned"] is True
+    o = run.config["optim"]
+    for _, row in table.iterrows():
+        t = int(row["step"])
+        v = np.concatenate([a.astype(np.float64).ravel()
+                            for a in run.optimizer_state(t)["optim.exp_avg_sq"].values()])
+        P = (1 - o["beta1"] ** t) * (np.sqrt(v / (1 - o["beta2"] ** t)) + o["eps"])
+        assert row["top_0"] == pytest.approx(1.0, rel=1e-6)  # H = I
+        assert row["preconditioned"] == pytest.approx((1 / P).max(), rel=1e-5)
+
+
 def test_runs_filters_like_gradscope_ls(root):
     every = gs.runs(root)
     assert len(every) == 2

@@ -136,6 +136,10 @@ class HessianProbe final : public ProbeMeasure<T> {
         c_(hessian_options(c)),
         rows_(hessian_columns(c_, x_->model->params())) {
     refuse_fresh_samples(*x_, "probe.hessian");
+    if (c_.preconditioned)
+      throw std::invalid_argument(
+          "hessian.preconditioned = true is measured by gradscope hessian at checkpoints, not by "
+          "probe.hessian (the probe reads the parameters, not the optimizer's state)");
   }
   std::vector<std::string> metric_names() const override {
     return {"hessian.top", "hessian.trace"};

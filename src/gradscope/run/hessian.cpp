@@ -23,6 +23,7 @@ nlohmann::ordered_json hessian_settings(const HessianConfig& c) {
   j["fd_step"] = c.fd_step;
   j["per_tensor"] = c.per_tensor;
   j["seed"] = c.seed;
+  if (c.preconditioned) j["preconditioned"] = true;  // absent when off: older folders still match
   return j;
 }
 
@@ -31,6 +32,7 @@ std::vector<std::pair<std::string, int64_t>> hessian_columns(const HessianConfig
   std::vector<std::pair<std::string, int64_t>> columns = {{"top.npy", c.top_k}, {"trace.npy", 2}};
   if (c.per_tensor)
     for (const ParamInfo& p : ps.params()) columns.emplace_back("tensor." + p.name + ".npy", 3);
+  if (c.preconditioned) columns.emplace_back("preconditioned.npy", 1);
   return columns;
 }
 
@@ -42,6 +44,7 @@ std::vector<std::vector<float>> hessian_row(const HessianConfig& c, const Hessia
   for (const TensorCurvature& t : e.tensors)
     row.push_back({static_cast<float>(t.top), static_cast<float>(t.trace.trace),
                    static_cast<float>(t.trace.error)});
+  if (c.preconditioned) row.push_back({static_cast<float>(e.preconditioned)});
   return row;
 }
 
@@ -71,7 +74,8 @@ GradientFunction packed_gradient(ParamStore<double>& ps, std::function<void()> b
   };
 }
 
-HessianEstimate estimate_hessian(Experiment<double>& x, const HessianConfig& c) {
+HessianEstimate estimate_hessian(Experiment<double>& x, const HessianConfig& c,
+                                 const std::vector<double>* preconditioner) {
   if (x.context) throw ConfigError("gradscope hessian runs on the cpu (device = cpu)");
   ParamStore<double>& ps = x.model->params();
   const std::vector<double> w = packed_values(ps);
@@ -96,20 +100,31 @@ HessianEstimate estimate_hessian(Experiment<double>& x, const HessianConfig& c) 
       offset += n;
     }
   }
+  if (preconditioner) {  // P^-1/2 H P^-1/2 x
+    std::vector<double> scale(preconditioner->size()), v(scale.size());
+    for (size_t i = 0; i < scale.size(); ++i) scale[i] = 1 / std::sqrt((*preconditioner)[i]);
+    const LinearOperator PH = [&](const double* in, double* out) {
+      for (size_t i = 0; i < v.size(); ++i) v[i] = scale[i] * in[i];
+      H(v.data(), out);
+      for (size_t i = 0; i < v.size(); ++i) out[i] *= scale[i];
+    };
+    e.preconditioned = top_eigenvalues(PH, d, 1, c.iterations, seed).at(0);
+  }
   set_packed_values(ps, w.data());  // the parameters back as they were
   return e;
 }
 
-void load_values_as_double(const std::filesystem::path& file, ParamStore<double>& ps) {
+std::vector<double> packed_buffer(const std::filesystem::path& file, const std::string& name,
+                                  ParamStore<double>& ps) {
   const CheckpointLayout layout = read_checkpoint_layout(file);  // verifies the checksum
-  const auto values = std::find_if(layout.buffers.begin(), layout.buffers.end(),
-                                   [](const auto& b) { return b.name == "values"; });
-  if (values == layout.buffers.end()) throw std::runtime_error(file.string() + ": no values");
+  const auto buffer = std::find_if(layout.buffers.begin(), layout.buffers.end(),
+                                   [&](const auto& b) { return b.name == name; });
+  if (buffer == layout.buffers.end()) throw std::runtime_error(file.string() + ": no " + name);
   std::ifstream in(file, std::ios::binary);
-  std::vector<char> bytes(static_cast<size_t>(values->elements * layout.element_size));
-  in.seekg(values->byte_offset);
+  std::vector<char> bytes(static_cast<size_t>(buffer->elements * layout.element_size));
+  in.seekg(buffer->byte_offset);
   if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
-    throw std::runtime_error(file.string() + ": cannot read its values");
+    throw std::runtime_error(file.string() + ": cannot read its " + name);
   auto element = [&](int64_t i) {
     if (layout.element_size == 8) {
       double v;
@@ -120,6 +135,7 @@ void load_values_as_double(const std::filesystem::path& file, ParamStore<double>
     std::memcpy(&v, bytes.data() + i * 4, 4);
     return double(v);
   };
+  std::vector<double> out;
   for (const ParamInfo& p : ps.params()) {
     const auto it = std::find_if(layout.params.begin(), layout.params.end(),
                                  [&](const CheckpointParam& q) { return q.name == p.name; });
@@ -129,8 +145,34 @@ void load_values_as_double(const std::filesystem::path& file, ParamStore<double>
     if (it == layout.params.end() || n != p.shape.numel())
       throw std::runtime_error(file.string() + ": parameter " + p.name +
                                " is missing or of another shape");
-    for (int64_t i = 0; i < n; ++i) ps.values()[p.offset + i] = element(it->offset + i);
+    for (int64_t i = 0; i < n; ++i) out.push_back(element(it->offset + i));
   }
+  return out;
+}
+
+void load_values_as_double(const std::filesystem::path& file, ParamStore<double>& ps) {
+  const std::vector<double> w = packed_buffer(file, "values", ps);
+  set_packed_values(ps, w.data());
+}
+
+void check_adam_run(const Config& config) {
+  const std::string name = config.string("optim.name");
+  if (name != "adam" && name != "adamw")
+    throw ConfigError("hessian.preconditioned = true needs an adam or adamw run (optim.name = \"" +
+                      name + "\")");
+}
+
+std::vector<double> adam_preconditioner(const std::filesystem::path& file, ParamStore<double>& ps,
+                                        const Config& config) {
+  check_adam_run(config);
+  const int64_t t = read_checkpoint_info(file).optimizer_steps;
+  if (t == 0) return {};
+  const double b1 = config.real("optim.beta1"), b2 = config.real("optim.beta2");
+  const double eps = config.real("optim.eps");
+  std::vector<double> p = packed_buffer(file, "optim.exp_avg_sq", ps);
+  const double c1 = 1 - std::pow(b1, double(t)), c2 = 1 - std::pow(b2, double(t));
+  for (double& v : p) v = c1 * (std::sqrt(v / c2) + eps);
+  return p;
 }
 
 }  // namespace gradscope

@@ -5,6 +5,7 @@
 // copy of its model (load_values_as_double), so the differences never see float32 rounding.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -13,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "gradscope/config/config.h"
 #include "gradscope/config/options.h"
 #include "gradscope/nn/param_store.h"
 #include "gradscope/probes/curvature.h"
@@ -27,6 +29,7 @@ struct HessianConfig {
   int64_t trace_probes = option<int64_t>("hessian.trace_probes");
   double fd_step = option<double>("hessian.fd_step");
   bool per_tensor = option<bool>("hessian.per_tensor");
+  bool preconditioned = option<bool>("hessian.preconditioned");
   int64_t seed = option<int64_t>("hessian.seed");
   bool operator==(const HessianConfig&) const = default;
 };
@@ -46,6 +49,7 @@ struct HessianEstimate {
   std::vector<double> top;  // [top_k] descending
   TraceEstimate trace;
   std::vector<TensorCurvature> tensors;  // per parameter tensor, in the store's order
+  double preconditioned = NAN;           // lambda_1(P^-1 H), with a preconditioner
   int64_t gradients = 0;                 // gradient evaluations it took
 };
 
@@ -64,11 +68,27 @@ void set_packed_values(ParamStore<double>& ps, const double* w);
 // gradients, record the loss and run backward on the store's tape) and packs the gradient.
 GradientFunction packed_gradient(ParamStore<double>& ps, std::function<void()> backward);
 
-// The curvature at the experiment's current parameters (left as they were), on the cpu.
-HessianEstimate estimate_hessian(Experiment<double>& x, const HessianConfig& c);
+// The curvature at the experiment's current parameters (left as they were), on the cpu. With
+// `preconditioner` P (packed [d], every element > 0) also lambda_1(P^-1 H), as the largest
+// eigenvalue of the symmetric P^-1/2 H P^-1/2 (the same spectrum) by Lanczos.
+HessianEstimate estimate_hessian(Experiment<double>& x, const HessianConfig& c,
+                                 const std::vector<double>* preconditioner = nullptr);
+
+// Adam's preconditioner at a checkpoint (Cohen et al. 2022, "Adaptive gradient methods at the edge
+// of stability"): P = (1 - beta1^t) (sqrt(v / (1 - beta2^t)) + eps), packed [d], with v the
+// checkpoint's optim.exp_avg_sq, t its optimizer steps (the update that produced these weights used
+// it, its first moment's bias correction folded in). Empty at t = 0. Throws ConfigError for a run
+// that is not adam or adamw. Throws the ConfigError above for a run that is not adam or adamw.
+void check_adam_run(const Config& config);
+std::vector<double> adam_preconditioner(const std::filesystem::path& checkpoint,
+                                        ParamStore<double>& ps, const Config& config);
 
 // Reads a checkpoint's parameter values (float32 or float64) into `ps` by name, converting to
 // double. Throws std::runtime_error naming the file and a parameter that does not match.
 void load_values_as_double(const std::filesystem::path& checkpoint, ParamStore<double>& ps);
+// A checkpoint buffer (values, exp_avg_sq, ...) of `ps`'s parameters, packed in the store's order
+// as doubles [d]. Throws std::runtime_error naming the file and what is missing.
+std::vector<double> packed_buffer(const std::filesystem::path& checkpoint, const std::string& name,
+                                  ParamStore<double>& ps);
 
 }  // namespace gradscope
