@@ -48,6 +48,18 @@ void refuse_fresh_samples(const Experiment<U>& x, const std::string& key) {
                                 x.config.string("task.name") + "\" draws fresh samples every step");
 }
 
+// A resumed run's rows from its folder's files, those before keep_before. Rows of another width
+// (the folder rewritten by a command with other settings) are dropped and measured afresh.
+void restore_step_rows(StepRows& rows, const std::map<std::string, std::string>& files,
+                       const std::string& folder, int64_t keep_before) {
+  try {
+    rows.load(files, folder);
+  } catch (const std::runtime_error&) {
+    rows = StepRows(rows.columns());
+  }
+  rows.drop_from(keep_before);
+}
+
 // {"step", "value"} of the first, largest and last finite values of `column` over the rows.
 nlohmann::ordered_json first_peak_last(std::span<const MetricValues> rows,
                                        const std::string& column, int64_t& probed) {
@@ -93,7 +105,7 @@ class LlcProbe final : public ProbeMeasure<T> {
     return f;
   }
   void restore(const std::map<std::string, std::string>& files, int64_t keep_before) override {
-    restore_rows(rows_, files, keep_before);
+    restore_step_rows(rows_, files, "llc", keep_before);
     for (const auto& [s, row] : rows_.rows())
       if (files.count(trace_name(s))) traces_[s] = files.at(trace_name(s));
   }
@@ -109,15 +121,6 @@ class LlcProbe final : public ProbeMeasure<T> {
  private:
   static std::string trace_name(int64_t step) {
     return rundir::llc_trace_file("", step).filename().string();
-  }
-  static void restore_rows(StepRows& rows, const std::map<std::string, std::string>& files,
-                           int64_t keep_before) {
-    try {
-      rows.load(files, "llc");
-    } catch (const std::runtime_error&) {  // another command's settings: measured afresh
-      rows = StepRows(rows.columns());
-    }
-    rows.drop_from(keep_before);
   }
   std::unique_ptr<Experiment<T>> x_;  // the probe's own model, on the cpu
   LlcConfig c_;
@@ -156,12 +159,7 @@ class HessianProbe final : public ProbeMeasure<T> {
     return f;
   }
   void restore(const std::map<std::string, std::string>& files, int64_t keep_before) override {
-    try {
-      rows_.load(files, "hessian");
-    } catch (const std::runtime_error&) {  // another command's settings: measured afresh
-      rows_ = StepRows(rows_.columns());
-    }
-    rows_.drop_from(keep_before);
+    restore_step_rows(rows_, files, "hessian", keep_before);
   }
   // The sharpness's first, peak and last values, and at each of those its ratio to 2 / lr (the
   // stability threshold of gradient descent; lr the row's scheduled rate).
