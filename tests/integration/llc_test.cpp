@@ -4,7 +4,8 @@
 // that replace it, a chain that diverges, and bad input refused before anything is written.
 // hessian: a float32 run's checkpoints measured in float64 into hessian/ (the linear model's
 // Hessian is the inputs' second moment, whose eigenvalues a whitened design fixes), skipped on a
-// rerun. probe.llc and probe.hessian: the same measures at probe steps during training.
+// rerun. probe.llc and probe.hessian: the same measures at probe steps during training, also for
+// a task that draws fresh samples (measured on its fixed train sample).
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -249,6 +250,35 @@ TEST_F(Llc, ProbesDuringTrainingMeasureWithoutChangingTheRun) {
   for (const char* folder : {"llc", "hessian"})
     for (const auto& f : fs::directory_iterator(probed / folder))
       EXPECT_EQ(slurp(f.path()), slurp(half / folder / f.path().filename())) << f.path();
+}
+
+// A task that draws fresh samples every step (in-context regression) is measured on its train
+// split, the fixed sample its train_* metrics use: L_n(w*) is the train_loss the run logged, and
+// gradscope llc on a checkpoint reads the same set as the probe did.
+TEST_F(Llc, AStreamedTaskIsMeasuredOnItsTrainSample) {
+  const fs::path probed = dir_ / "icl", copy = dir_ / "icl-copy";
+  const Result r = run("run " + kExamples +
+                       "icl-fresh-tasks.toml train.steps=20 optim.warmup_steps=5 task.n_test=64 "
+                       "train.log_every=10 probe.every=10 'train.checkpoint_steps=\"every:10\"' "
+                       "probe.llc=true probe.hessian=true llc.draws=10 llc.chains=2 "
+                       "hessian.iterations=5 hessian.trace_probes=2 hessian.per_tensor=false "
+                       "--out " +
+                       probed.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto logged = rows(probed);
+  int64_t n = 0, cols = 0;
+  const auto init = gradscope::decode_npy_f32(slurp(probed / "llc" / "init_loss.npy"), n, cols, "");
+  ASSERT_EQ(n, static_cast<int64_t>(logged.size()));
+  for (size_t i = 0; i < logged.size(); ++i) {
+    EXPECT_EQ(init[i], logged[i]["train_loss"].get<float>()) << logged[i];
+    EXPECT_TRUE(std::isfinite(logged[i]["llc.mean"].get<double>())) << logged[i];
+    EXPECT_GT(logged[i]["hessian.top"].get<double>(), 0) << logged[i];
+  }
+  fs::copy(probed, copy, fs::copy_options::recursive);
+  fs::remove_all(copy / "llc");
+  ASSERT_EQ(run("llc " + copy.string() + " --steps last").code, 0);
+  EXPECT_EQ(slurp(copy / "llc" / "trace_00000020.npy"),
+            slurp(probed / "llc" / "trace_00000020.npy"));
 }
 
 // The probes read the host copy of the parameters, so they run beside training on any device: on

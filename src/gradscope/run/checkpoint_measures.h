@@ -36,16 +36,14 @@ Config checkpoint_measure_config(const std::filesystem::path& run, const std::st
                                  const std::vector<std::string>& overrides,
                                  const std::string& device);
 
-// The experiment of the config, refused (ConfigError naming the run and what `measure` needs)
-// when its task draws fresh samples every step: these measures read a fixed training set.
+// The experiment of the config for a measure that reads a fixed training set (the LLC, the
+// Hessian). A task that draws fresh samples every step is measured on its train split, the fixed
+// sample of the training distribution its train_* metrics are taken on (task.n_test or
+// task.n_eval examples): its stream is dropped from this experiment, not from the run's.
 template <class T>
-std::unique_ptr<Experiment<T>> fixed_set_experiment(const Config& config,
-                                                    const std::filesystem::path& run,
-                                                    const std::string& measure) {
+std::unique_ptr<Experiment<T>> fixed_set_experiment(const Config& config) {
   auto x = Experiment<T>::build(config);
-  if (x->data.sample)
-    throw ConfigError(run.string() + ": its task draws fresh samples every step; " + measure +
-                      " needs a fixed training set");
+  x->data.sample = nullptr;
   return x;
 }
 

@@ -19,7 +19,8 @@
 namespace gradscope {
 namespace {
 
-// The config of a probe's own model: the run's, on the cpu in `precision`, every probe off.
+// The config of a probe's own model (its task's train split fixed: run/checkpoint_measures.h):
+// the run's, on the cpu in `precision`, every probe off.
 Config side_config(Config c, const std::string& precision) {
   c.set("device", std::string("cpu"));
   c.set("precision", precision);
@@ -38,14 +39,6 @@ void copy_values(ParamStore<T>& from, ParamStore<U>& to) {
     U* b = to.values().data() + to.info(i).offset;
     for (int64_t k = 0; k < n; ++k) b[k] = static_cast<U>(a[k]);
   }
-}
-
-// These measures read a fixed training set.
-template <class U>
-void refuse_fresh_samples(const Experiment<U>& x, const std::string& key) {
-  if (x.data.sample)
-    throw std::invalid_argument(key + " = true needs a fixed training set; task.name = \"" +
-                                x.config.string("task.name") + "\" draws fresh samples every step");
 }
 
 // A resumed run's rows from its folder's files, those before keep_before. Rows of another width
@@ -82,10 +75,10 @@ template <class T>
 class LlcProbe final : public ProbeMeasure<T> {
  public:
   LlcProbe(Model<T>&, const Config& c, const TaskData&)
-      : x_(Experiment<T>::build(side_config(c, std::is_same_v<T, double> ? "float64" : "float32"))),
+      : x_(fixed_set_experiment<T>(
+            side_config(c, std::is_same_v<T, double> ? "float64" : "float32"))),
         c_(llc_options(c)),
         rows_(llc_columns(c_)) {
-    refuse_fresh_samples(*x_, "probe.llc");
     nbeta_ = llc_nbeta(c_, x_->data.train.size(), how_);
   }
   std::vector<std::string> metric_names() const override { return {"llc.mean", "llc.std"}; }
@@ -135,10 +128,9 @@ template <class T>
 class HessianProbe final : public ProbeMeasure<T> {
  public:
   HessianProbe(Model<T>&, const Config& c, const TaskData&)
-      : x_(Experiment<double>::build(side_config(c, "float64"))),
+      : x_(fixed_set_experiment<double>(side_config(c, "float64"))),
         c_(hessian_options(c)),
         rows_(hessian_columns(c_, x_->model->params())) {
-    refuse_fresh_samples(*x_, "probe.hessian");
     if (c_.preconditioned)
       throw std::invalid_argument(
           "hessian.preconditioned = true is measured by gradscope hessian at checkpoints, not by "

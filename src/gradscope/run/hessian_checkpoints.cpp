@@ -18,7 +18,7 @@ int hessian_over_checkpoints(const CheckpointMeasureRequest& r, std::FILE* out) 
   const std::vector<int64_t> steps = chosen_checkpoint_steps(r.run, r.steps);
   config.set("precision", std::string("float64"));  // the checkpoints are read into float64
   const HessianConfig c = hessian_options(config);
-  const auto x = fixed_set_experiment<double>(config, r.run, "the Hessian of the training loss");
+  const auto x = fixed_set_experiment<double>(config);
   if (c.preconditioned) check_adam_run(config);  // before anything is written
   const double b1 = config.real("optim.beta1"), lr = config.real("optim.lr");
   const double threshold = (2 + 2 * b1) / ((1 - b1) * lr);  // Adam's, Cohen et al. 2022

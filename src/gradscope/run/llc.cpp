@@ -131,7 +131,8 @@ LlcEstimate estimate_llc(Experiment<T>& x, const LlcConfig& c) {
   if (x.context) throw ConfigError("gradscope llc runs on the cpu (device = cpu)");
   if (x.data.sample)
     throw ConfigError(
-        "the task draws fresh samples every step; the LLC needs a fixed training set");
+        "the task draws fresh samples every step; the LLC needs a fixed training set (build the "
+        "experiment with fixed_set_experiment)");
   ParamStore<T>& ps = x.model->params();
   const std::vector<T> w_star(ps.values().begin(), ps.values().end());
   const int64_t n = x.data.train.size();

@@ -58,8 +58,8 @@ struct LlcEstimate {
 };
 
 // Estimates the LLC at the experiment's current parameters (w*, e.g. a checkpoint's), leaving
-// them as they were. The experiment must be on the cpu, with a fixed training set (not a task
-// that draws fresh samples).
+// them as they were. The experiment must be on the cpu, with a fixed training set (a streamed
+// task's stream dropped: fixed_set_experiment in run/checkpoint_measures.h).
 template <class T>
 LlcEstimate estimate_llc(Experiment<T>& x, const LlcConfig& c);
 

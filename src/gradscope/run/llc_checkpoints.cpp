@@ -26,7 +26,7 @@ int estimate_at_steps(const CheckpointMeasureRequest& r, const Config& config, s
                       std::FILE* err) {
   const std::vector<int64_t> steps = chosen_checkpoint_steps(r.run, r.steps);
   const LlcConfig c = llc_options(config);
-  const auto x = fixed_set_experiment<T>(config, r.run, "the LLC");
+  const auto x = fixed_set_experiment<T>(config);
   std::string how;
   const double nbeta = llc_nbeta(c, x->data.train.size(), how);
   StepTable table(rundir::llc_dir(r.run), llc_settings(c, nbeta, how), llc_columns(c), out);
@@ -83,7 +83,7 @@ int calibrate_at_step(const CheckpointMeasureRequest& r, const Config& config, s
     throw ConfigError("--calibrate --steps " + r.steps +
                       ": calibration maps one checkpoint (valid: last, or one step)");
   const LlcConfig c = llc_options(config);
-  const auto x = fixed_set_experiment<T>(config, r.run, "the LLC");
+  const auto x = fixed_set_experiment<T>(config);
   restore_training_state(rundir::checkpoint_file(r.run, steps[0]), x->optim, x->model->params(),
                          *x->optimizer);
   std::string how;
