@@ -1,6 +1,7 @@
 // The batch stream (run/batches.h): epoch order covers the train split once per epoch in
 // consecutive batches (the last smaller), reshuffles every epoch, and is a pure function of the
-// step; sample order draws distinct examples; Grokfast's task layout [a, op, b, '='] with b != 0.
+// step; sample order draws distinct examples, also of real sequences without ids; Grokfast's task
+// layout [a, op, b, '='] with b != 0.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -61,6 +62,25 @@ TEST(Batches, SampleOrderDrawsDistinctExamplesPerStep) {
   EXPECT_EQ(distinct.size(), 16u);
   EXPECT_NE(first, pairs(b.at(1)));
   EXPECT_EQ(first, pairs(b.at(0)));
+}
+
+// A split of real sequences without ids (in-context regression's: a length, features and outputs,
+// no inputs): a minibatch gathers whole rows of x and y and gives no ids.
+TEST(Batches, RealSequencesWithoutIdsAreGatheredByRow) {
+  TaskData data;
+  data.regression = true;
+  Dataset& d = data.train;
+  d.length = 2, d.features = 3, d.outputs = 1;
+  for (int e = 0; e < 20; ++e) {
+    d.y.push_back(e);
+    for (int f = 0; f < 3; ++f) d.x.push_back(3 * e + f);
+  }
+  Batches b(data, 4, 7);
+  const Examples e = b.at(0);
+  ASSERT_EQ(e.n, 4);
+  EXPECT_EQ(e.ids, nullptr);
+  for (int64_t j = 0; j < e.n; ++j)
+    for (int f = 0; f < 3; ++f) EXPECT_EQ(e.x[j * 3 + f], 3 * e.y[j] + f) << j;
 }
 
 TEST(AlgorithmicTask, GrokfastLayoutHasAnOpTokenAndNoZeroB) {

@@ -5,6 +5,15 @@
 #include <numeric>
 
 namespace gradscope {
+namespace {
+
+// Ids per example of the split: its length, or 0 where its inputs are real features only
+// (in-context regression's sequences have a length but no ids).
+int64_t ids_per_example(const Dataset& d) {
+  return d.inputs.empty() ? 0 : d.length;
+}
+
+}  // namespace
 
 Batches::Batches(const TaskData& data, int64_t batch_size, uint64_t seed, bool epochs)
     : data_(data), seed_(seed), epochs_(epochs), rng_(seed, "batch") {
@@ -13,7 +22,7 @@ Batches::Batches(const TaskData& data, int64_t batch_size, uint64_t seed, bool e
   n_ = data.sample ? batch_size : batch_size > 0 ? std::min(batch_size, all) : all;
   if (data.sample || n_ == all) return;
   order_.resize(static_cast<size_t>(all));
-  ids_.resize(static_cast<size_t>(n_ * d.length));
+  ids_.resize(static_cast<size_t>(n_ * ids_per_example(d)));
   x_.resize(static_cast<size_t>(n_ * d.features));
   y_.resize(static_cast<size_t>(n_ * d.outputs));
   targets_.resize(static_cast<size_t>(d.outputs > 0 ? 0 : n_ * d.targets_per_example));
@@ -56,7 +65,7 @@ void Batches::shuffle_epoch(int64_t epoch) {
 
 Examples Batches::gather(int64_t first, int64_t count) {
   const Dataset& d = data_.train;
-  const int64_t L = d.length, F = d.features, Y = d.outputs, P = d.targets_per_example;
+  const int64_t L = ids_per_example(d), F = d.features, Y = d.outputs, P = d.targets_per_example;
   for (int64_t j = 0; j < count; ++j) {
     const int64_t e = order_[first + j];
     std::copy_n(d.inputs.begin() + e * L, L, ids_.begin() + j * L);
