@@ -195,15 +195,16 @@ std::vector<float> last_row(const fs::path& folder, const std::string& name) {
 // probe.llc and probe.hessian during training (pair-mlp, a probe every 25 steps): the run trains as
 // it would without them (every other metric and every checkpoint's buffers byte for byte); their
 // folders hold what gradscope llc and gradscope hessian compute at the same step from the
-// checkpoint, which those commands then skip; a run resumed and extended from its middle ends with
-// the same files as the run made whole.
+// checkpoint (Adam's preconditioned sharpness from the optimizer's state as gradscope hessian reads
+// it from the checkpoint), which those commands then skip; a run resumed and extended from its
+// middle ends with the same files as the run made whole.
 TEST_F(Llc, ProbesDuringTrainingMeasureWithoutChangingTheRun) {
   const std::string run_args = "run " + kExamples +
                                "pair-mlp.toml train.log_every=25 probe.every=25 "
                                "'train.checkpoint_steps=\"every:25\"' ";
   const std::string probes =
       "probe.llc=true probe.hessian=true llc.draws=20 hessian.iterations=8 "
-      "hessian.trace_probes=4 hessian.per_tensor=false ";
+      "hessian.trace_probes=4 hessian.per_tensor=false hessian.preconditioned=true ";
   const fs::path plain = dir_ / "plain", probed = dir_ / "probed", half = dir_ / "half";
   ASSERT_EQ(run(run_args + "train.steps=100 --out " + plain.string()).code, 0);
   const Result r = run(run_args + probes + "train.steps=100 --out " + probed.string());
@@ -212,10 +213,15 @@ TEST_F(Llc, ProbesDuringTrainingMeasureWithoutChangingTheRun) {
   auto a = rows(plain), b = rows(probed);
   ASSERT_EQ(a.size(), b.size());
   const double last_top = b.back()["hessian.top"], last_lr = b.back()["lr"];
+  const double last_adam = b.back()["hessian.preconditioned"];
   for (size_t i = 0; i < b.size(); ++i) {
     EXPECT_TRUE(std::isfinite(b[i]["llc.mean"].get<double>())) << b[i];
     EXPECT_GT(b[i]["hessian.top"].get<double>(), 0) << b[i];
-    for (const char* k : {"llc.mean", "llc.std", "hessian.top", "hessian.trace"}) b[i].erase(k);
+    // Adam's preconditioned sharpness from the optimizer's state (none before the first update).
+    EXPECT_EQ(b[i]["hessian.preconditioned"].is_null(), i == 0) << b[i];
+    for (const char* k :
+         {"llc.mean", "llc.std", "hessian.top", "hessian.trace", "hessian.preconditioned"})
+      b[i].erase(k);
     EXPECT_EQ(a[i].dump(), b[i].dump());
   }
   for (const auto& f : fs::directory_iterator(plain / "checkpoints"))
@@ -238,6 +244,10 @@ TEST_F(Llc, ProbesDuringTrainingMeasureWithoutChangingTheRun) {
   EXPECT_EQ(slurp(copy / "llc" / "trace_00000100.npy"),
             slurp(probed / "llc" / "trace_00000100.npy"));
   EXPECT_EQ(last_row(copy / "hessian", "top.npy"), last_row(probed / "hessian", "top.npy"));
+  EXPECT_EQ(last_row(copy / "hessian", "preconditioned.npy"),
+            last_row(probed / "hessian", "preconditioned.npy"));
+  const double adam_edge = s["hessian"]["preconditioned"]["last"]["over_threshold"];
+  EXPECT_NEAR(adam_edge, last_adam * last_lr * 0.1 / 3.8, 1e-12 * adam_edge);  // 38 / lr
   EXPECT_EQ(slurp(copy / "llc" / "settings.json"), slurp(probed / "llc" / "settings.json"));
   EXPECT_NE(run("llc " + probed.string() + " --steps last").out.find("estimated before"),
             std::string::npos);
@@ -287,7 +297,8 @@ TEST_F(Llc, ProbesRunBesideTrainingOnTheEmulatedDevice) {
   const std::string args = "run " + kExamples +
                            "pair-mlp.toml precision=float64 train.steps=40 train.log_every=20 "
                            "probe.every=20 probe.llc=true probe.hessian=true llc.draws=10 "
-                           "hessian.iterations=5 hessian.trace_probes=2 hessian.per_tensor=false";
+                           "hessian.iterations=5 hessian.trace_probes=2 hessian.per_tensor=false "
+                           "hessian.preconditioned=true";
   const fs::path cpu = dir_ / "cpu", emulated = dir_ / "emulated";
   ASSERT_EQ(run(args + " --out " + cpu.string()).code, 0);
   const Result r = run("--device emulated " + args + " --out " + emulated.string());
@@ -295,7 +306,8 @@ TEST_F(Llc, ProbesRunBesideTrainingOnTheEmulatedDevice) {
   const auto a = rows(cpu), b = rows(emulated);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i)
-    for (const char* k : {"llc.mean", "hessian.top", "hessian.trace"}) {
+    for (const char* k : {"llc.mean", "hessian.top", "hessian.trace", "hessian.preconditioned"}) {
+      if (i == 0 && std::string(k) == "hessian.preconditioned") continue;  // null: no update yet
       const double x = a[i][k], y = b[i][k];
       EXPECT_NEAR(y, x, 1e-6 * std::abs(x)) << k << " at row " << i;
     }

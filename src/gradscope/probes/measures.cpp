@@ -33,6 +33,9 @@ template <class T>
 void ProbeMeasure<T>::summarize(std::span<const MetricValues>, std::optional<int64_t>,
                                 nlohmann::ordered_json&) const {}
 
+template <class T>
+void ProbeMeasure<T>::see_optimizer(std::function<OptimizerMoments<T>()>) {}
+
 template class ProbeMeasure<float>;
 template class ProbeMeasure<double>;
 

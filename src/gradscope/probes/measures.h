@@ -19,6 +19,7 @@
 // plus one line in probes/measure_registry.def; tests and plugins may add measures at run time.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,6 +49,14 @@ using SplitMeasure = void (*)(const Predictions&, const Dataset&, const std::str
 template <class T>
 using ModelMeasure = void (*)(Model<T>&, Tape<T>&, const TaskData&, MetricValues&);
 
+// What a probe may read of the run's optimizer when it measures: Adam's second moments v in the
+// parameter store's layout (host memory; empty for SGD) and the optimizer steps taken.
+template <class T>
+struct OptimizerMoments {
+  std::span<const T> second_moments;
+  int64_t steps = 0;
+};
+
 // A probe measure's state over one run.
 template <class T>
 class ProbeMeasure {
@@ -66,6 +75,9 @@ class ProbeMeasure {
   // none by default.
   virtual void summarize(std::span<const MetricValues> rows, std::optional<int64_t> memorized_step,
                          nlohmann::ordered_json& sections) const;
+  // Given once the run's optimizer exists: `moments` reads its state at the time of the call.
+  // Ignored by default.
+  virtual void see_optimizer(std::function<OptimizerMoments<T>()> moments);
 };
 
 // Builds a probe measure for a run: the model, the resolved config and the task's data. Throws

@@ -87,6 +87,10 @@ std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
   if (x->context) move_to_device(*x);
   x->optimizer = make_optimizer<T>(x->optim, x->model->params().size(), x->backend(),
                                    x->model->params().spans());
+  for (RunProbe<T>& p : x->probes)
+    p.state->see_optimizer([o = x->optimizer.get()] {
+      return OptimizerMoments<T>{o->second_moments(), o->steps()};
+    });
   return x;
 }
 

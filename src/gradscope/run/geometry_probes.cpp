@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 
 #include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -70,6 +71,18 @@ nlohmann::ordered_json first_peak_last(std::span<const MetricValues> rows,
   return j;
 }
 
+// To each of `first`, `peak` and `last` in `j` (first_peak_last's), `name`: its value times
+// `per_lr` times the scheduled lr of its row (a ratio to a stability threshold c / lr).
+void add_lr_ratio(nlohmann::ordered_json& j, std::span<const MetricValues> rows,
+                  const std::string& name, double per_lr) {
+  for (const char* at : {"first", "peak", "last"}) {
+    if (!j.contains(at)) continue;
+    for (const MetricValues& r : rows)
+      if (metric_value(r, "step") == j[at]["step"].get<double>())
+        j[at][name] = j[at]["value"].get<double>() * per_lr * metric_value(r, "lr");
+  }
+}
+
 // probe.llc: lambda-hat at the probe steps, into llc/ (gradscope llc's files).
 template <class T>
 class LlcProbe final : public ProbeMeasure<T> {
@@ -131,18 +144,22 @@ class HessianProbe final : public ProbeMeasure<T> {
       : x_(fixed_set_experiment<double>(side_config(c, "float64"))),
         c_(hessian_options(c)),
         rows_(hessian_columns(c_, x_->model->params())) {
-    if (c_.preconditioned)
-      throw std::invalid_argument(
-          "hessian.preconditioned = true is measured by gradscope hessian at checkpoints, not by "
-          "probe.hessian (the probe reads the parameters, not the optimizer's state)");
+    if (c_.preconditioned) check_adam_run(c);
   }
   std::vector<std::string> metric_names() const override {
+    if (c_.preconditioned) return {"hessian.top", "hessian.trace", "hessian.preconditioned"};
     return {"hessian.top", "hessian.trace"};
+  }
+  void see_optimizer(std::function<OptimizerMoments<T>()> moments) override {
+    moments_ = std::move(moments);
   }
   std::vector<double> measure(int64_t step, ParamStore<T>& params, Tape<T>&) override {
     copy_values(params, x_->model->params());
-    const HessianEstimate e = estimate_hessian(*x_, c_);
+    std::vector<double> p;
+    if (c_.preconditioned) p = preconditioner(params);
+    const HessianEstimate e = estimate_hessian(*x_, c_, p.empty() ? nullptr : &p);
     rows_.set(step, hessian_row(c_, e));
+    if (c_.preconditioned) return {e.top.at(0), e.trace.trace, e.preconditioned};
     return {e.top.at(0), e.trace.trace};
   }
   ProbeFiles files() const override {
@@ -159,20 +176,39 @@ class HessianProbe final : public ProbeMeasure<T> {
                  nlohmann::ordered_json& sections) const override {
     int64_t probed = 0;
     nlohmann::ordered_json j = first_peak_last(rows, "hessian.top", probed);
-    for (const char* at : {"first", "peak", "last"}) {
-      if (!j.contains(at)) continue;
-      for (const MetricValues& r : rows)
-        if (metric_value(r, "step") == j[at]["step"].get<double>())
-          j[at]["over_2_over_lr"] = j[at]["value"].get<double>() * metric_value(r, "lr") / 2;
-    }
+    add_lr_ratio(j, rows, "over_2_over_lr", 0.5);
     nlohmann::ordered_json& out = sections["hessian"] = {{"probed", probed}};
     out.update(j);
+    if (c_.preconditioned) out["preconditioned"] = adam_edge(rows);
   }
 
  private:
+  // Adam's preconditioner now, from the run's second moments [n] (the store's layout) packed in
+  // the store's order; empty before the first update.
+  std::vector<double> preconditioner(ParamStore<T>& params) const {
+    const OptimizerMoments<T> m = moments_();
+    std::vector<double> v;
+    v.reserve(static_cast<size_t>(params.size()));
+    for (int i = 0; i < params.count(); ++i) {
+      const T* a = m.second_moments.data() + params.info(i).offset;
+      v.insert(v.end(), a, a + params.info(i).shape.numel());
+    }
+    return adam_preconditioner(std::move(v), m.steps, x_->config);
+  }
+  // The preconditioned sharpness's first, peak and last values, each with its ratio to Adam's
+  // threshold (2 + 2 beta1) / ((1 - beta1) lr), lr the row's scheduled rate.
+  nlohmann::ordered_json adam_edge(std::span<const MetricValues> rows) const {
+    int64_t probed = 0;
+    nlohmann::ordered_json j = first_peak_last(rows, "hessian.preconditioned", probed);
+    const double b1 = x_->config.real("optim.beta1");
+    add_lr_ratio(j, rows, "over_threshold", (1 - b1) / (2 + 2 * b1));
+    return j;
+  }
+
   std::unique_ptr<Experiment<double>> x_;  // the probe's own float64 model, on the cpu
   HessianConfig c_;
   StepRows rows_;
+  std::function<OptimizerMoments<T>()> moments_;  // the run's optimizer state
 };
 
 }  // namespace

@@ -167,9 +167,14 @@ std::vector<double> adam_preconditioner(const std::filesystem::path& file, Param
   check_adam_run(config);
   const int64_t t = read_checkpoint_info(file).optimizer_steps;
   if (t == 0) return {};
+  return adam_preconditioner(packed_buffer(file, "optim.exp_avg_sq", ps), t, config);
+}
+
+std::vector<double> adam_preconditioner(std::vector<double> p, int64_t t, const Config& config) {
+  check_adam_run(config);
+  if (t == 0) return {};
   const double b1 = config.real("optim.beta1"), b2 = config.real("optim.beta2");
   const double eps = config.real("optim.eps");
-  std::vector<double> p = packed_buffer(file, "optim.exp_avg_sq", ps);
   const double c1 = 1 - std::pow(b1, double(t)), c2 = 1 - std::pow(b2, double(t));
   for (double& v : p) v = c1 * (std::sqrt(v / c2) + eps);
   return p;

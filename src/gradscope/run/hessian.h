@@ -82,6 +82,9 @@ HessianEstimate estimate_hessian(Experiment<double>& x, const HessianConfig& c,
 void check_adam_run(const Config& config);
 std::vector<double> adam_preconditioner(const std::filesystem::path& checkpoint,
                                         ParamStore<double>& ps, const Config& config);
+// The same from packed second moments v [d] after t optimizer steps (replaced by P; empty at t =
+// 0).
+std::vector<double> adam_preconditioner(std::vector<double> v, int64_t t, const Config& config);
 
 // Reads a checkpoint's parameter values (float32 or float64) into `ps` by name, converting to
 // double. Throws std::runtime_error naming the file and a parameter that does not match.
