@@ -286,6 +286,10 @@ TEST_F(Llc, AStreamedTaskIsMeasuredOnItsTrainSample) {
   }
   fs::copy(probed, copy, fs::copy_options::recursive);
   fs::remove_all(copy / "llc");
+  // --calibrate on a run without llc/ makes the folder for its table.
+  const Result cal = run("llc " + copy.string() + " --calibrate llc.draws=5 llc.chains=1");
+  ASSERT_EQ(cal.code, 0) << cal.err;
+  EXPECT_TRUE(fs::exists(copy / "llc" / "calibration_00000020.json"));
   ASSERT_EQ(run("llc " + copy.string() + " --steps last").code, 0);
   EXPECT_EQ(slurp(copy / "llc" / "trace_00000020.npy"),
             slurp(probed / "llc" / "trace_00000020.npy"));

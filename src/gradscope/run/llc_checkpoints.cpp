@@ -134,6 +134,7 @@ int calibrate_at_step(const CheckpointMeasureRequest& r, const Config& config, s
              at_base.empty() ? "none" : at_base);
   nlohmann::ordered_json j = {
       {"step", steps[0]}, {"settings", llc_settings(c, nbeta, how)}, {"grid", cells}};
+  fs::create_directories(rundir::llc_dir(r.run));  // a run not estimated before has none
   write_file_atomic(rundir::llc_dir(r.run) / fmt::format("calibration_{:08d}.json", steps[0]),
                     j.dump(2) + "\n");
   return 0;
