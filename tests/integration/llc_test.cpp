@@ -246,6 +246,9 @@ TEST_F(Llc, ProbesDuringTrainingMeasureWithoutChangingTheRun) {
   EXPECT_EQ(last_row(copy / "hessian", "top.npy"), last_row(probed / "hessian", "top.npy"));
   EXPECT_EQ(last_row(copy / "hessian", "preconditioned.npy"),
             last_row(probed / "hessian", "preconditioned.npy"));
+  ASSERT_EQ(run("plot " + probed.string()).code, 0);  // geometry.svg: its panel and threshold
+  EXPECT_NE(slurp(probed / "geometry.svg").find("(2 + 2 beta1) / ((1 - beta1) lr)"),
+            std::string::npos);
   const double adam_edge = s["hessian"]["preconditioned"]["last"]["over_threshold"];
   EXPECT_NEAR(adam_edge, last_adam * last_lr * 0.1 / 3.8, 1e-12 * adam_edge);  // 38 / lr
   EXPECT_EQ(slurp(copy / "llc" / "settings.json"), slurp(probed / "llc" / "settings.json"));

@@ -7,18 +7,21 @@
 #include "gradscope/report/style.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/paths.h"
+#include "gradscope/rundir/run_files.h"
 
 namespace gradscope {
 namespace {
 
 namespace fs = std::filesystem;
 
-// 2 / lr at the rows where the sharpness was measured: gradient descent's stability threshold.
-Series threshold(const std::vector<MetricsRow>& rows) {
-  Series s{"2 / lr", style::kRed, {}, true};
+// c / lr at the rows where `key` was measured: a stability threshold (gradient descent's 2 / lr
+// for the sharpness; Adam's (2 + 2 beta1) / ((1 - beta1) lr) for the preconditioned sharpness).
+Series threshold(const std::vector<MetricsRow>& rows, const std::string& key, double c,
+                 const std::string& label) {
+  Series s{label, style::kRed, {}, true};
   for (const MetricsRow& r : rows)
-    if (std::isfinite(r.get("hessian.top")) && r.get("lr") > 0)
-      s.points.emplace_back(double(r.step()), 2 / r.get("lr"));
+    if (std::isfinite(r.get(key)) && r.get("lr") > 0)
+      s.points.emplace_back(double(r.step()), c / r.get("lr"));
   return s;
 }
 
@@ -28,7 +31,16 @@ std::vector<fs::path> write_geometry_plots(const fs::path& run_dir) {
   const std::vector<MetricsRow> rows = read_metrics(run_dir);
   std::vector<std::pair<std::string, std::vector<Series>>> panels;  // (y label, curves)
   const Series top = curve(rows, "hessian.top", "sharpness (top eigenvalue)", style::kBlue, false);
-  if (top.points.size() >= 2) panels.push_back({"sharpness", {top, threshold(rows)}});
+  if (top.points.size() >= 2)
+    panels.push_back({"sharpness", {top, threshold(rows, "hessian.top", 2, "2 / lr")}});
+  const Series adam =
+      curve(rows, "hessian.preconditioned", "preconditioned sharpness (Adam)", style::kBlue, false);
+  if (adam.points.size() >= 2) {
+    const double b1 = read_run_config(run_dir).real("optim.beta1");
+    panels.push_back({"preconditioned",
+                      {adam, threshold(rows, "hessian.preconditioned", (2 + 2 * b1) / (1 - b1),
+                                       "(2 + 2 beta1) / ((1 - beta1) lr)")}});
+  }
   const Series llc = curve(rows, "llc.mean", "LLC (mean over chains)", style::kGreen, false);
   if (llc.points.size() >= 2) panels.push_back({"lambda-hat", {llc}});
   if (panels.empty()) return {};
