@@ -158,6 +158,11 @@ TEST_F(Llc, HessianOfALinearModelAtItsCheckpoints) {
     EXPECT_NEAR(trace[s * 2], 4 * top[0], 1e-3 * top[0]) << "d = 4 equal eigenvalues";
   }
   EXPECT_TRUE(files.count("tensor.layers.0.W.npy")) << "the per-tensor file";
+  // gradscope plot draws the command's sharpness (no probe column) beside 2 / lr.
+  ASSERT_EQ(run_cmd("plot " + run.string()).code, 0);
+  const std::string svg = slurp(run / "geometry.svg");
+  EXPECT_NE(svg.find("sharpness (top eigenvalue)"), std::string::npos);
+  EXPECT_NE(svg.find("2 / lr"), std::string::npos);
   r = run_cmd("hessian " + run.string() + " --steps 10 hessian.top_k=3 hessian.trace_probes=50");
   EXPECT_NE(r.out.find("step 10: measured before"), std::string::npos) << r.out;
   r = run_cmd("hessian " + run.string() + " hessian.preconditioned=true");  // a run without Adam

@@ -8,20 +8,51 @@
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/run_files.h"
+#include "gradscope/rundir/spectra_files.h"
+#include "gradscope/tensor/npy.h"
 
 namespace gradscope {
 namespace {
 
 namespace fs = std::filesystem;
 
-// c / lr at the rows where `key` was measured: a stability threshold (gradient descent's 2 / lr
-// for the sharpness; Adam's (2 + 2 beta1) / ((1 - beta1) lr) for the preconditioned sharpness).
-Series threshold(const std::vector<MetricsRow>& rows, const std::string& key, double c,
+// c / lr at the steps of `of`, lr that of the last logged row at or before each: a stability
+// threshold (gradient descent's 2 / lr for the sharpness; Adam's (2 + 2 beta1) / ((1 - beta1) lr)
+// for the preconditioned sharpness).
+Series threshold(const Series& of, const std::vector<MetricsRow>& rows, double c,
                  const std::string& label) {
   Series s{label, style::kRed, {}, true};
-  for (const MetricsRow& r : rows)
-    if (std::isfinite(r.get(key)) && r.get("lr") > 0)
-      s.points.emplace_back(double(r.step()), c / r.get("lr"));
+  for (const auto& [step, value] : of.points) {
+    double lr = NAN;
+    for (const MetricsRow& r : rows)
+      if (double(r.step()) <= step) lr = r.get("lr");
+    if (lr > 0) s.points.emplace_back(step, c / lr);
+  }
+  return s;
+}
+
+// The column `key` over the rows, or where no row has it (the measure was taken by gradscope llc or
+// gradscope hessian, not a probe) from the measure's folder: per step of <folder>/steps.npy the
+// mean over the columns of <folder>/<file> (llc.npy: the chains; top.npy: its first column only
+// when `first` is set). Points where the value is not finite are left out.
+Series measured(const std::vector<MetricsRow>& rows, const fs::path& run_dir,
+                const std::string& key, const std::string& folder, const std::string& file,
+                bool first, const std::string& label, const std::string& color) {
+  Series s = curve(rows, key, label, color, false);
+  if (s.points.size() >= 2) return s;
+  const auto files = read_probe_files(run_dir / folder);
+  if (!files.count("steps.npy") || !files.count(file)) return s;
+  int64_t n = 0, one = 0, r = 0, c = 0;
+  const std::vector<float> steps = decode_npy_f32(files.at("steps.npy"), n, one, "steps.npy");
+  const std::vector<float> v = decode_npy_f32(files.at(file), r, c, file);
+  if (r != n) return s;
+  s.points.clear();
+  for (int64_t i = 0; i < n; ++i) {
+    double sum = 0;
+    const int64_t used = first ? 1 : c;
+    for (int64_t j = 0; j < used; ++j) sum += v[i * c + j];
+    if (std::isfinite(sum)) s.points.emplace_back(steps[i], sum / double(used));
+  }
   return s;
 }
 
@@ -30,18 +61,20 @@ Series threshold(const std::vector<MetricsRow>& rows, const std::string& key, do
 std::vector<fs::path> write_geometry_plots(const fs::path& run_dir) {
   const std::vector<MetricsRow> rows = read_metrics(run_dir);
   std::vector<std::pair<std::string, std::vector<Series>>> panels;  // (y label, curves)
-  const Series top = curve(rows, "hessian.top", "sharpness (top eigenvalue)", style::kBlue, false);
+  const Series top = measured(rows, run_dir, "hessian.top", "hessian", "top.npy", true,
+                              "sharpness (top eigenvalue)", style::kBlue);
   if (top.points.size() >= 2)
-    panels.push_back({"sharpness", {top, threshold(rows, "hessian.top", 2, "2 / lr")}});
+    panels.push_back({"sharpness", {top, threshold(top, rows, 2, "2 / lr")}});
   const Series adam =
       curve(rows, "hessian.preconditioned", "preconditioned sharpness (Adam)", style::kBlue, false);
   if (adam.points.size() >= 2) {
     const double b1 = read_run_config(run_dir).real("optim.beta1");
     panels.push_back({"preconditioned",
-                      {adam, threshold(rows, "hessian.preconditioned", (2 + 2 * b1) / (1 - b1),
+                      {adam, threshold(adam, rows, (2 + 2 * b1) / (1 - b1),
                                        "(2 + 2 beta1) / ((1 - beta1) lr)")}});
   }
-  const Series llc = curve(rows, "llc.mean", "LLC (mean over chains)", style::kGreen, false);
+  const Series llc = measured(rows, run_dir, "llc.mean", "llc", "llc.npy", false,
+                              "LLC (mean over chains)", style::kGreen);
   if (llc.points.size() >= 2) panels.push_back({"lambda-hat", {llc}});
   if (panels.empty()) return {};
   panels.insert(panels.begin(), {"loss",
