@@ -1,25 +1,32 @@
 #!/usr/bin/env python3
-"""The edge-of-stability rule of docs/RESULTS.md applied to runs of examples/eos-mlp.toml.
+"""The edge-of-stability rules of docs/RESULTS.md applied to runs of examples/eos-mlp.toml.
 
-Usage: scripts/eos-verdict.py RUN_DIR...   (each a run with probe.hessian and a constant lr)
+Usage: scripts/eos-verdict.py [--adam] RUN_DIR...   (each a run with probe.hessian, constant lr)
 
 Rule, fixed before the runs: the sharpness (hessian.top) starts below 0.9 * 2 / lr and reaches it;
 from the first probe step where it does, at least 90% of the later probe steps have the sharpness
-within 10% of 2 / lr. Prints one line per run and exits 1 when a run does not hold.
+within 10% of 2 / lr. With --adam the same for Adam's preconditioned sharpness
+(hessian.preconditioned, with hessian.preconditioned = true) against its threshold
+(2 + 2 beta1) / ((1 - beta1) lr), 38 / lr at beta1 = 0.9 (Cohen et al. 2022). Prints one line per
+run and exits 1 when a run does not hold.
 """
 import json
 import sys
+import tomllib
 
 
-def verdict(run: str) -> bool:
+def verdict(run: str, adam: bool) -> bool:
     rows = [json.loads(line) for line in open(f"{run}/metrics.jsonl")]
-    pts = [(r["step"], r["hessian.top"], r["hessian.top"] * r["lr"] / 2)
-           for r in rows if r.get("hessian.top") is not None]
+    key, c, name = "hessian.top", 2.0, "2/lr"
+    if adam:
+        b1 = tomllib.load(open(f"{run}/config.toml", "rb"))["optim"]["beta1"]
+        key, c, name = "hessian.preconditioned", (2 + 2 * b1) / (1 - b1), f"{(2 + 2 * b1) / (1 - b1):g}/lr"
+    pts = [(r["step"], r[key], r[key] * r["lr"] / c) for r in rows if r.get(key) is not None]
     lr = rows[-1]["lr"]
     reach = next((i for i, p in enumerate(pts) if p[2] >= 0.9), None)
-    head = f"{run}: lr {lr:g}, 2/lr {2 / lr:g}; first sharpness {pts[0][1]:.2f} (ratio {pts[0][2]:.3f})"
+    head = f"{run}: lr {lr:g}, {name} {c / lr:g}; first {key} {pts[0][1]:.4g} (ratio {pts[0][2]:.3f})"
     if reach is None:
-        print(f"{head}; never reaches 0.9 * 2/lr (largest ratio {max(p[2] for p in pts):.3f}): DOES NOT HOLD")
+        print(f"{head}; never reaches 0.9 * {name} (largest ratio {max(p[2] for p in pts):.3f}): DOES NOT HOLD")
         return False
     later = sorted(p[2] for p in pts[reach + 1:])
     within = sum(1 for r in later if 0.9 <= r <= 1.1)
@@ -31,6 +38,8 @@ def verdict(run: str) -> bool:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
+    adam = "--adam" in sys.argv[1:]
+    runs = [a for a in sys.argv[1:] if a != "--adam"]
+    if not runs:
         sys.exit(__doc__)
-    sys.exit(0 if all([verdict(run) for run in sys.argv[1:]]) else 1)
+    sys.exit(0 if all([verdict(run, adam) for run in runs]) else 1)

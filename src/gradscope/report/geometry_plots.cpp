@@ -63,12 +63,16 @@ std::vector<fs::path> write_geometry_plots(const fs::path& run_dir) {
   std::vector<std::pair<std::string, std::vector<Series>>> panels;  // (y label, curves)
   const Series top = measured(rows, run_dir, "hessian.top", "hessian", "top.npy", true,
                               "sharpness (top eigenvalue)", style::kBlue);
-  if (top.points.size() >= 2)
-    panels.push_back({"sharpness", {top, threshold(top, rows, 2, "2 / lr")}});
+  const Config config = read_run_config(run_dir);
+  if (top.points.size() >= 2) {  // 2 / lr: gradient descent's threshold, not an adaptive rule's
+    std::vector<Series> s = {top};
+    if (config.string("optim.name") == "sgd") s.push_back(threshold(top, rows, 2, "2 / lr"));
+    panels.push_back({"sharpness", s});
+  }
   const Series adam =
       curve(rows, "hessian.preconditioned", "preconditioned sharpness (Adam)", style::kBlue, false);
   if (adam.points.size() >= 2) {
-    const double b1 = read_run_config(run_dir).real("optim.beta1");
+    const double b1 = config.real("optim.beta1");
     panels.push_back({"preconditioned",
                       {adam, threshold(adam, rows, (2 + 2 * b1) / (1 - b1),
                                        "(2 + 2 beta1) / ((1 - beta1) lr)")}});
