@@ -154,6 +154,21 @@ test('a run with probe.hessian and probe.llc shows the sharpness beside 2 / lr a
   assert.match(summary, /llc: peak/);
 });
 
+test("an Adam run shows its preconditioned sharpness beside 38 / lr, and no 2 / lr", async () => {
+  execFileSync(binary, ['run', path.join(source, 'examples/eos-mlp.toml'), 'train.steps=400',
+    'train.log_every=100', 'probe.every=100', 'optim.name=adam', 'optim.lr=1e-3',
+    'hessian.preconditioned=true', '--out', path.join(root, 'probed-adam')], { stdio: 'ignore' });
+  await open('#/run/probed-adam');  // (named to sort after the runs the compare test takes first)
+  const chart = ".chart[data-title=\"Adam's preconditioned sharpness\"]";
+  await page.waitForSelector(chart + ' .u-over');
+  const labels = await page.$$eval(chart + ' .u-legend .u-series:not(:first-child) .u-label',
+    (v) => v.map((e) => e.textContent));
+  assert.deepEqual(labels, ['hessian.preconditioned', '38 / lr']);
+  await page.waitForSelector('.chart[data-title="Sharpness"] .u-over');
+  assert.equal(await page.$('.chart[data-title="Sharpness and 2 / lr"]'), null);
+  assert.match(await page.textContent('#summary'), /hessian preconditioned: last/);
+});
+
 test('clicking a phase-diagram cell opens that run', async () => {
   await open('#/sweep/grok-mlp-small');
   await page.waitForSelector('svg.phase rect.cell');

@@ -315,10 +315,13 @@
   }
 
   // --- a run's page ----------------------------------------------------------------------------
-  // The metric columns of a run, grouped into charts.
-  function chartGroups(columns) {
+  // The metric columns of a run, grouped into charts; `config` (the run's keys) says which
+  // stability threshold c / lr a sharpness is drawn beside.
+  function chartGroups(columns, config = {}) {
     const metric = columns.filter((c) => c !== 'step');
     const take = (re) => metric.filter((c) => re.test(c));
+    const gd = config['optim.name'] === 'sgd', b1 = config['optim.beta1'];
+    const adam = (2 + 2 * b1) / (1 - b1);  // Cohen et al. 2022: 38 at beta1 = 0.9
     const groups = [
       { title: 'Loss', keys: take(/(^|_)loss$|_loss_|bits$/), logy: true },
       { title: 'Accuracy', keys: take(/acc/), logy: false },
@@ -326,8 +329,12 @@
       // probes/numerics.h: Softmax Collapse, absorbed gradients, eps-dominated Adam, NLM cosine
       { title: 'Numerical stability', keys: take(/^numerics\.(?!margin)/), logy: false },
       { title: 'Logit margins', keys: take(/^numerics\.margin/), logy: false },
-      // run/geometry_probes.h: the sharpness beside gradient descent's threshold 2 / lr, the LLC
-      { title: 'Sharpness and 2 / lr', keys: take(/^hessian\.top$/), logy: false, threshold: true },
+      // run/geometry_probes.h: the sharpness (beside gradient descent's threshold 2 / lr on a
+      // gradient-descent run), Adam's preconditioned sharpness beside its threshold, the LLC
+      gd ? { title: 'Sharpness and 2 / lr', keys: take(/^hessian\.top$/), logy: false, threshold: { c: 2, label: '2 / lr' } }
+        : { title: 'Sharpness', keys: take(/^hessian\.top$/), logy: false },
+      { title: "Adam's preconditioned sharpness", keys: take(/^hessian\.preconditioned$/), logy: false,
+        threshold: { c: adam, label: `${+adam.toPrecision(6)} / lr` } },
       { title: 'Local learning coefficient', keys: take(/^llc\.mean$/), logy: false },
       { title: 'Stable ranks', keys: take(/stable_rank/), logy: false },
       { title: 'In-context and prefix matching', keys: take(/icl_score|prefix_match/), logy: false },
@@ -336,11 +343,11 @@
     return { groups, rest: metric.filter((c) => !shown.has(c)) };
   }
 
-  // A chart group's curves: its columns, and for the sharpness 2 / lr at each logged row.
+  // A chart group's curves: its columns, and its threshold c / lr at each logged row.
   function groupSeries(g, metrics) {
     const series = g.keys.map((k) => ({ label: k, x: metrics.series[k].x, y: metrics.series[k].y }));
-    const lr = metrics.series.lr;
-    if (g.threshold && lr) series.push({ label: '2 / lr', x: lr.x, y: lr.y.map((v) => (v > 0 ? 2 / v : null)) });
+    const lr = metrics.series.lr, t = g.threshold;
+    if (t && lr) series.push({ label: t.label, x: lr.x, y: lr.y.map((v) => (v > 0 ? t.c / v : null)) });
     return series;
   }
 
@@ -365,10 +372,12 @@
       for (const [k, v] of Object.entries(s.phase_changes || {}))
         rows.push(['phase change: ' + k, JSON.stringify(v)]);
       for (const [k, v] of Object.entries(s.numerics || {})) rows.push(['numerics: ' + k, fmt(v)]);
-      for (const section of ['llc', 'hessian'])  // run/geometry_probes.h
+      const geometry = [['llc', s.llc], ['hessian', s.hessian],  // run/geometry_probes.h
+        ['hessian preconditioned', (s.hessian || {}).preconditioned]];
+      for (const [name, section] of geometry)
         for (const at of ['first', 'peak', 'last']) {
-          const v = (s[section] || {})[at];
-          if (v) rows.push([`${section}: ${at}`, `${fmt(v.value)} at step ${v.step}`]);
+          const v = (section || {})[at];
+          if (v) rows.push([`${name}: ${at}`, `${fmt(v.value)} at step ${v.step}`]);
         }
       for (const [k, v] of Object.entries(s.final || {})) rows.push(['final ' + k, fmt(v)]);
     }
@@ -376,9 +385,9 @@
       h('div', { class: 'kv' }, rows.flatMap(([k, v]) => [h('span', { class: 'muted' }, k), h('span', {}, v)])));
   }
 
-  function drawRunCharts(el, columns, metrics, summary, logx) {
+  function drawRunCharts(el, columns, metrics, summary, logx, config) {
     el.replaceChildren();
-    const { groups, rest } = chartGroups(columns);
+    const { groups, rest } = chartGroups(columns, config);
     const markers = phaseMarkers(summary);
     const charts = groups.map((g) => lineChart(el, g.title, groupSeries(g, metrics),
       { logx, logy: g.logy, markers }));
@@ -411,14 +420,14 @@
     }
     function render() {
       cleanupCharts();
-      drawn = drawRunCharts(chartsEl, metrics.columns, metrics, run.summary, logx.checked);
+      drawn = drawRunCharts(chartsEl, metrics.columns, metrics, run.summary, logx.checked, run.config);
       extraSelect.replaceChildren(h('option', { value: '' }, 'plot another metric…'),
         drawn.rest.map((c) => h('option', { value: c }, c)));
       summaryEl.replaceChildren(summaryPanel(run));
       renderStatus();
     }
     function update() {  // new rows of a training run: the same charts, new data
-      const { groups } = chartGroups(metrics.columns);
+      const { groups } = chartGroups(metrics.columns, run.config);
       const layout = (gs) => gs.map((g) => g.keys.join(',')).join('|');
       if (layout(groups) !== layout(drawn.groups)) return render();
       drawn.charts.forEach((c, i) => {
