@@ -126,7 +126,7 @@ TEST_F(Replicas, OnTheCpuEveryReplicaIsItsPlainRunByteForByte) {
 
 TEST_F(Replicas, AGroupKilledMidwayFinishesAsTheWholeGroupDid) {
   const std::string args = kSourceDir +
-                           "/tests/fixtures/tiny.toml seed=0,1,2,3 train.steps=3000 "
+                           "/tests/fixtures/tiny.toml seed=0,1,2,3 train.steps=30000 "
                            "train.log_every=100 'train.checkpoint_steps=\"every:500\"'";
   const fs::path whole = sweep("--threads 2", args, dir_, "group", "tiny");
   const fs::path killed = dir_ / "killed" / "tiny";
