@@ -130,6 +130,14 @@ TEST_F(Llc, BadInputIsRefusedBeforeAnythingIsWritten) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_FALSE(fs::exists(run / "llc")) << c.args;
   }
+  // Adam's preconditioned sharpness during training needs an Adam run: refused before the run.
+  const fs::path gd = dir_ / "gd";
+  const Result r =
+      run_cmd("run " + kExamples + "eos-mlp.toml hessian.preconditioned=true --out " + gd.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("needs an adam or adamw run (optim.name = \"sgd\")"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(gd));
 }
 
 // diag-stages' teacher (d = 4) with its whitened inputs (the rows of sqrt(d) I) and a plain linear
