@@ -154,6 +154,25 @@ test('a run with probe.hessian and probe.llc shows the sharpness beside 2 / lr a
   assert.match(summary, /llc: peak/);
 });
 
+test('the LLC and the sharpness measured by the commands after training are charted too', async () => {
+  const dir = path.join(root, 'probed-later');  // (named to sort after the compare test's runs)
+  execFileSync(binary, ['run', path.join(source, 'examples/pair-mlp.toml'), 'train.steps=40',
+    'train.checkpoint_steps="every:20"', '--out', dir], { stdio: 'ignore' });
+  execFileSync(binary, ['llc', dir, 'llc.draws=10', 'llc.chains=2'], { stdio: 'ignore' });
+  execFileSync(binary, ['hessian', dir, 'hessian.iterations=5', 'hessian.trace_probes=2',
+    'hessian.per_tensor=false'], { stdio: 'ignore' });
+  await open('#/run/probed-later');
+  for (const [title, label] of [['Local learning coefficient', 'llc.mean'], ['Sharpness', 'hessian.top']]) {
+    const chart = `.chart[data-title="${title}"]`;
+    await page.waitForSelector(chart + ' .u-over');
+    const labels = await page.$$eval(chart + ' .u-legend .u-series:not(:first-child) .u-label',
+      (v) => v.map((e) => e.textContent));
+    assert.deepEqual(labels, [label]);
+  }
+  const llc = await (await fetch(base + 'api/metrics?dir=probed-later&keys=llc.mean')).json();
+  assert.deepEqual(llc.series['llc.mean'].x, [0, 20, 40]);  // a point per checkpoint
+});
+
 test("an Adam run shows its preconditioned sharpness beside 38 / lr, and no 2 / lr", async () => {
   execFileSync(binary, ['run', path.join(source, 'examples/eos-mlp.toml'), 'train.steps=400',
     'train.log_every=100', 'probe.every=100', 'optim.name=adam', 'optim.lr=1e-3',

@@ -9,7 +9,6 @@
 #include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/run_files.h"
 #include "gradscope/rundir/spectra_files.h"
-#include "gradscope/tensor/npy.h"
 
 namespace gradscope {
 namespace {
@@ -32,27 +31,11 @@ Series threshold(const Series& of, const std::vector<MetricsRow>& rows, double c
 }
 
 // The column `key` over the rows, or where no row has it (the measure was taken by gradscope llc or
-// gradscope hessian, not a probe) from the measure's folder: per step of <folder>/steps.npy the
-// mean over the columns of <folder>/<file> (llc.npy: the chains; top.npy: its first column only
-// when `first` is set). Points where the value is not finite are left out.
+// gradscope hessian, not a probe) from the measure's folder (rundir/spectra_files.h).
 Series measured(const std::vector<MetricsRow>& rows, const fs::path& run_dir,
-                const std::string& key, const std::string& folder, const std::string& file,
-                bool first, const std::string& label, const std::string& color) {
+                const std::string& key, const std::string& label, const std::string& color) {
   Series s = curve(rows, key, label, color, false);
-  if (s.points.size() >= 2) return s;
-  const auto files = read_probe_files(run_dir / folder);
-  if (!files.count("steps.npy") || !files.count(file)) return s;
-  int64_t n = 0, one = 0, r = 0, c = 0;
-  const std::vector<float> steps = decode_npy_f32(files.at("steps.npy"), n, one, "steps.npy");
-  const std::vector<float> v = decode_npy_f32(files.at(file), r, c, file);
-  if (r != n) return s;
-  s.points.clear();
-  for (int64_t i = 0; i < n; ++i) {
-    double sum = 0;
-    const int64_t used = first ? 1 : c;
-    for (int64_t j = 0; j < used; ++j) sum += v[i * c + j];
-    if (std::isfinite(sum)) s.points.emplace_back(steps[i], sum / double(used));
-  }
+  if (s.points.size() < 2) s.points = folder_measure_series(run_dir, key);
   return s;
 }
 
@@ -61,24 +44,23 @@ Series measured(const std::vector<MetricsRow>& rows, const fs::path& run_dir,
 std::vector<fs::path> write_geometry_plots(const fs::path& run_dir) {
   const std::vector<MetricsRow> rows = read_metrics(run_dir);
   std::vector<std::pair<std::string, std::vector<Series>>> panels;  // (y label, curves)
-  const Series top = measured(rows, run_dir, "hessian.top", "hessian", "top.npy", true,
-                              "sharpness (top eigenvalue)", style::kBlue);
+  const Series top =
+      measured(rows, run_dir, "hessian.top", "sharpness (top eigenvalue)", style::kBlue);
   const Config config = read_run_config(run_dir);
   if (top.points.size() >= 2) {  // 2 / lr: gradient descent's threshold, not an adaptive rule's
     std::vector<Series> s = {top};
     if (config.string("optim.name") == "sgd") s.push_back(threshold(top, rows, 2, "2 / lr"));
     panels.push_back({"sharpness", s});
   }
-  const Series adam =
-      curve(rows, "hessian.preconditioned", "preconditioned sharpness (Adam)", style::kBlue, false);
+  const Series adam = measured(rows, run_dir, "hessian.preconditioned",
+                               "preconditioned sharpness (Adam)", style::kBlue);
   if (adam.points.size() >= 2) {
     const double b1 = config.real("optim.beta1");
     panels.push_back({"preconditioned",
                       {adam, threshold(adam, rows, (2 + 2 * b1) / (1 - b1),
                                        "(2 + 2 beta1) / ((1 - beta1) lr)")}});
   }
-  const Series llc = measured(rows, run_dir, "llc.mean", "llc", "llc.npy", false,
-                              "LLC (mean over chains)", style::kGreen);
+  const Series llc = measured(rows, run_dir, "llc.mean", "LLC (mean over chains)", style::kGreen);
   if (llc.points.size() >= 2) panels.push_back({"lambda-hat", {llc}});
   if (panels.empty()) return {};
   panels.insert(panels.begin(), {"loss",

@@ -2,6 +2,8 @@
 #include "gradscope/rundir/spectra_files.h"
 
 #include <algorithm>
+#include <cmath>
+#include <stdexcept>
 
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/paths.h"
@@ -25,6 +27,61 @@ std::map<std::string, std::string> read_probe_files(const fs::path& folder) {
     files[entry.path().filename().string()] = read_file(entry.path());
   }
   return files;
+}
+
+namespace {
+
+struct FolderMeasure {
+  std::string column, folder, file;
+  bool first;  // the first column only (else the mean over all)
+};
+
+const std::vector<FolderMeasure>& folder_measures() {
+  static const std::vector<FolderMeasure> all = {
+      {"llc.mean", "llc", "llc.npy", false},
+      {"hessian.top", "hessian", "top.npy", true},
+      {"hessian.preconditioned", "hessian", "preconditioned.npy", true},
+  };
+  return all;
+}
+
+}  // namespace
+
+const std::vector<std::string>& folder_measure_columns() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const FolderMeasure& m : folder_measures()) out.push_back(m.column);
+    return out;
+  }();
+  return names;
+}
+
+std::vector<std::pair<double, double>> folder_measure_series(const fs::path& run_dir,
+                                                             const std::string& column) {
+  const auto m = std::find_if(folder_measures().begin(), folder_measures().end(),
+                              [&](const FolderMeasure& f) { return f.column == column; });
+  std::vector<std::pair<double, double>> out;
+  if (m == folder_measures().end()) return out;
+  const fs::path steps_file = run_dir / m->folder / "steps.npy",
+                 file = run_dir / m->folder / m->file;
+  std::error_code ec;
+  if (!fs::exists(steps_file, ec) || !fs::exists(file, ec)) return out;
+  try {
+    int64_t n = 0, one = 0, r = 0, c = 0;
+    const std::vector<float> steps = decode_npy_f32(read_file(steps_file), n, one, "steps.npy");
+    const std::vector<float> v = decode_npy_f32(read_file(file), r, c, m->file);
+    if (r != n) return out;
+    c = std::max<int64_t>(c, 1);
+    const int64_t used = m->first ? 1 : c;
+    for (int64_t i = 0; i < n; ++i) {
+      double sum = 0;
+      for (int64_t j = 0; j < used; ++j) sum += v[i * c + j];
+      if (std::isfinite(sum)) out.emplace_back(steps[i], sum / double(used));
+    }
+  } catch (const std::runtime_error&) {
+    out.clear();  // a file being replaced, or not one of ours: nothing to show
+  }
+  return out;
 }
 
 Spectra read_spectra(const fs::path& run_dir, const std::vector<std::string>& order) {

@@ -18,6 +18,15 @@ void write_probe_files(const std::filesystem::path& folder,
 // Every <folder>/*.npy file as bytes (name -> bytes); empty when there are none.
 std::map<std::string, std::string> read_probe_files(const std::filesystem::path& folder);
 
+// The per-step values that `gradscope llc` and `gradscope hessian` keep in their folders, named by
+// the metric column their probes log: llc.mean (llc/llc.npy, the mean over chains),
+// hessian.top (hessian/top.npy, the first column) and hessian.preconditioned
+// (hessian/preconditioned.npy), as (step, value) by the folder's steps.npy; empty where the files
+// are absent or do not match, the non-finite values left out.
+const std::vector<std::string>& folder_measure_columns();
+std::vector<std::pair<double, double>> folder_measure_series(const std::filesystem::path& run_dir,
+                                                             const std::string& column);
+
 struct Spectra {
   std::vector<double> steps;                          // [n_logged]
   std::vector<std::string> names;                     // matrices

@@ -161,6 +161,17 @@ Json heatmap_matrix(const std::string& name, const std::vector<float>& data, int
   return {{"name", name}, {"rows", rows}, {"values", std::move(values)}};
 }
 
+// The run's metric columns, and after them those that only `gradscope llc` or `gradscope hessian`
+// measured (their folders, rundir/spectra_files.h): the viewer charts them as probe columns.
+std::vector<std::string> with_folder_measures(const fs::path& run,
+                                              std::vector<std::string> columns) {
+  for (const std::string& c : folder_measure_columns())
+    if (std::find(columns.begin(), columns.end(), c) == columns.end() &&
+        !folder_measure_series(run, c).empty())
+      columns.push_back(c);
+  return columns;
+}
+
 }  // namespace
 
 Json runs_json(const fs::path& root) {
@@ -176,7 +187,7 @@ Json run_json(const fs::path& root, const fs::path& run) {
   std::error_code ec;
   if (fs::exists(rundir::metrics_jsonl(run), ec)) {
     const MetricsTable t = read_metrics_table(run);
-    metrics = {{"columns", t.columns}, {"rows", t.rows}};
+    metrics = {{"columns", with_folder_measures(run, t.columns)}, {"rows", t.rows}};
   }
   Json probes = Json::array();
   if (fs::exists(rundir::spectra_steps_file(run), ec)) probes.push_back("spectra");
@@ -198,14 +209,25 @@ Json metrics_json(const fs::path& run, const std::vector<std::string>& keys, int
   MetricsTable t;
   if (fs::exists(rundir::metrics_jsonl(run), ec)) t = read_metrics_table(run);
   const int64_t ncol = static_cast<int64_t>(t.columns.size());
+  const std::vector<std::string> columns = with_folder_measures(run, t.columns);
   std::vector<std::string> wanted = keys;
   if (wanted.empty())
-    for (const std::string& c : t.columns)
+    for (const std::string& c : columns)
       if (c != "step") wanted.push_back(c);
   Json series = Json::object();
   for (const std::string& key : wanted) {
     const auto it = std::find(t.columns.begin(), t.columns.end(), key);
-    if (it == t.columns.end()) throw std::invalid_argument("no metric '" + key + "' in this run");
+    if (it == t.columns.end()) {
+      if (std::find(columns.begin(), columns.end(), key) == columns.end())
+        throw std::invalid_argument("no metric '" + key + "' in this run");
+      Json x = Json::array(), y = Json::array();  // a command's folder: a point per checkpoint
+      for (const auto& [step, value] : folder_measure_series(run, key)) {
+        x.push_back(step);
+        y.push_back(value);
+      }
+      series[key] = {{"x", std::move(x)}, {"y", std::move(y)}};
+      continue;
+    }
     const int64_t c = it - t.columns.begin();
     Json x = Json::array(), y = Json::array();
     for (int64_t r : minmax_rows(t.values.data() + c, ncol, t.rows, buckets)) {
@@ -214,7 +236,7 @@ Json metrics_json(const fs::path& run, const std::vector<std::string>& keys, int
     }
     series[key] = {{"x", std::move(x)}, {"y", std::move(y)}};
   }
-  return {{"rows", t.rows}, {"columns", t.columns}, {"series", std::move(series)}};
+  return {{"rows", t.rows}, {"columns", columns}, {"series", std::move(series)}};
 }
 
 Json probe_json(const fs::path& run, const std::string& kind) {
@@ -275,7 +297,8 @@ std::string run_stamp(const fs::path& run) {
   std::string stamp;
   for (const fs::path& f :
        {rundir::metrics_jsonl(run), rundir::summary_file(run), rundir::heartbeat_file(run),
-        rundir::spectra_steps_file(run), rundir::fourier_steps_file(run)}) {
+        rundir::spectra_steps_file(run), rundir::fourier_steps_file(run),
+        rundir::llc_dir(run) / "steps.npy", rundir::hessian_dir(run) / "steps.npy"}) {
     std::error_code ec;
     const auto size = fs::file_size(f, ec);
     const auto time = fs::last_write_time(f, ec);
