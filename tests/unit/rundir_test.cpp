@@ -1,7 +1,8 @@
 // The run-directory module: the summary's typed round trip, the run states decided in one place
 // (with heartbeats of live, dead and remote processes), the run lock (held, stale after kill -9,
 // another host's), checkpoint headers of every format version, the metrics readers (the fast path
-// and the full JSON parser agreeing), and the CSV writer.
+// and the full JSON parser agreeing), the CSV writer, and the llc/ and hessian/ folders read as
+// columns.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -21,7 +22,9 @@
 #include "gradscope/rundir/run_files.h"
 #include "gradscope/rundir/run_lock.h"
 #include "gradscope/rundir/run_state.h"
+#include "gradscope/rundir/spectra_files.h"
 #include "gradscope/rundir/summary_file.h"
+#include "gradscope/tensor/npy.h"
 
 namespace gradscope {
 namespace {
@@ -224,6 +227,21 @@ TEST_F(RunDir, AnotherHostsLockHoldsWhileItsHeartbeatIsFresh) {
   fs::last_write_time(rundir::lock_file(run),
                       fs::file_time_type::clock::now() - std::chrono::minutes(5));
   EXPECT_NO_THROW(RunLock{run});  // a stale lock that never got to write a heartbeat
+}
+
+// The commands' llc/ and hessian/ folders read as the probes' columns: llc.mean the mean over the
+// chains that did not diverge (NaN), hessian.top the first column; a step with no finite value is
+// left out; a missing file gives nothing.
+TEST_F(RunDir, CommandFoldersReadAsTheProbesColumns) {
+  write_probe_files(dir_ / "llc", {{"steps.npy", encode_npy_f32({0, 10, 20}, 3, 0)},
+                                   {"llc.npy", encode_npy_f32({1, NAN, 2, 4, NAN, NAN}, 3, 2)}});
+  write_probe_files(dir_ / "hessian", {{"steps.npy", encode_npy_f32({0, 10}, 2, 0)},
+                                       {"top.npy", encode_npy_f32({9, 1, 8, 2}, 2, 2)}});
+  using Points = std::vector<std::pair<double, double>>;
+  EXPECT_EQ(folder_measure_series(dir_, "llc.mean"), (Points{{0, 1}, {10, 3}}));
+  EXPECT_EQ(folder_measure_series(dir_, "hessian.top"), (Points{{0, 9}, {10, 8}}));
+  EXPECT_TRUE(folder_measure_series(dir_, "hessian.preconditioned").empty());
+  EXPECT_TRUE(folder_measure_series(dir_, "train_loss").empty());
 }
 
 TEST_F(RunDir, CheckpointsOfFormatOneStillRead) {

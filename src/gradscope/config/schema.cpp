@@ -304,9 +304,9 @@ const std::vector<KeySpec>& schema_table() {
           .within(above(0, "> 0")),
       {"hessian.per_tensor", true, "also each parameter tensor's diagonal block", 4},
       {"hessian.preconditioned", false,
-       "gradscope hessian on an adam or adamw run: also the largest eigenvalue of P^-1 H, P Adam's "
-       "preconditioner at the checkpoint (Cohen et al. 2022: it hovers at (2 + 2 beta1) / ((1 - "
-       "beta1) lr), 38 / lr at beta1 = 0.9)",
+       "on an adam or adamw run (gradscope hessian, probe.hessian): also the largest eigenvalue "
+       "of P^-1 H, P Adam's preconditioner at that step (Cohen et al. 2022: it hovers at (2 + 2 "
+       "beta1) / ((1 - beta1) lr), 38 / lr at beta1 = 0.9)",
        6},
       KeySpec{"hessian.seed", int64_t{0}, "seed of the Lanczos start and the trace probes", 4}
           .within(at_least(0, "an integer >= 0")),

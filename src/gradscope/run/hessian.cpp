@@ -164,10 +164,8 @@ void check_adam_run(const Config& config) {
 
 std::vector<double> adam_preconditioner(const std::filesystem::path& file, ParamStore<double>& ps,
                                         const Config& config) {
-  check_adam_run(config);
-  const int64_t t = read_checkpoint_info(file).optimizer_steps;
-  if (t == 0) return {};
-  return adam_preconditioner(packed_buffer(file, "optim.exp_avg_sq", ps), t, config);
+  return adam_preconditioner(packed_buffer(file, "optim.exp_avg_sq", ps),
+                             read_checkpoint_info(file).optimizer_steps, config);
 }
 
 std::vector<double> adam_preconditioner(std::vector<double> p, int64_t t, const Config& config) {

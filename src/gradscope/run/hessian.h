@@ -74,17 +74,16 @@ GradientFunction packed_gradient(ParamStore<double>& ps, std::function<void()> b
 HessianEstimate estimate_hessian(Experiment<double>& x, const HessianConfig& c,
                                  const std::vector<double>* preconditioner = nullptr);
 
-// Adam's preconditioner at a checkpoint (Cohen et al. 2022, "Adaptive gradient methods at the edge
-// of stability"): P = (1 - beta1^t) (sqrt(v / (1 - beta2^t)) + eps), packed [d], with v the
-// checkpoint's optim.exp_avg_sq, t its optimizer steps (the update that produced these weights used
-// it, its first moment's bias correction folded in). Empty at t = 0. Throws ConfigError for a run
-// that is not adam or adamw. Throws the ConfigError above for a run that is not adam or adamw.
+// Throws ConfigError for a run that is not adam or adamw (hessian.preconditioned needs one).
 void check_adam_run(const Config& config);
+// Adam's preconditioner (Cohen et al. 2022, "Adaptive gradient methods at the edge of stability")
+// from packed second moments v [d] after t optimizer steps: P = (1 - beta1^t) (sqrt(v / (1 -
+// beta2^t)) + eps), packed [d] (the update that produced the weights used it, its first moment's
+// bias correction folded in). Empty at t = 0. Throws as check_adam_run.
+std::vector<double> adam_preconditioner(std::vector<double> v, int64_t t, const Config& config);
+// The same at a checkpoint: v its optim.exp_avg_sq, t its optimizer steps.
 std::vector<double> adam_preconditioner(const std::filesystem::path& checkpoint,
                                         ParamStore<double>& ps, const Config& config);
-// The same from packed second moments v [d] after t optimizer steps (replaced by P; empty at t =
-// 0).
-std::vector<double> adam_preconditioner(std::vector<double> v, int64_t t, const Config& config);
 
 // Reads a checkpoint's parameter values (float32 or float64) into `ps` by name, converting to
 // double. Throws std::runtime_error naming the file and a parameter that does not match.

@@ -33,7 +33,8 @@ namespace {
 
 struct FolderMeasure {
   std::string column, folder, file;
-  bool first;  // the first column only (else the mean over all)
+  bool first;  // the first column only (else the mean over the finite ones: chains that diverged
+               // are NaN)
 };
 
 const std::vector<FolderMeasure>& folder_measures() {
@@ -72,11 +73,12 @@ std::vector<std::pair<double, double>> folder_measure_series(const fs::path& run
     const std::vector<float> v = decode_npy_f32(read_file(file), r, c, m->file);
     if (r != n) return out;
     c = std::max<int64_t>(c, 1);
-    const int64_t used = m->first ? 1 : c;
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = 0; i < n; ++i) {  // the mean over finite values, as the probe's column
       double sum = 0;
-      for (int64_t j = 0; j < used; ++j) sum += v[i * c + j];
-      if (std::isfinite(sum)) out.emplace_back(steps[i], sum / double(used));
+      int64_t finite = 0;
+      for (int64_t j = 0; j < (m->first ? 1 : c); ++j)
+        if (std::isfinite(v[i * c + j])) sum += v[i * c + j], ++finite;
+      if (finite > 0) out.emplace_back(steps[i], sum / double(finite));
     }
   } catch (const std::runtime_error&) {
     out.clear();  // a file being replaced, or not one of ours: nothing to show

@@ -19,7 +19,8 @@ void write_probe_files(const std::filesystem::path& folder,
 std::map<std::string, std::string> read_probe_files(const std::filesystem::path& folder);
 
 // The per-step values that `gradscope llc` and `gradscope hessian` keep in their folders, named by
-// the metric column their probes log: llc.mean (llc/llc.npy, the mean over chains),
+// the metric column their probes log: llc.mean (llc/llc.npy, the mean over the chains that did not
+// diverge),
 // hessian.top (hessian/top.npy, the first column) and hessian.preconditioned
 // (hessian/preconditioned.npy), as (step, value) by the folder's steps.npy; empty where the files
 // are absent or do not match, the non-finite values left out.

@@ -12,6 +12,7 @@
 #include <immintrin.h>
 #endif
 
+#include "gradscope/tensor/rng.h"
 #include "gradscope/tensor/simd_math.h"
 
 #include "gradscope/tensor/threads.h"
@@ -82,18 +83,9 @@ void philox_words(std::array<uint32_t, 2> key, uint64_t sub, uint64_t first, int
 #endif
   for (; i < count; ++i) {  // the rest (all without AVX2)
     const uint64_t c = first + static_cast<uint64_t>(i);
-    uint32_t c0 = static_cast<uint32_t>(c), c1 = static_cast<uint32_t>(c >> 32), c2 = s0, c3 = s1;
-    uint32_t k0 = key[0], k1 = key[1];
-    for (int round = 0; round < 10; ++round) {
-      const uint64_t p0 = uint64_t{0xD2511F53u} * c0, p1 = uint64_t{0xCD9E8D57u} * c2;
-      c0 = static_cast<uint32_t>(p1 >> 32) ^ c1 ^ k0;
-      c2 = static_cast<uint32_t>(p0 >> 32) ^ c3 ^ k1;
-      c1 = static_cast<uint32_t>(p1);
-      c3 = static_cast<uint32_t>(p0);
-      k0 += 0x9E3779B9u;
-      k1 += 0xBB67AE85u;
-    }
-    w.w0[i] = c0, w.w1[i] = c1, w.w2[i] = c2, w.w3[i] = c3;
+    const auto b =
+        philox4x32_10({static_cast<uint32_t>(c), static_cast<uint32_t>(c >> 32), s0, s1}, key);
+    w.w0[i] = b[0], w.w1[i] = b[1], w.w2[i] = b[2], w.w3[i] = b[3];
   }
 }
 
