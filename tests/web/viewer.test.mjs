@@ -174,8 +174,9 @@ test('the LLC and the sharpness measured by the commands after training are char
 });
 
 test("an Adam run shows its preconditioned sharpness beside 38 / lr, and no 2 / lr", async () => {
-  execFileSync(binary, ['run', path.join(source, 'examples/eos-mlp.toml'), 'train.steps=400',
-    'train.log_every=100', 'probe.every=100', 'optim.name=adam', 'optim.lr=1e-3',
+  const [steps, every] = shots ? [4000, 200] : [400, 100];  // the screenshot's run is longer
+  execFileSync(binary, ['run', path.join(source, 'examples/eos-mlp.toml'), `train.steps=${steps}`,
+    `train.log_every=${every}`, `probe.every=${every}`, 'optim.name=adam', 'optim.lr=1e-3',
     'hessian.preconditioned=true', '--out', path.join(root, 'probed-adam')], { stdio: 'ignore' });
   await open('#/run/probed-adam');  // (named to sort after the runs the compare test takes first)
   const chart = ".chart[data-title=\"Adam's preconditioned sharpness\"]";
@@ -186,6 +187,7 @@ test("an Adam run shows its preconditioned sharpness beside 38 / lr, and no 2 / 
   await page.waitForSelector('.chart[data-title="Sharpness"] .u-over');
   assert.equal(await page.$('.chart[data-title="Sharpness and 2 / lr"]'), null);
   assert.match(await page.textContent('#summary'), /hessian preconditioned: last/);
+  if (shots) await page.screenshot({ path: path.join(shots, 'viewer-run-geometry.png'), fullPage: true });
 });
 
 test('clicking a phase-diagram cell opens that run', async () => {
