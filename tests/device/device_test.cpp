@@ -27,6 +27,7 @@
 #include "gradscope/config/config.h"
 #include "gradscope/cuda/device.h"
 #include "gradscope/nn/model_registry.h"
+#include "gradscope/run/metric_columns.h"
 
 namespace {
 
@@ -336,6 +337,16 @@ TEST_F(Cli, EveryFamilyAndFeatureFollowsTheCpuOnTheDevice) {
                                          dev / "checkpoints/step_00000020.ckpt", false);
     std::printf("  %-22s worst parameter %.3e\n", c.name, worst);
     EXPECT_LE(worst, 1e-10) << c.name;
+    // Every column the run logged is one its config declares (what claim files are checked
+    // against, run/metric_columns.h).
+    const std::vector<std::string> declared =
+        gradscope::declared_columns(gradscope::Config::from_file(cpu / "config.toml"));
+    std::ifstream rows(cpu / "metrics.jsonl");
+    std::string first;
+    std::getline(rows, first);
+    const nlohmann::json row = nlohmann::json::parse(first);
+    for (const auto& [column, value] : row.items())
+      EXPECT_TRUE(gradscope::column_declared(declared, column)) << c.name << ": " << column;
   }
 }
 

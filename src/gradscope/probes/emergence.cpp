@@ -200,19 +200,26 @@ void prefix_matching(Model<T>& model, Tape<T>& t, const TaskData& data, MetricVa
 }
 
 Measure subtasks_measure() {
-  return {"subtasks", &subtask_metrics};
+  return with_columns(
+      {"subtasks", &subtask_metrics},
+      {"subtask.*.<split>_loss", "subtask.*.<split>_acc", "<split>_subtasks_learned"});
 }
 Measure induction_measure() {
-  return {"induction", &induction_metrics};
+  return with_columns({"induction", &induction_metrics},
+                      {"<split>_icl_score", "<split>_induction_loss", "<split>_induction_acc",
+                       "<split>_segment_exact_match", "<split>_segment_edit_distance"});
 }
 Measure dist_from_init_measure() {
-  return GRADSCOPE_MODEL_MEASURE("dist_from_init", dist_from_init);
+  return with_columns(GRADSCOPE_MODEL_MEASURE("dist_from_init", dist_from_init),
+                      {"dist_from_init"});
 }
 Measure relevant_share_measure() {
-  return GRADSCOPE_MODEL_MEASURE("relevant_share", relevant_share);
+  return with_columns(GRADSCOPE_MODEL_MEASURE("relevant_share", relevant_share),
+                      {"relevant_share", "subtask.*.relevant_share"});
 }
 Measure prefix_matching_measure() {
-  return GRADSCOPE_MODEL_MEASURE("prefix_matching", prefix_matching);
+  return with_columns(GRADSCOPE_MODEL_MEASURE("prefix_matching", prefix_matching),
+                      {"prefix_match.*.*"});
 }
 
 }  // namespace gradscope

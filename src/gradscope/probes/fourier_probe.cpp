@@ -254,8 +254,10 @@ void validate_fourier_probe(const Config& c) {
 }
 
 Measure fourier_measure() {
-  return probe_measure<FourierProbe>("fourier", "probe.fourier", "fourier",
-                                     &validate_fourier_probe);
+  return with_columns(
+      probe_measure<FourierProbe>("fourier", "probe.fourier", "fourier", &validate_fourier_probe),
+      {"fourier.*.gini", "fourier.*.key_count", "fourier.sum_sq_weights", "fourier.restricted_loss",
+       "fourier.restricted_loss_train", "fourier.excluded_loss_train"});
 }
 
 }  // namespace gradscope

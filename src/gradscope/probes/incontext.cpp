@@ -62,7 +62,9 @@ void incontext_metrics(const Predictions& p, const Dataset& d, const std::string
 }
 
 Measure incontext_measure() {
-  return {"incontext", &incontext_metrics};
+  return with_columns({"incontext", &incontext_metrics},
+                      {"<split>_mse", "<split>_dist_*", "<split>_*_match", "<split>_*_mse",
+                       "<split>_err.*", "<split>_*_err.*"});
 }
 
 }  // namespace gradscope

@@ -98,6 +98,9 @@ struct Measure {
   // Checks the config's keys the probe reads (run for every config, on or off); throws
   // ConfigError naming the key. May be null.
   void (*validate)(const Config&) = nullptr;
+  // The metric columns it may log, as patterns (column_matches): what a claim file
+  // (reproduce/claims.h) may name is checked against them before anything runs.
+  std::vector<std::string> columns{};
 
   template <class T>
   ModelMeasure<T> model() const {
@@ -116,6 +119,12 @@ const std::vector<Measure>& measures();
 const Measure& find_measure(const std::string& name);
 // Adds a measure (its name must be new). Not thread-safe: call before any run starts.
 void register_measure(const Measure& measure);
+
+// Whether `column` matches `pattern`: '*' stands for any text (none included), and "<split>" for
+// "train" or "test".
+bool column_matches(const std::string& pattern, const std::string& column);
+// The measure with its column patterns set.
+Measure with_columns(Measure m, std::vector<std::string> columns);
 
 // The entry of a model measure written as one function template f<T>.
 #define GRADSCOPE_MODEL_MEASURE(name, f) \

@@ -192,7 +192,9 @@ template class SpectralProbe<float>;
 template class SpectralProbe<double>;
 
 Measure spectra_measure() {
-  return probe_measure<SpectralProbe>("spectra", "probe.spectra", "spectra");
+  return with_columns(probe_measure<SpectralProbe>("spectra", "probe.spectra", "spectra"),
+                      {"spectra.*.stable_rank", "spectra.*.effective_rank",
+                       "spectra.*.numerical_rank", "spectra.*.fro", "spectra.*.top"});
 }
 
 }  // namespace gradscope

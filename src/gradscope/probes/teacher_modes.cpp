@@ -31,7 +31,7 @@ void teacher_modes(Model<T>& model, Tape<T>&, const TaskData& data, MetricValues
 }  // namespace
 
 Measure teacher_modes_measure() {
-  return GRADSCOPE_MODEL_MEASURE("teacher_modes", teacher_modes);
+  return with_columns(GRADSCOPE_MODEL_MEASURE("teacher_modes", teacher_modes), {"mode.*"});
 }
 
 }  // namespace gradscope

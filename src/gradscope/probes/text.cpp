@@ -26,7 +26,7 @@ void text_metrics(const Predictions& p, const Dataset& d, const std::string& spl
 }  // namespace
 
 Measure text_measure() {
-  return {"text", &text_metrics};
+  return with_columns({"text", &text_metrics}, {"<split>_bits", "<split>_icl_score"});
 }
 
 }  // namespace gradscope

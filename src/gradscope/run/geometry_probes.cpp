@@ -215,8 +215,11 @@ class HessianProbe final : public ProbeMeasure<T> {
 
 const std::vector<Measure>& run_measures() {
   static const bool registered = [] {
-    register_measure(probe_measure<LlcProbe>("llc", "probe.llc", "llc"));
-    register_measure(probe_measure<HessianProbe>("hessian", "probe.hessian", "hessian"));
+    register_measure(
+        with_columns(probe_measure<LlcProbe>("llc", "probe.llc", "llc"), {"llc.mean", "llc.std"}));
+    register_measure(
+        with_columns(probe_measure<HessianProbe>("hessian", "probe.hessian", "hessian"),
+                     {"hessian.top", "hessian.trace", "hessian.preconditioned"}));
     return true;
   }();
   (void)registered;
