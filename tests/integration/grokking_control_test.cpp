@@ -1,8 +1,8 @@
 // Grokfast's gradient filters and Omnigrok's fixed weight norm through the executable: a filtered
 // run killed with SIGKILL resumes bit-identically (the filter's buffers are in the checkpoint),
 // the filter changes training but the logged grad_norm stays the raw gradient's, the weight norm
-// stays where it is fixed, the published effects in short form (Grokfast's MA filter on x * y
-// mod 97, the Omnigrok pair), and bad settings are one line, exit 2.
+// stays where it is fixed, and bad settings are one line, exit 2. Omnigrok's published effect is a
+// claim (claims/omnigrok.toml), checked at its ci budget by the reproduce.ci tests.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -63,22 +63,6 @@ TEST_F(Cli, WeightNormIsHeldAfterEveryUpdate) {
   EXPECT_GT(std::abs(r[0]["weight_norm"].get<double>() - 40), 1);  // the init is not rescaled
   for (size_t i = 1; i < r.size(); ++i)
     EXPECT_NEAR(r[i]["weight_norm"].get<double>(), 40.0, 40.0 * 1e-5) << r[i]["step"];
-}
-
-// Omnigrok (REFERENCES 1d): the 8x-initialized MLP under weak weight decay waits about 20,000 steps
-// between memorizing and generalizing; held at the generalizing norm it waits at least 5x less
-// (seed 0: 23,200 and 3,700). About 30 seconds.
-TEST_F(Cli, OmnigrokFixedNormShortensTheWaitFiveTimes) {
-  const fs::path large = dir_ / "large", fixed = dir_ / "fixed";
-  ASSERT_EQ(run("run " + kExamples + "omnigrok-large-init.toml --out " + large.string()).code, 0);
-  ASSERT_EQ(run("run " + kExamples + "omnigrok-fixed-norm.toml --out " + fixed.string()).code, 0);
-  const auto a = summary(large), b = summary(fixed);
-  ASSERT_TRUE(a["grokking_delay"].is_number()) << a.dump();
-  ASSERT_TRUE(b["grokking_delay"].is_number()) << b.dump();
-  EXPECT_GE(a["grokking_delay"].get<int64_t>(), 10000);
-  EXPECT_GE(a["grokking_delay"].get<int64_t>(), 5 * b["grokking_delay"].get<int64_t>());
-  const auto r = rows(fixed);
-  EXPECT_NEAR(r.back()["weight_norm"].get<double>(), 40.0, 1e-3);
 }
 
 TEST_F(Cli, BadGrokfastAndWeightNormSettingsAreRefused) {

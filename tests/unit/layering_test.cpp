@@ -15,9 +15,9 @@ namespace fs = std::filesystem;
 
 // Rank of each folder: lower ranks never include higher ones.
 const std::map<std::string, int> kRank = {
-    {"tensor", 0}, {"config", 0}, {"cuda", 1},   {"autograd", 2}, {"nn", 3},  {"optim", 3},
-    {"tasks", 3},  {"theory", 3}, {"probes", 4}, {"rundir", 5},   {"run", 6}, {"index", 7},
-    {"report", 8}, {"sweep", 9},  {"serve", 10}, {"python", 10},  {"cli", 11}};
+    {"tensor", 0}, {"config", 0}, {"cuda", 1},   {"autograd", 2}, {"nn", 3},         {"optim", 3},
+    {"tasks", 3},  {"theory", 3}, {"probes", 4}, {"rundir", 5},   {"run", 6},        {"index", 7},
+    {"report", 8}, {"sweep", 9},  {"serve", 10}, {"python", 10},  {"reproduce", 10}, {"cli", 11}};
 
 // Edges the ranks allow but the design does not: the file layer reads and writes named buffers,
 // never live models, optimizers or tapes (run/training_state.h maps them); reports draw from

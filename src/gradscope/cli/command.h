@@ -49,6 +49,7 @@ Command sample_command();
 Command serve_command();
 Command report_command();
 Command keys_command();
+Command reproduce_command();
 
 // --- shared by the commands (command.cpp) ---
 std::string version_text();        // "gradscope 0.x (git abc123)"

@@ -1,0 +1,410 @@
+// Reproductions: running the claims' runs and judging them. See reproduce.h.
+#include "gradscope/reproduce/reproduce.h"
+
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "gradscope/config/config.h"
+#include "gradscope/rundir/files.h"
+#include "gradscope/rundir/metrics.h"
+#include "gradscope/rundir/paths.h"
+#include "gradscope/sweep/sweep_spec.h"
+
+namespace gradscope {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+// One run label of a claim file at the budget: its sweep over seeds (and the file's axes).
+struct Planned {
+  const ClaimFile* file = nullptr;
+  const ClaimRun* run = nullptr;
+  Config base;
+  SweepSpec spec;
+  std::vector<SweepRun> runs;  // expansion order: point-major, seeds innermost
+  fs::path dir;                // <root>/<name>
+  int64_t points() const { return static_cast<int64_t>(runs.size()) / spec.seeds; }
+};
+
+// A claim selected by the targets, with its seeds at the budget (0: not run at this budget).
+struct Selected {
+  const ClaimFile* file = nullptr;
+  const Claim* claim = nullptr;
+  int64_t seeds = 0;
+};
+
+std::vector<Selected> select(const std::vector<ClaimFile>& files, const ReproduceOptions& o) {
+  std::vector<Selected> out;
+  std::vector<bool> used(o.targets.size(), false);
+  for (const ClaimFile& f : files)
+    for (const Claim& c : f.claims) {
+      bool chosen = o.targets.empty();
+      for (size_t i = 0; i < o.targets.size(); ++i)
+        if (o.targets[i] == f.name || o.targets[i] == c.id) chosen = used[i] = true;
+      if (!chosen) continue;
+      const auto it = c.seeds.find(o.budget);
+      out.push_back({&f, &c, it == c.seeds.end() ? 0 : (o.seeds > 0 ? o.seeds : it->second)});
+    }
+  for (size_t i = 0; i < o.targets.size(); ++i)
+    if (!used[i]) {
+      std::vector<std::string> names;
+      for (const ClaimFile& f : files) names.push_back(f.name);
+      throw ConfigError(
+          fmt::format("{}: no such claim or paper (valid: a paper, {}, or a claim id, e.g. {}; "
+                      "gradscope reproduce --list)",
+                      o.targets[i], fmt::join(names, ", "), files.front().claims.front().id));
+    }
+  return out;
+}
+
+// The sweeps the selected claims read, each validated (expand_sweep) before anything runs.
+std::vector<Planned> plan(const std::vector<Selected>& selected, const ReproduceOptions& o) {
+  std::map<std::pair<const ClaimFile*, std::string>, int64_t> seeds;
+  for (const Selected& s : selected)
+    if (s.seeds > 0)
+      for (const std::string& label : s.claim->runs()) {
+        int64_t& n = seeds[{s.file, label}];
+        n = std::max(n, s.seeds);
+      }
+  std::vector<Planned> out;
+  for (const auto& [key, n] : seeds) {
+    Planned p;
+    p.file = key.first;
+    p.run = &p.file->runs.at(key.second);
+    try {
+      p.spec = read_sweep(p.run->experiment, p.run->overrides_at(o.budget), p.base);
+    } catch (const ConfigError& e) {
+      throw ConfigError(
+          fmt::format("{}: runs.{}: {}", p.file->path.string(), key.second, e.what()));
+    }
+    p.spec.seeds = n;
+    const std::string ident = config_hash(p.base) + describe_sweep(p.spec);
+    p.base.set("name",
+               fmt::format("{}-{}-{}-{:08x}", p.file->name, key.second, budget_name(o.budget),
+                           fnv1a(ident.data(), ident.size()) & 0xffffffffu));
+    p.runs = expand_sweep(p.base, p.spec);
+    p.dir = o.sweep.root / p.base.string("name");
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+const Planned& planned(const std::vector<Planned>& plan, const ClaimFile* f,
+                       const std::string& label) {
+  for (const Planned& p : plan)
+    if (p.file == f && p.run->label == label) return p;
+  throw std::logic_error("reproduce: unplanned run " + label);
+}
+
+// The runs of a planned sweep that are not complete.
+int64_t missing_runs(const Planned& p) {
+  int64_t n = 0;
+  for (const SweepRun& r : p.runs) n += !fs::exists(rundir::summary_file(p.dir / r.id));
+  return n;
+}
+
+// A summary path (dots between keys; a key may itself hold dots, as the final row's columns do;
+// a number indexes an array).
+const json* find_path(const json& root, const std::string& path) {
+  const json* at = &root;
+  size_t from = 0;
+  while (from < path.size()) {
+    if (at->is_array()) {
+      const size_t end = std::min(path.find('.', from), path.size());
+      const std::string index = path.substr(from, end - from);
+      if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoul(index) >= at->size())
+        return nullptr;
+      at = &(*at)[std::stoul(index)];
+      from = end + 1;
+      continue;
+    }
+    if (!at->is_object()) return nullptr;
+    // The longest run of segments that is a key here.
+    size_t end = path.size();
+    const json* next = nullptr;
+    while (end > from) {
+      const auto it = at->find(path.substr(from, end - from));
+      if (it != at->end()) {
+        next = &*it;
+        break;
+      }
+      end = path.rfind('.', end - 1);
+      if (end == std::string::npos || end < from) end = from;
+    }
+    if (!next) return nullptr;
+    at = next;
+    from = end + 1;
+  }
+  return at;
+}
+
+// What one term reads of one run directory (NaN, or a word, when the run lacks it).
+struct Read {
+  double number = NAN;
+  std::optional<std::string> word;
+};
+
+// A term over the metrics rows (NaN where no row gives it).
+double read_rows(const Term& t, const std::vector<MetricsRow>& rows) {
+  double out = NAN;
+  for (const MetricsRow& row : rows) {
+    const double v = row.get(t.path);
+    switch (t.kind) {
+      case Term::Kind::metric:
+        if (row.step() == t.step) return v;
+        break;
+      case Term::Kind::min:
+        if (std::isfinite(v) && !(out <= v)) out = v;
+        break;
+      case Term::Kind::max:
+        if (std::isfinite(v) && !(out >= v)) out = v;
+        break;
+      case Term::Kind::first_below:
+        if (v < t.threshold) return static_cast<double>(row.step());
+        break;
+      case Term::Kind::first_above:
+        if (v > t.threshold) return static_cast<double>(row.step());
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+Read read_term(const Term& t, const fs::path& run) {
+  Read out;
+  const fs::path summary = rundir::summary_file(run);
+  if (!fs::exists(summary)) return out;
+  if (t.kind != Term::Kind::summary && t.kind != Term::Kind::final &&
+      t.kind != Term::Kind::length) {
+    out.number = read_rows(t, read_metrics(run));
+    return out;
+  }
+  const json s = json::parse(read_file(summary));
+  const std::string path = t.kind == Term::Kind::final ? "final." + t.path : t.path;
+  const json* v = find_path(s, path);
+  if (!v) return out;
+  if (t.kind == Term::Kind::length) {
+    if (v->is_array() || v->is_object()) out.number = static_cast<double>(v->size());
+  } else if (v->is_number()) {
+    out.number = v->get<double>();
+  } else if (v->is_string()) {
+    out.word = v->get<std::string>();
+  } else if (v->is_boolean()) {
+    out.number = v->get<bool>() ? 1.0 : 0.0;
+  }
+  return out;
+}
+
+double combine(char op, double a, double b) {
+  return op == '/' ? a / b : op == '-' ? a - b : a + b;
+}
+
+// The quantity on seed s: one number per sweep point (a term on a run without axes broadcasts).
+// `complete` turns false when a run it reads has no summary.
+Value evaluate(const Selected& sel, const std::vector<Planned>& plan, int64_t s, bool& complete) {
+  std::vector<std::vector<Read>> terms;
+  for (const Term& t : sel.claim->quantity.terms) {
+    const Planned& p = planned(plan, sel.file, t.run);
+    std::vector<Read> reads;
+    for (int64_t point = 0; point < p.points(); ++point) {
+      const fs::path run = p.dir / p.runs[static_cast<size_t>(point * p.spec.seeds + s)].id;
+      complete = complete && fs::exists(rundir::summary_file(run));
+      reads.push_back(read_term(t, run));
+    }
+    terms.push_back(std::move(reads));
+  }
+  Value v;
+  if (terms.size() == 1 && terms[0].size() == 1 && terms[0][0].word) {
+    v.word = terms[0][0].word;
+    return v;
+  }
+  const size_t n = terms.size() == 1 ? terms[0].size() : std::max(terms[0].size(), terms[1].size());
+  for (size_t i = 0; i < n; ++i) {
+    const double a = terms[0][std::min(i, terms[0].size() - 1)].number;
+    v.numbers.push_back(terms.size() == 1
+                            ? a
+                            : combine(sel.claim->quantity.op, a,
+                                      terms[1][std::min(i, terms[1].size() - 1)].number));
+  }
+  return v;
+}
+
+// One claim's outcome at the budget.
+struct Outcome {
+  const Selected* sel = nullptr;
+  std::string verdict;   // holds | does not hold | incomplete | not run at this budget
+  std::string measured;  // mean and spread over seeds, or each seed's value
+  int64_t held = 0, seeds = 0;
+};
+
+std::string spread_text(const std::vector<Value>& values) {
+  if (values.empty()) return "-";
+  bool scalar = true;
+  for (const Value& v : values) scalar = scalar && !v.word && v.numbers.size() == 1;
+  if (!scalar) {
+    std::vector<std::string> each;
+    for (const Value& v : values) each.push_back(v.text());
+    return fmt::format("{}", fmt::join(each, "; "));
+  }
+  std::vector<double> finite;
+  for (const Value& v : values)
+    if (std::isfinite(v.numbers[0])) finite.push_back(v.numbers[0]);
+  const size_t nulls = values.size() - finite.size();
+  const std::string null_text = nulls ? fmt::format(", {} of {} null", nulls, values.size()) : "";
+  if (finite.empty()) return fmt::format("null ({} seeds)", values.size());
+  double mean = 0;
+  for (double x : finite) mean += x / static_cast<double>(finite.size());
+  const auto [lo, hi] = std::minmax_element(finite.begin(), finite.end());
+  if (finite.size() == 1) return fmt::format("{:.4g}{}", finite[0], null_text);
+  return fmt::format("{:.4g} ({:.4g} to {:.4g}, {} seeds{})", mean, *lo, *hi, values.size(),
+                     null_text);
+}
+
+Outcome judge(const Selected& sel, const std::vector<Planned>& plan) {
+  Outcome o;
+  o.sel = &sel;
+  o.seeds = sel.seeds;
+  if (sel.seeds == 0) {
+    o.verdict = "not run at this budget";
+    o.measured = "-";
+    return o;
+  }
+  bool complete = true;
+  std::vector<Value> values;
+  for (int64_t s = 0; s < sel.seeds; ++s) {
+    values.push_back(evaluate(sel, plan, s, complete));
+    o.held += rule_holds(sel.claim->rule, values.back());
+  }
+  o.measured = spread_text(values);
+  const bool holds =
+      static_cast<double>(o.held) >= sel.claim->share * static_cast<double>(sel.seeds) - 1e-9;
+  o.verdict = holds ? "holds" : complete ? "does not hold" : "incomplete";
+  return o;
+}
+
+// The estimated minutes of the runs still missing, on two cores.
+double estimate_minutes(const std::vector<Planned>& plan, Budget b) {
+  double total = 0;
+  for (const Planned& p : plan) {
+    const double per_seed = p.run->budgets.at(b).minutes;
+    total += per_seed * static_cast<double>(missing_runs(p)) / static_cast<double>(p.points());
+  }
+  return total;
+}
+
+std::string machine_text() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, model = "unknown CPU";
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  return fmt::format("{}, {} cores", model, std::thread::hardware_concurrency());
+}
+
+std::string command_text(const Selected& s, Budget b) {
+  return fmt::format("gradscope reproduce {} --budget {}{}", s.claim->id, budget_name(b),
+                     s.seeds > 0 ? fmt::format(" --seeds {}", s.seeds) : "");
+}
+
+// Markdown cells hold no '|' or newline.
+std::string cell(std::string text) {
+  for (char& ch : text)
+    if (ch == '|' || ch == '\n') ch = ch == '|' ? '/' : ' ';
+  return text;
+}
+
+std::string report_markdown(const std::vector<Outcome>& outcomes, const ReproduceOptions& o,
+                            const std::vector<Planned>& plan) {
+  std::string md = fmt::format(
+      "# Reproductions\n\nGenerated by `gradscope reproduce --budget {}` (do not edit by hand): "
+      "every claim of the claim files in {} ({} claims), run over seeds and judged by the rule "
+      "its file fixed before the runs.\n\nMachine: {}. Revision: {}. Estimated time of the runs "
+      "at this budget: {:.0f} minutes on 2 cores.\n\n",
+      budget_name(o.budget), o.claims.string(), outcomes.size(), machine_text(), o.revision, [&] {
+        double t = 0;
+        for (const Planned& p : plan) t += p.run->budgets.at(o.budget).minutes * p.spec.seeds;
+        return t;
+      }());
+  md +=
+      "| claim | where | published | rule | measured (mean, range over seeds) | seeds held | "
+      "verdict |\n|---|---|---|---|---|---|---|\n";
+  for (const Outcome& r : outcomes) {
+    const Claim& c = *r.sel->claim;
+    md += fmt::format("| {} | {} | {} | `{}` {} | {} | {} | **{}** |\n", c.id, cell(c.where),
+                      cell(c.published), cell(c.quantity.text), cell(c.rule.text), cell(r.measured),
+                      r.seeds ? fmt::format("{}/{}", r.held, r.seeds) : "-", r.verdict);
+  }
+  md += "\n## Each claim\n";
+  for (const Outcome& r : outcomes) {
+    const Claim& c = *r.sel->claim;
+    md += fmt::format(
+        "\n### {}\n\n{} ({}): \"{}\"\n\n- Published: {}\n- Rule: `{}` {}, on at "
+        "least {:.0f}% of the seeds\n- Measured: {}\n- Verdict: **{}**\n- Command: "
+        "`{}`\n",
+        c.id, r.sel->file->paper, c.where, c.says, c.published, c.quantity.text, c.rule.text,
+        100 * c.share, r.measured, r.verdict, command_text(*r.sel, o.budget));
+    if (!c.note.empty()) md += "- Setup: " + c.note + "\n";
+    if (r.seeds == 0) {
+      std::vector<std::string> at;
+      for (const auto& [b, n] : c.seeds) at.push_back(budget_name(b));
+      md += fmt::format("- Runs at: {}\n", fmt::join(at, ", "));
+    }
+  }
+  return md;
+}
+
+void print_table(const std::vector<Outcome>& outcomes) {
+  size_t w = 5;
+  for (const Outcome& r : outcomes) w = std::max(w, r.sel->claim->id.size());
+  fmt::print("{:<{}}  {:<22}  {}\n", "claim", w, "verdict", "measured  [rule]");
+  for (const Outcome& r : outcomes)
+    fmt::print("{:<{}}  {:<22}  {}  [{} {}]\n", r.sel->claim->id, w, r.verdict, r.measured,
+               r.sel->claim->quantity.text, r.sel->claim->rule.text);
+}
+
+}  // namespace
+
+int reproduce(const ReproduceOptions& o) {
+  if (o.seeds < 0) throw ConfigError(fmt::format("--seeds {} (valid: >= 1)", o.seeds));
+  const std::vector<ClaimFile> files = read_claim_folder(o.claims);
+  const std::vector<Selected> selected = select(files, o);
+  const std::vector<Planned> runs = plan(selected, o);  // every config checked here
+  if (o.estimate) {
+    fmt::print("{} claims at budget {}: {} sweeps, about {:.0f} minutes on 2 cores still to run\n",
+               selected.size(), budget_name(o.budget), runs.size(),
+               estimate_minutes(runs, o.budget));
+    return 0;
+  }
+  int code = 0;
+  if (!o.evaluate_only)
+    for (const Planned& p : runs) {
+      const int c = run_sweep(p.base, p.spec, o.sweep);
+      if (c == 130) return 130;
+      code = std::max(code, c);
+    }
+  std::vector<Outcome> outcomes;
+  for (const Selected& s : selected) outcomes.push_back(judge(s, runs));
+  print_table(outcomes);
+  fs::create_directories(o.sweep.root);
+  write_file_atomic(o.sweep.root / "REPRODUCTIONS.md", report_markdown(outcomes, o, runs));
+  fmt::print("wrote {}\n", (o.sweep.root / "REPRODUCTIONS.md").string());
+  for (const Outcome& r : outcomes)
+    if (r.verdict == "does not hold" || r.verdict == "incomplete") return 1;
+  return code ? 1 : 0;
+}
+
+}  // namespace gradscope

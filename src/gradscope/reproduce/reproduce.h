@@ -1,0 +1,38 @@
+// Reproductions: the claims of the claim files (reproduce/claims.h) run at one budget over seeds
+// and judged. Every run a selected claim reads at the budget is one sweep (sweep/runner.h) under
+// the results root, named <paper>-<label>-<budget>-<8 hex of its config and seed count>, so a
+// rerun skips finished runs, resumes interrupted ones and indexes every run (gradscope ls). Each
+// claim is then evaluated on every seed: its quantity from the run directories, the rule on it,
+// and the verdict over seeds (holds when the rule holds on at least `share` of them; does not
+// hold; incomplete when a run it reads has no summary; not run at this budget when the claim
+// has no seeds there). The verdicts are printed as a table and written, with the published
+// values, the commands, the machine and the revision, to REPRODUCTIONS.md in the results root.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "gradscope/reproduce/claims.h"
+#include "gradscope/sweep/runner.h"
+
+namespace gradscope {
+
+struct ReproduceOptions {
+  std::filesystem::path claims = "claims";  // the folder of claim files
+  std::vector<std::string> targets;         // claim ids ("paper.id") or papers; empty: all
+  Budget budget = Budget::local;
+  int64_t seeds = 0;           // seeds per claim (0: each claim's own at the budget)
+  SweepOptions sweep;          // root, jobs, threads, replicas, device, executable
+  bool estimate = false;       // print the estimated time of what is missing and run nothing
+  bool evaluate_only = false;  // judge the runs that exist, run nothing
+  std::string revision;        // "gradscope 0.1.0 (git abc123)"
+};
+
+// Runs what the selected claims miss at the budget and judges them. Returns 0 when every claim
+// run at the budget holds, 1 when one does not hold or is incomplete, 130 when interrupted.
+// Bad input (a claim file, a target, an option) throws ConfigError before anything runs.
+int reproduce(const ReproduceOptions& options);
+
+}  // namespace gradscope

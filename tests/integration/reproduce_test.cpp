@@ -1,0 +1,133 @@
+// `gradscope reproduce` through the executable: a claim file's runs go through the sweep
+// machinery over seeds (a rerun skips them), each claim is judged on every seed and the verdicts
+// land in the table and REPRODUCTIONS.md; a claim that does not hold exits 1; bad claim files
+// are one line, exit 2, and nothing runs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "cli_fixture.h"
+
+namespace fs = std::filesystem;
+using namespace gradscope_it;
+
+namespace {
+
+// A claim file over saxe-deep-linear.toml (under a second a run): `claims` are its [[claim]]
+// tables' bodies.
+std::string claim_file(const std::string& claims, const std::string& runs_extra = "") {
+  std::string text = "paper = \"Saxe et al. (2014)\"\n[runs.deep]\nexperiment = \"" + kExamples +
+                     "saxe-deep-linear.toml\"\nci = { minutes = 0.01 }\n" + runs_extra;
+  return text + claims;
+}
+
+const std::string kHolds =
+    "[[claim]]\nid = \"on-time\"\nwhere = \"Eq. 9\"\nsays = \"u(t) = ...\"\npublished = \"1\"\n"
+    "quantity = \"deep:summary.theory.observed.modes.0.observed_half_step / "
+    "deep:summary.theory.observed.modes.0.predicted_half_step\"\n"
+    "rule = \"in [0.95, 1.05]\"\nseeds = { ci = 2 }\n";
+const std::string kFails =
+    "[[claim]]\nid = \"too-strict\"\nwhere = \"Eq. 9\"\nsays = \"u(t) = ...\"\npublished = \"0\"\n"
+    "quantity = \"deep:summary.theory.observed.modes.3.max_relative_deviation\"\n"
+    "rule = \"< 1e-9\"\nseeds = { ci = 2 }\n";
+
+class Reproduce : public Cli {
+ protected:
+  fs::path write_claims(const std::string& name, const std::string& text) {
+    const fs::path folder = dir_ / "claims";
+    fs::create_directories(folder);
+    std::ofstream(folder / (name + ".toml")) << text;
+    return folder;
+  }
+  std::string args(const fs::path& claims, const std::string& rest) {
+    return "reproduce --claims " + claims.string() + " --root " + (dir_ / "results").string() +
+           " " + rest;
+  }
+};
+
+TEST_F(Reproduce, ClaimsRunOverSeedsAndAreJudged) {
+  const fs::path claims = write_claims("saxe", claim_file(kHolds + kFails));
+  const Result r = run(args(claims, "--all --budget ci"));
+  EXPECT_EQ(r.code, 1) << r.err;  // one claim does not hold
+  EXPECT_NE(r.out.find("saxe.on-time"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("holds"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("does not hold"), std::string::npos) << r.out;
+  const std::string md = slurp(dir_ / "results" / "REPRODUCTIONS.md");
+  EXPECT_NE(md.find("| saxe.on-time |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 2/2 | **holds** |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 0/2 | **does not hold** |"), std::string::npos) << md;
+  EXPECT_NE(md.find("gradscope reproduce saxe.on-time --budget ci --seeds 2"), std::string::npos);
+  // Two seeds of one sweep, indexed; a rerun runs nothing and judges the same.
+  int runs = 0;
+  for (const auto& e : fs::directory_iterator(dir_ / "results"))
+    if (e.is_directory())
+      for (const auto& run : fs::directory_iterator(e.path()))
+        runs += fs::exists(run.path() / "summary.json");
+  EXPECT_EQ(runs, 2);
+  const Result again = run(args(claims, "saxe.on-time --budget ci"));
+  EXPECT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.out.find("2 already complete"), std::string::npos) << again.out;
+  // Budgets a claim does not run at are listed, not run.
+  const Result local = run(args(claims, "saxe --budget local"));
+  EXPECT_EQ(local.code, 0) << local.err;
+  EXPECT_NE(local.out.find("not run at this budget"), std::string::npos) << local.out;
+  const Result estimate = run(args(claims, "saxe --budget ci --seeds 3 --estimate"));
+  EXPECT_NE(estimate.out.find("about 0 minutes"), std::string::npos) << estimate.out;
+}
+
+TEST_F(Reproduce, BadClaimFilesAreOneLineAndNothingRuns) {
+  const std::string claim_head =
+      "[[claim]]\nid = \"c\"\nwhere = \"w\"\nsays = \"s\"\npublished = \"p\"\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {claim_file(claim_head + "quantity = \"deep:final.test_loss\"\nrule = \"< 1\"\nseeds = "
+                               "{ ci = 1 }\ncolour = \"red\"\n"),
+       "colour is not a field here"},
+      {claim_file(claim_head + "quantity = \"deep:final.test_loss\"\nrule = \"< 1\"\n"),
+       "seeds is missing"},
+      {claim_file(claim_head +
+                  "quantity = \"deep:final.test_icl_score\"\nrule = \"< 1\"\nseeds = { ci = 1 }\n"),
+       "logs no column test_icl_score"},
+      {claim_file(claim_head + "quantity = \"deep:fourier.W_E.gini@0\"\nrule = \"< 1\"\nseeds = "
+                               "{ ci = 1 }\n"),
+       "logs no column fourier.W_E.gini"},
+      {claim_file(claim_head +
+                  "quantity = \"wide:final.test_loss\"\nrule = \"< 1\"\nseeds = { ci = 1 }\n"),
+       "reads run 'wide' (valid: deep)"},
+      {claim_file(claim_head +
+                  "quantity = \"deep:final.test_loss\"\nrule = \"< 1\"\nseeds = { local = 1 }\n"),
+       "has no local budget"},
+      {claim_file(claim_head + "quantity = \"deep:summary.phase\"\nrule = \"< 1\"\nseeds = "
+                               "{ ci = 1 }\n"),
+       "summary.json has no field 'phase'"},
+      {claim_file(claim_head +
+                  "quantity = \"deep:final.test_loss\"\nrule = \"about 1\"\nseeds = { ci = 1 }\n"),
+       "rule 'about 1'"},
+      {claim_file(claim_head + "quantity = \"deep:final.test_loss\"\nrule = \"< 1\"\nseeds = "
+                               "{ ci = 1 }\n",
+                  "[runs.wide]\nexperiment = \"" + kExamples + "saxe-deep-linear.toml\"\n"),
+       "runs.wide: no budget"},
+  };
+  for (const auto& [text, expect] : cases) {
+    const fs::path claims = write_claims("bad", text);
+    const Result r = run(args(claims, "--all --budget ci"));
+    EXPECT_EQ(r.code, 2) << text;
+    EXPECT_NE(r.err.find(expect), std::string::npos) << expect << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(fs::exists(dir_ / "results")) << text;
+  }
+  const fs::path claims = write_claims("bad", claim_file(kHolds));
+  for (const auto& [a, expect] : std::vector<std::pair<std::string, std::string>>{
+           {"nothing --budget ci", "nothing: no such claim or paper"},
+           {"--all --budget huge", "--budget = \"huge\" (valid: ci, local, full)"},
+           {"--budget ci", "or --all"}}) {
+    const Result r = run(args(claims, a));
+    EXPECT_EQ(r.code, 2) << a;
+    EXPECT_NE(r.err.find(expect), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir_ / "results")) << a;
+  }
+}
+
+}  // namespace
