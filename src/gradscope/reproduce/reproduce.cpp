@@ -212,15 +212,18 @@ double combine(char op, double a, double b) {
 }
 
 // The quantity on seed s: one number per sweep point (a term on a run without axes broadcasts).
-// `complete` turns false when a run it reads has no summary.
-Value evaluate(const Selected& sel, const std::vector<Planned>& plan, int64_t s, bool& complete) {
+// `complete` turns false when a run it reads has no summary, `any` true when one has.
+Value evaluate(const Selected& sel, const std::vector<Planned>& plan, int64_t s, bool& complete,
+               bool& any) {
   std::vector<std::vector<Read>> terms;
   for (const Term& t : sel.claim->quantity.terms) {
     const Planned& p = planned(plan, sel.file, t.run);
     std::vector<Read> reads;
     for (int64_t point = 0; point < p.points(); ++point) {
       const fs::path run = p.dir / p.runs[static_cast<size_t>(point * p.spec.seeds + s)].id;
-      complete = complete && fs::exists(rundir::summary_file(run));
+      const bool done = fs::exists(rundir::summary_file(run));
+      complete = complete && done;
+      any = any || done;
       reads.push_back(read_term(t, run));
     }
     terms.push_back(std::move(reads));
@@ -281,16 +284,16 @@ Outcome judge(const Selected& sel, const std::vector<Planned>& plan) {
     o.measured = "-";
     return o;
   }
-  bool complete = true;
+  bool complete = true, any = false;
   std::vector<Value> values;
   for (int64_t s = 0; s < sel.seeds; ++s) {
-    values.push_back(evaluate(sel, plan, s, complete));
+    values.push_back(evaluate(sel, plan, s, complete, any));
     o.held += rule_holds(sel.claim->rule, values.back());
   }
   o.measured = spread_text(values);
   const bool holds =
       static_cast<double>(o.held) >= sel.claim->share * static_cast<double>(sel.seeds) - 1e-9;
-  o.verdict = holds ? "holds" : complete ? "does not hold" : "incomplete";
+  o.verdict = holds ? "holds" : complete ? "does not hold" : any ? "incomplete" : "not run yet";
   return o;
 }
 
@@ -403,7 +406,8 @@ int reproduce(const ReproduceOptions& o) {
   write_file_atomic(o.sweep.root / "REPRODUCTIONS.md", report_markdown(outcomes, o, runs));
   fmt::print("wrote {}\n", (o.sweep.root / "REPRODUCTIONS.md").string());
   for (const Outcome& r : outcomes)
-    if (r.verdict == "does not hold" || r.verdict == "incomplete") return 1;
+    if (r.verdict == "does not hold" || r.verdict == "incomplete" || r.verdict == "not run yet")
+      return 1;
   return code ? 1 : 0;
 }
 

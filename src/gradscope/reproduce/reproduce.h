@@ -4,8 +4,8 @@
 // rerun skips finished runs, resumes interrupted ones and indexes every run (gradscope ls). Each
 // claim is then evaluated on every seed: its quantity from the run directories, the rule on it,
 // and the verdict over seeds (holds when the rule holds on at least `share` of them; does not
-// hold; incomplete when a run it reads has no summary; not run at this budget when the claim
-// has no seeds there). The verdicts are printed as a table and written, with the published
+// hold; incomplete when a run it reads has no summary; not run yet when none has (--evaluate
+// before the runs); not run at this budget when the claim has no seeds there). The verdicts are printed as a table and written, with the published
 // values, the commands, the machine and the revision, to REPRODUCTIONS.md in the results root.
 #pragma once
 
@@ -31,7 +31,8 @@ struct ReproduceOptions {
 };
 
 // Runs what the selected claims miss at the budget and judges them. Returns 0 when every claim
-// run at the budget holds, 1 when one does not hold or is incomplete, 130 when interrupted.
+// run at the budget holds, 1 when one does not hold, is incomplete or not run yet, 130 when
+// interrupted.
 // Bad input (a claim file, a target, an option) throws ConfigError before anything runs.
 int reproduce(const ReproduceOptions& options);
 
