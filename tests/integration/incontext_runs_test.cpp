@@ -1,8 +1,7 @@
-// End-to-end tests of in-context regression: small, fast variants of examples/icl-*.toml. A
-// transformer trained on fresh tasks learns to use its context (later queries better than the
-// first, far better than the zero predictor) without beating ridge, the Bayes-optimal estimator
-// (a model that saw its own target would); trained on a pool of two tasks it tracks dmmse on the
-// pool; a killed run resumes exactly; bad input is one line and exit 2.
+// End-to-end tests of in-context regression: small, fast variants of examples/icl-*.toml. A run
+// prints and plots its baselines, a killed run resumes exactly, bad input is one line and exit 2.
+// What a trained model does (claims/in-context-regression.toml) is checked by the reproduce.ci
+// tests.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -20,36 +19,20 @@ const std::string kSmall =
     "model.d_model=16 model.d_mlp=64 optim.warmup_steps=100 train.steps=1500 "
     "train.log_every=100";
 
-TEST_F(Cli, InContextRegressionUsesTheContextAndNeverBeatsRidge) {
+// What the trained model does (uses its context, never beats ridge, tracks dmmse on a pool of two)
+// is claims/in-context-regression.toml's, checked at its ci budget by reproduce.ci. Here: the run
+// prints its distance to ridge and draws its per-query errors.
+TEST_F(Cli, InContextRunPrintsAndPlotsItsBaselines) {
   const fs::path out = dir_ / "fresh";
-  const Result r = run("run " + kSmall + " --out " + out.string());
+  const Result r = run("run " + kSmall + " train.steps=200 --out " + out.string());
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("distance to ridge"), std::string::npos) << r.out;
   const auto f = summary(out)["final"];
-  const double mse = f["test_mse"].get<double>(), ridge = f["test_ridge_mse"].get<double>();
-  EXPECT_LT(mse, 0.7 * f["test_zero_mse"].get<double>()) << f;
-  EXPECT_LT(f["test_err.6"].get<double>(), 0.5 * f["test_err.1"].get<double>()) << f;
-  // Ridge is the posterior mean: no predictor of y_k from the earlier pairs does better, beyond
-  // the sampling noise of 512 sequences.
-  EXPECT_GT(mse, 0.97 * ridge) << f;
-  EXPECT_LT(f["test_dist_ridge"].get<double>(), f["test_zero_mse"].get<double>() - ridge) << f;
-  // Least squares is exact once it has d noisy pairs, and so worse than ridge there.
-  EXPECT_GT(f["test_least_squares_err.3"].get<double>(), f["test_ridge_err.3"].get<double>());
+  for (const char* column : {"test_err.6", "test_ridge_err.3", "test_dist_ridge", "test_zero_mse"})
+    EXPECT_TRUE(f[column].is_number()) << column << f;
   ASSERT_EQ(run("plot " + out.string()).code, 0);
   EXPECT_NE(slurp(out / "incontext.svg").find("new tasks: squared error per query"),
             std::string::npos);
-}
-
-TEST_F(Cli, OnAPoolOfTwoTasksTheModelTracksDmmse) {
-  const fs::path out = dir_ / "pool";
-  const Result r = run("run " + kSmall + " task.n_pool=2 --out " + out.string());
-  ASSERT_EQ(r.code, 0) << r.err;
-  const auto f = summary(out)["final"];
-  // On the pool's tasks the model is far closer to dmmse than to ridge; on new tasks dmmse (and
-  // with it the model) is worse than ridge.
-  EXPECT_LT(f["train_dist_dmmse"].get<double>(), 0.5 * f["train_dist_ridge"].get<double>()) << f;
-  EXPECT_GT(f["test_dmmse_mse"].get<double>(), f["test_ridge_mse"].get<double>()) << f;
-  EXPECT_GT(f["test_mse"].get<double>(), f["test_ridge_mse"].get<double>()) << f;
 }
 
 TEST_F(Cli, InContextRunResumesExactly) {

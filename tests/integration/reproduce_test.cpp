@@ -78,6 +78,30 @@ TEST_F(Reproduce, ClaimsRunOverSeedsAndAreJudged) {
   EXPECT_NE(estimate.out.find("about 0 minutes"), std::string::npos) << estimate.out;
 }
 
+// Shards of every sweep (as Slurm array tasks run them) judge nothing; --evaluate afterwards
+// judges what they ran, as one process would have.
+TEST_F(Reproduce, ShardsRunTheirPartAndEvaluateJudgesTheWhole) {
+  const fs::path claims = write_claims("saxe", claim_file(kHolds));
+  const Result before = run(args(claims, "saxe --budget ci --evaluate"));
+  EXPECT_EQ(before.code, 1);
+  EXPECT_NE(before.out.find("not run yet"), std::string::npos) << before.out;
+  fs::remove(dir_ / "results" / "REPRODUCTIONS.md");
+  const Result script = run(args(claims, "saxe --budget ci --slurm-script --cpus 4"));
+  ASSERT_EQ(script.code, 0) << script.err;
+  EXPECT_NE(script.out.find("#SBATCH --array=0-1\n"), std::string::npos) << script.out;
+  EXPECT_NE(script.out.find("--evaluate"), std::string::npos) << script.out;
+  for (const char* shard : {"0/2", "1/2"}) {
+    const Result r = run(args(claims, std::string("saxe --budget ci --shard ") + shard));
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("shard"), std::string::npos) << r.out;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "results" / "REPRODUCTIONS.md"));
+  const Result judged = run(args(claims, "saxe --budget ci --evaluate"));
+  EXPECT_EQ(judged.code, 0) << judged.out;
+  EXPECT_NE(slurp(dir_ / "results" / "REPRODUCTIONS.md").find("| 2/2 | **holds** |"),
+            std::string::npos);
+}
+
 TEST_F(Reproduce, BadClaimFilesAreOneLineAndNothingRuns) {
   const std::string claim_head =
       "[[claim]]\nid = \"c\"\nwhere = \"w\"\nsays = \"s\"\npublished = \"p\"\n";

@@ -2,8 +2,10 @@
 // claims of claims/*.toml (reproduce/claims.h) over seeds through the sweep machinery and judges
 // each one: a table, and REPRODUCTIONS.md in the results root (reproduce/reproduce.h).
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <memory>
 
 #include "gradscope/cli/command.h"
@@ -14,9 +16,9 @@ namespace {
 
 struct ReproduceArgs {
   ReproduceOptions options;
-  std::string budget = "local", root = "runs/reproduce", claims;
+  std::string budget = "local", root = "runs/reproduce", claims, shard;
   bool all = false, list = false;
-  int jobs = 1;
+  int jobs = 0;  // 0: SLURM_CPUS_PER_TASK inside Slurm, else 1
 };
 
 // The claims folder: --claims, else ./claims, else the source tree's (an installed binary run
@@ -47,7 +49,9 @@ int reproduce_action(ReproduceArgs& a, const Globals& g) {
     throw ConfigError(
         "name the claims or papers to reproduce, or --all (gradscope reproduce "
         "--list shows them)");
-  if (a.jobs < 1) throw ConfigError(fmt::format("--jobs {} (valid: >= 1)", a.jobs));
+  if (a.jobs < 0) throw ConfigError(fmt::format("--jobs {} (valid: >= 1)", a.jobs));
+  const char* cpus = std::getenv("SLURM_CPUS_PER_TASK");
+  if (a.jobs == 0) a.jobs = cpus && std::atoi(cpus) > 0 ? std::atoi(cpus) : 1;
   if (a.options.sweep.replicas < 1)
     throw ConfigError(fmt::format("--replicas {} (valid: >= 1)", a.options.sweep.replicas));
   o.budget = parse_budget(a.budget, "--budget");
@@ -58,6 +62,14 @@ int reproduce_action(ReproduceArgs& a, const Globals& g) {
   o.sweep.executable = self_executable();
   o.sweep.live = ::isatty(STDOUT_FILENO) != 0;
   o.revision = version_text();
+  o.command_targets = a.all ? "--all" : fmt::format("{}", fmt::join(o.targets, " "));
+  Shard shard;
+  if (!a.shard.empty())
+    shard = parse_shard(a.shard);
+  else if (!o.slurm_script)
+    shard_from_slurm(shard);
+  o.sweep.shard = shard.index;
+  o.sweep.shards = shard.count;
   return reproduce(o);
 }
 
@@ -70,7 +82,8 @@ Action define(CLI::App& sub, const Globals& g) {
                  "cores) or full (the paper's budget)")
       ->capture_default_str();
   sub.add_option("--seeds", a->options.seeds, "seeds per claim (default: each claim's own)");
-  sub.add_option("--jobs", a->jobs, "runs at a time")->capture_default_str();
+  sub.add_option("--jobs", a->jobs,
+                 "runs at a time (default: SLURM_CPUS_PER_TASK inside Slurm, else 1)");
   sub.add_option("--replicas", a->options.sweep.replicas,
                  "train up to K seeds of a run together in one process (gradscope sweep)");
   sub.add_option("--root", a->root, "results root: the runs and REPRODUCTIONS.md")
@@ -82,6 +95,14 @@ Action define(CLI::App& sub, const Globals& g) {
                "print the estimated time of the runs still missing and run nothing");
   sub.add_flag("--evaluate", a->options.evaluate_only, "judge the runs that exist and run nothing");
   sub.add_flag("--list", a->list, "list the claims and the budgets they run at");
+  sub.add_option("--shard", a->shard,
+                 "run only shard i of K of every sweep (i/K); automatic in a Slurm array");
+  sub.add_flag("--slurm-script", a->options.slurm_script,
+               "print an sbatch job-array script that runs the claims' sweeps, and exit");
+  sub.add_option("--tasks", a->options.slurm_tasks,
+                 "--slurm-script: array tasks (default: the largest sweep's runs, at most 16)");
+  sub.add_option("--cpus", a->options.slurm_cpus, "--slurm-script: CPUs per task")
+      ->capture_default_str();
   return [a, &g] { return reproduce_action(*a, g); };
 }
 

@@ -1,6 +1,6 @@
 // Claims as data: a published statement, the quantity of gradscope's runs that tests it and the
 // rule the quantity must meet over seeds, read from a claim file (one per paper, claims/*.toml;
-// the format is docs/REPRODUCTIONS.md's "Claim files"):
+// the format is claims/README.md):
 //
 //   paper = "Liu, Michaud & Tegmark (2023), Omnigrok"     # who said it
 //   reference = "REFERENCES.md 1d"

@@ -379,6 +379,42 @@ void print_table(const std::vector<Outcome>& outcomes) {
                r.sel->claim->quantity.text, r.sel->claim->rule.text);
 }
 
+// The sbatch script of a job array that runs the claims' sweeps, each task its shard of each.
+std::string slurm_text(const ReproduceOptions& o, size_t claims, const std::vector<Planned>& plan) {
+  size_t runs = 0, largest = 1;  // every sweep's runs are shared out over the tasks alike
+  for (const Planned& p : plan) {
+    runs += p.runs.size();
+    largest = std::max(largest, p.runs.size());
+  }
+  const int64_t tasks =
+      o.slurm_tasks > 0 ? o.slurm_tasks : std::min<int64_t>(static_cast<int64_t>(largest), 16);
+  const std::string root = fs::absolute(o.sweep.root).string();
+  std::string common = fmt::format("{} --budget {} --root '{}' --claims '{}'", o.command_targets,
+                                   budget_name(o.budget), root, fs::absolute(o.claims).string());
+  if (o.seeds > 0) common += fmt::format(" --seeds {}", o.seeds);
+  const std::string device = o.sweep.device.empty() ? "" : " --device " + o.sweep.device;
+  return fmt::format(
+      "#!/bin/bash\n"
+      "# gradscope reproduce at budget {budget}: {claims} claims, {runs} runs in {sweeps} sweeps,\n"
+      "# as a Slurm job array of {tasks} tasks. Task i runs the runs of each sweep whose index "
+      "mod\n"
+      "# {tasks} is i (gradscope reads SLURM_ARRAY_TASK_ID, _MIN and _COUNT), SLURM_CPUS_PER_TASK\n"
+      "# at a time; finished runs are skipped, so resubmitting resumes. When the array is done:\n"
+      "#   {exe} reproduce {common} --evaluate\n"
+      "# judges every claim and writes {root}/REPRODUCTIONS.md.\n"
+      "#SBATCH --job-name=gradscope-reproduce\n"
+      "#SBATCH --array=0-{last}\n"
+      "#SBATCH --cpus-per-task={cpus}\n"
+      "#SBATCH --output={root}/slurm-logs/reproduce-%A_%a.out\n"
+      "set -euo pipefail\n"
+      "exec {exe}{device} reproduce {common} --replicas {replicas}\n",
+      fmt::arg("budget", budget_name(o.budget)), fmt::arg("claims", claims), fmt::arg("runs", runs),
+      fmt::arg("sweeps", plan.size()), fmt::arg("tasks", tasks),
+      fmt::arg("exe", o.sweep.executable), fmt::arg("common", common), fmt::arg("root", root),
+      fmt::arg("last", tasks - 1), fmt::arg("cpus", o.slurm_cpus), fmt::arg("device", device),
+      fmt::arg("replicas", o.sweep.replicas));
+}
+
 }  // namespace
 
 int reproduce(const ReproduceOptions& o) {
@@ -392,6 +428,11 @@ int reproduce(const ReproduceOptions& o) {
                estimate_minutes(runs, o.budget));
     return 0;
   }
+  if (o.slurm_script) {
+    fs::create_directories(o.sweep.root / "slurm-logs");
+    fmt::print("{}", slurm_text(o, selected.size(), runs));
+    return 0;
+  }
   int code = 0;
   if (!o.evaluate_only)
     for (const Planned& p : runs) {
@@ -399,6 +440,11 @@ int reproduce(const ReproduceOptions& o) {
       if (c == 130) return 130;
       code = std::max(code, c);
     }
+  if (o.sweep.shards > 1) {
+    fmt::print("shard {}/{} done; when every shard is: gradscope reproduce ... --evaluate\n",
+               o.sweep.shard, o.sweep.shards);
+    return code ? 1 : 0;
+  }
   std::vector<Outcome> outcomes;
   for (const Selected& s : selected) outcomes.push_back(judge(s, runs));
   print_table(outcomes);

@@ -5,8 +5,9 @@
 // claim is then evaluated on every seed: its quantity from the run directories, the rule on it,
 // and the verdict over seeds (holds when the rule holds on at least `share` of them; does not
 // hold; incomplete when a run it reads has no summary; not run yet when none has (--evaluate
-// before the runs); not run at this budget when the claim has no seeds there). The verdicts are printed as a table and written, with the published
-// values, the commands, the machine and the revision, to REPRODUCTIONS.md in the results root.
+// before the runs); not run at this budget when the claim has no seeds there). The verdicts are
+// printed as a table and written, with the published values, the commands, the machine and the
+// revision, to REPRODUCTIONS.md in the results root.
 #pragma once
 
 #include <cstdint>
@@ -28,9 +29,17 @@ struct ReproduceOptions {
   bool estimate = false;       // print the estimated time of what is missing and run nothing
   bool evaluate_only = false;  // judge the runs that exist, run nothing
   std::string revision;        // "gradscope 0.1.0 (git abc123)"
+  // --slurm-script: print an sbatch job array of `slurm_tasks` tasks (0: the largest sweep's
+  // runs, at most 16) on `slurm_cpus` CPUs each instead of running; each task runs its shard of
+  // every sweep.
+  bool slurm_script = false;
+  int64_t slurm_tasks = 0, slurm_cpus = 2;
+  std::string command_targets;  // the targets as given ("--all" or the names), for the script
 };
 
-// Runs what the selected claims miss at the budget and judges them. Returns 0 when every claim
+// Runs what the selected claims miss at the budget and judges them; with sweep.shards > 1 (a
+// Slurm array task) runs only its shard of each sweep and judges nothing (the judging is a later
+// `gradscope reproduce ... --evaluate`). Returns 0 when every claim
 // run at the budget holds, 1 when one does not hold, is incomplete or not run yet, 130 when
 // interrupted.
 // Bad input (a claim file, a target, an option) throws ConfigError before anything runs.
