@@ -1,6 +1,6 @@
 // End-to-end tests of the emergence experiments: small, fast variants of the examples. Sparse
-// parity drops abruptly after its hidden progress moved; multitask subtasks drop at different
-// steps beside a smoother mean; a 2-layer attention-only model forms induction heads and a
+// parity drops abruptly after its hidden progress moved; multitask runs log and plot every
+// subtask (their published behaviour: claims/multitask-parity.toml); a 2-layer attention-only model forms induction heads and a
 // 1-layer one does not; fresh-sample runs resume exactly; bad input is one line and exit 2.
 #include <gtest/gtest.h>
 
@@ -38,24 +38,19 @@ TEST_F(Cli, ParityDropsAbruptlyAfterTheRelevantShareMoves) {
   EXPECT_NE(show.out.find("relevant_share"), std::string::npos) << show.out;
 }
 
-TEST_F(Cli, MultitaskSubtasksDropAtDifferentStepsBesideASmootherMean) {
+// Which subtask drops first and how smooth the mean is are claims (claims/multitask-parity.toml,
+// reproduce.ci); here a short run logs every subtask's columns and draws them.
+TEST_F(Cli, MultitaskRunLogsAndPlotsEverySubtask) {
   const fs::path out = dir_ / "multitask";
   const Result r = run("run " + kExamples +
-                       "multitask-parity.toml task.n_tasks=4 task.n_bits=12 train.steps=6000 "
+                       "multitask-parity.toml task.n_tasks=4 task.n_bits=12 train.steps=300 "
                        "train.log_every=100 --out " +
                        out.string());
   ASSERT_EQ(r.code, 0) << r.err;
-  const auto pc = summary(out)["phase_changes"];
-  double widest_subtask = 0;
-  std::vector<int64_t> steps;
-  for (int i = 0; i < 4; ++i) {
-    const auto& sub = pc["subtask." + std::to_string(i) + ".test_loss"];
-    ASSERT_TRUE(sub["step"].is_number()) << i << " " << sub;
-    steps.push_back(sub["step"].get<int64_t>());
-    widest_subtask = std::max(widest_subtask, sub["width_decades"].get<double>());
-  }
-  EXPECT_LT(steps.front(), steps.back());  // the most frequent subtask first
-  EXPECT_GT(pc["test_loss"]["width_decades"].get<double>(), widest_subtask) << pc;
+  const auto f = summary(out)["final"];
+  for (int i = 0; i < 4; ++i)
+    for (const char* c : {".test_loss", ".test_acc"})
+      EXPECT_TRUE(f["subtask." + std::to_string(i) + c].is_number()) << i << c << f;
   ASSERT_EQ(run("plot " + out.string()).code, 0);
   EXPECT_TRUE(fs::exists(out / "subtasks.svg"));
 }
