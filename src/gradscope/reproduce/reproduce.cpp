@@ -342,6 +342,11 @@ std::string report_markdown(const std::vector<Outcome>& outcomes, const Reproduc
         for (const Planned& p : plan) t += p.run->budgets.at(o.budget).minutes * p.spec.seeds;
         return t;
       }());
+  std::map<std::string, int> counts;
+  for (const Outcome& r : outcomes) ++counts[r.verdict];
+  std::vector<std::string> tally;
+  for (const auto& [verdict, n] : counts) tally.push_back(fmt::format("{} {}", n, verdict));
+  md += fmt::format("Verdicts: {}.\n\n", fmt::join(tally, ", "));
   md +=
       "| claim | where | published | rule | measured (mean, range over seeds) | seeds held | "
       "verdict |\n|---|---|---|---|---|---|---|\n";
