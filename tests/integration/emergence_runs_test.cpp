@@ -1,7 +1,8 @@
 // End-to-end tests of the emergence experiments: small, fast variants of the examples. Sparse
 // parity drops abruptly after its hidden progress moved; multitask runs log and plot every
-// subtask (their published behaviour: claims/multitask-parity.toml); a 2-layer attention-only model forms induction heads and a
-// 1-layer one does not; fresh-sample runs resume exactly; bad input is one line and exit 2.
+// subtask (their published behaviour: claims/multitask-parity.toml); a 2-layer attention-only model
+// forms induction heads and a 1-layer one does not; fresh-sample runs resume exactly; bad input is
+// one line and exit 2.
 #include <gtest/gtest.h>
 
 #include <algorithm>
