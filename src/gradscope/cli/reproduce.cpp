@@ -5,7 +5,6 @@
 #include <fmt/ranges.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <memory>
 
 #include "gradscope/cli/command.h"
@@ -50,24 +49,18 @@ int reproduce_action(ReproduceArgs& a, const Globals& g) {
         "name the claims or papers to reproduce, or --all (gradscope reproduce "
         "--list shows them)");
   if (a.jobs < 0) throw ConfigError(fmt::format("--jobs {} (valid: >= 1)", a.jobs));
-  const char* cpus = std::getenv("SLURM_CPUS_PER_TASK");
-  if (a.jobs == 0) a.jobs = cpus && std::atoi(cpus) > 0 ? std::atoi(cpus) : 1;
   if (a.options.sweep.replicas < 1)
     throw ConfigError(fmt::format("--replicas {} (valid: >= 1)", a.options.sweep.replicas));
   o.budget = parse_budget(a.budget, "--budget");
   o.sweep.root = a.root;
-  o.sweep.jobs = a.jobs;
+  o.sweep.jobs = jobs_of(a.jobs);
   o.sweep.threads = g.threads;
   o.sweep.device = g.device;
   o.sweep.executable = self_executable();
   o.sweep.live = ::isatty(STDOUT_FILENO) != 0;
   o.revision = version_text();
   o.command_targets = a.all ? "--all" : fmt::format("{}", fmt::join(o.targets, " "));
-  Shard shard;
-  if (!a.shard.empty())
-    shard = parse_shard(a.shard);
-  else if (!o.slurm_script)
-    shard_from_slurm(shard);
+  const Shard shard = shard_of(a.shard);
   o.sweep.shard = shard.index;
   o.sweep.shards = shard.count;
   return reproduce(o);

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 
@@ -28,13 +27,6 @@ struct SweepArgs {
   bool slurm_script = false;
   int64_t tasks = 0, cpus = 2;  // the script's array size (0: min(runs, 16)) and CPUs per task
 };
-
-// Runs at a time: --jobs, else SLURM_CPUS_PER_TASK inside Slurm, else 1.
-int jobs_of(const SweepArgs& a) {
-  if (a.jobs > 0) return a.jobs;
-  const char* cpus = std::getenv("SLURM_CPUS_PER_TASK");
-  return cpus && std::atoi(cpus) > 0 ? std::atoi(cpus) : 1;
-}
 
 int sweep(const SweepArgs& a, const Globals& g) {
   Config base;
@@ -67,14 +59,10 @@ int sweep(const SweepArgs& a, const Globals& g) {
   o.device = g.device;
   o.executable = self_executable();
   o.live = ::isatty(STDOUT_FILENO) != 0;
-  Shard shard;
-  if (!a.shard.empty())
-    shard = parse_shard(a.shard);
-  else
-    shard_from_slurm(shard);
+  const Shard shard = shard_of(a.shard);
   o.shard = shard.index;
   o.shards = shard.count;
-  o.jobs = jobs_of(a);
+  o.jobs = jobs_of(a.jobs);
   o.replicas = a.replicas;
   return run_sweep(base, spec, o);
 }

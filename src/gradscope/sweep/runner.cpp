@@ -76,6 +76,21 @@ pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const 
 
 }  // namespace
 
+Shard shard_of(const std::string& given) {
+  Shard shard;
+  if (!given.empty())
+    shard = parse_shard(given);
+  else
+    shard_from_slurm(shard);
+  return shard;
+}
+
+int jobs_of(int given) {
+  if (given > 0) return given;
+  const char* cpus = std::getenv("SLURM_CPUS_PER_TASK");
+  return cpus && std::atoi(cpus) > 0 ? std::atoi(cpus) : 1;
+}
+
 bool holds_sweep_point(const fs::path& dir, const std::string& id, const Config& config) {
   try {
     Config c = read_run_config(dir);

@@ -46,6 +46,11 @@ Shard parse_shard(const std::string& text);
 // The shard from SLURM_ARRAY_TASK_{ID,MIN,MAX,COUNT}, if set. Throws ConfigError with how to
 // submit when the array's ids do not map onto 0..COUNT-1.
 bool shard_from_slurm(Shard& shard);
+// The shard a command runs: `given` ("i/K") when set, else the Slurm array's, else 0/1. Throws
+// ConfigError.
+Shard shard_of(const std::string& given);
+// Runs at a time: `given` when > 0, else SLURM_CPUS_PER_TASK inside Slurm, else 1.
+int jobs_of(int given);
 
 // Runs this process's shard of the sweep. Returns 0 when every run of the shard completed (or
 // was complete), 1 when some failed, 130 when interrupted.
