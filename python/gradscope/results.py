@@ -51,6 +51,11 @@ class Run:
     initial_params()  {name: ndarray}: W_0 (every checkpoint keeps it)
     optimizer_state(step)  {buffer: {name: ndarray}}: the optimizer's state per parameter
     data              gradscope.Arrays a task.name = "arrays" run trained on (its copy), or None
+    inside_steps      steps of the inside view's complete frames (probe.inside, gradscope inside)
+    inside(step)      {name: ndarray} of that frame (default: the last): param.<name> [r, c],
+                      neurons [k, p, p], embed_pca and embed_key [p, 2], attention, predictions
+                      (whichever the task has; docs/FORMATS.md), with "frame" (frame.json) and
+                      "layout" (inside/inside.json: the kept rows and columns, neurons, windows)
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -151,6 +156,32 @@ class Run:
     @property
     def checkpoint_steps(self) -> list[int]:
         return list(_core.checkpoint_steps(self.path))
+
+    @property
+    def inside_steps(self) -> list[int]:
+        folder = self.path / "inside"
+        if not folder.is_dir():
+            return []
+        return sorted(int(f.name) for f in folder.iterdir()
+                      if f.name.isdigit() and (f / "frame.json").exists())
+
+    def inside(self, step: int | None = None) -> dict:
+        steps = self.inside_steps
+        if not steps:
+            raise _fail(self.path / "inside", "has no frames (run with probe.inside = true, "
+                        "or gradscope inside RUN)")
+        if step is None:
+            step = steps[-1]
+        if step not in steps:
+            raise ValueError(f"{self.path}: no inside frame at step {step} (steps: {steps})")
+        folder = self.path / "inside" / str(step)
+        try:
+            out = {f.stem: np.load(f) for f in sorted(folder.glob("*.npy"))}
+            out["frame"] = json.loads((folder / "frame.json").read_text())
+            out["layout"] = json.loads((self.path / "inside" / "inside.json").read_text())
+        except (ValueError, OSError) as e:
+            raise _fail(folder, f"a corrupt or missing frame file ({e})") from None
+        return out
 
     def params(self, step: int | None = None) -> dict[str, np.ndarray]:
         return self._checkpoint(step).arrays("values")

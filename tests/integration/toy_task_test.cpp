@@ -94,7 +94,7 @@ class UpdateNorms final : public ProbeMeasure<T> {
     norms_.push_back(float(std::sqrt(sq)));
     return {std::sqrt(sq)};
   }
-  ProbeFiles files() const override {
+  ProbeFiles files() override {
     const auto n = static_cast<int64_t>(steps_.size());
     return {{"steps.npy", encode_npy_f32(steps_, n, 0)},
             {"norms.npy", encode_npy_f32(norms_, n, 0)}};

@@ -17,10 +17,10 @@ namespace fs = std::filesystem;
 
 const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
-      run_command(),      show_command(),   plot_command(),    sweep_command(),
-      replicas_command(), index_command(),  ls_command(),      export_command(),
-      theory_command(),   sample_command(), serve_command(),   report_command(),
-      keys_command(),     llc_command(),    hessian_command(), reproduce_command(),
+      run_command(),    show_command(),      plot_command(),   sweep_command(),  replicas_command(),
+      index_command(),  ls_command(),        export_command(), theory_command(), sample_command(),
+      serve_command(),  report_command(),    keys_command(),   llc_command(),    hessian_command(),
+      inside_command(), reproduce_command(),
   };
   return table;
 }

@@ -41,6 +41,7 @@ Command sweep_command();
 Command replicas_command();
 Command llc_command();
 Command hessian_command();
+Command inside_command();
 Command index_command();
 Command ls_command();
 Command export_command();

@@ -310,6 +310,21 @@ const std::vector<KeySpec>& schema_table() {
        6},
       KeySpec{"hessian.seed", int64_t{0}, "seed of the Lanczos start and the trace probes", 4}
           .within(at_least(0, "an integer >= 0")),
+      // The inside view (probe.inside, gradscope inside; probes/inside.h): frames of the model.
+      {"probe.inside", false,
+       "frames of the model for the viewer's inside page (parameters, neuron maps, the "
+       "embedding's circle, attention) every inside.every steps into inside/",
+       7},
+      KeySpec{"inside.every", int64_t{0}, "a frame every this many steps (0: train.steps / 100)", 7}
+          .within(at_least(0, "an integer >= 0 (0: train.steps / 100, rounded up)")),
+      KeySpec{"inside.neurons", int64_t{16}, "modular tasks: the MLP neurons whose maps are kept",
+              7}
+          .within(between(1, 256, false, false, "an integer in [1, 256]")),
+      KeySpec{"inside.sequences", int64_t{2},
+              "sequence tasks: held-out windows whose attention is kept; regression: examples "
+              "whose predictions are kept",
+              7}
+          .within(between(1, 64, false, false, "an integer in [1, 64]")),
       KeySpec{"train.softmax_numerics", "gradscope"s,
               "cross-entropy arithmetic: gradscope (exp in the model's precision, sums in "
               "double), torch_float32 or torch_float64 (PyTorch's log-softmax with the logits "

@@ -182,7 +182,7 @@ std::map<std::string, std::vector<int64_t>> FourierProbe<T>::key_frequencies() c
 }
 
 template <class T>
-ProbeFiles FourierProbe<T>::files() const {
+ProbeFiles FourierProbe<T>::files() {
   ProbeFiles out;
   const auto n = static_cast<int64_t>(steps_.size());
   const int64_t K = (p_ - 1) / 2;

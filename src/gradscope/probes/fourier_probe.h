@@ -61,7 +61,7 @@ class FourierProbe final : public ProbeMeasure<T> {
 
   // Files (name under fourier/, .npy bytes) with every row so far; restore keeps steps below
   // keep_before from earlier files (resume).
-  ProbeFiles files() const override;
+  ProbeFiles files() override;
   void restore(const std::map<std::string, std::string>& files, int64_t keep_before) override;
   void summarize(std::span<const MetricValues> rows, std::optional<int64_t> memorized_step,
                  nlohmann::ordered_json& sections) const override;

@@ -67,14 +67,21 @@ class ProbeMeasure {
   // Measures at `step` from the host copies of the parameters (a forward pass on `host`, the
   // host tape, is allowed), keeps a row and returns the column values.
   virtual std::vector<double> measure(int64_t step, ParamStore<T>& params, Tape<T>& host) = 0;
-  // Every row measured so far, as files (written into the measure's folder).
-  virtual ProbeFiles files() const = 0;
+  // The files to write into the measure's folder now: every row measured so far, or (a measure
+  // whose files never change once written, such as the inside view's frames) those not yet
+  // handed out. Names may hold one subfolder ("1000/frame.json").
+  virtual ProbeFiles files() = 0;
   // Loads the rows of earlier files (name -> bytes) with steps below keep_before (a resume).
   virtual void restore(const std::map<std::string, std::string>& files, int64_t keep_before) = 0;
   // Sections for summary.json (name -> value) from the run's logged rows and its memorized_step;
   // none by default.
   virtual void summarize(std::span<const MetricValues> rows, std::optional<int64_t> memorized_step,
                          nlohmann::ordered_json& sections) const;
+  // A measure with no columns may keep its own schedule: it measures wherever due() says (the
+  // run's last step, `end`, included), outside the log rows, so that metrics.jsonl is the same
+  // with it and without it. The others measure at the probe steps.
+  virtual bool own_schedule() const { return false; }
+  virtual bool due(int64_t /*step*/, bool end) const { return end; }
   // Given once the run's optimizer exists: `moments` reads its state at the time of the call.
   // Ignored by default.
   virtual void see_optimizer(std::function<OptimizerMoments<T>()> moments);

@@ -125,7 +125,7 @@ std::vector<double> SpectralProbe<T>::measure(int64_t step, std::span<const T> v
 }
 
 template <class T>
-ProbeFiles SpectralProbe<T>::files() const {
+ProbeFiles SpectralProbe<T>::files() {
   ProbeFiles out;
   const auto n = static_cast<int64_t>(steps_.size());
   std::vector<float> steps(steps_.begin(), steps_.end());

@@ -75,7 +75,7 @@ class SpectralProbe final : public ProbeMeasure<T> {
   // "spectra.<matrix>.<stat>" for every matrix and stat, in the order measure() returns them.
   std::vector<std::string> metric_names() const override;
   // Files (name under spectra/, .npy bytes) holding every row measured so far.
-  ProbeFiles files() const override;
+  ProbeFiles files() override;
   // Loads rows from earlier files (name -> bytes), keeping the steps < keep_before (resume).
   void restore(const std::map<std::string, std::string>& files, int64_t keep_before) override;
   void summarize(std::span<const MetricValues> rows, std::optional<int64_t> memorized_step,

@@ -212,7 +212,8 @@ Evaluation evaluate(Experiment<T>& x, Tape<T>& t, Tape<T>& host, int64_t step, d
   if (!x.data.regression) optimizer_numerics(x, ev.train.numerics, v);
   for (const Measure* m : x.model_measures) m->template model<T>()(*x.model, host, x.data, v);
   for (RunProbe<T>& p : x.probes) {
-    if (!probe_step) {  // NaN in the probe's columns
+    if (p.state->own_schedule()) continue;  // measured outside the log rows (Training::advance)
+    if (!probe_step) {                      // NaN in the probe's columns
       for (const std::string& name : p.names) v.emplace_back(name, NAN);
       continue;
     }

@@ -104,7 +104,7 @@ class LlcProbe final : public ProbeMeasure<T> {
     traces_[step] = llc_trace_npy(step, e).second;
     return {e.mean, e.std};
   }
-  ProbeFiles files() const override {
+  ProbeFiles files() override {
     ProbeFiles f = {{"settings.json", llc_settings(c_, nbeta_, how_).dump(2) + "\n"}};
     for (auto& file : rows_.files()) f.push_back(std::move(file));
     for (const auto& [s, bytes] : traces_) f.emplace_back(trace_name(s), bytes);
@@ -162,7 +162,7 @@ class HessianProbe final : public ProbeMeasure<T> {
     if (c_.preconditioned) return {e.top.at(0), e.trace.trace, e.preconditioned};
     return {e.top.at(0), e.trace.trace};
   }
-  ProbeFiles files() const override {
+  ProbeFiles files() override {
     ProbeFiles f = {{"settings.json", hessian_settings(c_).dump(2) + "\n"}};
     for (auto& file : rows_.files()) f.push_back(std::move(file));
     return f;

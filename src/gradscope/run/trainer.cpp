@@ -5,6 +5,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -64,6 +65,7 @@ class Training final : public SteppedRun {
   void log_row(int64_t s, double lr, bool probe_step, bool end);
   void checkpoint(int64_t s);
   void write_probe_files_now();
+  void measure_own_schedules(int64_t s, bool end);
   Summary summarize() const;
   int64_t end_step() const {
     return stop_at_ >= 0 ? std::min(stop_at_, x_.train.steps) : x_.train.steps;
@@ -118,8 +120,12 @@ bool Training<T>::advance() {
   if (!gradient_at(s_)) return false;
   const double lr = scheduled_lr(x_.optim.lr, x_.schedule, s_);
   const bool end = s_ == end_step();
-  const bool probe_step = !x_.probes.empty() && (x_.probe.is_probe_step(s_, x_.train.steps) || end);
+  const bool probe_step =
+      std::any_of(x_.probes.begin(), x_.probes.end(),
+                  [](const RunProbe<T>& p) { return !p.state->own_schedule(); }) &&
+      (x_.probe.is_probe_step(s_, x_.train.steps) || end);
   if (s_ % x_.train.log_every == 0 || end || probe_step) log_row(s_, lr, probe_step, end);
+  measure_own_schedules(s_, end);
   const bool stopping = g_stop.load() != 0;
   if ((s_ != start_ || !o_.resume) && policy_.due(s_, end, stopping)) checkpoint(s_);
   if (end) return false;
@@ -275,6 +281,20 @@ void Training<T>::watch_generalization(const MetricsRow& row) {
   if (n <= 0 || stop_at_ >= 0 || !(row.get("test_acc") >= x_.train.generalize_threshold)) return;
   if (extending_ && row.step() + n <= start_) return;
   stop_at_ = row.step() + n;
+}
+
+// The probe measures that keep their own schedule (the inside view), at their steps: they read
+// the host copy of the parameters, add no row, and their files are written at once (a live
+// run's viewer sees each frame as it is taken).
+template <class T>
+void Training<T>::measure_own_schedules(int64_t s, bool end) {
+  bool downloaded = false;
+  for (RunProbe<T>& p : x_.probes) {
+    if (!p.state->own_schedule() || !p.state->due(s, end)) continue;
+    if (!downloaded) x_.model->params().download_values(), downloaded = true;
+    p.state->measure(s, x_.model->params(), steps_.host_tape());
+    write_probe_files(o_.dir / p.measure->folder, p.state->files());
+  }
 }
 
 // The probe measures' files (spectra/, fourier/, ...) with every row measured so far.

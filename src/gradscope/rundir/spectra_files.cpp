@@ -16,7 +16,11 @@ namespace fs = std::filesystem;
 void write_probe_files(const fs::path& folder,
                        const std::vector<std::pair<std::string, std::string>>& files) {
   fs::create_directories(folder);
-  for (const auto& [name, bytes] : files) write_file_atomic(folder / name, bytes);
+  for (const auto& [name, bytes] : files) {
+    const fs::path file = folder / name;
+    if (file.parent_path() != folder) fs::create_directories(file.parent_path());
+    write_file_atomic(file, bytes);
+  }
 }
 
 std::map<std::string, std::string> read_probe_files(const fs::path& folder) {

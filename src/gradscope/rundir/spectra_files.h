@@ -12,7 +12,8 @@
 
 namespace gradscope {
 
-// Writes each (name under `folder`, .npy bytes) atomically into `folder` (<run_dir>/<folder>/).
+// Writes each (name under `folder`, bytes) atomically into `folder` (<run_dir>/<folder>/), in
+// order; a name may hold a subfolder ("1000/frame.json"), created as needed.
 void write_probe_files(const std::filesystem::path& folder,
                        const std::vector<std::pair<std::string, std::string>>& files);
 // Every <folder>/*.npy file as bytes (name -> bytes); empty when there are none.

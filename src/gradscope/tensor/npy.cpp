@@ -286,11 +286,13 @@ std::map<std::string, NpyArray> read_npz(const std::filesystem::path& path) {
 
 // Writing: magic "\x93NUMPY", version 1.0, a little-endian uint16 header length, an ASCII dict
 // padded with spaces to a multiple of 64 bytes and ending in '\n', then the raw data.
-std::string encode_npy_f32(const std::vector<float>& data, int64_t rows, int64_t cols) {
+std::string encode_npy_f32(const std::vector<float>& data, const std::vector<int64_t>& shape) {
+  std::string dims;
+  int64_t n = 1;
+  for (int64_t d : shape) dims += fmt::format("{}, ", d), n *= d;
+  if (!shape.empty()) dims.resize(dims.size() - (shape.size() > 1 ? 2 : 1));  // "3, 4"; "5,"
   std::string dict =
-      cols > 0 ? fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}",
-                             rows, cols)
-               : fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}", rows);
+      fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}), }}", dims);
   const size_t prefix = 10;  // magic (6) + version (2) + header length (2)
   const size_t total = (prefix + dict.size() + 1 + 63) / 64 * 64;
   dict.append(total - prefix - dict.size() - 1, ' ');
@@ -299,10 +301,15 @@ std::string encode_npy_f32(const std::vector<float>& data, int64_t rows, int64_t
   out += static_cast<char>(dict.size() & 0xff);
   out += static_cast<char>(dict.size() >> 8);
   out += dict;
-  const size_t n = static_cast<size_t>(rows * (cols > 0 ? cols : 1));
-  if (data.size() != n) throw std::logic_error("encode_npy_f32: data size does not match shape");
-  out.append(reinterpret_cast<const char*>(data.data()), n * sizeof(float));
+  if (data.size() != static_cast<size_t>(n))
+    throw std::logic_error("encode_npy_f32: data size does not match shape");
+  out.append(reinterpret_cast<const char*>(data.data()), data.size() * sizeof(float));
   return out;
+}
+
+std::string encode_npy_f32(const std::vector<float>& data, int64_t rows, int64_t cols) {
+  return cols > 0 ? encode_npy_f32(data, std::vector<int64_t>{rows, cols})
+                  : encode_npy_f32(data, std::vector<int64_t>{rows});
 }
 
 std::vector<float> decode_npy_f32(const std::string& bytes, int64_t& rows, int64_t& cols,

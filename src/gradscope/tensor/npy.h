@@ -44,6 +44,8 @@ std::map<std::string, NpyArray> read_npz(const std::filesystem::path& path);
 // The .npy bytes of a little-endian float32 array [rows, cols] (C order); cols = 0 writes a 1-D
 // array [rows].
 std::string encode_npy_f32(const std::vector<float>& data, int64_t rows, int64_t cols);
+// The .npy bytes of a little-endian float32 array of any shape (C order).
+std::string encode_npy_f32(const std::vector<float>& data, const std::vector<int64_t>& shape);
 
 // Parses a float32 .npy array of 1 or 2 dimensions (1-D arrays read as [rows, 1]), such as
 // encode_npy_f32 writes. Throws std::runtime_error naming `origin` when they are not one.
