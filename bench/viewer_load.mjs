@@ -1,5 +1,6 @@
 // A bounded load test of `gradscope serve` on loopback: 50 concurrent clients ask a training run's
-// page data (/api/status, /api/metrics, /api/run, /api/probe) for 10 s while the run trains, and
+// page data (/api/status, /api/metrics, /api/run, /api/probe, and its inside page's /api/inside:
+// the frames' index and a frame) for 10 s while the run trains, and
 // the run's speed over those 10 s is set beside the same run's speed over 10 s with nobody
 // watching. Prints requests served, errors, p50/p99 latency and both speeds (docs/VIEWER.md).
 //   node bench/viewer_load.mjs [build/gradscope]
@@ -29,7 +30,8 @@ function lastStep(dir) {
 async function startRun(name) {
   const dir = path.join(root, name);
   const proc = spawn(binary, ['run', path.join(source, 'examples/grok-mlp-small.toml'),
-    'train.steps=10000000', 'train.log_every=50', 'probe.every=2000', '--out', dir], { stdio: 'ignore' });
+    'train.steps=10000000', 'train.log_every=50', 'probe.every=2000', 'probe.inside=true',
+    'inside.every=2000', '--out', dir], { stdio: 'ignore' });
   while (lastStep(dir) < 500) await sleep(50);
   return [proc, dir];
 }
@@ -60,7 +62,8 @@ async function main() {
   const [run, runDir] = await startRun('observed');
   const dir = encodeURIComponent('observed');
   const targets = [`/api/status?dir=${dir}`, `/api/metrics?buckets=600&dir=${dir}`,
-    `/api/run?dir=${dir}`, `/api/probe?dir=${dir}&kind=spectra`];
+    `/api/run?dir=${dir}`, `/api/probe?dir=${dir}&kind=spectra`, `/api/inside?dir=${dir}`,
+    `/api/inside?dir=${dir}&step=0`];
   // The clients run at the server's priority (nice 10; the runs were started before, at 0): the
   // measurement shows what serving takes from training, not what a load generator as busy as 50
   // browsers would.

@@ -43,8 +43,8 @@ def tree_digest(root):
 @pytest.fixture(scope="module")
 def server():
     root = Path(tempfile.mkdtemp(prefix="gs-abuse-"))
-    subprocess.run([BINARY, "run", str(SOURCE / "tests/fixtures/tiny.toml"), "--out",
-                    str(root / "tiny")], check=True, capture_output=True)
+    subprocess.run([BINARY, "run", str(SOURCE / "tests/fixtures/tiny.toml"), "probe.inside=true",
+                    "--out", str(root / "tiny")], check=True, capture_output=True)
     outside = Path(tempfile.mkdtemp(prefix="gs-outside-"))
     (outside / "config.toml").write_text('name = "secret"\n')
     (outside / "secret.txt").write_text("secret\n")
@@ -135,6 +135,9 @@ TRAVERSALS = [
     ("not UTF-8", b"/api/run?dir=%ff%fe%00"),
     ("not UTF-8, unknown metric", b"/api/metrics?dir=tiny&keys=%ff%fe"),
     ("absolute-form URI", b"http://evil/../../etc/passwd"),
+    ("inside: dotdot", b"/api/inside?dir=../&step=0"),
+    ("inside: symlink out of root", b"/api/inside?dir=escape&step=0"),
+    ("inside: a frame folder as the run", b"/api/inside?dir=tiny/inside/0&step=0"),
 ]
 
 
@@ -171,6 +174,13 @@ def test_bad_parameters_are_refused(server):
     check_refused(server, "too many keys", b"/api/metrics?dir=tiny&keys=" + b",".join(
         b"k%d" % i for i in range(100)), {400})
     check_refused(server, "unknown probe kind", b"/api/probe?dir=tiny&kind=../../x", {400})
+    check_refused(server, "inside: step a path", b"/api/inside?dir=tiny&step=../../etc/passwd", {400})
+    check_refused(server, "inside: step out of range",
+                  b"/api/inside?dir=tiny&step=99999999999999999999", {400})
+    check_refused(server, "inside: no frame at that step", b"/api/inside?dir=tiny&step=123457", {404})
+    status, body = exchange(server["port"], b"GET /api/inside?dir=tiny&step=0 HTTP/1.1\r\nHost: x"
+                            b"\r\nConnection: close\r\n\r\n")
+    assert status == 200 and b'"arrays"' in body, "a good frame request is answered"
 
 
 @pytest.mark.parametrize("method", [b"POST", b"PUT", b"DELETE", b"PATCH"])

@@ -12,8 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from '../../web/node_modules/playwright-core/index.mjs';
-import { startServer } from './serve_process.mjs';
+import { startServer, openBrowser, openOffline, until } from './serve_process.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const source = path.resolve(here, '../..');
@@ -31,16 +30,6 @@ let server, base, browser, page, trainer;
 const rowsOf = (dir) => {
   try { return fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.endsWith('}')).length; } catch { return 0; }
 };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(what, f, ms = 20000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out waiting for ' + what);
-    await sleep(50);
-  }
-}
 // Opens a page of the viewer and waits until it has drawn it.
 async function open(hash) {
   await page.goto(base + hash);
@@ -51,9 +40,7 @@ const sweepRuns = () => fs.readdirSync(path.join(root, 'grok-mlp-small')).filter
 before(async () => {
   execFileSync(binary, ['sweep', example, ...sweepArgs, '--root', root, '--jobs', '2'], { stdio: 'ignore' });
   ({ server, base } = await startServer(binary, root));
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
-  page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
-  page.on('pageerror', (e) => { throw e; });
+  ({ browser, page } = await openBrowser());
 });
 
 after(async () => {
@@ -253,16 +240,7 @@ test('runs that differ only in seed are drawn as a mean and a min-max band', asy
 test('the HTML report opens from file:// with no network', async () => {
   const out = path.join(root, 'report.html');
   execFileSync(binary, ['report', path.join(root, 'grok-mlp-small'), '--html', out], { stdio: 'ignore' });
-  const context = await browser.newContext();
-  const offline = await context.newPage();
-  const asked = [];
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith('file:')) return route.continue();
-    asked.push(url);
-    return route.abort();
-  });
-  await offline.goto('file://' + out);
+  const { context, page: offline, asked } = await openOffline(browser, out);
   await offline.waitForSelector('svg.phase rect.cell');
   assert.equal((await offline.$$('svg.phase rect.cell')).length, sweepRuns().length);
   await (await offline.$('svg.phase rect.cell')).click();

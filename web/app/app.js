@@ -2,7 +2,8 @@
 // trains), a sweep's phase diagram and a compare view, drawn with uPlot. Served by `gradscope
 // serve` (data from its /api/ endpoints) or inlined by `gradscope report` (data from the
 // #gs-report element: the same answers, keyed by the same request). Routes live in the URL's
-// hash: #/ (runs), #/run/<dir>, #/sweep/<dir>, #/compare/<dir>,<dir>,...
+// hash: #/ (runs), #/run/<dir>, #/inside/<dir> (a run's inside view), #/sweep/<dir>,
+// #/compare/<dir>,<dir>,...
 (function () {
   'use strict';
 
@@ -407,7 +408,9 @@
     app.replaceChildren(
       nav(run.sweep && (!REPORT || apiKey('/api/sweep', { dir: run.sweep }) in REPORT.answers)
         ? h('a', { href: '#/sweep/' + encodeURIComponent(run.sweep) }, 'sweep ' + run.sweep) : null),
-      h('h1', {}, run.title), h('div', { class: 'muted' }, dir), status,
+      h('h1', {}, run.title), h('div', { class: 'muted' }, dir,
+        run.probes.includes('inside') ? [' · ', h('a', { id: 'inside-link', href: '#/inside/' + encodeURIComponent(dir) }, 'inside view')] : null),
+      status,
       h('div', { class: 'toolbar' }, h('label', {}, logx, ' log steps'), extraSelect,
         h('span', { class: 'muted' }, 'drag to zoom, double-click to reset')),
       chartsEl, extraEl, probesEl, summaryEl,
@@ -468,7 +471,7 @@
 
   async function drawProbes(el, dir, kinds) {
     el.replaceChildren();
-    for (const kind of kinds) {
+    for (const kind of kinds.filter((k) => k !== 'inside')) {  // inside: a page of its own
       const doc = await api('/api/probe', { dir, kind });
       el.append(h('h2', {}, kind === 'spectra' ? 'Singular values of ΔW over probe steps (log colour)' :
         'Fourier norms per frequency over probe steps (log colour)'));
@@ -647,6 +650,239 @@
     draw();
   }
 
+  // --- the inside view -------------------------------------------------------------------------
+  // What the model is at a step (probe.inside, gradscope inside; probes/inside.h): a slider over
+  // the frames; the loss and accuracy with a marker at the frame's step; the neuron maps over the
+  // (a, b) grid; the embedding's circle; parameter heatmaps (rows or columns sortable by their
+  // dominant Fourier frequency); attention patterns with hover values.
+  function decodeArrays(arrays) {  // {name: {shape, data: base64 float32}} -> {name: {shape, v}}
+    const out = {};
+    for (const [name, a] of Object.entries(arrays)) {
+      const bin = atob(a.data), bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; ++i) bytes[i] = bin.charCodeAt(i);
+      out[name] = { shape: a.shape, v: new Float32Array(bytes.buffer) };
+    }
+    return out;
+  }
+  const exact = (v) => String(+v.toPrecision(6));  // hover values: float32's digits
+  // Signed values: blue (negative), white, red (positive), scaled by the largest magnitude.
+  function diverging(t) {
+    const a = Math.round(255 * (1 - Math.min(1, Math.abs(t))));
+    return t >= 0 ? [255, a, a] : [a, a, 255];
+  }
+  function viridisRgb(t) {
+    const m = viridis(t).match(/\d+/g);
+    return m.map(Number);
+  }
+  // A rows x cols heatmap of get(r, c) at `scale` css px per cell; hovering writes label(r, c, v)
+  // into `readout`. Signed maps use the diverging ramp, others viridis over [0, max].
+  function matrixCanvas(rows, cols, get, { signed = true, scale = 2, label, readout }) {
+    const canvas = h('canvas', { width: cols, height: rows, class: 'matrix',
+      style: `width:${Math.round(cols * scale)}px;height:${Math.round(rows * scale)}px` });
+    const ctx = canvas.getContext('2d'), img = ctx.createImageData(cols, rows);
+    let m = 0;
+    for (let r = 0; r < rows; ++r) for (let c = 0; c < cols; ++c) m = Math.max(m, Math.abs(get(r, c)));
+    for (let r = 0; r < rows; ++r) {
+      for (let c = 0; c < cols; ++c) {
+        const t = m > 0 ? get(r, c) / m : 0, rgb = signed ? diverging(t) : viridisRgb(t), o = 4 * (r * cols + c);
+        img.data[o] = rgb[0]; img.data[o + 1] = rgb[1]; img.data[o + 2] = rgb[2]; img.data[o + 3] = 255;
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+    canvas.addEventListener('mousemove', (e) => {
+      const box = canvas.getBoundingClientRect();
+      const c = Math.floor((e.clientX - box.left) / box.width * cols), r = Math.floor((e.clientY - box.top) / box.height * rows);
+      if (r >= 0 && r < rows && c >= 0 && c < cols) readout.textContent = label(r, c, get(r, c));
+    });
+    return canvas;
+  }
+  // The dominant frequency k = 1..(p-1)/2 of x[0..p-1] (its largest DFT power).
+  function dominantFrequency(x, p) {
+    let best = 0, bestK = 0;
+    for (let k = 1; k <= (p - 1) / 2; ++k) {
+      let re = 0, im = 0;
+      for (let a = 0; a < p; ++a) { const w = 2 * Math.PI * k * a / p; re += x[a] * Math.cos(w); im += x[a] * Math.sin(w); }
+      if (re * re + im * im > best) { best = re * re + im * im; bestK = k; }
+    }
+    return bestK;
+  }
+  // A scatter of points [n, 2] coloured by residue (hue a / n), every tenth one labelled.
+  function circlePlot(title, pts, n, id) {
+    const size = 260, pad = 18;
+    let m = 1e-12;
+    for (let i = 0; i < 2 * n; ++i) m = Math.max(m, Math.abs(pts[i]));
+    const X = (v) => size / 2 + v / m * (size / 2 - pad), Y = (v) => size / 2 - v / m * (size / 2 - pad);
+    const ns = 'http://www.w3.org/2000/svg', svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('width', size); svg.setAttribute('height', size); svg.setAttribute('class', 'circle');
+    svg.id = id;
+    for (let a = 0; a < n; ++a) {
+      const c = document.createElementNS(ns, 'circle');
+      c.setAttribute('cx', X(pts[2 * a])); c.setAttribute('cy', Y(pts[2 * a + 1])); c.setAttribute('r', 3.5);
+      c.setAttribute('fill', `hsl(${Math.round(360 * a / n)},70%,45%)`);
+      const t = document.createElementNS(ns, 'title');
+      t.textContent = `a = ${a}: (${exact(pts[2 * a])}, ${exact(pts[2 * a + 1])})`;
+      c.append(t); svg.append(c);
+      if (a % Math.max(1, Math.round(n / 10)) === 0) {
+        const l = document.createElementNS(ns, 'text');
+        l.setAttribute('x', X(pts[2 * a]) + 5); l.setAttribute('y', Y(pts[2 * a + 1]) - 4); l.textContent = a;
+        svg.append(l);
+      }
+    }
+    return h('div', { class: 'panel' }, h('h3', {}, title), svg);
+  }
+
+  async function insidePage(dir) {
+    const [run, index, metrics] = await Promise.all([runDoc(dir), api('/api/inside', { dir }), metricsDoc(dir)]);
+    if (!index.steps.length) throw new Error(dir + ': no inside frames (run with probe.inside = true, or gradscope inside RUN)');
+    const layout = index.layout, p = layout.p || 0;
+    const slider = h('input', { type: 'range', id: 'inside-step', min: 0, max: index.steps.length - 1, value: index.steps.length - 1, step: 1 });
+    const stepLabel = h('span', { id: 'inside-step-label' });
+    const readout = h('div', { class: 'readout', id: 'inside-readout' }, 'hover for values');
+    const curves = h('div', { class: 'charts' }), frameEl = h('div', { id: 'inside-frame' });
+    app.replaceChildren(nav(h('a', { href: '#/run/' + encodeURIComponent(dir) }, 'run ' + run.title)),
+      h('h1', {}, 'Inside ' + run.title), h('div', { class: 'muted' }, dir, ` · ${index.steps.length} frames, every ${layout.every} steps · ${layout.kind}`),
+      h('div', { class: 'toolbar sticky' }, h('label', {}, 'step ', slider), stepLabel, readout), curves, frameEl);
+    const markers = [{ step: index.steps[index.steps.length - 1], label: 'frame' }];
+    const charts = [];
+    const has = (k) => metrics.series[k];
+    for (const [title, keys, logy] of [['loss', ['train_loss', 'test_loss'], true], ['accuracy', ['train_acc', 'test_acc'], false]]) {
+      const ks = keys.filter(has);
+      if (ks.length) charts.push(lineChart(curves, title, ks.map((k) => ({ label: k, x: metrics.series[k].x, y: metrics.series[k].y })), { logx: false, logy, markers }));
+    }
+    const cache = new Map();
+    const controls = { param: layout.params.length ? layout.params[0].name : '', sort: true, key: -1, window: 0 };
+    let shown = -1;
+    async function frame(step) {
+      if (!cache.has(step)) {
+        const doc = await api('/api/inside', { dir, step });
+        cache.set(step, { step, info: doc.frame, a: decodeArrays(doc.arrays) });
+        if (cache.size > 12) cache.delete(cache.keys().next().value);
+      }
+      return cache.get(step);
+    }
+    async function show(i) {
+      const step = index.steps[i];
+      const t0 = performance.now();
+      const f = await frame(step);
+      if (+slider.value !== i) return;  // the slider moved on while this frame came
+      stepLabel.textContent = `step ${step}`;
+      markers[0].step = step;
+      charts.forEach((c) => c.redraw(false));
+      drawFrame(f);
+      shown = step;
+      app.dataset.step = String(step);
+      app.dataset.showMs = String(Math.round(performance.now() - t0));
+    }
+    function drawFrame(f) {
+      const parts = [];
+      if (f.a.neurons) parts.push(neuronsPanel(f));
+      if (f.a.embed_pca) {
+        parts.push(h('h2', {}, 'Embedding of the residues'), h('div', { class: 'row' },
+          circlePlot(`two leading principal components (${(f.info.pca_variance || []).map((v) => (100 * v).toFixed(0) + '%').join(', ')} of the variance)`, f.a.embed_pca.v, p, 'embed-pca'),
+          circlePlot(`plane of the key frequency k = ${f.info.key_frequency} (${(100 * f.info.key_frequency_share).toFixed(0)}% of W_E's Fourier norm)`, f.a.embed_key.v, p, 'embed-key')));
+      }
+      if (f.a.attention) parts.push(attentionPanel(f));
+      if (f.a.predictions) parts.push(predictionsPanel(f));
+      if (layout.params.length) parts.push(paramsPanel(f));
+      frameEl.replaceChildren(...parts);
+    }
+    function neuronsPanel(f) {
+      const [k, , ] = f.a.neurons.shape, idx = layout.neurons.indices, grid = h('div', { class: 'multiples', id: 'neurons' });
+      for (let n = 0; n < k; ++n) {
+        const off = n * p * p, v = f.a.neurons.v;
+        const canvas = matrixCanvas(p, p, (a, b) => v[off + a * p + b], { scale: 130 / p, readout,
+          label: (a, b, x) => `neuron ${idx[n]} · a = ${a}, b = ${b} · activation ${exact(x)}` });
+        canvas.dataset.neuron = String(n);
+        grid.append(h('div', { class: 'panel small' }, h('h3', {}, `#${idx[n]} · k = ${f.info.neuron_top_frequency[n]} · ${(100 * f.info.neuron_top_share[n]).toFixed(0)}%`), canvas));
+      }
+      return h('div', {}, h('h2', {}, `Neuron activations over (a, b) (${layout.neurons.activation}; title: top frequency and its share of the map's Fourier power)`), grid);
+    }
+    function attentionPanel(f) {
+      const [LH, A, B, K] = f.a.attention.shape, v = f.a.attention.v, grid = h('div', { class: 'multiples', id: 'attention' });
+      const box = h('div', {});
+      if (layout.kind === 'modular') {  // [LH, p, p, L]: the readout's attention to key position
+        if (controls.key < 0) controls.key = 0;
+        const names = K === 3 ? ['a', 'b', '='] : [...Array(K).keys()].map(String);
+        const pick = h('select', { id: 'attention-key', onchange: () => { controls.key = +pick.value; drawFrame(f); } },
+          names.map((nm, i) => h('option', { value: i, selected: i === controls.key }, 'to position ' + nm)));
+        for (let hd = 0; hd < LH; ++hd) {
+          const canvas = matrixCanvas(A, B, (a, b) => v[((hd * A + a) * B + b) * K + controls.key], { signed: false, scale: 200 / A, readout,
+            label: (a, b, x) => `head ${hd} · a = ${a}, b = ${b} · attention of '=' to ${names[controls.key]}: ${exact(x)}` });
+          canvas.dataset.head = String(hd);
+          grid.append(h('div', { class: 'panel small' }, h('h3', {}, `layer ${Math.floor(hd / (layout.heads || LH))} head ${hd % (layout.heads || LH)}`), canvas));
+        }
+        box.append(h('h2', {}, 'Attention of the readout position over (a, b) '), pick, grid);
+        return box;
+      }
+      // [LH, W, T, T]: each head's pattern on a held-out window, tokens on the axes
+      const T = B, win = Math.min(controls.window, A - 1), tokens = layout.windows[win];
+      const pick = h('select', { id: 'attention-window', onchange: () => { controls.window = +pick.value; drawFrame(f); } },
+        [...Array(A).keys()].map((w) => h('option', { value: w, selected: w === win }, 'window ' + w)));
+      const scores = f.info.induction_score || [];
+      for (let hd = 0; hd < LH; ++hd) {
+        const canvas = matrixCanvas(T, T, (i, j) => v[((hd * A + win) * T + i) * T + j], { signed: false, scale: 260 / T, readout,
+          label: (i, j, x) => `head ${hd} · query ${i} (token ${tokens[i]}) → key ${j} (token ${tokens[j]}) · ${exact(x)}` });
+        canvas.dataset.head = String(hd);
+        grid.append(h('div', { class: 'panel small' }, h('h3', {}, `layer ${Math.floor(hd / (layout.heads || LH))} head ${hd % (layout.heads || LH)} · induction ${scores[hd] !== undefined ? scores[hd].toFixed(2) : '—'}`), canvas));
+      }
+      box.append(h('h2', {}, 'Attention patterns (rows: queries, columns: keys; title: attention on the token after the previous occurrence)'), pick,
+        h('div', { class: 'tokens muted' }, 'tokens: ' + tokens.join(' ')), grid);
+      return box;
+    }
+    function predictionsPanel(f) {
+      const [S, Y] = f.a.predictions.shape, el = h('div', { class: 'charts' });
+      const xs = [...Array(Y).keys()];
+      for (let s = 0; s < S; ++s) {
+        lineChart(el, `example ${s}: predictions and targets by position`, [
+          { label: 'prediction', x: xs, y: Array.from(f.a.predictions.v.slice(s * Y, (s + 1) * Y)) },
+          { label: 'target', x: xs, y: layout.targets[s] }], { logx: false });
+      }
+      return h('div', {}, h('h2', {}, 'Predictions on fixed test examples'), el);
+    }
+    function paramsPanel(f) {
+      const info = layout.params.find((q) => q.name === controls.param) || layout.params[0];
+      const a = f.a['param.' + info.name], [R, C] = a.shape, v = a.v;
+      const rowIdx = info.rows || [...Array(R).keys()], colIdx = info.cols || [...Array(C).keys()];
+      // The residue axis (p or p + 1, p + 2 entries: '=' and op tokens follow): the other axis sorts.
+      const residueRows = p && R >= p && R <= p + 2 && !info.rows, residueCols = p && C >= p && C <= p + 2 && !info.cols;
+      let order = null, sortedAxis = '';
+      if (controls.sort && (residueRows || residueCols)) {
+        const n = residueRows ? C : R, key = [];
+        for (let i = 0; i < n; ++i) {
+          const x = [];
+          for (let a2 = 0; a2 < p; ++a2) x.push(residueRows ? v[a2 * C + i] : v[i * C + a2]);
+          key.push([dominantFrequency(x, p), i]);
+        }
+        order = key.sort((x, y) => x[0] - y[0] || x[1] - y[1]).map((x) => x[1]);
+        sortedAxis = residueRows ? 'columns' : 'rows';
+      }
+      const rAt = (r) => (order && sortedAxis === 'rows' ? order[r] : r), cAt = (c) => (order && sortedAxis === 'columns' ? order[c] : c);
+      const scale = Math.max(1, Math.min(4, 520 / Math.max(R, C)));
+      const canvas = matrixCanvas(R, C, (r, c) => v[rAt(r) * C + cAt(c)], { scale, readout,
+        label: (r, c, x) => `${info.name}[${rowIdx[rAt(r)]}, ${colIdx[cAt(c)]}] = ${exact(x)}` });
+      canvas.id = 'param-canvas';
+      const pick = h('select', { id: 'param', onchange: () => { controls.param = pick.value; drawFrame(f); } },
+        layout.params.map((q) => h('option', { value: q.name, selected: q.name === info.name }, `${q.name} [${q.shape.join(', ')}]`)));
+      const sort = h('input', { type: 'checkbox', id: 'param-sort', checked: controls.sort, onchange: () => { controls.sort = sort.checked; drawFrame(f); } });
+      const note = info.rows || info.cols ? ` · ${R} x ${C} of ${info.shape.join(' x ')} kept (evenly spaced rows/columns)` : '';
+      return h('div', {}, h('h2', {}, 'Parameters'), h('div', { class: 'toolbar' }, pick,
+        residueRows || residueCols ? h('label', {}, sort, ' sort by dominant Fourier frequency') : null, h('span', { class: 'muted' }, note)),
+        h('div', { class: 'panel' }, canvas));
+    }
+    slider.addEventListener('input', () => show(+slider.value));
+    await show(+slider.value);
+    every(POLL_MS, async () => {  // a training run's new frames extend the slider
+      if (REPORT) return;
+      const now = await api('/api/inside', { dir });
+      if (now.steps.length === index.steps.length) return;
+      const atEnd = +slider.value === index.steps.length - 1;
+      Object.assign(index, now);
+      slider.max = index.steps.length - 1;
+      if (atEnd) { slider.value = index.steps.length - 1; await show(+slider.value); }
+    });
+    return shown;
+  }
+
   // --- routing ---------------------------------------------------------------------------------
   async function route() {
     cleanups.forEach((f) => f());
@@ -657,6 +893,7 @@
     try {
       if (page === 'run') await runPage(decodeURIComponent(arg));
       else if (page === 'sweep') await sweepPage(decodeURIComponent(arg));
+      else if (page === 'inside') await insidePage(decodeURIComponent(arg));
       else if (page === 'compare') await comparePage(arg.split(',').filter(Boolean).map(decodeURIComponent));
       else await runsPage();
       app.setAttribute('data-ready', hash);

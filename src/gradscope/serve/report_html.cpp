@@ -19,6 +19,8 @@ namespace {
 
 // Series of a sweep's runs are downsampled further: a report of a large sweep stays small.
 constexpr int64_t kSweepRunBuckets = 200;
+// Frames of the inside view a run's report holds (a sweep's report holds none: they are large).
+constexpr size_t kInsideReportFrames = 4;
 
 std::string asset(std::string_view name) {
   const WebAsset* a = find_asset(name);
@@ -41,8 +43,31 @@ void add_run(Json& data, const fs::path& root, const fs::path& run, int64_t buck
   data[api_key("/api/metrics", {{"buckets", std::to_string(buckets)}, {"dir", dir}})] =
       metrics_json(run, {}, buckets);
   for (const Json& kind : run_doc["probes"])
-    data[api_key("/api/probe", {{"dir", dir}, {"kind", kind.get<std::string>()}})] =
-        probe_json(run, kind.get<std::string>());
+    if (kind != "inside")
+      data[api_key("/api/probe", {{"dir", dir}, {"kind", kind.get<std::string>()}})] =
+          probe_json(run, kind.get<std::string>());
+}
+
+// The inside view at a few steps (kInsideReportFrames, evenly spaced, the first and last among
+// them): its index lists only those, so that the page's slider moves over what the report holds.
+void add_inside(Json& data, const fs::path& root, const fs::path& run) {
+  const std::string dir = relative_name(root, run);
+  Json index = inside_json(run);
+  const std::vector<int64_t> all = index["steps"].get<std::vector<int64_t>>();
+  if (all.empty()) return;
+  std::vector<size_t> picked;
+  const size_t n = std::min(all.size(), kInsideReportFrames);
+  for (size_t i = 0; i < n; ++i) picked.push_back(n == 1 ? 0 : i * (all.size() - 1) / (n - 1));
+  Json steps = Json::array(), frames = Json::array();
+  for (size_t i : picked) {
+    steps.push_back(all[i]);
+    frames.push_back(index["frames"][i]);
+    data[api_key("/api/inside", {{"dir", dir}, {"step", std::to_string(all[i])}})] =
+        inside_frame_json(run, all[i]);
+  }
+  index["steps"] = std::move(steps);
+  index["frames"] = std::move(frames);
+  data[api_key("/api/inside", {{"dir", dir}})] = std::move(index);
 }
 
 }  // namespace
@@ -59,6 +84,7 @@ std::string report_html(const fs::path& target) {
   std::string start, title = dir.filename().string();
   if (rundir::is_run_dir(dir)) {
     add_run(data, root, dir, kDefaultBuckets);
+    add_inside(data, root, dir);
     start = "#/run/" + relative_name(root, dir);
     title = data[api_key("/api/run", {{"dir", relative_name(root, dir)}})]["title"];
   } else {

@@ -143,12 +143,38 @@ Response Viewer::api(const Request& r) const {
   } else if (r.path == "/api/probe") {
     if (!rundir::is_run_dir(d)) throw HttpError(404, "dir: not a run directory");
     out.body = cached(key, stamp, [&] { return probe_json(d, param(r, "kind")); });
+  } else if (r.path == "/api/inside") {
+    if (!rundir::is_run_dir(d)) throw HttpError(404, "dir: not a run directory");
+    out.body = inside_answer(key, d, param(r, "step"));
   } else if (r.path == "/api/sweep") {
     out.body = cached(key, this_second(), [&] { return sweep_json(root_, d); });
   } else {
     throw HttpError(404, "no such endpoint");
   }
   return out;
+}
+
+// /api/inside: the frames' index (no step; its answer is made again when a frame is completed)
+// or one frame (frames never change once complete).
+std::string Viewer::inside_answer(const std::string& key, const fs::path& run,
+                                  const std::string& step) const {
+  if (step.empty()) {
+    std::string stamp;
+    for (int64_t s : inside_steps(run)) stamp += std::to_string(s) + ",";
+    return cached(key, stamp, [&] { return inside_json(run); });
+  }
+  int64_t s = -1;
+  const auto [end, err] = std::from_chars(step.data(), step.data() + step.size(), s);
+  if (err != std::errc() || end != step.data() + step.size() || s < 0)
+    throw HttpError(400, "step=" + step.substr(0, 32) + " (valid: a step with an inside frame)");
+  std::error_code ec;
+  const fs::path frame = run / "inside" / std::to_string(s) / "frame.json";
+  const std::string stamp = std::to_string(fs::file_size(frame, ec));
+  try {
+    return cached(key, stamp, [&] { return inside_frame_json(run, s); });
+  } catch (const std::out_of_range& e) {
+    throw HttpError(404, e.what());
+  }
 }
 
 Response Viewer::handle(const Request& r) const {

@@ -8,6 +8,8 @@
 //   /api/run?dir=D  /api/status?dir=D              a run; what changes while it trains
 //   /api/metrics?dir=D[&keys=a,b][&buckets=N]      its metric series, downsampled
 //   /api/probe?dir=D&kind=spectra|fourier          its probe heatmaps
+//   /api/inside?dir=D[&step=S]                     its inside view: the frames' index, or one
+//                                                  frame's arrays (probes/inside.h)
 //   /api/sweep?dir=S                               a sweep's runs
 // D and S are directories relative to ROOT (serve/safe_path.h). Errors are one line of JSON
 // {"error": ...} that names no host path.
@@ -40,6 +42,8 @@ class Viewer {
 
  private:
   Response api(const Request& request) const;
+  std::string inside_answer(const std::string& key, const std::filesystem::path& run,
+                            const std::string& step) const;
   // The cached body for `key` while `stamp` is unchanged, else make() and keep it.
   template <class F>
   std::string cached(const std::string& key, const std::string& stamp, F&& make) const;

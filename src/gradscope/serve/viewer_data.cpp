@@ -2,6 +2,8 @@
 // (serve/viewer_data.h).
 #include "gradscope/serve/viewer_data.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <stdexcept>
@@ -192,6 +194,7 @@ Json run_json(const fs::path& root, const fs::path& run) {
   Json probes = Json::array();
   if (fs::exists(rundir::spectra_steps_file(run), ec)) probes.push_back("spectra");
   if (fs::exists(rundir::fourier_steps_file(run), ec)) probes.push_back("fourier");
+  if (fs::exists(run / "inside" / "inside.json", ec)) probes.push_back("inside");
   const bool live = in.state == RunState::running && in.heartbeat;
   return {{"dir", relative_name(root, run)},
           {"title", run_title(run)},
@@ -291,6 +294,88 @@ Json status_json(const fs::path& run) {
 
 std::string json_text(const Json& doc) {
   return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::vector<int64_t> inside_steps(const fs::path& run) {
+  std::vector<int64_t> steps;
+  std::error_code ec;
+  for (fs::directory_iterator it(run / "inside", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    int64_t step = -1;
+    const auto [at, err] = std::from_chars(name.data(), name.data() + name.size(), step);
+    if (err == std::errc() && at == name.data() + name.size() && step >= 0 &&
+        fs::exists(it->path() / "frame.json", ec))
+      steps.push_back(step);
+  }
+  std::sort(steps.begin(), steps.end());
+  return steps;
+}
+
+Json inside_json(const fs::path& run) {
+  const std::vector<int64_t> steps = inside_steps(run);
+  const fs::path folder = run / "inside";
+  std::error_code ec;
+  Json frames = Json::array();
+  for (int64_t s : steps)
+    frames.push_back(Json::parse(read_file(folder / std::to_string(s) / "frame.json")));
+  return {{"steps", steps},
+          {"layout", fs::exists(folder / "inside.json", ec)
+                         ? Json::parse(read_file(folder / "inside.json"))
+                         : Json(nullptr)},
+          {"frames", std::move(frames)}};
+}
+
+namespace {
+
+std::string base64(const std::string& bytes) {
+  static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    const auto b = [&](size_t k) { return k < bytes.size() ? uint32_t(uint8_t(bytes[k])) : 0u; };
+    const uint32_t v = b(i) << 16 | b(i + 1) << 8 | b(i + 2);
+    out += abc[v >> 18 & 63];
+    out += abc[v >> 12 & 63];
+    out += i + 1 < bytes.size() ? abc[v >> 6 & 63] : '=';
+    out += i + 2 < bytes.size() ? abc[v & 63] : '=';
+  }
+  return out;
+}
+
+}  // namespace
+
+Json inside_frame_json(const fs::path& run, int64_t step) {
+  const std::vector<int64_t> steps = inside_steps(run);
+  if (!std::binary_search(steps.begin(), steps.end(), step)) {
+    std::string valid;  // the steps, the middle ones elided past 12
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (steps.size() > 12 && i >= 5 && i + 5 < steps.size()) {
+        if (i == 5) valid += ", ...";
+        continue;
+      }
+      valid += (valid.empty() ? "" : ", ") + std::to_string(steps[i]);
+    }
+    if (steps.size() > 12) valid += " (" + std::to_string(steps.size()) + " frames)";
+    throw std::out_of_range("step=" + std::to_string(step) + ": no inside frame there (valid: " +
+                            (valid.empty() ? "none: the run has no frames" : valid) + ")");
+  }
+  const fs::path folder = run / "inside" / std::to_string(step);
+  Json arrays = Json::object();
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(folder))
+    if (entry.path().extension() == ".npy") files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  for (const fs::path& f : files) {
+    const std::string name = f.stem().string();
+    const NpyArray a = parse_npy(read_file(f), "inside/" + std::to_string(step) + "/" + name);
+    if (a.kind != 'f' || a.itemsize != 4)
+      throw std::runtime_error("inside/" + std::to_string(step) + "/" + name + ".npy is " +
+                               a.dtype() + " (valid: float32, as gradscope writes)");
+    arrays[name] = {{"shape", a.shape}, {"data", base64(a.data)}};
+  }
+  return {{"step", step},
+          {"frame", Json::parse(read_file(folder / "frame.json"))},
+          {"arrays", std::move(arrays)}};
 }
 
 std::string run_stamp(const fs::path& run) {

@@ -43,6 +43,16 @@ Json metrics_json(const std::filesystem::path& run, const std::vector<std::strin
 // and kHeatmapRows rows; matrices empty when the run has none.
 Json probe_json(const std::filesystem::path& run, const std::string& kind);
 
+// The inside view's complete frames (probes/inside.h: inside/<step>/ with its frame.json), by
+// step, ascending.
+std::vector<int64_t> inside_steps(const std::filesystem::path& run);
+// {steps [s], layout (inside/inside.json) | null, frames [frame.json of each step]}.
+Json inside_json(const std::filesystem::path& run);
+// One frame: {step, frame (frame.json), arrays {name: {shape, data}}}, data the base64 of the
+// array's little-endian float32 elements (C order). Throws std::out_of_range naming the valid
+// steps when `step` has no complete frame.
+Json inside_frame_json(const std::filesystem::path& run, int64_t step);
+
 // A sweep: {dir, name, runs: [index rows of its runs], keys: [config keys that vary]}.
 Json sweep_json(const std::filesystem::path& root, const std::filesystem::path& sweep);
 
