@@ -73,7 +73,8 @@ def recompute(run):
     f = run.inside()
     layout = f["layout"]
     step = f["frame"]["step"]
-    readout, post = transformer_readout(run.params(step), layout["p"], layout["heads"])
+    heads = layout.get("heads") or run.config["model"]["n_heads"]
+    readout, post = transformer_readout(run.params(step), layout["p"], heads)
     n = layout["neurons"]["indices"][0]
     p = layout["p"]
     want = post[:, n].reshape(p, p)
@@ -91,7 +92,7 @@ def main():
         print(f"{path}: {layout['kind']}")
         if layout["kind"] == "modular":
             modular(run)
-            if "heads" in layout and not recomputed:
+            if run.config["model"]["type"] == "transformer" and not recomputed:
                 recompute(run)
                 recomputed = True
         elif layout["kind"] == "sequence":

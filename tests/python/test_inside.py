@@ -212,3 +212,22 @@ def test_bad_input_is_refused_in_one_line(root, tmp_path, args, words):
     assert not (run_dir / "inside").exists()
     r = gradscope("inside", tmp_path / "nowhere", check=False)
     assert r.returncode != 0 and "nowhere" in r.stderr
+
+
+def test_on_the_emulated_device_frames_read_the_parameters_of_their_step(tmp_path):
+    """The frames come from the host copy of a device run's parameters, downloaded at each frame:
+    the last frame equals a recomputation from the last checkpoint, and the metrics are those of
+    the same run without frames."""
+    args = [*NANDA, "train.steps=60", "model.d_model=32", "model.d_mlp=64"]
+    gradscope("--device", "emulated", "run", *args, "probe.inside=true", "inside.every=20",
+              "--out", tmp_path / "with")
+    gradscope("--device", "emulated", "run", *args, "--out", tmp_path / "without")
+    assert (tmp_path / "with" / "metrics.jsonl").read_bytes() == \
+        (tmp_path / "without" / "metrics.jsonl").read_bytes()
+    run = gs.Run(tmp_path / "with")
+    assert run.inside_steps == [0, 20, 40, 60]
+    f = run.inside(60)
+    readout, post = nanda_forward(run.params(60), 23)
+    neurons = f["layout"]["neurons"]["indices"]
+    np.testing.assert_allclose(f["neurons"], post[:, neurons].T.reshape(len(neurons), 23, 23),
+                               rtol=1e-4, atol=1e-5)

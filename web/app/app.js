@@ -670,9 +670,11 @@
     const a = Math.round(255 * (1 - Math.min(1, Math.abs(t))));
     return t >= 0 ? [255, a, a] : [a, a, 255];
   }
-  function viridisRgb(t) {
-    const m = viridis(t).match(/\d+/g);
-    return m.map(Number);
+  function viridisRgb(t) {  // viridis() as [r, g, b], without a string per cell
+    const stops = STYLE.ramp;
+    const x = Math.max(0, Math.min(1, t)) * (stops.length - 1), i = Math.min(stops.length - 2, Math.floor(x));
+    const f = x - i, a = stops[i], b = stops[i + 1];
+    return [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2])];
   }
   // A rows x cols heatmap of get(r, c) at `scale` css px per cell; hovering writes label(r, c, v)
   // into `readout`. Signed maps use the diverging ramp, others viridis over [0, max].
@@ -697,11 +699,18 @@
     return canvas;
   }
   // The dominant frequency k = 1..(p-1)/2 of x[0..p-1] (its largest DFT power).
+  const trig = new Map();  // p -> [cos, sin] of 2 pi j / p, j = 0..p-1
   function dominantFrequency(x, p) {
+    if (!trig.has(p)) {
+      const c = new Float64Array(p), sn = new Float64Array(p);
+      for (let j = 0; j < p; ++j) { c[j] = Math.cos(2 * Math.PI * j / p); sn[j] = Math.sin(2 * Math.PI * j / p); }
+      trig.set(p, [c, sn]);
+    }
+    const [c, sn] = trig.get(p);
     let best = 0, bestK = 0;
     for (let k = 1; k <= (p - 1) / 2; ++k) {
       let re = 0, im = 0;
-      for (let a = 0; a < p; ++a) { const w = 2 * Math.PI * k * a / p; re += x[a] * Math.cos(w); im += x[a] * Math.sin(w); }
+      for (let a = 0, j = 0; a < p; ++a, j = (j + k) % p) { re += x[a] * c[j]; im += x[a] * sn[j]; }
       if (re * re + im * im > best) { best = re * re + im * im; bestK = k; }
     }
     return bestK;
@@ -752,10 +761,11 @@
     const cache = new Map();
     const controls = { param: layout.params.length ? layout.params[0].name : '', sort: true, key: -1, window: 0 };
     let shown = -1;
-    async function frame(step) {
+    function frame(step) {  // a promise of the decoded frame, kept for the last 12 asked
       if (!cache.has(step)) {
-        const doc = await api('/api/inside', { dir, step });
-        cache.set(step, { step, info: doc.frame, a: decodeArrays(doc.arrays) });
+        const got = api('/api/inside', { dir, step }).then((doc) => ({ step, info: doc.frame, a: decodeArrays(doc.arrays) }));
+        got.catch(() => cache.delete(step));
+        cache.set(step, got);
         if (cache.size > 12) cache.delete(cache.keys().next().value);
       }
       return cache.get(step);
@@ -869,7 +879,14 @@
         residueRows || residueCols ? h('label', {}, sort, ' sort by dominant Fourier frequency') : null, h('span', { class: 'muted' }, note)),
         h('div', { class: 'panel' }, canvas));
     }
-    slider.addEventListener('input', () => show(+slider.value));
+    // The neighbouring frames are fetched while the page is idle: the slider's next step is drawn
+    // from memory.
+    function prefetch(i) {
+      for (const j of [i + 1, i - 1]) {
+        if (j >= 0 && j < index.steps.length && !cache.has(index.steps[j])) frame(index.steps[j]).catch(() => {});
+      }
+    }
+    slider.addEventListener('input', async () => { await show(+slider.value); prefetch(+slider.value); });
     await show(+slider.value);
     every(POLL_MS, async () => {  // a training run's new frames extend the slider
       if (REPORT) return;

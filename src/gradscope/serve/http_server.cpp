@@ -3,6 +3,7 @@
 
 #include <httplib.h>
 #include <signal.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <atomic>
@@ -10,6 +11,7 @@
 
 #include <cstdio>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "gradscope/serve/viewer.h"
@@ -35,6 +37,26 @@ constexpr size_t kMaxHeaders = 100;
 // The server yields the CPU to training runs beside it.
 constexpr int kNice = 10;
 
+// Browsers ask for Brotli first, and cpp-httplib 0.11 compresses with it at quality 11: about
+// 0.4 s for a 240 kB metrics answer and 5 s for a 2.7 MB inside frame, where gzip takes 19 and
+// 140 ms. The request's Accept-Encoding loses its "br" before the answer is made, so httplib
+// picks gzip (or nothing).
+void drop_brotli(httplib::Request& req) {
+  for (auto& [name, value] : req.headers) {
+    if (strcasecmp(name.c_str(), "Accept-Encoding") != 0) continue;
+    std::string kept;
+    size_t start = 0;
+    while (start <= value.size()) {
+      const size_t end = std::min(value.find(',', start), value.size());
+      std::string token = value.substr(start, end - start);
+      token.erase(0, token.find_first_not_of(' '));
+      if (!token.empty() && token.rfind("br", 0) != 0) kept += (kept.empty() ? "" : ", ") + token;
+      start = end + 1;
+    }
+    value = kept;
+  }
+}
+
 void answer(const Viewer& viewer, const httplib::Request& req, httplib::Response& res) {
   Request r{req.method, req.path, {}};
   for (const auto& [k, v] : req.params) r.params.emplace(k, v);
@@ -57,6 +79,8 @@ void configure(httplib::Server& svr, const Viewer& viewer) {
                             "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' "
                             "data:"}});
   svr.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    // The request is the server's own object for this exchange; httplib hands it out as const.
+    drop_brotli(const_cast<httplib::Request&>(req));
     if (req.headers.size() <= kMaxHeaders) return httplib::Server::HandlerResponse::Unhandled;
     res.status = 431;
     res.set_content("{\"error\": \"more than " + std::to_string(kMaxHeaders) + " headers\"}\n",

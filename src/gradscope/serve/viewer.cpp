@@ -146,6 +146,9 @@ Response Viewer::api(const Request& r) const {
   } else if (r.path == "/api/inside") {
     if (!rundir::is_run_dir(d)) throw HttpError(404, "dir: not a run directory");
     out.body = inside_answer(key, d, param(r, "step"));
+    // A frame is served uncompressed (cpp-httplib compresses only a bare "application/json"):
+    // base64 float32 shrinks by a third under gzip, which costs more time than it saves.
+    if (!param(r, "step").empty()) out.content_type = "application/json; charset=utf-8";
   } else if (r.path == "/api/sweep") {
     out.body = cached(key, this_second(), [&] { return sweep_json(root_, d); });
   } else {
