@@ -63,51 +63,53 @@ std::vector<int64_t> evenly_spaced(int64_t n, int64_t count) {
   return out;
 }
 
-// The two leading principal directions of centred rows X [n, d] (subspace iteration on X^T X,
-// then the 2 x 2 Rayleigh-Ritz rotation); d x 2 row-major, and each one's share of the variance.
-std::vector<double> leading_directions(const std::vector<double>& X, int64_t n, int64_t d,
-                                       double shares[2]) {
-  std::vector<double> cov(d * d, 0.0), V(d * 2), W(d * 2);
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t i = 0; i < d; ++i)
-      for (int64_t j = 0; j < d; ++j) cov[i * d + j] += X[r * d + i] * X[r * d + j];
-  for (int64_t i = 0; i < d; ++i) V[i * 2] = 1.0 + 0.01 * i, V[i * 2 + 1] = (i % 2 ? 1.0 : -1.0);
-  auto times_cov = [&](const std::vector<double>& A, std::vector<double>& out) {
-    std::fill(out.begin(), out.end(), 0.0);
-    for (int64_t i = 0; i < d; ++i)
-      for (int64_t j = 0; j < d; ++j)
-        for (int c = 0; c < 2; ++c) out[i * 2 + c] += cov[i * d + j] * A[j * 2 + c];
+// The coordinates [n, 2] of centred rows X [n, d] on their two leading principal components, and
+// each component's share of the variance. Through the Gram matrix G = X X^T [n, n] (n residues is
+// at most d in practice, and often far below it: pair-mlp's d is 500): its top eigenvectors u_i
+// (subspace iteration, then the 2 x 2 Rayleigh-Ritz rotation) give the coordinates sqrt(l_i) u_i.
+std::vector<double> principal_coordinates(const std::vector<double>& X, int64_t n, int64_t d,
+                                          double shares[2]) {
+  std::vector<double> G(n * n, 0.0), V(n * 2), W(n * 2);
+  for (int64_t a = 0; a < n; ++a)
+    for (int64_t b = 0; b <= a; ++b) {
+      double dot = 0;
+      for (int64_t i = 0; i < d; ++i) dot += X[a * d + i] * X[b * d + i];
+      G[a * n + b] = G[b * n + a] = dot;
+    }
+  for (int64_t a = 0; a < n; ++a) V[a * 2] = 1.0 + 0.01 * a, V[a * 2 + 1] = (a % 2 ? 1.0 : -1.0);
+  auto times_gram = [&](const std::vector<double>& A, std::vector<double>& out) {
+    for (int64_t a = 0; a < n; ++a) {
+      double s0 = 0, s1 = 0;
+      for (int64_t b = 0; b < n; ++b)
+        s0 += G[a * n + b] * A[b * 2], s1 += G[a * n + b] * A[b * 2 + 1];
+      out[a * 2] = s0, out[a * 2 + 1] = s1;
+    }
   };
-  for (int it = 0; it < 200 && d >= 2; ++it) {
-    times_cov(V, W);
-    V = orthonormal_columns(W.data(), d, 2);
+  for (int it = 0; it < 300 && n >= 2; ++it) {
+    times_gram(V, W);
+    V = orthonormal_columns(W.data(), n, 2);
   }
-  times_cov(V, W);
-  double a = 0, b = 0, c = 0, trace = 0;  // V^T cov V = [[a, b], [b, c]]
-  for (int64_t i = 0; i < d; ++i) {
-    a += V[i * 2] * W[i * 2], b += V[i * 2] * W[i * 2 + 1], c += V[i * 2 + 1] * W[i * 2 + 1];
-    trace += cov[i * d + i];
+  times_gram(V, W);
+  double a = 0, b = 0, c = 0, trace = 0;  // V^T G V = [[a, b], [b, c]]
+  for (int64_t r = 0; r < n; ++r) {
+    a += V[r * 2] * W[r * 2], b += V[r * 2] * W[r * 2 + 1], c += V[r * 2 + 1] * W[r * 2 + 1];
+    trace += G[r * n + r];
   }
   const double theta = 0.5 * std::atan2(2 * b, a - c);  // rotates onto the eigenvectors
   const double cs = std::cos(theta), sn = std::sin(theta);
-  std::vector<double> out(d * 2);
-  for (int64_t i = 0; i < d; ++i) {
-    out[i * 2] = cs * V[i * 2] + sn * V[i * 2 + 1];
-    out[i * 2 + 1] = -sn * V[i * 2] + cs * V[i * 2 + 1];
-  }
   const double l1 = cs * cs * a + 2 * cs * sn * b + sn * sn * c, l2 = a + c - l1;
+  std::vector<double> out(n * 2);
+  for (int64_t r = 0; r < n; ++r) {
+    out[r * 2] = std::sqrt(std::max(l1, 0.0)) * (cs * V[r * 2] + sn * V[r * 2 + 1]);
+    out[r * 2 + 1] = std::sqrt(std::max(l2, 0.0)) * (-sn * V[r * 2] + cs * V[r * 2 + 1]);
+  }
   shares[0] = trace > 0 ? l1 / trace : 0, shares[1] = trace > 0 ? l2 / trace : 0;
   return out;
 }
 
-// Rows X [n, d] on directions U [d, 2] as float32 [n, 2], each axis's sign set so that the row
-// farthest along it is positive (the same picture from frame to frame).
-std::vector<float> project(const std::vector<double>& X, int64_t n, int64_t d,
-                           const std::vector<double>& U) {
-  std::vector<double> out(n * 2, 0.0);
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t i = 0; i < d; ++i)
-      for (int c = 0; c < 2; ++c) out[r * 2 + c] += X[r * d + i] * U[i * 2 + c];
+// Coordinates [n, 2] as float32, each axis's sign set so that the row farthest along it is
+// positive (the same picture from frame to frame).
+std::vector<float> signed_coordinates(std::vector<double> out, int64_t n) {
   for (int c = 0; c < 2; ++c) {
     int64_t far = 0;
     for (int64_t r = 0; r < n; ++r)
@@ -116,6 +118,16 @@ std::vector<float> project(const std::vector<double>& X, int64_t n, int64_t d,
       for (int64_t r = 0; r < n; ++r) out[r * 2 + c] = -out[r * 2 + c];
   }
   return {out.begin(), out.end()};
+}
+
+// Rows X [n, d] on directions U [d, 2] (signed_coordinates' signs).
+std::vector<float> project(const std::vector<double>& X, int64_t n, int64_t d,
+                           const std::vector<double>& U) {
+  std::vector<double> out(n * 2, 0.0);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t i = 0; i < d; ++i)
+      for (int c = 0; c < 2; ++c) out[r * 2 + c] += X[r * d + i] * U[i * 2 + c];
+  return signed_coordinates(std::move(out), n);
 }
 
 // The unit plane of frequency k over rows X [p, d]: sum_a cos(2 pi k a / p) x_a and the sin
@@ -285,8 +297,9 @@ void InsideProbe<T>::add_embedding(ParamStore<T>& ps, ProbeFiles& frame, json& i
     for (int64_t a = 0; a < p; ++a) X[a * d + j] -= mean;
   }
   double shares[2] = {0, 0};
-  const std::vector<double> pcs = leading_directions(X, p, d, shares);
-  frame.emplace_back("embed_pca.npy", encode_npy_f32(project(X, p, d, pcs), {p, 2}));
+  frame.emplace_back(
+      "embed_pca.npy",
+      encode_npy_f32(signed_coordinates(principal_coordinates(X, p, d, shares), p), {p, 2}));
   frame.emplace_back("embed_key.npy",
                      encode_npy_f32(project(X, p, d, frequency_plane(X, p, d, key)), {p, 2}));
   double sq = 0;
