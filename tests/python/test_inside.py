@@ -175,15 +175,16 @@ def test_induction_frames_hold_each_heads_pattern_and_score(tmp_path):
     attn = f["attention"]  # [layers * heads, W, T, T]
     assert attn.shape[1:] == (2, windows.shape[1], windows.shape[1])
     np.testing.assert_allclose(attn.sum(axis=-1), 1, atol=1e-5)
+    targets = np.array(f["layout"]["induction_targets"])  # the task's copied segments
+    assert (targets >= 0).sum() > 0
+    for w, ids in enumerate(windows):  # each target: the token after an earlier occurrence
+        for i, j in enumerate(targets[w]):
+            if j >= 0:
+                assert 0 < j <= i and ids[j - 1] == ids[i]
     for head, got in enumerate(f["frame"]["induction_score"]):
-        score, count = 0.0, 0
-        for w, ids in enumerate(windows):
-            for i in range(len(ids)):
-                prev = [j for j in range(i) if ids[j] == ids[i]]
-                if prev:
-                    score += attn[head, w, i, prev[-1] + 1]
-                    count += 1
-        assert got == pytest.approx(score / count, rel=1e-4)
+        w, i = np.nonzero(targets >= 0)
+        want = attn[head, w, i, targets[w, i]].mean()
+        assert got == pytest.approx(want, rel=1e-4)
 
 
 def test_regression_frames_hold_the_predictions(tmp_path):

@@ -11,6 +11,7 @@
 #include "gradscope/probes/fourier.h"
 #include "gradscope/probes/objective.h"
 #include "gradscope/tasks/algorithmic.h"
+#include "gradscope/tasks/emergence.h"
 #include "gradscope/tasks/text.h"
 #include "gradscope/tensor/lapack.h"
 #include "gradscope/tensor/npy.h"
@@ -204,6 +205,7 @@ InsideProbe<T>::InsideProbe(Model<T>& model, const Config& c, const TaskData& da
     const Dataset& held_out =
         repeated && repeated->repeats.size() > 0 ? repeated->repeats : data.test;
     inputs_ = first_rows(held_out, o.sequences);
+    induction_targets(held_out);
   } else {
     kind_ = "parameters";
   }
@@ -350,20 +352,39 @@ void InsideProbe<T>::add_attention(const Pass& pass, ProbeFiles& frame, json& in
       double score = 0;
       int64_t count = 0;
       for (int64_t n = 0; n < N; ++n) {
-        const int32_t* ids = inputs_.inputs.data() + n * L;
         for (int64_t i = 0; i < Tn; ++i) {
           for (int64_t j = 0; j < Tn; ++j) out.push_back(pat[((n * H + h) * L + i) * L + j]);
-          for (int64_t j = i - 1; j >= 0; --j)  // the token after the previous occurrence
-            if (ids[j] == ids[i]) {
-              score += pat[((n * H + h) * L + i) * L + j + 1], ++count;
-              break;
-            }
+          const int64_t j = targets_[n * Tn + i];  // the token after the previous occurrence
+          if (j >= 0) score += pat[((n * H + h) * L + i) * L + j], ++count;
         }
       }
       scores.push_back(count > 0 ? score / double(count) : 0.0);
     }
   frame.emplace_back("attention.npy", encode_npy_f32(out, {LH, N, Tn, Tn}));
   info["induction_score"] = scores;
+}
+
+// Per window position (the first kInsideMaxWindow) the key an induction head attends to: the task's
+// (InductionTargets: a copied segment's next token), else the token after the most recent
+// earlier occurrence of the query's token; -1 where there is none.
+template <class T>
+void InsideProbe<T>::induction_targets(const Dataset& held_out) {
+  const InductionTargets* given = family_data<InductionTargets>(held_out.extra);
+  const int64_t N = inputs_.size(), L = inputs_.length, Tn = std::min(L, kInsideMaxWindow);
+  targets_.assign(N * Tn, -1);
+  for (int64_t n = 0; n < N; ++n) {
+    const int32_t* ids = inputs_.inputs.data() + n * L;
+    for (int64_t i = 0; i < Tn; ++i) {
+      int64_t j = -1;
+      if (given && !given->prefix_target.empty()) {
+        j = given->prefix_target[n * L + i];
+      } else {
+        for (int64_t k = i - 1; k >= 0 && j < 0; --k)
+          if (ids[k] == ids[i]) j = k + 1;
+      }
+      targets_[n * Tn + i] = j >= 0 && j < Tn ? j : -1;
+    }
+  }
 }
 
 template <class T>
@@ -415,6 +436,12 @@ json InsideProbe<T>::layout() const {
           inputs_.inputs.begin() + n * length_,
           inputs_.inputs.begin() + n * length_ + std::min(length_, kInsideMaxWindow)));
     j["windows"] = windows;
+    const int64_t Tn = std::min(length_, kInsideMaxWindow);
+    json targets = json::array();
+    for (int64_t n = 0; n < inputs_.size(); ++n)
+      targets.push_back(
+          std::vector<int64_t>(targets_.begin() + n * Tn, targets_.begin() + (n + 1) * Tn));
+    j["induction_targets"] = targets;
   }
   if (kind_ == "regression") {
     json targets = json::array();

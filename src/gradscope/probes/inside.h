@@ -20,7 +20,9 @@
 //   regression tasks   predictions.npy float32 [S, Y]: the outputs on S fixed test examples
 //   frame.json         written last (a frame is complete when it exists): the step, the key
 //                      frequency, per neuron its top frequency and the share of its 2-D Fourier
-//                      power there, per head its induction score on the windows
+//                      power there, per head its induction score on the windows (its attention
+//                      on the token after the previous occurrence: inside.json's
+//                      induction_targets, the task's copied segments where it marks them)
 // and inside/inside.json the frames' fixed layout (kept indices, neurons, windows, targets),
 // inside/neurons.npy the chosen neurons (float32 [k], kept on resume).
 #pragma once
@@ -86,16 +88,17 @@ class InsideProbe final : public ProbeMeasure<T> {
   void add_neurons(const Pass& pass, ProbeFiles& frame, nlohmann::ordered_json& info) const;
   void add_attention(const Pass& pass, ProbeFiles& frame, nlohmann::ordered_json& info) const;
   nlohmann::ordered_json layout() const;
+  void induction_targets(const Dataset& held_out);
 
   Model<T>& model_;
   std::string kind_;  // modular | sequence | regression | parameters
   int64_t every_ = 1, p_ = 0, length_ = 0;
-  int64_t layers_ = 0, heads_ = 0;    // transformers
-  Dataset inputs_;                    // the probe inputs: the (a, b) grid, windows or examples
-  std::vector<int64_t> window_rows_;  // sequences: test rows of the windows
-  std::string neuron_hook_;           // the activation the neuron maps read ("": none)
-  int64_t neuron_width_ = 0;          // its neurons
-  int64_t wanted_ = 0;                // inside.neurons
+  int64_t layers_ = 0, heads_ = 0;  // transformers
+  Dataset inputs_;                  // the probe inputs: the (a, b) grid, windows or examples
+  std::vector<int64_t> targets_;    // sequences [W, T]: each query's induction key (-1: none)
+  std::string neuron_hook_;         // the activation the neuron maps read ("": none)
+  int64_t neuron_width_ = 0;        // its neurons
+  int64_t wanted_ = 0;              // inside.neurons
   std::vector<int64_t> neurons_;
   std::string neurons_chosen_;  // how they were chosen
   struct Kept {
