@@ -161,6 +161,23 @@ test('the HTML report holds the inside view at four steps, offline', async () =>
   await context.close();
 });
 
+test('a frame as bytes holds the same arrays as its JSON', async () => {
+  const json = await (await fetch(base + 'api/inside?dir=nanda&step=60')).json();
+  const buf = await (await fetch(base + 'api/inside?dir=nanda&format=binary&step=60')).arrayBuffer();
+  const n = new DataView(buf).getUint32(0, true);
+  assert.equal((4 + n) % 4, 0);
+  const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, n)));
+  assert.deepEqual(head.frame, json.frame);
+  assert.deepEqual(Object.keys(head.arrays), Object.keys(json.arrays));
+  for (const [name, x] of Object.entries(head.arrays)) {
+    assert.deepEqual(x.shape, json.arrays[name].shape, name);
+    const bytes = Buffer.from(buf, 4 + n + x.offset, 4 * x.length);
+    assert.equal(bytes.toString('base64'), json.arrays[name].data, name);
+    const file = npy(path.join(frameDir('nanda', 60), name + '.npy'));
+    assert.deepEqual(Array.from(new Float32Array(buf, 4 + n + x.offset, x.length)), Array.from(file.data), name);
+  }
+});
+
 test('the inside endpoint refuses bad input and paths outside the root', async () => {
   for (const [query, status, words] of [
     ['dir=nanda&step=7', 404, 'no inside frame there'],
@@ -168,6 +185,7 @@ test('the inside endpoint refuses bad input and paths outside the root', async (
     ['dir=nanda&step=1e3', 400, 'step=1e3'],
     ['dir=../etc&step=0', 404, 'dir'],
     ['dir=nanda/inside/0&step=0', 404, 'not a run directory'],
+    ['dir=nanda&step=0&format=npz', 400, 'format=npz'],
   ]) {
     const res = await fetch(base + 'api/inside?' + query);
     const body = await res.json();

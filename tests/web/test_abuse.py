@@ -178,6 +178,7 @@ def test_bad_parameters_are_refused(server):
     check_refused(server, "inside: step out of range",
                   b"/api/inside?dir=tiny&step=99999999999999999999", {400})
     check_refused(server, "inside: no frame at that step", b"/api/inside?dir=tiny&step=123457", {404})
+    check_refused(server, "inside: unknown format", b"/api/inside?dir=tiny&step=0&format=../x", {400})
     status, body = exchange(server["port"], b"GET /api/inside?dir=tiny&step=0 HTTP/1.1\r\nHost: x"
                             b"\r\nConnection: close\r\n\r\n")
     assert status == 200 and b'"arrays"' in body, "a good frame request is answered"

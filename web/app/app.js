@@ -664,6 +664,18 @@
     }
     return out;
   }
+  // A frame from the server as bytes (serve/viewer_data.h inside_frame_binary): a uint32 n, n bytes
+  // of JSON, then the float32 arrays, viewed in place.
+  async function binaryFrame(dir, step) {
+    const res = await fetch(apiKey('/api/inside', { dir, format: 'binary', step }), { cache: 'no-store' });
+    if (!res.ok) throw new Error((await res.json()).error || ('HTTP ' + res.status));
+    const buf = await res.arrayBuffer();
+    const n = new DataView(buf).getUint32(0, true);
+    const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, n)));
+    const a = {};
+    for (const [name, x] of Object.entries(head.arrays)) a[name] = { shape: x.shape, v: new Float32Array(buf, 4 + n + x.offset, x.length) };
+    return { step, info: head.frame, a };
+  }
   const exact = (v) => String(+v.toPrecision(6));  // hover values: float32's digits
   // Signed values: blue (negative), white, red (positive), scaled by the largest magnitude.
   function diverging(t) {
@@ -763,7 +775,8 @@
     let shown = -1;
     function frame(step) {  // a promise of the decoded frame, kept for the last 12 asked
       if (!cache.has(step)) {
-        const got = api('/api/inside', { dir, step }).then((doc) => ({ step, info: doc.frame, a: decodeArrays(doc.arrays) }));
+        const got = REPORT ? api('/api/inside', { dir, step }).then((doc) => ({ step, info: doc.frame, a: decodeArrays(doc.arrays) }))
+          : binaryFrame(dir, step);
         got.catch(() => cache.delete(step));
         cache.set(step, got);
         if (cache.size > 12) cache.delete(cache.keys().next().value);

@@ -99,12 +99,17 @@ Viewer::Viewer(const fs::path& root) : root_(fs::canonical(root)) {}
 
 template <class F>
 std::string Viewer::cached(const std::string& key, const std::string& stamp, F&& make) const {
+  return cached_body(key, stamp, [&] { return json_text(make()) + "\n"; });
+}
+
+template <class F>
+std::string Viewer::cached_body(const std::string& key, const std::string& stamp, F&& make) const {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto it = cache_.find(key);
     if (it != cache_.end() && it->second.first == stamp) return it->second.second;
   }
-  std::string body = json_text(make()) + "\n";
+  std::string body = make();
   std::lock_guard<std::mutex> lock(mutex_);
   if (cache_bytes_ + body.size() > kCacheBytes) {
     cache_.clear();
@@ -145,10 +150,15 @@ Response Viewer::api(const Request& r) const {
     out.body = cached(key, stamp, [&] { return probe_json(d, param(r, "kind")); });
   } else if (r.path == "/api/inside") {
     if (!rundir::is_run_dir(d)) throw HttpError(404, "dir: not a run directory");
-    out.body = inside_answer(key, d, param(r, "step"));
+    const std::string& format = param(r, "format");
+    if (!format.empty() && format != "binary")
+      throw HttpError(400, "format=" + format.substr(0, 32) + " (valid: binary, or none: JSON)");
+    out.body = inside_answer(key, d, param(r, "step"), !format.empty());
     // A frame is served uncompressed (cpp-httplib compresses only a bare "application/json"):
-    // base64 float32 shrinks by a third under gzip, which costs more time than it saves.
-    if (!param(r, "step").empty()) out.content_type = "application/json; charset=utf-8";
+    // float32 shrinks by a third under gzip, which costs more time than it saves.
+    if (!param(r, "step").empty())
+      out.content_type =
+          format.empty() ? "application/json; charset=utf-8" : "application/octet-stream";
   } else if (r.path == "/api/sweep") {
     out.body = cached(key, this_second(), [&] { return sweep_json(root_, d); });
   } else {
@@ -160,7 +170,7 @@ Response Viewer::api(const Request& r) const {
 // /api/inside: the frames' index (no step; its answer is made again when a frame is completed)
 // or one frame (frames never change once complete).
 std::string Viewer::inside_answer(const std::string& key, const fs::path& run,
-                                  const std::string& step) const {
+                                  const std::string& step, bool binary) const {
   if (step.empty()) {
     std::string stamp;
     for (int64_t s : inside_steps(run)) stamp += std::to_string(s) + ",";
@@ -174,6 +184,7 @@ std::string Viewer::inside_answer(const std::string& key, const fs::path& run,
   const fs::path frame = run / "inside" / std::to_string(s) / "frame.json";
   const std::string stamp = std::to_string(fs::file_size(frame, ec));
   try {
+    if (binary) return cached_body(key, stamp, [&] { return inside_frame_binary(run, s); });
     return cached(key, stamp, [&] { return inside_frame_json(run, s); });
   } catch (const std::out_of_range& e) {
     throw HttpError(404, e.what());

@@ -8,7 +8,7 @@
 //   /api/run?dir=D  /api/status?dir=D              a run; what changes while it trains
 //   /api/metrics?dir=D[&keys=a,b][&buckets=N]      its metric series, downsampled
 //   /api/probe?dir=D&kind=spectra|fourier          its probe heatmaps
-//   /api/inside?dir=D[&step=S]                     its inside view: the frames' index, or one
+//   /api/inside?dir=D[&step=S[&format=binary]]     its inside view: the frames' index, or one
 //                                                  frame's arrays (probes/inside.h)
 //   /api/sweep?dir=S                               a sweep's runs
 // D and S are directories relative to ROOT (serve/safe_path.h). Errors are one line of JSON
@@ -43,10 +43,13 @@ class Viewer {
  private:
   Response api(const Request& request) const;
   std::string inside_answer(const std::string& key, const std::filesystem::path& run,
-                            const std::string& step) const;
+                            const std::string& step, bool binary) const;
   // The cached body for `key` while `stamp` is unchanged, else make() and keep it.
   template <class F>
   std::string cached(const std::string& key, const std::string& stamp, F&& make) const;
+  // The same for an answer that is not JSON (make returns the body).
+  template <class F>
+  std::string cached_body(const std::string& key, const std::string& stamp, F&& make) const;
   std::filesystem::path root_;
   mutable std::mutex mutex_;
   mutable std::unordered_map<std::string, std::pair<std::string, std::string>> cache_;

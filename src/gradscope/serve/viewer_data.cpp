@@ -344,7 +344,12 @@ std::string base64(const std::string& bytes) {
 
 }  // namespace
 
-Json inside_frame_json(const fs::path& run, int64_t step) {
+namespace {
+
+// A frame's frame.json and its arrays (name, float32 .npy), by name. Throws std::out_of_range
+// naming the valid steps when `step` has no complete frame.
+std::pair<Json, std::vector<std::pair<std::string, NpyArray>>> read_frame(const fs::path& run,
+                                                                          int64_t step) {
   const std::vector<int64_t> steps = inside_steps(run);
   if (!std::binary_search(steps.begin(), steps.end(), step)) {
     std::string valid;  // the steps, the middle ones elided past 12
@@ -360,22 +365,46 @@ Json inside_frame_json(const fs::path& run, int64_t step) {
                             (valid.empty() ? "none: the run has no frames" : valid) + ")");
   }
   const fs::path folder = run / "inside" / std::to_string(step);
-  Json arrays = Json::object();
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(folder))
     if (entry.path().extension() == ".npy") files.push_back(entry.path());
   std::sort(files.begin(), files.end());
+  std::vector<std::pair<std::string, NpyArray>> arrays;
   for (const fs::path& f : files) {
     const std::string name = f.stem().string();
-    const NpyArray a = parse_npy(read_file(f), "inside/" + std::to_string(step) + "/" + name);
+    NpyArray a = parse_npy(read_file(f), "inside/" + std::to_string(step) + "/" + name);
     if (a.kind != 'f' || a.itemsize != 4)
       throw std::runtime_error("inside/" + std::to_string(step) + "/" + name + ".npy is " +
                                a.dtype() + " (valid: float32, as gradscope writes)");
-    arrays[name] = {{"shape", a.shape}, {"data", base64(a.data)}};
+    arrays.emplace_back(name, std::move(a));
   }
-  return {{"step", step},
-          {"frame", Json::parse(read_file(folder / "frame.json"))},
-          {"arrays", std::move(arrays)}};
+  return {Json::parse(read_file(folder / "frame.json")), std::move(arrays)};
+}
+
+}  // namespace
+
+Json inside_frame_json(const fs::path& run, int64_t step) {
+  auto [frame, read] = read_frame(run, step);
+  Json arrays = Json::object();
+  for (const auto& [name, a] : read) arrays[name] = {{"shape", a.shape}, {"data", base64(a.data)}};
+  return {{"step", step}, {"frame", std::move(frame)}, {"arrays", std::move(arrays)}};
+}
+
+std::string inside_frame_binary(const fs::path& run, int64_t step) {
+  auto [frame, read] = read_frame(run, step);
+  Json arrays = Json::object();
+  std::string data;
+  for (const auto& [name, a] : read) {
+    arrays[name] = {{"shape", a.shape}, {"offset", data.size()}, {"length", a.size()}};
+    data += a.data;
+  }
+  std::string head = json_text({{"step", step}, {"frame", std::move(frame)}, {"arrays", arrays}});
+  head.append((4 - (4 + head.size()) % 4) % 4, ' ');  // the data starts 4-byte aligned
+  const auto n = static_cast<uint32_t>(head.size());
+  std::string out;
+  out.reserve(4 + head.size() + data.size());
+  for (int b = 0; b < 4; ++b) out += static_cast<char>(n >> (8 * b) & 0xff);
+  return out + head + data;
 }
 
 std::string run_stamp(const fs::path& run) {

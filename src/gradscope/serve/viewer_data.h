@@ -52,6 +52,11 @@ Json inside_json(const std::filesystem::path& run);
 // array's little-endian float32 elements (C order). Throws std::out_of_range naming the valid
 // steps when `step` has no complete frame.
 Json inside_frame_json(const std::filesystem::path& run, int64_t step);
+// The same frame as bytes, for the page (no base64, no large JSON to parse): a little-endian
+// uint32 n, n bytes of JSON {step, frame, arrays: {name: {shape, offset, length}}} (padded with
+// spaces so that what follows starts 4-byte aligned), then every array's float32 elements, each at
+// its byte offset from there.
+std::string inside_frame_binary(const std::filesystem::path& run, int64_t step);
 
 // A sweep: {dir, name, runs: [index rows of its runs], keys: [config keys that vary]}.
 Json sweep_json(const std::filesystem::path& root, const std::filesystem::path& sweep);
