@@ -232,3 +232,13 @@ def test_on_the_emulated_device_frames_read_the_parameters_of_their_step(tmp_pat
     neurons = f["layout"]["neurons"]["indices"]
     np.testing.assert_allclose(f["neurons"], post[:, neurons].T.reshape(len(neurons), 23, 23),
                                rtol=1e-4, atol=1e-5)
+
+
+def test_a_large_modulus_keeps_the_parameters_alone(tmp_path):
+    """p > 256: a map over the grid would be p * p floats per neuron; the frames stay bounded."""
+    gradscope("run", EXAMPLES / "grok-mlp-small.toml", "task.p=257", "train.steps=2",
+              "probe.inside=true", "--out", tmp_path / "big")
+    f = gs.Run(tmp_path / "big").inside(2)
+    assert f["layout"]["kind"] == "parameters"
+    assert "neurons" not in f and "embed_pca" not in f
+    assert max(a.size for k, a in f.items() if k.startswith("param.")) <= 256 * 256

@@ -192,10 +192,12 @@ InsideProbe<T>::InsideProbe(Model<T>& model, const Config& c, const TaskData& da
   const InsideOptions o = inside_options(c);
   every_ = inside_every(o, c.integer("train.steps"));
   const bool transformer = c.string("model.type") == "transformer";
-  if (c.string("task.name") == "modular") {
+  if (c.string("task.name") == "modular" && c.integer("task.p") <= kInsideMaxDim) {
     const AlgorithmicTaskConfig task = algorithmic_options(c);
     kind_ = "modular", p_ = task.p;
     inputs_ = modular_grid(task);
+  } else if (c.string("task.name") == "modular") {
+    kind_ = "parameters";  // p > 256: a grid map would be p * p floats per neuron and head
   } else if (data.regression) {
     kind_ = "regression";
     inputs_ = first_rows(data.test, o.sequences);

@@ -6,7 +6,8 @@
 //   param.<name>.npy   every matrix parameter, float32 [r, c], r, c <= 256: a fixed subset of
 //                      rows and columns (evenly spaced indices, never averaged: a row stays one
 //                      neuron), the indices in inside.json
-//   modular tasks      neurons.npy  float32 [k, p, p]: k fixed MLP neurons' activation (the last
+//   modular tasks      (p <= 256; a larger p keeps the parameters alone)
+//                      neurons.npy  float32 [k, p, p]: k fixed MLP neurons' activation (the last
 //                                   MLP's, at the readout position) over every pair (a, b)
 //                      embed_pca.npy float32 [p, 2]: the p residue rows of W_E (centred) on
 //                                   their two leading principal components
