@@ -11,12 +11,16 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import gradscope as gs
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from inside_figures import transformer_readout  # noqa: E402
 
 BINARY = os.environ["GRADSCOPE_BINARY"]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -40,29 +44,11 @@ def root(tmp_path_factory):
     return root
 
 
-def softmax(x, axis=-1):
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
 def nanda_forward(params, p):
     """The readout position's attention [N, H, L] and the MLP's post-activation there [N, d_mlp]
-    of the 1-layer transformer (no norm, no attention bias) on every pair [a, b, '=']."""
-    a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
-    tokens = np.stack([a.ravel(), b.ravel(), np.full(p * p, p)], axis=1)  # [N, 3]
-    P = {k: v.astype(np.float64) for k, v in params.items()}
-    x = P["embed.W_E"][tokens] + P["pos_embed.W_pos"]  # [N, L, D]
-    N, L, D = x.shape
-    H = 4
-    q, k, v = (np.einsum("nld,de->nle", x, P[f"blocks.0.attn.W_{m}"]).reshape(N, L, H, -1)
-               for m in "QKV")
-    scores = np.einsum("nqhe,nkhe->nhqk", q, k) / np.sqrt(q.shape[-1])
-    scores = np.where(np.tril(np.ones((L, L), bool)), scores, -np.inf)
-    pattern = softmax(scores)  # [N, H, L, L]
-    z = np.einsum("nhqk,nkhe->nqhe", pattern, v).reshape(N, L, -1)
-    resid = x + z @ P["blocks.0.attn.W_O"]
-    post = np.maximum(resid @ P["blocks.0.mlp.W_in"] + P["blocks.0.mlp.b_in"], 0)
-    return pattern[:, :, L - 1, :], post[:, L - 1, :]
+    of the 1-layer, 4-head transformer on every pair [a, b, '=']: scripts/inside_figures.py's NumPy
+    forward pass (no gradscope kernel in it)."""
+    return transformer_readout(params, p, 4)
 
 
 def top_share(m):

@@ -208,10 +208,13 @@
     });
   }
   function viridis(t) {
+    const c = viridisRgb(t).map(Math.round);
+    return `rgb(${c[0]},${c[1]},${c[2]})`;
+  }  function viridisRgb(t) {  // the ramp at t in [0, 1] as [r, g, b] (no string: the heatmaps' cells)
     const stops = STYLE.ramp;
     const x = Math.max(0, Math.min(1, t)) * (stops.length - 1), i = Math.min(stops.length - 2, Math.floor(x));
-    const f = x - i, c = stops[i].map((a, k) => Math.round(a + f * (stops[i + 1][k] - a)));
-    return `rgb(${c[0]},${c[1]},${c[2]})`;
+    const f = x - i, a = stops[i], b = stops[i + 1];
+    return [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2])];
   }
 
   // --- the runs table --------------------------------------------------------------------------
@@ -682,12 +685,7 @@
     const a = Math.round(255 * (1 - Math.min(1, Math.abs(t))));
     return t >= 0 ? [255, a, a] : [a, a, 255];
   }
-  function viridisRgb(t) {  // viridis() as [r, g, b], without a string per cell
-    const stops = STYLE.ramp;
-    const x = Math.max(0, Math.min(1, t)) * (stops.length - 1), i = Math.min(stops.length - 2, Math.floor(x));
-    const f = x - i, a = stops[i], b = stops[i + 1];
-    return [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2])];
-  }
+
   // A rows x cols heatmap of get(r, c) at `scale` css px per cell; hovering writes label(r, c, v)
   // into `readout`. Signed maps use the diverging ramp, others viridis over [0, max].
   function matrixCanvas(rows, cols, get, { signed = true, scale = 2, label, readout }) {

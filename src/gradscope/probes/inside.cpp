@@ -458,10 +458,14 @@ json InsideProbe<T>::layout() const {
 template <class T>
 ProbeFiles InsideProbe<T>::files() {
   ProbeFiles out;
-  out.emplace_back("inside.json", layout().dump() + "\n");
-  if (!neurons_.empty()) {
-    const std::vector<float> idx(neurons_.begin(), neurons_.end());
-    out.emplace_back("neurons.npy", encode_npy_f32(idx, int64_t(idx.size()), 0));
+  std::string fixed = layout().dump() + "\n";
+  if (fixed != written_layout_) {  // inside.json and neurons.npy only when they change
+    out.emplace_back("inside.json", fixed);
+    if (!neurons_.empty()) {
+      const std::vector<float> idx(neurons_.begin(), neurons_.end());
+      out.emplace_back("neurons.npy", encode_npy_f32(idx, int64_t(idx.size()), 0));
+    }
+    written_layout_ = std::move(fixed);
   }
   for (auto& f : pending_) out.push_back(std::move(f));
   pending_.clear();

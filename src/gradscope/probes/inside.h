@@ -71,7 +71,7 @@ class InsideProbe final : public ProbeMeasure<T> {
   bool due(int64_t step, bool end) const override { return end || step % every_ == 0; }
   // Takes the frame at `step` (kept until files() hands it out).
   std::vector<double> measure(int64_t step, ParamStore<T>& params, Tape<T>& host) override;
-  // inside.json, neurons.npy and the frames taken since the last call.
+  // The frames taken since the last call, and inside.json and neurons.npy when they changed.
   ProbeFiles files() override;
   // Keeps the neurons chosen before (neurons.npy).
   void restore(const std::map<std::string, std::string>& files, int64_t keep_before) override;
@@ -109,7 +109,8 @@ class InsideProbe final : public ProbeMeasure<T> {
     std::vector<int64_t> row_index, col_index;  // empty: all
   };
   std::vector<Kept> kept_;
-  ProbeFiles pending_;  // frames not yet handed out
+  ProbeFiles pending_;          // frames not yet handed out
+  std::string written_layout_;  // inside.json as last handed out
 };
 
 }  // namespace gradscope
