@@ -108,7 +108,10 @@ std::vector<ConfigValue> parse_values(const KeySpec& spec, const std::string& te
 
 std::string assignment_text(const std::string& key, const std::vector<ConfigValue>& values) {
   std::string out = key + "=";
-  for (size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + value_to_string(values[i]);
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    out += value_to_string(values[i]);
+  }
   return out;
 }
 
