@@ -1,8 +1,9 @@
-// The inside view in a real browser (headless chromium, playwright-core): small runs trained with
-// probe.inside into a temporary root (a modular transformer, a 2-layer induction model, an
-// in-context regression model), served by `gradscope serve`. Each panel is drawn, the slider moves
-// to the first and last frame, hover values equal the .npy files, a training run's page gains
-// frames, and the HTML report holds the view offline.
+// The inside view in a real browser (headless chromium, playwright-core): small committed runs
+// trained with probe.inside (tests/web/fixtures/inside: a modular transformer, a 2-layer induction
+// model, an in-context regression model; scripts/web-fixtures.sh), copied into a temporary root
+// and served by `gradscope serve`. Each panel is drawn, the slider moves to the first and last
+// frame, hover values equal the .npy files, a run training beside the page gains frames on it, and
+// the HTML report holds the view offline.
 //   node --test tests/web/inside.test.mjs   (GRADSCOPE_BINARY=<build>/gradscope)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,15 +18,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const source = path.resolve(here, '../..');
 const binary = process.env.GRADSCOPE_BINARY || path.join(source, 'build/gradscope');
 const examples = path.join(source, 'examples');
+const fixtures = path.join(here, 'fixtures', 'inside');  // scripts/web-fixtures.sh writes them
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gs-inside-'));
+// The live run's settings: the modular fixture's (scripts/web-fixtures.sh).
 const NANDA = ['task.p=23', 'train.steps=300', 'train.stop_after_generalized=0', 'probe.fourier=false',
   'probe.restricted_loss=false', 'probe.spectra=false', 'model.d_model=32', 'model.d_mlp=64'];
 let server, base, browser, page, trainer;
 
-function train(name, example, ...args) {
-  execFileSync(binary, ['run', path.join(examples, example), 'probe.inside=true', ...args,
-    '--out', path.join(root, name)], { stdio: 'ignore' });
-}
 // A float32 .npy file as {shape, data}.
 function npy(file) {
   const b = fs.readFileSync(file);
@@ -60,9 +59,7 @@ async function hover(selector, r, c, rows, cols, p = page) {
 const close = (got, want) => Math.abs(got - want) <= 1e-5 + 1e-5 * Math.abs(want);
 
 before(async () => {
-  train('nanda', 'nanda-fourier.toml', ...NANDA, 'inside.every=30');
-  train('ind', 'induction-2layer.toml', 'train.steps=40', 'inside.every=20');
-  train('icl', 'icl-fresh-tasks.toml', 'train.steps=20', 'optim.warmup_steps=0', 'inside.every=10');
+  fs.cpSync(fixtures, root, { recursive: true });  // the committed runs: nanda, ind, icl
   ({ server, base } = await startServer(binary, root));
   ({ browser, page } = await openBrowser());
 });
@@ -79,7 +76,7 @@ test('a modular run: every panel drawn, the slider at the first and last frame',
   await page.click('#inside-link');
   await page.waitForFunction(() => document.getElementById('app').dataset.ready === '#/inside/nanda');
   const steps = stepsOf('nanda');
-  assert.deepEqual(steps, [0, 30, 60, 90, 120, 150, 180, 210, 240, 270, 300]);
+  assert.deepEqual(steps, [0, 60, 120, 180, 240, 300]);
   assert.equal(await page.getAttribute('#app', 'data-step'), '300');
   assert.equal((await page.$$('#neurons canvas')).length, 16);
   assert.equal((await page.$$('#embed-pca circle')).length, 23);
@@ -96,7 +93,7 @@ test('a modular run: every panel drawn, the slider at the first and last frame',
 
 test('hover values equal the frame\'s arrays', async () => {
   await open('#/inside/nanda');
-  await slide(4, 120);
+  await slide(2, 120);
   const neurons = npy(path.join(frameDir('nanda', 120), 'neurons.npy'));
   let got = await hover('#neurons canvas[data-neuron="3"]', 5, 7, 23, 23);
   assert.match(got.text, /a = 5, b = 7/);
@@ -155,7 +152,7 @@ test('the HTML report holds the inside view at four steps, offline', async () =>
   await offline.click('#inside-link');
   await offline.waitForFunction(() => document.getElementById('app').dataset.ready === '#/inside/nanda');
   assert.equal(await offline.getAttribute('#inside-step', 'max'), '3');
-  for (const [i, step] of [[0, 0], [1, 90], [2, 180], [3, 300]]) await slide(i, step, offline);
+  for (const [i, step] of [[0, 0], [1, 60], [2, 180], [3, 300]]) await slide(i, step, offline);
   assert.equal((await offline.$$('#neurons canvas')).length, 16);
   assert.deepEqual(asked, [], 'the report asked the network');
   await context.close();
