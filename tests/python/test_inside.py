@@ -173,6 +173,24 @@ def test_induction_frames_hold_each_heads_pattern_and_score(tmp_path):
         assert got == pytest.approx(want, rel=1e-4)
 
 
+def test_text_frames_name_each_token_as_text(tmp_path):
+    gradscope("run", EXAMPLES / "text-gpt.toml", "train.steps=2", "model.d_model=32",
+              "model.n_layers=1", "task.seq_len=32", "task.n_eval=4", "train.batch_size=4",
+              "optim.warmup_steps=0", "probe.inside=true", "inside.every=2",
+              "--out", tmp_path / "text")
+    run = gs.Run(tmp_path / "text")
+    layout = run.inside(2)["layout"]
+    chars = run.config["task"]["chars"]  # the character table: token i is chars[i]
+
+    def shown(ch):
+        named = {"\n": "\\n", "\t": "\\t"}
+        return named.get(ch, f"\\x{ord(ch):02x}" if ord(ch) < 0x20 or 0x7f <= ord(ch) <= 0x9f else ch)
+
+    assert len(layout["window_text"]) == len(layout["windows"]) == 2
+    for ids, text in zip(layout["windows"], layout["window_text"]):
+        assert text == [shown(chr(int(chars[i]))) for i in ids]
+
+
 def test_regression_frames_hold_the_predictions(tmp_path):
     gradscope("run", EXAMPLES / "icl-fresh-tasks.toml", "train.steps=20", "optim.warmup_steps=0",
               "probe.inside=true", "inside.every=10", "--out", tmp_path / "icl")

@@ -837,17 +837,19 @@
       }
       // [LH, W, T, T]: each head's pattern on a held-out window, tokens on the axes
       const T = B, win = Math.min(controls.window, A - 1), tokens = layout.windows[win];
+      const text = layout.window_text ? layout.window_text[win] : null;  // text runs: the tokens as text
+      const token = (i) => text ? `'${text[i]}', token ${tokens[i]}` : `token ${tokens[i]}`;
       const pick = h('select', { id: 'attention-window', onchange: () => { controls.window = +pick.value; drawFrame(f); } },
         [...Array(A).keys()].map((w) => h('option', { value: w, selected: w === win }, 'window ' + w)));
       const scores = f.info.induction_score || [];
       for (let hd = 0; hd < LH; ++hd) {
         const canvas = matrixCanvas(T, T, (i, j) => v[((hd * A + win) * T + i) * T + j], { signed: false, scale: 260 / T, readout,
-          label: (i, j, x) => `head ${hd} · query ${i} (token ${tokens[i]}) → key ${j} (token ${tokens[j]}) · ${exact(x)}` });
+          label: (i, j, x) => `head ${hd} · query ${i} (${token(i)}) → key ${j} (${token(j)}) · ${exact(x)}` });
         canvas.dataset.head = String(hd);
         grid.append(h('div', { class: 'panel small' }, h('h3', {}, `layer ${Math.floor(hd / (layout.heads || LH))} head ${hd % (layout.heads || LH)} · induction ${scores[hd] !== undefined ? scores[hd].toFixed(2) : '—'}`), canvas));
       }
       box.append(h('h2', {}, 'Attention patterns (rows: queries, columns: keys; title: attention on the token after the previous occurrence)'), pick,
-        h('div', { class: 'tokens muted' }, 'tokens: ' + tokens.join(' ')), grid);
+        h('div', { class: 'tokens muted' }, text ? 'text: ' + text.join('') : 'tokens: ' + tokens.join(' ')), grid);
       return box;
     }
     function predictionsPanel(f) {

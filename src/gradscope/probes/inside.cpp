@@ -176,6 +176,18 @@ Dataset first_rows(const Dataset& d, int64_t n) {
   return out;
 }
 
+// A text token as the viewer shows it: the character (chars) or byte (bytes) itself where it is
+// printable, else an escape (\n, \t, \xNN for other control characters and for bytes above
+// 0x7f), so that every label is valid UTF-8 and visible.
+std::string token_label(int32_t id, const TextTaskConfig& t) {
+  const char32_t c = t.alphabet == Alphabet::bytes ? char32_t(id) : t.chars.at(size_t(id));
+  if (c == '\n') return "\\n";
+  if (c == '\t') return "\\t";
+  if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || (t.alphabet == Alphabet::bytes && c > 0x7f))
+    return fmt::format("\\x{:02x}", uint32_t(c));
+  return decode_tokens({id}, t);
+}
+
 }  // namespace
 
 template <class T>
@@ -208,6 +220,7 @@ InsideProbe<T>::InsideProbe(Model<T>& model, const Config& c, const TaskData& da
         repeated && repeated->repeats.size() > 0 ? repeated->repeats : data.test;
     inputs_ = first_rows(held_out, o.sequences);
     induction_targets(held_out);
+    if (c.string("task.name") == "text") window_text(text_options(c));
   } else {
     kind_ = "parameters";
   }
@@ -390,6 +403,16 @@ void InsideProbe<T>::induction_targets(const Dataset& held_out) {
 }
 
 template <class T>
+void InsideProbe<T>::window_text(const TextTaskConfig& t) {
+  const int64_t L = inputs_.length, Tn = std::min(L, kInsideMaxWindow);
+  for (int64_t n = 0; n < inputs_.size(); ++n) {
+    std::vector<std::string> labels;
+    for (int64_t i = 0; i < Tn; ++i) labels.push_back(token_label(inputs_.inputs[n * L + i], t));
+    window_text_.push_back(std::move(labels));
+  }
+}
+
+template <class T>
 std::vector<double> InsideProbe<T>::measure(int64_t step, ParamStore<T>& ps, Tape<T>& host) {
   ProbeFiles frame;
   json info;
@@ -438,6 +461,7 @@ json InsideProbe<T>::layout() const {
           inputs_.inputs.begin() + n * length_,
           inputs_.inputs.begin() + n * length_ + std::min(length_, kInsideMaxWindow)));
     j["windows"] = windows;
+    if (!window_text_.empty()) j["window_text"] = window_text_;
     const int64_t Tn = std::min(length_, kInsideMaxWindow);
     json targets = json::array();
     for (int64_t n = 0; n < inputs_.size(); ++n)

@@ -24,7 +24,8 @@
 //                      power there, per head its induction score on the windows (its attention
 //                      on the token after the previous occurrence: inside.json's
 //                      induction_targets, the task's copied segments where it marks them)
-// and inside/inside.json the frames' fixed layout (kept indices, neurons, windows, targets),
+// and inside/inside.json the frames' fixed layout (kept indices, neurons, windows and, for text,
+// their tokens as text, targets),
 // inside/neurons.npy the chosen neurons (float32 [k], kept on resume).
 #pragma once
 
@@ -40,6 +41,8 @@
 #include "gradscope/probes/measures.h"
 
 namespace gradscope {
+
+struct TextTaskConfig;
 
 // The inside.* keys (config/options.h; defaults, valid values and help in config/schema.cpp).
 struct InsideOptions {
@@ -90,6 +93,7 @@ class InsideProbe final : public ProbeMeasure<T> {
   void add_attention(const Pass& pass, ProbeFiles& frame, nlohmann::ordered_json& info) const;
   nlohmann::ordered_json layout() const;
   void induction_targets(const Dataset& held_out);
+  void window_text(const TextTaskConfig& t);  // window_text_ of a text task's windows
 
   Model<T>& model_;
   std::string kind_;  // modular | sequence | regression | parameters
@@ -101,7 +105,8 @@ class InsideProbe final : public ProbeMeasure<T> {
   int64_t neuron_width_ = 0;        // its neurons
   int64_t wanted_ = 0;              // inside.neurons
   std::vector<int64_t> neurons_;
-  std::string neurons_chosen_;  // how they were chosen
+  std::string neurons_chosen_;                         // how they were chosen
+  std::vector<std::vector<std::string>> window_text_;  // text [W][T]: each token as text
   struct Kept {
     std::string name;
     int param = -1;
