@@ -123,6 +123,14 @@ test('an induction run: each head\'s pattern with tokens, hover values equal the
   assert.match(got.text, new RegExp(`query ${T - 1} \\(token \\d+\\) → key ${T - 5}`));
   const want = attention.data[(((LH - 1) * 2 + 1) * T + T - 1) * T + T - 5];
   assert.ok(close(got.value, want), got.text + ' vs ' + want);
+  // A click shows the head large, the window's tokens beside its rows and above its columns.
+  await page.click(`#attention canvas[data-head="${LH - 1}"]`);
+  await page.waitForFunction((hd) => document.querySelector('#attention-focus h3').textContent.includes(`(head ${hd})`), LH - 1);
+  const tokens = JSON.parse(fs.readFileSync(path.join(root, 'ind', 'inside', 'inside.json')))['windows'][1].map(String);
+  assert.deepEqual(await page.$$eval('#attention-focus .token-rows span', (s) => s.map((x) => x.textContent)), tokens);
+  assert.deepEqual(await page.$$eval('#attention-focus .token-cols span', (s) => s.map((x) => x.textContent)), tokens);
+  const large = await hover('#attention-focus-canvas', T - 1, T - 5, T, T);
+  assert.ok(close(large.value, want), large.text + ' vs ' + want);
   await slide(0, 0);
 });
 

@@ -769,7 +769,7 @@
       if (ks.length) charts.push(lineChart(curves, title, ks.map((k) => ({ label: k, x: metrics.series[k].x, y: metrics.series[k].y })), { logx: false, logy, markers }));
     }
     const cache = new Map();
-    const controls = { param: layout.params.length ? layout.params[0].name : '', sort: true, key: -1, window: 0 };
+    const controls = { param: layout.params.length ? layout.params[0].name : '', sort: true, key: -1, window: 0, head: 0 };
     let shown = -1;
     function frame(step) {  // a promise of the decoded frame, kept for the last 12 asked
       if (!cache.has(step)) {
@@ -842,14 +842,27 @@
       const pick = h('select', { id: 'attention-window', onchange: () => { controls.window = +pick.value; drawFrame(f); } },
         [...Array(A).keys()].map((w) => h('option', { value: w, selected: w === win }, 'window ' + w)));
       const scores = f.info.induction_score || [];
+      const headName = (hd) => `layer ${Math.floor(hd / (layout.heads || LH))} head ${hd % (layout.heads || LH)}`;
+      const pattern = (hd, scale) => matrixCanvas(T, T, (i, j) => v[((hd * A + win) * T + i) * T + j], { signed: false, scale, readout,
+        label: (i, j, x) => `head ${hd} · query ${i} (${token(i)}) → key ${j} (${token(j)}) · ${exact(x)}` });
+      const focus = Math.min(controls.head, LH - 1);
       for (let hd = 0; hd < LH; ++hd) {
-        const canvas = matrixCanvas(T, T, (i, j) => v[((hd * A + win) * T + i) * T + j], { signed: false, scale: 260 / T, readout,
-          label: (i, j, x) => `head ${hd} · query ${i} (${token(i)}) → key ${j} (${token(j)}) · ${exact(x)}` });
+        const canvas = pattern(hd, 260 / T);
         canvas.dataset.head = String(hd);
-        grid.append(h('div', { class: 'panel small' }, h('h3', {}, `layer ${Math.floor(hd / (layout.heads || LH))} head ${hd % (layout.heads || LH)} · induction ${scores[hd] !== undefined ? scores[hd].toFixed(2) : '—'}`), canvas));
+        canvas.title = 'click: this head large, tokens on the axes';
+        canvas.addEventListener('click', () => { controls.head = hd; drawFrame(f); });
+        grid.append(h('div', { class: 'panel small' + (hd === focus ? ' focused' : '') }, h('h3', {}, `${headName(hd)} · induction ${scores[hd] !== undefined ? scores[hd].toFixed(2) : '—'}`), canvas));
       }
-      box.append(h('h2', {}, 'Attention patterns (rows: queries, columns: keys; title: attention on the token after the previous occurrence)'), pick,
-        h('div', { class: 'tokens muted' }, text ? 'text: ' + text.join('') : 'tokens: ' + tokens.join(' ')), grid);
+      // The chosen head at a readable size, each query's and key's token beside its row and column.
+      const cell = Math.max(10, Math.min(24, Math.floor(520 / T))), names = [...Array(T).keys()].map((i) => text ? text[i] : String(tokens[i]));
+      const large = pattern(focus, cell);
+      large.id = 'attention-focus-canvas';
+      const axis = (cls, style) => h('div', { class: cls }, names.map((nm) => h('span', { style }, nm)));
+      const focused = h('div', { id: 'attention-focus', class: 'panel' }, h('h3', {}, `${headName(focus)} (head ${focus}) · window ${win}: rows are queries, columns keys`),
+        h('div', { class: 'token-axes', style: `font-size:${Math.min(cell - 2, 12)}px` },
+          h('div', {}), axis('token-cols', `width:${cell}px`), axis('token-rows', `height:${cell}px;line-height:${cell}px`), large));
+      box.append(h('h2', {}, 'Attention patterns (rows: queries, columns: keys; title: attention on the token after the previous occurrence; click a head to see it large)'), pick,
+        h('div', { class: 'tokens muted' }, text ? 'text: ' + text.join('') : 'tokens: ' + tokens.join(' ')), grid, focused);
       return box;
     }
     function predictionsPanel(f) {
