@@ -1,8 +1,9 @@
 // End-to-end tests of the emergence experiments: small, fast variants of the examples. Sparse
-// parity drops abruptly after its hidden progress moved; multitask runs log and plot every
-// subtask (their published behaviour: claims/multitask-parity.toml); a 2-layer attention-only model
-// forms induction heads and a 1-layer one does not; fresh-sample runs resume exactly; bad input is
-// one line and exit 2.
+// parity logs, summarizes and plots its drop and hidden progress (that the drop is abrupt and
+// the hidden progress first: claims/sparse-parity.toml); multitask runs log and plot every
+// subtask (their published behaviour: claims/multitask-parity.toml); fresh-sample runs resume
+// exactly; bad input is one line and exit 2. (Induction heads: claims/induction-heads.toml and
+// tests/slow.)
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,7 +16,9 @@ using namespace gradscope_it;
 
 namespace {
 
-TEST_F(Cli, ParityDropsAbruptlyAfterTheRelevantShareMoves) {
+// That the drop is abrupt and the relevant share moves first are claims
+// (claims/sparse-parity.toml, reproduce.ci); here the run's summary, plot and show.
+TEST_F(Cli, ParityRunSummarizesAndPlotsItsDropAndHiddenProgress) {
   const fs::path out = dir_ / "parity";
   const Result r =
       run("run " + kExamples + "parity-n20-k3.toml train.steps=4000 --out " + out.string());
@@ -27,9 +30,7 @@ TEST_F(Cli, ParityDropsAbruptlyAfterTheRelevantShareMoves) {
   ASSERT_TRUE(loss["step"].is_number()) << loss;
   EXPECT_NEAR(loss["from"].get<double>(), 1.0, 0.1);  // the hinge loss at chance
   EXPECT_LT(loss["to"].get<double>(), 0.05);
-  EXPECT_TRUE(loss["abrupt"].get<bool>()) << loss;
   EXPECT_GT(loss["onset_step"].get<int64_t>(), 500);  // a plateau first
-  EXPECT_LT(share["onset_step"].get<int64_t>(), loss["onset_step"].get<int64_t>()) << s;
   EXPECT_GE(s["final"]["test_acc"].get<double>(), 0.99);
   EXPECT_NEAR(share["from"].get<double>(), 3.0 / 20, 0.01);  // k / n at the start
   const Result p = run("plot " + out.string());
