@@ -219,6 +219,30 @@ def test_bad_input_is_refused_in_one_line(root, tmp_path, args, words):
     assert r.returncode != 0 and "nowhere" in r.stderr
 
 
+@pytest.mark.parametrize("run, step, setting, words", [
+    ("nanda", 100, "inside.neurons=8", "neurons.npy holds the 16 neurons"),
+    ("ind", 40, "inside.sequences=4", "other inside settings"),
+])
+def test_gradscope_inside_refuses_settings_that_change_the_frames_layout(root, tmp_path, run, step,
+                                                                         setting, words):
+    """Frames already taken fix the windows, examples and neurons: other settings are refused
+    before anything is written (nanda's step 100 has no frame yet, so one would be)."""
+    run_dir = tmp_path / run
+    if run == "nanda":
+        shutil.copytree(root / "nanda", run_dir)
+    else:
+        gradscope("run", EXAMPLES / "induction-2layer.toml", "train.steps=40",
+                  "probe.inside=true", "inside.every=40",
+                  "--out", run_dir)
+    before = sorted(p.name for p in (run_dir / "inside").iterdir())
+    index = (run_dir / "inside" / "inside.json").read_bytes()
+    r = gradscope("inside", run_dir, "--steps", str(step), setting, check=False)
+    assert r.returncode == 2
+    assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert sorted(p.name for p in (run_dir / "inside").iterdir()) == before
+    assert (run_dir / "inside" / "inside.json").read_bytes() == index
+
+
 def test_on_the_emulated_device_frames_read_the_parameters_of_their_step(tmp_path):
     """The frames come from the host copy of a device run's parameters, downloaded at each frame:
     the last frame equals a recomputation from the last checkpoint, and the metrics are those of

@@ -273,6 +273,11 @@ typename InsideProbe<T>::Pass InsideProbe<T>::run_pass(Tape<T>& host) {
       if (neurons_.empty()) {
         neurons_ = evenly_spaced(neuron_width_, wanted_);
         neurons_chosen_ = "evenly spaced over the layer";
+      } else if (int64_t(neurons_.size()) != std::min(wanted_, neuron_width_)) {
+        throw ConfigError(fmt::format(
+            "inside.neurons = {}: inside/neurons.npy holds the {} neurons of the frames taken "
+            "before; use {}, or take these into a copy of the run without inside/",
+            wanted_, neurons_.size(), neurons_.size()));
       }
     }
   }

@@ -83,6 +83,8 @@ class InsideProbe final : public ProbeMeasure<T> {
   // (gradscope inside: at the last checkpoint). No-op without neuron maps.
   void choose_neurons_by_activation(int64_t step, Tape<T>& host);
   bool has_neurons() const { return !neuron_hook_.empty(); }
+  // The frames' fixed layout, as inside/inside.json holds it.
+  nlohmann::ordered_json layout() const;
 
  private:
   struct Pass;  // what one forward pass over the probe inputs captured
@@ -91,7 +93,6 @@ class InsideProbe final : public ProbeMeasure<T> {
   void add_embedding(ParamStore<T>& ps, ProbeFiles& frame, nlohmann::ordered_json& info);
   void add_neurons(const Pass& pass, ProbeFiles& frame, nlohmann::ordered_json& info) const;
   void add_attention(const Pass& pass, ProbeFiles& frame, nlohmann::ordered_json& info) const;
-  nlohmann::ordered_json layout() const;
   void induction_targets(const Dataset& held_out);
   void window_text(const TextTaskConfig& t);  // window_text_ of a text task's windows
 

@@ -7,6 +7,7 @@
 #include "gradscope/probes/inside.h"
 #include "gradscope/run/experiment.h"
 #include "gradscope/run/training_state.h"
+#include "gradscope/rundir/files.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/spectra_files.h"
 
@@ -15,6 +16,25 @@ namespace gradscope {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Frames already in `folder` fix the layout (windows, examples, kept indices): settings that
+// would give the new frames another one are refused before anything is written. (The neurons
+// come from inside/neurons.npy; the probe refuses another inside.neurons at its first pass.)
+void check_same_layout(nlohmann::ordered_json now, const fs::path& folder) {
+  const fs::path index = folder / "inside.json";
+  if (!fs::exists(index)) return;
+  nlohmann::ordered_json before = nlohmann::ordered_json::parse(read_file(index));
+  for (nlohmann::ordered_json* j : {&now, &before}) {
+    j->erase("every");  // the training schedule, not what a frame holds
+    j->erase("neurons");
+  }
+  if (now != before)
+    throw ConfigError(fmt::format(
+        "inside.*: {} holds frames taken with other inside settings (their windows or examples "
+        "differ); use the settings of its frames, or take these into a copy of the run without "
+        "inside/",
+        folder.string()));
+}
 
 template <class T>
 int frames_at(const CheckpointMeasureRequest& r, const Config& config,
@@ -36,6 +56,7 @@ int frames_at(const CheckpointMeasureRequest& r, const Config& config,
     load(last);
     probe.choose_neurons_by_activation(last, tape);
   }
+  check_same_layout(probe.layout(), folder);
   int64_t taken = 0;
   for (int64_t s : steps) {
     if (fs::exists(folder / std::to_string(s) / "frame.json")) {

@@ -12,7 +12,8 @@
 namespace gradscope {
 
 // Takes and writes the frames; one line per step to `out`. Throws ConfigError on bad input (a key
-// other than inside.*, a step without a checkpoint, another device) before anything is written.
+// other than inside.*, a step without a checkpoint, another device, inside.* settings that would
+// give another layout than the frames already in RUN/inside) before anything is written.
 // Returns 0.
 int inside_over_checkpoints(const CheckpointMeasureRequest& request, std::FILE* out = stdout);
 
