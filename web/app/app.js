@@ -210,7 +210,8 @@
   function viridis(t) {
     const c = viridisRgb(t).map(Math.round);
     return `rgb(${c[0]},${c[1]},${c[2]})`;
-  }  function viridisRgb(t) {  // the ramp at t in [0, 1] as [r, g, b] (no string: the heatmaps' cells)
+  }
+  function viridisRgb(t) {  // the ramp at t in [0, 1] as [r, g, b] (no string: the heatmaps' cells)
     const stops = STYLE.ramp;
     const x = Math.max(0, Math.min(1, t)) * (stops.length - 1), i = Math.min(stops.length - 2, Math.floor(x));
     const f = x - i, a = stops[i], b = stops[i + 1];
@@ -854,7 +855,7 @@
         grid.append(h('div', { class: 'panel small' + (hd === focus ? ' focused' : '') }, h('h3', {}, `${headName(hd)} · induction ${scores[hd] !== undefined ? scores[hd].toFixed(2) : '—'}`), canvas));
       }
       // The chosen head at a readable size, each query's and key's token beside its row and column.
-      const cell = Math.max(10, Math.min(24, Math.floor(520 / T))), names = [...Array(T).keys()].map((i) => text ? text[i] : String(tokens[i]));
+      const cell = Math.max(10, Math.min(24, Math.floor(520 / T))), names = text || tokens.map(String);
       const large = pattern(focus, cell);
       large.id = 'attention-focus-canvas';
       const axis = (cls, style) => h('div', { class: cls }, names.map((nm) => h('span', { style }, nm)));
