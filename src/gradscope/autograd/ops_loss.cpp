@@ -9,10 +9,28 @@ namespace gradscope {
 
 // The cpu forms of kernels::CrossEntropyRows: a float row's exps four lanes at a time with
 // expf's bits (tensor/vector_exp.h: element for element std::exp), so the same numbers as the
-// kernel's loop; doubles row by row as the kernel.
+// kernel's loop; doubles row by row as the kernel. Float rows go four at a time: each row's
+// argmax and sum take the kernel's steps in the kernel's order, the four rows' steps interleaved
+// so that the sums' additions (each waiting on the one before) overlap.
 template <>
 void kernels::CrossEntropyRows<float>::cpu_range(int64_t b, int64_t e) const {
-  for (int64_t r = b; r < e; ++r) {
+  constexpr int kRows = 4;
+  int64_t r = b;
+  for (; r + kRows <= e; r += kRows) {
+    const float* xr = x + r * C;
+    int64_t arg[kRows] = {};
+    for (int64_t j = 1; j < C; ++j)
+      for (int q = 0; q < kRows; ++q)
+        if (xr[q * C + j] > xr[q * C + arg[q]]) arg[q] = j;
+    for (int q = 0; q < kRows; ++q) exp_minus(xr + q * C, xr[q * C + arg[q]], ex + (r + q) * C, C);
+    const float* er = ex + r * C;
+    double rest[kRows] = {};
+    for (int64_t j = 0; j < C; ++j)
+      for (int q = 0; q < kRows; ++q)
+        if (j != arg[q]) rest[q] += double(er[q * C + j]);
+    for (int q = 0; q < kRows; ++q) finish(r + q, arg[q], rest[q]);
+  }
+  for (; r < e; ++r) {
     const int64_t arg = argmax(r);
     exp_minus(x + r * C, x[r * C + arg], ex + r * C, C);
     finish(r, arg);

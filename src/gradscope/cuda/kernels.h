@@ -733,7 +733,7 @@ GS_HD inline double log_of(double x) {
 // underflow), rest = the sum of the others in double, inv[r] = 1 / (1 + rest) (the softmax is ex
 // * inv) and loss[r] = max + log1p(rest) - x[target] (log1p keeps losses near 1e-7 accurate).
 // The cpu form (autograd/ops_loss.cpp) takes a float row's exps four lanes at a time with
-// expf's bits (tensor/vector_exp.h).
+// expf's bits (tensor/vector_exp.h), and four rows' maxima and sums side by side.
 template <class T>
 struct CrossEntropyRows {
   const T* x;
@@ -755,6 +755,9 @@ struct CrossEntropyRows {
     double rest = 0;
     for (int64_t j = 0; j < C; ++j)
       if (j != arg) rest += double(er[j]);
+    finish(r, arg, rest);
+  }
+  GS_HD void finish(int64_t r, int64_t arg, double rest) const {  // from the others' sum
     inv[r] = 1.0 / (1.0 + rest);
     loss[r] = double(x[r * C + arg]) + ::log1p(rest) - double(x[r * C + target[r]]);
   }
@@ -793,15 +796,33 @@ struct CrossEntropyGrad {  // dx[r, j] (=|+=) g (ex inv - onehot), g = gout / N;
     const T d = term(r, j, double(gout[0]) / N);
     dx[i] = fresh ? d : T(dx[i] + d);
   }
-  void cpu_range(int64_t b, int64_t e) const {  // the cpu's form: row by row
+  // The cpu's form, row by row: term()'s bits, the target's column apart, so that the others'
+  // loops ((g inv) ex, as term() multiplies; minus 0.0 changes no value) vectorize. A double
+  // gradient added to (not fresh) keeps term()'s loop: there the compiler would fuse the product
+  // with the sum into one FMA, which rounds once where term() rounds twice.
+  void cpu_range(int64_t b, int64_t e) const {
     const double g = double(gout[0]) / N;
     for_row_pieces(b, e, C, [this, g](int64_t i, int64_t j0, int64_t m) {
-      const int64_t r = i / C;
-      if (fresh)
-        for (int64_t k = 0; k < m; ++k) dx[i + k] = term(r, j0 + k, g);
-      else
+      const int64_t r = i / C, t = target[r] - j0;  // the target's column in this piece
+      if (!fresh && !std::is_same_v<T, float>) {
         for (int64_t k = 0; k < m; ++k) dx[i + k] += term(r, j0 + k, g);
+        return;
+      }
+      const int64_t split = t >= 0 && t < m ? t : m;
+      others(ex + i, g * inv[r], dx + i, split);
+      if (split < m) {  // the target: term()'s product rounded before the subtraction, as there
+        const volatile double product = g * inv[r] * double(ex[i + t]);  // no fused FMA
+        const T d = static_cast<T>(product - g);
+        dx[i + t] = fresh ? d : T(dx[i + t] + d);
+        others(ex + i + t + 1, g * inv[r], dx + i + t + 1, m - t - 1);
+      }
     });
+  }
+  void others(const T* __restrict e, double gi, T* __restrict d, int64_t m) const {
+    if (fresh)
+      for (int64_t k = 0; k < m; ++k) d[k] = static_cast<T>(gi * double(e[k]));
+    else  // float: the product rounds to float before the float sum
+      for (int64_t k = 0; k < m; ++k) d[k] = T(d[k] + static_cast<T>(gi * double(e[k])));
   }
 };
 
