@@ -3,8 +3,9 @@
 written in PyTorch (devinterp's update, run/llc.h's conventions), on the same weights, data and
 settings, timed on the same machine.
 
-Usage: PYTHONPATH=build/python llc_peer.py BUILD_DIR [--model pair|nanda] [--threads 1]
-       [--chains 4] [--draws 200] [--step-size 1e-5] [--localization 100] [--steps 2000]
+Usage: PYTHONPATH=build/python llc_peer.py BUILD_DIR [--model pair|nanda] [--threads 1[,2...]]
+       [--rounds 1] [--chains 4] [--draws 200] [--step-size 1e-5] [--localization 100]
+       [--steps 2000]
 Trains examples/pair-mlp.toml (or nanda-grokking.toml) for --steps steps (a checkpoint at the end),
 then estimates the LLC there both ways: full-batch SGLD, n beta = n / log n of the training pairs
 (911 for pair-mlp, 3,830 for nanda). The PyTorch side reads gradscope's checkpoint
@@ -12,36 +13,43 @@ then estimates the LLC there both ways: full-batch SGLD, n beta = n / log n of t
 pair-mlp PAIR's cross-entropy / 67 in the factored form of bench/compare's pair-mlp peer, for nanda
 the cross-entropy of the same decoder written functionally on gradscope's weights. Both
 sides print L_n(w*), which agree when the two models are the same.
-Prints each side's estimate (mean and std over chains) and seconds per estimate, and their ratio.
-The chains' noise differs between the two (each its own generator): the estimates agree within
-their chains' spread, not bit for bit.
+Each side is timed at every thread count of --threads, the two interleaved, --rounds times (gradscope
+spreads the chains over its threads, each chain computed as alone; PyTorch uses its threads inside
+each op, and at counts above 1 is also timed with its chains spread over that many one-thread
+processes, as devinterp's `cores` spreads them). Prints each side's estimate (mean and std over
+chains), the median seconds per estimate in each way with the range over rounds, and the ratio of
+the two sides' best medians.
+The chains' noise differs between the two (each its own generator; PyTorch's chain c seeds its
+own with c): the estimates agree within their chains' spread, not bit for bit.
 """
 import argparse
 import math
+import multiprocessing
 import os
 import re
+import shutil
 import subprocess
-import sys
 import tempfile
 import time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("build")
 ap.add_argument("--model", choices=["pair", "nanda"], default="pair")
-ap.add_argument("--threads", type=int, default=1)
+ap.add_argument("--threads", default="1", help="comma-separated thread counts, e.g. 1,2")
+ap.add_argument("--rounds", type=int, default=1)
 ap.add_argument("--chains", type=int, default=4)
 ap.add_argument("--draws", type=int, default=200)
 ap.add_argument("--step-size", type=float, default=1e-5)
 ap.add_argument("--localization", type=float, default=100.0)
 ap.add_argument("--steps", type=int, default=2000)
 a = ap.parse_args()
-os.environ.setdefault("OMP_NUM_THREADS", str(a.threads))
+THREADS = [int(t) for t in a.threads.split(",")]
+os.environ.setdefault("OMP_NUM_THREADS", str(max(THREADS)))
 
 import torch  # noqa: E402  (after the thread settings)
 
 import gradscope as gs  # noqa: E402
 
-torch.set_num_threads(a.threads)
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLE = os.path.join(HERE, "..", "..", "examples",
                        "pair-mlp.toml" if a.model == "pair" else "nanda-grokking.toml")
@@ -83,9 +91,10 @@ def nanda_loss(w, x, y, heads=4):
     return [w[k] for k in NANDA], loss_of
 
 
-def torch_llc(run_dir):
-    """PyTorch SGLD chains from the run's last checkpoint; (per-chain lambda-hat, L_n(w*),
-    seconds)."""
+def torch_llc(run_dir, chains, threads):
+    """PyTorch SGLD chains `chains` (indices) from the run's last checkpoint on `threads` threads,
+    chain c's noise from a generator seeded c; (per-chain lambda-hat, L_n(w*), seconds)."""
+    torch.set_num_threads(threads)
     w = {k: torch.tensor(v, dtype=torch.float32) for k, v in gs.Run(run_dir).params().items()}
     data = gs.task_data(EXAMPLE)
     x = torch.tensor(data["x_train"], dtype=torch.long)
@@ -99,9 +108,9 @@ def torch_llc(run_dir):
     t0 = time.perf_counter()
     with torch.no_grad():
         init = float(loss_of(*star))
-    gen = torch.Generator().manual_seed(0)
     out = []
-    for _ in range(a.chains):
+    for chain in chains:
+        gen = torch.Generator().manual_seed(chain)
         params = [s.clone().requires_grad_(True) for s in star]
         total = 0.0
         for _ in range(a.draws):
@@ -116,40 +125,81 @@ def torch_llc(run_dir):
     return out, init, time.perf_counter() - t0
 
 
+def torch_llc_processes(run_dir, procs):
+    """The chains spread over `procs` processes of one thread each, as devinterp's `cores` runs
+    them; seconds from the first chain's start to the last one's end in the slowest process (each
+    process's start and loading not counted, as gradscope's are not)."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(procs) as pool:
+        parts = pool.starmap(torch_llc, [(run_dir, list(range(p, a.chains, procs)), 1)
+                                         for p in range(procs)])
+    return [v for part in parts for v in part[0]], max(part[2] for part in parts)
+
 def summary(xs):
     m = sum(xs) / len(xs)
     s = (sum((v - m) ** 2 for v in xs) / (len(xs) - 1)) ** 0.5 if len(xs) > 1 else float("nan")
     return m, s
 
 
+def gradscope_llc(run_dir, threads):
+    """`gradscope llc` at the run's last checkpoint on `threads` threads: (the estimate's line,
+    seconds for the chains as the command reports them, seconds for the whole command)."""
+    llc_dir = os.path.join(run_dir, "llc")
+    if os.path.isdir(llc_dir):
+        shutil.rmtree(llc_dir)  # estimated afresh every time
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [BINARY, "--threads", str(threads), "llc", run_dir, "--steps", "last",
+         f"llc.chains={a.chains}", f"llc.draws={a.draws}", f"llc.step_size={a.step_size}",
+         f"llc.localization={a.localization}"], check=True, capture_output=True, text=True)
+    whole = time.perf_counter() - t0
+    line = next(l for l in done.stdout.splitlines() if ": llc " in l)
+    return line, float(re.search(r", ([0-9.]+) s$", line)[1]), whole
+
+
+def median(xs):
+    xs = sorted(xs)
+    return (xs[(len(xs) - 1) // 2] + xs[len(xs) // 2]) / 2
+
+
 def main():
+    ours, whole, theirs, procs = ({t: [] for t in THREADS} for _ in range(4))
     with tempfile.TemporaryDirectory(prefix="gradscope-llc-") as tmp:
         run_dir = os.path.join(tmp, a.model)
         subprocess.run([BINARY, "--threads", "2", "run", EXAMPLE, f"train.steps={a.steps}",
                         f'train.checkpoint_steps="every:{a.steps}"', "probe.spectra=false",
                         "--out", run_dir], check=True, stdout=subprocess.DEVNULL)
-        t0 = time.perf_counter()
-        done = subprocess.run(
-            [BINARY, "--threads", str(a.threads), "llc", run_dir, "--steps", "last",
-             f"llc.chains={a.chains}", f"llc.draws={a.draws}", f"llc.step_size={a.step_size}",
-             f"llc.localization={a.localization}"], check=True, capture_output=True, text=True)
-        ours = time.perf_counter() - t0
-        line = next(l for l in done.stdout.splitlines() if ": llc " in l)
-        m = re.search(r": llc (\S+) \+- (\S+)", line)
-        chains = float(re.search(r", ([0-9.]+) s$", line)[1])  # the estimate alone
-        theirs, init, seconds = torch_llc(run_dir)
-        ours_init = float(re.search(r"L_n\(w\*\) (\S+),", line)[1])
-    tm, ts = summary(theirs)
+        for _ in range(a.rounds):
+            for t in THREADS:
+                line, chains, command = gradscope_llc(run_dir, t)
+                ours[t].append(chains)
+                whole[t].append(command)
+                estimates, init, seconds = torch_llc(run_dir, range(a.chains), t)
+                theirs[t].append(seconds)
+                if t > 1:
+                    procs[t].append(torch_llc_processes(run_dir, t)[1])
+    m = re.search(r": llc (\S+) \+- (\S+)", line)
+    ours_init = float(re.search(r"L_n\(w\*\) (\S+),", line)[1])
+    tm, ts = summary(estimates)
     print(f"{a.model} at step {a.steps}, {a.chains} chains x {a.draws} draws, step size "
-          f"{a.step_size}, localization {a.localization}, {a.threads} thread(s)")
-    print(f"gradscope llc: {float(m[1]):.4g} +- {float(m[2]):.2g}, {chains:.2f} s for the chains "
-          f"({ours:.2f} s for the whole command: start, data, model, checkpoint)")
-    print(f"PyTorch SGLD:  {tm:.4g} +- {ts:.2g}, {seconds:.2f} s (the chains alone)")
+          f"{a.step_size}, localization {a.localization}, {a.rounds} round(s)")
+    print(f"gradscope llc: {float(m[1]):.4g} +- {float(m[2]):.2g}")
+    print(f"PyTorch SGLD:  {tm:.4g} +- {ts:.2g}")
     print(f"L_n(w*): gradscope {ours_init:.6g}, PyTorch {init:.6g}")
-    print(f"ratio: {seconds / chains:.2f}x on the chains ({seconds / ours:.2f}x against the whole "
-          "command)")
-    if done.stderr:
-        sys.stderr.write(done.stderr)
+    span = lambda xs: f"{median(xs):.2f} s ({min(xs):.2f}-{max(xs):.2f})"
+    for t in THREADS:
+        line = (f"{t} thread(s): gradscope {span(ours[t])} for the chains, {span(whole[t])} for "
+                f"the whole command (start, data, model, checkpoint); PyTorch {span(theirs[t])}")
+        if t > 1:
+            line += f", its chains over {t} one-thread processes {span(procs[t])}"
+        print(line)
+    best_ours = min(THREADS, key=lambda t: median(ours[t]))
+    peers = [(median(theirs[t]), f"{t} thread(s)") for t in THREADS]
+    peers += [(median(procs[t]), f"{t} processes") for t in THREADS if t > 1]
+    best, how = min(peers)
+    print(f"ratio at each side's best (gradscope {best_ours} thread(s), PyTorch {how}): "
+          f"{best / median(ours[best_ours]):.2f}x on the chains "
+          f"({best / median(whole[best_ours]):.2f}x against the whole command)")
 
 
 if __name__ == "__main__":

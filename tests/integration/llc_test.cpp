@@ -246,12 +246,13 @@ TEST_F(Llc, ProbesDuringTrainingMeasureWithoutChangingTheRun) {
   EXPECT_EQ(s["hessian"]["last"]["value"].get<double>(), last_top) << s;
   EXPECT_DOUBLE_EQ(s["hessian"]["last"]["over_2_over_lr"].get<double>(), last_top * last_lr / 2);
 
-  // The commands at the last checkpoint of a copy without the folders: the same numbers.
+  // The commands at the last checkpoint of a copy without the folders: the same numbers, the
+  // LLC's chains spread over two threads (each chain computed as alone).
   const fs::path copy = dir_ / "copy";
   fs::copy(probed, copy, fs::copy_options::recursive);
   fs::remove_all(copy / "llc");
   fs::remove_all(copy / "hessian");
-  ASSERT_EQ(run("llc " + copy.string() + " --steps last").code, 0);
+  ASSERT_EQ(run("--threads 2 llc " + copy.string() + " --steps last").code, 0);
   ASSERT_EQ(run("hessian " + copy.string() + " --steps last").code, 0);
   EXPECT_EQ(last_row(copy / "llc", "llc.npy"), last_row(probed / "llc", "llc.npy"));
   EXPECT_EQ(slurp(copy / "llc" / "trace_00000100.npy"),
@@ -270,9 +271,9 @@ TEST_F(Llc, ProbesDuringTrainingMeasureWithoutChangingTheRun) {
   EXPECT_NE(run("hessian " + probed.string() + " --steps 50").out.find("measured before"),
             std::string::npos);
 
-  // Half the run, then resumed to its end.
+  // Half the run, then resumed to its end on two threads (the probe's chains spread over them).
   ASSERT_EQ(run(run_args + probes + "train.steps=50 --out " + half.string()).code, 0);
-  ASSERT_EQ(run("run --resume " + half.string() + " train.steps=100").code, 0);
+  ASSERT_EQ(run("--threads 2 run --resume " + half.string() + " train.steps=100").code, 0);
   for (const char* folder : {"llc", "hessian"})
     for (const auto& f : fs::directory_iterator(probed / folder))
       EXPECT_EQ(slurp(f.path()), slurp(half / folder / f.path().filename())) << f.path();

@@ -88,16 +88,15 @@ template <class T>
 class LlcProbe final : public ProbeMeasure<T> {
  public:
   LlcProbe(Model<T>&, const Config& c, const TaskData&)
-      : x_(fixed_set_experiment<T>(
-            side_config(c, std::is_same_v<T, double> ? "float64" : "float32"))),
+      : chains_(side_config(c, std::is_same_v<T, double> ? "float64" : "float32")),
         c_(llc_options(c)),
         rows_(llc_columns(c_)) {
-    nbeta_ = llc_nbeta(c_, x_->data.train.size(), how_);
+    nbeta_ = llc_nbeta(c_, chains_.experiment().data.train.size(), how_);
   }
   std::vector<std::string> metric_names() const override { return {"llc.mean", "llc.std"}; }
   std::vector<double> measure(int64_t step, ParamStore<T>& params, Tape<T>&) override {
-    copy_values(params, x_->model->params());
-    const LlcEstimate e = estimate_llc(*x_, c_);
+    copy_values(params, chains_.experiment().model->params());
+    const LlcEstimate e = chains_.estimate(c_);
     for (const std::string& w : e.warnings)
       fmt::print(stderr, "gradscope: warning: probe.llc at step {}: {}\n", step, w);
     rows_.set(step, llc_row(e));
@@ -128,7 +127,7 @@ class LlcProbe final : public ProbeMeasure<T> {
   static std::string trace_name(int64_t step) {
     return rundir::llc_trace_file("", step).filename().string();
   }
-  std::unique_ptr<Experiment<T>> x_;  // the probe's own model, on the cpu
+  LlcChains<T> chains_;  // the probe's own models, on the cpu
   LlcConfig c_;
   StepRows rows_;
   std::map<int64_t, std::string> traces_;  // step -> trace_<step>.npy

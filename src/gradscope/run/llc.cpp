@@ -5,13 +5,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <numeric>
 
 #include "gradscope/run/batches.h"
+#include "gradscope/run/checkpoint_measures.h"
 #include "gradscope/run/steps.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/tensor/npy.h"
 #include "gradscope/tensor/rng.h"
+#include "gradscope/tensor/threads.h"
 
 namespace gradscope {
 namespace {
@@ -126,13 +129,111 @@ double llc_nbeta(const LlcConfig& c, int64_t n, std::string& how) {
   return double(of) / std::log(double(of));
 }
 
+namespace {
+
+// One chain's draws and what they say, kept until every chain has run (then read in chain order).
+struct ChainOutcome {
+  std::vector<double> trace;  // [draws] (NaN after a divergence)
+  double llc = NAN;
+  std::string diverged;  // the warning, when it diverged
+};
+
+// What every chain of one estimate reads: the settings, w*, n beta, L_n(w*) and the parameter
+// count (a chain whose n beta (L - L_n(w*)) passes 100 d has diverged).
 template <class T>
-LlcEstimate estimate_llc(Experiment<T>& x, const LlcConfig& c) {
+struct ChainInputs {
+  const LlcConfig& c;
+  const std::vector<T>& w_star;
+  double nbeta, init_loss;
+  int64_t d;
+};
+
+// The chains one thread runs: its model, the full-batch step on it, its minibatches, its noise
+// buffer.
+template <class T>
+class ChainRunner {
+ public:
+  ChainRunner(Experiment<T>& x, const LlcConfig& c)
+      : x_(x),
+        steps_(x, x.data.train.size()),
+        batches_(x.data, c.batch_size, static_cast<uint64_t>(c.seed)) {}
+
+  // Chain `chain` from w*: its noise is Rng(seed, "llc").substream(chain), its minibatches those
+  // of steps chain * S ... (S its SGLD steps).
+  ChainOutcome run(int64_t chain, const ChainInputs<T>& in) {
+    const LlcConfig& c = in.c;
+    ParamStore<T>& ps = x_.model->params();
+    std::copy(in.w_star.begin(), in.w_star.end(), ps.values().begin());
+    Rng noise = Rng(static_cast<uint64_t>(c.seed), "llc").substream(static_cast<uint64_t>(chain));
+    const int64_t total = c.burn_in + c.draws * c.draw_every;  // SGLD steps of a chain
+    ChainOutcome o;
+    o.trace.assign(static_cast<size_t>(c.draws), NAN);
+    for (int64_t i = 0; i < total; ++i) {
+      const double loss = batches_.full() ? steps_.gradient(Examples{}, true)
+                                          : steps_.gradient(batches_.at(chain * total + i), false);
+      if (!std::isfinite(loss) || in.nbeta * (loss - in.init_loss) > 100.0 * double(in.d)) {
+        o.diverged = fmt::format(
+            "chain {} diverged at SGLD step {} (loss {:.4g}): lower llc.step_size", chain, i, loss);
+        o.trace.assign(o.trace.size(), NAN);
+        break;
+      }
+      const int64_t after = i - c.burn_in;
+      if (after >= 0 && after % c.draw_every == 0) o.trace[after / c.draw_every] = loss;
+      sgld_update(ps, in.w_star, c.step_size, in.nbeta, c.localization, noise, z_);
+    }
+    const double mean = std::accumulate(o.trace.begin(), o.trace.end(), 0.0) / double(c.draws);
+    o.llc = in.nbeta * (mean - in.init_loss);
+    return o;
+  }
+
+ private:
+  Experiment<T>& x_;
+  Steps<T> steps_;
+  Batches batches_;
+  std::vector<double> z_;
+};
+
+// Runs chain i of [0, chains) as run(i) on runners[t], thread t of up to runners.size() threads,
+// each thread's kernels alone; the first exception a chain throws is rethrown after all stop.
+template <class T>
+std::vector<ChainOutcome> run_chains(std::vector<std::unique_ptr<ChainRunner<T>>>& runners,
+                                     const ChainInputs<T>& in) {
+  const int64_t chains = in.c.chains;
+  std::vector<ChainOutcome> out(static_cast<size_t>(chains));
+  if (runners.size() == 1) {
+    for (int64_t i = 0; i < chains; ++i) out[i] = runners[0]->run(i, in);
+    return out;
+  }
+  std::vector<std::exception_ptr> failed(static_cast<size_t>(chains));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(static_cast <int>(runners.size()))
+  for (int64_t i = 0; i < chains; ++i) {
+    const ThreadsHere alone(1);
+    try {
+      out[i] = runners[omp_get_thread_num()]->run(i, in);
+    } catch (...) {
+      failed[i] = std::current_exception();
+    }
+  }
+  for (const std::exception_ptr& f : failed)
+    if (f) std::rethrow_exception(f);
+  return out;
+}
+
+}  // namespace
+
+template <class T>
+LlcChains<T>::LlcChains(const Config& config) {
+  const int64_t threads = std::clamp<int64_t>(num_threads(), 1, llc_options(config).chains);
+  for (int64_t t = 0; t < threads; ++t) models_.push_back(fixed_set_experiment<T>(config));
+}
+
+template <class T>
+LlcChains<T>::~LlcChains() = default;
+
+template <class T>
+LlcEstimate LlcChains<T>::estimate(const LlcConfig& c) {
+  Experiment<T>& x = experiment();
   if (x.context) throw ConfigError("gradscope llc runs on the cpu (device = cpu)");
-  if (x.data.sample)
-    throw ConfigError(
-        "the task draws fresh samples every step; the LLC needs a fixed training set (build the "
-        "experiment with fixed_set_experiment)");
   ParamStore<T>& ps = x.model->params();
   const std::vector<T> w_star(ps.values().begin(), ps.values().end());
   const int64_t n = x.data.train.size();
@@ -140,49 +241,38 @@ LlcEstimate estimate_llc(Experiment<T>& x, const LlcConfig& c) {
   e.nbeta = llc_nbeta(c, n, e.nbeta_how);
   int64_t d = 0;  // parameters
   for (const ParamInfo& p : ps.params()) d += p.shape.numel();
-  Batches batches(x.data, c.batch_size, static_cast<uint64_t>(c.seed));
-  Steps<T> steps(x, n);  // the full batch, the largest of its steps
-  e.init_loss = steps.gradient(Examples{}, true);
-  const int64_t total = c.burn_in + c.draws * c.draw_every;  // SGLD steps of a chain
-  std::vector<double> z;
-  for (int64_t chain = 0; chain < c.chains; ++chain) {
-    std::copy(w_star.begin(), w_star.end(), ps.values().begin());
-    Rng noise = Rng(static_cast<uint64_t>(c.seed), "llc").substream(static_cast<uint64_t>(chain));
-    std::vector<double> trace(static_cast<size_t>(c.draws), NAN);
-    for (int64_t i = 0; i < total; ++i) {
-      const double loss = batches.full() ? steps.gradient(Examples{}, true)
-                                         : steps.gradient(batches.at(chain * total + i), false);
-      if (!std::isfinite(loss) || e.nbeta * (loss - e.init_loss) > 100.0 * double(d)) {
-        e.warnings.push_back(
-            fmt::format("chain {} diverged at SGLD step {} (loss {:.4g}): lower llc.step_size",
-                        chain, i, loss));
-        trace.assign(trace.size(), NAN);
-        ++e.diverged;
-        break;
-      }
-      const int64_t after = i - c.burn_in;
-      if (after >= 0 && after % c.draw_every == 0) trace[after / c.draw_every] = loss;
-      sgld_update(ps, w_star, c.step_size, e.nbeta, c.localization, noise, z);
+  e.init_loss = Steps<T>(x, n).gradient(Examples{}, true);
+  const size_t threads = std::min<size_t>(
+      models_.size(), static_cast<size_t>(std::clamp<int64_t>(num_threads(), 1, c.chains)));
+  std::vector<std::unique_ptr<ChainRunner<T>>> runners;
+  for (size_t t = 0; t < threads; ++t)
+    runners.push_back(std::make_unique<ChainRunner<T>>(*models_[t], c));
+  const std::vector<ChainOutcome> chains =
+      run_chains(runners, {c, w_star, e.nbeta, e.init_loss, d});
+  std::copy(w_star.begin(), w_star.end(), ps.values().begin());
+  for (size_t chain = 0; chain < chains.size(); ++chain) {
+    const ChainOutcome& o = chains[chain];
+    if (!o.diverged.empty()) {
+      e.warnings.push_back(o.diverged);
+      ++e.diverged;
     }
-    const double mean = std::accumulate(trace.begin(), trace.end(), 0.0) / double(c.draws);
-    e.llc.push_back(e.nbeta * (mean - e.init_loss));
-    if (std::isfinite(e.llc.back()) && e.llc.back() < 0) {
+    e.llc.push_back(o.llc);
+    if (std::isfinite(o.llc) && o.llc < 0) {
       ++e.negative;
       e.warnings.push_back(fmt::format(
           "chain {}: lambda-hat {:.4g} < 0: w* is not a local minimum of the loss (train longer, "
           "or raise llc.localization)",
-          chain, e.llc.back()));
+          chain, o.llc));
     }
-    if (std::isfinite(e.llc.back()) && !chain_settled(trace)) {
+    if (std::isfinite(o.llc) && !chain_settled(o.trace)) {
       ++e.unsettled;
       e.warnings.push_back(fmt::format(
           "chain {} has not settled: its last half of draws still trends (slope beyond 4 standard "
           "errors; more llc.burn_in or llc.draws, or another llc.step_size)",
           chain));
     }
-    e.traces.push_back(std::move(trace));
+    e.traces.push_back(o.trace);
   }
-  std::copy(w_star.begin(), w_star.end(), ps.values().begin());
   std::vector<double> ok;
   for (double v : e.llc)
     if (std::isfinite(v)) ok.push_back(v);
@@ -193,7 +283,7 @@ LlcEstimate estimate_llc(Experiment<T>& x, const LlcConfig& c) {
   return e;
 }
 
-template LlcEstimate estimate_llc(Experiment<float>&, const LlcConfig&);
-template LlcEstimate estimate_llc(Experiment<double>&, const LlcConfig&);
+template class LlcChains<float>;
+template class LlcChains<double>;
 
 }  // namespace gradscope

@@ -12,10 +12,14 @@
 // The chains' noise is Rng(llc.seed, "llc").substream(chain), two normals per counter at vector
 // speed (Rng::fill_normal_pairs, in double); chain c's minibatches are those of
 // steps c * S ... of Batches(train, llc.batch_size, llc.seed), S the steps per chain. The padding
-// between parameters stays zero. It runs on the cpu backend, in the run's precision.
+// between parameters stays zero. It runs on the cpu backend, in the run's precision. The chains
+// are independent copies of one model: they spread over the threads, each chain alone on one
+// thread with a model of its own, so every chain computes exactly what it computes alone and an
+// estimate is the same at any --threads.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -57,11 +61,26 @@ struct LlcEstimate {
   int diverged = 0, unsettled = 0, negative = 0;  // how many chains of each
 };
 
-// Estimates the LLC at the experiment's current parameters (w*, e.g. a checkpoint's), leaving
-// them as they were. The experiment must be on the cpu, with a fixed training set (a streamed
-// task's stream dropped: fixed_set_experiment in run/checkpoint_measures.h).
+// The models an estimate's chains run on, one for each thread it may use (num_threads() when it
+// is built, tensor/threads.h, at most llc.chains), all built from one config (on the cpu; a
+// streamed task's stream dropped: fixed_set_experiment in run/checkpoint_measures.h).
+// experiment() holds w*: load the checkpoint (or copy the run's parameters) there. estimate()
+// spreads the chains over those models' threads (fewer where num_threads() is smaller then, e.g.
+// in a replica group's worker).
 template <class T>
-LlcEstimate estimate_llc(Experiment<T>& x, const LlcConfig& c);
+class LlcChains {
+ public:
+  explicit LlcChains(const Config& config);
+  ~LlcChains();
+  LlcChains(const LlcChains&) = delete;
+  LlcChains& operator=(const LlcChains&) = delete;
+  Experiment<T>& experiment() { return *models_[0]; }
+  // Estimates the LLC at experiment()'s parameters, leaving them as they were.
+  LlcEstimate estimate(const LlcConfig& c);
+
+ private:
+  std::vector<std::unique_ptr<Experiment<T>>> models_;  // [threads], [0] holds w*
+};
 
 // llc/settings.json: the settings, the n beta used and how it was set (gradscope llc and
 // probe.llc write the same, so either skips the other's steps).

@@ -26,9 +26,10 @@ int estimate_at_steps(const CheckpointMeasureRequest& r, const Config& config, s
                       std::FILE* err) {
   const std::vector<int64_t> steps = chosen_checkpoint_steps(r.run, r.steps);
   const LlcConfig c = llc_options(config);
-  const auto x = fixed_set_experiment<T>(config);
+  LlcChains<T> chains(config);
+  Experiment<T>& x = chains.experiment();
   std::string how;
-  const double nbeta = llc_nbeta(c, x->data.train.size(), how);
+  const double nbeta = llc_nbeta(c, x.data.train.size(), how);
   StepTable table(rundir::llc_dir(r.run), llc_settings(c, nbeta, how), llc_columns(c), out);
   fmt::print(out,
              "gradscope llc {}: {} chains x {} draws (burn-in {}, every {}), step size {}, "
@@ -40,10 +41,10 @@ int estimate_at_steps(const CheckpointMeasureRequest& r, const Config& config, s
       fmt::print(out, "step {}: estimated before (llc/)\n", s);
       continue;
     }
-    restore_training_state(rundir::checkpoint_file(r.run, s), x->optim, x->model->params(),
-                           *x->optimizer);
+    restore_training_state(rundir::checkpoint_file(r.run, s), x.optim, x.model->params(),
+                           *x.optimizer);
     const auto t0 = std::chrono::steady_clock::now();
-    const LlcEstimate e = estimate_llc(*x, c);
+    const LlcEstimate e = chains.estimate(c);
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
     for (const std::string& w : e.warnings)
       fmt::print(err, "gradscope: warning: step {}: {}\n", s, w);
@@ -83,11 +84,12 @@ int calibrate_at_step(const CheckpointMeasureRequest& r, const Config& config, s
     throw ConfigError("--calibrate --steps " + r.steps +
                       ": calibration maps one checkpoint (valid: last, or one step)");
   const LlcConfig c = llc_options(config);
-  const auto x = fixed_set_experiment<T>(config);
-  restore_training_state(rundir::checkpoint_file(r.run, steps[0]), x->optim, x->model->params(),
-                         *x->optimizer);
+  LlcChains<T> chains(config);
+  Experiment<T>& x = chains.experiment();
+  restore_training_state(rundir::checkpoint_file(r.run, steps[0]), x.optim, x.model->params(),
+                         *x.optimizer);
   std::string how;
-  const double nbeta = llc_nbeta(c, x->data.train.size(), how);
+  const double nbeta = llc_nbeta(c, x.data.train.size(), how);
   fmt::print(
       out,
       "gradscope llc {} --calibrate at step {}: {} chains x {} draws (burn-in {}, every {}), "
@@ -108,7 +110,7 @@ int calibrate_at_step(const CheckpointMeasureRequest& r, const Config& config, s
       LlcConfig cc = c;
       cc.step_size = fs * c.step_size;
       cc.nbeta = fb * nbeta;
-      const LlcEstimate e = estimate_llc(*x, cc);
+      const LlcEstimate e = chains.estimate(cc);
       const bool ok = e.diverged == 0 && e.unsettled == 0 && e.negative == 0;
       stable += ok;
       line += fmt::format(" | {:>24}", calibration_cell(e));
