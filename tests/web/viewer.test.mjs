@@ -108,6 +108,8 @@ test('hovering a chart shows the values under the cursor', async () => {
     return v.length && v.every((t) => /^[-0-9.e+]+$/.test(t)) ? v : null;
   }, 5000);
   assert.ok(shown.length >= 2, 'train and test loss values');
+  // A finished run's status: its state and rows, no progress line (and no "null" in its place).
+  assert.match(await page.textContent('#status'), /^complete · \d+ rows logged$/);
   assert.match(await page.textContent('.chart[data-title="Loss"] .u-legend .u-series:first-child .u-value'), /^\d+$/);
 });
 

@@ -422,8 +422,9 @@
         Object.entries(run.config).map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', {}, JSON.stringify(v)))))));
     let drawn;
     function renderStatus() {
-      status.replaceChildren(h('span', { class: 'state ' + run.state }, run.state), ' ',
-        progressLine(run.progress), ' · ', h('span', { class: 'muted', id: 'rows' }, `${metrics.rows} rows logged`));
+      const progress = progressLine(run.progress);  // none once the run has finished
+      status.replaceChildren(h('span', { class: 'state ' + run.state }, run.state),
+        ...(progress ? [' ', progress] : []), ' · ', h('span', { class: 'muted', id: 'rows' }, `${metrics.rows} rows logged`));
     }
     function render() {
       cleanupCharts();
