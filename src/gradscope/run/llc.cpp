@@ -205,7 +205,8 @@ std::vector<ChainOutcome> run_chains(std::vector<std::unique_ptr<ChainRunner<T>>
     return out;
   }
   std::vector<std::exception_ptr> failed(static_cast<size_t>(chains));
-#pragma omp parallel for schedule(dynamic, 1) num_threads(static_cast <int>(runners.size()))
+  const int threads = static_cast<int>(runners.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (int64_t i = 0; i < chains; ++i) {
     const ThreadsHere alone(1);
     try {
