@@ -135,6 +135,7 @@ def torch_llc_processes(run_dir, procs):
                                          for p in range(procs)])
     return [v for part in parts for v in part[0]], max(part[2] for part in parts)
 
+
 def summary(xs):
     m = sum(xs) / len(xs)
     s = (sum((v - m) ** 2 for v in xs) / (len(xs) - 1)) ** 0.5 if len(xs) > 1 else float("nan")

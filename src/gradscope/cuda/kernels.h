@@ -809,12 +809,13 @@ struct CrossEntropyGrad {  // dx[r, j] (=|+=) g (ex inv - onehot), g = gout / N;
         return;
       }
       const int64_t split = t >= 0 && t < m ? t : m;
-      others(ex + i, g * inv[r], dx + i, split);
+      const double gi = g * inv[r];
+      others(ex + i, gi, dx + i, split);
       if (split < m) {  // the target: term()'s product rounded before the subtraction, as there
-        const volatile double product = g * inv[r] * double(ex[i + t]);  // no fused FMA
+        const volatile double product = gi * double(ex[i + t]);  // no fused FMA
         const T d = static_cast<T>(product - g);
         dx[i + t] = fresh ? d : T(dx[i + t] + d);
-        others(ex + i + t + 1, g * inv[r], dx + i + t + 1, m - t - 1);
+        others(ex + i + t + 1, gi, dx + i + t + 1, m - t - 1);
       }
     });
   }

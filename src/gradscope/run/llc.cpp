@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
 #include <numeric>
 
 #include "gradscope/run/batches.h"
@@ -158,6 +157,9 @@ class ChainRunner {
         steps_(x, x.data.train.size()),
         batches_(x.data, c.batch_size, static_cast<uint64_t>(c.seed)) {}
 
+  // The loss on the whole train split at the model's parameters.
+  double full_loss() { return steps_.gradient(Examples{}, true); }
+
   // Chain `chain` from w*: its noise is Rng(seed, "llc").substream(chain), its minibatches those
   // of steps chain * S ... (S its SGLD steps).
   ChainOutcome run(int64_t chain, const ChainInputs<T>& in) {
@@ -193,33 +195,6 @@ class ChainRunner {
   std::vector<double> z_;
 };
 
-// Runs chain i of [0, chains) as run(i) on runners[t], thread t of up to runners.size() threads,
-// each thread's kernels alone; the first exception a chain throws is rethrown after all stop.
-template <class T>
-std::vector<ChainOutcome> run_chains(std::vector<std::unique_ptr<ChainRunner<T>>>& runners,
-                                     const ChainInputs<T>& in) {
-  const int64_t chains = in.c.chains;
-  std::vector<ChainOutcome> out(static_cast<size_t>(chains));
-  if (runners.size() == 1) {
-    for (int64_t i = 0; i < chains; ++i) out[i] = runners[0]->run(i, in);
-    return out;
-  }
-  std::vector<std::exception_ptr> failed(static_cast<size_t>(chains));
-  const int threads = static_cast<int>(runners.size());
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-  for (int64_t i = 0; i < chains; ++i) {
-    const ThreadsHere alone(1);
-    try {
-      out[i] = runners[omp_get_thread_num()]->run(i, in);
-    } catch (...) {
-      failed[i] = std::current_exception();
-    }
-  }
-  for (const std::exception_ptr& f : failed)
-    if (f) std::rethrow_exception(f);
-  return out;
-}
-
 }  // namespace
 
 template <class T>
@@ -242,14 +217,16 @@ LlcEstimate LlcChains<T>::estimate(const LlcConfig& c) {
   e.nbeta = llc_nbeta(c, n, e.nbeta_how);
   int64_t d = 0;  // parameters
   for (const ParamInfo& p : ps.params()) d += p.shape.numel();
-  e.init_loss = Steps<T>(x, n).gradient(Examples{}, true);
   const size_t threads = std::min<size_t>(
       models_.size(), static_cast<size_t>(std::clamp<int64_t>(num_threads(), 1, c.chains)));
   std::vector<std::unique_ptr<ChainRunner<T>>> runners;
   for (size_t t = 0; t < threads; ++t)
     runners.push_back(std::make_unique<ChainRunner<T>>(*models_[t], c));
-  const std::vector<ChainOutcome> chains =
-      run_chains(runners, {c, w_star, e.nbeta, e.init_loss, d});
+  e.init_loss = runners[0]->full_loss();  // at w*, which experiment() holds
+  const ChainInputs<T> in{c, w_star, e.nbeta, e.init_loss, d};
+  std::vector<ChainOutcome> chains(static_cast<size_t>(c.chains));
+  for_each_alone(c.chains, static_cast<int>(threads),
+                 [&](int64_t i, int t) { chains[i] = runners[t]->run(i, in); });
   std::copy(w_star.begin(), w_star.end(), ps.values().begin());
   for (size_t chain = 0; chain < chains.size(); ++chain) {
     const ChainOutcome& o = chains[chain];

@@ -70,15 +70,8 @@ std::vector<int> run_replicas(const std::vector<ReplicaRun>& group, int threads,
   });
   while (!live.empty()) {
     const int workers = cpu ? std::min<int>(threads, static_cast<int>(live.size())) : 1;
-    if (workers <= 1) {  // one replica at a time, its kernels on every thread
-      for (LiveReplica& r : live) advance(r, group[r.index].options);
-    } else {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(workers)
-      for (size_t j = 0; j < live.size(); ++j) {
-        const ThreadsHere alone(1);
-        advance(live[j], group[live[j].index].options);
-      }
-    }
+    for_each_alone(static_cast<int64_t>(live.size()), workers,
+                   [&](int64_t j, int) { advance(live[j], group[live[j].index].options); });
     for (const LiveReplica& r : live)
       if (r.status >= 0) end(r.index, r.status);
     std::erase_if(live, [](const LiveReplica& r) { return r.status >= 0; });

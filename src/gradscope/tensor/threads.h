@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <exception>
+#include <vector>
 
 #include <omp.h>
 
@@ -50,6 +52,31 @@ void parallel_for(int64_t n, int64_t grain, F&& f) {
       f(begin, end);
     }
   }
+}
+
+// Calls f(i, t) for every i in [0, n), handing the items one at a time to up to `workers` threads
+// (t: the worker, in [0, workers)), each worker's kernels alone on its thread (ThreadsHere(1)), so
+// an item computes exactly what it computes alone: replicas of a group, chains of an LLC
+// estimate. One worker: the items in order on the calling thread, their kernels on every thread.
+// The first exception an item throws is rethrown once every item has run.
+template <class F>
+void for_each_alone(int64_t n, int workers, F&& f) {
+  if (workers <= 1) {
+    for (int64_t i = 0; i < n; ++i) f(i, 0);
+    return;
+  }
+  std::vector<std::exception_ptr> failed(static_cast<size_t>(std::max<int64_t>(n, 0)));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(workers)
+  for (int64_t i = 0; i < n; ++i) {
+    const ThreadsHere alone(1);
+    try {
+      f(i, omp_get_thread_num());
+    } catch (...) {
+      failed[static_cast<size_t>(i)] = std::current_exception();
+    }
+  }
+  for (const std::exception_ptr& e : failed)
+    if (e) std::rethrow_exception(e);
 }
 
 }  // namespace gradscope
