@@ -11,7 +11,9 @@
 // With DEVICE cuda (or emulated) the workloads nanda, pair-mlp, power and induction run as a run
 // on that device runs them (run/steps.h: the step as CUDA graphs replayed), built from
 // the example file with device = DEVICE; a step is timed from its start to the device's finish
-// (gradient, loss read back, update, synchronize).
+// (gradient, loss read back, update, synchronize). There `replicas=K` times a replica group of K
+// runs (seeds 0..K-1) taking one stacked step (cuda/replica_device.h); the JSON line then also
+// gives per_replica_s, the step's time over K.
 //
 // Workloads: nanda (examples/nanda-grokking.toml with gradscope's exact shortcuts), nanda-plain
 // (the same without them: every position through the last layer, no token tables), pair-mlp,
@@ -32,6 +34,7 @@
 #include <vector>
 
 #include "gradscope/config/config.h"
+#include "gradscope/cuda/replica_device.h"
 #include "gradscope/nn/model_registry.h"
 #include "gradscope/nn/models.h"
 #include "gradscope/optim/optimizer.h"
@@ -93,9 +96,30 @@ struct Setup {
   }
 };
 
+// One replica's run on a device for device_bench: its experiment (seed = its index), batches and
+// step.
+struct DeviceReplica {
+  std::unique_ptr<Experiment<float>> x;
+  Batches batches;
+  Steps<float> steps;
+  DeviceReplica(const Config& c, std::unique_ptr<DeviceContext> device)
+      : x(Experiment<float>::build(c, std::move(device))),
+        batches(x->data, x->train.batch_size, x->seed),
+        steps(*x, batches.size()) {}
+  void queue(int64_t s) {
+    steps.queue_gradient(batches.full() ? Examples{} : batches.at(s), batches.full());
+  }
+  void finish() {
+    steps.loss();
+    steps.update(1e-3);
+  }
+};
+
 // One training step of workload w on a device, timed `repeats` times after warm-up (the eager
-// first step and the captured second one).
-int device_bench(const std::string& w, const std::string& device, int repeats) {
+// first step and the captured second one). With replicas K > 0 the step is a replica group's
+// (run/replicas.h): K runs of seeds 0..K-1 on one ReplicaDevice, each queueing its gradient, one
+// stacked step, each reading its loss and preparing its update.
+int device_bench(const std::string& w, const std::string& device, int repeats, int replicas) {
   std::string file;
   std::vector<std::string> overrides = {"device=" + device, "probe.spectra=false"};
   if (w == "nanda") file = "nanda-grokking.toml";
@@ -111,14 +135,20 @@ int device_bench(const std::string& w, const std::string& device, int repeats) {
   }
   Config c = Config::from_file(std::string(GRADSCOPE_SOURCE_DIR) + "/examples/" + file);
   for (const std::string& o : overrides) c.apply_override(o);
-  const auto x = Experiment<float>::build(c);
-  Batches batches(x->data, x->train.batch_size, x->seed);
-  Steps<float> steps(*x, batches.size());
+  std::optional<ReplicaDevice> group;
+  if (replicas > 0) group.emplace(device_from_name(device));
+  std::vector<std::unique_ptr<DeviceReplica>> runs;
+  for (int r = 0; r < std::max(replicas, 1); ++r) {
+    Config rc = c;
+    if (replicas > 0) rc.apply_override("seed=" + std::to_string(r));
+    runs.push_back(std::make_unique<DeviceReplica>(rc, group ? group->member() : nullptr));
+  }
   int64_t s = 0;
   auto step = [&] {
-    steps.gradient(batches.full() ? Examples{} : batches.at(s), batches.full());
-    steps.update(1e-3);
-    x->context->sync();
+    for (auto& r : runs) r->queue(s);
+    if (group) group->flush();
+    for (auto& r : runs) r->finish();
+    runs[0]->x->context->sync();
     ++s;
   };
   for (int i = 0; i < 5; ++i) step();
@@ -131,8 +161,12 @@ int device_bench(const std::string& w, const std::string& device, int repeats) {
   std::sort(times.begin(), times.end());
   std::string list;
   for (double t : times) list += (list.empty() ? "" : ", ") + fmt::format("{}", t);
-  fmt::print("{{\"workload\": \"{}\", \"device\": \"{}\", \"median_s\": {}, \"times_s\": [{}]}}\n",
-             w, device, times[times.size() / 2], list);
+  const double median = times[times.size() / 2];
+  fmt::print(
+      "{{\"workload\": \"{}\", \"device\": \"{}\", \"replicas\": {}, \"median_s\": {}, "
+      "\"per_replica_s\": {}, \"times_s\": [{}]}}\n",
+      w, device, replicas, median, median / std::max(replicas, 1), list);
+  if (group) fmt::print(stderr, "{}\n", group->describe());
   return 0;
 }
 
@@ -143,8 +177,12 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     (std::string(argv[i]).find('=') == std::string::npos ? positional : overrides)
         .push_back(argv[i]);
-  if (positional.size() == 4 && positional[3] != "cpu")
-    return device_bench(positional[0], positional[3], std::atoi(positional[2].c_str()));
+  if (positional.size() == 4 && positional[3] != "cpu") {
+    int replicas = 0;
+    for (const std::string& o : overrides)
+      if (o.rfind("replicas=", 0) == 0) replicas = std::atoi(o.c_str() + 9);
+    return device_bench(positional[0], positional[3], std::atoi(positional[2].c_str()), replicas);
+  }
   if (positional.size() != 3 && positional.size() != 4) {
     fmt::print(stderr,
                "usage: bench_workloads WORKLOAD THREADS REPEATS [DEVICE] [KEY=VALUE ...]\n");

@@ -42,10 +42,15 @@ struct SoftsignGrad {  // dx[i] += dy[i] / (1 + |x[i]|)^2
 
 #if GRADSCOPE_CUDA
 // A real op lists its kernels in cuda/kernel_list.def, which instantiates their CUDA launch in
-// cuda_backend.cu; this test's kernels are not compiled by nvcc, so on CUDA they refuse.
+// cuda_backend.cu (alone, and K copies as one Stacked for replica groups); this test's kernels
+// are not compiled by nvcc, so on CUDA they refuse.
 #define RECIPE_NO_CUDA(F)                                                          \
   template <>                                                                      \
   void cuda_launch<F>(const F&, int64_t, void*) {                                  \
+    throw std::logic_error("the op recipe's test kernels are not built for CUDA"); \
+  }                                                                                \
+  template <>                                                                      \
+  void cuda_launch<Stacked<F>>(const Stacked<F>&, int64_t, void*) {                \
     throw std::logic_error("the op recipe's test kernels are not built for CUDA"); \
   }
 RECIPE_NO_CUDA(Softsign<float>)

@@ -1,5 +1,6 @@
 // The CUDA backend (see device.h): device memory, one stream, cuBLAS, CUDA graphs, and the one
-// kernel template that runs every functor of cuda/kernels.h. Built only where nvcc is found.
+// kernel template that runs every functor of cuda/kernels.h, alone or K copies as one Stacked.
+// Built only where nvcc is found.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -100,6 +101,22 @@ class CudaContext final : public DeviceContext {
                       int(M), int(K), &alpha, B, int(ldb), A, int(lda), &beta, C, int(ldc)),
           "cublasDgemm");
   }
+  void gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                    const float* const* A, int64_t lda, const float* const* B, int64_t ldb,
+                    float beta, float* const* C, int64_t ldc, int count) override {
+    check(cublasSgemmBatched(blas_, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+                             int(N), int(M), int(K), &alpha, B, int(ldb), A, int(lda), &beta, C,
+                             int(ldc), count),
+          "cublasSgemmBatched");
+  }
+  void gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha,
+                    const double* const* A, int64_t lda, const double* const* B, int64_t ldb,
+                    double beta, double* const* C, int64_t ldc, int count) override {
+    check(cublasDgemmBatched(blas_, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+                             int(N), int(M), int(K), &alpha, B, int(ldb), A, int(lda), &beta, C,
+                             int(ldc), count),
+          "cublasDgemmBatched");
+  }
   void set_tf32(bool on) override {
     check(cublasSetMathMode(blas_, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
           "cublasSetMathMode");
@@ -163,8 +180,9 @@ std::string cuda_unavailable() {
 
 using namespace kernels;  // the op structs named inside the list (ScaleOp, ...)
 #define COMMA ,
-#define GRADSCOPE_KERNEL(F) \
-  template void cuda_launch<kernels::F>(const kernels::F&, int64_t, void*);
+#define GRADSCOPE_KERNEL(F)                                                 \
+  template void cuda_launch<kernels::F>(const kernels::F&, int64_t, void*); \
+  template void cuda_launch<Stacked<kernels::F>>(const Stacked<kernels::F>&, int64_t, void*);
 #include "gradscope/cuda/kernel_list.def"
 #undef GRADSCOPE_KERNEL
 #undef COMMA

@@ -35,9 +35,31 @@ class HostMemoryContext : public DeviceContext {
   void* allocate_pinned(size_t bytes) override { return allocate(bytes); }
   void deallocate_pinned(void* p) override { deallocate(p); }
   void set_tf32(bool) override {}
+  // The pointer arrays are host memory here; they are read when the work runs.
+  void gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                    const float* const* A, int64_t lda, const float* const* B, int64_t ldb,
+                    float beta, float* const* C, int64_t ldc, int count) override {
+    batched<float>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, count);
+  }
+  void gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha,
+                    const double* const* A, int64_t lda, const double* const* B, int64_t ldb,
+                    double beta, double* const* C, int64_t ldc, int count) override {
+    batched<double>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, count);
+  }
 
  protected:
   void* stream_handle() override { return nullptr; }
+
+ private:
+  template <class T>
+  void batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* const* A,
+               int64_t lda, const T* const* B, int64_t ldb, T beta, T* const* C, int64_t ldc,
+               int count) {
+    host_launch([=] {
+      for (int b = 0; b < count; ++b)
+        gradscope::gemm<T>(ta, tb, M, N, K, alpha, A[b], lda, B[b], ldb, beta, C[b], ldc);
+    });
+  }
 };
 
 // The cpu backend: host memory, work run at once (no graphs), OpenBLAS for GEMMs. Kernels go

@@ -28,9 +28,11 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <typeindex>
 #include <utility>
 #include <vector>
 
+#include "gradscope/cuda/hd.h"
 #include "gradscope/tensor/memory.h"
 #if !defined(__CUDACC__)  // nvcc's units launch on the GPU (a cpu launch there runs serially)
 #include "gradscope/tensor/threads.h"
@@ -56,6 +58,36 @@ void cuda_launch(const F& f, int64_t n, void* stream);
 #endif
 
 class DeviceContext;
+
+// K copies of kernel F launched as one over the replica dimension (a replica group's stacked
+// step, cuda/replica_device.h): index i runs replica i / n's functor at i % n, so every replica
+// computes exactly what its own launch of F would.
+template <class F>
+struct Stacked {
+  const F* functors;  // [K] in device memory
+  int64_t n;          // each replica's index range
+  GS_HD void operator()(int64_t i) const { functors[i / n](i % n); }
+};
+template <class F>
+struct IsStacked : std::false_type {};
+template <class F>
+struct IsStacked<Stacked<F>> : std::true_type {};
+
+// A kernel launch recorded instead of run (a replica group's member capturing its step): the
+// functor's type and bytes, its index range, and how to launch K recorded copies as one Stacked.
+struct RecordedLaunch {
+  std::type_index type;
+  int64_t n;
+  std::vector<unsigned char> functor;  // sizeof(F) bytes
+  void (*launch_stacked)(DeviceContext& d, const void* functors, int count, int64_t n);
+};
+class LaunchRecorder {
+ public:
+  virtual void record(RecordedLaunch launch) = 0;
+
+ protected:
+  ~LaunchRecorder() = default;
+};
 
 // The host as a device (see the top of this file); lives as long as the process.
 DeviceContext& cpu_context();
@@ -142,6 +174,14 @@ class DeviceContext : public MemoryResource {
                     double* C, int64_t ldc) = 0;
   // float GEMMs on TF32 tensor cores (precision = "tf32"); off by default.
   virtual void set_tf32(bool on) = 0;
+  // `count` GEMMs of one shape as one call (cuBLAS's batched GEMM): C[b] = alpha op(A[b])
+  // op(B[b]) + beta C[b], the pointer arrays [count] in device memory.
+  virtual void gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                            const float* const* A, int64_t lda, const float* const* B, int64_t ldb,
+                            float beta, float* const* C, int64_t ldc, int count) = 0;
+  virtual void gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha,
+                            const double* const* A, int64_t lda, const double* const* B,
+                            int64_t ldb, double beta, double* const* C, int64_t ldc, int count) = 0;
 
   // --- graphs: everything queued between begin_capture() and end_capture() is recorded instead
   // of run; replay(g) runs it again (same kernels, same arguments, same addresses).
@@ -158,8 +198,11 @@ class DeviceContext : public MemoryResource {
   virtual void* stream_handle() = 0;
   // Frees the constants' copies (backends call it in their destructors).
   void release_constants();
+  // Where launches go instead of running while set (a replica group's member capturing).
+  LaunchRecorder* recorder_ = nullptr;
 
  private:
+  friend class ReplicaMember;  // forwards its eager work to the group's device
   Device device_;
   std::map<std::pair<const void*, size_t>, void*> constants_;
 };
@@ -207,9 +250,24 @@ class DeviceBuffer {
   int64_t size_ = 0;
 };
 
+// Launches `count` recorded copies of F (at `functors`, in device memory) as one Stacked<F>.
+template <class F>
+void launch_stacked(DeviceContext& d, const void* functors, int count, int64_t n) {
+  d.launch(Stacked<F>{static_cast<const F*>(functors), n}, count * n);
+}
+
 template <class F>
 void DeviceContext::launch(const F& f, int64_t n) {
   if (n <= 0) return;
+  if constexpr (!IsStacked<F>::value) {
+    static_assert(std::is_trivially_copyable_v<F>, "a kernel functor is copied as bytes");
+    if (recorder_) {
+      const auto* bytes = reinterpret_cast<const unsigned char*>(&f);
+      recorder_->record({std::type_index(typeid(F)), n,
+                         std::vector<unsigned char>(bytes, bytes + sizeof(F)), &launch_stacked<F>});
+      return;
+    }
+  }
 #if !defined(__CUDACC__)
   if (device_ == Device::cpu) return cpu_launch(f, n);
 #endif

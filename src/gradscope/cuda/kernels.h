@@ -18,11 +18,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define GS_HD __host__ __device__
-#else
-#define GS_HD
-#endif
+#include "gradscope/cuda/hd.h"
 
 namespace gradscope::kernels {
 

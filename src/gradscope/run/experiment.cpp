@@ -48,7 +48,8 @@ void move_to_device(Experiment<T>& x) {
 }  // namespace
 
 template <class T>
-std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
+std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c,
+                                                    std::unique_ptr<DeviceContext> device) {
   validate_experiment(c);
   auto x = std::make_unique<Experiment<T>>();
   x->config = c;
@@ -80,7 +81,8 @@ std::unique_ptr<Experiment<T>> Experiment<T>::build(const Config& c) {
   }
   x->prediction = predict(c, x->data, x->shape);
   try {
-    x->context = open_device(c.string("device"));
+    x->context =
+        device && c.string("device") != "cpu" ? std::move(device) : open_device(c.string("device"));
   } catch (const std::invalid_argument& e) {
     throw ConfigError(e.what());
   }

@@ -56,8 +56,10 @@ struct Experiment {
   std::optional<DeviceSplit<T>> device_train, device_test;  // off the cpu
 
   // Validates the config (validate_experiment) and builds everything. Throws ConfigError on bad
-  // input; nothing is written anywhere.
-  static std::unique_ptr<Experiment> build(const Config& config);
+  // input; nothing is written anywhere. Off the cpu it runs on `device` where given (a replica
+  // group's member), else on a context of its own.
+  static std::unique_ptr<Experiment> build(const Config& config,
+                                           std::unique_ptr<DeviceContext> device = nullptr);
   // Where the run's kernels run: its device, or the cpu backend.
   DeviceContext& backend() const { return context ? *context : cpu_context(); }
 };

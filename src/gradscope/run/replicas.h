@@ -6,8 +6,10 @@
 // each replica's kernels running on the one thread that steps it, so every replica computes
 // exactly what `gradscope run` of its config computes (the kernels are thread-count invariant,
 // tensor/threads.h). A replica that ends (its last step, stop_after_generalized, divergence, an
-// error) is finished and dropped while the others go on. Off the cpu the replicas step one after
-// another on the device, each with its own device context (not yet one stacked step).
+// error) is finished and dropped while the others go on. Off the cpu (cuda, emulated) a round is
+// one stacked step on the group's device (cuda/replica_device.h): every replica queues its
+// gradient, the group's step runs each kernel once over the replica dimension, then every
+// replica logs, checkpoints and prepares its update.
 #pragma once
 
 #include <functional>
@@ -28,8 +30,10 @@ struct ReplicaRun {
 // run` would give it (0 completed, 1 diverged or failed, 2 bad input, 130 interrupted); a failure
 // writes its "gradscope: error: ..." line to the replica's err. `ended(i, status)` is called on
 // the calling thread as each replica ends (the sweep adds it to the results index there). SIGINT
-// and SIGTERM stop every replica at its next iteration with a checkpoint.
+// and SIGTERM stop every replica at its next iteration with a checkpoint. Off the cpu `stacked`,
+// where given, receives what the group's stacked step was (ReplicaDevice::describe).
 std::vector<int> run_replicas(const std::vector<ReplicaRun>& group, int threads,
-                              const std::function<void(size_t, int)>& ended = {});
+                              const std::function<void(size_t, int)>& ended = {},
+                              std::string* stacked = nullptr);
 
 }  // namespace gradscope

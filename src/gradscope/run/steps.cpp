@@ -52,7 +52,7 @@ void Steps<T>::record_step(const Examples& e, bool with_update, Graph& g) {
 }
 
 template <class T>
-double Steps<T>::gradient(const Examples& host, bool full_batch) {
+void Steps<T>::queue_gradient(const Examples& host, bool full_batch) {
   const bool with_update = update_pending_;
   update_pending_ = false;
   if (!captures_) {  // at once, on the host
@@ -60,7 +60,8 @@ double Steps<T>::gradient(const Examples& host, bool full_batch) {
     train_tape_.reset();
     Graph g;
     record_step(e, with_update, g);
-    return double(*g.loss);
+    queued_loss_ = g.loss;
+    return;
   }
   const Examples e = full_batch ? x_.device_train->examples() : batch_->upload(host);
   const bool moving = train_arena_.block_count() > 1;  // this reset merges: addresses change
@@ -77,7 +78,13 @@ double Steps<T>::gradient(const Examples& host, bool full_batch) {
     }
     dev_.replay(g.id);
   }
-  dev_.download(loss_host_, g.loss, sizeof(T));
+  queued_loss_ = g.loss;
+}
+
+template <class T>
+double Steps<T>::loss() {
+  if (!captures_) return double(*queued_loss_);
+  dev_.download(loss_host_, queued_loss_, sizeof(T));
   return double(*loss_host_);
 }
 

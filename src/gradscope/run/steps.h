@@ -36,8 +36,15 @@ class Steps {
   Steps& operator=(const Steps&) = delete;
 
   // The gradient at the batch (host examples, uploaded to a device; or the whole train split
-  // when full_batch) and its loss.
-  double gradient(const Examples& host, bool full_batch);
+  // when full_batch) and its loss: queue_gradient() then loss().
+  double gradient(const Examples& host, bool full_batch) {
+    queue_gradient(host, full_batch);
+    return loss();
+  }
+  // The gradient's work queued on the device (on the cpu: done), without waiting for it; a
+  // replica group's members queue theirs, then the group's one step runs (cuda/replica_device.h).
+  void queue_gradient(const Examples& host, bool full_batch);
+  double loss();           // of the gradient queued last (waits for the device)
   double grad_norm();      // of the current gradient
   void update(double lr);  // the update at learning rate lr, applied by the next gradient()
   Tape<T>& eval_tape() { return captures_ ? eval_tape_ : train_tape_; }
@@ -63,7 +70,8 @@ class Steps {
   // By (update before the gradient, batch size): the gradient alone is a run's first step.
   std::map<std::pair<bool, int64_t>, Graph> graphs_;
   bool update_pending_ = false;
-  T* loss_host_ = nullptr;  // page-locked copy of the loss
+  T* loss_host_ = nullptr;          // page-locked copy of the loss
+  const T* queued_loss_ = nullptr;  // the queued gradient's loss, where the device writes it
 };
 
 }  // namespace gradscope

@@ -54,6 +54,7 @@ class Training final : public SteppedRun {
         policy_(x_.train),
         steps_(x_, batches_.size()) {}
   void begin();
+  void queue() override;
   bool advance() override;
   int finish() override;
 
@@ -83,6 +84,7 @@ class Training final : public SteppedRun {
   int64_t start_ = 0, s_ = 0;
   double prior_wall_ = 0;
   int64_t stop_at_ = -1;    // stop_after_generalized: the step the run ends at, once known
+  bool queued_ = false;     // iteration s_'s gradient is queued
   bool extending_ = false;  // resumed with a larger train.steps: no early stop before it
   std::unique_ptr<MetricsLog> log_;
   std::unique_ptr<Progress> progress_;
@@ -115,8 +117,16 @@ void Training<T>::begin() {
 // Iteration s_: the gradient, the log row, the checkpoint, then update s_ + 1. False once the run
 // has ended (its last step, divergence, or a stop signal); finish() then writes the summary.
 template <class T>
-bool Training<T>::advance() {
+void Training<T>::queue() {
   progress_->step(s_);
+  steps_.queue_gradient(batches_.full() ? Examples{} : batches_.at(s_), batches_.full());
+  queued_ = true;
+}
+
+template <class T>
+bool Training<T>::advance() {
+  if (!queued_) queue();
+  queued_ = false;
   if (!gradient_at(s_)) return false;
   const double lr = scheduled_lr(x_.optim.lr, x_.schedule, s_);
   const bool end = s_ == end_step();
@@ -241,11 +251,10 @@ CheckpointInfo Training<T>::load_newest_whole() {
                            "from (start the run again with --force)");
 }
 
-// The gradient at step s of the step's batch; false (diverged) when the loss is not finite.
+// The loss of the gradient queued at step s; false (diverged) when it is not finite.
 template <class T>
 bool Training<T>::gradient_at(int64_t s) {
-  const double batch_loss =
-      steps_.gradient(batches_.full() ? Examples{} : batches_.at(s), batches_.full());
+  const double batch_loss = steps_.loss();
   if (!std::isfinite(batch_loss)) {
     status_ = "diverged";
     const auto kept = rundir::list_checkpoints(o_.dir);
@@ -371,8 +380,10 @@ int Training<T>::finish() {
 }
 
 template <class T>
-std::unique_ptr<SteppedRun> start(const Config& config, const RunOptions& options) {
-  auto run = std::make_unique<Training<T>>(Experiment<T>::build(config), options);
+std::unique_ptr<SteppedRun> start(const Config& config, const RunOptions& options,
+                                  std::unique_ptr<DeviceContext> device) {
+  auto run =
+      std::make_unique<Training<T>>(Experiment<T>::build(config, std::move(device)), options);
   run->begin();
   return run;
 }
@@ -428,9 +439,10 @@ StopOnSignal::~StopOnSignal() {
   std::signal(SIGTERM, previous_term_);
 }
 
-std::unique_ptr<SteppedRun> start_run(const Config& config, const RunOptions& options) {
-  return config.string("precision") == "float64" ? start<double>(config, options)
-                                                 : start<float>(config, options);
+std::unique_ptr<SteppedRun> start_run(const Config& config, const RunOptions& options,
+                                      std::unique_ptr<DeviceContext> device) {
+  return config.string("precision") == "float64" ? start<double>(config, options, std::move(device))
+                                                 : start<float>(config, options, std::move(device));
 }
 
 int run_experiment(const Config& config, const RunOptions& options) {

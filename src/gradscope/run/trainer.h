@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "gradscope/config/config.h"
+#include "gradscope/cuda/device.h"
 
 namespace gradscope {
 
@@ -40,9 +41,14 @@ struct RunOptions {
 // gradient, the log row, the checkpoint, update s + 1) and returns false once the run has ended
 // (its last step, a non-finite loss, or a stop signal); finish() then writes the summary, releases
 // the directory and returns the exit status. Destroying it unfinished releases the directory.
+//
+// queue() may come first: it queues iteration s's gradient on the device without waiting for it,
+// so that a replica group's members all queue theirs before the group's one stacked step runs
+// (cuda/replica_device.h); advance() then goes on from there.
 class SteppedRun {
  public:
   virtual ~SteppedRun() = default;
+  virtual void queue() = 0;
   virtual bool advance() = 0;
   virtual int finish() = 0;
 };
@@ -70,8 +76,10 @@ std::string version_header(const std::string& version, const std::string& git_re
 // (checkpoint written).
 int run_experiment(const Config& config, const RunOptions& options);
 // Validates and builds the experiment, takes its directory and starts (or resumes) it, ready for
-// its first advance(). Throws as run_experiment does.
-std::unique_ptr<SteppedRun> start_run(const Config& config, const RunOptions& options);
+// its first advance(). Throws as run_experiment does. `device`, off the cpu: the context to run
+// on (a replica group's member) instead of one opened for the run.
+std::unique_ptr<SteppedRun> start_run(const Config& config, const RunOptions& options,
+                                      std::unique_ptr<DeviceContext> device = nullptr);
 
 // The keys a resumed run may change: train.steps (to extend it) and the execution keys.
 bool may_change_on_resume(const std::string& key);

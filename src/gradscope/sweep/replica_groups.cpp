@@ -92,11 +92,17 @@ int run_replica_group(const fs::path& sweep_dir, const std::vector<std::string>&
   fmt::print("gradscope replicas: {} runs of {} as one group on {} threads\n", ids.size(),
              sweep_dir.string(), o.threads);
   std::fflush(stdout);
-  const std::vector<int> status = run_replicas(group, o.threads, [&](size_t i, int code) {
-    if (fs::exists(rundir::summary_file(group[i].options.dir))) add_to_index(group[i].options.dir);
-    fmt::print("{}: exit {}\n", ids[i], code);
-    std::fflush(stdout);
-  });
+  std::string stacked;
+  const std::vector<int> status = run_replicas(
+      group, o.threads,
+      [&](size_t i, int code) {
+        if (fs::exists(rundir::summary_file(group[i].options.dir)))
+          add_to_index(group[i].options.dir);
+        fmt::print("{}: exit {}\n", ids[i], code);
+        std::fflush(stdout);
+      },
+      &stacked);
+  if (!stacked.empty()) fmt::print("gradscope replicas: {}\n", stacked);
   int code = 0;
   for (int s : status)
     if (s != 0) code = (s == 130 && (code == 0 || code == 130)) ? 130 : 1;
