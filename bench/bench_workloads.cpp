@@ -136,7 +136,7 @@ int device_bench(const std::string& w, const std::string& device, int repeats, i
   Config c = Config::from_file(std::string(GRADSCOPE_SOURCE_DIR) + "/examples/" + file);
   for (const std::string& o : overrides) c.apply_override(o);
   std::optional<ReplicaDevice> group;
-  if (replicas > 0) group.emplace(device_from_name(device));
+  if (replicas > 0) group.emplace(device_from_name(device), replicas);
   std::vector<std::unique_ptr<DeviceReplica>> runs;
   for (int r = 0; r < std::max(replicas, 1); ++r) {
     Config rc = c;

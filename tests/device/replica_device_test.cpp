@@ -1,7 +1,8 @@
 // A replica group's stacked step (cuda/replica_device.h) against each member's work run alone on
 // a device of its own: kernels with each member's own scalars, GEMMs, copies and zeroings,
-// zipped into one launch per kernel and one batched GEMM per GEMM; members whose steps differ
-// fall into classes of their own; a member that goes drops out of the next stacked step; a
+// zipped into one launch per kernel and one batched GEMM per GEMM (strided over the stacked
+// slabs, or through pointer arrays for buffers outside them); members whose steps differ fall
+// into classes of their own; a member that goes drops out of the next stacked step; a
 // member's download runs the deferred step first. Byte for byte on the emulated device; within
 // 1e-12 on a GPU, whose batched GEMM may sum in another order than its single GEMM.
 #include <gtest/gtest.h>
@@ -103,15 +104,20 @@ void expect_same(const std::vector<double>& got, const std::vector<double>& want
 }
 
 // Members 0..K-1 (fill[r] each) eager once, captured, cleared, replayed through the group.
+// Member `skewed` first allocates a buffer the others do not: its buffers then miss their slabs'
+// slices.
 struct Group {
-  ReplicaDevice device{kDevice};
+  ReplicaDevice device;
   std::vector<std::unique_ptr<DeviceContext>> members;
+  std::vector<DeviceBuffer<double>> extra;
   std::vector<std::unique_ptr<Replica>> replicas;
   std::vector<int> graphs;
 
-  explicit Group(const std::vector<int64_t>& fills) {
+  explicit Group(const std::vector<int64_t>& fills, int skewed = -1)
+      : device(kDevice, int(fills.size())) {
     for (size_t r = 0; r < fills.size(); ++r) {
       members.push_back(device.member());
+      if (int(r) == skewed) extra.emplace_back(*members.back(), 1);
       replicas.push_back(std::make_unique<Replica>(*members.back(), int(r), fills[r]));
       replicas.back()->step();  // a run's first step runs at once
       members.back()->begin_capture();
@@ -135,7 +141,8 @@ TEST(ReplicaDevice, AStackedStepComputesEveryMembersStepAsItsOwn) {
   EXPECT_EQ(g.device.describe(),
             std::string("3 replicas in one stacked step on ") + GS_TEST_DEVICE +
                 ": 2 kernel launches and 1 batched GEMMs, each over the replica dimension (every "
-                "replica's step zipped; 1 graphs captured)");
+                "replica's step zipped; every GEMM strided over the stacked buffers; 1 graphs "
+                "captured)");
 }
 
 TEST(ReplicaDevice, MembersWhoseStepsDifferAreZippedApart) {
@@ -147,6 +154,17 @@ TEST(ReplicaDevice, MembersWhoseStepsDifferAreZippedApart) {
   expect_same(g.replicas[1]->outputs(), alone(1, 8), 1);
   expect_same(g.replicas[2]->outputs(), alone(2), 2);
   EXPECT_NE(g.device.describe().find("the steps zipped in 2 classes"), std::string::npos)
+      << g.device.describe();
+}
+
+TEST(ReplicaDevice, BuffersOutsideTheStackedSlabsGetGemmPointerArrays) {
+  SKIP_WITHOUT_DEVICE();
+  Group g({16, 16, 16}, 1);
+  g.replay();
+  g.device.flush();
+  for (int r = 0; r < 3; ++r) expect_same(g.replicas[r]->outputs(), alone(r), r);
+  EXPECT_NE(g.device.describe().find("every replica's step zipped; 0 of the GEMMs strided"),
+            std::string::npos)
       << g.device.describe();
 }
 

@@ -101,6 +101,24 @@ class CudaContext final : public DeviceContext {
                       int(M), int(K), &alpha, B, int(ldb), A, int(lda), &beta, C, int(ldc)),
           "cublasDgemm");
   }
+  void gemm_strided_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                            const float* A, int64_t lda, int64_t sA, const float* B, int64_t ldb,
+                            int64_t sB, float beta, float* C, int64_t ldc, int64_t sC,
+                            int count) override {
+    check(cublasSgemmStridedBatched(
+              blas_, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, int(N), int(M),
+              int(K), &alpha, B, int(ldb), sB, A, int(lda), sA, &beta, C, int(ldc), sC, count),
+          "cublasSgemmStridedBatched");
+  }
+  void gemm_strided_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha,
+                            const double* A, int64_t lda, int64_t sA, const double* B, int64_t ldb,
+                            int64_t sB, double beta, double* C, int64_t ldc, int64_t sC,
+                            int count) override {
+    check(cublasDgemmStridedBatched(
+              blas_, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, int(N), int(M),
+              int(K), &alpha, B, int(ldb), sB, A, int(lda), sA, &beta, C, int(ldc), sC, count),
+          "cublasDgemmStridedBatched");
+  }
   void gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                     const float* const* A, int64_t lda, const float* const* B, int64_t ldb,
                     float beta, float* const* C, int64_t ldc, int count) override {

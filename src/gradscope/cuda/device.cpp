@@ -46,11 +46,33 @@ class HostMemoryContext : public DeviceContext {
                     double beta, double* const* C, int64_t ldc, int count) override {
     batched<double>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, count);
   }
+  void gemm_strided_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                            const float* A, int64_t lda, int64_t sA, const float* B, int64_t ldb,
+                            int64_t sB, float beta, float* C, int64_t ldc, int64_t sC,
+                            int count) override {
+    strided<float>(ta, tb, M, N, K, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC, count);
+  }
+  void gemm_strided_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha,
+                            const double* A, int64_t lda, int64_t sA, const double* B, int64_t ldb,
+                            int64_t sB, double beta, double* C, int64_t ldc, int64_t sC,
+                            int count) override {
+    strided<double>(ta, tb, M, N, K, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC, count);
+  }
 
  protected:
   void* stream_handle() override { return nullptr; }
 
  private:
+  template <class T>
+  void strided(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+               int64_t sA, const T* B, int64_t ldb, int64_t sB, T beta, T* C, int64_t ldc,
+               int64_t sC, int count) {
+    host_launch([=] {
+      for (int64_t b = 0; b < count; ++b)
+        gradscope::gemm<T>(ta, tb, M, N, K, alpha, A + b * sA, lda, B + b * sB, ldb, beta,
+                           C + b * sC, ldc);
+    });
+  }
   template <class T>
   void batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* const* A,
                int64_t lda, const T* const* B, int64_t ldb, T beta, T* const* C, int64_t ldc,

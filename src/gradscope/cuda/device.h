@@ -174,8 +174,18 @@ class DeviceContext : public MemoryResource {
                     double* C, int64_t ldc) = 0;
   // float GEMMs on TF32 tensor cores (precision = "tf32"); off by default.
   virtual void set_tf32(bool on) = 0;
-  // `count` GEMMs of one shape as one call (cuBLAS's batched GEMM): C[b] = alpha op(A[b])
-  // op(B[b]) + beta C[b], the pointer arrays [count] in device memory.
+  // `count` GEMMs of one shape as one call (cuBLAS's strided-batched GEMM): C + b sC = alpha
+  // op(A + b sA) op(B + b sB) + beta (C + b sC), strides in elements (0: one shared operand).
+  virtual void gemm_strided_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                                    const float* A, int64_t lda, int64_t sA, const float* B,
+                                    int64_t ldb, int64_t sB, float beta, float* C, int64_t ldc,
+                                    int64_t sC, int count) = 0;
+  virtual void gemm_strided_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha,
+                                    const double* A, int64_t lda, int64_t sA, const double* B,
+                                    int64_t ldb, int64_t sB, double beta, double* C, int64_t ldc,
+                                    int64_t sC, int count) = 0;
+  // The same with pointer arrays [count] in device memory (cuBLAS's batched GEMM): C[b] = alpha
+  // op(A[b]) op(B[b]) + beta C[b].
   virtual void gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                             const float* const* A, int64_t lda, const float* const* B, int64_t ldb,
                             float beta, float* const* C, int64_t ldc, int count) = 0;

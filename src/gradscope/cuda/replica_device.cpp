@@ -5,7 +5,9 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <variant>
 
@@ -52,8 +54,8 @@ bool same_shape(const Op& a, const Op& b) {
 // captured steps recorded as operations, its replays deferred to the group.
 class ReplicaMember final : public DeviceContext, private LaunchRecorder {
  public:
-  ReplicaMember(ReplicaDevice& group, DeviceContext& device)
-      : DeviceContext(device.device()), group_(group), dev_(device) {}
+  ReplicaMember(ReplicaDevice& group, DeviceContext& device, int index)
+      : DeviceContext(device.device()), group_(group), dev_(device), index_(index) {}
   ~ReplicaMember() override {
     release_constants();
     group_.forget(this);
@@ -62,9 +64,9 @@ class ReplicaMember final : public DeviceContext, private LaunchRecorder {
 
   void* allocate(size_t bytes) override {
     if (recording_) throw std::logic_error("device memory requested while a step is recorded");
-    return dev_.allocate(bytes);
+    return group_.allocate(index_, allocations_++, bytes);
   }
-  void deallocate(void* p) override { dev_.deallocate(p); }
+  void deallocate(void* p) override { group_.deallocate(p); }
   void zero(void* p, size_t bytes) override {
     recording_ ? add(CopyOp{CopyOp::zero, p, nullptr, bytes}) : dev_.zero(p, bytes);
   }
@@ -96,6 +98,22 @@ class ReplicaMember final : public DeviceContext, private LaunchRecorder {
             int64_t ldc) override {
     if (!recording_) return dev_.gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     add(GemmOp{true, ta, tb, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C});
+  }
+  void gemm_strided_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                            const float* A, int64_t lda, int64_t sA, const float* B, int64_t ldb,
+                            int64_t sB, float beta, float* C, int64_t ldc, int64_t sC,
+                            int count) override {
+    eager("gemm_strided_batched");
+    dev_.gemm_strided_batched(ta, tb, M, N, K, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC,
+                              count);
+  }
+  void gemm_strided_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha,
+                            const double* A, int64_t lda, int64_t sA, const double* B, int64_t ldb,
+                            int64_t sB, double beta, double* C, int64_t ldc, int64_t sC,
+                            int count) override {
+    eager("gemm_strided_batched");
+    dev_.gemm_strided_batched(ta, tb, M, N, K, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC,
+                              count);
   }
   void gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                     const float* const* A, int64_t lda, const float* const* B, int64_t ldb,
@@ -141,19 +159,62 @@ class ReplicaMember final : public DeviceContext, private LaunchRecorder {
 
   ReplicaDevice& group_;
   DeviceContext& dev_;
+  int index_;               // its slice of every slab
+  size_t allocations_ = 0;  // made so far: the next one's slab
   bool recording_ = false;
   std::vector<std::vector<Op>> steps_;  // by graph id
 };
 
-ReplicaDevice::ReplicaDevice(Device d) : device_(DeviceContext::create(d)) {
+ReplicaDevice::ReplicaDevice(Device d, int replicas)
+    : device_(DeviceContext::create(d)), replicas_(replicas) {
   if (!device_->records_graphs())
     throw std::logic_error("a replica group's stacked step needs a device with graphs");
 }
 
-ReplicaDevice::~ReplicaDevice() = default;
+ReplicaDevice::~ReplicaDevice() {
+  steps_.clear();  // their tables, while the device lives
+  for (Slab& s : slabs_)
+    if (s.base) device_->deallocate(s.base);
+}
 
 std::unique_ptr<DeviceContext> ReplicaDevice::member() {
-  return std::make_unique<ReplicaMember>(*this, *device_);
+  if (members_ >= replicas_) throw std::logic_error("more members than the group's replicas");
+  return std::make_unique<ReplicaMember>(*this, *device_, members_++);
+}
+
+// Slice `member` of slab `index`, made on the first request; memory of its own for a request
+// that does not fit the slab.
+void* ReplicaDevice::allocate(int member, size_t index, size_t bytes) {
+  if (index == slabs_.size()) {
+    Slab s;
+    s.bytes = bytes;
+    s.stride = (std::max<size_t>(bytes, 1) + 255) / 256 * 256;
+    s.base = static_cast<unsigned char*>(device_->allocate(s.stride * size_t(replicas_)));
+    s.taken.assign(size_t(replicas_), false);
+    slabs_.push_back(std::move(s));
+  }
+  if (index < slabs_.size()) {
+    Slab& s = slabs_[index];
+    if (s.base && s.bytes == bytes && !s.taken[size_t(member)]) {
+      s.taken[size_t(member)] = true;
+      ++s.live;
+      void* p = s.base + s.stride * size_t(member);
+      slices_[p] = index;
+      return p;
+    }
+  }
+  return device_->allocate(bytes);
+}
+
+void ReplicaDevice::deallocate(void* p) {
+  const auto it = slices_.find(p);
+  if (it == slices_.end()) return device_->deallocate(p);
+  Slab& s = slabs_[it->second];
+  slices_.erase(it);
+  if (--s.live == 0) {  // the slab's slices stay taken: a later request gets memory of its own
+    device_->deallocate(s.base);
+    s.base = nullptr;
+  }
 }
 
 void ReplicaDevice::forget(const ReplicaMember* m) {
@@ -195,8 +256,30 @@ std::vector<std::vector<size_t>> zip_classes(size_t count, const StepOf& step_of
   return classes;
 }
 
-// The device table operation j of a class needs: its K functors back to back, or a GEMM's
-// pointer arrays [A..., B..., C...]; empty for copies.
+// The element strides {A, B, C} between the class's operands of GEMM j where every operand steps
+// evenly from one member to the next (the stacked slabs; 0 for a shared operand), else nothing.
+std::optional<std::array<int64_t, 3>> strides_of(const std::vector<const std::vector<Op>*>& steps,
+                                                 size_t j) {
+  const GemmOp& g0 = std::get<GemmOp>((*steps[0])[j]);
+  const int64_t size = g0.f64 ? 8 : 4;
+  std::array<int64_t, 3> strides{};
+  for (int part = 0; part < 3; ++part) {
+    auto at = [&](size_t r) {
+      const GemmOp& g = std::get<GemmOp>((*steps[r])[j]);
+      const void* p = part == 0 ? g.A : part == 1 ? g.B : static_cast<const void*>(g.C);
+      return reinterpret_cast<intptr_t>(p);
+    };
+    const int64_t bytes = steps.size() > 1 ? at(1) - at(0) : 0;
+    if (bytes % size != 0) return std::nullopt;
+    for (size_t r = 0; r < steps.size(); ++r)
+      if (at(r) != at(0) + intptr_t(r) * bytes) return std::nullopt;
+    strides[size_t(part)] = bytes / size;
+  }
+  return strides;
+}
+
+// The device table operation j of a class needs: its K functors back to back, or the pointer
+// arrays [A..., B..., C...] of a GEMM whose operands are not evenly strided; empty otherwise.
 std::vector<unsigned char> table_of(const std::vector<const std::vector<Op>*>& steps, size_t j) {
   std::vector<unsigned char> t;
   auto append = [&t](const void* p, size_t bytes) {
@@ -208,7 +291,7 @@ std::vector<unsigned char> table_of(const std::vector<const std::vector<Op>*>& s
       const auto& f = std::get<RecordedLaunch>((*s)[j]).functor;
       append(f.data(), f.size());
     }
-  } else if (std::holds_alternative<GemmOp>((*steps[0])[j])) {
+  } else if (std::holds_alternative<GemmOp>((*steps[0])[j]) && !strides_of(steps, j)) {
     for (int part = 0; part < 3; ++part)
       for (const auto* s : steps) {
         const GemmOp& g = std::get<GemmOp>((*s)[j]);
@@ -219,8 +302,19 @@ std::vector<unsigned char> table_of(const std::vector<const std::vector<Op>*>& s
   return t;
 }
 
+// GEMM j of a class as one call: strided over the stacked slabs, else through its pointer table.
 template <class T>
-void batched_gemm(DeviceContext& d, const GemmOp& g, const void* table, int count) {
+void batched_gemm(DeviceContext& d, const std::vector<const std::vector<Op>*>& steps, size_t j,
+                  const void* table) {
+  const GemmOp& g = std::get<GemmOp>((*steps[0])[j]);
+  const int count = static_cast<int>(steps.size());
+  if (!table) {
+    const std::array<int64_t, 3> s = *strides_of(steps, j);
+    d.gemm_strided_batched(g.ta, g.tb, g.M, g.N, g.K, T(g.alpha), static_cast<const T*>(g.A), g.lda,
+                           s[0], static_cast<const T*>(g.B), g.ldb, s[1], T(g.beta),
+                           static_cast<T*>(g.C), g.ldc, s[2], count);
+    return;
+  }
   const auto* p = static_cast<T* const*>(table);  // [A..., B..., C...]
   d.gemm_batched(g.ta, g.tb, g.M, g.N, g.K, T(g.alpha), p, g.lda, p + count, g.ldb, T(g.beta),
                  p + 2 * count, g.ldc, count);
@@ -234,8 +328,8 @@ void issue(DeviceContext& d, const std::vector<const std::vector<Op>*>& steps, s
   if (const auto* l = std::get_if<RecordedLaunch>(&op))
     return l->launch_stacked(d, table, count, l->n);
   if (const auto* g = std::get_if<GemmOp>(&op))
-    return g->f64 ? batched_gemm<double>(d, *g, table, count)
-                  : batched_gemm<float>(d, *g, table, count);
+    return g->f64 ? batched_gemm<double>(d, steps, j, table)
+                  : batched_gemm<float>(d, steps, j, table);
   for (const auto* s : steps) {
     const CopyOp& c = std::get<CopyOp>((*s)[j]);
     if (c.kind == CopyOp::zero)
@@ -281,14 +375,16 @@ ReplicaDevice::Step ReplicaDevice::build(const Deferred& deferred) {
     for (size_t j = 0; j < classes[c][0]->size(); ++j) issue(*device_, classes[c], j, tables[c][j]);
   s.graph = device_->end_capture();
   ++graphs_;
-  for (const Op& op : *classes[0][0]) {
+  for (size_t j = 0; j < classes[0][0]->size(); ++j) {
+    const Op& op = (*classes[0][0])[j];
     s.kernels += std::holds_alternative<RecordedLaunch>(op);
     s.gemms += std::holds_alternative<GemmOp>(op);
+    s.strided += std::holds_alternative<GemmOp>(op) && !tables[0][j];
   }
   if (s.replicas > widest_.replicas ||
       (s.replicas == widest_.replicas && s.classes < widest_.classes)) {
     widest_.replicas = s.replicas, widest_.classes = s.classes;
-    widest_.kernels = s.kernels, widest_.gemms = s.gemms;
+    widest_.kernels = s.kernels, widest_.gemms = s.gemms, widest_.strided = s.strided;
   }
   return s;
 }
@@ -298,11 +394,15 @@ std::string ReplicaDevice::describe() const {
   const std::string zipped = widest_.classes == 1
                                  ? "every replica's step zipped"
                                  : fmt::format("the steps zipped in {} classes", widest_.classes);
+  const std::string strided =
+      widest_.strided == widest_.gemms
+          ? "every GEMM strided over the stacked buffers"
+          : fmt::format("{} of the GEMMs strided over the stacked buffers", widest_.strided);
   return fmt::format(
       "{} replicas in one stacked step on {}: {} kernel launches and {} batched GEMMs, each over "
-      "the replica dimension ({}; {} graphs captured)",
+      "the replica dimension ({}; {}; {} graphs captured)",
       widest_.replicas, device_name(device_->device()), widest_.kernels, widest_.gemms, zipped,
-      graphs_);
+      strided, graphs_);
 }
 
 }  // namespace gradscope

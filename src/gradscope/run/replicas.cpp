@@ -76,7 +76,7 @@ std::unique_ptr<ReplicaDevice> group_device(const std::vector<ReplicaRun>& group
     if (r.config.string("device") != name) return nullptr;
   if (name == "cpu") return nullptr;
   try {
-    return std::make_unique<ReplicaDevice>(device_from_name(name));
+    return std::make_unique<ReplicaDevice>(device_from_name(name), static_cast<int>(group.size()));
   } catch (const std::exception&) {
     return nullptr;
   }
