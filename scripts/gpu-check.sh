@@ -2,7 +2,9 @@
 # The GPU checks of the CUDA backend, most important first, in about 5 minutes on an H200:
 #   1. the gpu tests (tests/device: oracle configs against the CPU, the float64 trajectory,
 #      determinism, kill -9 and resume, refusals)
-#   2. the nanda-grokking step on the GPU (bench_workloads nanda ... cuda)
+#   2. the nanda-grokking step on the GPU (bench_workloads nanda ... cuda); then replica groups:
+#      per replica-step time of nanda at K = 1, 8, 64 and pair-mlp at K = 1, 64, 512
+#      (bench_workloads ... replicas=K) beside a torch.func ensemble (bench/compare/ensemble_peer.py)
 #   3. the whole nanda-grokking run to 100 steps past generalization, process wall time
 #   4. the other workloads on the GPU (pair-mlp, power, induction)
 #   5. PyTorch on the same GPU: eager, then torch.compile (nanda and pair-mlp)
@@ -42,6 +44,15 @@ median() { "$py" -c 'import json,sys; d=json.loads(sys.stdin.read().strip().spli
 note "== 2. nanda step on the GPU (median of 300)"
 timeout 60 "$BIN/bench_workloads" nanda 1 300 cuda > "$OUTDIR/bench_nanda.json" 2> "$OUTDIR/bench_nanda.err"
 note "gradscope nanda step: $(median < "$OUTDIR/bench_nanda.json")  $(tail -1 "$OUTDIR/bench_nanda.err")"
+
+note "== 2b. replica groups: per replica-step time, gradscope's stacked step and a torch.func ensemble"
+for spec in "nanda 1" "nanda 8" "nanda 64" "pair-mlp 1" "pair-mlp 64" "pair-mlp 512"; do
+  set -- $spec
+  timeout 60 "$BIN/bench_workloads" "$1" 1 50 cuda "replicas=$2" > "$OUTDIR/replicas_$1_$2.json" 2> "$OUTDIR/replicas_$1_$2.err"
+  timeout 90 "$py" bench/compare/ensemble_peer.py "$1" "$2" 50 --device cuda > "$OUTDIR/ensemble_$1_$2.json" 2> "$OUTDIR/ensemble_$1_$2.err"
+  per() { "$py" -c 'import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print("%.4f ms" % (d["per_replica_s"]*1000))' 2>/dev/null || echo "failed"; }
+  note "K=$2 $1 per replica-step: gradscope $(per < "$OUTDIR/replicas_$1_$2.json"), torch.func $(per < "$OUTDIR/ensemble_$1_$2.json")  $(tail -1 "$OUTDIR/replicas_$1_$2.err" | cut -c1-160)"
+done
 
 note "== 3. whole nanda run (stop 100 steps after generalizing)"
 rm -rf /tmp/gs-whole

@@ -4,7 +4,8 @@
 Usage: gpu_report.py LOGS_DIR [--out docs/PERFORMANCE.md] [--note TEXT]
 LOGS_DIR is logs.tar.gz unpacked: bench_<workload>.json (gradscope on the GPU, bench_workloads
 ... cuda), torch_<workload>.json and torch_compiled_<workload>.json (PyTorch on the same GPU,
-torch_workloads.py --device cuda [--compile]), whole_summary.json and whole_run.log (the whole
+torch_workloads.py --device cuda [--compile]), replicas_<workload>_<K>.json and
+ensemble_<workload>_<K>.json (replica groups and the torch.func ensemble), whole_summary.json and whole_run.log (the whole
 nanda run), gpu_tests.log, machine.txt, revision.txt (the source revision measured). --note adds a
 sentence under the table (what changed in the source since the measurement, for instance). The section replaces the file's "## GPU" section (make
 bench keeps it). No number in it is typed by hand.
@@ -75,9 +76,42 @@ def section(logs, note=None):
               f"generalized_step "
               f"{w['generalized_step']:,}, steps_done {w['steps_done']:,}, final test accuracy "
               f"{w['final']['test_acc']:.4f}."]
+    L += replica_rows(logs)
     if note:
         L += ["", note]
     return "\n".join(L) + "\n"
+
+
+def per_replica_ms(path):
+    try:
+        with open(path) as f:
+            return json.loads(f.read().strip().splitlines()[-1])["per_replica_s"] * 1e3
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+
+
+def replica_rows(logs):
+    """Replica groups (issue 32): per replica-step time of gradscope's stacked step against a
+    torch.func ensemble (vmap over stacked parameters), K replicas of one model."""
+    rows = []
+    for w, ks in (("nanda", (1, 8, 64)), ("pair-mlp", (1, 64, 512))):
+        for k in ks:
+            g = per_replica_ms(os.path.join(logs, f"replicas_{w}_{k}.json"))
+            t = per_replica_ms(os.path.join(logs, f"ensemble_{w}_{k}.json"))
+            if g is None and t is None:
+                continue
+            rows.append(f"| {w} | {k} | {f'{g:.4f}' if g else 'failed'} | "
+                        f"{f'{t:.4f}' if t else 'failed'} | {f'{t / g:.2f}' if g and t else '-'} |")
+    if not rows:
+        return []
+    return ["", "Replica groups: `bench_workloads WORKLOAD 1 50 cuda replicas=K` (K runs of seeds "
+            "0..K-1 as one group: each kernel launched once over the replica dimension, the GEMMs "
+            "strided-batched over the stacked buffers, the step one graph; each replica's loss read "
+            "back and its update prepared) against bench/compare/ensemble_peer.py (the same model "
+            "K times with stacked parameters, vmap(grad(loss)), one AdamW over the stacks). "
+            "Milliseconds per replica-step, medians of 50 steps.", "",
+            "| workload | K | gradscope ms | torch.func ms | x faster |", "|---|---|---|---|---|",
+            *rows]
 
 
 def revision(logs):

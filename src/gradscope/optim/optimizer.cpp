@@ -159,12 +159,21 @@ void Optimizer<T>::prepare(double lr) {
     k[2] = 1.0 - lr * c_.weight_decay;
   }
   for (int i = 0; i < 3; ++i) k[i] = double(static_cast<T>(k[i]));
-  dev_.upload(k_, host_k_, 4 * sizeof(double));
+  if (host_) dev_.upload(k_, host_k_, 4 * sizeof(double));  // off the cpu: read_numbers()
   steps_ = t;
+}
+
+// Off the cpu the update's first kernel reads the numbers from page-locked host memory (which a
+// GPU reads directly), so that a step queues no copy of its own: a captured update reads them
+// when it runs, and a replica group's K updates read theirs in one stacked launch.
+template <class T>
+void Optimizer<T>::read_numbers() {
+  if (!host_) dev_.launch(kernels::Copy<double>{host_k_, k_, false}, 4);
 }
 
 template <class T>
 void Optimizer<T>::apply(T* p, T* g) {
+  read_numbers();
   if (c_.orthogonal) orthogonalize(p, g);
   filter(g);
   if (c_.clip_norm > 0) {
@@ -185,6 +194,7 @@ void Optimizer<T>::update(std::span<T> params, std::span<T> grads, double lr) {
 template <class T>
 void Optimizer<T>::step(std::span<T> params, std::span<const T> grads, double lr) {
   prepare(lr);
+  read_numbers();
   rule(params.data(), grads.data());
 }
 

@@ -17,9 +17,10 @@
 // optimizer was made for: the cpu backend (threads over fixed partitions of the buffer), a GPU or
 // the emulated device. The state (moments, momentum, the filter's buffers) lives on that device.
 // The per-step numbers (learning rate, bias corrections, the step count the filter reads) are
-// written by prepare() into a small buffer there, so that a captured apply() replays correctly
-// every step. On the cpu, float Adam(W) runs eight lanes at a time (AVX), the same IEEE
-// operations as the kernel (a unit test compares them).
+// written by prepare() into page-locked host memory and read by apply()'s first kernel into a
+// small buffer there, so that a captured apply() replays correctly every step. On the cpu, float
+// Adam(W) runs eight lanes at a time (AVX), the same IEEE operations as the kernel (a unit test
+// compares them).
 #pragma once
 
 #include <cstdint>
@@ -82,8 +83,8 @@ class Optimizer {
   // The update rule alone (no filter, clipping or norm): one step of params given grads.
   void step(std::span<T> params, std::span<const T> grads, double lr);
   // The numbers of the next update at learning rate lr; counts the step. Outside any capture,
-  // and not again before something has waited for the device (the numbers are uploaded from
-  // page-locked host memory in order).
+  // and not again before something has waited for the device (off the cpu the update reads them
+  // from page-locked host memory when it runs).
   void prepare(double lr);
   // The prepared update of params [n] from grads [n], in the device's memory: device work only,
   // capture-safe.
@@ -109,6 +110,7 @@ class Optimizer {
     T* data = nullptr;    // on the device
   };
   T* add_buffer(const std::string& name, int64_t size);
+  void read_numbers();  // off the cpu: host_k_ into k_, a kernel of the update
   void orthogonalize(const T* params, T* grads);
   void filter(T* grads);
   void rule(T* params, const T* grads);

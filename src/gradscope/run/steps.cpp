@@ -1,6 +1,7 @@
 // The training step of every run: see steps.h.
 #include "gradscope/run/steps.h"
 
+#include "gradscope/cuda/kernels.h"
 #include "gradscope/cuda/reductions.h"
 
 namespace gradscope {
@@ -49,6 +50,9 @@ void Steps<T>::record_step(const Examples& e, bool with_update, Graph& g) {
     loss = scale(train_tape_, loss, 1.0 / double(x_.model->outputs()));
   train_tape_.backward(loss);
   g.loss = train_tape_.value(loss).data;
+  // Off the cpu the step writes its loss into page-locked host memory itself (a GPU writes it
+  // directly): reading it needs only a wait, no copy queued per step.
+  if (captures_) dev_.launch(kernels::Copy<T>{g.loss, loss_host_, false}, 1);
 }
 
 template <class T>
@@ -84,7 +88,7 @@ void Steps<T>::queue_gradient(const Examples& host, bool full_batch) {
 template <class T>
 double Steps<T>::loss() {
   if (!captures_) return double(*queued_loss_);
-  dev_.download(loss_host_, queued_loss_, sizeof(T));
+  dev_.sync();  // the step wrote it to loss_host_
   return double(*loss_host_);
 }
 

@@ -9,7 +9,8 @@
 // an update before it; each batch size: train.batch_order = "epoch" ends an epoch with a smaller
 // batch) runs eagerly once (the arena grows to its size, cuBLAS warms up), is captured the second
 // time and replayed from then on: no host work per step beyond uploading the step's batch (for
-// minibatches and fresh samples) and the update's numbers, and reading the loss. The graphs read
+// minibatches and fresh samples), writing the update's numbers and waiting for the step (the
+// graph reads the numbers from, and writes its loss to, page-locked host memory). The graphs read
 // fixed addresses: the tape's arena after its first step, the batch buffers, the parameters; a
 // reset that merges the arena's blocks (a larger step grew it) moves the activations, and the
 // graphs are captured again. On a device, evaluation uses a tape of its own there, and measures
@@ -70,8 +71,8 @@ class Steps {
   // By (update before the gradient, batch size): the gradient alone is a run's first step.
   std::map<std::pair<bool, int64_t>, Graph> graphs_;
   bool update_pending_ = false;
-  T* loss_host_ = nullptr;          // page-locked copy of the loss
-  const T* queued_loss_ = nullptr;  // the queued gradient's loss, where the device writes it
+  T* loss_host_ = nullptr;          // page-locked: off the cpu the step writes its loss here
+  const T* queued_loss_ = nullptr;  // the queued gradient's loss on the cpu
 };
 
 }  // namespace gradscope
