@@ -5,8 +5,10 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <vector>
 
 #include "gradscope/nn/layers.h"
 #include "gradscope/nn/model_registry.h"
@@ -14,6 +16,13 @@
 
 namespace gradscope {
 namespace {
+
+// o[j] += a * b[j] for j < n, each product rounded before its sum (no fused multiply-add): the
+// bits of the element-by-element sums the head products were first computed with.
+__attribute__((optimize("fp-contract=off"))) void add_products(double* o, double a, const double* b,
+                                                               int64_t n) {
+  for (int64_t j = 0; j < n; ++j) o[j] += a * b[j];
+}
 
 template <class T>
 class Transformer final : public Model<T> {
@@ -257,14 +266,17 @@ class Transformer final : public Model<T> {
     // QK: sum_e Q[i, h*Dh + e] K[j, h*Dh + e]; VO: sum_e V[i, h*Dh + e] O[h*Dh + e, j].
     const T* A = buf.data() + ps.info(qk ? k.W_Q : k.W_V).offset;  // [D, E]
     const T* B = buf.data() + ps.info(qk ? k.W_K : k.W_O).offset;  // [D, E] or [E, D]
-    for (int64_t i = 0; i < D; ++i)
-      for (int64_t j = 0; j < D; ++j) {
-        double acc = 0;
-        for (int64_t e = 0; e < Dh; ++e)
-          acc += double(A[i * E + h * Dh + e]) *
-                 double(qk ? B[j * E + h * Dh + e] : B[(h * Dh + e) * D + j]);
-        out[i * D + j] = acc;
-      }
+    std::vector<double> b(static_cast<size_t>(Dh * D));            // [Dh, D]: the head's B^T or B
+    for (int64_t e = 0; e < Dh; ++e)
+      for (int64_t j = 0; j < D; ++j)
+        b[e * D + j] = double(qk ? B[j * E + h * Dh + e] : B[(h * Dh + e) * D + j]);
+    // Row i accumulates over e in order for every j at once (the loop over j vectorizes).
+    for (int64_t i = 0; i < D; ++i) {
+      double* o = out + i * D;
+      std::fill(o, o + D, 0.0);
+      for (int64_t e = 0; e < Dh; ++e)
+        add_products(o, double(A[i * E + h * Dh + e]), b.data() + e * D, D);
+    }
   }
 
  private:
