@@ -17,12 +17,20 @@
 namespace gradscope {
 namespace {
 
-// o[j] += a * b[j] for j < n, each product rounded before its sum (no fused multiply-add): the
-// bits of the element-by-element sums the head products were first computed with.
+// o[j] += a * b[j] for j < n, each product rounded before its sum (no fused multiply-add, under
+// GCC and Clang alike): the bits of the element-by-element sums the head products were first
+// computed with.
+#if defined(__clang__)
+void add_products(double* o, double a, const double* b, int64_t n) {
+#pragma clang fp contract(off)
+  for (int64_t j = 0; j < n; ++j) o[j] += a * b[j];
+}
+#else
 __attribute__((optimize("fp-contract=off"))) void add_products(double* o, double a, const double* b,
                                                                int64_t n) {
   for (int64_t j = 0; j < n; ++j) o[j] += a * b[j];
 }
+#endif
 
 template <class T>
 class Transformer final : public Model<T> {
