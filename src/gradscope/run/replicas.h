@@ -31,7 +31,7 @@ struct ReplicaRun {
 // writes its "gradscope: error: ..." line to the replica's err. `ended(i, status)` is called on
 // the calling thread as each replica ends (the sweep adds it to the results index there). SIGINT
 // and SIGTERM stop every replica at its next iteration with a checkpoint. Off the cpu `stacked`,
-// where given, receives what the group's stacked step was (ReplicaDevice::describe).
+// where given, receives what the group's stacked step was (describe() in replica_device.h).
 std::vector<int> run_replicas(const std::vector<ReplicaRun>& group, int threads,
                               const std::function<void(size_t, int)>& ended = {},
                               std::string* stacked = nullptr);
