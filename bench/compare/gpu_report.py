@@ -28,10 +28,11 @@ ROWS = [
 ]
 
 
-def median_ms(path):
+def median_ms(path, field="median_s"):
+    """A result file's last JSON line's `field` (seconds) in milliseconds; None if unreadable."""
     try:
         with open(path) as f:
-            return json.loads(f.read().strip().splitlines()[-1])["median_s"] * 1e3
+            return json.loads(f.read().strip().splitlines()[-1])[field] * 1e3
     except (OSError, ValueError, KeyError, IndexError):
         return None
 
@@ -82,22 +83,14 @@ def section(logs, note=None):
     return "\n".join(L) + "\n"
 
 
-def per_replica_ms(path):
-    try:
-        with open(path) as f:
-            return json.loads(f.read().strip().splitlines()[-1])["per_replica_s"] * 1e3
-    except (OSError, ValueError, KeyError, IndexError):
-        return None
-
-
 def replica_rows(logs):
     """Replica groups (issue 32): per replica-step time of gradscope's stacked step against a
     torch.func ensemble (vmap over stacked parameters), K replicas of one model."""
     rows = []
     for w, ks in (("nanda", (1, 8, 64)), ("pair-mlp", (1, 64, 512))):
         for k in ks:
-            g = per_replica_ms(os.path.join(logs, f"replicas_{w}_{k}.json"))
-            t = per_replica_ms(os.path.join(logs, f"ensemble_{w}_{k}.json"))
+            g = median_ms(os.path.join(logs, f"replicas_{w}_{k}.json"), "per_replica_s")
+            t = median_ms(os.path.join(logs, f"ensemble_{w}_{k}.json"), "per_replica_s")
             if g is None and t is None:
                 continue
             rows.append(f"| {w} | {k} | {f'{g:.4f}' if g else 'failed'} | "

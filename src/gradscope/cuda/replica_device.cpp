@@ -21,6 +21,9 @@ struct GemmOp {
   double alpha, beta;
   const void *A, *B;
   void* C;
+  const void* operand(int part) const {  // 0: A, 1: B, 2: C
+    return part == 0 ? A : part == 1 ? B : static_cast<const void*>(C);
+  }
   bool same_shape(const GemmOp& o) const {
     return f64 == o.f64 && ta == o.ta && tb == o.tb && M == o.M && N == o.N && K == o.K &&
            lda == o.lda && ldb == o.ldb && ldc == o.ldc && alpha == o.alpha && beta == o.beta;
@@ -265,9 +268,7 @@ std::optional<std::array<int64_t, 3>> strides_of(const std::vector<const std::ve
   std::array<int64_t, 3> strides{};
   for (int part = 0; part < 3; ++part) {
     auto at = [&](size_t r) {
-      const GemmOp& g = std::get<GemmOp>((*steps[r])[j]);
-      const void* p = part == 0 ? g.A : part == 1 ? g.B : static_cast<const void*>(g.C);
-      return reinterpret_cast<intptr_t>(p);
+      return reinterpret_cast<intptr_t>(std::get<GemmOp>((*steps[r])[j]).operand(part));
     };
     const int64_t bytes = steps.size() > 1 ? at(1) - at(0) : 0;
     if (bytes % size != 0) return std::nullopt;
@@ -294,8 +295,7 @@ std::vector<unsigned char> table_of(const std::vector<const std::vector<Op>*>& s
   } else if (std::holds_alternative<GemmOp>((*steps[0])[j]) && !strides_of(steps, j)) {
     for (int part = 0; part < 3; ++part)
       for (const auto* s : steps) {
-        const GemmOp& g = std::get<GemmOp>((*s)[j]);
-        const void* p = part == 0 ? g.A : part == 1 ? g.B : static_cast<const void*>(g.C);
+        const void* p = std::get<GemmOp>((*s)[j]).operand(part);
         append(&p, sizeof p);
       }
   }

@@ -40,7 +40,7 @@ T* Steps<T>::grads() {
 // [update,] zero_grad, forward, loss, backward: device work only (the tape was reset by the
 // caller).
 template <class T>
-void Steps<T>::record_step(const Examples& e, bool with_update, Graph& g) {
+const T* Steps<T>::record_step(const Examples& e, bool with_update) {
   if (with_update) x_.optimizer->apply(values(), grads());
   x_.model->params().zero_grad();
   const Dataset& layout = x_.data.train;
@@ -49,10 +49,11 @@ void Steps<T>::record_step(const Examples& e, bool with_update, Graph& g) {
   if (x_.train.loss_reduction == LossReduction::mean_over_classes && !x_.data.regression)
     loss = scale(train_tape_, loss, 1.0 / double(x_.model->outputs()));
   train_tape_.backward(loss);
-  g.loss = train_tape_.value(loss).data;
+  const T* value = train_tape_.value(loss).data;
   // Off the cpu the step writes its loss into page-locked host memory itself (a GPU writes it
   // directly): reading it needs only a wait, no copy queued per step.
-  if (captures_) dev_.launch(kernels::Copy<T>{g.loss, loss_host_, false}, 1);
+  if (captures_) dev_.launch(kernels::Copy<T>{value, loss_host_, false}, 1);
+  return value;
 }
 
 template <class T>
@@ -62,9 +63,7 @@ void Steps<T>::queue_gradient(const Examples& host, bool full_batch) {
   if (!captures_) {  // at once, on the host
     const Examples e = full_batch ? all_examples(x_.data.train) : host;
     train_tape_.reset();
-    Graph g;
-    record_step(e, with_update, g);
-    queued_loss_ = g.loss;
+    queued_loss_ = record_step(e, with_update);
     return;
   }
   const Examples e = full_batch ? x_.device_train->examples() : batch_->upload(host);
@@ -73,16 +72,15 @@ void Steps<T>::queue_gradient(const Examples& host, bool full_batch) {
   if (moving) graphs_.clear();
   Graph& g = graphs_[{with_update, e.n}];
   if (g.calls++ == 0) {
-    record_step(e, with_update, g);
+    record_step(e, with_update);
   } else {
     if (g.id < 0) {
       dev_.begin_capture();
-      record_step(e, with_update, g);
+      record_step(e, with_update);
       g.id = dev_.end_capture();
     }
     dev_.replay(g.id);
   }
-  queued_loss_ = g.loss;
 }
 
 template <class T>

@@ -53,11 +53,12 @@ class Steps {
 
  private:
   struct Graph {
-    int id = -1;              // once captured
-    int64_t calls = 0;        // the first runs eagerly, the second is captured
-    const T* loss = nullptr;  // the loss in the device's memory: a fixed address once captured
+    int id = -1;        // once captured
+    int64_t calls = 0;  // the first runs eagerly, the second is captured
   };
-  void record_step(const Examples& e, bool with_update, Graph& g);
+  // The step's work; returns where the loss lands (off the cpu the step also writes it to
+  // loss_host_).
+  const T* record_step(const Examples& e, bool with_update);
   T* values();  // the parameters and gradients the step trains: the device's copies, or the host's
   T* grads();
 
