@@ -16,9 +16,12 @@ sides print L_n(w*), which agree when the two models are the same.
 Each side is timed at every thread count of --threads, the two interleaved, --rounds times (gradscope
 spreads the chains over its threads, each chain computed as alone; PyTorch uses its threads inside
 each op, and at counts above 1 is also timed with its chains spread over that many one-thread
-processes, as devinterp's `cores` spreads them). Prints each side's estimate (mean and std over
-chains), the median seconds per estimate in each way with the range over rounds, and the ratio of
-the two sides' best medians.
+processes, as devinterp's `cores` spreads them). gradscope's chains flush subnormal numbers to zero
+(llc.flush_subnormals, its default); PyTorch is timed both ways: as it runs by default (subnormals
+kept: on x86 each costs a microcode assist, and a trained model's softmax underflows) and with
+torch.set_flush_denormal(True). Prints each side's estimate (mean and std over chains), the median
+seconds per estimate in each way with the range over rounds, and the ratio of the two sides' best
+medians against each PyTorch mode.
 The chains' noise differs between the two (each its own generator; PyTorch's chain c seeds its
 own with c): the estimates agree within their chains' spread, not bit for bit.
 """
@@ -91,10 +94,12 @@ def nanda_loss(w, x, y, heads=4):
     return [w[k] for k in NANDA], loss_of
 
 
-def torch_llc(run_dir, chains, threads):
+def torch_llc(run_dir, chains, threads, flush):
     """PyTorch SGLD chains `chains` (indices) from the run's last checkpoint on `threads` threads,
-    chain c's noise from a generator seeded c; (per-chain lambda-hat, L_n(w*), seconds)."""
+    chain c's noise from a generator seeded c, subnormals flushed to zero when `flush`
+    (torch.set_flush_denormal); (per-chain lambda-hat, L_n(w*), seconds)."""
     torch.set_num_threads(threads)
+    torch.set_flush_denormal(flush)
     w = {k: torch.tensor(v, dtype=torch.float32) for k, v in gs.Run(run_dir).params().items()}
     data = gs.task_data(EXAMPLE)
     x = torch.tensor(data["x_train"], dtype=torch.long)
@@ -125,13 +130,13 @@ def torch_llc(run_dir, chains, threads):
     return out, init, time.perf_counter() - t0
 
 
-def torch_llc_processes(run_dir, procs):
+def torch_llc_processes(run_dir, procs, flush):
     """The chains spread over `procs` processes of one thread each, as devinterp's `cores` runs
     them; seconds from the first chain's start to the last one's end in the slowest process (each
     process's start and loading not counted, as gradscope's are not)."""
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(procs) as pool:
-        parts = pool.starmap(torch_llc, [(run_dir, list(range(p, a.chains, procs)), 1)
+        parts = pool.starmap(torch_llc, [(run_dir, list(range(p, a.chains, procs)), 1, flush)
                                          for p in range(procs)])
     return [v for part in parts for v in part[0]], max(part[2] for part in parts)
 
@@ -163,8 +168,12 @@ def median(xs):
     return (xs[(len(xs) - 1) // 2] + xs[len(xs) // 2]) / 2
 
 
+MODES = {False: "subnormals kept (its default)", True: "subnormals flushed (set_flush_denormal)"}
+
+
 def main():
-    ours, whole, theirs, procs = ({t: [] for t in THREADS} for _ in range(4))
+    ours, whole = ({t: [] for t in THREADS} for _ in range(2))
+    theirs, procs = ({(t, f): [] for t in THREADS for f in MODES} for _ in range(2))
     with tempfile.TemporaryDirectory(prefix="gradscope-llc-") as tmp:
         run_dir = os.path.join(tmp, a.model)
         subprocess.run([BINARY, "--threads", "2", "run", EXAMPLE, f"train.steps={a.steps}",
@@ -175,32 +184,36 @@ def main():
                 line, chains, command = gradscope_llc(run_dir, t)
                 ours[t].append(chains)
                 whole[t].append(command)
-                estimates, init, seconds = torch_llc(run_dir, range(a.chains), t)
-                theirs[t].append(seconds)
-                if t > 1:
-                    procs[t].append(torch_llc_processes(run_dir, t)[1])
+                for f in MODES:
+                    estimates, init, seconds = torch_llc(run_dir, range(a.chains), t, f)
+                    theirs[t, f].append(seconds)
+                    if t > 1:
+                        procs[t, f].append(torch_llc_processes(run_dir, t, f)[1])
     m = re.search(r": llc (\S+) \+- (\S+)", line)
     ours_init = float(re.search(r"L_n\(w\*\) (\S+),", line)[1])
     tm, ts = summary(estimates)
     print(f"{a.model} at step {a.steps}, {a.chains} chains x {a.draws} draws, step size "
           f"{a.step_size}, localization {a.localization}, {a.rounds} round(s)")
-    print(f"gradscope llc: {float(m[1]):.4g} +- {float(m[2]):.2g}")
+    print(f"gradscope llc: {float(m[1]):.4g} +- {float(m[2]):.2g} (llc.flush_subnormals = true)")
     print(f"PyTorch SGLD:  {tm:.4g} +- {ts:.2g}")
     print(f"L_n(w*): gradscope {ours_init:.6g}, PyTorch {init:.6g}")
     span = lambda xs: f"{median(xs):.2f} s ({min(xs):.2f}-{max(xs):.2f})"
     for t in THREADS:
-        line = (f"{t} thread(s): gradscope {span(ours[t])} for the chains, {span(whole[t])} for "
-                f"the whole command (start, data, model, checkpoint); PyTorch {span(theirs[t])}")
-        if t > 1:
-            line += f", its chains over {t} one-thread processes {span(procs[t])}"
-        print(line)
+        print(f"{t} thread(s): gradscope {span(ours[t])} for the chains, {span(whole[t])} for "
+              f"the whole command (start, data, model, checkpoint)")
+        for f, words in MODES.items():
+            line = f"  PyTorch, {words}: {span(theirs[t, f])}"
+            if t > 1:
+                line += f", its chains over {t} one-thread processes {span(procs[t, f])}"
+            print(line)
     best_ours = min(THREADS, key=lambda t: median(ours[t]))
-    peers = [(median(theirs[t]), f"{t} thread(s)") for t in THREADS]
-    peers += [(median(procs[t]), f"{t} processes") for t in THREADS if t > 1]
-    best, how = min(peers)
-    print(f"ratio at each side's best (gradscope {best_ours} thread(s), PyTorch {how}): "
-          f"{best / median(ours[best_ours]):.2f}x on the chains "
-          f"({best / median(whole[best_ours]):.2f}x against the whole command)")
+    for f, words in MODES.items():
+        peers = [(median(theirs[t, f]), f"{t} thread(s)") for t in THREADS]
+        peers += [(median(procs[t, f]), f"{t} processes") for t in THREADS if t > 1]
+        best, how = min(peers)
+        print(f"ratio at each side's best, PyTorch with {words} (gradscope {best_ours} "
+              f"thread(s), PyTorch {how}): {best / median(ours[best_ours]):.2f}x on the chains "
+              f"({best / median(whole[best_ours]):.2f}x against the whole command)")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 // with class (a + b) mod task.toy_classes, a key the family brings along; the toy model (BagModel):
 // the sum of the two tokens' embeddings through a ReLU and a linear readout; the measure: the norm
 // of that embedding; the probe measure (UpdateNorms, on with probe.update_norms): ||theta_t -
-// theta_0|| at probe steps, kept in update_norms/ and summarized.
+// theta_0|| at probe steps, kept in update_norms/ and summarized. Also: train.flush_subnormals as
+// a step sees it (a measure reading each kernel thread's arithmetic mode).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -14,12 +15,18 @@
 #include "gradscope/nn/model_registry.h"
 #include "gradscope/probes/measures.h"
 #include "gradscope/run/trainer.h"
+#include "gradscope/run/validate.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/metrics.h"
 #include "gradscope/rundir/summary_file.h"
 #include "gradscope/tasks/task_family.h"
 #include "gradscope/tensor/npy.h"
 #include "gradscope/tensor/rng.h"
+#include "gradscope/tensor/threads.h"
+
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
 
 namespace gradscope {
 namespace {
@@ -229,6 +236,85 @@ TEST(Registries, AToyProbeMeasureWritesFilesAndResumesExactly) {
     EXPECT_EQ(read_file(part.dir / f), read_file(whole.dir / f)) << f;
   fs::remove_all(root);
 }
+
+}  // namespace
+}  // namespace gradscope
+
+namespace gradscope {
+namespace {
+
+#if defined(__SSE2__)
+bool flushing_here() {
+  return (_mm_getcsr() & 0x8040) == 0x8040;  // MXCSR's FTZ and DAZ
+}
+
+// The share of the kernels' threads (one parallel_for chunk each) whose arithmetic flushes
+// subnormals, and whether the calling thread's does: the mode a step's evaluation runs in.
+template <class T>
+void flush_mode(Model<T>&, Tape<T>&, const TaskData&, MetricValues& row) {
+  const int n = num_threads();
+  std::vector<int> on(static_cast<size_t>(n), 0);
+  parallel_for(n, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) on[i] = flushing_here();
+  });
+  double share = 0;
+  for (int v : on) share += v / double(n);
+  row.emplace_back("toy.flush_threads", share);
+  row.emplace_back("toy.flush_here", flushing_here());
+}
+
+// train.flush_subnormals: on, every kernel thread of every step flushes (the toy trained on two
+// threads); off, none does; and the mode ends with the run (this thread's is IEEE's again).
+TEST(Registries, FlushSubnormalsHoldsOnEveryKernelThreadDuringTheRunOnly) {
+  register_toys();
+  static bool done = false;
+  if (!done) {
+    done = true;
+    register_measure(GRADSCOPE_MODEL_MEASURE("flush_mode", flush_mode));
+    TaskFamily toy = find_task_family("toy_sum");
+    toy.name = "toy_flush";
+    toy.measures = {"flush_mode"};
+    toy.summary_line = nullptr;
+    register_task_family(toy);
+  }
+  set_num_threads(2);
+  for (const bool flush : {true, false}) {
+    Config c;
+    for (const char* kv : {"name=toy", "task.name=toy_flush", "model.type=bag", "model.d_hidden=16",
+                           "train.steps=20", "train.log_every=10"})
+      c.apply_override(kv);
+    c.apply_override(flush ? "train.flush_subnormals=true" : "train.flush_subnormals=false");
+    RunOptions o;
+    o.dir = fs::temp_directory_path() / ("gradscope_toyflush_" + std::to_string(::getpid()));
+    o.force = true;
+    testing::internal::CaptureStdout();
+    const int code = run_experiment(c, o);
+    const std::string out = testing::internal::GetCapturedStdout();
+    ASSERT_EQ(code, 0) << out;
+    const std::vector<MetricsRow> rows = read_metrics(o.dir);
+    ASSERT_GE(rows.size(), 3u);  // steps 0, 10, 20 and the probe steps
+    for (const MetricsRow& r : rows) {
+      EXPECT_EQ(r.get("toy.flush_threads"), flush ? 1.0 : 0.0) << r.step();
+      EXPECT_EQ(r.get("toy.flush_here"), flush ? 1.0 : 0.0) << r.step();
+    }
+    EXPECT_FALSE(flushing_here());
+    fs::remove_all(o.dir);
+  }
+  set_num_threads(1);
+
+  // Off the cpu it is refused in one line, before anything is written.
+  Config c;
+  for (const char* kv : {"name=toy", "task.name=toy_flush", "model.type=bag",
+                         "train.flush_subnormals=true", "device=emulated"})
+    c.apply_override(kv);
+  try {
+    validate_experiment(c);
+    ADD_FAILURE() << "device = emulated with train.flush_subnormals was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.flush_subnormals"), std::string::npos);
+  }
+}
+#endif
 
 }  // namespace
 }  // namespace gradscope

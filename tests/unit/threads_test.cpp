@@ -1,8 +1,10 @@
-// Threads: parallel_for covers every index once, and a whole forward/backward gives bit-identical
-// results with 1 and 2 threads (kernels split outputs, never reductions).
+// Threads: parallel_for covers every index once, a whole forward/backward gives bit-identical
+// results with 1 and 2 threads (kernels split outputs, never reductions), and FlushSubnormals
+// flushes on every thread a kernel runs on, and only while in scope.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cfloat>
 #include <vector>
 
 #include "gradscope/autograd/ops.h"
@@ -83,6 +85,44 @@ std::vector<float> gradients_with_threads(int threads) {
 
 TEST(Threads, ForwardBackwardIsBitIdenticalAcrossThreadCounts) {
   EXPECT_EQ(gradients_with_threads(1), gradients_with_threads(2));
+}
+
+}  // namespace
+}  // namespace gradscope
+
+namespace gradscope {
+namespace {
+
+// 2^-120 * 2^-10: a subnormal float under IEEE arithmetic, 0 when results flush; and 2^-130
+// (subnormal) as an operand, 0 when operands flush.
+int subnormals_kept_per_chunk(int threads, std::vector<int>& kept) {
+  kept.assign(static_cast<size_t>(threads), -1);
+  parallel_for(threads, 1, [&](int64_t b, int64_t e) {
+    volatile float a = 0x1p-120f, tiny = 0x1p-130f;
+    const float product = a * 0x1p-10f;
+    const float sum = tiny + 0.0f;
+    for (int64_t i = b; i < e; ++i) kept[i] = (product != 0.0f) + (sum != 0.0f);
+  });
+  int all = 0;
+  for (int k : kept) all += k;
+  return all;
+}
+
+TEST(Threads, FlushSubnormalsOnEveryKernelThreadWhileInScope) {
+#if !defined(__SSE2__)
+  GTEST_SKIP() << "no MXCSR: FlushSubnormals is a no-op here";
+#endif
+  set_num_threads(2);
+  std::vector<int> kept;
+  EXPECT_EQ(subnormals_kept_per_chunk(2, kept), 4);  // IEEE: both kept on both threads
+  {
+    const FlushSubnormals flush(true);
+    EXPECT_EQ(subnormals_kept_per_chunk(2, kept), 0) << kept[0] << " " << kept[1];
+    const FlushSubnormals off(false);  // false leaves the mode as it is
+    EXPECT_EQ(subnormals_kept_per_chunk(2, kept), 0);
+  }
+  EXPECT_EQ(subnormals_kept_per_chunk(2, kept), 4);  // restored on both threads
+  set_num_threads(1);
 }
 
 }  // namespace

@@ -197,6 +197,11 @@ const std::vector<KeySpec>& schema_table() {
       {"task.op_token", false,
        "transformer inputs [a, op, b, '='] (Grokfast) instead of [a, b, '=']", 3},
       {"task.nonzero_b", false, "modular: only pairs with b != 0 (Grokfast's x*y, y in 1..p-1)", 3},
+      {"train.flush_subnormals", false,
+       "the run's cpu arithmetic flushes subnormal numbers to zero (x86's FTZ and DAZ, as GPUs' "
+       "fast paths do): a model whose softmax underflows (large margins, late in grokking runs) "
+       "steps several times faster on Intel CPUs; changes results where a subnormal arises",
+       8},
       KeySpec{"train.batch_order", "sample"s,
               "minibatches: sample (each step draws its own) or epoch (the train set reshuffled "
               "every epoch, then consecutive batches, the last one smaller)",
@@ -290,6 +295,11 @@ const std::vector<KeySpec>& schema_table() {
           .within(at_least(0, "an integer >= 0 (0: full batch)")),
       KeySpec{"llc.seed", int64_t{0}, "seed of the chains' noise and minibatches", 4}.within(
           at_least(0, "an integer >= 0")),
+      {"llc.flush_subnormals", true,
+       "the chains' arithmetic flushes subnormal numbers to zero (x86's FTZ and DAZ, as GPUs do): "
+       "a trained model's underflowing softmax otherwise slows its GEMMs several times; false: "
+       "IEEE subnormals, as PyTorch's CPU default",
+       8},
       // The curvature of the training loss (gradscope hessian; run/hessian.h).
       KeySpec{"hessian.top_k", int64_t{5}, "the largest Hessian eigenvalues reported", 4}.within(
           at_least(1, "an integer >= 1")),

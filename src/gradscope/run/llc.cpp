@@ -95,6 +95,7 @@ nlohmann::ordered_json llc_settings(const LlcConfig& c, double nbeta, const std:
   j["draw_every"] = c.draw_every;
   j["batch_size"] = c.batch_size;
   j["seed"] = c.seed;
+  j["flush_subnormals"] = c.flush_subnormals;
   return j;
 }
 
@@ -210,6 +211,7 @@ template <class T>
 LlcEstimate LlcChains<T>::estimate(const LlcConfig& c) {
   Experiment<T>& x = experiment();
   if (x.context) throw ConfigError("gradscope llc runs on the cpu (device = cpu)");
+  const FlushSubnormals flush(c.flush_subnormals);  // L_n(w*) and the chains alike
   ParamStore<T>& ps = x.model->params();
   const std::vector<T> w_star(ps.values().begin(), ps.values().end());
   const int64_t n = x.data.train.size();

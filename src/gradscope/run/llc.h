@@ -12,7 +12,8 @@
 // The chains' noise is Rng(llc.seed, "llc").substream(chain), two normals per counter at vector
 // speed (Rng::fill_normal_pairs, in double); chain c's minibatches are those of
 // steps c * S ... of Batches(train, llc.batch_size, llc.seed), S the steps per chain. The padding
-// between parameters stays zero. It runs on the cpu backend, in the run's precision. The chains
+// between parameters stays zero. It runs on the cpu backend, in the run's precision, with
+// subnormal numbers flushed to zero (llc.flush_subnormals; tensor/threads.h). The chains
 // are independent copies of one model: they spread over the threads, each chain alone on one
 // thread with a model of its own, so every chain computes exactly what it computes alone and an
 // estimate is the same at any --threads.
@@ -45,6 +46,7 @@ struct LlcConfig {
   int64_t draw_every = option<int64_t>("llc.draw_every");
   int64_t batch_size = option<int64_t>("llc.batch_size");  // 0: the whole train split
   int64_t seed = option<int64_t>("llc.seed");
+  bool flush_subnormals = option<bool>("llc.flush_subnormals");  // tensor/threads.h
   bool operator==(const LlcConfig&) const = default;
 };
 LlcConfig llc_options(const Config& config);

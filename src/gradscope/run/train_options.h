@@ -46,6 +46,7 @@ struct TrainConfig {
   int64_t regime_gap = option<int64_t>("train.regime_gap");
   double phase_min_change = option<double>("train.phase_min_change");
   int64_t stop_after_generalized = option<int64_t>("train.stop_after_generalized");
+  bool flush_subnormals = option<bool>("train.flush_subnormals");  // tensor/threads.h
   // Parsed from its text or list (checkpoint_keep above).
   CheckpointKeep checkpoint_steps = checkpoint_keep(option_value("train.checkpoint_steps"));
   // The keys' ranges are the schema's (config/schema.cpp), checked when a value is set.

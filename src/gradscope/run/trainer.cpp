@@ -32,6 +32,7 @@
 #include "gradscope/rundir/run_files.h"
 #include "gradscope/rundir/run_lock.h"
 #include "gradscope/rundir/spectra_files.h"
+#include "gradscope/tensor/threads.h"
 
 namespace gradscope {
 namespace {
@@ -118,6 +119,9 @@ void Training<T>::begin() {
 // has ended (its last step, divergence, or a stop signal); finish() then writes the summary.
 template <class T>
 void Training<T>::queue() {
+  // train.flush_subnormals: set for each call, on the threads this call's kernels run on (a
+  // replica's worker alone, or every kernel thread), so a group's runs keep their own modes.
+  const FlushSubnormals flush(x_.train.flush_subnormals);
   progress_->step(s_);
   steps_.queue_gradient(batches_.full() ? Examples{} : batches_.at(s_), batches_.full());
   queued_ = true;
@@ -125,6 +129,7 @@ void Training<T>::queue() {
 
 template <class T>
 bool Training<T>::advance() {
+  const FlushSubnormals flush(x_.train.flush_subnormals);  // as in queue()
   if (!queued_) queue();
   queued_ = false;
   if (!gradient_at(s_)) return false;

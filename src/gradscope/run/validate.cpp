@@ -61,13 +61,17 @@ void validate_fit(const Config& c, const TaskFamily& family) {
                              ", which its key " + m.key + " switches on");
 }
 
-// A known device; tf32 only on cuda. Every model, task and optimizer feature runs on every device.
+// A known device; tf32 only on cuda; train.flush_subnormals only on the cpu. Every model, task and
+// optimizer feature runs on every device.
 void validate_device(const Config& c) {
   const bool tf32 = has_tf32(device_from_name(c.string("device")));
   if (c.string("precision") == "tf32" && !tf32)
     throw ConfigError(
         "precision = \"tf32\" needs device = \"cuda\" (valid here: float32, "
         "float64)");
+  if (c.boolean("train.flush_subnormals") && c.string("device") != "cpu")
+    throw ConfigError("train.flush_subnormals = true sets the cpu's arithmetic; device = \"" +
+                      c.string("device") + "\" computes elsewhere (valid there: false)");
 }
 
 }  // namespace

@@ -3,6 +3,10 @@
 
 #include <cblas.h>
 
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
 #include <stdexcept>
 #include <string>
 
@@ -17,6 +21,31 @@ thread_local int t_threads = 0;  // a ThreadsHere's count on this thread; 0: g_t
 struct PinBlas {
   PinBlas() { openblas_set_num_threads(1); }
 } g_pin;
+
+#if defined(__SSE2__)
+constexpr unsigned kFlushBits =
+    0x8040;  // MXCSR's flush-to-zero (bit 15) and denormals-are-zero (6)
+unsigned flush_bits() {
+  return _mm_getcsr() & kFlushBits;
+}
+void set_flush_bits(unsigned bits) {
+  _mm_setcsr((_mm_getcsr() & ~kFlushBits) | bits);
+}
+#else
+unsigned flush_bits() {
+  return 0;
+}
+void set_flush_bits(unsigned) {}
+#endif
+
+// The mode is per thread: set on this one and on every worker of a team as large as the kernels'
+// (libgomp keeps its workers, so a later team of at most that size runs on the same threads; one
+// nested in a worker's region is that worker alone).
+void set_flush_bits_everywhere(unsigned bits) {
+  set_flush_bits(bits);
+#pragma omp parallel num_threads(num_threads())
+  set_flush_bits(bits);
+}
 }  // namespace
 
 void set_num_threads(int n) {
@@ -36,6 +65,18 @@ ThreadsHere::ThreadsHere(int n) : previous_(t_threads) {
 
 ThreadsHere::~ThreadsHere() {
   t_threads = previous_;
+}
+
+FlushSubnormals::FlushSubnormals(bool on) : on_(on) {
+  if (!on_) return;
+  previous_ = flush_bits();
+#if defined(__SSE2__)
+  set_flush_bits_everywhere(kFlushBits);
+#endif
+}
+
+FlushSubnormals::~FlushSubnormals() {
+  if (on_) set_flush_bits_everywhere(previous_);
 }
 
 }  // namespace gradscope
