@@ -4,6 +4,8 @@
 // kernels vs. the kernels run index by index.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -265,12 +267,26 @@ TEST(CpuBackend, OptimizerUpdatesMatchTheEmulatedDeviceBitForBit) {
   }
 }
 
-// Cross-entropy's rows: the cpu form (four exps at a time, glibc expf's bits) against the kernel
-// index by index with the C library's expf, on rows whose logits spread over exp's whole range.
+// Cross-entropy's rows: the cpu form (exps four or eight at a time with glibc expf's bits; rows
+// eight to a vector with AVX-512, then four at a time, then one) against the kernel index by index
+// with the C library's expf, on rows whose logits spread over exp's whole range, and rows whose
+// largest logit is tied (the first one is the argmax), all equal, or +0 against -0.
 TEST(CpuBackend, CrossEntropyRowsFastFormEqualsTheKernel) {
-  const int64_t N = 9, C = 37;
+  const int64_t N = 21, C = 37;
   std::vector<float> x = random_values(N * C, 11);
   for (int64_t i = 0; i < N * C; ++i) x[i] *= float(1 + i % 7) * 9.0f;  // some below -104
+  // Row 2: the largest tied at columns 0 and 20, and eighteen exps of 2.3e-16 (about an ulp of
+  // 1) between them. The sum skips the argmax's 1.0: skipping column 0 (the first, the kernel's)
+  // the eighteen add up exactly before the other 1.0 comes; skipping column 20 each rounds
+  // against 1.0, and the sum ends an ulp lower.
+  std::fill(x.begin() + 2 * C, x.begin() + 3 * C, -1000.0f);
+  x[2 * C] = x[2 * C + 20] = 500.0f;
+  for (int64_t j = 1; j <= 18; ++j) x[2 * C + j] = 464.0f;
+  x[10 * C] = x[10 * C + C - 1] = 700.0f;
+  std::fill(x.begin() + 12 * C, x.begin() + 13 * C, 1.5f);
+  for (int64_t j = 0; j < C; ++j) x[14 * C + j] = -std::abs(x[14 * C + j]) - 1.0f;
+  x[14 * C + 3] = -0.0f;
+  x[14 * C + 7] = 0.0f;
   std::vector<int32_t> target(N);
   for (int64_t r = 0; r < N; ++r) target[r] = static_cast<int32_t>((r * 5) % C);
   std::vector<float> ex_cpu(N * C), ex_emu(N * C);

@@ -5,17 +5,65 @@
 #include "gradscope/autograd/ops_common.h"
 #include "gradscope/tensor/vector_exp.h"
 
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+#include <immintrin.h>
+#endif
+
 namespace gradscope {
 
 // The cpu forms of kernels::CrossEntropyRows: a float row's exps four lanes at a time with
 // expf's bits (tensor/vector_exp.h: element for element std::exp), so the same numbers as the
-// kernel's loop; doubles row by row as the kernel. Float rows go four at a time: each row's
-// argmax and sum take the kernel's steps in the kernel's order, the four rows' steps interleaved
-// so that the sums' additions (each waiting on the one before) overlap.
+// kernel's loop; doubles row by row as the kernel. Float rows go eight at a time with AVX-512
+// (one row to a vector lane), else four at a time: each row's argmax and sum take the kernel's
+// steps in the kernel's order, the rows' steps interleaved so that the sums' additions (each
+// waiting on the one before) overlap.
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+namespace {
+
+// Rows r .. r + 7 as kernels::CrossEntropyRows computes them, each row's steps in one lane of a
+// vector: its argmax (the first largest: a strict > against the best so far, in column order), its
+// exps (exp_minus), and the sum of its exps but the argmax's, in column order in double. The
+// lanes read their columns by gathers at a stride of C.
+void cross_entropy_rows8(const kernels::CrossEntropyRows<float>& k, int64_t r) {
+  const int64_t C = k.C;
+  const float* xr = k.x + r * C;
+  const __m256i at = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                        _mm256_set1_epi32(static_cast<int>(C)));
+  __m256 best = _mm256_i32gather_ps(xr, at, 4);
+  __m256i arg = _mm256_setzero_si256();
+  for (int64_t j = 1; j < C; ++j) {
+    const __m256 v = _mm256_i32gather_ps(xr + j, at, 4);
+    const __mmask8 more = _mm256_cmp_ps_mask(v, best, _CMP_GT_OQ);
+    best = _mm256_mask_mov_ps(best, more, v);
+    arg = _mm256_mask_mov_epi32(arg, more, _mm256_set1_epi32(static_cast<int>(j)));
+  }
+  alignas(32) int32_t args[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(args), arg);
+  for (int q = 0; q < 8; ++q) exp_minus(xr + q * C, xr[q * C + args[q]], k.ex + (r + q) * C, C);
+  const float* er = k.ex + r * C;
+  __m512d rest = _mm512_setzero_pd();
+  for (int64_t j = 0; j < C; ++j) {
+    const __mmask8 other = _mm256_cmpneq_epi32_mask(arg, _mm256_set1_epi32(static_cast<int>(j)));
+    rest = _mm512_mask_add_pd(rest, other, rest,
+                              _mm512_maskz_cvtps_pd(0xFF, _mm256_i32gather_ps(er + j, at, 4)));
+  }
+  alignas(64) double rests[8];
+  _mm512_store_pd(rests, rest);
+  for (int q = 0; q < 8; ++q) k.finish(r + q, args[q], rests[q]);
+}
+
+}  // namespace
+#endif
+
 template <>
 void kernels::CrossEntropyRows<float>::cpu_range(int64_t b, int64_t e) const {
   constexpr int kRows = 4;
   int64_t r = b;
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+  // Gathers index a group's rows by 32-bit offsets: up to 7 C.
+  if (7 * C < (int64_t{1} << 31))
+    for (; r + 8 <= e; r += 8) cross_entropy_rows8(*this, r);
+#endif
   for (; r + kRows <= e; r += kRows) {
     const float* xr = x + r * C;
     int64_t arg[kRows] = {};

@@ -1,10 +1,10 @@
-// Four-lane expf: see vector_exp.h. The lane arithmetic is, operation for operation, the scalar
-// algorithm of glibc's expf as its FMA variant (the one the dynamic loader picks on CPUs with FMA)
-// computes it, on the same constants: x = (k + r) ln2 / 32 with k = round(32 x / ln2), the tail
-// 2^(r/32) ~ 1 + C2 r + C1 r^2 + C0 r^3, 2^(k/32) = table[k mod 32] * 2^(k div 32) by adding k to
-// the exponent bits, then one rounding to float. Inputs below glibc's underflow bound are 0, as
-// there; from 88 up, and NaN, take the C library's own path. tests/unit/vector_exp_test.cpp
-// compares against std::exp.
+// Four-lane expf (eight lanes where AVX-512 is there): see vector_exp.h. The lane arithmetic is,
+// operation for operation, the scalar algorithm of glibc's expf as its FMA variant (the one the
+// dynamic loader picks on CPUs with FMA) computes it, on the same constants: x = (k + r) ln2 / 32
+// with k = round(32 x / ln2), the tail 2^(r/32) ~ 1 + C2 r + C1 r^2 + C0 r^3, 2^(k/32) = table[k
+// mod 32] * 2^(k div 32) by adding k to the exponent bits, then one rounding to float. Inputs below
+// glibc's underflow bound are 0, as there; from 88 up, and NaN, take the C library's own path.
+// tests/unit/vector_exp_test.cpp compares against std::exp.
 #include "gradscope/tensor/vector_exp.h"
 
 #include <cmath>
@@ -61,6 +61,36 @@ __m128 exp4(__m256d xd) {
 }
 #endif
 
+#if defined(__AVX512F__)
+// exp4's steps on eight lanes: the same operations lane for lane, so the same bits. (The
+// all-lanes masked forms of gather, shift and conversions: GCC 12's plain ones read an undefined
+// register and warn.)
+constexpr __mmask8 kAll = 0xFF;
+__m256 exp8(__m512d xd) {
+  const __m512d inv_ln2n = _mm512_set1_pd(kInvLn2N), shift = _mm512_set1_pd(kShift);
+  const __m512d kd_shifted = _mm512_fmadd_pd(inv_ln2n, xd, shift);
+  const __m512i ki = _mm512_castpd_si512(kd_shifted);
+  const __m512d kd = _mm512_sub_pd(kd_shifted, shift);
+  const __m512d r = _mm512_fmsub_pd(inv_ln2n, xd, kd);
+  const __m512i low = _mm512_and_si512(ki, _mm512_set1_epi64(31));
+  // The table's entry by two 16-entry permutes, chosen between by bit 4 of the index.
+  const __m512d t0 = _mm512_load_pd(kTwoToIOver32), t1 = _mm512_load_pd(kTwoToIOver32 + 8),
+                t2 = _mm512_load_pd(kTwoToIOver32 + 16), t3 = _mm512_load_pd(kTwoToIOver32 + 24);
+  const __mmask8 upper = _mm512_test_epi64_mask(low, _mm512_set1_epi64(16));
+  const __m512i entry = _mm512_castpd_si512(_mm512_mask_blend_pd(
+      upper, _mm512_permutex2var_pd(t0, low, t1), _mm512_permutex2var_pd(t2, low, t3)));
+  const __m512i scaled =
+      _mm512_add_epi64(_mm512_sub_epi64(entry, _mm512_maskz_slli_epi64(kAll, low, 47)),
+                       _mm512_maskz_slli_epi64(kAll, ki, 47));
+  const __m512d s = _mm512_castsi512_pd(scaled);
+  const __m512d z = _mm512_fmadd_pd(r, _mm512_set1_pd(kC0), _mm512_set1_pd(kC1));
+  const __m512d r2 = _mm512_mul_pd(r, r);
+  __m512d y = _mm512_fmadd_pd(r, _mm512_set1_pd(kC2), _mm512_set1_pd(1.0));
+  y = _mm512_fmadd_pd(z, r2, y);
+  return _mm512_maskz_cvtpd_ps(kAll, _mm512_mul_pd(y, s));
+}
+#endif
+
 float exp_one(float d) {
   return d < kUnderflow ? 0.0f : std::exp(d);
 }
@@ -69,6 +99,25 @@ float exp_one(float d) {
 
 void exp_minus(const float* x, float m, float* out, int64_t n) {
   int64_t j = 0;
+#if defined(__AVX512F__)
+  {  // eight lanes at a time, as the four-lane loop below does them
+    const __m256 mv = _mm256_set1_ps(m), lo = _mm256_set1_ps(kLibraryUnderflow),
+                 hi = _mm256_set1_ps(88.0f);
+    for (; j < n; j += 8) {  // the last group's lanes past n masked off
+      const __mmask8 in = n - j >= 8 ? kAll : static_cast<__mmask8>((1u << (n - j)) - 1);
+      const __m256 d = _mm256_sub_ps(_mm256_maskz_loadu_ps(in, x + j), mv);
+      if ((_mm256_cmp_ps_mask(d, hi, _CMP_LT_OQ) & in) == in) {
+        const __m256 zero = _mm256_cmp_ps(d, lo, _CMP_LT_OQ);
+        const __m256 e = exp8(_mm512_maskz_cvtps_pd(kAll, _mm256_max_ps(d, lo)));
+        _mm256_mask_storeu_ps(out + j, in, _mm256_andnot_ps(zero, e));
+      } else {
+        alignas(32) float ds[8];
+        _mm256_store_ps(ds, d);
+        for (int l = 0; l < 8 && j + l < n; ++l) out[j + l] = exp_one(ds[l]);
+      }
+    }
+  }
+#endif
 #if defined(__AVX2__) && defined(__FMA__)
   const __m128 mv = _mm_set1_ps(m), lo = _mm_set1_ps(kLibraryUnderflow), hi = _mm_set1_ps(88.0f);
   for (; j + 4 <= n; j += 4) {
