@@ -74,6 +74,10 @@ TEST_F(Reproduce, ClaimsRunOverSeedsAndAreJudged) {
   const Result local = run(args(claims, "saxe --budget local"));
   EXPECT_EQ(local.code, 0) << local.err;
   EXPECT_NE(local.out.find("not run at this budget"), std::string::npos) << local.out;
+  EXPECT_NE(slurp(dir_ / "results" / "REPRODUCTIONS.md")
+                .find("- Runs at: ci (`gradscope reproduce saxe.on-time --budget ci --seeds 2`: "
+                      "about 0 minutes on 2 cores)"),
+            std::string::npos);
   const Result estimate = run(args(claims, "saxe --budget ci --seeds 3 --estimate"));
   EXPECT_NE(estimate.out.find("about 0 minutes"), std::string::npos) << estimate.out;
 }

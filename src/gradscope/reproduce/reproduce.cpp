@@ -323,6 +323,23 @@ std::string command_text(const Selected& s, Budget b) {
                      s.seeds > 0 ? fmt::format(" --seeds {}", s.seeds) : "");
 }
 
+// A claim not run at this report's budget: each budget it runs at, with the command that runs it
+// there and the estimated minutes of its runs on two cores (each run's minutes per seed at that
+// budget, times the claim's seeds there).
+std::string runs_at_text(const Selected& s) {
+  std::vector<std::string> at;
+  for (const auto& [b, seeds] : s.claim->seeds) {
+    double minutes = 0;
+    for (const std::string& label : s.claim->runs())
+      minutes += s.file->runs.at(label).budgets.at(b).minutes * static_cast<double>(seeds);
+    at.push_back(
+        fmt::format("{} (`gradscope reproduce {} --budget {} --seeds {}`: about {:.0f} "
+                    "minutes on 2 cores)",
+                    budget_name(b), s.claim->id, budget_name(b), seeds, minutes));
+  }
+  return fmt::format("{}", fmt::join(at, "; "));
+}
+
 // Markdown cells hold no '|' or newline.
 std::string cell(std::string text) {
   for (char& ch : text)
@@ -361,16 +378,12 @@ std::string report_markdown(const std::vector<Outcome>& outcomes, const Reproduc
     const Claim& c = *r.sel->claim;
     md += fmt::format(
         "\n### {}\n\n{} ({}): \"{}\"\n\n- Published: {}\n- Rule: `{}` {}, on at "
-        "least {:.0f}% of the seeds\n- Measured: {}\n- Verdict: **{}**\n- Command: "
-        "`{}`\n",
+        "least {:.0f}% of the seeds\n- Measured: {}\n- Verdict: **{}**\n",
         c.id, r.sel->file->paper, c.where, c.says, c.published, c.quantity.text, c.rule.text,
-        100 * c.share, r.measured, r.verdict, command_text(*r.sel, o.budget));
+        100 * c.share, r.measured, r.verdict);
+    md += r.seeds == 0 ? "- Runs at: " + runs_at_text(*r.sel) + "\n"
+                       : fmt::format("- Command: `{}`\n", command_text(*r.sel, o.budget));
     if (!c.note.empty()) md += "- Setup: " + c.note + "\n";
-    if (r.seeds == 0) {
-      std::vector<std::string> at;
-      for (const auto& [b, n] : c.seeds) at.push_back(budget_name(b));
-      md += fmt::format("- Runs at: {}\n", fmt::join(at, ", "));
-    }
   }
   return md;
 }
