@@ -4,12 +4,9 @@
 #include <memory>
 #include <stdexcept>
 
+#include "git_rev.h"  // GRADSCOPE_GIT_REV, generated at every build (cmake/git_rev.cmake)
 #include "gradscope/run/trainer.h"
 #include "gradscope/rundir/paths.h"
-
-#ifndef GRADSCOPE_GIT_REV
-#define GRADSCOPE_GIT_REV "unknown"
-#endif
 
 namespace gradscope::cli {
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "git_rev.h"  // GRADSCOPE_GIT_REV, generated at every build (cmake/git_rev.cmake)
 #include "gradscope/config/value_text.h"
 #include "gradscope/index/results_index.h"
 #include "gradscope/python/model_binding.h"
