@@ -19,9 +19,10 @@ each op, and at counts above 1 is also timed with its chains spread over that ma
 processes, as devinterp's `cores` spreads them). gradscope's chains flush subnormal numbers to zero
 (llc.flush_subnormals, its default); PyTorch is timed both ways: as it runs by default (subnormals
 kept: on x86 each costs a microcode assist, and a trained model's softmax underflows) and with
-torch.set_flush_denormal(True). Prints each side's estimate (mean and std over chains), the median
-seconds per estimate in each way with the range over rounds, and the ratio of the two sides' best
-medians against each PyTorch mode.
+torch.set_flush_denormal(True), each measurement in a fresh process that sets the mode before its
+first op (the mode is per thread; PyTorch's workers copy it when they start). Prints each side's
+estimate (mean and std over chains), the median seconds per estimate in each way with the range
+over rounds, and the ratio of the two sides' best medians against each PyTorch mode.
 The chains' noise differs between the two (each its own generator; PyTorch's chain c seeds its
 own with c): the estimates agree within their chains' spread, not bit for bit.
 """
@@ -98,8 +99,8 @@ def torch_llc(run_dir, chains, threads, flush):
     """PyTorch SGLD chains `chains` (indices) from the run's last checkpoint on `threads` threads,
     chain c's noise from a generator seeded c, subnormals flushed to zero when `flush`
     (torch.set_flush_denormal); (per-chain lambda-hat, L_n(w*), seconds)."""
+    torch.set_flush_denormal(flush)  # before any op, so that the threads it starts copy it
     torch.set_num_threads(threads)
-    torch.set_flush_denormal(flush)
     w = {k: torch.tensor(v, dtype=torch.float32) for k, v in gs.Run(run_dir).params().items()}
     data = gs.task_data(EXAMPLE)
     x = torch.tensor(data["x_train"], dtype=torch.long)
@@ -128,6 +129,13 @@ def torch_llc(run_dir, chains, threads, flush):
                     q.add_(torch.randn(q.shape, generator=gen), alpha=a.step_size ** 0.5)
         out.append(nbeta * (total / a.draws - init))
     return out, init, time.perf_counter() - t0
+
+
+def torch_llc_fresh(run_dir, threads, flush):
+    """torch_llc of every chain in a process of its own, which sets the subnormal mode before its
+    first op: the mode is per thread, and PyTorch's workers copy it when they start."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(torch_llc, (run_dir, list(range(a.chains)), threads, flush))
 
 
 def torch_llc_processes(run_dir, procs, flush):
@@ -174,6 +182,7 @@ MODES = {False: "subnormals kept (its default)", True: "subnormals flushed (set_
 def main():
     ours, whole = ({t: [] for t in THREADS} for _ in range(2))
     theirs, procs = ({(t, f): [] for t in THREADS for f in MODES} for _ in range(2))
+    estimates = {}
     with tempfile.TemporaryDirectory(prefix="gradscope-llc-") as tmp:
         run_dir = os.path.join(tmp, a.model)
         subprocess.run([BINARY, "--threads", "2", "run", EXAMPLE, f"train.steps={a.steps}",
@@ -185,17 +194,18 @@ def main():
                 ours[t].append(chains)
                 whole[t].append(command)
                 for f in MODES:
-                    estimates, init, seconds = torch_llc(run_dir, range(a.chains), t, f)
+                    estimates[f], init, seconds = torch_llc_fresh(run_dir, t, f)
                     theirs[t, f].append(seconds)
                     if t > 1:
                         procs[t, f].append(torch_llc_processes(run_dir, t, f)[1])
     m = re.search(r": llc (\S+) \+- (\S+)", line)
     ours_init = float(re.search(r"L_n\(w\*\) (\S+),", line)[1])
-    tm, ts = summary(estimates)
+    tm, ts = summary(estimates[False])
+    fm, fs = summary(estimates[True])
     print(f"{a.model} at step {a.steps}, {a.chains} chains x {a.draws} draws, step size "
           f"{a.step_size}, localization {a.localization}, {a.rounds} round(s)")
     print(f"gradscope llc: {float(m[1]):.4g} +- {float(m[2]):.2g} (llc.flush_subnormals = true)")
-    print(f"PyTorch SGLD:  {tm:.4g} +- {ts:.2g}")
+    print(f"PyTorch SGLD:  {tm:.4g} +- {ts:.2g} ({fm:.4g} +- {fs:.2g} flushing subnormals)")
     print(f"L_n(w*): gradscope {ours_init:.6g}, PyTorch {init:.6g}")
     span = lambda xs: f"{median(xs):.2f} s ({min(xs):.2f}-{max(xs):.2f})"
     for t in THREADS:

@@ -1,6 +1,6 @@
 // Threads: parallel_for covers every index once, a whole forward/backward gives bit-identical
 // results with 1 and 2 threads (kernels split outputs, never reductions), and FlushSubnormals
-// flushes on every thread a kernel runs on, and only while in scope.
+// sets its mode on every thread a kernel runs on, and only while in scope.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -118,8 +118,12 @@ TEST(Threads, FlushSubnormalsOnEveryKernelThreadWhileInScope) {
   {
     const FlushSubnormals flush(true);
     EXPECT_EQ(subnormals_kept_per_chunk(2, kept), 0) << kept[0] << " " << kept[1];
-    const FlushSubnormals off(false);  // false leaves the mode as it is
-    EXPECT_EQ(subnormals_kept_per_chunk(2, kept), 0);
+    {
+      const FlushSubnormals ieee(false);  // IEEE inside a flushing scope (a probe's own mode)
+      EXPECT_EQ(subnormals_kept_per_chunk(2, kept), 4) << kept[0] << " " << kept[1];
+      const FlushSubnormals same(false);  // already so: nothing changes, nothing to restore
+    }
+    EXPECT_EQ(subnormals_kept_per_chunk(2, kept), 0);  // flushing again on both threads
   }
   EXPECT_EQ(subnormals_kept_per_chunk(2, kept), 4);  // restored on both threads
   set_num_threads(1);

@@ -8,6 +8,7 @@
 
 #include "gradscope/run/steps.h"
 #include "gradscope/rundir/checkpoint.h"
+#include "gradscope/tensor/threads.h"
 
 namespace gradscope {
 
@@ -77,6 +78,9 @@ GradientFunction packed_gradient(ParamStore<double>& ps, std::function<void()> b
 HessianEstimate estimate_hessian(Experiment<double>& x, const HessianConfig& c,
                                  const std::vector<double>* preconditioner) {
   if (x.context) throw ConfigError("gradscope hessian runs on the cpu (device = cpu)");
+  // IEEE arithmetic, as `gradscope hessian` runs it, also inside a run whose steps flush
+  // subnormals (train.flush_subnormals): probe.hessian's rows equal the command's.
+  const FlushSubnormals ieee(false);
   ParamStore<double>& ps = x.model->params();
   const std::vector<double> w = packed_values(ps);
   const int64_t d = static_cast<int64_t>(w.size());

@@ -38,9 +38,11 @@ unsigned flush_bits() {
 void set_flush_bits(unsigned) {}
 #endif
 
-// The mode is per thread: set on this one and on every worker of a team as large as the kernels'
-// (libgomp keeps its workers, so a later team of at most that size runs on the same threads; one
-// nested in a worker's region is that worker alone).
+// The mode is per thread: set on this one, then on every worker of a team as large as the kernels'
+// (a team nested in a worker's region is that worker alone). A worker libgomp creates later copies
+// the creating thread's mode (POSIX: new threads inherit the floating-point environment), and
+// kernels never use a team larger than num_threads(), so every thread that runs a kernel in scope
+// has the mode, and none keeps it after.
 void set_flush_bits_everywhere(unsigned bits) {
   set_flush_bits(bits);
 #pragma omp parallel num_threads(num_threads())
@@ -67,16 +69,19 @@ ThreadsHere::~ThreadsHere() {
   t_threads = previous_;
 }
 
-FlushSubnormals::FlushSubnormals(bool on) : on_(on) {
-  if (!on_) return;
-  previous_ = flush_bits();
+FlushSubnormals::FlushSubnormals(bool on) : previous_(flush_bits()) {
 #if defined(__SSE2__)
-  set_flush_bits_everywhere(kFlushBits);
+  const unsigned want = on ? kFlushBits : 0u;
+  if (previous_ == want) return;
+  set_flush_bits_everywhere(want);
+  changed_ = true;
+#else
+  (void)on;
 #endif
 }
 
 FlushSubnormals::~FlushSubnormals() {
-  if (on_) set_flush_bits_everywhere(previous_);
+  if (changed_) set_flush_bits_everywhere(previous_);
 }
 
 }  // namespace gradscope

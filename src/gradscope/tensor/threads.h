@@ -33,13 +33,15 @@ class ThreadsHere {
   int previous_;
 };
 
-// While in scope with on = true, the calling thread and the OpenMP workers gradscope's kernels run
-// on (num_threads() of them) flush subnormal numbers to zero, as results (FTZ) and as operands
-// (DAZ), as GPUs' fast paths do. On x86 each subnormal float operand or result of a vector
-// instruction costs a microcode assist of about a hundred cycles: a trained model whose softmax
-// underflows (exps below 2^-126, a margin past 87) runs its GEMMs several times slower. Results
-// differ from IEEE arithmetic only where a value below 2^-126 (2^-1022 in double) arises. Each
-// thread's mode is restored at the end. A no-op on CPUs without SSE's MXCSR.
+// While in scope, the calling thread and the OpenMP workers gradscope's kernels run on
+// (num_threads() of them) flush subnormal numbers to zero (on = true), as results (FTZ) and as
+// operands (DAZ), as GPUs' fast paths do, or keep IEEE arithmetic (on = false: inside a
+// flushing scope, a measure that must equal its command's). On x86 each subnormal float operand
+// or result of a vector instruction costs a microcode assist of about a hundred cycles: a trained
+// model whose softmax underflows (exps below 2^-126, a margin past 87) runs its GEMMs several
+// times slower. Results differ from IEEE arithmetic only where a value below 2^-126 (2^-1022 in
+// double) arises. The threads' mode is restored at the end. When the calling thread is already in
+// the mode asked for, nothing is done (one register read). A no-op on CPUs without SSE's MXCSR.
 class FlushSubnormals {
  public:
   explicit FlushSubnormals(bool on);
@@ -48,7 +50,7 @@ class FlushSubnormals {
   FlushSubnormals& operator=(const FlushSubnormals&) = delete;
 
  private:
-  bool on_;
+  bool changed_ = false;   // whether this scope set a mode (and restores the one before)
   unsigned previous_ = 0;  // the calling thread's flush bits before
 };
 

@@ -12,6 +12,12 @@
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #endif
+// The eight-lane path: AVX-512 with its 256-bit forms (VL), on top of the four-lane path's.
+#if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX2__) && defined(__FMA__)
+#define GS_EXP8 1
+#else
+#define GS_EXP8 0
+#endif
 
 namespace gradscope {
 namespace {
@@ -61,7 +67,7 @@ __m128 exp4(__m256d xd) {
 }
 #endif
 
-#if defined(__AVX512F__)
+#if GS_EXP8
 // exp4's steps on eight lanes: the same operations lane for lane, so the same bits. (The
 // all-lanes masked forms of gather, shift and conversions: GCC 12's plain ones read an undefined
 // register and warn.)
@@ -99,7 +105,7 @@ float exp_one(float d) {
 
 void exp_minus(const float* x, float m, float* out, int64_t n) {
   int64_t j = 0;
-#if defined(__AVX512F__)
+#if GS_EXP8
   {  // eight lanes at a time, as the four-lane loop below does them
     const __m256 mv = _mm256_set1_ps(m), lo = _mm256_set1_ps(kLibraryUnderflow),
                  hi = _mm256_set1_ps(88.0f);
