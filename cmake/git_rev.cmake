@@ -8,9 +8,9 @@ execute_process(COMMAND git describe --always --dirty WORKING_DIRECTORY ${SRC}
 if(NOT rev)
   set(rev unknown)
 endif()
-set(text "// Generated at build time by cmake/git_rev.cmake: the source tree's revision.\n"
-         "#define GRADSCOPE_GIT_REV \"${rev}\"\n")
-string(CONCAT text ${text})
+set(text "// Generated at build time by cmake/git_rev.cmake: the source tree's revision.
+#define GRADSCOPE_GIT_REV \"${rev}\"
+")
 set(old "")
 if(EXISTS ${OUT})
   file(READ ${OUT} old)

@@ -23,8 +23,8 @@ struct PinBlas {
 } g_pin;
 
 #if defined(__SSE2__)
-constexpr unsigned kFlushBits =
-    0x8040;  // MXCSR's flush-to-zero (bit 15) and denormals-are-zero (6)
+// MXCSR's flush-to-zero (bit 15) and denormals-are-zero (bit 6).
+constexpr unsigned kFlushBits = 0x8040;
 unsigned flush_bits() {
   return _mm_getcsr() & kFlushBits;
 }
