@@ -1,6 +1,8 @@
 // Finite-difference gradient checks for every op (and a composition that reuses Vars), in float64,
 // plus float32-vs-float64 agreement. See gradcheck.h for the method.
 #include <array>
+#include <stdexcept>
+#include <tuple>
 
 #include "gradcheck.h"
 
@@ -263,6 +265,47 @@ TEST(Gradcheck, HingeIsFlatBeyondTheMargin) {
   EXPECT_DOUBLE_EQ(g[1], 0.0);
   EXPECT_DOUBLE_EQ(g[2], 0.0);
   EXPECT_DOUBLE_EQ(g[3], 0.25);
+}
+
+// Kinks held (autograd/tape.h KinkPatterns, for run/hessian.h): recorded at one point, relu and
+// hinge then compute the linear piece of that point's sides at another, where the plain ops
+// would take the other side; a replay over another forward pass is refused.
+TEST(Gradcheck, HeldKinksTakeTheRecordedPointsLinearPiece) {
+  const int32_t targets[] = {1, 0, 1};
+  auto pass = [&](KinkPatterns* kinks, std::array<double, 3> x, std::array<double, 3> f) {
+    Arena arena;
+    Tape<double> t(arena);
+    t.set_kinks(kinks);
+    std::array<double, 3> gx{}, gf{};
+    Var a = t.param(Tensor<double>(x.data(), Shape{3}), gx.data());
+    Var b = t.param(Tensor<double>(f.data(), Shape{3, 1}), gf.data());
+    Var loss = add(t, sum(t, relu(t, a)), hinge(t, b, targets));
+    t.backward(loss);
+    return std::tuple{t.value(loss)[0], gx, gf};
+  };
+  // At the recorded point: relu's inputs 0.5, -0.5, 1e-9; hinge margins 0.7, -1, 1e-9.
+  const std::array<double, 3> x0{0.5, -0.5, 1e-9}, f0{0.3, -2.0, 1 - 1e-9};
+  const std::array<double, 3> x1{0.5, -0.5, -1e-9}, f1{0.3, -2.0, 1 + 1e-9};  // across both
+  KinkPatterns kinks;
+  const auto [v0, gx0, gf0] = pass(&kinks, x0, f0);
+  const auto [plain0, pgx0, pgf0] = pass(nullptr, x0, f0);
+  EXPECT_NEAR(v0, plain0, 1e-15);
+  EXPECT_EQ(gx0, pgx0);
+  EXPECT_EQ(gf0, pgf0);
+  ASSERT_EQ(kinks.sides.size(), 2u);
+  kinks.mode = KinkPatterns::Mode::replay;
+  const auto [v1, gx1, gf1] = pass(&kinks, x1, f1);
+  EXPECT_NEAR(v1, 0.5 - 1e-9 + (0.7 - 1e-9) / 3, 1e-15);  // the held pieces, negative parts kept
+  EXPECT_EQ(gx1, (std::array<double, 3>{1, 0, 1}));
+  EXPECT_EQ(gf1, (std::array<double, 3>{-1.0 / 3, 0, -1.0 / 3}));
+  const auto [plain1, pgx1, pgf1] = pass(nullptr, x1, f1);  // the plain ops: the other side
+  EXPECT_EQ(pgx1[2], 0.0);
+  EXPECT_EQ(pgf1[2], 0.0);
+  Arena arena;
+  Tape<double> t(arena);
+  t.set_kinks(&kinks);
+  std::array<double, 2> y{1, 2};
+  EXPECT_THROW(relu(t, t.constant(Tensor<double>(y.data(), Shape{2}))), std::logic_error);
 }
 
 // Near-perfect predictions (grokking's regime: losses ~1e-7): the target's gradient

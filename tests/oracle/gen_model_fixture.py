@@ -74,7 +74,9 @@ def transformer_params(c, vocab, length):
     return p
 
 
-def transformer_logits(c, p, tokens):
+def transformer_logits(c, p, tokens, pre=None):
+    """The logits [n, vocab] at the last position; with a list `pre`, each block's MLP
+    pre-activation [n, t, d_mlp] appended to it."""
     d = c["model.d_model"]
     n, t = tokens.shape
     x = p["embed.W_E"][tokens]
@@ -97,7 +99,10 @@ def transformer_logits(c, p, tokens):
         if c["model.norm"] == "post":
             x = ln(x, b + "ln1")
         h = ln(x, b + "ln2") if c["model.norm"] == "pre" else x
-        m = act(lin(h, b + "mlp.W_in", b + "mlp.b_in"), c["model.activation"])
+        z = lin(h, b + "mlp.W_in", b + "mlp.b_in")
+        if pre is not None:
+            pre.append(z)
+        m = act(z, c["model.activation"])
         x = x + lin(m, b + "mlp.W_out", b + "mlp.b_out")
         if c["model.norm"] == "post":
             x = ln(x, b + "ln2")
@@ -116,13 +121,18 @@ def mlp_params(c, vocab, classes):
             "mlp.b_out": randn(classes, scale=0.1)}
 
 
-def mlp_logits(c, p, ids):
+def mlp_logits(c, p, ids, pre=None):
+    """The logits [n, classes]; with a list `pre` (the concatenating form), the hidden
+    pre-activation [n, d_hidden] appended to it."""
     e = p["embed.W_E"]
     if c["model.mlp_form"] == "pair":
         h = act(e[ids[:, 0]] @ p["mlp.W_in"] + e[ids[:, 1]] @ p["mlp.W_in"], c["model.activation"])
         return (h @ p["mlp.W_out"]) @ e.T
     x = torch.cat([e[ids[:, 0]], e[ids[:, 1]]], 1)
-    return act(x @ p["mlp.W_in"] + p["mlp.b_in"], c["model.activation"]) @ p["mlp.W_out"] + p["mlp.b_out"]
+    z = x @ p["mlp.W_in"] + p["mlp.b_in"]
+    if pre is not None:
+        pre.append(z)
+    return act(z, c["model.activation"]) @ p["mlp.W_out"] + p["mlp.b_out"]
 
 
 BASE_T = {"model.type": "transformer", "model.d_model": 16, "model.n_heads": 2, "model.d_mlp": 32,
@@ -149,8 +159,28 @@ CASES = [
                                                 "model.d_model": 8, "model.d_mlp": 16,
                                                 "model.activation": "gelu"})),
 ]
-# Smooth cases small enough for the exact Hessian (tests/oracle/hessian_oracle_test.cpp).
-HESSIAN_CASES = {"mlp_pair_square", "mlp_concat_gelu_tanh", "transformer_1layer_gelu"}
+# ReLU models with pre-activations just above the kink (hold_at_kink): a finite difference of
+# gradients there crosses it unless the kinks are held (run/hessian.h KinkHeldHessian).
+KINK_CASES = [
+    ("mlp_concat_relu_kink", {"model.type": "mlp", "model.mlp_form": "concat", "model.d_embed": 8,
+                              "model.d_hidden": 10, "model.activation": "relu"}),
+    ("transformer_1layer_relu_kink", dict(BASE_T, **{"model.norm": "none", "model.n_layers": 1,
+                                                     "model.d_model": 8, "model.d_mlp": 16})),
+]
+CASES += KINK_CASES
+# Cases small enough for the exact Hessian (tests/oracle/hessian_oracle_test.cpp): smooth ones,
+# and the ReLU ones at their kinks.
+HESSIAN_CASES = {"mlp_pair_square", "mlp_concat_gelu_tanh", "transformer_1layer_gelu",
+                 *(name for name, _ in KINK_CASES)}
+KINK_OFFSET = 1e-9  # far above the pre-activations' rounding, far below the step of 1e-5
+
+
+def hold_at_kink(bias, pre):
+    """Shifts bias [units] so that example j's pre-activation of unit j (pre [n, units], the rows
+    that reach the loss) is KINK_OFFSET, for j below 4."""
+    with torch.no_grad():
+        for j in range(4):
+            bias[j] -= pre[j, j] - KINK_OFFSET
 
 
 def hessian_of(loss_of, params):
@@ -186,11 +216,19 @@ def main():
             inputs = torch.stack([a, b, torch.full((n,), p_mod)], 1)
             vocab, length = p_mod + 1, 3
             params = transformer_params(c, vocab, length)
+            if (name, c) in KINK_CASES:
+                pre = []
+                transformer_logits(c, params, inputs, pre)
+                hold_at_kink(params["blocks.0.mlp.b_in"], pre[-1][:, -1])
             logits = transformer_logits(c, params, inputs)
         else:
             inputs = torch.stack([a, b], 1)
             vocab, length = p_mod, 2
             params = mlp_params(c, vocab, p_mod)
+            if (name, c) in KINK_CASES:
+                pre = []
+                mlp_logits(c, params, inputs, pre)
+                hold_at_kink(params["mlp.b_in"], pre[-1])
             logits = mlp_logits(c, params, inputs)
         loss = F.cross_entropy(logits, targets)
         loss.backward()
@@ -200,6 +238,8 @@ def main():
             params={k: v.detach().reshape(-1).tolist() for k, v in params.items()},
             logits=logits.detach().reshape(-1).tolist(), loss=loss.item(),
             grads={k: v.grad.reshape(-1).tolist() for k, v in params.items()}))
+        if (name, c) in KINK_CASES:  # below float32's resolution: float64 only
+            out["cases"][-1]["kink_offset"] = KINK_OFFSET
         if name in HESSIAN_CASES:
             forward = transformer_logits if c["model.type"] == "transformer" else mlp_logits
             out["cases"][-1]["hessian"] = hessian_of(

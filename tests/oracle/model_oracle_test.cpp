@@ -87,12 +87,13 @@ void check_case(const json& c, bool last_position_only, bool token_tables, doubl
 }
 
 TEST(ModelOracle, EveryCaseMatchesPyTorch) {
-  ASSERT_EQ(fixture().at("cases").size(), 9u);
+  ASSERT_EQ(fixture().at("cases").size(), 11u);
   for (const json& c : fixture().at("cases"))
     for (bool last_only : {true, false})
       for (bool tables : {true, false}) {
         check_case<double>(c, last_only, tables, 1e-10);
-        check_case<float>(c, last_only, tables, 1e-4);
+        // Pre-activations 1e-9 above a relu's kink (kink_offset) are below float32's rounding.
+        if (!c.contains("kink_offset")) check_case<float>(c, last_only, tables, 1e-4);
       }
 }
 

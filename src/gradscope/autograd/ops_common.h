@@ -3,8 +3,11 @@
 // the tape's device: the host, or a GPU (cuda/kernels.h) when the tape has a DeviceContext.
 #pragma once
 
+#include <cstdint>
 #include <initializer_list>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "gradscope/autograd/ops.h"
 #include "gradscope/cuda/kernels.h"
@@ -37,6 +40,31 @@ Node<T> make_node(typename Node<T>::Backward backward, Var out, std::initializer
   int i = 0;
   for (Var v : in) n.in[i++] = v.id;
   return n;
+}
+
+// The kink sides of the tape's next piecewise-linear op over n elements (Tape::set_kinks):
+// recorded as above(i) for i < n, or the pattern recorded for this op replayed. Throws
+// std::logic_error when a replayed forward pass runs other ops than the recorded one did.
+template <class Above>
+const std::vector<uint8_t>& kink_sides(KinkPatterns& k, int64_t n, const char* op, Above above) {
+  if (k.mode == KinkPatterns::Mode::record) {
+    std::vector<uint8_t>& s = k.sides.emplace_back(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) s[i] = above(i) ? 1 : 0;
+    return s;
+  }
+  if (k.next >= k.sides.size() || k.sides[k.next].size() != static_cast<size_t>(n))
+    throw std::logic_error(std::string(op) +
+                           ": a forward pass other than the one its kinks were recorded on");
+  return k.sides[k.next++];
+}
+
+// A constant [shape] of value(i) for each element i, on a host tape.
+template <class T, class Value>
+Var host_constant(Tape<T>& t, Shape shape, Value value) {
+  Var c = t.make(shape, false);
+  T* d = t.value(c).data;
+  for (int64_t i = 0; i < shape.numel(); ++i) d[i] = static_cast<T>(value(i));
+  return c;
 }
 
 // Dense row-major C[M, N] = alpha op(A) op(B) + beta C on the tape's backend (OpenBLAS or cuBLAS).

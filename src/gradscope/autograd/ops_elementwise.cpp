@@ -115,6 +115,12 @@ Var scale(Tape<T>& t, Var a, double s) {
 }
 template <class T>
 Var relu(Tape<T>& t, Var a) {
+  if (KinkPatterns* k = t.kinks()) {  // a times the recorded point's sides: its linear piece
+    const T* x = t.value(a).data;
+    const std::vector<uint8_t>& above =
+        detail::kink_sides(*k, t.shape(a).numel(), "relu", [x](int64_t i) { return x[i] > T(0); });
+    return mul(t, a, detail::host_constant(t, t.shape(a), [&](int64_t i) { return above[i]; }));
+  }
   return unary<T, kernels::ReluOp>(t, a);
 }
 template <class T>

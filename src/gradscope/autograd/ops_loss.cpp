@@ -281,6 +281,14 @@ Var hinge(Tape<T>& t, Var scores, const int32_t* targets) {
     if (targets[r] != 0 && targets[r] != 1)
       detail::shape_error("hinge", "target " + std::to_string(targets[r]) + " at row " +
                                        std::to_string(r) + " is not 0 or 1");
+  if (KinkPatterns* k = t.kinks()) {  // the recorded point's active terms: mean(m (1 - y f))
+    auto y = [targets](int64_t r) { return targets[r] == 1 ? 1.0 : -1.0; };
+    const std::vector<uint8_t>& active = detail::kink_sides(
+        *k, N, "hinge", [&](int64_t r) { return 1.0 - y(r) * double(fv[r]) > 0; });
+    Var slope = detail::host_constant(t, s, [&](int64_t r) { return -y(r) * active[r]; });
+    Var offset = detail::host_constant(t, s, [&](int64_t r) { return active[r]; });
+    return mean(t, add(t, mul(t, scores, slope), offset));
+  }
   double* loss = t.arena().template alloc<double>(std::max<int64_t>(N, 1));
   t.backend().launch(kernels::HingeRows<T>{fv, targets, loss}, N);
   Var y = scalar_of_terms(t, static_cast<const double*>(loss), N, 1.0 / std::max<int64_t>(N, 1),

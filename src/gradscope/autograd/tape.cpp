@@ -171,7 +171,15 @@ void Tape<T>::run_backward() {
 }
 
 template <class T>
+void Tape<T>::set_kinks(KinkPatterns* kinks) {
+  if (kinks && device_) throw std::logic_error("kink patterns are read on the host");
+  kinks_ = kinks;
+  if (kinks_) kinks_->restart();
+}
+
+template <class T>
 void Tape<T>::reset() {
+  if (kinks_) kinks_->restart();
   recs_.clear();
   nodes_.clear();
   for (auto& [n, buffers] : free_grads_) buffers.clear();  // capacity kept: no allocation next step

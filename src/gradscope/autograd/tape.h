@@ -39,6 +39,24 @@ struct Var {
 template <class T>
 class Tape;
 
+// Which side of its kink each element of a piecewise-linear op was on at one point (a relu's
+// input above 0, a hinge term active), recorded there and replayed at nearby points. Replayed,
+// each such op is the linear piece of the recorded point, so a gradient at w + h u is that of the
+// function's linearization at w, as autograd's second derivatives see it (relu'' = 0): central
+// differences of gradients then give that Hessian instead of a jump across a kink
+// (run/hessian.h). Host tapes only.
+struct KinkPatterns {
+  enum class Mode { record, replay };
+  Mode mode = Mode::record;
+  std::vector<std::vector<uint8_t>> sides;  // per op, in the forward pass's order: 1 above
+  size_t next = 0;                          // while replaying: the next op's pattern
+  // A forward pass begins: replay from the first op, or record afresh.
+  void restart() {
+    next = 0;
+    if (mode == Mode::record) sides.clear();
+  }
+};
+
 // What an op leaves for its backward. Fields mean what the op's backward says they mean.
 template <class T>
 struct Node {
@@ -92,6 +110,11 @@ class Tape {
   // Gradient buffer of v, or nullptr when nothing has flowed into it yet.
   T* grad_if_any(Var v) const { return recs_[v.id].grad; }
 
+  // Kinks recorded or replayed by the piecewise-linear ops (nullptr: off; the ops as they are).
+  // The patterns outlive the tape's use; this and reset() restart them (a forward pass begins).
+  void set_kinks(KinkPatterns* kinks);
+  KinkPatterns* kinks() const { return kinks_; }
+
   // While disabled (evaluation), ops record nothing and outputs take no gradient.
   void set_grad_enabled(bool enabled) { grad_enabled_ = enabled; }
   bool grad_enabled() const { return grad_enabled_; }
@@ -137,6 +160,7 @@ class Tape {
   std::vector<Node<T>> nodes_;
   std::unordered_map<int64_t, std::vector<T*>> free_grads_;  // by element count
   bool grad_enabled_ = true;
+  KinkPatterns* kinks_ = nullptr;
 };
 
 }  // namespace gradscope

@@ -2,7 +2,8 @@
 // differentiation): Hessian-vector products by central differences of float64 gradients,
 //   H v = (g(w + h u) - g(w - h u)) |v| / (2 h),  u = v / |v|,
 // whose error is O(h^2) times the loss's third derivatives plus the gradients' rounding over h
-// (h = 1e-5 gives about 1e-9 relative on the smooth models of tests/oracle); the top eigenvalues
+// (h = 1e-5 gives about 1e-9 relative on the smooth models of tests/oracle; run/hessian.h holds
+// a model's kinks, relus and hinge terms, on the point's side); the top eigenvalues
 // by Lanczos with full reorthogonalization (exact once the Krylov space spans the operator: on
 // small models take iterations >= the parameter count); the trace by Hutchinson's estimator with
 // Rademacher probes, with its standard error. Every random draw is Rng(seed, name).

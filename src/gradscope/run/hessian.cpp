@@ -75,6 +75,16 @@ GradientFunction packed_gradient(ParamStore<double>& ps, std::function<void()> b
   };
 }
 
+KinkHeldHessian::KinkHeldHessian(Tape<double>& tape, GradientFunction gradient,
+                                 std::vector<double> w, double h)
+    : tape_(tape) {
+  tape_.set_kinks(&kinks_);
+  std::vector<double> g(w.size());
+  gradient(w.data(), g.data());  // records each kink's side at w
+  kinks_.mode = KinkPatterns::Mode::replay;
+  op_ = finite_difference_hessian(std::move(gradient), std::move(w), h);
+}
+
 HessianEstimate estimate_hessian(Experiment<double>& x, const HessianConfig& c,
                                  const std::vector<double>* preconditioner) {
   if (x.context) throw ConfigError("gradscope hessian runs on the cpu (device = cpu)");
@@ -90,7 +100,8 @@ HessianEstimate estimate_hessian(Experiment<double>& x, const HessianConfig& c,
     steps.gradient(Examples{}, true);
     ++e.gradients;
   });
-  const LinearOperator H = finite_difference_hessian(gradient, w, c.fd_step);
+  const KinkHeldHessian held(steps.host_tape(), gradient, w, c.fd_step);
+  const LinearOperator& H = held.op();
   const auto seed = static_cast<uint64_t>(c.seed);
   e.top = top_eigenvalues(H, d, c.top_k, c.iterations, seed);
   e.trace = hutchinson_trace(H, d, c.trace_probes, seed);

@@ -68,6 +68,26 @@ void set_packed_values(ParamStore<double>& ps, const double* w);
 // gradients, record the loss and run backward on the store's tape) and packs the gradient.
 GradientFunction packed_gradient(ParamStore<double>& ps, std::function<void()> backward);
 
+// The Hessian at w [d] of a loss whose gradient `gradient` takes by forward passes on `tape`:
+// central differences with step h (probes/curvature.h), every kink held on w's side
+// (autograd/tape.h KinkPatterns), recorded by one gradient at w and replayed at each w + h u. On
+// a model with relus or the hinge loss this is the Hessian autograd gives (relu'' = 0); a
+// difference across a kink would instead be the gradient's jump over 2 h. The tape runs with the
+// patterns until this is destroyed.
+class KinkHeldHessian {
+ public:
+  KinkHeldHessian(Tape<double>& tape, GradientFunction gradient, std::vector<double> w, double h);
+  ~KinkHeldHessian() { tape_.set_kinks(nullptr); }
+  KinkHeldHessian(const KinkHeldHessian&) = delete;
+  KinkHeldHessian& operator=(const KinkHeldHessian&) = delete;
+  const LinearOperator& op() const { return op_; }
+
+ private:
+  Tape<double>& tape_;
+  KinkPatterns kinks_;
+  LinearOperator op_;
+};
+
 // The curvature at the experiment's current parameters (left as they were), on the cpu. With
 // `preconditioner` P (packed [d], every element > 0) also lambda_1(P^-1 H), as the largest
 // eigenvalue of the symmetric P^-1/2 H P^-1/2 (the same spectrum) by Lanczos.
