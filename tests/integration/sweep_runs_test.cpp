@@ -142,6 +142,15 @@ TEST_F(Cli, SlurmArrayShardsRunEveryPointExactlyOnce) {
   EXPECT_EQ(script.code, 0);
   EXPECT_NE(script.out.find("#SBATCH --array=0-2"), std::string::npos) << script.out;
   EXPECT_NE(script.out.find("#SBATCH --cpus-per-task=2"), std::string::npos);
+  // The tasks write where this sweep would: --root (absolute) and --device go into the script.
+  const std::string root = fs::absolute(sharded).string();
+  EXPECT_NE(script.out.find("#SBATCH --output=" + root + "/slurm-logs/"), std::string::npos)
+      << script.out;
+  EXPECT_NE(script.out.find("--root '" + root + "'"), std::string::npos) << script.out;
+  EXPECT_TRUE(fs::is_directory(sharded / "slurm-logs"));
+  const Result on_device = run("--device emulated sweep " + kSweep +
+                               " --slurm-script --tasks 3 --root " + sharded.string());
+  EXPECT_NE(on_device.out.find(" --device emulated sweep "), std::string::npos) << on_device.out;
   // With --replicas: the array covers the groups (weight decay is replica-safe, the fraction is
   // not: 3 groups of 2), each task trains its groups on its CPUs as threads.
   const Result groups =

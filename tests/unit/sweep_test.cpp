@@ -129,16 +129,54 @@ TEST(Sweep, CommandLineReplacesTheFilesAxisOfAKey) {
   fs::remove(f);
 }
 
-TEST(Sweep, RandomModeIsDeterministic) {
+TEST(Sweep, RandomModeIsDeterministicAndDrawsDistinctPoints) {
   const fs::path f = write_experiment(std::string(kBase) +
-                                      "[sweep]\nmode = \"random\"\nn = 5\n"
-                                      "optim.lr = [1e-4, 3e-4, 1e-3, 3e-3]\n");
+                                      "[sweep]\nmode = \"random\"\nn = 7\n"
+                                      "optim.lr = [1e-4, 3e-4, 1e-3, 3e-3]\n"
+                                      "optim.weight_decay = [0.1, 1]\n");
   Config base;
   const SweepSpec spec = read_sweep(f, {}, base);
   const auto a = expand_sweep(base, spec), b = expand_sweep(base, spec);
-  ASSERT_EQ(a.size(), 5u);
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].id, b[i].id);
+  ASSERT_EQ(a.size(), 7u);  // of the grid's 8 points: with replacement, 7 draws repeat one 98%
+  std::set<std::string> ids;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].id, b[i].id);
+    ids.insert(a[i].id);
+  }
+  EXPECT_EQ(ids.size(), 7u);
+  try {
+    read_sweep(f, {"optim.weight_decay=0.1"}, base);  // 4 points left for n = 7
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("sweep.n = 7 is more than the grid's 4 points"),
+              std::string::npos)
+        << e.what();
+  }
   fs::remove(f);
+}
+
+// Each run once: a value listed twice, a seed axis beside sweep.seeds, and points the axes do not
+// tell apart (the run name is not part of a run's settings) are refused before anything runs.
+TEST(Sweep, ARunIsNeverListedTwice) {
+  const fs::path f = write_experiment(std::string(kBase) + "[sweep]\nseeds = 2\n");
+  const fs::path g = write_experiment(std::string(kBase) + "[sweep]\noptim.lr = [1e-3, 0.001]\n");
+  Config base;
+  auto refused = [&](const fs::path& file, std::vector<std::string> args, const std::string& what) {
+    try {
+      expand_sweep(base, read_sweep(file, args, base));
+      ADD_FAILURE() << "accepted; want: " << what;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  refused(f, {"seed=5,6"}, "seed is an axis and sweep.seeds = 2 sets it too");
+  refused(f, {"optim.weight_decay=0.1,0.1"}, "sweep key optim.weight_decay lists 0.1 twice");
+  refused(f, {"optim.weight_decay=1,1.0"}, "lists 1.0 twice");
+  refused(g, {}, "sweep key optim.lr lists 0.001 twice");
+  refused(f, {"name=a,b"}, "are the same run");
+  EXPECT_EQ(expand_sweep(base, read_sweep(f, {"seed=5"}, base)).size(), 2u);  // seeds 5 and 6
+  fs::remove(f);
+  fs::remove(g);
 }
 
 TEST(Sweep, BadKeysAndValuesFailBeforeAnythingRuns) {

@@ -44,6 +44,8 @@ int sweep(const SweepArgs& a, const Globals& g) {
     array.tasks = a.tasks > 0 ? a.tasks : std::min<int64_t>(static_cast<int64_t>(array.groups), 16);
     array.cpus = a.cpus;
     array.replicas = a.replicas;
+    array.root = a.root;
+    array.device = g.device;
     fs::create_directories(fs::path(a.root) / "slurm-logs");
     fmt::print("{}", slurm_script(a.experiment, a.arguments, base, array, self_executable()));
     return 0;

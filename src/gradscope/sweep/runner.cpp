@@ -396,26 +396,29 @@ std::string slurm_script(const fs::path& experiment, const std::vector<std::stri
                     "# the runs whose index mod {} is i (gradscope reads SLURM_ARRAY_TASK_ID, _MIN "
                     "and\n# _COUNT), {} at a time (SLURM_CPUS_PER_TASK), one thread each;",
                     array.tasks, array.cpus);
-  const std::string exec =
-      grouped ? fmt::format("{} --threads {} sweep {}{} --replicas {} --jobs 1", executable,
-                            array.cpus, fs::absolute(experiment).string(), args, array.replicas)
-              : fmt::format("{} sweep {}{}", executable, fs::absolute(experiment).string(), args);
+  const std::string root = fs::absolute(array.root).string();
+  const std::string global =  // the options before the subcommand
+      (array.device.empty() ? "" : " --device " + array.device) +
+      (grouped ? fmt::format(" --threads {}", array.cpus) : "");
+  const std::string exec = fmt::format(
+      "{}{} sweep {}{} --root '{}'{}", executable, global, fs::absolute(experiment).string(), args,
+      root, grouped ? fmt::format(" --replicas {} --jobs 1", array.replicas) : "");
   return fmt::format(
       "#!/bin/bash\n"
       "# gradscope sweep {name}: {runs} runs as a Slurm job array of {tasks} tasks. Task i runs\n"
       "{how} finished runs are\n"
       "# skipped, so resubmitting this script (or a requeued task) resumes the sweep. Every run\n"
-      "# writes runs/{name}/<id>/ and adds itself to runs/index.sqlite.\n"
+      "# writes {root}/{name}/<id>/ and adds itself to {root}/index.sqlite.\n"
       "#SBATCH --job-name=gradscope-{name}\n"
       "#SBATCH --array=0-{last}\n"
       "#SBATCH --cpus-per-task={cpus}\n"
-      "#SBATCH --output={dir}/runs/slurm-logs/{name}-%A_%a.out\n"
+      "#SBATCH --output={root}/slurm-logs/{name}-%A_%a.out\n"
       "set -euo pipefail\n"
       "cd {dir}\n"
       "exec {exec}\n",
       fmt::arg("name", name), fmt::arg("runs", array.runs), fmt::arg("tasks", array.tasks),
       fmt::arg("how", how), fmt::arg("cpus", array.cpus), fmt::arg("last", array.tasks - 1),
-      fmt::arg("dir", fs::current_path().string()), fmt::arg("exec", exec));
+      fmt::arg("dir", fs::current_path().string()), fmt::arg("root", root), fmt::arg("exec", exec));
 }
 
 }  // namespace gradscope

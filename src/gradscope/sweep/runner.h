@@ -64,11 +64,13 @@ bool holds_sweep_point(const std::filesystem::path& run_dir, const std::string& 
 
 // The shape of a sweep's Slurm job array.
 struct SlurmArray {
-  size_t runs = 0;       // the sweep's runs
-  size_t groups = 0;     // its replica groups (= runs without --replicas)
-  int64_t tasks = 1;     // array tasks
-  int64_t cpus = 2;      // CPUs per task
-  int64_t replicas = 1;  // --replicas
+  size_t runs = 0;            // the sweep's runs
+  size_t groups = 0;          // its replica groups (= runs without --replicas)
+  int64_t tasks = 1;          // array tasks
+  int64_t cpus = 2;           // CPUs per task
+  int64_t replicas = 1;       // --replicas
+  std::string root = "runs";  // the runs root the tasks write (made absolute in the script)
+  std::string device;         // --device for every task ("": the experiment's)
 };
 
 // A ready sbatch script for the sweep as a job array: without replicas each task runs its runs

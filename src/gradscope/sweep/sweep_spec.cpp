@@ -2,11 +2,13 @@
 #include "gradscope/sweep/sweep_spec.h"
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unordered_map>
 
 #include "gradscope/config/config_toml.h"
 #include "gradscope/config/value_text.h"
@@ -25,11 +27,29 @@ ConfigValue typed(const std::string& key, const ConfigValue& v) {
   return c.value(key);
 }
 
+// Throws ConfigError naming the key and value when an axis lists a value twice (each would be
+// the same run).
+void check_distinct(const SweepAxis& axis, const std::string& where) {
+  for (size_t i = 0; i < axis.values.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (value_to_string(axis.values[i]) == value_to_string(axis.values[j]))
+        throw ConfigError(where + "sweep key " + axis.key + " lists " +
+                          value_to_string(axis.values[i]) + " twice (each value once)");
+}
+
 void add_axis(SweepSpec& spec, SweepAxis axis, const std::string& where) {
   for (const SweepAxis& a : spec.axes)
     if (a.key == axis.key) throw ConfigError(where + "sweep key " + axis.key + " given twice");
   if (axis.values.empty()) throw ConfigError(where + "sweep key " + axis.key + " has no values");
+  check_distinct(axis, where);
   spec.axes.push_back(std::move(axis));
+}
+
+// The grid's size: the product of the axes' value counts.
+size_t grid_points(const SweepSpec& spec) {
+  size_t total = 1;
+  for (const SweepAxis& a : spec.axes) total *= a.values.size();
+  return total;
 }
 
 // The [sweep] table, dotted keys flattened.
@@ -89,6 +109,7 @@ SweepSpec read_sweep(const std::filesystem::path& experiment,
       replaced.push_back(key);
       if (values.size() > 1) {
         spec.axes[i].values = std::move(values);
+        check_distinct(spec.axes[i], "");
         return true;
       }
       spec.axes.erase(spec.axes.begin() + static_cast<std::ptrdiff_t>(i));
@@ -117,6 +138,17 @@ SweepSpec read_sweep(const std::filesystem::path& experiment,
   }
   if (spec.mode == "random" && spec.n < 1)
     throw ConfigError("sweep.mode = \"random\" needs sweep.n = the number of samples");
+  if (spec.mode == "random" && static_cast<size_t>(spec.n) > grid_points(spec))
+    throw ConfigError(fmt::format(
+        "sweep.n = {} is more than the grid's {} points (random mode draws distinct points)",
+        spec.n, grid_points(spec)));
+  if (spec.seeds > 1)
+    for (const SweepAxis& a : spec.axes)
+      if (a.key == "seed")
+        throw ConfigError(fmt::format(
+            "sweep: seed is an axis and sweep.seeds = {} sets it too (give one: the seeds as an "
+            "axis, or sweep.seeds from the base seed)",
+            spec.seeds));
   return spec;
 }
 
@@ -124,8 +156,7 @@ std::vector<SweepRun> expand_sweep(const Config& base, const SweepSpec& spec) {
   // Points: one assignment (value index per axis) each.
   std::vector<std::vector<size_t>> points;
   if (spec.mode == "grid") {
-    size_t total = 1;
-    for (const SweepAxis& a : spec.axes) total *= a.values.size();
+    const size_t total = grid_points(spec);
     for (size_t p = 0; p < total; ++p) {
       std::vector<size_t> idx(spec.axes.size());
       size_t rest = p;
@@ -136,15 +167,18 @@ std::vector<SweepRun> expand_sweep(const Config& base, const SweepSpec& spec) {
       points.push_back(idx);
     }
   } else {
+    // Distinct points: a draw already taken is drawn again (read_sweep checked n <= the grid).
     Rng rng(static_cast<uint64_t>(base.integer("seed")), "sweep");
-    for (int64_t p = 0; p < spec.n; ++p) {
+    while (points.size() < static_cast<size_t>(spec.n)) {
       std::vector<size_t> idx;
       for (const SweepAxis& a : spec.axes) idx.push_back(rng.next_below(a.values.size()));
-      points.push_back(idx);
+      if (std::find(points.begin(), points.end(), idx) == points.end()) points.push_back(idx);
     }
   }
   const std::string sweep = base.string("name");
   std::vector<SweepRun> runs;
+  std::unordered_map<std::string, size_t> index;  // run id -> its run: settings the axes do not
+                                                  // tell apart would be one run trained twice
   for (const auto& idx : points)
     for (int64_t s = 0; s < spec.seeds; ++s) {
       SweepRun r{"", base, {}};
@@ -167,6 +201,10 @@ std::vector<SweepRun> expand_sweep(const Config& base, const SweepSpec& spec) {
         for (const auto& a : r.axes) at += (at.empty() ? "" : ", ") + a;
         throw ConfigError(std::string(e.what()) + " [sweep point " + at + "]");
       }
+      if (const auto [at, fresh] = index.emplace(r.id, runs.size()); !fresh)
+        throw ConfigError(fmt::format("sweep points [{}] and [{}] are the same run (id {})",
+                                      fmt::join(runs[at->second].axes, ", "),
+                                      fmt::join(r.axes, ", "), r.id.substr(0, 8)));
       runs.push_back(std::move(r));
     }
   return runs;
