@@ -161,7 +161,9 @@ def sweep(experiment: str | os.PathLike | dict, overrides=None, *, jobs: int = 1
             file.write_text(_toml_text(experiment))
         else:
             file = Path(experiment)
-        name = _core.experiment_config(str(file))["name"]
+        # The sweep's name as the core reads it (name="x" from a dict is TOML-quoted).
+        names = [a for a in args if a.startswith("name=")]
+        name = _core.experiment_config(str(file), names)["name"]
         command = [_executable(), "--threads", str(threads), "sweep", str(file), *args,
                    "--root", str(root), "--jobs", str(jobs), "--replicas", str(replicas)]
         try:
@@ -171,7 +173,4 @@ def sweep(experiment: str | os.PathLike | dict, overrides=None, *, jobs: int = 1
                                     "finish it") from None
         if done.returncode == 2:
             raise ValueError(done.stderr.strip().removeprefix("gradscope: error: "))
-    for a in args:
-        if a.startswith("name="):
-            name = a[len("name="):]
     return runs(root, where=[f"sweep={name}"])

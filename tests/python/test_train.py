@@ -154,6 +154,9 @@ def test_sweep_runs_every_point_once_and_returns_them_from_the_index(tmp_path):
     again = gs.sweep(SMALL, ["train.steps=100", "optim.weight_decay=0.1,1.0"], root=root)
     assert len(again) == 2  # nothing run twice
     assert {p: p.stat().st_mtime_ns for p in root.rglob("metrics.jsonl")} == mtimes
+    named = gs.sweep(SMALL, {"train.steps": 100, "optim.weight_decay": [0.1, 1.0],
+                             "name": "named"}, root=root)  # a dict's name: TOML-quoted
+    assert len(named) == 2 and set(named["sweep"]) == {"named"}
     with pytest.raises(ValueError, match="optim.weight_decy"):
         gs.sweep(SMALL, {"optim.weight_decy": [0.1, 0.2]}, root=root)
 

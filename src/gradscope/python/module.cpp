@@ -326,8 +326,13 @@ PYBIND11_MODULE(_core, m) {
       py::arg("run"), "a run's config.toml as the core reads it, as nested dicts");
   m.def(
       "experiment_config",
-      [](const fs::path& file) { return config_dict(Config::from_file(file)); }, py::arg("file"),
-      "an experiment file as the core reads it, as nested dicts");
+      [](const fs::path& file, const std::vector<std::string>& overrides) {
+        Config c = Config::from_file(file);
+        for (const std::string& o : overrides) c.apply_override(o);
+        return config_dict(c);
+      },
+      py::arg("file"), py::arg("overrides") = std::vector<std::string>{},
+      "an experiment file as the core reads it, with key=value overrides, as nested dicts");
   m.def("assignment", &assignment, py::arg("key"), py::arg("value"), py::arg("axis") = false,
         "the override key=value (axis: a sweep axis key=v1,v2,...) in the core's value grammar");
   m.def("experiment_toml", &experiment_toml, py::arg("experiment"),
