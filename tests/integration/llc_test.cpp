@@ -118,6 +118,7 @@ TEST_F(Llc, BadInputIsRefusedBeforeAnythingIsWritten) {
       {"llc " + run.string() + " --steps 7",
        "no checkpoint at step 7 (valid: all, last, or steps "
        "among 0,300)"},
+      {"llc " + run.string() + " --steps ''", "--steps '': no steps given"},
       {"llc " + run.string() + " llc.chains=0", "llc.chains = 0"},
       {"llc " + run.string() + " llc.nbeta_from=m", "llc.nbeta_from"},
       {"--device cuda llc " + run.string(), "runs on the cpu only"},

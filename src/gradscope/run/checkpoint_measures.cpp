@@ -46,6 +46,11 @@ std::vector<int64_t> chosen_checkpoint_steps(const fs::path& run, const std::str
   if (have.empty()) throw ConfigError(run.string() + ": no checkpoints to measure at");
   if (which == "all") return have;
   if (which == "last") return {have.back()};
+  std::string valid;
+  for (int64_t h : have) valid += (valid.empty() ? "" : ",") + std::to_string(h);
+  if (which.empty())
+    throw ConfigError("--steps '': no steps given (valid: all, last, or steps among " + valid +
+                      ")");
   std::vector<int64_t> out;
   std::istringstream in(which);
   for (std::string item; std::getline(in, item, ',');) {
@@ -55,13 +60,10 @@ std::vector<int64_t> chosen_checkpoint_steps(const fs::path& run, const std::str
       s = std::stoll(item, &used);
     } catch (const std::exception&) {
     }
-    if (used != item.size() || std::find(have.begin(), have.end(), s) == have.end()) {
-      std::string valid;
-      for (int64_t h : have) valid += (valid.empty() ? "" : ",") + std::to_string(h);
+    if (used != item.size() || std::find(have.begin(), have.end(), s) == have.end())
       throw ConfigError(
           fmt::format("--steps {}: no checkpoint at step {} (valid: all, last, or steps among {})",
                       which, item, valid));
-    }
     out.push_back(s);
   }
   return out;
