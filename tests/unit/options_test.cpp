@@ -256,7 +256,7 @@ TEST(Options, NoOptionsStructWritesADefaultOfItsOwn) {
 
 TEST(Options, TheFormatsKeyTableListsEveryKeyWithTheSchemasDefault) {
   // docs/FORMATS.md explains each key at more length than its help; its defaults must be the
-  // schema's, and no key may be missing from it.
+  // schema's, an enum key's row must name every valid value, and no key may be missing from it.
   std::ifstream in(std::string(GRADSCOPE_SOURCE_DIR) + "/docs/FORMATS.md");
   std::set<std::string> listed;
   // A row names one key and its default, or several of one section: "| optim.lr, eps | 1e-3, 1e-8
@@ -284,6 +284,9 @@ TEST(Options, TheFormatsKeyTableListsEveryKeyWithTheSchemasDefault) {
       const KeySpec* spec = Config::find(i == 0 ? keys[i] : section + keys[i]);
       ASSERT_NE(spec, nullptr) << keys[i] << " in: " << line;
       listed.insert(spec->key);
+      for (const std::string& v : spec->valid)  // an enum key's row names each valid value
+        EXPECT_TRUE(std::regex_search(line, std::regex("\\b" + v + "\\b")))
+            << spec->key << ": docs/FORMATS.md's row does not name the valid value " << v;
       EXPECT_EQ(parse_value(*spec, defaults[i]), spec->default_value)
           << spec->key << ": docs/FORMATS.md says " << defaults[i] << ", the schema "
           << value_to_string(spec->default_value);

@@ -62,6 +62,12 @@ class ParamStore {
   std::span<T> grads() { return grads_; }
   std::span<const T> initial_values() const { return initial_; }
   int64_t size() const { return static_cast<int64_t>(values_.size()); }
+  // The parameters' elements, without the padding: the model's parameter count.
+  int64_t elements() const {
+    int64_t n = 0;
+    for (const ParamInfo& p : params_) n += p.shape.numel();
+    return n;
+  }
   // Each parameter's (first element, elements) in the flat buffers, in order.
   std::vector<std::pair<int64_t, int64_t>> spans() const {
     std::vector<std::pair<int64_t, int64_t>> out;

@@ -217,8 +217,7 @@ LlcEstimate LlcChains<T>::estimate(const LlcConfig& c) {
   const int64_t n = x.data.train.size();
   LlcEstimate e;
   e.nbeta = llc_nbeta(c, n, e.nbeta_how);
-  int64_t d = 0;  // parameters
-  for (const ParamInfo& p : ps.params()) d += p.shape.numel();
+  const int64_t d = ps.elements();  // parameters
   const size_t threads = std::min<size_t>(
       models_.size(), static_cast<size_t>(std::clamp<int64_t>(num_threads(), 1, c.chains)));
   std::vector<std::unique_ptr<ChainRunner<T>>> runners;

@@ -109,7 +109,7 @@ void Training<T>::begin() {
   progress_ =
       std::make_unique<Progress>(o_.dir, o_.live, start_, x_.train.steps, prior_wall_, o_.out);
   fmt::print(o_.out, "gradscope run {}: {}, {} parameters, {}, {} steps -> {}\n",
-             x_.config.string("name"), x_.data.description, x_.model->params().size(),
+             x_.config.string("name"), x_.data.description, x_.model->params().elements(),
              precision_name<T>(), x_.train.steps, o_.dir.string());
   std::fflush(o_.out);
   s_ = start_;
@@ -335,8 +335,7 @@ Summary Training<T>::summarize() const {
   const std::vector<MetricsRow>& rows = log_->rows();
   Summary summary = make_summary(rows, x_.train, status_, {progress_->elapsed(), s_}, message_,
                                  !x_.data.regression);
-  summary.n_params = 0;
-  for (const ParamInfo& p : x_.model->params().params()) *summary.n_params += p.shape.numel();
+  summary.n_params = x_.model->params().elements();
   const TaskFamily& family = *x_.family;
   if (!family.monitored.empty())
     summary.phase_changes = detect_phase_changes(
