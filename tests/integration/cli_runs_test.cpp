@@ -87,8 +87,26 @@ TEST_F(Cli, BadInputIsOneLineExitTwoAndWritesNothing) {
       {"run " + kExamples + "nanda-grokking.toml model.n_heads=3", "not divisible"},
       {"run " + kExamples + "nanda-grokking.toml train.steps=abc", "train.steps = abc"},
       {"run " + (dir_ / "missing.toml").string(), "no such experiment file"},
+      {"run " + dir_.string(), "is a directory, not an experiment file"},
+      {"rnu " + kExamples + "nanda-grokking.toml", "unknown command 'rnu': did you mean 'run'?"},
+      {"run --bogus " + kExamples + "nanda-grokking.toml",
+       "not expected: --bogus (gradscope run --help lists its arguments)"},
+      {"--threads 0 run " + kExamples + "nanda-grokking.toml", "--threads: Value 0 not in range"},
   };
   expect_bad_input(cases, out);
+  // Commands that read a run say what the path is instead.
+  fs::create_directories(dir_ / "sweep-like");
+  std::ofstream(dir_ / "sweep-like" / "sweep.json") << "{}";
+  for (const auto& [args, expect] : std::vector<std::pair<std::string, std::string>>{
+           {"show " + (dir_ / "nosuch").string(), "nosuch: no such run directory"},
+           {"llc " + (dir_ / "nosuch").string(), "nosuch: no such run directory"},
+           {"show " + (dir_ / "sweep-like").string(), "is a sweep: its runs are the folders in it"},
+           {"show " + dir_.string(), ": not a run directory (no config.toml)"}}) {
+    const Result r = run(args);
+    EXPECT_EQ(r.code, 2) << args;
+    EXPECT_NE(r.err.find(expect), std::string::npos) << args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
   std::ofstream(dir_ / "broken.toml") << "name = \"x\"\n[train\nsteps = 3\n";
   const Result r = run("run " + (dir_ / "broken.toml").string() + " --out " + out.string());
   EXPECT_EQ(r.code, 2);

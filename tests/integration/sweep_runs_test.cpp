@@ -258,6 +258,11 @@ TEST_F(Cli, SweepBadInput) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("task.train_fraction = 2"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(root));
+  r = run("sweep " + kExamples + "grok-mlp-small.toml optim.weight_decay=0.1,1 --jobs 0 --root " +
+          root.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--jobs: Value 0 not in range 1"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(root));
   // Two different sweeps under one name: the second is refused.
   ASSERT_EQ(run("sweep " + kExamples +
                 "grok-mlp-small.toml name=s train.steps=50 optim.weight_decay=0.1,1 --root " +

@@ -4,15 +4,57 @@
 #include <fmt/core.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <exception>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "gradscope/cli/command.h"
+#include "gradscope/config/edit_distance.h"
 #include "gradscope/tensor/threads.h"
 
 using namespace gradscope;
+
+namespace {
+
+// The command line's first word that is not a global option or its value ("" when none).
+std::string first_word(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--threads" || a == "--device") {
+      ++i;  // its value
+    } else if (!a.starts_with("-")) {
+      return a;
+    }
+  }
+  return "";
+}
+
+// A parse error as one line: an unknown command named with the closest command, otherwise
+// CLI11's message and where the valid options are listed.
+std::string parse_message(const CLI::ParseError& e, CLI::App& app, int argc, char** argv) {
+  const std::string word = first_word(argc, argv);
+  std::string closest, all;
+  size_t best = SIZE_MAX;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    const std::string& name = sub->get_name();
+    if (name == word)
+      return fmt::format("{} (gradscope {} --help lists its arguments)", e.what(), word);
+    all += (all.empty() ? "" : ", ") + name;
+    const size_t d = edit_distance(word.data(), word.size(), name.data(), name.size());
+    if (d < best) best = d, closest = name;
+  }
+  const std::string what = e.what();
+  if (word.empty() || what.starts_with("--threads") || what.starts_with("--device"))
+    return what + " (gradscope --help lists the options)";
+  if (best <= 2)
+    return fmt::format("unknown command '{}': did you mean '{}'? (valid: {})", word, closest, all);
+  return fmt::format("unknown command '{}' (valid: {})", word, all);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"gradscope: experiments on how neural networks learn"};
@@ -34,7 +76,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    fmt::print(stderr, "gradscope: error: {}\n", parse_message(e, app, argc, argv));
+    return 2;
   }
   try {
     set_num_threads(g.threads);

@@ -76,7 +76,8 @@ Action define(CLI::App& sub, const Globals& g) {
       ->capture_default_str();
   sub.add_option("--seeds", a->options.seeds, "seeds per claim (default: each claim's own)");
   sub.add_option("--jobs", a->jobs,
-                 "runs at a time (default: SLURM_CPUS_PER_TASK inside Slurm, else 1)");
+                 "runs at a time (default: SLURM_CPUS_PER_TASK inside Slurm, else 1)")
+      ->check(CLI::Range(1, 4096));
   sub.add_option("--replicas", a->options.sweep.replicas,
                  "train up to K seeds of a run together in one process (gradscope sweep)");
   sub.add_option("--root", a->root, "results root: the runs and REPRODUCTIONS.md")

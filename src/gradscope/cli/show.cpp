@@ -54,10 +54,10 @@ void print_phase_changes(const nlohmann::json& changes) {
 }
 
 int show(const std::string& dir) {
+  const Config c = read_run_config(dir);  // a run directory, or one line saying what dir is
   const std::optional<Summary> summary = read_summary(dir);
   if (!summary) throw ConfigError(dir + ": no summary (is the run finished? see its metrics)");
   const auto s = summary_to_json(*summary);
-  const Config c = read_run_config(dir);
   fmt::print("{}: {} | {} | model {} | {} steps\n", dir, s.value("status", "?"), task_label(c),
              c.string("model.type"), c.integer("train.steps"));
   for (const char* k : {"memorized_step", "generalized_step", "grokking_delay", "regime"})

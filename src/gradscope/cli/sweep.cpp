@@ -74,7 +74,8 @@ Action define(CLI::App& sub, const Globals& g) {
   sub.add_option("experiment", a->experiment, "experiment TOML file")->required();
   sub.add_option("arguments", a->arguments, "key=value, or key=v1,v2,... for a sweep axis");
   sub.add_option("--jobs", a->jobs,
-                 "runs at a time (default: SLURM_CPUS_PER_TASK inside Slurm, else 1)");
+                 "runs at a time (default: SLURM_CPUS_PER_TASK inside Slurm, else 1)")
+      ->check(CLI::Range(1, 4096));
   sub.add_option("--replicas", a->replicas,
                  "train up to K runs that differ only in replica-safe keys (gradscope keys) "
                  "together in one process, as a replica group on --threads threads");

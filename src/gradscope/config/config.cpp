@@ -280,6 +280,8 @@ void Config::apply_override(const std::string& assignment) {
 }
 
 Config Config::from_file(const std::filesystem::path& path) {
+  if (std::filesystem::is_directory(path))
+    throw ConfigError(path.string() + " is a directory, not an experiment file (a TOML file)");
   if (!std::filesystem::is_regular_file(path))
     throw ConfigError(path.string() + ": no such experiment file");
   std::ifstream in(path);

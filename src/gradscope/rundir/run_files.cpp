@@ -7,6 +7,12 @@
 namespace gradscope {
 
 Config read_run_config(const std::filesystem::path& run_dir) {
+  if (!std::filesystem::is_directory(run_dir))
+    throw ConfigError(run_dir.string() + ": no such run directory");
+  if (rundir::is_sweep_dir(run_dir))
+    throw ConfigError(run_dir.string() + " is a sweep: its runs are the folders in it");
+  if (!std::filesystem::is_regular_file(rundir::config_file(run_dir)))
+    throw ConfigError(run_dir.string() + ": not a run directory (no config.toml)");
   return Config::from_file(rundir::config_file(run_dir));
 }
 

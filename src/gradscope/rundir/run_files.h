@@ -10,7 +10,8 @@
 
 namespace gradscope {
 
-// The run's resolved config. Throws ConfigError naming the file (missing, or not a valid config).
+// The run's resolved config. Throws ConfigError naming the directory when it is missing, a
+// sweep or no run (no config.toml), or the file when it is not a valid config.
 Config read_run_config(const std::filesystem::path& run_dir);
 // Writes header + the config atomically (file paths inside the run directory relative to it).
 void write_run_config(const std::filesystem::path& run_dir, const std::string& header,
