@@ -185,6 +185,11 @@ TEST_F(Llc, HessianOfALinearModelAtItsCheckpoints) {
   r = run_cmd("hessian " + run.string() + " optim.lr=1");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("optim.lr is the run's own setting"), std::string::npos) << r.err;
+  // One measured step (other settings replace the folder): drawn as a dot, not left out.
+  fs::remove(run / "geometry.svg");
+  ASSERT_EQ(run_cmd("hessian " + run.string() + " --steps last hessian.trace_probes=10").code, 0);
+  ASSERT_EQ(run_cmd("plot " + run.string()).code, 0);
+  EXPECT_NE(slurp(run / "geometry.svg").find("<circle"), std::string::npos);
 }
 
 // A checkpoint's payload: its buffers (values, initial values, optimizer state) without the header,

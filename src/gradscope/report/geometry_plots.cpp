@@ -47,21 +47,21 @@ std::vector<fs::path> write_geometry_plots(const fs::path& run_dir) {
   const Series top =
       measured(rows, run_dir, "hessian.top", "sharpness (top eigenvalue)", style::kBlue);
   const Config config = read_run_config(run_dir);
-  if (top.points.size() >= 2) {  // 2 / lr: gradient descent's threshold, not an adaptive rule's
+  if (!top.points.empty()) {  // 2 / lr: gradient descent's threshold, not an adaptive rule's
     std::vector<Series> s = {top};
     if (config.string("optim.name") == "sgd") s.push_back(threshold(top, rows, 2, "2 / lr"));
     panels.push_back({"sharpness", s});
   }
   const Series adam = measured(rows, run_dir, "hessian.preconditioned",
                                "preconditioned sharpness (Adam)", style::kBlue);
-  if (adam.points.size() >= 2) {
+  if (!adam.points.empty()) {
     const double b1 = config.real("optim.beta1");
     panels.push_back({"preconditioned",
                       {adam, threshold(adam, rows, (2 + 2 * b1) / (1 - b1),
                                        "(2 + 2 beta1) / ((1 - beta1) lr)")}});
   }
   const Series llc = measured(rows, run_dir, "llc.mean", "LLC (mean over chains)", style::kGreen);
-  if (llc.points.size() >= 2) panels.push_back({"lambda-hat", {llc}});
+  if (!llc.points.empty()) panels.push_back({"lambda-hat", {llc}});
   if (panels.empty()) return {};
   panels.insert(panels.begin(), {"loss",
                                  {curve(rows, "train_loss", "train loss", style::kBlue, false),

@@ -27,11 +27,18 @@ std::string tick_label(double v, bool log) {
   return fmt::format("{:.4g}", v);
 }
 
-// The series as polylines in the box (x0, y0, w, h), y clamped to the axis.
+// The series as polylines in the box (x0, y0, w, h), y clamped to the axis; a series of one
+// point as a dot (a polyline of one point draws nothing).
 std::string polylines(double x0, double y0, double w, double h, const Axis& ax, const Axis& ay,
                       const std::vector<Series>& series) {
   std::string s;
   for (const Series& sr : series) {
+    if (sr.points.size() == 1) {
+      const auto [x, y] = sr.points[0];
+      s += fmt::format("<circle cx='{:.1f}' cy='{:.1f}' r='4' fill='{}'/>\n", ax.map(x, x0, x0 + w),
+                       ay.map(std::clamp(y, ay.lo, ay.hi), y0 + h, y0), sr.color);
+      continue;
+    }
     std::string pts;
     for (const auto& [x, y] : sr.points)
       pts += fmt::format("{:.1f},{:.1f} ", ax.map(x, x0, x0 + w),
