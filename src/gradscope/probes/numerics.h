@@ -3,11 +3,14 @@
 // of every classification run's metrics, measured at each log step on the whole train split.
 //
 //   numerics.sc_torch_float32   share of train predictions whose float32 sum of exp(x - max) is
-//                               exactly 1: the paper's Softmax Collapse test as its code computes
-//                               it (logger.py), i.e. what PyTorch's float32 softmax would do with
-//                               these logits (summed here in class order; PyTorch's vectorized sum
-//                               may add the small terms among themselves first, so near the edge
-//                               a few rows can differ)
+//                               exactly 1: the paper's Softmax Collapse test (logger.py's
+//                               torch.sum(exp) == 1 on float32 logits) with the sum taken in class
+//                               order. Near the edge the share depends on the order of the sum,
+//                               which PyTorch's own sum sets by device and vector width: on a
+//                               nanda run where about 4% of rows collapse, PyTorch's CPU sum
+//                               counted a quarter fewer rows, and summing the other classes before
+//                               the largest term (the order-free bound) a quarter as many
+//                               (docs/FORMATS.md)
 //   numerics.absorbed_target    share whose target-class gradient is exactly 0 in the run's own
 //                               loss arithmetic (train.loss, train.softmax_numerics, the model's
 //                               precision), with the mean over the whole train split
