@@ -129,6 +129,17 @@ TEST_F(Cli, ExistingRunIsNotOverwrittenAndEditedConfigIsNotResumed) {
   const Result resumed = run("run --resume " + out.string());
   EXPECT_EQ(resumed.code, 2);
   EXPECT_NE(resumed.err.find("optim.weight_decay"), std::string::npos) << resumed.err;
+  // --force replaces a run, never a folder of other files.
+  const fs::path mine = dir_ / "mine";
+  fs::create_directories(mine / "sub");
+  std::ofstream(mine / "data.txt") << "keep";
+  const Result forced =
+      run("run " + kExamples + "grok-mlp-small.toml train.steps=10 --force --out " + mine.string());
+  EXPECT_EQ(forced.code, 2);
+  EXPECT_NE(forced.err.find("holds files that are not a run's"), std::string::npos) << forced.err;
+  EXPECT_EQ(slurp(mine / "data.txt"), "keep");
+  EXPECT_TRUE(fs::is_directory(mine / "sub"));
+  EXPECT_FALSE(fs::exists(mine / "run.lock"));
 }
 
 TEST_F(Cli, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {

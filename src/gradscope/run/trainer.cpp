@@ -163,12 +163,20 @@ void Training<T>::start_fresh() {
   std::vector<fs::path> old;  // what the directory holds besides our lock
   for (const auto& e : fs::directory_iterator(o_.dir))
     if (e.path() != lock) old.push_back(e.path());
-  if (!old.empty()) {
-    if (!o_.force)
-      throw ConfigError(o_.dir.string() +
-                        " already holds a run (use --resume to continue it, --force to replace "
-                        "it, or set name=... for a new one)");
+  if (!old.empty() && !fs::is_regular_file(rundir::config_file(o_.dir))) {
+    // Not a run: --force replaces runs only, never a folder of other files.
+    std::string names;
+    for (size_t i = 0; i < old.size() && i < 3; ++i)
+      names += (i ? ", " : "") + old[i].filename().string();
+    throw ConfigError(fmt::format(
+        "{} holds files that are not a run's ({}{}): --out takes a new or empty folder, or a run "
+        "(--resume to continue it, --force to replace it)",
+        o_.dir.string(), names, old.size() > 3 ? ", ..." : ""));
   }
+  if (!old.empty() && !o_.force)
+    throw ConfigError(o_.dir.string() +
+                      " already holds a run (use --resume to continue it, --force to replace "
+                      "it, or set name=... for a new one)");
   // The user's files the run keeps: copied beside the directory first (a source may lie in the
   // directory being replaced), then moved in; the config then names the copies.
   const fs::path home = fs::absolute(o_.dir).lexically_normal();
