@@ -50,6 +50,12 @@ def server():
     (outside / "secret.txt").write_text("secret\n")
     os.symlink(outside, root / "escape")
     os.symlink("/etc", root / "etc-link")
+    # A run folder inside the root whose file links out of it, and one whose config does not parse.
+    (root / "linked").mkdir()
+    shutil.copy(root / "tiny" / "config.toml", root / "linked" / "config.toml")
+    os.symlink(outside / "secret.txt", root / "linked" / "metrics.jsonl")
+    (root / "unparsed").mkdir()
+    (root / "unparsed" / "config.toml").write_text("seed = [1\n")
     proc = subprocess.Popen([BINARY, "serve", str(root), "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
@@ -92,7 +98,8 @@ def exchange(port, raw, timeout=10.0):
 
 
 def get(port, target, extra=b""):
-    return exchange(port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+    return exchange(port, b"GET " + target +
+                    b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
                     extra + b"\r\n")
 
 
@@ -138,6 +145,9 @@ TRAVERSALS = [
     ("inside: dotdot", b"/api/inside?dir=../&step=0"),
     ("inside: symlink out of root", b"/api/inside?dir=escape&step=0"),
     ("inside: a frame folder as the run", b"/api/inside?dir=tiny/inside/0&step=0"),
+    ("a run's file linked out of root", b"/api/metrics?dir=linked&keys=train_loss"),
+    ("a run's file linked out, the run", b"/api/run?dir=linked"),
+    ("a config that does not parse", b"/api/run?dir=unparsed"),
 ]
 
 
@@ -146,8 +156,29 @@ def test_traversal_is_refused(server, case, target):
     check_refused(server, case, target, {400, 404})
 
 
+def test_another_host_name_is_refused(server):
+    """Bound to loopback, a request naming another host (a page whose name was rebound to
+    127.0.0.1) gets 421, not the runs."""
+    for host in (b"attacker.example", b"attacker.example:80", b"127.0.0.1.evil.example"):
+        raw = b"GET /api/runs HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n"
+        status, body = exchange(server["port"], raw)
+        assert status == 421 and b'"tiny"' not in body, (host, status, body)
+    for host in (b"localhost", b"127.0.0.1:80", b"[::1]:8080"):
+        raw = b"GET /api/runs HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n"
+        assert exchange(server["port"], raw)[0] == 200, host
+    RESULTS.append(("another host name", "`Host: attacker.example`", "421 refused"))
+
+
+def test_a_port_in_use_is_refused(server):
+    """A second server on the port the first listens on: exit 2, one line (no shared port)."""
+    r = subprocess.run([BINARY, "serve", str(server["root"]), "--port", str(server["port"])],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "cannot listen" in r.stderr, r
+    still_serving(server["port"])
+
+
 def test_not_utf8_method(server):
-    status, body = exchange(server["port"], b"\xff\xfeGET /api/runs HTTP/1.1\r\nHost: x\r\n"
+    status, body = exchange(server["port"], b"\xff\xfeGET /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                             b"Connection: close\r\n\r\n")
     assert status in (400, 405, None)
     still_serving(server["port"])
@@ -179,14 +210,14 @@ def test_bad_parameters_are_refused(server):
                   b"/api/inside?dir=tiny&step=99999999999999999999", {400})
     check_refused(server, "inside: no frame at that step", b"/api/inside?dir=tiny&step=123457", {404})
     check_refused(server, "inside: unknown format", b"/api/inside?dir=tiny&step=0&format=../x", {400})
-    status, body = exchange(server["port"], b"GET /api/inside?dir=tiny&step=0 HTTP/1.1\r\nHost: x"
+    status, body = exchange(server["port"], b"GET /api/inside?dir=tiny&step=0 HTTP/1.1\r\nHost: 127.0.0.1"
                             b"\r\nConnection: close\r\n\r\n")
     assert status == 200 and b'"arrays"' in body, "a good frame request is answered"
 
 
 @pytest.mark.parametrize("method", [b"POST", b"PUT", b"DELETE", b"PATCH"])
 def test_writing_methods_are_refused(server, method):
-    status, body = exchange(server["port"], method + b" /api/run?dir=tiny HTTP/1.1\r\nHost: x\r\n"
+    status, body = exchange(server["port"], method + b" /api/run?dir=tiny HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                             b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
     assert status == 405 and b"read-only" in body
     still_serving(server["port"])
@@ -195,7 +226,7 @@ def test_writing_methods_are_refused(server, method):
 
 
 def test_oversized_body_is_refused(server):
-    status, _ = exchange(server["port"], b"POST /api/runs HTTP/1.1\r\nHost: x\r\n"
+    status, _ = exchange(server["port"], b"POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                          b"Content-Length: 100000000\r\n\r\n" + b"x" * 1000)
     assert status in (413, 400, None)
     still_serving(server["port"])
@@ -215,7 +246,7 @@ def test_slow_client_is_dropped_and_others_are_served(server):
     """A client that sends half a request and stalls is dropped after the read timeout (5 s);
     meanwhile other requests are answered at once."""
     slow = socket.create_connection(("127.0.0.1", server["port"]))
-    slow.sendall(b"GET /api/runs HTTP/1.1\r\nHost: x\r\n")
+    slow.sendall(b"GET /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     t0 = time.monotonic()
     served = still_serving(server["port"])
     slow.settimeout(15)

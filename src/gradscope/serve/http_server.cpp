@@ -1,6 +1,7 @@
 // The web viewer's HTTP server over cpp-httplib (serve/http_server.h).
 #include "gradscope/serve/http_server.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
 #include <signal.h>
 #include <strings.h>
@@ -57,6 +58,12 @@ void drop_brotli(httplib::Request& req) {
   }
 }
 
+// The host name of a Host header ("localhost:8080" -> "localhost", "[::1]:8080" -> "::1").
+std::string host_name(const std::string& header) {
+  if (!header.empty() && header.front() == '[') return header.substr(1, header.find(']') - 1);
+  return header.substr(0, header.find(':'));
+}
+
 void answer(const Viewer& viewer, const httplib::Request& req, httplib::Response& res) {
   Request r{req.method, req.path, {}};
   for (const auto& [k, v] : req.params) r.params.emplace(k, v);
@@ -65,7 +72,9 @@ void answer(const Viewer& viewer, const httplib::Request& req, httplib::Response
   res.set_content(out.body, out.content_type.c_str());
 }
 
-void configure(httplib::Server& svr, const Viewer& viewer) {
+// `loopback`: the server listens on loopback only, and a request naming another host (a page
+// elsewhere whose name was rebound to this machine's loopback address) is refused.
+void configure(httplib::Server& svr, const Viewer& viewer, bool loopback) {
   svr.new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
   svr.set_read_timeout(kReadTimeoutS, 0);
   svr.set_write_timeout(kWriteTimeoutS, 0);
@@ -78,14 +87,25 @@ void configure(httplib::Server& svr, const Viewer& viewer) {
                            {"Content-Security-Policy",
                             "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' "
                             "data:"}});
-  svr.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+  svr.set_pre_routing_handler([loopback](const httplib::Request& req, httplib::Response& res) {
     // The request is the server's own object for this exchange; httplib hands it out as const.
     drop_brotli(const_cast<httplib::Request&>(req));
-    if (req.headers.size() <= kMaxHeaders) return httplib::Server::HandlerResponse::Unhandled;
-    res.status = 431;
-    res.set_content("{\"error\": \"more than " + std::to_string(kMaxHeaders) + " headers\"}\n",
-                    "application/json");
-    return httplib::Server::HandlerResponse::Handled;
+    if (req.headers.size() > kMaxHeaders) {
+      res.status = 431;
+      res.set_content("{\"error\": \"more than " + std::to_string(kMaxHeaders) + " headers\"}\n",
+                      "application/json");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    const std::string host = host_name(req.get_header_value("Host"));
+    if (loopback && !host.empty() && !is_loopback(host)) {
+      res.status = 421;
+      res.set_content(
+          "{\"error\": \"Host: not this server's (valid: localhost or a loopback "
+          "address)\"}\n",
+          "application/json");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
   });
   const auto handler = [&viewer](const httplib::Request& req, httplib::Response& res) {
     answer(viewer, req, res);
@@ -113,7 +133,9 @@ void configure(httplib::Server& svr, const Viewer& viewer) {
 }  // namespace
 
 bool is_loopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (host == "localhost" || host == "::1") return true;
+  in_addr a{};  // an IPv4 address in 127.0.0.0/8 ("127.0.0.1.example" is a name, not one)
+  return ::inet_pton(AF_INET, host.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 int serve(const ServeOptions& o) {
@@ -133,10 +155,13 @@ int serve(const ServeOptions& o) {
 
   const Viewer viewer(o.root);
   httplib::Server svr;
-  configure(svr, viewer);
+  configure(svr, viewer, is_loopback(o.host));
   int listening = -1;
   svr.set_socket_options([&listening](socket_t sock) {
-    httplib::default_socket_options(sock);
+    // SO_REUSEADDR (a restart may bind while the old connections wait out TIME_WAIT), not
+    // httplib's SO_REUSEPORT too: with it a second server could share a port already in use.
+    const int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     listening = sock;
   });
   const int port = o.port == 0 ? svr.bind_to_any_port(o.host) : o.port;
@@ -149,7 +174,9 @@ int serve(const ServeOptions& o) {
                  "gradscope serve: warning: listening on %s, not loopback: anyone who can reach "
                  "this machine can read the runs under %s\n",
                  o.host.c_str(), o.root.c_str());
-  std::printf("serving %s at http://%s:%d/\n", o.root.c_str(), o.host.c_str(), port);
+  const bool ipv6 = o.host.find(':') != std::string::npos;  // a URL puts it in brackets
+  std::printf("serving %s at http://%s%s%s:%d/\n", o.root.c_str(), ipv6 ? "[" : "", o.host.c_str(),
+              ipv6 ? "]" : "", port);
   std::fflush(stdout);
   std::atomic<bool> listen_ended{false};
   std::thread waiter([&] {

@@ -51,6 +51,20 @@ std::optional<fs::path> resolve_under(const fs::path& root, const std::string& r
   return resolved;
 }
 
+bool leads_out(const fs::path& root, const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_symlink(fs::symlink_status(path, ec))) return false;
+  const fs::path target = fs::canonical(path, ec);
+  return !ec && !is_under(root, target);  // a dangling link reads nothing
+}
+
+std::optional<fs::path> link_out_of(const fs::path& root, const fs::path& dir) {
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (leads_out(root, it->path())) return it->path().lexically_relative(root);
+  return std::nullopt;
+}
+
 std::string relative_name(const fs::path& root, const fs::path& path) {
   const std::string rel = path.lexically_relative(root).generic_string();
   return rel == "." ? "" : rel;

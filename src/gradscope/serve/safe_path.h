@@ -1,7 +1,8 @@
 // Paths a web request names, resolved under the served root and nowhere else. A request names a
 // run or sweep directory relative to ROOT ("sweep-wd/0f3a..."); everything that could leave ROOT
 // is refused before the file system is asked: absolute paths, "..", NUL and other control bytes,
-// backslashes; then the path is resolved through its symlinks and must still lie under ROOT.
+// backslashes; then the path is resolved through its symlinks and must still lie under ROOT, and
+// so must every link inside the directory (a file linked out of ROOT is not read through it).
 #pragma once
 
 #include <filesystem>
@@ -14,6 +15,14 @@ namespace gradscope::serve {
 // set to a short reason that names no host path ("not under the root", "no such directory").
 std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
                                                    const std::string& rel, std::string& why);
+
+// Whether `path` is a symlink whose target lies outside `root` (canonical).
+bool leads_out(const std::filesystem::path& root, const std::filesystem::path& path);
+// The first symlink below `dir` (a directory under `root`, both canonical) whose target lies
+// outside `root`, relative to `root`; nullopt when every link stays under it. A run or sweep
+// directory holding one is not served: its files would be read through the link.
+std::optional<std::filesystem::path> link_out_of(const std::filesystem::path& root,
+                                                 const std::filesystem::path& dir);
 
 // `path` relative to `root` with '/' separators ("" for root itself); both canonical.
 std::string relative_name(const std::filesystem::path& root, const std::filesystem::path& path);

@@ -125,11 +125,16 @@ Response Viewer::api(const Request& r) const {
   std::map<std::string, std::string> canonical;
   for (const auto& [k, v] : r.params) canonical.emplace(k, v);
   const std::string key = api_key(r.path, canonical);
-  if (r.path == "/api/runs")
+  if (r.path == "/api/runs") {
+    if (leads_out(root_, rundir::index_file(root_)))
+      throw HttpError(404, "index: a link out of ROOT");
     return {200, "application/json", cached(key, this_second(), [&] { return runs_json(root_); })};
+  }
   std::string why;
   const auto dir = resolve_under(root_, param(r, "dir"), why);
   if (!dir) throw HttpError(404, "dir: " + why);
+  if (const auto link = link_out_of(root_, *dir))
+    throw HttpError(404, "dir: " + link->generic_string() + " is a link out of ROOT");
   const fs::path& d = *dir;
   const std::string stamp = run_stamp(d);
   // A run's state also depends on whether the process behind its heartbeat still lives, which no
@@ -204,14 +209,18 @@ Response Viewer::handle(const Request& r) const {
   } catch (const HttpError& e) {
     return json_error(e.status, e.what());
   } catch (const std::invalid_argument& e) {
-    return json_error(400, e.what());
+    return json_error(400, without_root(e.what()));
   } catch (const std::exception& e) {
-    // Messages of the lower layers may name files: strip the root, never send a host path.
-    std::string message = e.what();
-    for (size_t at; (at = message.find(root_.string())) != std::string::npos;)
-      message.replace(at, root_.string().size(), "ROOT");
-    return json_error(500, "cannot read: " + message);
+    return json_error(500, "cannot read: " + without_root(e.what()));
   }
+}
+
+// Messages of the lower layers may name files (a config's parse error): the root becomes ROOT,
+// so no answer holds a host path.
+std::string Viewer::without_root(std::string message) const {
+  for (size_t at; (at = message.find(root_.string())) != std::string::npos;)
+    message.replace(at, root_.string().size(), "ROOT");
+  return message;
 }
 
 }  // namespace gradscope::serve

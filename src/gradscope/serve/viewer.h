@@ -50,6 +50,8 @@ class Viewer {
   // The same for an answer that is not JSON (make returns the body).
   template <class F>
   std::string cached_body(const std::string& key, const std::string& stamp, F&& make) const;
+  // The message with every occurrence of the root's path replaced by "ROOT".
+  std::string without_root(std::string message) const;
   std::filesystem::path root_;
   mutable std::mutex mutex_;
   mutable std::unordered_map<std::string, std::pair<std::string, std::string>> cache_;
