@@ -246,6 +246,28 @@ TEST_F(Cli, SweepLinesAgainstTheParameterCount) {
   EXPECT_NE(r.out.find("6 runs"), std::string::npos) << r.out;
 }
 
+// The failures file holds the runs whose last attempt failed: a run that is complete (or ran
+// again) since loses its entry, and the file goes when none is left.
+TEST_F(Cli, AFailureEntryGoesOnceItsRunIsComplete) {
+  const fs::path root = dir_ / "r";
+  const std::string args = "sweep " + kExamples +
+                           "grok-mlp-small.toml name=f train.steps=20 seed=0,1 --root " +
+                           root.string();
+  ASSERT_EQ(run(args).code, 0);
+  std::string id;
+  for (const auto& e : fs::directory_iterator(root / "f"))
+    if (fs::is_directory(e) && fs::exists(e.path() / "summary.json"))
+      id = e.path().filename().string();
+  ASSERT_FALSE(id.empty());
+  const fs::path failures = root / "f" / "failures-shard0.json";
+  std::ofstream(failures) << "[\"" + id +
+                                 " (seed=0): exit 1: old\", \"ffffffffffffffff (x): exit 1\"]";
+  ASSERT_EQ(run(args).code, 0);  // both complete: skipped
+  const std::string kept = slurp(failures);
+  EXPECT_EQ(kept.find(id), std::string::npos) << kept;
+  EXPECT_NE(kept.find("ffffffffffffffff"), std::string::npos) << kept;  // not this sweep's run
+}
+
 TEST_F(Cli, SweepBadInput) {
   const fs::path root = dir_ / "r";
   Result r = run("sweep " + kExamples + "grok-mlp-small.toml optim.weight_decy=0.1,1 --root " +

@@ -74,7 +74,8 @@ Action define(CLI::App& sub, const Globals& g) {
                  "ci (seconds), local (about an hour per claim on 2 "
                  "cores) or full (the paper's budget)")
       ->capture_default_str();
-  sub.add_option("--seeds", a->options.seeds, "seeds per claim (default: each claim's own)");
+  sub.add_option("--seeds", a->options.seeds, "seeds per claim (default: each claim's own)")
+      ->check(CLI::Range(1, 1000));
   sub.add_option("--jobs", a->jobs,
                  "runs at a time (default: SLURM_CPUS_PER_TASK inside Slurm, else 1)")
       ->check(CLI::Range(1, 4096));

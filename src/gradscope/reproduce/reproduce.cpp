@@ -437,13 +437,18 @@ std::string slurm_text(const ReproduceOptions& o, size_t claims, const std::vect
 
 int reproduce(const ReproduceOptions& o) {
   if (o.seeds < 0) throw ConfigError(fmt::format("--seeds {} (valid: >= 1)", o.seeds));
+  // (0: each claim's own; the command line refuses --seeds 0)
   const std::vector<ClaimFile> files = read_claim_folder(o.claims);
   const std::vector<Selected> selected = select(files, o);
   const std::vector<Planned> runs = plan(selected, o);  // every config checked here
   if (o.estimate) {
-    fmt::print("{} claims at budget {}: {} sweeps, about {:.0f} minutes on 2 cores still to run\n",
-               selected.size(), budget_name(o.budget), runs.size(),
-               estimate_minutes(runs, o.budget));
+    const auto open = std::count_if(runs.begin(), runs.end(),
+                                    [](const Planned& p) { return missing_runs(p) > 0; });
+    fmt::print(
+        "{} claims at budget {}: {} of {} sweeps with runs to do, about {:.0f} minutes on 2 "
+        "cores still to run\n",
+        selected.size(), budget_name(o.budget), open, runs.size(),
+        estimate_minutes(runs, o.budget));
     return 0;
   }
   if (o.slurm_script) {

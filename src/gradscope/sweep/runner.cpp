@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -242,9 +243,39 @@ std::map<std::string, int> replica_exits(const Child& c) {
   return out;
 }
 
+// Whether a run's exit status is a stop signal's (SIGINT or SIGTERM, or gradscope's 130).
+bool stopped(int code) {
+  return code == 130 || code == 128 + SIGINT || code == 128 + SIGTERM;
+}
+
 // A group's exit as a replica's when it never wrote one: a stop signal is an interruption.
 int group_exit(int code) {
-  return code == 130 || code == 128 + SIGINT || code == 128 + SIGTERM ? 130 : 1;
+  return stopped(code) ? 130 : 1;
+}
+
+// The shard's failures file after this session: the entries of runs this session did not touch
+// (settled, ended or interrupted) kept from the last one, then this session's failures; the file
+// is removed when none are left.
+void write_failures(const fs::path& file, const std::set<std::string>& touched,
+                    const std::vector<std::string>& failures) {
+  nlohmann::ordered_json kept = nlohmann::ordered_json::array();
+  std::error_code ec;
+  if (fs::exists(file, ec)) {
+    try {
+      for (const auto& e : nlohmann::json::parse(read_file(file))) {
+        const std::string entry = e.is_string() ? e.get<std::string>() : "";
+        if (!entry.empty() &&
+            !touched.count(entry.substr(0, entry.find(' '))))  // "<id> (...": ..."
+          kept.push_back(entry);
+      }
+    } catch (const std::exception&) {  // unreadable: this session's failures replace it
+    }
+  }
+  for (const std::string& f : failures) kept.push_back(f);
+  if (kept.empty())
+    fs::remove(file, ec);
+  else
+    write_file_atomic(file, kept.dump(2) + "\n");
 }
 
 }  // namespace
@@ -258,6 +289,7 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
   // This shard's groups (one run each without --replicas), minus their settled runs.
   ResultsIndex index(rundir::index_file(o.root));
   std::deque<std::vector<size_t>> todo;
+  std::set<std::string> touched;  // this shard's runs: their old failure entries are stale
   int64_t skipped = 0, mine = 0;
   const std::vector<std::vector<size_t>> groups = replica_groups(runs, o.replicas);
   for (size_t g = 0; g < groups.size(); ++g) {
@@ -265,6 +297,7 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
     std::vector<size_t> pending;
     for (size_t i : groups[g]) {
       ++mine;
+      touched.insert(runs[i].id);
       if (settled(dir, runs[i], index)) {
         ++skipped;
         continue;
@@ -321,7 +354,7 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
   auto ended = [&](size_t i, int code) {
     if (code == 0) {
       ++done;
-    } else if (!(g_interrupted && code == 130)) {
+    } else if (!(g_interrupted && stopped(code))) {
       failures.push_back(fmt::format("{} ({}): exit {}: {}", runs[i].id,
                                      fmt::join(runs[i].axes, " "), code,
                                      last_line(rundir::sweep_log(dir, runs[i].id))));
@@ -365,13 +398,8 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
   std::signal(SIGTERM, prev_term);
   status(true);
   if (o.live) fmt::print("\n");
-  nlohmann::ordered_json fail = nlohmann::ordered_json::array();
-  for (const std::string& f : failures) {
-    fmt::print(stderr, "gradscope: failed run {}\n", f);
-    fail.push_back(f);
-  }
-  if (!failures.empty())
-    write_file_atomic(rundir::sweep_failures(dir, o.shard), fail.dump(2) + "\n");
+  for (const std::string& f : failures) fmt::print(stderr, "gradscope: failed run {}\n", f);
+  write_failures(rundir::sweep_failures(dir, o.shard), touched, failures);
   if (g_interrupted) {
     fmt::print("interrupted; rerun the same command to resume the sweep\n");
     return 130;
