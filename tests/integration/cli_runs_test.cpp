@@ -92,6 +92,7 @@ TEST_F(Cli, BadInputIsOneLineExitTwoAndWritesNothing) {
       {"run --bogus " + kExamples + "nanda-grokking.toml",
        "not expected: --bogus (gradscope run --help lists its arguments)"},
       {"--threads 0 run " + kExamples + "nanda-grokking.toml", "--threads: Value 0 not in range"},
+      {"run --resume " + dir_.string() + " --force", "excludes --resume"},
   };
   expect_bad_input(cases, out);
   // Commands that read a run say what the path is instead.

@@ -22,6 +22,10 @@ RunRequest request(RunRequest r, const Globals& g) {
   if (!g.device.empty()) r.overrides.push_back("device=" + g.device);  // --device: an override
   if (r.resume.empty() && r.experiment.empty())
     throw ConfigError("run needs an EXPERIMENT.toml (or --resume RUN_DIR)");
+  if (!r.resume.empty() && !r.experiment.empty())
+    throw ConfigError("--resume " + r.resume +
+                      " continues that run with its own config (valid: "
+                      "no EXPERIMENT.toml beside it; key=value to extend train.steps)");
   r.live = ::isatty(STDOUT_FILENO) != 0;
   r.version_header = run_version_header();
   return r;
@@ -31,11 +35,13 @@ Action define(CLI::App& sub, const Globals& g) {
   auto a = std::make_shared<RunRequest>();
   sub.add_option("experiment", a->experiment, "experiment TOML file");
   sub.add_option("overrides", a->overrides, "key=value settings, e.g. optim.weight_decay=0.3");
-  sub.add_option("--out", a->out, "run directory (default: runs/<name>)");
+  CLI::Option* out = sub.add_option("--out", a->out, "run directory (default: runs/<name>)");
+  CLI::Option* force = sub.add_flag("--force", a->force, "replace an existing run directory");
   sub.add_option("--resume", a->resume,
                  "continue the run in this directory from its last checkpoint (train.steps=M "
-                 "extends it)");
-  sub.add_flag("--force", a->force, "replace an existing run directory");
+                 "extends it)")
+      ->excludes(out)
+      ->excludes(force);
   sub.add_option("--index", a->index,
                  "results index the run adds itself to (default: index.sqlite in the runs root)");
   return [a, &g] { return launch_run(request(*a, g)).code; };
