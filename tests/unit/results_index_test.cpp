@@ -79,6 +79,18 @@ TEST_F(Index, FourConcurrentWritersLoseNoRow) {
   const auto sel = index.select({"optim.weight_decay>=0.5", "regime=grokking"}, cols);
   EXPECT_EQ(sel.size(), 4u * 10);  // i = 5 .. 14 in each writer
   EXPECT_THROW(index.select({"optim.weight_decy=1"}, cols), std::invalid_argument);
+  // An order against text would match by SQLite's type order (every number below any text).
+  EXPECT_THROW(index.select({"optim.weight_decay<abc"}, cols), std::invalid_argument);
+  EXPECT_EQ(index.select({"regime!=grokking"}, cols).size(), 0u);
+  // A file that is not a database: named in one line, for reading and for writing.
+  const fs::path junk = dir_ / "junk.sqlite";
+  std::ofstream(junk) << "not a database\n";
+  for (IndexAccess a : {IndexAccess::read, IndexAccess::write}) try {
+      ResultsIndex bad(junk, a);
+      ADD_FAILURE() << "opened " << junk;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("junk.sqlite: not an index"), std::string::npos);
+    }
 }
 
 TEST_F(Index, RebuildRecreatesFromDirectoriesAndSkipsCorruptOnes) {

@@ -67,6 +67,13 @@ std::vector<std::pair<std::string, std::string>> run_columns() {
   return c;
 }
 
+// Whether the text is a number (a filter's value is bound as one then).
+bool is_number(const std::string& text) {
+  char* end = nullptr;
+  std::strtod(text.c_str(), &end);
+  return !text.empty() && end && *end == '\0';
+}
+
 // A prepared statement, finalized on scope exit.
 struct Statement {
   sqlite3_stmt* s = nullptr;
@@ -185,11 +192,17 @@ ResultsIndex::ResultsIndex(const fs::path& db, IndexAccess access)
     db_ = nullptr;
     throw std::runtime_error(db.string() + ": cannot open the index (" + msg + ")");
   }
-  if (access == IndexAccess::read) {
-    sqlite3_busy_timeout(db_, 60000);
-    return;
-  }
   sqlite3_busy_timeout(db_, 60000);
+  // A file that is not a database: one line naming it (SQLite finds out at the first statement).
+  if (sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) ==
+      SQLITE_NOTADB) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw std::invalid_argument(db.string() +
+                                ": not an index (SQLite: file is not a database; valid: an "
+                                "index.sqlite that gradscope wrote)");
+  }
+  if (access == IndexAccess::read) return;
   // Switching a new database to WAL takes an exclusive lock without waiting on the busy handler:
   // when several processes create the index at once (shards starting together), retry.
   for (int attempt = 0;; ++attempt) {
@@ -351,15 +364,16 @@ std::vector<std::vector<std::string>> ResultsIndex::select(const std::vector<std
                                   " (valid: a config key such as optim.weight_decay, or name, "
                                   "sweep, status, regime, memorized_step, generalized_step, "
                                   "final_test_acc, ...)");
+    if (op != "=" && op != "!=" && !is_number(value))  // SQLite orders text after every number
+      throw std::invalid_argument("filter '" + f + "': " + op +
+                                  " compares numbers (valid: a number, e.g. " + key + op + "0.5)");
     where += (where.empty() ? " WHERE " : " AND ") + quote(key) + " " + op + " ?";
     values.push_back(value);
   }
   Statement st(db_, "SELECT * FROM runs" + where + " ORDER BY dir");
   for (size_t i = 0; i < values.size(); ++i) {
-    char* end = nullptr;
-    const double d = std::strtod(values[i].c_str(), &end);
-    if (!values[i].empty() && end && *end == '\0')
-      sqlite3_bind_double(st.s, static_cast<int>(i + 1), d);
+    if (is_number(values[i]))
+      sqlite3_bind_double(st.s, static_cast<int>(i + 1), std::strtod(values[i].c_str(), nullptr));
     else
       sqlite3_bind_text(st.s, static_cast<int>(i + 1), values[i].c_str(), -1, SQLITE_TRANSIENT);
   }
