@@ -114,6 +114,10 @@ def test_bad_input_is_a_value_error(run, tmp_path):
         model.run_with_hooks(tokens, {"blocks.0.attn.hook_pattern": lambda a: a * 0})
     with pytest.raises(ValueError, match="outside the vocabulary"):
         model.run_with_cache(np.array([[1, 2, 99]]))
+    with pytest.raises(ValueError, match="outside the vocabulary"):  # not wrapped into 5
+        model.run_with_cache(np.array([[1, 2, 2**32 + 5]]))
+    with pytest.raises(ValueError, match="integer ids .*float64"):  # not truncated to 1, 2, 23
+        model.run_with_cache(np.array([[1.7, 2.0, 23.0]]))
     with pytest.raises(ValueError, match=r"\[batch, 3\]"):
         model.run_with_cache(np.array([1, 2, 23]))
     with pytest.raises(ValueError, match="no checkpoint at step 7"):

@@ -113,17 +113,25 @@ class Inspector {
   // Token ids [N, L] (or [N] when L = 1), checked against the vocabulary; kept in ids_ while the
   // pass runs.
   Batch id_batch(const py::array& inputs) {
-    ids_ = py::array_t<int32_t, py::array::c_style | py::array::forcecast>::ensure(inputs);
-    const bool flat = length_ == 1 && ids_ && ids_.ndim() == 1;
-    if (!ids_ || !((ids_.ndim() == 2 && ids_.shape(1) == length_) || flat))
+    // Integers only (a cast would truncate 2.7 to the valid id 2), checked in 64 bits before
+    // they are narrowed to the tape's 32.
+    const char kind = inputs.dtype().kind();
+    if (kind != 'i' && kind != 'u')
+      throw std::invalid_argument("tokens must be integer ids (got an array of dtype " +
+                                  std::string(py::str(inputs.dtype())) + ")");
+    const auto wide =
+        py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(inputs);
+    const bool flat = length_ == 1 && wide && wide.ndim() == 1;
+    if (!wide || !((wide.ndim() == 2 && wide.shape(1) == length_) || flat))
       throw std::invalid_argument("tokens must be [batch, " + std::to_string(length_) +
                                   "] integer ids (the task's sequence length)");
     const int64_t vocab = x_->shape.vocab;
-    for (py::ssize_t i = 0; i < ids_.size(); ++i)
-      if (ids_.data()[i] < 0 || ids_.data()[i] >= vocab)
-        throw std::invalid_argument("token " + std::to_string(ids_.data()[i]) +
+    for (py::ssize_t i = 0; i < wide.size(); ++i)
+      if (wide.data()[i] < 0 || wide.data()[i] >= vocab)
+        throw std::invalid_argument("token " + std::to_string(wide.data()[i]) +
                                     " is outside the vocabulary [0, " + std::to_string(vocab) +
                                     ")");
+    ids_ = py::array_t<int32_t, py::array::c_style | py::array::forcecast>::ensure(wide);
     return {ids_.data(), {}, ids_.shape(0)};
   }
 
