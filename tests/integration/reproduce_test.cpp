@@ -121,6 +121,9 @@ TEST_F(Reproduce, BadClaimFilesAreOneLineAndNothingRuns) {
       {claim_file(claim_head + "quantity = \"deep:fourier.W_E.gini@0\"\nrule = \"< 1\"\nseeds = "
                                "{ ci = 1 }\n"),
        "logs no column fourier.W_E.gini"},
+      {claim_file(claim_head +  // a regression logs no accuracy
+                  "quantity = \"deep:final.test_acc\"\nrule = \"> 0.9\"\nseeds = { ci = 1 }\n"),
+       "logs no column test_acc"},
       {claim_file(claim_head +
                   "quantity = \"wide:final.test_loss\"\nrule = \"< 1\"\nseeds = { ci = 1 }\n"),
        "reads run 'wide' (valid: deep)"},

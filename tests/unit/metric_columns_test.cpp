@@ -31,4 +31,26 @@ TEST(MetricColumns, ProbesAddTheirColumnsOnlyWhenOn) {
   EXPECT_TRUE(column_declared(declared_columns(c), "fourier.W_E.gini"));
 }
 
+// A classification logs accuracies and the numerics, a regression its relative error, the
+// arrays family either by its data; rescaled_time comes with an initialization scale below 1.
+TEST(MetricColumns, TheTrainersColumnsFollowWhatTheFamilyPredicts) {
+  const Config modular = Config::from_string("[task]\nname = \"modular\"\np = 7\n", "test");
+  const Config teacher = Config::from_string("[task]\nname = \"diagonal_teacher\"\n", "test");
+  const Config arrays = Config::from_string("[task]\nname = \"arrays\"\n", "test");
+  const auto m = declared_columns(modular), t = declared_columns(teacher),
+             a = declared_columns(arrays);
+  for (const char* col : {"train_acc", "test_acc", "numerics.sc_torch_float32"}) {
+    EXPECT_TRUE(column_declared(m, col)) << col;
+    EXPECT_FALSE(column_declared(t, col)) << col;
+    EXPECT_TRUE(column_declared(a, col)) << col;
+  }
+  EXPECT_FALSE(column_declared(m, "test_rel_error"));
+  EXPECT_TRUE(column_declared(t, "test_rel_error"));
+  EXPECT_TRUE(column_declared(a, "test_rel_error"));
+  EXPECT_FALSE(column_declared(t, "rescaled_time"));
+  Config small = teacher;
+  small.apply_override("model.init_scale=0.01");
+  EXPECT_TRUE(column_declared(declared_columns(small), "rescaled_time"));
+}
+
 }  // namespace

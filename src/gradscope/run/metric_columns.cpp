@@ -9,11 +9,16 @@
 namespace gradscope {
 
 std::vector<std::string> declared_columns(const Config& config) {
-  // The trainer's own columns (run/evaluation.cpp evaluate), in every run that has them.
-  std::vector<std::string> out = {"step",        "lr",        "train_loss",     "train_acc",
-                                  "test_loss",   "test_acc",  "test_rel_error", "rescaled_time",
-                                  "weight_norm", "grad_norm", "weight_norm.*",  "numerics.*"};
+  // The trainer's own columns (run/evaluation.cpp evaluate): every run's, a classification's or
+  // a regression's (both where the data decides), rescaled_time below init_scale 1.
+  std::vector<std::string> out = {"step",        "lr",        "train_loss",   "test_loss",
+                                  "weight_norm", "grad_norm", "weight_norm.*"};
   const TaskFamily* family = &find_task_family(config.string("task.name"));
+  using Targets = TaskFamily::Targets;
+  if (family->targets != Targets::values)
+    out.insert(out.end(), {"train_acc", "test_acc", "numerics.*"});
+  if (family->targets != Targets::classes) out.push_back("test_rel_error");
+  if (config.real("model.init_scale") < 1) out.push_back("rescaled_time");
   for (const Measure& m : run_measures()) {
     const bool family_wants = std::find(family->measures.begin(), family->measures.end(), m.name) !=
                               family->measures.end();

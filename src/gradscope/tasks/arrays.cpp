@@ -274,6 +274,7 @@ TaskData build_arrays(const Config& c) {
 TaskFamily arrays_task() {
   TaskFamily f;
   f.name = "arrays";
+  f.targets = TaskFamily::Targets::by_data;
   f.models = {"transformer", "mlp", "diagonal", "deep_linear", "matrix_factorization"};
   f.validate = [](const Config& c) {
     if (c.string("task.path").empty())

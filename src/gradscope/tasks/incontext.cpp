@@ -164,6 +164,7 @@ std::string incontext_summary_line(const nlohmann::ordered_json& s) {
 TaskFamily incontext_regression_task() {
   TaskFamily f;
   f.name = "incontext_regression";
+  f.targets = TaskFamily::Targets::values;
   f.models = {"transformer"};
   f.losses = {"cross_entropy"};
   f.validate = validate_incontext;

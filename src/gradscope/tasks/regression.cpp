@@ -278,6 +278,7 @@ TaskFamily regression_family(const std::string& name, std::vector<std::string> m
   f.losses = {"cross_entropy"};
   f.measures = {"teacher_modes"};
   f.summary_line = regression_summary_line;
+  f.targets = TaskFamily::Targets::values;
   return f;
 }
 

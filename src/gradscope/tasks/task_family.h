@@ -57,6 +57,10 @@ struct TaskFamily {
   std::function<std::string(const nlohmann::ordered_json& summary)> summary_line;
   // The task as `gradscope show` names it; nullptr: its name.
   std::function<std::string(const Config&)> label;
+  // What the models predict: class ids (classification: train_acc, test_acc, numerics.*), real
+  // values (regression: test_rel_error), or either, by the data (arrays).
+  enum class Targets { classes, values, by_data };
+  Targets targets = Targets::classes;
   bool residues = false;  // inputs are residues mod task.p (the Fourier probe reads them)
   bool text = false;      // a text corpus: `gradscope sample` continues prompts
 
