@@ -266,6 +266,18 @@ TEST_F(Cli, AFailureEntryGoesOnceItsRunIsComplete) {
   const std::string kept = slurp(failures);
   EXPECT_EQ(kept.find(id), std::string::npos) << kept;
   EXPECT_NE(kept.find("ffffffffffffffff"), std::string::npos) << kept;  // not this sweep's run
+  // gradscope replicas skips a complete run as the sweep does, and refuses what is no group.
+  const auto summary_time = fs::last_write_time(root / "f" / id / "summary.json");
+  Result r = run("replicas " + (root / "f").string() + " " + id);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find(id + ": complete, skipped"), std::string::npos) << r.out;
+  EXPECT_EQ(fs::last_write_time(root / "f" / id / "summary.json"), summary_time);
+  r = run("replicas " + (root / "f").string() + " " + id + " " + id);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("is listed twice"), std::string::npos) << r.err;
+  r = run("replicas " + (root / "nosuch").string() + " " + id);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("not a sweep directory"), std::string::npos) << r.err;
 }
 
 TEST_F(Cli, SweepBadInput) {

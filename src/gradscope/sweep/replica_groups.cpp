@@ -3,9 +3,11 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "gradscope/index/results_index.h"
 #include "gradscope/run/replicas.h"
@@ -52,9 +54,10 @@ struct CloseFile {
 };
 
 // How replica `id` of the sweep starts: resumed where an interrupted group left checkpoints of
-// this point, else fresh from the sweep's config of it (replacing what the directory holds).
-ReplicaRun replica_of(const fs::path& sweep_dir, const std::string& id,
-                      const ReplicaGroupOptions& o, std::FILE* log) {
+// this point, else fresh from the sweep's config of it (replacing what the directory holds);
+// nullopt when the point's run is complete (as gradscope sweep skips it).
+std::optional<ReplicaRun> replica_of(const fs::path& sweep_dir, const std::string& id,
+                                     const ReplicaGroupOptions& o, std::FILE* log) {
   const fs::path file = rundir::sweep_config(sweep_dir, id);
   if (!fs::exists(file))
     throw ConfigError(
@@ -66,8 +69,10 @@ ReplicaRun replica_of(const fs::path& sweep_dir, const std::string& id,
   r.options.version_header = o.version_header;
   r.options.out = r.options.err = log;
   const Config point = experiment_config(Config::from_file(file), overrides, file.string());
-  if (inspect_run(r.options.dir).state == RunState::resumable &&
-      holds_sweep_point(r.options.dir, id, point)) {
+  const RunState state = inspect_run(r.options.dir).state;
+  if (state == RunState::complete && holds_sweep_point(r.options.dir, id, point))
+    return std::nullopt;
+  if (state == RunState::resumable && holds_sweep_point(r.options.dir, id, point)) {
     r.options.resume = true;
     r.config = resume_config(r.options.dir, overrides);
   } else {
@@ -81,15 +86,31 @@ ReplicaRun replica_of(const fs::path& sweep_dir, const std::string& id,
 
 int run_replica_group(const fs::path& sweep_dir, const std::vector<std::string>& ids,
                       const ReplicaGroupOptions& o) {
+  if (!rundir::is_sweep_dir(sweep_dir))
+    throw ConfigError(sweep_dir.string() +
+                      ": not a sweep directory (no sweep.json; valid: the "
+                      "runs/<name> folder of a gradscope sweep)");
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (std::find(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(i), ids[i]) !=
+        ids.begin() + static_cast<std::ptrdiff_t>(i))
+      throw ConfigError("run " + ids[i] + " is listed twice (each run once in a group)");
   std::vector<std::unique_ptr<std::FILE, CloseFile>> logs;
   std::vector<ReplicaRun> group;
+  std::vector<std::string> members;  // the ids that train: complete runs are skipped
   for (const std::string& id : ids) {
     const fs::path log = rundir::sweep_log(sweep_dir, id);
     logs.emplace_back(std::fopen(log.c_str(), "a"));
     if (!logs.back()) throw std::runtime_error(log.string() + ": cannot open for writing");
-    group.push_back(replica_of(sweep_dir, id, o, logs.back().get()));
+    std::optional<ReplicaRun> r = replica_of(sweep_dir, id, o, logs.back().get());
+    if (!r) {
+      fmt::print("{}: complete, skipped\n", id);
+      continue;
+    }
+    group.push_back(std::move(*r));
+    members.push_back(id);
   }
-  fmt::print("gradscope replicas: {} runs of {} as one group on {} threads\n", ids.size(),
+  if (group.empty()) return 0;
+  fmt::print("gradscope replicas: {} runs of {} as one group on {} threads\n", group.size(),
              sweep_dir.string(), o.threads);
   std::fflush(stdout);
   std::string stacked;
@@ -98,7 +119,7 @@ int run_replica_group(const fs::path& sweep_dir, const std::vector<std::string>&
       [&](size_t i, int code) {
         if (fs::exists(rundir::summary_file(group[i].options.dir)))
           add_to_index(group[i].options.dir);
-        fmt::print("{}: exit {}\n", ids[i], code);
+        fmt::print("{}: exit {}\n", members[i], code);
         std::fflush(stdout);
       },
       &stacked);
