@@ -116,7 +116,9 @@ class Run:
     def llc_trace(self, step: int) -> np.ndarray:
         file = _core.llc_trace_file(self.path, step)
         if not file.exists():
-            raise KeyError(f"{self.path}: no LLC trace at step {step}")
+            steps = sorted(int(f.stem.split("_")[-1]) for f in file.parent.glob("trace_*.npy"))
+            raise ValueError(f"{self.path}: no LLC trace at step {step} "
+                             f"(valid: {', '.join(map(str, steps)) or 'none: run gradscope llc'})")
         return np.load(file)
 
     @property

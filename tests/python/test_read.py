@@ -143,6 +143,8 @@ def test_llc_and_hessian_tables_from_the_probes_and_the_commands(tmp_path):
     for _, row in llc.iterrows():  # float32 chains in the file, their mean in double in the log
         assert row["llc"] == pytest.approx(logged[row["step"]]["llc.mean"], rel=1e-6)
     assert run.llc_trace(100).shape == (4, 20)
+    with pytest.raises(ValueError, match="no LLC trace at step 7 .valid: .*100"):
+        run.llc_trace(7)
     assert [c for c in hessian.columns if c.startswith("top_")] == [f"top_{i}" for i in range(5)]
     assert "embed.W_E.top" in hessian.columns and "trace_error" in hessian.columns
     assert hessian["top_0"].iloc[-1] == pytest.approx(logged[100]["hessian.top"], rel=1e-6)

@@ -59,10 +59,15 @@ int64_t checkpoint_step(const std::filesystem::path& run, int64_t step) {
   if (step < 0) return steps.back();
   for (int64_t s : steps)
     if (s == step) return s;
+  std::string valid;  // every step, or the first and last three of many
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (steps.size() > 8 && i == 3) valid += ", ...";
+    if (steps.size() > 8 && i >= 3 && i + 3 < steps.size()) continue;
+    valid += (valid.empty() ? "" : ", ") + std::to_string(steps[i]);
+  }
   throw std::invalid_argument(
-      fmt::format("--step {}: {} has no checkpoint at that step (valid: "
-                  "{} ... {})",
-                  step, run.string(), steps.front(), steps.back()));
+      fmt::format("--step {}: {} has no checkpoint at that step (valid: {}{})", step, run.string(),
+                  valid, steps.size() > 8 ? fmt::format(", {} checkpoints", steps.size()) : ""));
 }
 
 template <class T>
