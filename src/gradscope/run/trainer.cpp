@@ -163,15 +163,17 @@ void Training<T>::start_fresh() {
   std::vector<fs::path> old;  // what the directory holds besides our lock
   for (const auto& e : fs::directory_iterator(o_.dir))
     if (e.path() != lock) old.push_back(e.path());
-  if (!old.empty() && !fs::is_regular_file(rundir::config_file(o_.dir))) {
-    // Not a run: --force replaces runs only, never a folder of other files.
+  std::vector<fs::path> foreign;  // entries no run has: --force replaces runs only
+  for (const fs::path& p : old)
+    if (!rundir::is_run_entry(o_.dir, p)) foreign.push_back(p);
+  if (!foreign.empty() && !rundir::is_run_dir(o_.dir)) {
     std::string names;
-    for (size_t i = 0; i < old.size() && i < 3; ++i)
-      names += (i ? ", " : "") + old[i].filename().string();
+    for (size_t i = 0; i < foreign.size() && i < 3; ++i)
+      names += (i ? ", " : "") + foreign[i].filename().string();
     throw ConfigError(fmt::format(
         "{} holds files that are not a run's ({}{}): --out takes a new or empty folder, or a run "
         "(--resume to continue it, --force to replace it)",
-        o_.dir.string(), names, old.size() > 3 ? ", ..." : ""));
+        o_.dir.string(), names, foreign.size() > 3 ? ", ..." : ""));
   }
   if (!old.empty() && !o_.force)
     throw ConfigError(o_.dir.string() +

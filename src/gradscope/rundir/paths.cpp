@@ -102,6 +102,16 @@ std::vector<int64_t> list_checkpoints(const Path& run) {
   return steps;
 }
 
+bool is_run_entry(const Path& run, const Path& entry) {
+  for (const Path& p : {config_file(run), kept_file(run, "task.path"), metrics_jsonl(run),
+                        metrics_csv(run), summary_file(run), theory_file(run), spectra_dir(run),
+                        fourier_dir(run), llc_dir(run), hessian_dir(run), checkpoints_dir(run),
+                        lock_file(run), heartbeat_file(run), run / "inside"})
+    if (entry.filename() == p.filename()) return true;
+  const std::string n = entry.filename().string();
+  return entry.extension() == ".svg" || n.find(".tmp.") != std::string::npos;
+}
+
 bool is_run_dir(const Path& dir) {
   std::error_code ec;
   return std::filesystem::is_regular_file(config_file(dir), ec);

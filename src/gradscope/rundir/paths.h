@@ -61,6 +61,10 @@ std::vector<Path> temporary_files(const Path& run);
 std::vector<int64_t> list_checkpoints(const Path& run);
 // Whether `dir` holds a run (a config.toml).
 bool is_run_dir(const Path& dir);
+// Whether `entry`, a file or folder in `run`, has a name a run's files have (this contract's, a
+// plot, a temporary file of an atomic write): a folder of such entries is a run or what a run
+// that stopped before its config.toml left, which --force may replace.
+bool is_run_entry(const Path& run, const Path& entry);
 
 Path sweep_manifest(const Path& sweep);
 Path sweep_configs_dir(const Path& sweep);
