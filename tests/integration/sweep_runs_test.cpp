@@ -266,6 +266,10 @@ TEST_F(Cli, AFailureEntryGoesOnceItsRunIsComplete) {
   const std::string kept = slurp(failures);
   EXPECT_EQ(kept.find(id), std::string::npos) << kept;
   EXPECT_NE(kept.find("ffffffffffffffff"), std::string::npos) << kept;  // not this sweep's run
+  // ls shows the config keys that vary, top-level ones (seed) among them.
+  const Result listed = run("ls --index " + (root / "index.sqlite").string());
+  EXPECT_NE(listed.out.substr(0, listed.out.find('\n')).find("seed"), std::string::npos)
+      << listed.out;
   // gradscope replicas skips a complete run as the sweep does, and refuses what is no group.
   const auto summary_time = fs::last_write_time(root / "f" / id / "summary.json");
   Result r = run("replicas " + (root / "f").string() + " " + id);

@@ -102,7 +102,8 @@ TEST(Options, ANumberOutsideItsRangeIsRefusedWhenSetNamingTheRange) {
   };
   EXPECT_EQ(refusal("train.steps=0"), "train.steps = 0 (valid: an integer >= 1)");
   EXPECT_EQ(refusal("optim.beta2=1"), "optim.beta2 = 1 (valid: [0, 1))");
-  EXPECT_EQ(refusal("optim.eps=0"), "optim.eps = 0 (valid: > 0)");
+  EXPECT_EQ(refusal("optim.eps=0"), "optim.eps = 0 (valid: a finite number > 0)");
+  EXPECT_EQ(refusal("optim.eps=inf"), "optim.eps = inf (valid: a finite number > 0)");
   EXPECT_EQ(refusal("probe.per_decade=1001"),
             "probe.per_decade = 1001 (valid: an integer in [1, 1000])");
   EXPECT_EQ(refusal("optim.lr=inf"), "optim.lr = inf (valid: a finite number >= 0)");

@@ -169,7 +169,14 @@ TEST(Sweep, ARunIsNeverListedTwice) {
       EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
     }
   };
-  refused(f, {"seed=5,6"}, "seed is an axis and sweep.seeds = 2 sets it too");
+  const fs::path both =
+      write_experiment(std::string(kBase) + "[sweep]\nseeds = 2\nseed = [5, 6]\n");
+  refused(both, {}, "[sweep] has a seed axis and seeds = 2");
+  fs::remove(both);
+  // On the command line a list of seeds replaces the file's seeds = N; one value moves its start.
+  const auto listed = expand_sweep(base, read_sweep(f, {"seed=5,9"}, base));
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[1].config.integer("seed"), 9);
   refused(f, {"optim.weight_decay=0.1,0.1"}, "sweep key optim.weight_decay lists 0.1 twice");
   refused(f, {"optim.weight_decay=1,1.0"}, "lists 1.0 twice");
   refused(g, {}, "sweep key optim.lr lists 0.001 twice");

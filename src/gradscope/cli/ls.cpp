@@ -7,6 +7,7 @@
 #include <set>
 
 #include "gradscope/cli/command.h"
+#include "gradscope/config/config.h"
 #include "gradscope/index/results_index.h"
 
 namespace gradscope::cli {
@@ -26,7 +27,8 @@ std::vector<size_t> shown_columns(const std::vector<std::string>& columns,
     for (size_t i = 0; i < columns.size(); ++i)
       if (columns[i] == c) show.push_back(i);
   for (size_t i = 0; i < columns.size(); ++i) {
-    if (columns[i].find('.') == std::string::npos || columns[i] == "name") continue;
+    // Config keys only (seed and precision among them); a run's name differs anyway.
+    if (!Config::find(columns[i]) || columns[i] == "name") continue;
     std::set<std::string> distinct;
     for (const auto& r : rows) distinct.insert(r[i]);
     if (distinct.size() > 1) show.push_back(i);

@@ -22,7 +22,7 @@ constexpr const char* kHelp =
     "What it draws, by PATH and flags:\n"
     "  a run directory          its loss and accuracy curves (RUN/curves.svg) and the rank,\n"
     "                           emergence and Fourier plots of what it measured\n"
-    "  a sweep directory        every seed's curves aggregated (SWEEP/plots/seed_curves.svg)\n"
+    "  a sweep directory        every seed's curves aggregated (SWEEP/seed_curves.svg)\n"
     "    --x KEY --y KEY        a phase diagram over two config keys, coloured by --z\n"
     "    --x KEY --y FIELD,...  lines of summary fields or final.<metric>, one per value of --by\n"
     "A results root holds sweeps and runs: plot one of them. Another kind's flags are an error.";

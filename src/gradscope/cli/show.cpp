@@ -3,6 +3,8 @@
 // metrics and speed.
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -63,7 +65,9 @@ int show(const std::string& dir) {
   for (const char* k : {"memorized_step", "generalized_step", "grokking_delay", "regime"})
     if (s.contains(k)) fmt::print("  {:<18} {}\n", k, s[k].dump());
   if (s.contains("theory")) print_theory(s["theory"]);
-  if (s.contains("phase_changes") && !s["phase_changes"].empty())
+  if (s.contains("phase_changes") &&
+      std::any_of(s["phase_changes"].begin(), s["phase_changes"].end(),
+                  [](const auto& v) { return v.is_object(); }))  // null: too few rows to tell
     print_phase_changes(s["phase_changes"]);
   for (const char* k :
        {"train_loss", "train_acc", "test_loss", "test_acc", "test_rel_error", "weight_norm"})

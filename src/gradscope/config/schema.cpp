@@ -16,11 +16,15 @@ using namespace std::string_literals;
 
 namespace {
 
-NumberRange at_least(double low, std::string words) {
-  return {low, HUGE_VAL, false, false, std::move(words)};
+// Every range is of finite numbers (inf and nan are refused): an open-ended one says so.
+std::string finite(const char* words) {
+  return words[0] == '>' ? std::string("a finite number ") + words : std::string(words);
 }
-NumberRange above(double low, std::string words) {
-  return {low, HUGE_VAL, true, false, std::move(words)};
+NumberRange at_least(double low, const char* words) {
+  return {low, HUGE_VAL, false, false, finite(words)};
+}
+NumberRange above(double low, const char* words) {
+  return {low, HUGE_VAL, true, false, finite(words)};
 }
 NumberRange between(double low, double high, bool low_open, bool high_open, std::string words) {
   return {low, high, low_open, high_open, std::move(words)};

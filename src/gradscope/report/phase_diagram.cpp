@@ -416,10 +416,16 @@ std::string write_sweep_lines(const fs::path& sweep_dir, const SweepLinesOptions
             o.x + (o.log_x ? " (log)" : ""));
   write_file_atomic(svg, svg_document(760, 490, "", body));
   std::set<double> distinct(xs.begin(), xs.end());
+  size_t all = 0, drawn = 0;  // points of the lines, and those drawn (x, y > 0 on a log axis)
+  for (const Line& l : lines) all += l.at.size();
+  for (const Series& sr : series)
+    if (!sr.dashed) drawn += sr.points.size();
   return fmt::format(
-      "{} line(s) over {} x values from {} runs{}", lines.size(), distinct.size(),
+      "{} line(s) over {} x values from {} runs{}{}", lines.size(), distinct.size(),
       rows.finished.size(),
-      rows.unfinished ? fmt::format(" ({} unfinished runs left out)", rows.unfinished) : "");
+      rows.unfinished ? fmt::format(" ({} unfinished runs left out)", rows.unfinished) : "",
+      all > drawn ? fmt::format(" ({} points at x or y <= 0 left off the log axis)", all - drawn)
+                  : "");
 }
 
 }  // namespace gradscope

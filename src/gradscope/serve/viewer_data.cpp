@@ -112,9 +112,14 @@ std::string sweep_of(const fs::path& root, const fs::path& run) {
   return parent != root && rundir::is_sweep_dir(parent) ? relative_name(root, parent) : "";
 }
 
+// A sweep's name, or null for a run in no sweep (as the index's rows have it).
+Json sweep_or_null(const std::string& sweep) {
+  return sweep.empty() ? Json(nullptr) : Json(sweep);
+}
+
 // The runs-table row of a run not yet indexed: its dir, sweep, name, id and config keys.
 Json live_row(const fs::path& run, const std::string& dir, const std::string& sweep) {
-  Json row = {{"dir", dir}, {"sweep", sweep.empty() ? Json(nullptr) : Json(sweep)}};
+  Json row = {{"dir", dir}, {"sweep", sweep_or_null(sweep)}};
   try {
     const Config cfg = read_run_config(run);
     row["id"] = config_hash(cfg);
@@ -199,7 +204,7 @@ Json run_json(const fs::path& root, const fs::path& run) {
   return {{"dir", relative_name(root, run)},
           {"title", run_title(run)},
           {"state", run_state_name(in.state)},
-          {"sweep", sweep_of(root, run)},
+          {"sweep", sweep_or_null(sweep_of(root, run))},
           {"config", config_json(run)},
           {"summary", in.summary ? Json(summary_to_json(*in.summary)) : Json(nullptr)},
           {"progress", live ? progress_json(*in.heartbeat) : Json(nullptr)},

@@ -129,6 +129,7 @@ SweepSpec read_sweep(const std::filesystem::path& experiment,
       continue;
     }
     std::vector<ConfigValue> values = parse_values(*ks, arg.substr(eq + 1));
+    if (key == "seed" && values.size() > 1) spec.seeds = 1;  // a list of seeds replaces seeds = N
     if (replace_file_axis(key, values)) continue;
     if (values.size() == 1) {  // a single value: the base
       base.set(key, values.front());
@@ -146,9 +147,9 @@ SweepSpec read_sweep(const std::filesystem::path& experiment,
     for (const SweepAxis& a : spec.axes)
       if (a.key == "seed")
         throw ConfigError(fmt::format(
-            "sweep: seed is an axis and sweep.seeds = {} sets it too (give one: the seeds as an "
-            "axis, or sweep.seeds from the base seed)",
-            spec.seeds));
+            "{}: [sweep] has a seed axis and seeds = {} (give one of them; seed=a,b,... on the "
+            "command line replaces both)",
+            experiment.string(), spec.seeds));
   return spec;
 }
 

@@ -8,14 +8,15 @@
 //   seeds = 2                                    # every point with seed, seed + 1, ...
 //
 // On the command line, key=v1,v2,... adds an axis (after the file's), or replaces the file's axis
-// of that key in its place; key=v sets the base (and drops the file's axis of that key); values are
+// of that key in its place (seed=a,b,... replaces `seeds = N` too); key=v sets the base (and
+// drops the file's axis of that key; seed=v moves where `seeds = N` starts); values are
 // read by the grammar of config/value_text.h. List keys (task.target) take one list per value:
 // [[3, 2], [1, 1]] in the file, task.target=[3,2],[1,1] on the command line. Expansion is
 // deterministic: the grid in axis order, the last axis fastest, seeds innermost; random draws each
 // axis value from Rng(seed, "sweep"), a point drawn before drawn again (n distinct points, at most
 // the grid's). Every run's id is config_hash() of its resolved config, so the same settings keep
-// the same id, and a sweep holds each run once: an axis listing a value twice, a seed axis beside
-// sweep.seeds, and points that resolve to the same settings are refused (ConfigError).
+// the same id, and a sweep holds each run once: an axis listing a value twice, a file's seed axis
+// beside its seeds = N, and points that resolve to the same settings are refused (ConfigError).
 #pragma once
 
 #include <cstdint>

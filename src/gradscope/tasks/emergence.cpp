@@ -279,8 +279,12 @@ std::string emergence_summary_line(const nlohmann::ordered_json& s) {
   const bool known = drop.is_object();
   const bool acc =
       s.contains("final") && s["final"].contains("test_acc") && s["final"]["test_acc"].is_number();
-  return fmt::format("test loss {} -> {} ({}), final test accuracy {:.4f}",
-                     known ? drop["from"].dump() : "?", known ? drop["to"].dump() : "?",
+  auto value = [&](const char* f) {  // four significant digits, as the other final lines
+    return known && drop[f].is_number() ? fmt::format("{:.4g}", drop[f].get<double>())
+                                        : std::string("?");
+  };
+  return fmt::format("test loss {} -> {} ({}), final test accuracy {:.4f}", value("from"),
+                     value("to"),
                      !known                   ? std::string("too few logged steps to tell")
                      : drop["step"].is_null() ? std::string("no phase change")
                                               : "drop at step " + drop["step"].dump(),
