@@ -93,6 +93,7 @@ TEST_F(Cli, BadInputIsOneLineExitTwoAndWritesNothing) {
        "not expected: --bogus (gradscope run --help lists its arguments)"},
       {"--threads 0 run " + kExamples + "nanda-grokking.toml", "--threads: Value 0 not in range"},
       {"run --resume " + dir_.string() + " --force", "excludes --resume"},
+      {"--thread 2 run " + kExamples + "nanda-grokking.toml", "not expected: 2 --thread"},
   };
   expect_bad_input(cases, out);
   // Commands that read a run say what the path is instead.
@@ -141,6 +142,18 @@ TEST_F(Cli, ExistingRunIsNotOverwrittenAndEditedConfigIsNotResumed) {
   EXPECT_EQ(slurp(mine / "data.txt"), "keep");
   EXPECT_TRUE(fs::is_directory(mine / "sub"));
   EXPECT_FALSE(fs::exists(mine / "run.lock"));
+  // Nor one whose config.toml is not gradscope's, or whose run-named folder holds other files.
+  std::ofstream(mine / "config.toml") << "x = 1\n";
+  fs::remove(mine / "data.txt");
+  fs::remove(mine / "sub");
+  fs::create_directories(mine / "checkpoints");
+  std::ofstream(mine / "checkpoints" / "notes.txt") << "keep";
+  const Result again_forced =
+      run("run " + kExamples + "grok-mlp-small.toml train.steps=10 --force --out " + mine.string());
+  EXPECT_EQ(again_forced.code, 2);
+  EXPECT_NE(again_forced.err.find("config.toml"), std::string::npos) << again_forced.err;
+  EXPECT_NE(again_forced.err.find("checkpoints"), std::string::npos) << again_forced.err;
+  EXPECT_EQ(slurp(mine / "checkpoints" / "notes.txt"), "keep");
 }
 
 TEST_F(Cli, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {

@@ -274,7 +274,7 @@ TEST_F(Cli, AFailureEntryGoesOnceItsRunIsComplete) {
   const auto summary_time = fs::last_write_time(root / "f" / id / "summary.json");
   Result r = run("replicas " + (root / "f").string() + " " + id);
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find(id + ": complete, skipped"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(id + ": exit 0 (complete, skipped)"), std::string::npos) << r.out;
   EXPECT_EQ(fs::last_write_time(root / "f" / id / "summary.json"), summary_time);
   r = run("replicas " + (root / "f").string() + " " + id + " " + id);
   EXPECT_EQ(r.code, 2);

@@ -54,6 +54,16 @@ def server():
     (root / "linked").mkdir()
     shutil.copy(root / "tiny" / "config.toml", root / "linked" / "config.toml")
     os.symlink(outside / "secret.txt", root / "linked" / "metrics.jsonl")
+    # A run whose spectra folder links to a folder inside the root whose file links out.
+    (root / "store").mkdir()
+    os.symlink(outside / "secret.txt", root / "store" / "steps.npy")
+    (root / "viadir").mkdir()
+    shutil.copy(root / "tiny" / "config.toml", root / "viadir" / "config.toml")
+    os.symlink(root / "store", root / "viadir" / "spectra")
+    # A run whose checkpoints lie outside (a scratch filesystem): the viewer never reads them.
+    shutil.copytree(root / "tiny", root / "scratch", symlinks=True,
+                    ignore=shutil.ignore_patterns("checkpoints"))
+    os.symlink(outside, root / "scratch" / "checkpoints")
     (root / "unparsed").mkdir()
     (root / "unparsed" / "config.toml").write_text("seed = [1\n")
     proc = subprocess.Popen([BINARY, "serve", str(root), "--port", "0"],
@@ -148,6 +158,7 @@ TRAVERSALS = [
     ("a run's file linked out of root", b"/api/metrics?dir=linked&keys=train_loss"),
     ("a run's file linked out, the run", b"/api/run?dir=linked"),
     ("a config that does not parse", b"/api/run?dir=unparsed"),
+    ("a folder linked in the root, its file out", b"/api/probe?dir=viadir&kind=spectra"),
 ]
 
 
@@ -167,6 +178,12 @@ def test_another_host_name_is_refused(server):
         raw = b"GET /api/runs HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n"
         assert exchange(server["port"], raw)[0] == 200, host
     RESULTS.append(("another host name", "`Host: attacker.example`", "421 refused"))
+
+
+def test_a_run_whose_checkpoints_lie_elsewhere_is_served(server):
+    """Links the viewer does not read through (checkpoints/ on scratch space) keep a run served."""
+    status, body = get(server["port"], b"/api/run?dir=scratch")
+    assert status == 200 and b'"scratch"' in body, (status, body[:200])
 
 
 def test_a_port_in_use_is_refused(server):

@@ -272,7 +272,7 @@ Var cross_entropy(Tape<T>& t, Var logits, const int32_t* targets) {
 
 template <class T>
 Var hinge(Tape<T>& t, Var scores, const int32_t* targets) {
-  const Shape& s = t.shape(scores);
+  const Shape s = t.shape(scores);  // a copy: host_constant adds records (recs_ may move)
   if (s.rank != 2 || s[1] != 1)
     detail::shape_error("hinge", "scores " + s.str() + " must be [N, 1] (one score per example)");
   const int64_t N = s[0];

@@ -163,10 +163,19 @@ void Training<T>::start_fresh() {
   std::vector<fs::path> old;  // what the directory holds besides our lock
   for (const auto& e : fs::directory_iterator(o_.dir))
     if (e.path() != lock) old.push_back(e.path());
-  std::vector<fs::path> foreign;  // entries no run has: --force replaces runs only
+  // --force replaces runs only. A run's config.toml is one gradscope reads; without one, only
+  // what a start that stopped before writing it leaves (checkpoints/, temporary files).
+  bool ours = false;
+  try {
+    ours = rundir::is_run_dir(o_.dir) && (read_run_config(o_.dir), true);
+  } catch (const std::exception&) {
+  }
+  std::vector<fs::path> foreign;
   for (const fs::path& p : old)
-    if (!rundir::is_run_entry(o_.dir, p)) foreign.push_back(p);
-  if (!foreign.empty() && !rundir::is_run_dir(o_.dir)) {
+    if (!rundir::is_run_entry(o_.dir, p) || (!ours && p != rundir::checkpoints_dir(o_.dir) &&
+                                             !rundir::is_temporary(p.filename().string())))
+      foreign.push_back(p);
+  if (!foreign.empty()) {
     std::string names;
     for (size_t i = 0; i < foreign.size() && i < 3; ++i)
       names += (i ? ", " : "") + foreign[i].filename().string();

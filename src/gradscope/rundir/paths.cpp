@@ -78,11 +78,7 @@ std::vector<Path> temporary_files(const Path& run) {
   for (auto it = std::filesystem::recursive_directory_iterator(run, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     if (it.depth() > 0) it.disable_recursion_pending();  // the run and its own folders only
-    const std::string n = it->path().filename().string();
-    const size_t at = n.rfind(".tmp.");
-    if (at != std::string::npos && at + 5 < n.size() &&
-        std::all_of(n.begin() + at + 5, n.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      found.push_back(it->path());
+    if (is_temporary(it->path().filename().string())) found.push_back(it->path());
   }
   return found;
 }
@@ -102,14 +98,47 @@ std::vector<int64_t> list_checkpoints(const Path& run) {
   return steps;
 }
 
+bool is_temporary(const std::string& n) {
+  const size_t at = n.rfind(".tmp.");
+  return at != std::string::npos && at + 5 < n.size() &&
+         std::all_of(n.begin() + static_cast<std::ptrdiff_t>(at) + 5, n.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+namespace {
+
+// Whether every file below `dir` is one a run's measure folders hold (arrays, JSON, checkpoints,
+// temporary files), at any depth (inside/<step>/).
+bool holds_run_files_only(const Path& dir) {
+  std::error_code ec;
+  for (std::filesystem::recursive_directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->is_directory(ec)) continue;
+    const std::string n = it->path().filename().string(), x = it->path().extension().string();
+    if (x != ".npy" && x != ".json" && x != ".ckpt" && x != ".damaged" && !is_temporary(n))
+      return false;
+  }
+  return !ec;
+}
+
+}  // namespace
+
 bool is_run_entry(const Path& run, const Path& entry) {
-  for (const Path& p : {config_file(run), kept_file(run, "task.path"), metrics_jsonl(run),
-                        metrics_csv(run), summary_file(run), theory_file(run), spectra_dir(run),
-                        fourier_dir(run), llc_dir(run), hessian_dir(run), checkpoints_dir(run),
-                        lock_file(run), heartbeat_file(run), run / "inside"})
-    if (entry.filename() == p.filename()) return true;
-  const std::string n = entry.filename().string();
-  return entry.extension() == ".svg" || n.find(".tmp.") != std::string::npos;
+  const Path name = entry.filename();
+  for (const Path& p :
+       {config_file(run), kept_file(run, "task.path"), metrics_jsonl(run), metrics_csv(run),
+        summary_file(run), theory_file(run), lock_file(run), heartbeat_file(run)})
+    if (name == p.filename()) return std::filesystem::is_regular_file(entry);
+  for (const Path& p : {spectra_dir(run), fourier_dir(run), llc_dir(run), hessian_dir(run),
+                        checkpoints_dir(run), run / "inside"})
+    if (name == p.filename())
+      return std::filesystem::is_directory(entry) && holds_run_files_only(entry);
+  // The plots gradscope draws into a run (report/, cli/plot.cpp).
+  for (const char* plot : {"curves", "fourier", "geometry", "hidden_progress", "incontext",
+                           "induction", "metric_choice", "modes", "normalized_spectra", "progress",
+                           "spectra", "stable_rank", "staircase", "subtasks"})
+    if (name == plot_file(run, plot).filename()) return true;
+  return is_temporary(name.string());
 }
 
 bool is_run_dir(const Path& dir) {

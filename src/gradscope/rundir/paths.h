@@ -61,9 +61,11 @@ std::vector<Path> temporary_files(const Path& run);
 std::vector<int64_t> list_checkpoints(const Path& run);
 // Whether `dir` holds a run (a config.toml).
 bool is_run_dir(const Path& dir);
-// Whether `entry`, a file or folder in `run`, has a name a run's files have (this contract's, a
-// plot, a temporary file of an atomic write): a folder of such entries is a run or what a run
-// that stopped before its config.toml left, which --force may replace.
+// Whether a file name is a temporary file of an atomic write ("<name>.tmp.<digits>").
+bool is_temporary(const std::string& name);
+// Whether `entry`, a file or folder in `run`, is one a run has: a file of this contract's, a
+// measure folder holding only arrays, JSON and checkpoints, a plot gradscope draws, a temporary
+// file of an atomic write. --force replaces a folder only when every entry is one.
 bool is_run_entry(const Path& run, const Path& entry);
 
 Path sweep_manifest(const Path& sweep);

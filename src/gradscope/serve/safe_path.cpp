@@ -1,6 +1,8 @@
 // Resolution of request paths under the served root (serve/safe_path.h).
 #include "gradscope/serve/safe_path.h"
 
+#include "gradscope/rundir/paths.h"
+
 #include <system_error>
 
 namespace gradscope::serve {
@@ -53,15 +55,30 @@ std::optional<fs::path> resolve_under(const fs::path& root, const std::string& r
 
 bool leads_out(const fs::path& root, const fs::path& path) {
   std::error_code ec;
-  if (!fs::is_symlink(fs::symlink_status(path, ec))) return false;
-  const fs::path target = fs::canonical(path, ec);
-  return !ec && !is_under(root, target);  // a dangling link reads nothing
+  const fs::path target = fs::canonical(path, ec);  // through every link on its way
+  return !ec && !is_under(root, target);            // missing or dangling: reads nothing
 }
 
-std::optional<fs::path> link_out_of(const fs::path& root, const fs::path& dir) {
+std::optional<fs::path> link_out_of(const fs::path& root, const fs::path& run) {
+  // What the viewer reads of a run: its files and measure folders (not checkpoints/ or data.npz,
+  // which may lie elsewhere, e.g. on a scratch filesystem). Each is resolved through every link
+  // on its way; a folder's files (inside/<step>/ two levels down) are resolved one by one.
   std::error_code ec;
-  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if (leads_out(root, it->path())) return it->path().lexically_relative(root);
+  auto outside = [&](const fs::path& p) { return leads_out(root, p); };
+  for (const fs::path& p :
+       {rundir::config_file(run), rundir::metrics_jsonl(run), rundir::summary_file(run),
+        rundir::heartbeat_file(run), rundir::theory_file(run), rundir::spectra_dir(run),
+        rundir::fourier_dir(run), rundir::llc_dir(run), rundir::hessian_dir(run), run / "inside"}) {
+    if (!fs::exists(fs::symlink_status(p, ec))) continue;
+    if (outside(p)) return p.lexically_relative(root);
+    if (!fs::is_directory(p, ec)) continue;
+    using It = fs::recursive_directory_iterator;
+    for (It it(p, fs::directory_options::follow_directory_symlink, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      if (it.depth() >= 2) it.disable_recursion_pending();  // no deeper in any run folder
+      if (outside(it->path())) return it->path().lexically_relative(root);
+    }
+  }
   return std::nullopt;
 }
 

@@ -133,8 +133,12 @@ Response Viewer::api(const Request& r) const {
   std::string why;
   const auto dir = resolve_under(root_, param(r, "dir"), why);
   if (!dir) throw HttpError(404, "dir: " + why);
-  if (const auto link = link_out_of(root_, *dir))
-    throw HttpError(404, "dir: " + link->generic_string() + " is a link out of ROOT");
+  if (r.path == "/api/sweep") {  // it reads the index beside the sweep
+    if (leads_out(root_, rundir::index_file(dir->parent_path())))
+      throw HttpError(404, "index: a link out of ROOT");
+  } else if (const auto link = link_out_of(root_, *dir)) {
+    throw HttpError(404, "dir: " + link->generic_string() + " leads out of ROOT");
+  }
   const fs::path& d = *dir;
   const std::string stamp = run_stamp(d);
   // A run's state also depends on whether the process behind its heartbeat still lives, which no

@@ -133,6 +133,9 @@ void add_live_runs(const fs::path& root, Json& runs) {
   for (const fs::path& run : run_dirs_under(root)) {
     std::error_code ec;
     if (!fs::exists(rundir::heartbeat_file(run), ec)) continue;
+    // Its heartbeat and config are read: not through a link out of the root.
+    if (leads_out(root, rundir::heartbeat_file(run)) || leads_out(root, rundir::config_file(run)))
+      continue;
     const auto hb = read_heartbeat(run);
     if (!hb || !heartbeat_alive(*hb)) continue;
     const std::string dir = relative_name(root, run);

@@ -102,8 +102,9 @@ int run_replica_group(const fs::path& sweep_dir, const std::vector<std::string>&
     logs.emplace_back(std::fopen(log.c_str(), "a"));
     if (!logs.back()) throw std::runtime_error(log.string() + ": cannot open for writing");
     std::optional<ReplicaRun> r = replica_of(sweep_dir, id, o, logs.back().get());
-    if (!r) {
-      fmt::print("{}: complete, skipped\n", id);
+    if (!r) {  // as the sweep's own skip: indexed, and an exit line the parent reads as done
+      add_to_index(sweep_dir / id);
+      fmt::print("{}: exit 0 (complete, skipped)\n", id);
       continue;
     }
     group.push_back(std::move(*r));

@@ -289,7 +289,7 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
   // This shard's groups (one run each without --replicas), minus their settled runs.
   ResultsIndex index(rundir::index_file(o.root));
   std::deque<std::vector<size_t>> todo;
-  std::set<std::string> touched;  // this shard's runs: their old failure entries are stale
+  std::set<std::string> touched;  // runs settled or ended here: their old failure entries are stale
   int64_t skipped = 0, mine = 0;
   const std::vector<std::vector<size_t>> groups = replica_groups(runs, o.replicas);
   for (size_t g = 0; g < groups.size(); ++g) {
@@ -297,8 +297,8 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
     std::vector<size_t> pending;
     for (size_t i : groups[g]) {
       ++mine;
-      touched.insert(runs[i].id);
       if (settled(dir, runs[i], index)) {
+        touched.insert(runs[i].id);
         ++skipped;
         continue;
       }
@@ -352,6 +352,7 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
     std::fflush(stdout);
   };
   auto ended = [&](size_t i, int code) {
+    touched.insert(runs[i].id);  // its entry, if any, is this session's now
     if (code == 0) {
       ++done;
     } else if (!(g_interrupted && stopped(code))) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <unordered_map>
 
@@ -45,10 +46,12 @@ void add_axis(SweepSpec& spec, SweepAxis axis, const std::string& where) {
   spec.axes.push_back(std::move(axis));
 }
 
-// The grid's size: the product of the axes' value counts.
+// The grid's size: the product of the axes' value counts (SIZE_MAX beyond it).
 size_t grid_points(const SweepSpec& spec) {
   size_t total = 1;
-  for (const SweepAxis& a : spec.axes) total *= a.values.size();
+  for (const SweepAxis& a : spec.axes)
+    total = a.values.size() != 0 && total > SIZE_MAX / a.values.size() ? SIZE_MAX
+                                                                       : total * a.values.size();
   return total;
 }
 
@@ -170,10 +173,11 @@ std::vector<SweepRun> expand_sweep(const Config& base, const SweepSpec& spec) {
   } else {
     // Distinct points: a draw already taken is drawn again (read_sweep checked n <= the grid).
     Rng rng(static_cast<uint64_t>(base.integer("seed")), "sweep");
+    std::set<std::vector<size_t>> drawn;
     while (points.size() < static_cast<size_t>(spec.n)) {
       std::vector<size_t> idx;
       for (const SweepAxis& a : spec.axes) idx.push_back(rng.next_below(a.values.size()));
-      if (std::find(points.begin(), points.end(), idx) == points.end()) points.push_back(idx);
+      if (drawn.insert(idx).second) points.push_back(idx);
     }
   }
   const std::string sweep = base.string("name");
