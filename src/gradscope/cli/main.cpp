@@ -35,22 +35,23 @@ std::string first_word(int argc, char** argv) {
 // A parse error as one line: an unknown command named with the closest command, otherwise
 // CLI11's message and where the valid options are listed.
 std::string parse_message(const CLI::ParseError& e, CLI::App& app, int argc, char** argv) {
-  const std::string word = first_word(argc, argv);
+  const std::string what = e.what(), word = first_word(argc, argv);
+  // A global option's error, or one with no command word: gradscope --help lists the options.
+  if (word.empty() || what.starts_with("--threads") || what.starts_with("--device"))
+    return what + " (gradscope --help lists the options)";
   std::string closest, all;
   size_t best = SIZE_MAX;
   for (const CLI::App* sub : app.get_subcommands({})) {
     const std::string& name = sub->get_name();
-    if (name == word && !std::string(e.what()).starts_with("--threads") &&
-        !std::string(e.what()).starts_with("--device"))  // a global option's: gradscope --help
-      return fmt::format("{} (gradscope {} --help lists its arguments)", e.what(), word);
+    if (name == word)
+      return fmt::format("{} (gradscope {} --help lists its arguments)", what, word);
     all += (all.empty() ? "" : ", ") + name;
     const size_t d = edit_distance(word.data(), word.size(), name.data(), name.size());
     if (d < best) best = d, closest = name;
   }
-  const std::string what = e.what();
-  // An unknown command is CLI11's missing subcommand; anything else (an unknown or bad global
-  // option, whose value first_word may take for the command) is said as CLI11 says it.
-  if (word.empty() || what.find("subcommand") == std::string::npos)
+  // An unknown command is CLI11's missing subcommand; anything else (an unknown global option,
+  // whose value first_word took for the command) is said as CLI11 says it.
+  if (what.find("subcommand") == std::string::npos)
     return what + " (gradscope --help lists the options)";
   if (best <= 2)
     return fmt::format("unknown command '{}': did you mean '{}'? (valid: {})", word, closest, all);

@@ -165,10 +165,11 @@ void Training<T>::start_fresh() {
     if (e.path() != lock) old.push_back(e.path());
   // --force replaces runs only. A run's config.toml is one gradscope reads; without one, only
   // what a start that stopped before writing it leaves (checkpoints/, temporary files).
-  bool ours = false;
+  bool ours = rundir::is_run_dir(o_.dir);
   try {
-    ours = rundir::is_run_dir(o_.dir) && (read_run_config(o_.dir), true);
-  } catch (const std::exception&) {
+    if (ours) read_run_config(o_.dir);
+  } catch (const std::exception&) {  // another program's config.toml
+    ours = false;
   }
   std::vector<fs::path> foreign;
   for (const fs::path& p : old)

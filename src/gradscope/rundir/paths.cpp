@@ -56,6 +56,9 @@ Path spectra_steps_file(const Path& run) {
 Path checkpoints_dir(const Path& run) {
   return run / "checkpoints";
 }
+Path inside_dir(const Path& run) {
+  return run / "inside";
+}
 Path checkpoint_file(const Path& run, int64_t step) {
   return checkpoints_dir(run) / fmt::format("step_{:08d}.ckpt", step);
 }
@@ -130,7 +133,7 @@ bool is_run_entry(const Path& run, const Path& entry) {
         summary_file(run), theory_file(run), lock_file(run), heartbeat_file(run)})
     if (name == p.filename()) return std::filesystem::is_regular_file(entry);
   for (const Path& p : {spectra_dir(run), fourier_dir(run), llc_dir(run), hessian_dir(run),
-                        checkpoints_dir(run), run / "inside"})
+                        checkpoints_dir(run), inside_dir(run)})
     if (name == p.filename())
       return std::filesystem::is_directory(entry) && holds_run_files_only(entry);
   // The plots gradscope draws into a run (report/, cli/plot.cpp).

@@ -46,6 +46,7 @@ Path llc_dir(const Path& run);
 Path llc_trace_file(const Path& run, int64_t step);
 Path hessian_dir(const Path& run);
 Path checkpoints_dir(const Path& run);
+Path inside_dir(const Path& run);  // inside/<step>/ frames (probes/inside.h)
 Path checkpoint_file(const Path& run, int64_t step);
 Path damaged_checkpoint_file(const Path& run, int64_t step);  // set aside by a resume
 Path lock_file(const Path& run);

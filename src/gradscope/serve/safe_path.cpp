@@ -68,7 +68,8 @@ std::optional<fs::path> link_out_of(const fs::path& root, const fs::path& run) {
   for (const fs::path& p :
        {rundir::config_file(run), rundir::metrics_jsonl(run), rundir::summary_file(run),
         rundir::heartbeat_file(run), rundir::theory_file(run), rundir::spectra_dir(run),
-        rundir::fourier_dir(run), rundir::llc_dir(run), rundir::hessian_dir(run), run / "inside"}) {
+        rundir::fourier_dir(run), rundir::llc_dir(run), rundir::hessian_dir(run),
+        rundir::inside_dir(run)}) {
     if (!fs::exists(fs::symlink_status(p, ec))) continue;
     if (outside(p)) return p.lexically_relative(root);
     if (!fs::is_directory(p, ec)) continue;

@@ -3,11 +3,11 @@
 
 #include <fmt/core.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "gradscope/index/results_index.h"
 #include "gradscope/run/replicas.h"
@@ -90,10 +90,10 @@ int run_replica_group(const fs::path& sweep_dir, const std::vector<std::string>&
     throw ConfigError(sweep_dir.string() +
                       ": not a sweep directory (no sweep.json; valid: the "
                       "runs/<name> folder of a gradscope sweep)");
-  for (size_t i = 0; i < ids.size(); ++i)
-    if (std::find(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(i), ids[i]) !=
-        ids.begin() + static_cast<std::ptrdiff_t>(i))
-      throw ConfigError("run " + ids[i] + " is listed twice (each run once in a group)");
+  std::set<std::string> seen;
+  for (const std::string& id : ids)
+    if (!seen.insert(id).second)
+      throw ConfigError("run " + id + " is listed twice (each run once in a group)");
   std::vector<std::unique_ptr<std::FILE, CloseFile>> logs;
   std::vector<ReplicaRun> group;
   std::vector<std::string> members;  // the ids that train: complete runs are skipped
