@@ -8,6 +8,7 @@
 
 #include "gradscope/tensor/rng.h"
 #include "gradscope/tensor/threads.h"
+#include "gradscope/tensor/vector_normal.h"
 
 namespace gradscope {
 namespace {
@@ -127,6 +128,68 @@ TEST(Rng, NormalPairsAreTheSameOnAnyThreadCountAndStandard) {
   EXPECT_NEAR(mean, 0, 5 * std::sqrt(1.0 / double(n)));
   EXPECT_NEAR(var, 1, 5 * std::sqrt(2.0 / double(n)));
   EXPECT_NEAR(pair, 0, 5 * std::sqrt(1.0 / double(n / 2)));  // cosine and sine uncorrelated
+}
+
+// The float form: counter c's words (0, 1) and (2, 3) give two pairs, each word's top 24 bits a
+// uniform; against the formula with libm's float functions, for a length that leaves the last
+// counter three of its four normals, across blocks; then the cursor's advance and moments.
+TEST(Rng, FloatNormalPairsFollowBoxMullerTwoPairsACounter) {
+  Rng r = Rng(5, "llc").substream(3);
+  const Rng start = r;
+  const int64_t n = 4 * 600 + 3;  // 601 counters
+  std::vector<float> z(n);
+  r.fill_normal_pairs(z.data(), n, 0.5f);
+  EXPECT_EQ(r.cursor(), 601u);
+  auto unit = [](uint32_t w) { return float(w >> 8) * 0x1p-24f; };
+  for (int64_t j = 0; j < n; ++j) {
+    const auto b = start.bits(uint64_t(j / 4));
+    const int pair = int(j % 4) / 2;
+    const float rr = std::sqrt(-2.0f * std::log(1.0f - unit(b[2 * pair])));
+    const float t = 2.0f * 3.14159265f * unit(b[2 * pair + 1]);
+    const float want = 0.5f * rr * (j % 2 == 0 ? std::cos(t) : std::sin(t));
+    ASSERT_NEAR(z[j], want, 4e-6f) << j;  // libmvec's float forms: within a few ulp of libm's
+  }
+  std::vector<float> next(4);
+  r.fill_normal_pairs(next.data(), 4, 0.5f);  // from counter 601 on
+  std::vector<float> again(n + 5);
+  Rng(start).fill_normal_pairs(again.data(), n + 5, 0.5f);
+  EXPECT_EQ(next[0], again[n + 1]);  // counter 601's first cosine
+  const int64_t m = 1 << 20;
+  std::vector<float> one(m), two(m);
+  set_num_threads(1);
+  Rng(9, "llc").fill_normal_pairs(one.data(), m, 1.0f);
+  set_num_threads(2);
+  Rng(9, "llc").fill_normal_pairs(two.data(), m, 1.0f);
+  set_num_threads(1);
+  EXPECT_EQ(one, two);
+  double mean = 0, var = 0;
+  for (float v : one) mean += double(v) / double(m);
+  for (float v : one) var += (double(v) - mean) * (double(v) - mean) / double(m);
+  EXPECT_NEAR(mean, 0, 5 * std::sqrt(1.0 / double(m)));
+  EXPECT_NEAR(var, 1, 5 * std::sqrt(2.0 / double(m)));
+}
+
+// Counters whose low word wraps inside a block of lanes: the high word carries, as the scalar
+// Philox's 64-bit counter does (both forms, from 2^32 - 20 on).
+TEST(Rng, NormalPairsCarryTheCounterPastTwoToThe32) {
+  const std::array<uint32_t, 2> key = {0x12345678u, 0x9abcdef0u};
+  const uint64_t sub = 0x0123456789abcdefull, first = (uint64_t{1} << 32) - 20;
+  std::vector<double> d(80);
+  std::vector<float> f(160);
+  fill_normal_pairs(d.data(), 80, 1.0, key, sub, first);
+  fill_normal_pairs(f.data(), 160, 1.0f, key, sub, first);
+  for (int64_t c = 0; c < 40; ++c) {
+    const uint64_t k = first + uint64_t(c);
+    const auto b =
+        philox4x32_10({uint32_t(k), uint32_t(k >> 32), uint32_t(sub), uint32_t(sub >> 32)}, key);
+    const double u1 = 1.0 - double((((uint64_t)b[0] << 32) | b[1]) >> 11) * 0x1.0p-53;
+    const double u2 = double((((uint64_t)b[2] << 32) | b[3]) >> 11) * 0x1.0p-53;
+    ASSERT_NEAR(d[2 * c], std::sqrt(-2.0 * std::log(u1)) * std::cos(2 * M_PI * u2), 1e-13) << c;
+    const float v1 = 1.0f - float(b[0] >> 8) * 0x1p-24f, v2 = float(b[1] >> 8) * 0x1p-24f;
+    ASSERT_NEAR(f[4 * c], std::sqrt(-2.0f * std::log(v1)) * std::cos(2.0f * 3.14159265f * v2),
+                4e-6f)
+        << c;
+  }
 }
 
 }  // namespace

@@ -9,14 +9,15 @@
 // split at w*; the estimate is their mean over chains and their standard deviation (n - 1).
 // n beta defaults to n / log n of the training examples (llc.nbeta_from = n, Lau et al.'s beta* =
 // 1 / log n), or of the minibatch (batch, devinterp's default); llc.nbeta sets it outright.
-// The chains' noise is Rng(llc.seed, "llc").substream(chain), two normals per counter at vector
-// speed (Rng::fill_normal_pairs, in double); chain c's minibatches are those of
-// steps c * S ... of Batches(train, llc.batch_size, llc.seed), S the steps per chain. The padding
-// between parameters stays zero. It runs on the cpu backend, in the run's precision, with
-// subnormal numbers flushed to zero (llc.flush_subnormals; tensor/threads.h). The chains
-// are independent copies of one model: they spread over the threads, each chain alone on one
-// thread with a model of its own, so every chain computes exactly what it computes alone and an
-// estimate is the same at any --threads.
+// The chains' noise is Rng(llc.seed, "llc").substream(chain), normals in the run's precision at
+// vector speed (Rng::fill_normal_pairs: in float for float runs, four per counter, as PyTorch's
+// SGLD draws its noise in the parameters' float; in double for double runs); chain c's minibatches
+// are those of steps c * S ... of Batches(train, llc.batch_size, llc.seed), S the steps per chain.
+// The padding between parameters stays zero. It runs on the cpu backend, in the run's precision,
+// with subnormal numbers flushed to zero (llc.flush_subnormals; tensor/threads.h). The chains are
+// independent copies of one model: they spread over the threads, each chain alone on one thread
+// with a model of its own, so every chain computes exactly what it computes alone and an estimate
+// is the same at any --threads.
 #pragma once
 
 #include <cstdint>

@@ -97,6 +97,11 @@ void Rng::fill_normal_pairs(double* out, int64_t n, double stddev) {
   cursor_ += static_cast<uint64_t>((n + 1) / 2);
 }
 
+void Rng::fill_normal_pairs(float* out, int64_t n, float stddev) {
+  gradscope::fill_normal_pairs(out, n, stddev, key_, sub_, cursor_);
+  cursor_ += static_cast<uint64_t>((n + 3) / 4);
+}
+
 template <class T>
 void Rng::fill_uniform(T* out, int64_t n, double lo, double hi) {
   const uint64_t base = cursor_;

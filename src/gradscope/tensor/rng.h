@@ -39,6 +39,8 @@ class Rng {
   // out[j] = stddev * z_j for j < n: standard normals two per counter from the cursor (Box-Muller's
   // cosine and sine, at vector speed: tensor/vector_normal.h), then cursor += ceil(n / 2).
   void fill_normal_pairs(double* out, int64_t n, double stddev);
+  // The float form: four normals per counter in float (vector_normal.h), cursor += ceil(n / 4).
+  void fill_normal_pairs(float* out, int64_t n, float stddev);
   // out[j] = lo + (hi - lo) * uniform(cursor + j) for j < n, then cursor += n.
   template <class T>
   void fill_uniform(T* out, int64_t n, double lo, double hi);

@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <numbers>
+#include <type_traits>
 
 #ifdef __AVX2__
 #include <immintrin.h>
@@ -36,6 +37,48 @@ struct PhiloxWords {
   uint32_t w0[kBlock], w1[kBlock], w2[kBlock], w3[kBlock];
 };
 
+#ifdef __AVX512F__
+// mulhilo8's 16-lane form (the maskz forms: GCC 12's plain ones warn of an undefined source).
+inline void mulhilo16(__m512i a, uint32_t m, __m512i& hi, __m512i& lo) {
+  const __m512i mm = _mm512_set1_epi32(static_cast<int>(m));
+  const __m512i even = _mm512_maskz_mul_epu32(0xFF, a, mm),
+                odd = _mm512_maskz_mul_epu32(0xFF, _mm512_maskz_srli_epi64(0xFF, a, 32), mm);
+  lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_maskz_slli_epi64(0xFF, odd, 32));
+  hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_maskz_srli_epi64(0xFF, even, 32), odd);
+}
+
+// Philox4x32-10 of the 16 counters first + i .. first + i + 15 into w's lanes i .. i + 15.
+void philox16(std::array<uint32_t, 2> key, uint32_t s0, uint32_t s1, uint64_t first, int i,
+              PhiloxWords& w) {
+  // The counters' low words lo + j and high words hi (plus 1 where the low word wrapped), made in
+  // registers: stored scalars read back as a vector would stall on store forwarding.
+  const uint64_t base = first + static_cast<uint64_t>(i);
+  const __m512i lo = _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(base)));
+  __m512i c0 =
+      _mm512_add_epi32(lo, _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  __m512i c1 = _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(base >> 32)));
+  c1 = _mm512_mask_add_epi32(c1, _mm512_cmplt_epu32_mask(c0, lo), c1, _mm512_set1_epi32(1));
+  __m512i c2 = _mm512_set1_epi32(static_cast<int>(s0)),
+          c3 = _mm512_set1_epi32(static_cast<int>(s1));
+  uint32_t k0 = key[0], k1 = key[1];
+  for (int round = 0; round < 10; ++round) {
+    __m512i hi0, lo0, hi1, lo1;
+    mulhilo16(c0, 0xD2511F53u, hi0, lo0);
+    mulhilo16(c2, 0xCD9E8D57u, hi1, lo1);
+    c0 = _mm512_xor_si512(_mm512_xor_si512(hi1, c1), _mm512_set1_epi32(static_cast<int>(k0)));
+    c2 = _mm512_xor_si512(_mm512_xor_si512(hi0, c3), _mm512_set1_epi32(static_cast<int>(k1)));
+    c1 = lo1;
+    c3 = lo0;
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+  _mm512_storeu_si512(w.w0 + i, c0);
+  _mm512_storeu_si512(w.w1 + i, c1);
+  _mm512_storeu_si512(w.w2 + i, c2);
+  _mm512_storeu_si512(w.w3 + i, c3);
+}
+#endif
+
 #ifdef __AVX2__
 // The high and low 32 bits of m * a for the 8 lanes of a: vpmuludq multiplies the even lanes,
 // the odd ones shifted down; the halves are blended back into lane order.
@@ -52,15 +95,21 @@ void philox_words(std::array<uint32_t, 2> key, uint64_t sub, uint64_t first, int
                   PhiloxWords& w) {
   const auto s0 = static_cast<uint32_t>(sub), s1 = static_cast<uint32_t>(sub >> 32);
   int i = 0;
+#ifdef __AVX512F__
+  for (; i + 16 <= count; i += 16) philox16(key, s0, s1, first, i, w);
+#endif
 #ifdef __AVX2__
   for (; i + 8 <= count; i += 8) {  // 8 counters a lane each
-    alignas(32) uint32_t lo[8], hi[8];
-    for (int j = 0; j < 8; ++j) {
-      const uint64_t c = first + static_cast<uint64_t>(i + j);
-      lo[j] = static_cast<uint32_t>(c), hi[j] = static_cast<uint32_t>(c >> 32);
-    }
-    __m256i c0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo));
-    __m256i c1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi));
+    // As philox16 makes them: unsigned c0 < lo (the low word wrapped) as a signed compare of
+    // both with their top bits flipped, its -1 lanes subtracted from the high word.
+    const uint64_t base = first + static_cast<uint64_t>(i);
+    const __m256i lo = _mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(base)));
+    __m256i c0 = _mm256_add_epi32(lo, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256i flip = _mm256_set1_epi32(static_cast<int>(0x80000000u));
+    const __m256i wrapped =
+        _mm256_cmpgt_epi32(_mm256_xor_si256(lo, flip), _mm256_xor_si256(c0, flip));
+    __m256i c1 = _mm256_sub_epi32(
+        _mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(base >> 32))), wrapped);
     __m256i c2 = _mm256_set1_epi32(static_cast<int>(s0)),
             c3 = _mm256_set1_epi32(static_cast<int>(s1));
     uint32_t k0 = key[0], k1 = key[1];
@@ -101,41 +150,102 @@ void philox_uniforms(std::array<uint32_t, 2> key, uint64_t sub, uint64_t first, 
   }
 }
 
-// z0[i], z1[i] = r cos(t), r sin(t) with r = sqrt(-2 log u1[i]) stddev, t = 2 pi u2[i]. The
-// cosines and sines are separate loops: GCC would otherwise fuse them into sincos, which has no
-// SIMD declaration here, and vectorize neither.
-void box_muller(const double* __restrict u1, const double* __restrict u2, double stddev,
-                double* __restrict z0, double* __restrict z1, int n) {
-  double r[kBlock], t[kBlock];
-  for (int i = 0; i < n; ++i) {
-    r[i] = std::sqrt(-2.0 * log(u1[i])) * stddev;
-    t[i] = 2.0 * std::numbers::pi * u2[i];
+// A word's top 24 bits times 2^-24, in [0, 1): every float of that grid exactly.
+inline float unit24(uint32_t w) {
+  return static_cast<float>(w >> 8) * 0x1p-24f;
+}
+
+// u1 in (0, 1] and u2 in [0, 1) of counters first + i, i < count, two pairs a counter as 24-bit
+// uniforms of its Philox words: pair 2i from words 0 and 1, pair 2i + 1 from words 2 and 3.
+void philox_uniforms(std::array<uint32_t, 2> key, uint64_t sub, uint64_t first, int count,
+                     float* u1, float* u2) {
+  PhiloxWords w;
+  philox_words(key, sub, first, count, w);
+  for (int i = 0; i < count; ++i) {
+    u1[2 * i] = 1.0f - unit24(w.w0[i]);
+    u2[2 * i] = unit24(w.w1[i]);
+    u1[2 * i + 1] = 1.0f - unit24(w.w2[i]);
+    u2[2 * i + 1] = unit24(w.w3[i]);
   }
-  for (int i = 0; i < n; ++i) z0[i] = r[i] * cos(t[i]);
-  for (int i = 0; i < n; ++i) z1[i] = r[i] * sin(t[i]);
+}
+
+// z0[i], z1[i] = r cos(t), r sin(t) with r = sqrt(-2 log u1[i]) stddev, t = 2 pi u2[i], in T's
+// own precision. The cosines and sines are separate loops: GCC would otherwise fuse them into
+// sincos, which has no SIMD declaration here, and vectorize neither.
+// log, cos and sin of T by name: C's float forms for float (the vectorizer sees their SIMD
+// declarations in simd_math.h), the double ones otherwise.
+inline float c_log(float x) {
+  return logf(x);
+}
+inline float c_cos(float x) {
+  return cosf(x);
+}
+inline float c_sin(float x) {
+  return sinf(x);
+}
+inline double c_log(double x) {
+  return log(x);
+}
+inline double c_cos(double x) {
+  return cos(x);
+}
+inline double c_sin(double x) {
+  return sin(x);
+}
+
+template <class T>
+void box_muller(const T* __restrict u1, const T* __restrict u2, T stddev, T* __restrict z0,
+                T* __restrict z1, int n) {
+  T r[2 * kBlock], t[2 * kBlock];
+  const T two_pi = 2 * std::numbers::pi_v<T>;
+  for (int i = 0; i < n; ++i) {
+    r[i] = std::sqrt(T(-2) * c_log(u1[i])) * stddev;
+    t[i] = two_pi * u2[i];
+  }
+  for (int i = 0; i < n; ++i) z0[i] = r[i] * c_cos(t[i]);
+  for (int i = 0; i < n; ++i) z1[i] = r[i] * c_sin(t[i]);
+}
+
+// out[0, n) = z0[0] z1[0] z0[1] z1[1] ...: pairs side by side, an odd n's last a cosine alone.
+template <class T>
+void interleave(const T* z0, const T* z1, int64_t pairs_made, int64_t n, T* out) {
+  const int64_t pairs = std::min<int64_t>(pairs_made, n / 2);
+  for (int64_t i = 0; i < pairs; ++i) {
+    out[2 * i] = z0[i];
+    out[2 * i + 1] = z1[i];
+  }
+  if (pairs < pairs_made && n > 2 * pairs) out[2 * pairs] = z0[pairs];
+}
+
+// fill_normal_pairs over blocks of kBlock counters, each counter `per` pairs.
+template <class T>
+void fill_blocks(T* out, int64_t n, T stddev, std::array<uint32_t, 2> key, uint64_t sub,
+                 uint64_t first) {
+  constexpr int per = std::is_same_v<T, float> ? 2 : 1;  // pairs a counter
+  const int64_t counters = (n + 2 * per - 1) / (2 * per);
+  const int64_t blocks = (counters + kBlock - 1) / kBlock;
+  parallel_for(blocks, 16, [&](int64_t b, int64_t e) {
+    T u1[2 * kBlock], u2[2 * kBlock], z0[2 * kBlock], z1[2 * kBlock];
+    for (int64_t blk = b; blk < e; ++blk) {
+      const auto count = static_cast<int>(std::min<int64_t>(kBlock, counters - blk * kBlock));
+      philox_uniforms(key, sub, first + static_cast<uint64_t>(blk * kBlock), count, u1, u2);
+      box_muller(u1, u2, stddev, z0, z1, per * count);
+      const int64_t base = blk * kBlock * 2 * per;  // elements before this block
+      interleave(z0, z1, per * count, n - base, out + base);
+    }
+  });
 }
 
 }  // namespace
 
 void fill_normal_pairs(double* out, int64_t n, double stddev, std::array<uint32_t, 2> key,
                        uint64_t sub, uint64_t first) {
-  const int64_t counters = (n + 1) / 2, blocks = (counters + kBlock - 1) / kBlock;
-  parallel_for(blocks, 16, [&](int64_t b, int64_t e) {
-    double u1[kBlock], u2[kBlock], z0[kBlock], z1[kBlock];
-    for (int64_t blk = b; blk < e; ++blk) {
-      const auto count = static_cast<int>(std::min<int64_t>(kBlock, counters - blk * kBlock));
-      philox_uniforms(key, sub, first + static_cast<uint64_t>(blk * kBlock), count, u1, u2);
-      box_muller(u1, u2, stddev, z0, z1, count);
-      const int64_t base = blk * kBlock * 2;
-      const int64_t pairs = std::min<int64_t>(count, (n - base) / 2);  // both inside out
-      double* o = out + base;
-      for (int64_t i = 0; i < pairs; ++i) {
-        o[2 * i] = z0[i];
-        o[2 * i + 1] = z1[i];
-      }
-      if (pairs < count) o[2 * pairs] = z0[pairs];  // an odd n's last element: a cosine alone
-    }
-  });
+  fill_blocks(out, n, stddev, key, sub, first);
+}
+
+void fill_normal_pairs(float* out, int64_t n, float stddev, std::array<uint32_t, 2> key,
+                       uint64_t sub, uint64_t first) {
+  fill_blocks(out, n, stddev, key, sub, first);
 }
 
 }  // namespace gradscope
