@@ -43,6 +43,7 @@ int list_claims(const std::filesystem::path& folder) {
 int reproduce_action(ReproduceArgs& a, const Globals& g) {
   ReproduceOptions& o = a.options;
   o.claims = claims_folder(a.claims);
+  o.claims_given = !a.claims.empty();
   if (a.list) return list_claims(o.claims);
   if (a.all == !o.targets.empty())
     throw ConfigError(

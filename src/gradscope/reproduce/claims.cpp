@@ -112,6 +112,9 @@ ClaimRun read_run(const std::string& label, const toml::table& t, const fs::path
     if (!bt->contains("minutes"))
       throw ConfigError(at + "minutes is missing (the estimated minutes per seed on 2 cores)");
     rb.minutes = number(*bt->get("minutes"), at + "minutes");
+    if (!(rb.minutes >= 0) || !std::isfinite(rb.minutes))
+      throw ConfigError(
+          fmt::format("{}minutes = {} (valid: a finite number >= 0)", at, rb.minutes));
     r.budgets[b] = rb;
   }
   if (r.budgets.empty())
@@ -123,7 +126,7 @@ double parse_number(const std::string& text, const std::string& bad) {
   try {
     size_t used = 0;
     const double v = std::stod(text, &used);
-    if (used == text.size()) return v;
+    if (used == text.size() && std::isfinite(v)) return v;
   } catch (const std::exception&) {
   }
   throw ConfigError(bad);
@@ -263,34 +266,102 @@ std::set<std::string> summary_fields() {
   return out;
 }
 
+// Summary fields that hold one value (no path goes below them), the text ones among them, and
+// those that only runs with test accuracy (classification) write.
+const std::set<std::string> kScalarFields = {
+    "status", "message",    "memorized_step", "generalized_step", "grokking_delay",
+    "regime", "steps_done", "n_params",       "wall_time_s",      "steps_per_s"};
+const std::set<std::string> kTextFields = {"status", "message", "regime"};
+const std::set<std::string> kAccuracyFields = {"memorized_step", "generalized_step",
+                                               "grokking_delay", "regime"};
+
+// The config key a summary section needs on ("" when none): a probe measure's own key, the
+// spectra probe's for spectral_jump_steps.
+std::string section_key(const std::string& field) {
+  if (field == "spectral_jump_steps") return "probe.spectra";
+  for (const Measure& m : run_measures())
+    if (m.is_probe() && m.name == field) return m.key;
+  return "";
+}
+
+// The sweep points of a run at a budget (1 without axes); its resolved config into `base`.
+int64_t sweep_points(const ClaimRun& run, Budget b, Config& base, const std::string& where) {
+  try {
+    SweepSpec spec = read_sweep(run.experiment, run.overrides_at(b), base);
+    spec.seeds = 1;
+    return static_cast<int64_t>(expand_sweep(base, spec).size());
+  } catch (const ConfigError& e) {
+    throw ConfigError(
+        fmt::format("{}run '{}' at budget {}: {}", where, run.label, budget_name(b), e.what()));
+  }
+}
+
+// A summary term against the run's config: a field that exists, no path below a one-value field,
+// a probe's section only where the probe is on, and the accuracy phases only where the task has
+// test accuracy. `field` is the path's first key.
+void check_summary_term(const Term& t, const std::string& field, const Config& base,
+                        const std::string& label, Budget b, const std::string& where) {
+  const std::string at = fmt::format("{}quantity term '{}': ", where, t.text);
+  if (kScalarFields.count(field) && (t.path != field || t.kind == Term::Kind::length))
+    throw ConfigError(fmt::format("{}summary.{} is one value (valid: summary.{} itself{})", at,
+                                  field, field,
+                                  t.kind == Term::Kind::length ? ", without len()" : ""));
+  const std::string key = section_key(field);
+  if (!key.empty() && !base.boolean(key))
+    throw ConfigError(fmt::format("{}run '{}' at budget {} writes no summary.{} ({} is false)", at,
+                                  label, budget_name(b), field, key));
+  if (kAccuracyFields.count(field) && !column_declared(declared_columns(base), "test_acc"))
+    throw ConfigError(fmt::format(
+        "{}run '{}' at budget {} logs no test accuracy (task.name = {}), so its summary has no "
+        "{}",
+        at, label, budget_name(b), base.string("task.name"), field));
+}
+
 // Checks a claim's terms against the runs it reads at each of its budgets: the label exists, is
-// defined at the budget, and names a column its config logs or a summary field.
+// defined at the budget, and names a column its config logs or a summary field it writes; the
+// rule fits the values (a word rule on one text field of a run without axes, a number rule on
+// numbers, an ordering over two or more points); two terms over axes have as many points.
 void check_terms(const Claim& c, const ClaimFile& f, const std::string& where) {
   static const std::set<std::string> fields = summary_fields();
-  for (const Term& t : c.quantity.terms) {
-    const auto run = f.runs.find(t.run);
-    if (run == f.runs.end()) {
-      std::vector<std::string> labels;
-      for (const auto& [l, r] : f.runs) labels.push_back(l);
-      throw ConfigError(fmt::format("{}quantity reads run '{}' (valid: {})", where, t.run,
-                                    fmt::join(labels, ", ")));
-    }
-    for (const auto& [b, n] : c.seeds) {
+  const bool word_rule = c.rule.kind == Rule::Kind::equals;
+  const bool ordering =
+      c.rule.kind == Rule::Kind::increasing || c.rule.kind == Rule::Kind::decreasing;
+  for (const auto& [b, n] : c.seeds) {
+    std::vector<int64_t> points;
+    for (const Term& t : c.quantity.terms) {
+      const auto run = f.runs.find(t.run);
+      if (run == f.runs.end()) {
+        std::vector<std::string> labels;
+        for (const auto& [l, r] : f.runs) labels.push_back(l);
+        throw ConfigError(fmt::format("{}quantity reads run '{}' (valid: {})", where, t.run,
+                                      fmt::join(labels, ", ")));
+      }
       if (!run->second.budgets.count(b))
         throw ConfigError(fmt::format("{}runs at budget {} but run '{}' has no {} budget", where,
                                       budget_name(b), t.run, budget_name(b)));
-      if (t.kind == Term::Kind::summary || t.kind == Term::Kind::length) {
-        const std::string field = t.path.substr(0, t.path.find('.'));
-        if (!fields.count(field))
-          throw ConfigError(
-              fmt::format("{}quantity term '{}': summary.json has no field '{}' "
-                          "(valid: {})",
-                          where, t.text, field, fmt::join(fields, ", ")));
-        if (field != "final") continue;
-      }
       Config base;
-      read_sweep(run->second.experiment, run->second.overrides_at(b), base);
+      points.push_back(sweep_points(run->second, b, base, where));
       const bool in_summary = t.kind == Term::Kind::summary || t.kind == Term::Kind::length;
+      const std::string field = in_summary ? t.path.substr(0, t.path.find('.')) : "";
+      if (in_summary && !fields.count(field))
+        throw ConfigError(
+            fmt::format("{}quantity term '{}': summary.json has no field '{}' "
+                        "(valid: {})",
+                        where, t.text, field, fmt::join(fields, ", ")));
+      const bool text = in_summary && kTextFields.count(field) && t.kind == Term::Kind::summary;
+      if (word_rule && !text)
+        throw ConfigError(
+            fmt::format("{}rule '{}' compares a word, but '{}' is a number (words: summary.{})",
+                        where, c.rule.text, t.text, fmt::join(kTextFields, ", summary.")));
+      if (!word_rule && text)
+        throw ConfigError(
+            fmt::format("{}rule '{}' compares numbers, but '{}' is a word (valid: "
+                        "'== WORD')",
+                        where, c.rule.text, t.text));
+      if (in_summary && field != "final") {
+        check_summary_term(t, field, base, t.run, b, where);
+        continue;
+      }
       const std::string column = in_summary ? t.path.substr(std::string("final.").size()) : t.path;
       if (!column_declared(declared_columns(base), column))
         throw ConfigError(fmt::format(
@@ -298,6 +369,20 @@ void check_terms(const Claim& c, const ClaimFile& f, const std::string& where) {
             "gradscope keys and docs/FORMATS.md list the columns and the probe keys that add them)",
             where, t.text, t.run, budget_name(b), column, base.string("task.name")));
     }
+    const int64_t most = *std::max_element(points.begin(), points.end());
+    if (word_rule && most > 1)
+      throw ConfigError(fmt::format(
+          "{}rule '{}' reads one run without a sweep axis; run '{}' has {} points at budget {}",
+          where, c.rule.text, c.quantity.terms[0].run, most, budget_name(b)));
+    if (ordering && most < 2)
+      throw ConfigError(fmt::format(
+          "{}rule '{}' orders a sweep's points; run '{}' has no sweep axis at budget {}", where,
+          c.rule.text, c.quantity.terms[0].run, budget_name(b)));
+    if (points.size() == 2 && points[0] > 1 && points[1] > 1 && points[0] != points[1])
+      throw ConfigError(fmt::format(
+          "{}the quantity's two terms sweep {} and {} points at budget {} (valid: as many points, "
+          "or one term without a sweep axis)",
+          where, points[0], points[1], budget_name(b)));
   }
 }
 
@@ -329,8 +414,7 @@ Claim read_claim(const toml::table& t, const ClaimFile& f, const std::string& fi
   if (!(c.share > 0 && c.share <= 1)) throw ConfigError(where + "share (valid: 0 < share <= 1)");
   const bool ordering =
       c.rule.kind == Rule::Kind::increasing || c.rule.kind == Rule::Kind::decreasing;
-  if ((c.rule.kind == Rule::Kind::equals) &&
-      (c.quantity.op || c.quantity.terms[0].kind != Term::Kind::summary))
+  if ((c.rule.kind == Rule::Kind::equals) && c.quantity.op)
     throw ConfigError(where + "rule '== WORD' needs one summary term (a text field)");
   if (ordering && c.quantity.op)
     throw ConfigError(where + "an ordering rule reads one term over a sweep's points");
@@ -391,7 +475,7 @@ std::vector<ClaimFile> read_claim_folder(const fs::path& folder) {
 
 std::string Value::text() const {
   if (word) return *word;
-  const auto one = [](double v) { return std::isfinite(v) ? fmt::format("{:.4g}", v) : "null"; };
+  const auto one = [](double v) { return std::isnan(v) ? "null" : fmt::format("{:.4g}", v); };
   if (numbers.size() == 1) return one(numbers[0]);
   std::vector<std::string> parts;
   for (double v : numbers) parts.push_back(one(v));
@@ -402,7 +486,7 @@ bool rule_holds(const Rule& r, const Value& v) {
   if (r.kind == Rule::Kind::equals) return v.word && *v.word == r.word;
   if (v.word || v.numbers.empty()) return false;
   for (double x : v.numbers)
-    if (!std::isfinite(x)) return false;
+    if (std::isnan(x)) return false;
   if (r.kind == Rule::Kind::increasing || r.kind == Rule::Kind::decreasing) {
     if (v.numbers.size() < 2) return false;
     for (size_t i = 1; i < v.numbers.size(); ++i)

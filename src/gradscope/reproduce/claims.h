@@ -124,9 +124,9 @@ std::vector<ClaimFile> read_claim_folder(const std::filesystem::path& folder);
 struct Value {
   std::vector<double> numbers;
   std::optional<std::string> word;
-  std::string text() const;  // "1.5", "[3, 2, 1]", "grokking", "null"
+  std::string text() const;  // "1.5", "[3, 2, 1]", "inf", "grokking", "null" (NaN)
 };
-// Whether the rule holds for the value (a NaN never holds).
+// Whether the rule holds for the value (a NaN never holds; an infinity compares as a number).
 bool rule_holds(const Rule& rule, const Value& value);
 
 }  // namespace gradscope

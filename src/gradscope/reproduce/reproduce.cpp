@@ -10,12 +10,14 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "gradscope/config/config.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/metrics.h"
 #include "gradscope/rundir/paths.h"
+#include "gradscope/rundir/summary_file.h"
 #include "gradscope/sweep/sweep_spec.h"
 
 namespace gradscope {
@@ -105,16 +107,25 @@ const Planned& planned(const std::vector<Planned>& plan, const ClaimFile* f,
   throw std::logic_error("reproduce: unplanned run " + label);
 }
 
+// Whether a run ended for good: a summary whose status is not "interrupted" (as a sweep
+// decides what to run again).
+bool finished_run(const fs::path& run) {
+  const std::optional<Summary> s = read_summary(run);
+  return s && s->finished();
+}
+
 // The runs of a planned sweep that are not complete.
 int64_t missing_runs(const Planned& p) {
   int64_t n = 0;
-  for (const SweepRun& r : p.runs) n += !fs::exists(rundir::summary_file(p.dir / r.id));
+  for (const SweepRun& r : p.runs) n += !finished_run(p.dir / r.id);
   return n;
 }
 
 // A summary path (dots between keys; a key may itself hold dots, as the final row's columns do;
-// a number indexes an array).
-const json* find_path(const json& root, const std::string& path) {
+// a number indexes an array). Null when absent; `no_key` turns true when an object lacks the key
+// (the claim names a field the run does not write), not when an index is past an array's end (a
+// list the run measured shorter).
+const json* find_path(const json& root, const std::string& path, bool& no_key) {
   const json* at = &root;
   size_t from = 0;
   while (from < path.size()) {
@@ -128,7 +139,10 @@ const json* find_path(const json& root, const std::string& path) {
       from = end + 1;
       continue;
     }
-    if (!at->is_object()) return nullptr;
+    if (!at->is_object()) {
+      no_key = !at->is_null();
+      return nullptr;
+    }
     // The longest run of segments that is a key here.
     size_t end = path.size();
     const json* next = nullptr;
@@ -141,17 +155,22 @@ const json* find_path(const json& root, const std::string& path) {
       end = path.rfind('.', end - 1);
       if (end == std::string::npos || end < from) end = from;
     }
-    if (!next) return nullptr;
+    if (!next) {
+      no_key = true;
+      return nullptr;
+    }
     at = next;
     from = end + 1;
   }
   return at;
 }
 
-// What one term reads of one run directory (NaN, or a word, when the run lacks it).
+// What one term reads of one run directory (NaN, or a word, when the run lacks it; `no_key` when
+// its summary has no such field).
 struct Read {
   double number = NAN;
   std::optional<std::string> word;
+  bool no_key = false;
 };
 
 // A term over the metrics rows (NaN where no row gives it).
@@ -193,7 +212,8 @@ Read read_term(const Term& t, const fs::path& run) {
   }
   const json s = json::parse(read_file(summary));
   const std::string path = t.kind == Term::Kind::final ? "final." + t.path : t.path;
-  const json* v = find_path(s, path);
+  const json* v = find_path(s, path, out.no_key);
+  out.no_key = out.no_key && t.kind != Term::Kind::final;  // a column the last row may lack
   if (!v) return out;
   if (t.kind == Term::Kind::length) {
     if (v->is_array() || v->is_object()) out.number = static_cast<double>(v->size());
@@ -211,20 +231,36 @@ double combine(char op, double a, double b) {
   return op == '/' ? a / b : op == '-' ? a - b : a + b;
 }
 
-// The quantity on seed s: one number per sweep point (a term on a run without axes broadcasts).
-// `complete` turns false when a run it reads has no summary, `any` true when one has.
+// The gradscope that made a run: its config.toml's first line, "# gradscope 0.1.0 (git abc): ..."
+// ("" when unreadable).
+std::string run_revision(const fs::path& run) {
+  std::ifstream in(rundir::config_file(run));
+  std::string line;
+  if (!std::getline(in, line) || line.rfind("# gradscope ", 0) != 0) return "";
+  const size_t end = line.find("): ");
+  return end == std::string::npos ? "" : line.substr(2, end - 1);
+}
+
+// The quantity on seed s: one number per sweep point (a term on a run without axes broadcasts;
+// read_claim_file refuses two terms of different point counts). `complete` turns false when a run
+// it reads has not finished, `any` true when one has a summary; `unreadable` names a field a
+// finished run's summary does not have; `revisions` gathers the gradscope that made each run.
 Value evaluate(const Selected& sel, const std::vector<Planned>& plan, int64_t s, bool& complete,
-               bool& any) {
+               bool& any, std::string& unreadable, std::set<std::string>& revisions) {
   std::vector<std::vector<Read>> terms;
   for (const Term& t : sel.claim->quantity.terms) {
     const Planned& p = planned(plan, sel.file, t.run);
     std::vector<Read> reads;
     for (int64_t point = 0; point < p.points(); ++point) {
       const fs::path run = p.dir / p.runs[static_cast<size_t>(point * p.spec.seeds + s)].id;
-      const bool done = fs::exists(rundir::summary_file(run));
+      const bool done = finished_run(run);
       complete = complete && done;
-      any = any || done;
-      reads.push_back(read_term(t, run));
+      any = any || fs::exists(rundir::summary_file(run));
+      reads.push_back(done ? read_term(t, run) : Read{});
+      if (done) revisions.insert(run_revision(run));
+      if (reads.back().no_key && unreadable.empty())
+        unreadable = fmt::format("run '{}' ({}) has no summary.{} in its summary.json", t.run,
+                                 run.filename().string(), t.path);
     }
     terms.push_back(std::move(reads));
   }
@@ -247,9 +283,11 @@ Value evaluate(const Selected& sel, const std::vector<Planned>& plan, int64_t s,
 // One claim's outcome at the budget.
 struct Outcome {
   const Selected* sel = nullptr;
-  std::string verdict;   // holds | does not hold | incomplete | not run at this budget
-  std::string measured;  // mean and spread over seeds, or each seed's value
+  // holds | does not hold | incomplete | not run yet | not run at this budget | unreadable
+  std::string verdict;
+  std::string measured;  // mean and spread over seeds, each seed's value, or what is unreadable
   int64_t held = 0, seeds = 0;
+  std::set<std::string> revisions;  // of the runs it read
 };
 
 std::string spread_text(const std::vector<Value>& values) {
@@ -261,9 +299,9 @@ std::string spread_text(const std::vector<Value>& values) {
     for (const Value& v : values) each.push_back(v.text());
     return fmt::format("{}", fmt::join(each, "; "));
   }
-  std::vector<double> finite;
+  std::vector<double> finite;  // not null: numbers, infinities included
   for (const Value& v : values)
-    if (std::isfinite(v.numbers[0])) finite.push_back(v.numbers[0]);
+    if (!std::isnan(v.numbers[0])) finite.push_back(v.numbers[0]);
   const size_t nulls = values.size() - finite.size();
   const std::string null_text = nulls ? fmt::format(", {} of {} null", nulls, values.size()) : "";
   if (finite.empty()) return fmt::format("null ({} seeds)", values.size());
@@ -285,15 +323,22 @@ Outcome judge(const Selected& sel, const std::vector<Planned>& plan) {
     return o;
   }
   bool complete = true, any = false;
+  std::string unreadable;
   std::vector<Value> values;
   for (int64_t s = 0; s < sel.seeds; ++s) {
-    values.push_back(evaluate(sel, plan, s, complete, any));
+    values.push_back(evaluate(sel, plan, s, complete, any, unreadable, o.revisions));
     o.held += rule_holds(sel.claim->rule, values.back());
   }
   o.measured = spread_text(values);
+  if (!unreadable.empty()) {
+    o.verdict = "unreadable";
+    o.measured = unreadable;
+    return o;
+  }
   const bool holds =
       static_cast<double>(o.held) >= sel.claim->share * static_cast<double>(sel.seeds) - 1e-9;
   o.verdict = holds ? "holds" : complete ? "does not hold" : any ? "incomplete" : "not run yet";
+  if (!any) o.measured = "-";
   return o;
 }
 
@@ -318,9 +363,18 @@ std::string machine_text() {
   return fmt::format("{}, {} cores", model, std::thread::hardware_concurrency());
 }
 
-std::string command_text(const Selected& s, Budget b) {
-  return fmt::format("gradscope reproduce {} --budget {}{}", s.claim->id, budget_name(b),
-                     s.seeds > 0 ? fmt::format(" --seeds {}", s.seeds) : "");
+// The options that name where the claims and the runs are, when not the defaults.
+std::string place_options(const ReproduceOptions& o) {
+  std::string out;
+  if (o.claims_given) out += fmt::format(" --claims {}", o.claims.string());
+  if (o.sweep.root != ReproduceOptions{}.sweep.root)
+    out += fmt::format(" --root {}", o.sweep.root.string());
+  return out;
+}
+
+std::string command_text(const Selected& s, const ReproduceOptions& o) {
+  return fmt::format("gradscope reproduce {} --budget {}{}{}", s.claim->id, budget_name(o.budget),
+                     s.seeds > 0 ? fmt::format(" --seeds {}", s.seeds) : "", place_options(o));
 }
 
 // A claim not run at this report's budget: each budget it runs at, with the command that runs it
@@ -347,18 +401,27 @@ std::string cell(std::string text) {
   return text;
 }
 
-std::string report_markdown(const std::vector<Outcome>& outcomes, const ReproduceOptions& o,
-                            const std::vector<Planned>& plan) {
+// The report: every claim of the files at the budget (`outcomes`; `ran` of them selected by this
+// command, the others judged on what earlier commands left under the root).
+std::string report_markdown(const std::vector<Outcome>& outcomes, size_t ran,
+                            const ReproduceOptions& o, const std::vector<Planned>& plan) {
+  std::set<std::string> revisions;
+  for (const Outcome& r : outcomes) revisions.insert(r.revisions.begin(), r.revisions.end());
+  const std::string command = fmt::format(
+      "gradscope reproduce {} --budget {}{}{}", o.command_targets, budget_name(o.budget),
+      o.seeds > 0 ? fmt::format(" --seeds {}", o.seeds) : "", place_options(o));
+  double minutes = 0;
+  for (const Planned& p : plan) minutes += p.run->budgets.at(o.budget).minutes * p.spec.seeds;
   std::string md = fmt::format(
-      "# Reproductions\n\nGenerated by `gradscope reproduce --budget {}` (do not edit by hand): "
-      "every claim of the claim files in {} ({} claims), run over seeds and judged by the rule "
-      "its file fixed before the runs.\n\nMachine: {}. Revision: {}. Estimated time of the runs "
-      "at this budget: {:.0f} minutes on 2 cores.\n\n",
-      budget_name(o.budget), o.claims.string(), outcomes.size(), machine_text(), o.revision, [&] {
-        double t = 0;
-        for (const Planned& p : plan) t += p.run->budgets.at(o.budget).minutes * p.spec.seeds;
-        return t;
-      }());
+      "# Reproductions\n\nGenerated by `{}` (do not edit by hand): every claim of the claim "
+      "files in {} ({} claims) at budget {}, judged by the rule its file fixed before the runs on "
+      "the runs under {}; this command ran {} of them{}.\n\nJudged on: {}, by {}{}. Runs made by: "
+      "{}. Estimated time of the runs this command ran: {:.1f} minutes on 2 cores.\n\n",
+      command, o.claims.string(), outcomes.size(), budget_name(o.budget), o.sweep.root.string(),
+      ran, ran < outcomes.size() ? " (the others as earlier commands left their runs)" : "",
+      machine_text(), o.revision,
+      o.sweep.device.empty() ? "" : fmt::format(" (runs on device {})", o.sweep.device),
+      revisions.empty() ? "no runs yet" : fmt::format("{}", fmt::join(revisions, "; ")), minutes);
   std::map<std::string, int> counts;
   for (const Outcome& r : outcomes) ++counts[r.verdict];
   std::vector<std::string> tally;
@@ -371,7 +434,8 @@ std::string report_markdown(const std::vector<Outcome>& outcomes, const Reproduc
     const Claim& c = *r.sel->claim;
     md += fmt::format("| {} | {} | {} | `{}` {} | {} | {} | **{}** |\n", c.id, cell(c.where),
                       cell(c.published), cell(c.quantity.text), cell(c.rule.text), cell(r.measured),
-                      r.seeds ? fmt::format("{}/{}", r.held, r.seeds) : "-", r.verdict);
+                      r.seeds && r.measured != "-" ? fmt::format("{}/{}", r.held, r.seeds) : "-",
+                      r.verdict);
   }
   md += "\n## Each claim\n";
   for (const Outcome& r : outcomes) {
@@ -382,7 +446,9 @@ std::string report_markdown(const std::vector<Outcome>& outcomes, const Reproduc
         c.id, r.sel->file->paper, c.where, c.says, c.published, c.quantity.text, c.rule.text,
         100 * c.share, r.measured, r.verdict);
     md += r.seeds == 0 ? "- Runs at: " + runs_at_text(*r.sel) + "\n"
-                       : fmt::format("- Command: `{}`\n", command_text(*r.sel, o.budget));
+                       : fmt::format("- Command: `{}`\n", command_text(*r.sel, o));
+    if (!r.revisions.empty())
+      md += fmt::format("- Runs made by: {}\n", fmt::join(r.revisions, "; "));
     if (!c.note.empty()) md += "- Setup: " + c.note + "\n";
   }
   return md;
@@ -445,7 +511,7 @@ int reproduce(const ReproduceOptions& o) {
     const auto open = std::count_if(runs.begin(), runs.end(),
                                     [](const Planned& p) { return missing_runs(p) > 0; });
     fmt::print(
-        "{} claims at budget {}: {} of {} sweeps with runs to do, about {:.0f} minutes on 2 "
+        "{} claims at budget {}: {} of {} sweeps with runs to do, about {:.1f} minutes on 2 "
         "cores still to run\n",
         selected.size(), budget_name(o.budget), open, runs.size(),
         estimate_minutes(runs, o.budget));
@@ -471,11 +537,37 @@ int reproduce(const ReproduceOptions& o) {
   std::vector<Outcome> outcomes;
   for (const Selected& s : selected) outcomes.push_back(judge(s, runs));
   print_table(outcomes);
+  // REPRODUCTIONS.md covers every claim at the budget: the others are judged on the runs earlier
+  // commands left (their own seeds), so a command that names a few claims keeps the rest.
+  ReproduceOptions every = o;
+  every.targets.clear();
+  every.seeds = 0;
+  const std::vector<Selected> all = select(files, every);
+  std::vector<Selected> others;
+  for (const Selected& a : all)
+    if (std::none_of(selected.begin(), selected.end(),
+                     [&](const Selected& s) { return s.claim == a.claim; }))
+      others.push_back(a);
+  const std::vector<Planned> other_runs = plan(others, o);
+  std::vector<Outcome> report;
+  for (const Selected& a : all) {
+    const auto mine = std::find_if(outcomes.begin(), outcomes.end(),
+                                   [&](const Outcome& r) { return r.sel->claim == a.claim; });
+    if (mine != outcomes.end()) {
+      report.push_back(*mine);
+      continue;
+    }
+    const auto other = std::find_if(others.begin(), others.end(),
+                                    [&](const Selected& s) { return s.claim == a.claim; });
+    report.push_back(judge(*other, other_runs));
+  }
   fs::create_directories(o.sweep.root);
-  write_file_atomic(o.sweep.root / "REPRODUCTIONS.md", report_markdown(outcomes, o, runs));
+  write_file_atomic(o.sweep.root / "REPRODUCTIONS.md",
+                    report_markdown(report, outcomes.size(), o, runs));
   fmt::print("wrote {}\n", (o.sweep.root / "REPRODUCTIONS.md").string());
   for (const Outcome& r : outcomes)
-    if (r.verdict == "does not hold" || r.verdict == "incomplete" || r.verdict == "not run yet")
+    if (r.verdict == "does not hold" || r.verdict == "incomplete" || r.verdict == "not run yet" ||
+        r.verdict == "unreadable")
       return 1;
   return code ? 1 : 0;
 }

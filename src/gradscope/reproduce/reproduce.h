@@ -4,10 +4,13 @@
 // rerun skips finished runs, resumes interrupted ones and indexes every run (gradscope ls). Each
 // claim is then evaluated on every seed: its quantity from the run directories, the rule on it,
 // and the verdict over seeds (holds when the rule holds on at least `share` of them; does not
-// hold; incomplete when a run it reads has no summary; not run yet when none has (--evaluate
-// before the runs); not run at this budget when the claim has no seeds there). The verdicts are
-// printed as a table and written, with the published values, the commands, the machine and the
-// revision, to REPRODUCTIONS.md in the results root.
+// hold; incomplete when a run it reads has not finished (no summary, or an interrupted one); not
+// run yet when none has a summary (--evaluate before the runs); not run at this budget when the
+// claim has no seeds there; unreadable when a finished run's summary lacks a field the quantity
+// names). The selected claims' verdicts are printed as a table; REPRODUCTIONS.md in the results
+// root gets every claim at the budget (the others judged on the runs earlier commands left), with
+// the published values, the commands, the machine that judged and the revisions that made the
+// runs.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +25,7 @@ namespace gradscope {
 
 struct ReproduceOptions {
   std::filesystem::path claims = "claims";  // the folder of claim files
+  bool claims_given = false;                // named by --claims (the commands written say so)
   std::vector<std::string> targets;         // claim ids ("paper.id") or papers; empty: all
   Budget budget = Budget::local;
   int64_t seeds = 0;           // seeds per claim (0: each claim's own at the budget)
