@@ -26,7 +26,7 @@ fi
 export GRADSCOPE_SLURM_DIR
 GRADSCOPE_SLURM_DIR=$(mktemp -d /tmp/gradscope-slurm-test.XXXXXX)
 export GRADSCOPE_SLURM_PORT=${GRADSCOPE_SLURM_PORT:-6917}
-WORK=$(mktemp -d /tmp/gradscope-slurm-work.XXXXXX)
+WORK=$(mktemp -d "/tmp/gradscope slurm work.XXXXXX")  # a space in every path the scripts write
 cleanup() {
   "$SRC/scripts/slurm-local.sh" stop || true
   rm -rf "$WORK"

@@ -473,8 +473,9 @@ std::string slurm_text(const ReproduceOptions& o, size_t claims, const std::vect
   const int64_t tasks =
       o.slurm_tasks > 0 ? o.slurm_tasks : std::min<int64_t>(static_cast<int64_t>(largest), 16);
   const std::string root = fs::absolute(o.sweep.root).string();
-  std::string common = fmt::format("{} --budget {} --root '{}' --claims '{}'", o.command_targets,
-                                   budget_name(o.budget), root, fs::absolute(o.claims).string());
+  std::string common =
+      fmt::format("{} --budget {} --root {} --claims {}", o.command_targets, budget_name(o.budget),
+                  shell_quote(root), shell_quote(fs::absolute(o.claims).string()));
   if (o.seeds > 0) common += fmt::format(" --seeds {}", o.seeds);
   const std::string device = o.sweep.device.empty() ? "" : " --device " + o.sweep.device;
   return fmt::format(
@@ -489,12 +490,14 @@ std::string slurm_text(const ReproduceOptions& o, size_t claims, const std::vect
       "#SBATCH --job-name=gradscope-reproduce\n"
       "#SBATCH --array=0-{last}\n"
       "#SBATCH --cpus-per-task={cpus}\n"
-      "#SBATCH --output={root}/slurm-logs/reproduce-%A_%a.out\n"
+      "#SBATCH --output={output}\n"
       "set -euo pipefail\n"
       "exec {exe}{device} reproduce {common} --replicas {replicas}\n",
       fmt::arg("budget", budget_name(o.budget)), fmt::arg("claims", claims), fmt::arg("runs", runs),
       fmt::arg("sweeps", plan.size()), fmt::arg("tasks", tasks),
-      fmt::arg("exe", o.sweep.executable), fmt::arg("common", common), fmt::arg("root", root),
+      fmt::arg("exe", shell_quote(o.sweep.executable)), fmt::arg("common", common),
+      fmt::arg("root", root),
+      fmt::arg("output", sbatch_quote(root + "/slurm-logs/reproduce-%A_%a.out")),
       fmt::arg("last", tasks - 1), fmt::arg("cpus", o.slurm_cpus), fmt::arg("device", device),
       fmt::arg("replicas", o.sweep.replicas));
 }

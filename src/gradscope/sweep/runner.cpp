@@ -408,12 +408,28 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
   return failures.empty() ? 0 : 1;
 }
 
+std::string shell_quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string sbatch_quote(const std::string& text) {
+  if (text.find_first_of(" \t\"'\\") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
 std::string slurm_script(const fs::path& experiment, const std::vector<std::string>& arguments,
                          const Config& base, const SlurmArray& array,
                          const std::string& executable) {
   const std::string name = base.string("name");
   std::string args;
-  for (const std::string& a : arguments) args += " '" + a + "'";
+  for (const std::string& a : arguments) args += " " + shell_quote(a);
   const bool grouped = array.replicas > 1;
   const std::string how =
       grouped ? fmt::format(
@@ -429,9 +445,10 @@ std::string slurm_script(const fs::path& experiment, const std::vector<std::stri
   const std::string global =  // the options before the subcommand
       (array.device.empty() ? "" : " --device " + array.device) +
       (grouped ? fmt::format(" --threads {}", array.cpus) : "");
-  const std::string exec = fmt::format(
-      "{}{} sweep {}{} --root '{}'{}", executable, global, fs::absolute(experiment).string(), args,
-      root, grouped ? fmt::format(" --replicas {} --jobs 1", array.replicas) : "");
+  const std::string exec =
+      fmt::format("{}{} sweep {}{} --root {}{}", shell_quote(executable), global,
+                  shell_quote(fs::absolute(experiment).string()), args, shell_quote(root),
+                  grouped ? fmt::format(" --replicas {} --jobs 1", array.replicas) : "");
   return fmt::format(
       "#!/bin/bash\n"
       "# gradscope sweep {name}: {runs} runs as a Slurm job array of {tasks} tasks. Task i runs\n"
@@ -441,13 +458,15 @@ std::string slurm_script(const fs::path& experiment, const std::vector<std::stri
       "#SBATCH --job-name=gradscope-{name}\n"
       "#SBATCH --array=0-{last}\n"
       "#SBATCH --cpus-per-task={cpus}\n"
-      "#SBATCH --output={root}/slurm-logs/{name}-%A_%a.out\n"
+      "#SBATCH --output={output}\n"
       "set -euo pipefail\n"
       "cd {dir}\n"
       "exec {exec}\n",
       fmt::arg("name", name), fmt::arg("runs", array.runs), fmt::arg("tasks", array.tasks),
       fmt::arg("how", how), fmt::arg("cpus", array.cpus), fmt::arg("last", array.tasks - 1),
-      fmt::arg("dir", fs::current_path().string()), fmt::arg("root", root), fmt::arg("exec", exec));
+      fmt::arg("dir", shell_quote(fs::current_path().string())), fmt::arg("root", root),
+      fmt::arg("exec", exec),
+      fmt::arg("output", sbatch_quote(root + "/slurm-logs/" + name + "-%A_%a.out")));
 }
 
 }  // namespace gradscope
