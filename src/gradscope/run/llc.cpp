@@ -58,26 +58,26 @@ bool chain_settled(const std::vector<double>& trace) {
   return std::abs(slope) <= 4 * error;
 }
 
-namespace {
-
-// The SGLD update of every parameter element (not the padding) from the gradient in ps.
 template <class T>
 void sgld_update(ParamStore<T>& ps, const std::vector<T>& w_star, double eps, double nbeta,
-                 double gamma, Rng& noise, std::vector<double>& z) {
+                 double gamma, Rng& noise, std::vector<T>& z) {
   const std::span<T> w = ps.values();
   const std::span<T> g = ps.grads();
   for (const ParamInfo& p : ps.params()) {
     const int64_t n = p.shape.numel();
     z.resize(static_cast<size_t>(n));
-    noise.fill_normal_pairs(z.data(), n, std::sqrt(eps));
+    noise.fill_normal_pairs(z.data(), n, static_cast<T>(std::sqrt(eps)));
     for (int64_t k = p.offset; k < p.offset + n; ++k) {
       const double drift = nbeta * double(g[k]) + gamma * (double(w[k]) - double(w_star[k]));
-      w[k] = static_cast<T>(double(w[k]) - 0.5 * eps * drift + z[k - p.offset]);
+      w[k] = static_cast<T>(double(w[k]) - 0.5 * eps * drift + double(z[k - p.offset]));
     }
   }
 }
 
-}  // namespace
+template void sgld_update<float>(ParamStore<float>&, const std::vector<float>&, double, double,
+                                 double, Rng&, std::vector<float>&);
+template void sgld_update<double>(ParamStore<double>&, const std::vector<double>&, double, double,
+                                  double, Rng&, std::vector<double>&);
 
 LlcConfig llc_options(const Config& c) {
   return options_from<LlcConfig>(c);
@@ -193,7 +193,7 @@ class ChainRunner {
   Experiment<T>& x_;
   Steps<T> steps_;
   Batches batches_;
-  std::vector<double> z_;
+  std::vector<T> z_;  // the noise, in the run's precision
 };
 
 }  // namespace

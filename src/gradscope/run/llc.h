@@ -30,6 +30,7 @@
 #include "gradscope/config/config.h"
 #include "gradscope/config/options.h"
 #include "gradscope/run/experiment.h"
+#include "gradscope/tensor/rng.h"
 
 namespace gradscope {
 
@@ -99,6 +100,13 @@ std::pair<std::string, std::string> llc_trace_npy(int64_t step, const LlcEstimat
 // is within 4 standard errors of zero, the error from the residuals' variance and autocorrelation
 // time (Sokal's window). Fewer than 80 draws: true (too few to tell).
 bool chain_settled(const std::vector<double>& trace);
+
+// One SGLD step of every parameter element (not the padding) from the gradient in ps:
+// w <- w - (eps / 2) (nbeta g + gamma (w - w*)) + sqrt(eps) z, in double and rounded to T once,
+// z of each parameter tensor from noise.fill_normal_pairs in T (`z` its buffer).
+template <class T>
+void sgld_update(ParamStore<T>& ps, const std::vector<T>& w_star, double eps, double nbeta,
+                 double gamma, Rng& noise, std::vector<T>& z);
 
 // The n beta of a run with n training examples, and how it was set ("10000 / log 10000" or
 // "llc.nbeta").
