@@ -146,7 +146,7 @@ def sweep(experiment: str | os.PathLike | dict, overrides=None, *, jobs: int = 1
     ["optim.weight_decay=0.1,0.3"]), `jobs` runs at a time, into root/<name>/, each added to
     root/index.sqlite; a rerun skips finished runs and resumes interrupted ones. Returns the
     sweep's runs from the index as a DataFrame (gradscope.runs). Bad input raises ValueError
-    with the command line's message; Ctrl-C stops the runs (each writes a checkpoint) and raises
+    with the command line's message; runs that fail raise RuntimeError naming them; Ctrl-C stops the runs (each writes a checkpoint) and raises
     KeyboardInterrupt. `data` (gradscope.Arrays) trains every run on your arrays, as in run().
     `replicas` > 1 trains up to that many runs that differ only in replica-safe keys (the seed,
     the learning rate, ...) together in one process on `threads` threads, as
@@ -173,4 +173,9 @@ def sweep(experiment: str | os.PathLike | dict, overrides=None, *, jobs: int = 1
                                     "finish it") from None
         if done.returncode == 2:
             raise ValueError(done.stderr.strip().removeprefix("gradscope: error: "))
+        if done.returncode != 0:  # runs that failed: their lines, the finished ones still indexed
+            failed = [line for line in done.stderr.splitlines() if "failed run" in line]
+            raise RuntimeError(
+                f"{root}/{name}: {len(failed)} run(s) failed (gradscope.runs({str(root)!r}, "
+                f"where=['sweep={name}']) has the others): " + "; ".join(failed[:3]))
     return runs(root, where=[f"sweep={name}"])

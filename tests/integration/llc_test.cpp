@@ -318,6 +318,21 @@ TEST_F(Llc, AStreamedTaskIsMeasuredOnItsTrainSample) {
             slurp(probed / "llc" / "trace_00000020.npy"));
 }
 
+// The LLC and Hessian probes beside the Fourier probe's restricted loss: their own copy of the
+// config turns the Fourier probe off, and with it the keys that need it.
+TEST_F(Llc, ProbesRunBesideTheRestrictedLoss) {
+  const Result r =
+      run("run " + kExamples +
+          "grok-mlp-small.toml train.steps=20 probe.every=10 probe.fourier=true "
+          "probe.restricted_loss=true probe.llc=true probe.hessian=true llc.draws=5 "
+          "hessian.iterations=5 hessian.trace_probes=2 hessian.per_tensor=false --out " +
+          (dir_ / "r").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto logged = rows(dir_ / "r");
+  EXPECT_TRUE(std::isfinite(logged.back()["llc.mean"].get<double>())) << logged.back();
+  EXPECT_TRUE(std::isfinite(logged.back()["hessian.top"].get<double>())) << logged.back();
+}
+
 // The probes read the host copy of the parameters, so they run beside training on any device: on
 // the emulated device (the cuda path's logic) a float64 run's probes give the cpu run's numbers.
 TEST_F(Llc, ProbesRunBesideTrainingOnTheEmulatedDevice) {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cli_fixture.h"
+#include "gradscope/cuda/device.h"
 #include "gradscope/index/results_index.h"
 
 namespace {
@@ -301,6 +302,24 @@ TEST_F(Cli, SweepBadInput) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--jobs: Value 0 not in range 1"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(root));
+  // A device that is no device, and (without a GPU) cuda, by flag or key: refused before any run.
+  for (const std::string device : {"--device gpu sweep", "sweep"}) {
+    r = run(device + " " + kExamples + "grok-mlp-small.toml seed=0,1 --root " + root.string() +
+            (device == "sweep" ? " device=gpu" : ""));
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.err.find("gpu"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("(valid: cpu, cuda, emulated)"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(root));
+  }
+  if (gradscope::device_unavailable(gradscope::Device::cuda) != "")
+    for (const std::string how : {"--device cuda sweep", "sweep"}) {
+      r = run(how + " " + kExamples + "grok-mlp-small.toml seed=0,1 --root " + root.string() +
+              (how == "sweep" ? " device=cuda" : ""));
+      EXPECT_EQ(r.code, 2) << r.out;
+      EXPECT_NE(r.err.find("cuda: "), std::string::npos) << r.err;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+      EXPECT_FALSE(fs::exists(root));
+    }
   // Two different sweeps under one name: the second is refused.
   ASSERT_EQ(run("sweep " + kExamples +
                 "grok-mlp-small.toml name=s train.steps=50 optim.weight_decay=0.1,1 --root " +

@@ -161,6 +161,20 @@ def test_sweep_runs_every_point_once_and_returns_them_from_the_index(tmp_path):
         gs.sweep(SMALL, {"optim.weight_decy": [0.1, 0.2]}, root=root)
 
 
+def test_a_sweep_whose_runs_fail_raises_naming_them(tmp_path, monkeypatch):
+    """A sweep that exits 1 (some runs failed) raises RuntimeError with their lines; the sweep
+    command's own output is what the fake returns here."""
+    import subprocess
+    from gradscope import training
+
+    def failing(command, **kwargs):
+        return subprocess.CompletedProcess(
+            command, 1, stderr="gradscope: failed run 0123abcd (exit 1): no CUDA GPU here\n")
+    monkeypatch.setattr(training.subprocess, "run", failing)
+    with pytest.raises(RuntimeError, match="1 run\\(s\\) failed.*0123abcd"):
+        gs.sweep(SMALL, {"train.steps": 10, "seed": [0, 1]}, root=tmp_path / "r")
+
+
 def test_a_sweep_of_replicas_is_the_same_runs(tmp_path):
     """replicas=K trains the runs as one group: the same ids and the same metrics as plain runs."""
     axes = {"train.steps": 60, "seed": [0, 1, 2]}

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "git_rev.h"  // GRADSCOPE_GIT_REV, generated at every build (cmake/git_rev.cmake)
+#include "gradscope/cuda/device.h"
 #include "gradscope/run/trainer.h"
 #include "gradscope/rundir/paths.h"
 
@@ -50,6 +51,20 @@ void host_only(const char* command, const Globals& g) {
     throw std::invalid_argument(std::string("--device ") + g.device + ": " + command +
                                 " reads run directories on the host, wherever the runs trained "
                                 "(valid: cpu)");
+}
+
+void check_run_device(const Globals& g, bool here) {
+  if (g.device.empty()) return;
+  Device d;
+  try {
+    d = device_from_name(g.device);
+  } catch (const std::invalid_argument&) {
+    throw std::invalid_argument("--device " + g.device + " (valid: cpu, cuda, emulated)");
+  }
+  const std::string why = here ? device_unavailable(d) : "";
+  if (!why.empty())
+    throw std::invalid_argument("--device " + g.device + ": " + why +
+                                " (--slurm-script writes a script for machines that have one)");
 }
 
 Action define_checkpoint_measure(CLI::App& sub, const Globals& g, const std::string& prefix,

@@ -32,6 +32,7 @@ int sweep(const SweepArgs& a, const Globals& g) {
   Config base;
   const SweepSpec spec = read_sweep(a.experiment, a.arguments, base);
   const std::vector<SweepRun> runs = expand_sweep(base, spec);  // every error before any run
+  check_run_device(g, !a.slurm_script);
   if (a.replicas < 1)
     throw ConfigError(
         fmt::format("--replicas {} (valid: an integer >= 1, the runs trained "
@@ -50,7 +51,7 @@ int sweep(const SweepArgs& a, const Globals& g) {
     fmt::print("{}", slurm_script(a.experiment, a.arguments, base, array, self_executable()));
     return 0;
   }
-  if (a.replicas > 1 && g.threads == 1)
+  if (a.replicas > 1 && g.threads == 1 && (g.device.empty() || g.device == "cpu"))
     fmt::print(stderr,
                "gradscope: note: --replicas {} with --threads 1 steps the replicas one at a time; "
                "--threads N spreads them over N threads\n",

@@ -27,6 +27,9 @@ Config side_config(Config c, const std::string& precision) {
   c.set("precision", precision);
   for (const Measure& m : measures())
     if (m.is_probe()) c.set(m.key, false);
+  // and what the Fourier probe's keys need it for (a copy that checks them would refuse)
+  for (const char* key : {"probe.restricted_loss", "probe.key_frequencies"})
+    c.set(key, Config().value(key));
   return c;
 }
 

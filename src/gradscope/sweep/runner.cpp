@@ -19,6 +19,7 @@
 #include <sstream>
 #include <thread>
 
+#include "gradscope/cuda/device.h"
 #include "gradscope/index/results_index.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/paths.h"
@@ -282,6 +283,11 @@ void write_failures(const fs::path& file, const std::set<std::string>& touched,
 
 int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) {
   const std::vector<SweepRun> runs = expand_sweep(base, spec);  // validates every config
+  for (const SweepRun& r : runs) {  // a device this machine lacks: refused, not failed run by run
+    const std::string device = o.device.empty() ? r.config.string("device") : o.device;
+    const std::string why = device_unavailable(device_from_name(device));
+    if (!why.empty()) throw ConfigError("device = " + device + ": " + why);
+  }
   const std::string name = base.string("name");
   const fs::path dir = o.root / name;
   claim_sweep_dir(dir, base, spec, runs);
