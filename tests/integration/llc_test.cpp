@@ -5,11 +5,17 @@
 // hessian: a float32 run's checkpoints measured in float64 into hessian/ (the linear model's
 // Hessian is the inputs' second moment, whose eigenvalues a whitened design fixes), skipped on a
 // rerun. probe.llc and probe.hessian: the same measures at probe steps during training, also for
-// a task that draws fresh samples (measured on its fixed train sample).
+// a task that draws fresh samples (measured on its fixed train sample), and a signal that stops a
+// long probe midway.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <regex>
+#include <thread>
 
 #include "cli_fixture.h"
 #include "gradscope/rundir/spectra_files.h"
@@ -331,6 +337,44 @@ TEST_F(Llc, ProbesRunBesideTheRestrictedLoss) {
   const auto logged = rows(dir_ / "r");
   EXPECT_TRUE(std::isfinite(logged.back()["llc.mean"].get<double>())) << logged.back();
   EXPECT_TRUE(std::isfinite(logged.back()["hessian.top"].get<double>())) << logged.back();
+}
+
+// SIGTERM in the middle of a long probe stops the run within a gradient or an SGLD step, not at
+// the probe's end: the step's row is dropped and the run checkpoints there, interrupted.
+TEST_F(Llc, ASignalStopsALongProbe) {
+  const fs::path out = dir_ / "r";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::freopen("/dev/null", "w", stdout);
+    std::freopen("/dev/null", "w", stderr);
+    const std::string cmd = kBinary + " run " + kExamples +
+                            "grok-mlp-small.toml train.steps=20 probe.llc=true llc.draws=10000000 "
+                            "--out " +
+                            out.string();
+    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Once the run has started (its config written), the probe at step 0 is under way or next.
+  const auto started = std::chrono::steady_clock::now();
+  while (!fs::exists(out / "config.toml") &&
+         std::chrono::steady_clock::now() - started < std::chrono::seconds(30))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(pid, SIGTERM);
+  const auto sent = std::chrono::steady_clock::now();
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() - sent > std::chrono::seconds(30)) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      FAIL() << "the run went on for 30 s after SIGTERM (its probe: minutes)";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const nlohmann::json summary = nlohmann::json::parse(slurp(out / "summary.json"));
+  EXPECT_EQ(summary["status"], "interrupted") << summary;
+  EXPECT_EQ(rows(out).size(), 0u);  // the probed step's row is measured again on resume
+  EXPECT_TRUE(fs::exists(out / "checkpoints" / "step_00000000.ckpt"));
 }
 
 // The probes read the host copy of the parameters, so they run beside training on any device: on

@@ -57,10 +57,11 @@ void restore_step_rows(StepRows& rows, const std::map<std::string, std::string>&
   rows.drop_from(keep_before);
 }
 
-// {"step", "value"} of the first, largest and last finite values of `column` over the rows.
+// {"step", "value"} of the first, largest and last finite values of `column` over the rows ({}
+// when none: a run stopped before its first probe step's row).
 nlohmann::ordered_json first_peak_last(std::span<const MetricValues> rows,
                                        const std::string& column, int64_t& probed) {
-  nlohmann::ordered_json j;
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
   probed = 0;
   double peak = -INFINITY;
   for (const MetricValues& r : rows) {

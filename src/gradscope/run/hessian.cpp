@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "gradscope/run/steps.h"
+#include "gradscope/run/trainer.h"
 #include "gradscope/rundir/checkpoint.h"
 #include "gradscope/tensor/threads.h"
 
@@ -97,6 +98,7 @@ HessianEstimate estimate_hessian(Experiment<double>& x, const HessianConfig& c,
   Steps<double> steps(x, x.data.train.size());
   HessianEstimate e;
   const GradientFunction gradient = packed_gradient(ps, [&] {
+    if (stop_requested()) throw ProbeInterrupted();  // a run's signal: stop between gradients
     steps.gradient(Examples{}, true);
     ++e.gradients;
   });

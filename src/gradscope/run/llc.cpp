@@ -10,6 +10,7 @@
 #include "gradscope/run/batches.h"
 #include "gradscope/run/checkpoint_measures.h"
 #include "gradscope/run/steps.h"
+#include "gradscope/run/trainer.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/tensor/npy.h"
 #include "gradscope/tensor/rng.h"
@@ -172,6 +173,7 @@ class ChainRunner {
     ChainOutcome o;
     o.trace.assign(static_cast<size_t>(c.draws), NAN);
     for (int64_t i = 0; i < total; ++i) {
+      if (stop_requested()) break;  // estimate() throws ProbeInterrupted
       const double loss = batches_.full() ? steps_.gradient(Examples{}, true)
                                           : steps_.gradient(batches_.at(chain * total + i), false);
       if (!std::isfinite(loss) || in.nbeta * (loss - in.init_loss) > 100.0 * double(in.d)) {
@@ -228,6 +230,10 @@ LlcEstimate LlcChains<T>::estimate(const LlcConfig& c) {
   std::vector<ChainOutcome> chains(static_cast<size_t>(c.chains));
   for_each_alone(c.chains, static_cast<int>(threads),
                  [&](int64_t i, int t) { chains[i] = runners[t]->run(i, in); });
+  if (stop_requested()) {
+    std::copy(w_star.begin(), w_star.end(), ps.values().begin());
+    throw ProbeInterrupted();
+  }
   std::copy(w_star.begin(), w_star.end(), ps.values().begin());
   for (size_t chain = 0; chain < chains.size(); ++chain) {
     const ChainOutcome& o = chains[chain];

@@ -139,9 +139,14 @@ bool Training<T>::advance() {
       std::any_of(x_.probes.begin(), x_.probes.end(),
                   [](const RunProbe<T>& p) { return !p.state->own_schedule(); }) &&
       (x_.probe.is_probe_step(s_, x_.train.steps) || end);
-  if (s_ % x_.train.log_every == 0 || end || probe_step) log_row(s_, lr, probe_step, end);
-  measure_own_schedules(s_, end);
-  const bool stopping = g_stop.load() != 0;
+  bool interrupted = false;  // a probe cut short by a signal: no row at this step
+  try {
+    if (s_ % x_.train.log_every == 0 || end || probe_step) log_row(s_, lr, probe_step, end);
+    measure_own_schedules(s_, end);
+  } catch (const ProbeInterrupted&) {
+    interrupted = true;
+  }
+  const bool stopping = g_stop.load() != 0 || interrupted;
   if ((s_ != start_ || !o_.resume) && policy_.due(s_, end, stopping)) checkpoint(s_);
   if (end) return false;
   if (stopping) {

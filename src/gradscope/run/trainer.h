@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,13 @@ class SteppedRun {
 
 // Whether SIGINT or SIGTERM came while a StopOnSignal was in scope.
 bool stop_requested();
+
+// Thrown by a long probe (probe.llc, probe.hessian) that saw stop_requested() in the middle of its
+// estimate: the step's row is dropped, the run checkpoints at that step and stops, and a resume
+// measures the step again.
+struct ProbeInterrupted : std::runtime_error {
+  ProbeInterrupted() : std::runtime_error("a probe was interrupted by a signal") {}
+};
 
 // While in scope, SIGINT and SIGTERM ask every run of this process to checkpoint and stop.
 class StopOnSignal {
