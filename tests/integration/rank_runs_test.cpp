@@ -106,6 +106,22 @@ TEST_F(Cli, TheoryCommandPrintsAndWritesThePrediction) {
   const Result none = run("theory " + kExamples + "nanda-grokking.toml --out " + out.string());
   EXPECT_EQ(none.code, 1);
   EXPECT_NE(none.out.find("no prediction"), std::string::npos) << none.out;
+  // Nor where its assumptions fail: each says which, exit 1.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"saxe-deep-linear.toml model.depth=3 task.teacher_basis=random", "a decoupled start"},
+      {"saxe-deep-linear.toml model.init_scale=0.8", "starts at u0 = 0.64, not inside (0, s/2"},
+      {"saxe-deep-linear.toml task.inputs=gaussian", "assumes whitened inputs"},
+      {"saxe-deep-linear.toml optim.decay=linear", "optim.decay = \"constant\""},
+      {"saxe-deep-linear.toml optim.grad_filter=ema", "plain gradient descent"},
+      {"saxe-deep-linear.toml optim.clip_norm=0.01", "plain gradient descent"},
+      {"diag-stages.toml optim.lr=0", "optim.lr = 0"},
+      {"diag-stages.toml model.depth=3", "a depth-2 diagonal network"},
+  };
+  for (const auto& [args, expect] : cases) {
+    const Result r = run("theory " + kExamples + args + " --out " + out.string());
+    EXPECT_EQ(r.code, 1) << args;
+    EXPECT_NE(r.out.find(expect), std::string::npos) << args << "\n" << r.out;
+  }
 }
 
 TEST_F(Cli, RankExperimentBadInput) {

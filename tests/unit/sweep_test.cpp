@@ -243,5 +243,16 @@ TEST(Shard, ParsingAndTheSlurmArrayMapping) {
     ::unsetenv(v);
 }
 
+// Paths in the Slurm scripts: one bash word each (a ' inside closes, escapes and reopens), and an
+// #SBATCH value in double quotes only where sbatch would split or unquote it.
+TEST(Sweep, ScriptPathsAreQuotedAsOneWord) {
+  EXPECT_EQ(shell_quote("/tmp/a b"), "'/tmp/a b'");
+  EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
+  EXPECT_EQ(shell_quote(""), "''");
+  EXPECT_EQ(sbatch_quote("/tmp/runs/x-%A_%a.out"), "/tmp/runs/x-%A_%a.out");
+  EXPECT_EQ(sbatch_quote("/tmp/my runs/x.out"), "\"/tmp/my runs/x.out\"");
+  EXPECT_EQ(sbatch_quote("/tmp/a\"b\\c"), "\"/tmp/a\\\"b\\\\c\"");
+}
+
 }  // namespace
 }  // namespace gradscope

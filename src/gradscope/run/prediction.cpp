@@ -64,8 +64,12 @@ json saxe(const Config& cfg, const TaskData& data, Model<double>& model) {
   const double alpha = cfg.real("model.init_scale"), lr = cfg.real("optim.lr");
   const bool identity = cfg.string("model.init") == "identity";
   if (depth < 2) return unavailable("Saxe's dynamics need model.depth >= 2");
-  if (depth > 2 && !identity)
-    return unavailable("for model.depth > 2 the prediction needs model.init = \"identity\"");
+  if (depth > 2 && (!identity || cfg.string("task.teacher_basis") != "identity"))
+    return unavailable(
+        "for model.depth > 2 the prediction needs a decoupled start: model.init = \"identity\" "
+        "and task.teacher_basis = \"identity\"");
+  if (cfg.string("task.inputs") != "whitened")
+    return unavailable("Saxe's closed form assumes whitened inputs (task.inputs = \"whitened\")");
   const Teacher& th = *family_data<Teacher>(data.extra);  // a linear teacher (no_theory_for)
   const int64_t din = th.in_dim, dout = th.out_dim;
   // The initial mode strength: depth 2 from the projections a = W_0^T v, b = W_1 u, the growing
@@ -89,6 +93,11 @@ json saxe(const Config& cfg, const TaskData& data, Model<double>& model) {
         u0 += (a + b) * (a + b) / 4;
       }
     }
+    if (!(u0 > 0 && u0 < s / 2))
+      return unavailable(fmt::format(
+          "Saxe's prediction needs a small initialization: mode {} starts at u0 = {:.3g}, not "
+          "inside (0, s/2 = {:.3g}) (lower model.init_scale)",
+          i, u0, s / 2));
     modes.push_back(
         {{"mode", i}, {"s", s}, {"u0", u0}, {"half_step", saxe_half_time(s, u0, depth) / lr}});
   }
@@ -102,6 +111,13 @@ std::string no_gradient_flow(const Config& cfg, const TaskData& data) {
       cfg.real("optim.weight_decay") != 0)
     return "the theory describes gradient flow: optim.name = \"sgd\" with momentum 0 "
            "and weight_decay 0";
+  if (!(cfg.real("optim.lr") > 0)) return "optim.lr = 0: the theory's time is step * lr";
+  if (cfg.string("optim.decay") != "constant")
+    return "the theory's time is step * lr at one rate: optim.decay = \"constant\"";
+  if (cfg.string("optim.grad_filter") != "none" || cfg.boolean("optim.orthogonal") ||
+      cfg.real("optim.clip_norm") != 0 || cfg.real("optim.weight_norm") != 0)
+    return "the theory describes plain gradient descent: optim.grad_filter = \"none\", "
+           "optim.orthogonal = false, optim.clip_norm = 0 and optim.weight_norm = 0";
   return "";
 }
 
@@ -114,6 +130,8 @@ std::string no_theory_for(const Config& cfg, const TaskData& data, const Model<d
   const Teacher* teacher = family_data<Teacher>(data.extra);
   const bool saxe_model =
       chain && chain->linear_depth() > 0 && teacher && !teacher->in_vectors.empty();
+  if (diag && !stage_model)
+    return "the stage prediction needs a depth-2 diagonal network (model.depth = 2)";
   if (!stage_model && !saxe_model)
     return "no theory for model.type = " + cfg.string("model.type") +
            " with task.name = " + cfg.string("task.name");
