@@ -93,6 +93,8 @@ def test_neuron_maps_and_attention_equal_a_numpy_recomputation(root, step):
         assert f["frame"]["neuron_top_share"][i] == pytest.approx(share, rel=1e-4, abs=1e-9)
         if share > 0.05:
             assert f["frame"]["neuron_top_frequency"][i] == k
+        if share == 0:  # no power beyond the constant (a dead neuron): no top frequency
+            assert f["frame"]["neuron_top_frequency"][i] is None
 
 
 def test_embedding_projections_lie_on_the_principal_and_key_planes(root):

@@ -816,7 +816,7 @@
         const canvas = matrixCanvas(p, p, (a, b) => v[off + a * p + b], { scale: 130 / p, readout,
           label: (a, b, x) => `neuron ${idx[n]} · a = ${a}, b = ${b} · activation ${exact(x)}` });
         canvas.dataset.neuron = String(n);
-        grid.append(h('div', { class: 'panel small' }, h('h3', {}, `#${idx[n]} · k = ${f.info.neuron_top_frequency[n]} · ${(100 * f.info.neuron_top_share[n]).toFixed(0)}%`), canvas));
+        grid.append(h('div', { class: 'panel small' }, h('h3', {}, `#${idx[n]} · k = ${f.info.neuron_top_frequency[n] ?? 'none (dead)'} · ${(100 * f.info.neuron_top_share[n]).toFixed(0)}%`), canvas));
       }
       return h('div', {}, h('h2', {}, `Neuron activations over (a, b) (${layout.neurons.activation}; title: top frequency and its share of the map's Fourier power)`), grid);
     }

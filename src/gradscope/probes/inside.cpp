@@ -342,8 +342,12 @@ void InsideProbe<T>::add_neurons(const Pass& pass, ProbeFiles& frame, json& info
     for (int64_t e = 0; e < p * p; ++e) map[e] = pass.hidden[e * W + n];
     maps.insert(maps.end(), map.begin(), map.end());
     int64_t top = 0;
-    shares.push_back(top_frequency_share(map.data(), p, &top));
-    tops.push_back(top);
+    const double share = top_frequency_share(map.data(), p, &top);
+    shares.push_back(share);
+    if (share > 0)
+      tops.push_back(top);
+    else
+      tops.push_back(nullptr);  // a dead neuron (its map all zero): no top frequency
   }
   frame.emplace_back("neurons.npy", encode_npy_f32(maps, {int64_t(neurons_.size()), p, p}));
   info["neuron_top_frequency"] = tops;
