@@ -175,6 +175,9 @@ def sweep(experiment: str | os.PathLike | dict, overrides=None, *, jobs: int = 1
             raise ValueError(done.stderr.strip().removeprefix("gradscope: error: "))
         if done.returncode != 0:  # runs that failed: their lines, the finished ones still indexed
             failed = [line for line in done.stderr.splitlines() if "failed run" in line]
+            if not failed:  # the sweep itself stopped: its own last lines
+                raise RuntimeError(f"{root}/{name}: gradscope sweep exited {done.returncode}: "
+                                   + " ".join(done.stderr.strip().splitlines()[-2:]))
             raise RuntimeError(
                 f"{root}/{name}: {len(failed)} run(s) failed (gradscope.runs({str(root)!r}, "
                 f"where=['sweep={name}']) has the others): " + "; ".join(failed[:3]))

@@ -348,7 +348,7 @@ TEST_F(Llc, ASignalStopsALongProbe) {
     std::freopen("/dev/null", "w", stdout);
     std::freopen("/dev/null", "w", stderr);
     const std::string cmd = kBinary + " run " + kExamples +
-                            "grok-mlp-small.toml train.steps=20 probe.llc=true llc.draws=10000000 "
+                            "grok-mlp-small.toml train.steps=20 probe.llc=true llc.draws=1000000 "
                             "--out " +
                             out.string();
     ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
@@ -359,7 +359,8 @@ TEST_F(Llc, ASignalStopsALongProbe) {
   while (!fs::exists(out / "config.toml") &&
          std::chrono::steady_clock::now() - started < std::chrono::seconds(30))
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // The signal handler goes in once the run has started: 2 s on, the probe (minutes) is running.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
   ::kill(pid, SIGTERM);
   const auto sent = std::chrono::steady_clock::now();
   int status = 0;

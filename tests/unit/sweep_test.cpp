@@ -252,6 +252,8 @@ TEST(Sweep, ScriptPathsAreQuotedAsOneWord) {
   EXPECT_EQ(sbatch_quote("/tmp/runs/x-%A_%a.out"), "/tmp/runs/x-%A_%a.out");
   EXPECT_EQ(sbatch_quote("/tmp/my runs/x.out"), "\"/tmp/my runs/x.out\"");
   EXPECT_EQ(sbatch_quote("/tmp/a\"b\\c"), "\"/tmp/a\\\"b\\\\c\"");
+  EXPECT_EQ(sbatch_quote("/tmp/run#2/x.out"), "\"/tmp/run#2/x.out\"");
+  EXPECT_EQ(sbatch_percent("/tmp/100%/x"), "/tmp/100%%/x");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -14,10 +15,12 @@
 #include <thread>
 
 #include "gradscope/config/config.h"
+#include "gradscope/config/edit_distance.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/metrics.h"
 #include "gradscope/rundir/paths.h"
 #include "gradscope/rundir/summary_file.h"
+#include "gradscope/sweep/runner.h"
 #include "gradscope/sweep/sweep_spec.h"
 
 namespace gradscope {
@@ -121,11 +124,19 @@ int64_t missing_runs(const Planned& p) {
   return n;
 }
 
+// The key of `object` within 2 edits of `key` (a misspelling), or "".
+std::string near_key(const json& object, const std::string& key) {
+  for (const auto& [k, v] : object.items())
+    if (edit_distance(k.data(), k.size(), key.data(), key.size()) <= 2) return k;
+  return "";
+}
+
 // A summary path (dots between keys; a key may itself hold dots, as the final row's columns do;
-// a number indexes an array). Null when absent; `no_key` turns true when an object lacks the key
-// (the claim names a field the run does not write), not when an index is past an array's end (a
-// list the run measured shorter).
-const json* find_path(const json& root, const std::string& path, bool& no_key) {
+// a number indexes an array). Null when absent. `wrong` says why the path cannot name anything a
+// run writes: it goes below a value, or a key is missing where a key within 2 edits of it is
+// there (a misspelling). A key absent otherwise is a measure the run did not make (a phase change
+// too small for its abrupt, a list shorter than the index): null, which no rule accepts.
+const json* find_path(const json& root, const std::string& path, std::string& wrong) {
   const json* at = &root;
   size_t from = 0;
   while (from < path.size()) {
@@ -140,7 +151,7 @@ const json* find_path(const json& root, const std::string& path, bool& no_key) {
       continue;
     }
     if (!at->is_object()) {
-      no_key = !at->is_null();
+      if (!at->is_null()) wrong = "goes below a value at '" + path.substr(0, from - 1) + "'";
       return nullptr;
     }
     // The longest run of segments that is a key here.
@@ -156,7 +167,9 @@ const json* find_path(const json& root, const std::string& path, bool& no_key) {
       if (end == std::string::npos || end < from) end = from;
     }
     if (!next) {
-      no_key = true;
+      const std::string key = path.substr(from, std::min(path.find('.', from), path.size()) - from);
+      if (const std::string near = near_key(*at, key); !near.empty())
+        wrong = "has no '" + key + "' (did you mean '" + near + "'?)";
       return nullptr;
     }
     at = next;
@@ -165,12 +178,12 @@ const json* find_path(const json& root, const std::string& path, bool& no_key) {
   return at;
 }
 
-// What one term reads of one run directory (NaN, or a word, when the run lacks it; `no_key` when
-// its summary has no such field).
+// What one term reads of one run directory (NaN, or a word, when the run lacks it; `wrong` when
+// the path cannot name what a run writes: find_path).
 struct Read {
   double number = NAN;
   std::optional<std::string> word;
-  bool no_key = false;
+  std::string wrong;
 };
 
 // A term over the metrics rows (NaN where no row gives it).
@@ -212,8 +225,8 @@ Read read_term(const Term& t, const fs::path& run) {
   }
   const json s = json::parse(read_file(summary));
   const std::string path = t.kind == Term::Kind::final ? "final." + t.path : t.path;
-  const json* v = find_path(s, path, out.no_key);
-  out.no_key = out.no_key && t.kind != Term::Kind::final;  // a column the last row may lack
+  const json* v = find_path(s, path, out.wrong);
+  if (t.kind == Term::Kind::final) out.wrong.clear();  // a column the last row may lack
   if (!v) return out;
   if (t.kind == Term::Kind::length) {
     if (v->is_array() || v->is_object()) out.number = static_cast<double>(v->size());
@@ -257,10 +270,10 @@ Value evaluate(const Selected& sel, const std::vector<Planned>& plan, int64_t s,
       complete = complete && done;
       any = any || fs::exists(rundir::summary_file(run));
       reads.push_back(done ? read_term(t, run) : Read{});
-      if (done) revisions.insert(run_revision(run));
-      if (reads.back().no_key && unreadable.empty())
-        unreadable = fmt::format("run '{}' ({}) has no summary.{} in its summary.json", t.run,
-                                 run.filename().string(), t.path);
+      if (const std::string r = done ? run_revision(run) : ""; !r.empty()) revisions.insert(r);
+      if (!reads.back().wrong.empty() && unreadable.empty())
+        unreadable = fmt::format("summary.{} of run '{}' ({}) {}", t.path, t.run,
+                                 run.filename().string(), reads.back().wrong);
     }
     terms.push_back(std::move(reads));
   }
@@ -363,12 +376,22 @@ std::string machine_text() {
   return fmt::format("{}, {} cores", model, std::thread::hardware_concurrency());
 }
 
+// A path as a command shows it: plain, or shell-quoted where it holds more than letters, digits
+// and ./_-+ (a space, a quote).
+std::string shown_path(const fs::path& p) {
+  const std::string s = p.string();
+  const bool plain = std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string("./_-+").find(c) != std::string::npos;
+  });
+  return plain ? s : shell_quote(s);
+}
+
 // The options that name where the claims and the runs are, when not the defaults.
 std::string place_options(const ReproduceOptions& o) {
   std::string out;
-  if (o.claims_given) out += fmt::format(" --claims {}", o.claims.string());
-  if (o.sweep.root != ReproduceOptions{}.sweep.root)
-    out += fmt::format(" --root {}", o.sweep.root.string());
+  if (o.claims_given) out += " --claims " + shown_path(o.claims);
+  if (o.sweep.root != ReproduceOptions{}.sweep.root) out += " --root " + shown_path(o.sweep.root);
   return out;
 }
 
@@ -386,16 +409,17 @@ std::string command_text(const Selected& s, const ReproduceOptions& o) {
 // A claim not run at this report's budget: each budget it runs at, with the command that runs it
 // there and the estimated minutes of its runs on two cores (each run's minutes per seed at that
 // budget, times the claim's seeds there).
-std::string runs_at_text(const Selected& s) {
+std::string runs_at_text(const Selected& s, const ReproduceOptions& o) {
   std::vector<std::string> at;
   for (const auto& [b, seeds] : s.claim->seeds) {
     double minutes = 0;
     for (const std::string& label : s.claim->runs())
       minutes += s.file->runs.at(label).budgets.at(b).minutes * static_cast<double>(seeds);
     at.push_back(
-        fmt::format("{} (`gradscope reproduce {} --budget {} --seeds {}`: about {:.0f} "
-                    "minutes on 2 cores)",
-                    budget_name(b), s.claim->id, budget_name(b), seeds, minutes));
+        fmt::format("{} (`{} reproduce {} --budget {} --seeds {}{}`: about {:.0f} minutes on 2 "
+                    "cores)",
+                    budget_name(b), gradscope_text(o), s.claim->id, budget_name(b), seeds,
+                    place_options(o), minutes));
   }
   return fmt::format("{}", fmt::join(at, "; "));
 }
@@ -407,9 +431,10 @@ std::string cell(std::string text) {
   return text;
 }
 
-// The report: every claim of the files at the budget (`outcomes`; `ran` of them selected by this
-// command, the others judged on what earlier commands left under the root).
-std::string report_markdown(const std::vector<Outcome>& outcomes, size_t ran,
+// The report: every claim of the files at the budget (`outcomes`; `named` of them selected by this
+// command, the others judged on what earlier commands left under the root; `plan` the named
+// claims' runs).
+std::string report_markdown(const std::vector<Outcome>& outcomes, size_t named,
                             const ReproduceOptions& o, const std::vector<Planned>& plan) {
   std::set<std::string> revisions;
   for (const Outcome& r : outcomes) revisions.insert(r.revisions.begin(), r.revisions.end());
@@ -422,10 +447,12 @@ std::string report_markdown(const std::vector<Outcome>& outcomes, size_t ran,
   std::string md = fmt::format(
       "# Reproductions\n\nGenerated by `{}` (do not edit by hand): every claim of the claim "
       "files in {} ({} claims) at budget {}, judged by the rule its file fixed before the runs on "
-      "the runs under {}; this command ran {} of them{}.\n\nJudged on: {}, by {}. Runs made by: "
-      "{}. Estimated time of the runs this command ran: {:.1f} minutes on 2 cores.\n\n",
+      "the runs under {}; this command named {} of them{}.\n\nJudged on: {}, by {}. Runs made by: "
+      "{}. Estimated time of the named claims' runs at this budget: {:.1f} minutes on 2 "
+      "cores.\n\n",
       command, o.claims.string(), outcomes.size(), budget_name(o.budget), o.sweep.root.string(),
-      ran, ran < outcomes.size() ? " (the others as earlier commands left their runs)" : "",
+      named,
+      named < outcomes.size() ? " (the others judged on the runs earlier commands left)" : "",
       machine_text(), o.revision,
       revisions.empty() ? "no runs yet" : fmt::format("{}", fmt::join(revisions, "; ")), minutes);
   std::map<std::string, int> counts;
@@ -451,7 +478,7 @@ std::string report_markdown(const std::vector<Outcome>& outcomes, size_t ran,
         "least {:.0f}% of the seeds\n- Measured: {}\n- Verdict: **{}**\n",
         c.id, r.sel->file->paper, c.where, c.says, c.published, c.quantity.text, c.rule.text,
         100 * c.share, r.measured, r.verdict);
-    md += r.seeds == 0 ? "- Runs at: " + runs_at_text(*r.sel) + "\n"
+    md += r.seeds == 0 ? "- Runs at: " + runs_at_text(*r.sel, o) + "\n"
                        : fmt::format("- Command: `{}`\n", command_text(*r.sel, o));
     if (!r.revisions.empty())
       md += fmt::format("- Runs made by: {}\n", fmt::join(r.revisions, "; "));
@@ -503,7 +530,7 @@ std::string slurm_text(const ReproduceOptions& o, size_t claims, const std::vect
       fmt::arg("sweeps", plan.size()), fmt::arg("tasks", tasks),
       fmt::arg("exe", shell_quote(o.sweep.executable)), fmt::arg("common", common),
       fmt::arg("root", root),
-      fmt::arg("output", sbatch_quote(root + "/slurm-logs/reproduce-%A_%a.out")),
+      fmt::arg("output", sbatch_quote(sbatch_percent(root) + "/slurm-logs/reproduce-%A_%a.out")),
       fmt::arg("last", tasks - 1), fmt::arg("cpus", o.slurm_cpus), fmt::arg("device", device),
       fmt::arg("replicas", o.sweep.replicas));
 }
@@ -551,13 +578,13 @@ int reproduce(const ReproduceOptions& o) {
   ReproduceOptions every = o;
   every.targets.clear();
   every.seeds = 0;
-  const std::vector<Selected> all = select(files, every);
-  std::vector<Selected> others;
-  for (const Selected& a : all)
-    if (std::none_of(selected.begin(), selected.end(),
-                     [&](const Selected& s) { return s.claim == a.claim; }))
-      others.push_back(a);
-  const std::vector<Planned> other_runs = plan(others, o);
+  std::vector<Selected> all = select(files, every);
+  for (Selected& a : all)  // the selected claims at the seeds they ran at
+    for (const Selected& s : selected)
+      if (s.claim == a.claim) a.seeds = s.seeds;
+  // Each run label at the largest seed count of the claims that read it, as `--all` runs it (a
+  // claim reads its seeds from the front of a larger sweep).
+  const std::vector<Planned> other_runs = plan(all, o);
   std::vector<Outcome> report;
   for (const Selected& a : all) {
     const auto mine = std::find_if(outcomes.begin(), outcomes.end(),
@@ -566,9 +593,7 @@ int reproduce(const ReproduceOptions& o) {
       report.push_back(*mine);
       continue;
     }
-    const auto other = std::find_if(others.begin(), others.end(),
-                                    [&](const Selected& s) { return s.claim == a.claim; });
-    report.push_back(judge(*other, other_runs));
+    report.push_back(judge(a, other_runs));
   }
   fs::create_directories(o.sweep.root);
   write_file_atomic(o.sweep.root / "REPRODUCTIONS.md",

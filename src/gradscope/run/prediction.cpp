@@ -112,6 +112,10 @@ std::string no_gradient_flow(const Config& cfg, const TaskData& data) {
     return "the theory describes gradient flow: optim.name = \"sgd\" with momentum 0 "
            "and weight_decay 0";
   if (!(cfg.real("optim.lr") > 0)) return "optim.lr = 0: the theory's time is step * lr";
+  const int64_t batch = cfg.integer("train.batch_size");
+  if (batch > 0 && batch < data.train.size())
+    return "the theory describes full-batch gradient descent: train.batch_size = 0 (or the whole "
+           "train split)";
   if (cfg.string("optim.decay") != "constant")
     return "the theory's time is step * lr at one rate: optim.decay = \"constant\"";
   if (cfg.string("optim.grad_filter") != "none" || cfg.boolean("optim.orthogonal") ||

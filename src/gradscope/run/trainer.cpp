@@ -148,7 +148,7 @@ bool Training<T>::advance() {
   }
   const bool stopping = g_stop.load() != 0 || interrupted;
   if ((s_ != start_ || !o_.resume) && policy_.due(s_, end, stopping)) checkpoint(s_);
-  if (end) return false;
+  if (end && !interrupted) return false;  // the last row written: the run is complete
   if (stopping) {
     status_ = "interrupted";
     message_ = fmt::format("interrupted at step {}; resume with gradscope run --resume {}", s_,

@@ -421,13 +421,19 @@ std::string shell_quote(const std::string& text) {
 }
 
 std::string sbatch_quote(const std::string& text) {
-  if (text.find_first_of(" \t\"'\\") == std::string::npos) return text;
+  if (text.find_first_of(" \t\"'\\#") == std::string::npos) return text;
   std::string out = "\"";
   for (char c : text) {
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
   return out + "\"";
+}
+
+std::string sbatch_percent(const std::string& text) {
+  std::string out;
+  for (char c : text) out += c == '%' ? std::string("%%") : std::string(1, c);
+  return out;
 }
 
 std::string slurm_script(const fs::path& experiment, const std::vector<std::string>& arguments,
@@ -472,7 +478,8 @@ std::string slurm_script(const fs::path& experiment, const std::vector<std::stri
       fmt::arg("how", how), fmt::arg("cpus", array.cpus), fmt::arg("last", array.tasks - 1),
       fmt::arg("dir", shell_quote(fs::current_path().string())), fmt::arg("root", root),
       fmt::arg("exec", exec),
-      fmt::arg("output", sbatch_quote(root + "/slurm-logs/" + name + "-%A_%a.out")));
+      fmt::arg("output",
+               sbatch_quote(sbatch_percent(root) + "/slurm-logs/" + name + "-%A_%a.out")));
 }
 
 }  // namespace gradscope

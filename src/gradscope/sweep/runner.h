@@ -76,8 +76,10 @@ struct SlurmArray {
 // `text` as one bash word: in single quotes, each ' inside written '\''.
 std::string shell_quote(const std::string& text);
 // `text` as one #SBATCH directive value: in double quotes (sbatch's own parsing) where it holds a
-// space, a quote or a backslash, each " and \ escaped.
+// space, a quote, a backslash or a # (a comment otherwise), each " and \ escaped.
 std::string sbatch_quote(const std::string& text);
+// A literal path inside an --output pattern: each % doubled (sbatch reads %A, %a, ... there).
+std::string sbatch_percent(const std::string& text);
 
 // A ready sbatch script for the sweep as a job array: without replicas each task runs its runs
 // `cpus` at a time, one thread each; with them, its groups one at a time on `cpus` threads.
