@@ -174,9 +174,9 @@ class Run:
                         "or gradscope inside RUN)")
         if step is None:
             step = steps[-1]
-        if step not in steps:
+        if step not in steps or isinstance(step, bool):
             raise ValueError(f"{self.path}: no inside frame at step {step} (steps: {steps})")
-        folder = self.path / "inside" / str(step)
+        folder = self.path / "inside" / str(int(step))  # 100.0 names step 100
         try:
             out = {f.stem: np.load(f) for f in sorted(folder.glob("*.npy"))}
             out["frame"] = json.loads((folder / "frame.json").read_text())

@@ -76,6 +76,9 @@ def test_frames_follow_their_schedule_and_leave_the_metrics_alone(root):
     assert cols == list(range(0, 512, 2))
     np.testing.assert_array_equal(f["param.blocks.0.mlp.W_in"],
                                   run.params(300)["blocks.0.mlp.W_in"][:, cols])
+    assert run.inside(300.0)["frame"]["step"] == 300  # a whole float names its step
+    with pytest.raises(ValueError, match="no inside frame at step 301"):
+        run.inside(301)
 
 
 @pytest.mark.parametrize("step", [0, 300])
