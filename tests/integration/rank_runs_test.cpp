@@ -122,6 +122,12 @@ TEST_F(Cli, TheoryCommandPrintsAndWritesThePrediction) {
     EXPECT_EQ(r.code, 1) << args;
     EXPECT_NE(r.out.find(expect), std::string::npos) << args << "\n" << r.out;
   }
+  // An --out that cannot take the file: one line, before anything is printed.
+  const Result folder = run("theory " + kExamples + "diag-stages.toml --out " + dir_.string());
+  EXPECT_EQ(folder.code, 2);
+  EXPECT_NE(folder.err.find("cannot write the prediction there (is a folder)"), std::string::npos)
+      << folder.err;
+  EXPECT_EQ(folder.out, "");
 }
 
 TEST_F(Cli, RankExperimentBadInput) {

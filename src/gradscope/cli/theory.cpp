@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "gradscope/cli/command.h"
 #include "gradscope/config/config.h"
@@ -27,11 +28,17 @@ int theory(const TheoryArgs& a) {
   Config c = Config::from_file(a.experiment);
   for (const std::string& kv : a.overrides) c.apply_override(kv);
   const nlohmann::json p = predict_experiment(c);
-  fmt::print("{}", describe_prediction(p));
   const fs::path path =
       a.out.empty() ? fs::path("runs") / (c.string("name") + ".theory.json") : fs::path(a.out);
-  if (!path.parent_path().empty()) fs::create_directories(path.parent_path());
-  write_file_atomic(path, p.dump(2) + "\n");
+  try {  // written first: a path that cannot take it is one line, before anything is printed
+    if (!path.parent_path().empty()) fs::create_directories(path.parent_path());
+    if (fs::is_directory(path)) throw std::runtime_error("is a folder");
+    write_file_atomic(path, p.dump(2) + "\n");
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(
+        fmt::format("--out {}: cannot write the prediction there ({})", path.string(), e.what()));
+  }
+  fmt::print("{}", describe_prediction(p));
   fmt::print("wrote {}\n", path.string());
   return p.value("available", false) ? 0 : 1;
 }
