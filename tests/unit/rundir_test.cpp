@@ -314,5 +314,22 @@ TEST(Csv, FieldsAreQuotedOnlyWhenNeeded) {
   EXPECT_EQ(csv_line({"a", "b,c", "say \"hi\"", ""}), "a,\"b,c\",\"say \"\"hi\"\"\",\n");
 }
 
+// An atomic write to a device (here through a link to /dev/null, as `--out /dev/null` would be
+// run as root) writes into it: renaming over it would replace the device with a file.
+TEST(Files, AnAtomicWriteToADeviceWritesThroughIt) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("gs_devnull_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path link = dir / "out.json";
+  fs::create_symlink("/dev/null", link);
+  write_file_atomic(link, "{}\n");
+  EXPECT_TRUE(fs::is_symlink(link));  // not replaced by a regular file
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+  std::size_t left = 0;
+  for (const auto& e : fs::directory_iterator(dir)) left += e.path() != link;
+  EXPECT_EQ(left, 0u);  // no temporary file left behind
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace gradscope

@@ -13,7 +13,9 @@ namespace gradscope {
 
 // "cannot write <path>: <the reason errno gives>" (errno 0: no reason).
 std::string write_error(const std::filesystem::path& path, int error);
-// Renames tmp over path; when that fails, removes tmp and throws write_error(path, ...).
+// Renames tmp over path; when that fails, removes tmp and throws write_error(path, ...). A path
+// that is a device or a pipe (/dev/null, /dev/stdout, through links) gets tmp's bytes written
+// into it instead: renaming over it would replace the device with a file.
 void rename_into_place(const std::filesystem::path& tmp, const std::filesystem::path& path);
 
 template <class F>

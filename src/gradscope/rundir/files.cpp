@@ -21,6 +21,19 @@ std::string write_error(const std::filesystem::path& path, int error) {
 
 void rename_into_place(const std::filesystem::path& tmp, const std::filesystem::path& path) {
   std::error_code ec;
+  const auto kind = std::filesystem::status(path, ec).type();  // through links
+  using std::filesystem::file_type;
+  if (kind == file_type::character || kind == file_type::block || kind == file_type::fifo ||
+      kind == file_type::socket) {
+    // A device or pipe (/dev/null, /dev/stdout): written through, never replaced by a file.
+    std::ifstream in(tmp, std::ios::binary);
+    std::ofstream out(path, std::ios::binary);
+    out << in.rdbuf();
+    const bool ok = static_cast<bool>(out);
+    std::filesystem::remove(tmp, ec);
+    if (!ok) throw std::runtime_error(write_error(path, errno));
+    return;
+  }
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     const int error = ec.value();
