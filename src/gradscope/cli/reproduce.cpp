@@ -15,7 +15,7 @@ namespace {
 
 struct ReproduceArgs {
   ReproduceOptions options;
-  std::string budget = "local", root = "runs/reproduce", claims, shard;
+  std::string budget = "local", root = kDefaultReproduceRoot, claims, shard;
   bool all = false, list = false;
   int jobs = 0;  // 0: SLURM_CPUS_PER_TASK inside Slurm, else 1
 };

@@ -391,7 +391,7 @@ std::string shown_path(const fs::path& p) {
 std::string place_options(const ReproduceOptions& o) {
   std::string out;
   if (o.claims_given) out += " --claims " + shown_path(o.claims);
-  if (o.sweep.root != ReproduceOptions{}.sweep.root) out += " --root " + shown_path(o.sweep.root);
+  if (o.sweep.root != kDefaultReproduceRoot) out += " --root " + shown_path(o.sweep.root);
   return out;
 }
 

@@ -23,6 +23,9 @@
 
 namespace gradscope {
 
+// The results root when --root is not given.
+inline constexpr const char* kDefaultReproduceRoot = "runs/reproduce";
+
 struct ReproduceOptions {
   std::filesystem::path claims = "claims";  // the folder of claim files
   bool claims_given = false;                // named by --claims (the commands written say so)
