@@ -37,48 +37,6 @@ struct PhiloxWords {
   uint32_t w0[kBlock], w1[kBlock], w2[kBlock], w3[kBlock];
 };
 
-#ifdef __AVX512F__
-// mulhilo8's 16-lane form (the maskz forms: GCC 12's plain ones warn of an undefined source).
-inline void mulhilo16(__m512i a, uint32_t m, __m512i& hi, __m512i& lo) {
-  const __m512i mm = _mm512_set1_epi32(static_cast<int>(m));
-  const __m512i even = _mm512_maskz_mul_epu32(0xFF, a, mm),
-                odd = _mm512_maskz_mul_epu32(0xFF, _mm512_maskz_srli_epi64(0xFF, a, 32), mm);
-  lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_maskz_slli_epi64(0xFF, odd, 32));
-  hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_maskz_srli_epi64(0xFF, even, 32), odd);
-}
-
-// Philox4x32-10 of the 16 counters first + i .. first + i + 15 into w's lanes i .. i + 15.
-void philox16(std::array<uint32_t, 2> key, uint32_t s0, uint32_t s1, uint64_t first, int i,
-              PhiloxWords& w) {
-  // The counters' low words lo + j and high words hi (plus 1 where the low word wrapped), made in
-  // registers: stored scalars read back as a vector would stall on store forwarding.
-  const uint64_t base = first + static_cast<uint64_t>(i);
-  const __m512i lo = _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(base)));
-  __m512i c0 =
-      _mm512_add_epi32(lo, _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
-  __m512i c1 = _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(base >> 32)));
-  c1 = _mm512_mask_add_epi32(c1, _mm512_cmplt_epu32_mask(c0, lo), c1, _mm512_set1_epi32(1));
-  __m512i c2 = _mm512_set1_epi32(static_cast<int>(s0)),
-          c3 = _mm512_set1_epi32(static_cast<int>(s1));
-  uint32_t k0 = key[0], k1 = key[1];
-  for (int round = 0; round < 10; ++round) {
-    __m512i hi0, lo0, hi1, lo1;
-    mulhilo16(c0, 0xD2511F53u, hi0, lo0);
-    mulhilo16(c2, 0xCD9E8D57u, hi1, lo1);
-    c0 = _mm512_xor_si512(_mm512_xor_si512(hi1, c1), _mm512_set1_epi32(static_cast<int>(k0)));
-    c2 = _mm512_xor_si512(_mm512_xor_si512(hi0, c3), _mm512_set1_epi32(static_cast<int>(k1)));
-    c1 = lo1;
-    c3 = lo0;
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  _mm512_storeu_si512(w.w0 + i, c0);
-  _mm512_storeu_si512(w.w1 + i, c1);
-  _mm512_storeu_si512(w.w2 + i, c2);
-  _mm512_storeu_si512(w.w3 + i, c3);
-}
-#endif
-
 #ifdef __AVX2__
 // The high and low 32 bits of m * a for the 8 lanes of a: vpmuludq multiplies the even lanes,
 // the odd ones shifted down; the halves are blended back into lane order.
@@ -95,12 +53,10 @@ void philox_words(std::array<uint32_t, 2> key, uint64_t sub, uint64_t first, int
                   PhiloxWords& w) {
   const auto s0 = static_cast<uint32_t>(sub), s1 = static_cast<uint32_t>(sub >> 32);
   int i = 0;
-#ifdef __AVX512F__
-  for (; i + 16 <= count; i += 16) philox16(key, s0, s1, first, i, w);
-#endif
 #ifdef __AVX2__
   for (; i + 8 <= count; i += 8) {  // 8 counters a lane each
-    // As philox16 makes them: unsigned c0 < lo (the low word wrapped) as a signed compare of
+    // The counters made in registers (stored scalars read back as a vector would stall on store
+    // forwarding): unsigned c0 < lo (the low word wrapped) as a signed compare of
     // both with their top bits flipped, its -1 lanes subtracted from the high word.
     const uint64_t base = first + static_cast<uint64_t>(i);
     const __m256i lo = _mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(base)));
