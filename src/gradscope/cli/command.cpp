@@ -53,18 +53,13 @@ void host_only(const char* command, const Globals& g) {
                                 "(valid: cpu)");
 }
 
-void check_run_device(const Globals& g, bool here) {
+void check_run_device(const Globals& g) {
   if (g.device.empty()) return;
-  Device d;
   try {
-    d = device_from_name(g.device);
+    device_from_name(g.device);
   } catch (const std::invalid_argument&) {
     throw std::invalid_argument("--device " + g.device + " (valid: cpu, cuda, emulated)");
   }
-  const std::string why = here ? device_unavailable(d) : "";
-  if (!why.empty())
-    throw std::invalid_argument("--device " + g.device + ": " + why +
-                                " (--slurm-script writes a script for machines that have one)");
 }
 
 Action define_checkpoint_measure(CLI::App& sub, const Globals& g, const std::string& prefix,

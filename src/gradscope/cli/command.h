@@ -66,9 +66,9 @@ Action define_checkpoint_measure(CLI::App& sub, const Globals& g, const std::str
                                  const std::string& calibrate_help = "");
 // Commands that read run directories on the host refuse --device other than cpu.
 void host_only(const char* command, const Globals& g);
-// --device of a command that starts runs (sweep, reproduce): a device gradscope knows, and where
-// `here` (the runs start on this machine, not in a Slurm script for another) one this machine
-// has, checked before anything runs. Throws std::invalid_argument naming the device and why.
-void check_run_device(const Globals& g, bool here);
+// --device of a command that starts runs (sweep, reproduce): a device gradscope knows, checked
+// before anything runs (whether this machine has it: run_sweep, for every run's device). Throws
+// std::invalid_argument naming the device and the valid ones.
+void check_run_device(const Globals& g);
 
 }  // namespace gradscope::cli

@@ -57,7 +57,7 @@ int reproduce_action(ReproduceArgs& a, const Globals& g) {
   o.sweep.jobs = jobs_of(a.jobs);
   o.sweep.threads = g.threads;
   o.sweep.device = g.device;
-  check_run_device(g, !o.slurm_script && !o.estimate && !o.evaluate_only);
+  check_run_device(g);
   o.sweep.executable = self_executable();
   o.sweep.live = ::isatty(STDOUT_FILENO) != 0;
   o.revision = version_text();

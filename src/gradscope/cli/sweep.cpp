@@ -32,7 +32,7 @@ int sweep(const SweepArgs& a, const Globals& g) {
   Config base;
   const SweepSpec spec = read_sweep(a.experiment, a.arguments, base);
   const std::vector<SweepRun> runs = expand_sweep(base, spec);  // every error before any run
-  check_run_device(g, !a.slurm_script);
+  check_run_device(g);
   if (a.replicas < 1)
     throw ConfigError(
         fmt::format("--replicas {} (valid: an integer >= 1, the runs trained "
