@@ -81,6 +81,16 @@ TEST_F(Reproduce, ClaimsRunOverSeedsAndAreJudged) {
             std::string::npos);
   const Result estimate = run(args(claims, "saxe --budget ci --seeds 3 --estimate"));
   EXPECT_NE(estimate.out.find("about 0.0 minutes"), std::string::npos) << estimate.out;
+  // More seeds train only the new one, in the same folder; fewer train nothing.
+  const Result more = run(args(claims, "saxe.on-time --budget ci --seeds 3"));
+  EXPECT_EQ(more.code, 0) << more.err;
+  EXPECT_NE(more.out.find("2 already complete"), std::string::npos) << more.out;
+  const Result fewer = run(args(claims, "saxe.on-time --budget ci --seeds 1"));
+  EXPECT_EQ(fewer.code, 0) << fewer.err;
+  EXPECT_NE(fewer.out.find("1 already complete"), std::string::npos) << fewer.out;
+  int folders = 0;
+  for (const auto& e : fs::directory_iterator(dir_ / "results")) folders += e.is_directory();
+  EXPECT_EQ(folders, 1);
 }
 
 // What the judging reads: an interrupted run is not finished (incomplete, and run again); a

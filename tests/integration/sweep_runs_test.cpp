@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -283,6 +284,33 @@ TEST_F(Cli, AFailureEntryGoesOnceItsRunIsComplete) {
   r = run("replicas " + (root / "nosuch").string() + " " + id);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("not a sweep directory"), std::string::npos) << r.err;
+}
+
+// More seeds of a sweep train only the new seeds, in the same folder, whose manifest then lists
+// every run; fewer train nothing and leave it.
+TEST_F(Cli, MoreSeedsTrainOnlyTheNewOnes) {
+  const fs::path root = dir_ / "r", experiment = dir_ / "seeds.toml";
+  const std::string base = slurp(fs::path(kExamples + "grok-mlp-small.toml"));
+  auto sweep = [&](int seeds) {
+    std::ofstream(experiment) << base << "\n[sweep]\nseeds = " << seeds << "\n";
+    return run("sweep " + experiment.string() + " name=s train.steps=20 --root " + root.string());
+  };
+  ASSERT_EQ(sweep(2).code, 0);
+  EXPECT_EQ(finished_runs(root / "s").size(), 2u);
+  const auto first = finished_runs(root / "s");
+  const auto summary_time = fs::last_write_time(root / "s" / *first.begin() / "summary.json");
+  Result r = sweep(3);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("2 already complete"), std::string::npos) << r.out;
+  EXPECT_EQ(finished_runs(root / "s").size(), 3u);
+  EXPECT_EQ(fs::last_write_time(root / "s" / *first.begin() / "summary.json"), summary_time);
+  const auto manifest = nlohmann::json::parse(slurp(root / "s" / "sweep.json"));
+  EXPECT_EQ(manifest["runs"].size(), 3u);
+  EXPECT_EQ(manifest["spec"]["seeds"], 3);
+  r = sweep(1);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 already complete"), std::string::npos) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(slurp(root / "s" / "sweep.json"))["runs"].size(), 3u);
 }
 
 TEST_F(Cli, SweepBadInput) {

@@ -71,6 +71,20 @@ std::vector<Selected> select(const std::vector<ClaimFile>& files, const Reproduc
   return out;
 }
 
+// The largest seed count at the budget of the claims of `f` that read run `label`, as the files
+// give them (not --seeds): what names the label's sweep folder, so that more or fewer seeds use
+// the same folder and its finished runs.
+int64_t own_seeds(const ClaimFile& f, const std::string& label, Budget b) {
+  int64_t n = 0;
+  for (const Claim& c : f.claims) {
+    const auto it = c.seeds.find(b);
+    const std::vector<std::string> reads = c.runs();
+    if (it != c.seeds.end() && std::find(reads.begin(), reads.end(), label) != reads.end())
+      n = std::max(n, it->second);
+  }
+  return n;
+}
+
 // The sweeps the selected claims read, each validated (expand_sweep) before anything runs.
 std::vector<Planned> plan(const std::vector<Selected>& selected, const ReproduceOptions& o) {
   std::map<std::pair<const ClaimFile*, std::string>, int64_t> seeds;
@@ -91,8 +105,9 @@ std::vector<Planned> plan(const std::vector<Selected>& selected, const Reproduce
       throw ConfigError(
           fmt::format("{}: runs.{}: {}", p.file->path.string(), key.second, e.what()));
     }
-    p.spec.seeds = n;
+    p.spec.seeds = own_seeds(*p.file, key.second, o.budget);  // the folder's name
     const std::string ident = config_hash(p.base) + describe_sweep(p.spec);
+    p.spec.seeds = n;  // the seeds run: from the front of the folder's
     p.base.set("name",
                fmt::format("{}-{}-{}-{:08x}", p.file->name, key.second, budget_name(o.budget),
                            fnv1a(ident.data(), ident.size()) & 0xffffffffu));

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -145,8 +146,29 @@ bool shard_from_slurm(Shard& shard) {
 
 namespace {
 
+// Whether manifest `a` is the same sweep as `b` but for its seed count, its runs all b's or all
+// among b's: the same points with more or fewer seeds (seed s of a point is the same run in both).
+bool same_but_seeds(nlohmann::ordered_json a, nlohmann::ordered_json b) {
+  if (!a.is_object() || !b.is_object() || !a.contains("spec") || !b.contains("spec") ||
+      !a["runs"].is_array() || !b["runs"].is_array())
+    return false;
+  std::set<std::string> ra, rb;
+  for (const auto& r : a["runs"]) ra.insert(r.dump());
+  for (const auto& r : b["runs"]) rb.insert(r.dump());
+  if (!std::includes(ra.begin(), ra.end(), rb.begin(), rb.end()) &&
+      !std::includes(rb.begin(), rb.end(), ra.begin(), ra.end()))
+    return false;
+  for (auto* m : {&a, &b}) {
+    (*m)["spec"].erase("seeds");
+    m->erase("runs");
+  }
+  return a == b;
+}
+
 // The sweep's manifest (spec and run ids) in its directory: written by the first shard, and a
-// directory holding a different sweep or anything else refused.
+// directory holding a different sweep or anything else refused. The same sweep with more seeds
+// takes the directory over (its manifest then lists every run); with fewer, it runs among its
+// runs and leaves the manifest.
 void claim_sweep_dir(const fs::path& dir, const Config& base, const SweepSpec& spec,
                      const std::vector<SweepRun>& runs) {
   nlohmann::ordered_json manifest;
@@ -163,10 +185,12 @@ void claim_sweep_dir(const fs::path& dir, const Config& base, const SweepSpec& s
       old = nlohmann::ordered_json::parse(read_file(rundir::sweep_manifest(dir)));
     } catch (const std::exception&) {
     }
-    if (old != manifest)
+    if (old != manifest && !same_but_seeds(old, manifest))
       throw ConfigError(dir.string() +
                         " holds a different sweep (its manifest differs in axes, base config "
                         "or runs); give this one another name (name=...) or remove the directory");
+    if (old != manifest && manifest["runs"].size() > old["runs"].size())
+      write_file_atomic(rundir::sweep_manifest(dir), manifest.dump(2) + "\n");
   } else {
     // Other shards of this sweep may be starting too: only their files are expected here.
     for (const auto& e : fs::directory_iterator(dir)) {
