@@ -216,6 +216,12 @@ TEST_F(Reproduce, BadClaimFilesAreOneLineAndNothingRuns) {
                                "seeds = { ci = 1 }\n"),
        "logs no test accuracy (task.name = lowrank_teacher), so its summary has no "
        "generalized_step"},
+      {claim_file(claim_head + "quantity = \"deep:test_loss@30\"\nrule = \"< 1\"\nseeds = "
+                               "{ ci = 1 }\n"),
+       "logs no row at step 30 (it logs steps 0 to 20000 every train.log_every = 20"},
+      {claim_file(claim_head + "quantity = \"deep:test_loss@20020\"\nrule = \"< 1\"\nseeds = "
+                               "{ ci = 1 }\n"),
+       "logs no row at step 20020"},
       {claim_file(claim_head + "quantity = \"deep:summary.steps_done.last\"\nrule = \"< 1\"\n"
                                "seeds = { ci = 1 }\n"),
        "summary.steps_done is one value"},

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "gradscope/config/config.h"
+#include "gradscope/probes/spectra.h"
 #include "gradscope/run/geometry_probes.h"
 #include "gradscope/run/metric_columns.h"
 #include "gradscope/rundir/files.h"
@@ -317,6 +318,24 @@ void check_summary_term(const Term& t, const std::string& field, const Config& b
         at, label, budget_name(b), base.string("task.name"), field));
 }
 
+// A COLUMN@STEP term's step has a row in the run's metrics: at most train.steps, and a multiple
+// of train.log_every, the last step or a probe step (with a probe on).
+void check_logged_step(const Term& t, const Config& base, Budget b, const std::string& where) {
+  const int64_t steps = base.integer("train.steps"), every = base.integer("train.log_every");
+  bool probing = base.boolean("probe.spectra");
+  for (const Measure& m : run_measures())
+    probing = probing || (m.is_probe() && base.boolean(m.key));
+  const bool logged = t.step >= 0 && t.step <= steps &&
+                      (t.step % every == 0 || t.step == steps ||
+                       (probing && probe_options(base).is_probe_step(t.step, steps)));
+  if (!logged)
+    throw ConfigError(fmt::format(
+        "{}quantity term '{}': run '{}' at budget {} logs no row at step {} (it logs steps 0 to "
+        "{} every train.log_every = {}, the last step{})",
+        where, t.text, t.run, budget_name(b), t.step, steps, every,
+        probing ? " and its probe steps" : ""));
+}
+
 // Checks a claim's terms against the runs it reads at each of its budgets: the label exists, is
 // defined at the budget, and names a column its config logs or a summary field it writes; the
 // rule fits the values (a word rule on one text field of a run without axes, a number rule on
@@ -368,6 +387,7 @@ void check_terms(const Claim& c, const ClaimFile& f, const std::string& where) {
             "{}quantity term '{}': run '{}' at budget {} logs no column {} (task.name = {}; "
             "gradscope keys and docs/FORMATS.md list the columns and the probe keys that add them)",
             where, t.text, t.run, budget_name(b), column, base.string("task.name")));
+      if (t.kind == Term::Kind::metric) check_logged_step(t, base, b, where);
     }
     const int64_t most = *std::max_element(points.begin(), points.end());
     if (word_rule && most > 1)
