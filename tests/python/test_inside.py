@@ -231,7 +231,7 @@ def test_bad_input_is_refused_in_one_line(root, tmp_path, args, words):
 def test_gradscope_inside_refuses_settings_that_change_the_frames_layout(root, tmp_path, run, step,
                                                                          setting, words):
     """Frames already taken fix the windows, examples and neurons: other settings are refused
-    before anything is written (nanda's step 100 has no frame yet, so one would be)."""
+    before anything is written or printed (nanda's step 100 has no frame yet, so one would be)."""
     run_dir = tmp_path / run
     if run == "nanda":
         shutil.copytree(root / "nanda", run_dir)
@@ -244,6 +244,7 @@ def test_gradscope_inside_refuses_settings_that_change_the_frames_layout(root, t
     r = gradscope("inside", run_dir, "--steps", str(step), setting, check=False)
     assert r.returncode == 2
     assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert r.stdout == "", r.stdout  # refused before a line is printed
     assert sorted(p.name for p in (run_dir / "inside").iterdir()) == before
     assert (run_dir / "inside" / "inside.json").read_bytes() == index
 

@@ -516,6 +516,11 @@ void InsideProbe<T>::restore(const std::map<std::string, std::string>& files, in
 }
 
 template <class T>
+void InsideProbe<T>::check_restored_neurons(Tape<T>& host) {
+  if (!neurons_.empty()) run_pass(host);
+}
+
+template <class T>
 void InsideProbe<T>::choose_neurons_by_activation(int64_t step, Tape<T>& host) {
   if (kind_ != "modular") return;
   const Pass pass = run_pass(host);

@@ -82,6 +82,9 @@ class InsideProbe final : public ProbeMeasure<T> {
   // Chooses the k neurons of largest activation norm over the grid for the current parameters
   // (gradscope inside: at the last checkpoint). No-op without neuron maps.
   void choose_neurons_by_activation(int64_t step, Tape<T>& host);
+  // One pass over the grid at the current parameters, which checks the neurons restored from
+  // neurons.npy against inside.neurons (ConfigError when they differ). No-op without them.
+  void check_restored_neurons(Tape<T>& host);
   bool has_neurons() const { return !neuron_hook_.empty(); }
   // The frames' fixed layout, as inside/inside.json holds it.
   nlohmann::ordered_json layout() const;

@@ -49,14 +49,17 @@ int frames_at(const CheckpointMeasureRequest& r, const Config& config,
     restore_training_state(rundir::checkpoint_file(r.run, s), x->optim, ps, *x->optimizer);
   };
   const std::map<std::string, std::string> before = read_probe_files(folder);
+  const int64_t last = rundir::list_checkpoints(r.run).back();
+  load(last);
   if (before.count("neurons.npy")) {
     probe.restore(before, 0);
+    probe.check_restored_neurons(tape);
   } else {
-    const int64_t last = rundir::list_checkpoints(r.run).back();
-    load(last);
     probe.choose_neurons_by_activation(last, tape);
   }
-  check_same_layout(probe.layout(), folder);
+  check_same_layout(probe.layout(), folder);  // every setting checked before a line is printed
+  fmt::print(out, "gradscope inside {}: frames at {} checkpoints into inside/\n", r.run.string(),
+             steps.size());
   int64_t taken = 0;
   for (int64_t s : steps) {
     if (fs::exists(folder / std::to_string(s) / "frame.json")) {
@@ -81,8 +84,6 @@ int inside_over_checkpoints(const CheckpointMeasureRequest& r, std::FILE* out) {
   const Config config =
       checkpoint_measure_config(r.run, "inside", "inside.", r.overrides, r.device);
   const std::vector<int64_t> steps = chosen_checkpoint_steps(r.run, r.steps);
-  fmt::print(out, "gradscope inside {}: frames at {} checkpoints into inside/\n", r.run.string(),
-             steps.size());
   return config.string("precision") == "float64" ? frames_at<double>(r, config, steps, out)
                                                  : frames_at<float>(r, config, steps, out);
 }
