@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "cli_fixture.h"
+#include "gradscope/cuda/device.h"
 
 namespace fs = std::filesystem;
 using namespace gradscope_it;
@@ -131,6 +132,18 @@ TEST_F(Cli, ExistingRunIsNotOverwrittenAndEditedConfigIsNotResumed) {
   const Result resumed = run("run --resume " + out.string());
   EXPECT_EQ(resumed.code, 2);
   EXPECT_NE(resumed.err.find("optim.weight_decay"), std::string::npos) << resumed.err;
+  // A run made on a GPU, resumed on a machine without one, says how it goes on here.
+  if (gradscope::device_unavailable(gradscope::Device::cuda) != "") {
+    toml.replace(toml.find("weight_decay = 0.5"), 18, "weight_decay = 1.0");
+    toml.replace(toml.find("\n[task]"), 0, "\ndevice = \"cuda\"");
+    std::ofstream(out / "config.toml") << toml;
+    const Result on_cuda = run("run --resume " + out.string() + " train.steps=300");
+    EXPECT_EQ(on_cuda.code, 2);
+    EXPECT_NE(on_cuda.err.find("device = cuda: "), std::string::npos) << on_cuda.err;
+    EXPECT_NE(on_cuda.err.find("(valid: --device cpu or --device emulated"), std::string::npos)
+        << on_cuda.err;
+    EXPECT_EQ(run("--device cpu run --resume " + out.string() + " train.steps=300").code, 0);
+  }
   // --force replaces a run, never a folder of other files.
   const fs::path mine = dir_ / "mine";
   fs::create_directories(mine / "sub");

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "gradscope/cuda/device.h"
 #include "gradscope/optim/schedule.h"
 #include "gradscope/probes/numerics.h"
 #include "gradscope/run/batches.h"
@@ -450,6 +451,13 @@ Config resume_config(const std::filesystem::path& dir, const std::vector<std::st
                         " cannot change in a run that has started (valid: train.steps=M to "
                         "extend it)");
   }
+  // A run made on a GPU, resumed where there is none: say how to go on here.
+  const std::string why = device_unavailable(device_from_name(c.string("device")));
+  if (!why.empty())
+    throw ConfigError(fmt::format(
+        "--resume {}: device = {}: {} (valid: --device cpu or --device emulated before `run` "
+        "continues it on this machine)",
+        dir.string(), c.string("device"), why));
   return c;
 }
 
