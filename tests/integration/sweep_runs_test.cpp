@@ -264,10 +264,19 @@ TEST_F(Cli, AFailureEntryGoesOnceItsRunIsComplete) {
   const fs::path failures = root / "f" / "failures-shard0.json";
   std::ofstream(failures) << "[\"" + id +
                                  " (seed=0): exit 1: old\", \"ffffffffffffffff (x): exit 1\"]";
+  // Files of an earlier array's shards past this sharding's count lose their complete runs too.
+  const fs::path stale = root / "f" / "failures-shard3.json",
+                 done = root / "f" / "failures-shard4.json";
+  std::ofstream(stale) << "[\"" + id +
+                              " (seed=0): exit 1: old\", \"ffffffffffffffff (x): exit 1\"]";
+  std::ofstream(done) << "[\"" + id + " (seed=0): exit 1: old\"]";
   ASSERT_EQ(run(args).code, 0);  // both complete: skipped
   const std::string kept = slurp(failures);
   EXPECT_EQ(kept.find(id), std::string::npos) << kept;
   EXPECT_NE(kept.find("ffffffffffffffff"), std::string::npos) << kept;  // not this sweep's run
+  EXPECT_EQ(slurp(stale).find(id), std::string::npos) << slurp(stale);
+  EXPECT_NE(slurp(stale).find("ffffffffffffffff"), std::string::npos);
+  EXPECT_FALSE(fs::exists(done));
   // ls shows the config keys that vary, top-level ones (seed) among them.
   const Result listed = run("ls --index " + (root / "index.sqlite").string());
   EXPECT_NE(listed.out.substr(0, listed.out.find('\n')).find("seed"), std::string::npos)

@@ -303,6 +303,32 @@ void write_failures(const fs::path& file, const std::set<std::string>& touched,
     write_file_atomic(file, kept.dump(2) + "\n");
 }
 
+// The failures files of shards past this sharding's count (left by an array of more shards):
+// the entries of runs now complete dropped, the file removed when none are left. (The files of
+// this sharding's other shards are theirs to write.)
+void prune_stale_failures(const fs::path& dir, int64_t shards) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    int64_t k = -1;
+    if (std::sscanf(name.c_str(), "failures-shard%ld.json", &k) != 1 || k < shards ||
+        rundir::sweep_failures(dir, k) != e.path())
+      continue;
+    std::set<std::string> complete;
+    try {
+      for (const auto& f : nlohmann::json::parse(read_file(e.path()))) {
+        const std::string id = f.is_string() ? f.get<std::string>() : "";
+        const std::string run = id.substr(0, id.find(' '));
+        if (!run.empty() && inspect_run(dir / run).state == RunState::complete)
+          complete.insert(run);
+      }
+    } catch (const std::exception&) {
+      continue;  // unreadable: left as it is
+    }
+    write_failures(e.path(), complete, {});
+  }
+}
+
 }  // namespace
 
 int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) {
@@ -431,6 +457,7 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
   if (o.live) fmt::print("\n");
   for (const std::string& f : failures) fmt::print(stderr, "gradscope: failed run {}\n", f);
   write_failures(rundir::sweep_failures(dir, o.shard), touched, failures);
+  prune_stale_failures(dir, o.shards);
   if (g_interrupted) {
     fmt::print("interrupted; rerun the same command to resume the sweep\n");
     return 130;
