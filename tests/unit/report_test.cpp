@@ -167,6 +167,13 @@ TEST(ReportPanel, LinearTicksAreRoundValues) {
   ASSERT_NE(ylabel, nullptr);
   EXPECT_EQ(ylabel->attr.at("transform"), "translate(48,150) rotate(-90)");
   ASSERT_NE(text_named(labels, "step"), nullptr);
+  // Wider tick labels push it further left, clear of them (about 7 px a character).
+  const std::string wide = panel(100, 50, 300, 200, Axis{0, 1, false}, Axis{0, 4e4, false}, {s},
+                                 "title", "preconditioned");
+  const std::vector<Element> wide_labels = texts_of_size(wide, "13");
+  const Element* moved = text_named(wide_labels, "preconditioned");
+  ASSERT_NE(moved, nullptr);
+  EXPECT_EQ(moved->attr.at("transform"), "translate(31,150) rotate(-90)");  // "3.2e+04": 7 chars
 }
 
 TEST(ReportLegend, OneEntryPerLabelledSeriesInOrderInsideTheFrame) {

@@ -125,12 +125,17 @@ std::string panel(double x0, double y0, double w, double h, const Axis& ax, cons
   } else {
     for (int i = 0; i <= 5; ++i) yt.push_back(ay.lo + (ay.hi - ay.lo) * i / 5);
   }
+  size_t widest = 0;  // the longest y tick label, in characters
   for (double v : yt) {
     const double py = ay.map(v, y0 + h, y0);
     s += fmt::format("<line x1='{0}' y1='{1}' x2='{2}' y2='{1}' stroke='#ddd'/>\n", x0, py, x0 + w);
-    s += svg_text(x0 - 6, py + 4, tick_label(v, ay.log), {.anchor = "end"});
+    const std::string tick = tick_label(v, ay.log);
+    widest = std::max(widest, tick.size());
+    s += svg_text(x0 - 6, py + 4, tick, {.anchor = "end"});
   }
-  s += svg_text(x0 - 52, y0 + h / 2, ylabel, {.size = 13, .anchor = "middle", .rotate = -90});
+  // The y label left of the widest tick label (about 7 px a character at 12 px), on the canvas.
+  const double label_x = std::max(8.0, x0 - std::max(52.0, 20 + 7.0 * double(widest)));
+  s += svg_text(label_x, y0 + h / 2, ylabel, {.size = 13, .anchor = "middle", .rotate = -90});
   // Curves.
   s += polylines(x0, y0, w, h, ax, ay, series);
   if (!legend) return s;
