@@ -93,6 +93,29 @@ TEST_F(Index, FourConcurrentWritersLoseNoRow) {
     }
 }
 
+// A filter's value is read as its column's kind: text for a text column (a name that looks like a
+// number too), a number (true or false for a boolean key) otherwise, one of the words of a column
+// that has a fixed set; != keeps the runs without a value.
+TEST_F(Index, FiltersReadTheirValueAsTheColumnsKind) {
+  ResultsIndex index(dir_ / "index.sqlite");
+  index.add_run(make_run("123", 0.1, 2));
+  index.add_run(make_run("b", 1.0, 2));
+  std::vector<std::string> cols;
+  EXPECT_EQ(index.select({"name=123"}, cols).size(), 1u);
+  EXPECT_EQ(index.select({"message!=x"}, cols).size(), 2u);  // no message: NULL
+  EXPECT_EQ(index.select({"grokking_delay!=5"}, cols).size(), 2u);
+  EXPECT_EQ(index.select({"optim.nesterov=false"}, cols).size(), 2u);
+  EXPECT_EQ(index.select({"optim.nesterov=true"}, cols).size(), 0u);
+  for (const std::string bad : {"optim.weight_decay==1", "regime=grokkign", "name<3",
+                                "memorized_step=abc", "optim.nesterov=maybe", "optim.name=adamm"})
+    EXPECT_THROW(index.select({bad}, cols), std::invalid_argument) << bad;
+  try {
+    index.select({"regime=grokkign"}, cols);
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("(valid: memorization, grokking"), std::string::npos);
+  }
+}
+
 TEST_F(Index, RebuildRecreatesFromDirectoriesAndSkipsCorruptOnes) {
   make_run("a", 0.1, 3);
   make_run("b", 1.0, 4);

@@ -2,13 +2,16 @@
 #include "gradscope/index/results_index.h"
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 #include <sqlite3.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -341,41 +344,103 @@ bool ResultsIndex::has_run(const fs::path& run_dir) {
   return sqlite3_step(st.s) == SQLITE_ROW;
 }
 
+namespace {
+
+// What a filter's value must be for a column: text (one of `valid`'s words when it has some) or a
+// number (true or false for a boolean key, stored as 1 or 0).
+struct ColumnKind {
+  bool text = false, boolean = false;
+  std::vector<std::string> valid;
+};
+
+std::map<std::string, ColumnKind> column_kinds() {
+  std::map<std::string, ColumnKind> kinds;
+  for (const auto& [name, type] : run_columns()) kinds[name].text = type.rfind("TEXT", 0) == 0;
+  for (const KeySpec& k : Config::schema()) {
+    if (k.key == "name") continue;
+    kinds[k.key].boolean = std::holds_alternative<bool>(k.default_value);
+    kinds[k.key].valid = k.valid;
+  }
+  kinds["regime"].valid = {"memorization", "grokking", "comprehension", "confusion"};
+  kinds["status"].valid = {"completed", "diverged",   "interrupted",
+                           "running",   "incomplete", "unknown"};
+  return kinds;
+}
+
+// One filter, KEY OP VALUE, checked against its column: its SQL condition (with one ?) into
+// `where`, the value to bind into `text` or `number`.
+struct Filter {
+  std::string condition;
+  bool is_text = false;
+  std::string text;
+  double number = 0;
+};
+
+Filter parse_filter(const std::string& f, const std::map<std::string, ColumnKind>& kinds) {
+  size_t at = std::string::npos, len = 0;
+  for (const char* op : {"!=", "<=", ">=", "=", "<", ">"}) {
+    const size_t p = f.find(op);
+    if (p != std::string::npos && p > 0 && (at == std::string::npos || p < at))
+      at = p, len = std::string(op).size();
+  }
+  const std::string how =
+      "(valid: key=value, also !=, <, >, <=, >=, e.g. "
+      "optim.weight_decay=0.3 or regime=grokking)";
+  if (at == std::string::npos) throw std::invalid_argument("filter '" + f + "' is not " + how);
+  const std::string key = f.substr(0, at), op = f.substr(at, len), value = f.substr(at + len);
+  const auto kind = kinds.find(key);
+  if (kind == kinds.end())
+    throw std::invalid_argument("filter '" + f + "': no column " + key +
+                                " (valid: a config key such as optim.weight_decay, or name, "
+                                "sweep, status, regime, memorized_step, generalized_step, "
+                                "final_test_acc, ...)");
+  if (!value.empty() && std::string("=<>!").find(value[0]) != std::string::npos)
+    throw std::invalid_argument("filter '" + f + "': one operator " + how);
+  const ColumnKind& k = kind->second;
+  Filter out;
+  // != keeps the runs without a value (NULL), which = and the orderings never match.
+  out.condition = quote(key) + " " + op + " ?";
+  if (op == "!=") out.condition = "(" + quote(key) + " IS NULL OR " + out.condition + ")";
+  if (k.text) {
+    if (op != "=" && op != "!=")
+      throw std::invalid_argument("filter '" + f + "': " + key + " is text (valid: = or !=)");
+    if (!k.valid.empty() && std::find(k.valid.begin(), k.valid.end(), value) == k.valid.end())
+      throw std::invalid_argument(fmt::format("filter '{}': {} is not a {} (valid: {})", f, value,
+                                              key, fmt::join(k.valid, ", ")));
+    out.is_text = true;
+    out.text = value;
+    return out;
+  }
+  if (k.boolean && (value == "true" || value == "false")) {
+    out.number = value == "true" ? 1 : 0;
+    return out;
+  }
+  if (!is_number(value))
+    throw std::invalid_argument(
+        "filter '" + f + "': " + key + " is a number (valid: " +
+        (k.boolean ? "true or false" : "a number, e.g. " + key + op + "0.5") + ")");
+  out.number = std::strtod(value.c_str(), nullptr);
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::vector<std::string>> ResultsIndex::select(const std::vector<std::string>& filters,
                                                            std::vector<std::string>& columns) {
-  std::set<std::string> known;
-  for (const auto& [name, type] : run_columns()) known.insert(name);
+  static const std::map<std::string, ColumnKind> kinds = column_kinds();
   std::string where;
-  std::vector<std::string> values;
+  std::vector<Filter> parsed;
   for (const std::string& f : filters) {
-    size_t at = std::string::npos, len = 0;
-    for (const char* op : {"!=", "<=", ">=", "=", "<", ">"}) {
-      const size_t p = f.find(op);
-      if (p != std::string::npos && p > 0 && (at == std::string::npos || p < at))
-        at = p, len = std::string(op).size();
-    }
-    if (at == std::string::npos)
-      throw std::invalid_argument("filter '" + f +
-                                  "' is not key=value (also !=, <, >, <=, >=), e.g. "
-                                  "optim.weight_decay=0.3 or regime=grokking");
-    const std::string key = f.substr(0, at), op = f.substr(at, len), value = f.substr(at + len);
-    if (!known.count(key))
-      throw std::invalid_argument("filter '" + f + "': no column " + key +
-                                  " (valid: a config key such as optim.weight_decay, or name, "
-                                  "sweep, status, regime, memorized_step, generalized_step, "
-                                  "final_test_acc, ...)");
-    if (op != "=" && op != "!=" && !is_number(value))  // SQLite orders text after every number
-      throw std::invalid_argument("filter '" + f + "': " + op +
-                                  " compares numbers (valid: a number, e.g. " + key + op + "0.5)");
-    where += (where.empty() ? " WHERE " : " AND ") + quote(key) + " " + op + " ?";
-    values.push_back(value);
+    parsed.push_back(parse_filter(f, kinds));
+    where += (where.empty() ? " WHERE " : " AND ") + parsed.back().condition;
   }
   Statement st(db_, "SELECT * FROM runs" + where + " ORDER BY dir");
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (is_number(values[i]))
-      sqlite3_bind_double(st.s, static_cast<int>(i + 1), std::strtod(values[i].c_str(), nullptr));
+  for (size_t i = 0; i < parsed.size(); ++i) {
+    if (parsed[i].is_text)
+      sqlite3_bind_text(st.s, static_cast<int>(i + 1), parsed[i].text.c_str(), -1,
+                        SQLITE_TRANSIENT);
     else
-      sqlite3_bind_text(st.s, static_cast<int>(i + 1), values[i].c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_double(st.s, static_cast<int>(i + 1), parsed[i].number);
   }
   columns.clear();
   for (int c = 0; c < sqlite3_column_count(st.s); ++c)
