@@ -11,6 +11,8 @@
 #include "gradscope/config/config.h"
 #include "gradscope/index/results_index.h"
 
+#include <sqlite3.h>
+
 namespace gradscope {
 namespace {
 
@@ -114,6 +116,31 @@ TEST_F(Index, FiltersReadTheirValueAsTheColumnsKind) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("(valid: memorization, grokking"), std::string::npos);
   }
+}
+
+// A database gradscope did not write is refused, by a reader and by a writer, and left as it is;
+// so is an empty file given to a reader.
+TEST_F(Index, AnotherProgramsDatabaseIsRefusedAndLeftAlone) {
+  const fs::path empty = dir_ / "empty.sqlite", other = dir_ / "other.sqlite";
+  std::ofstream{empty};
+  {
+    ResultsIndex make(other);  // then replaced by another program's table
+  }
+  fs::remove(other);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(other.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE runs (a)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  const auto size = fs::file_size(other);
+  for (IndexAccess a : {IndexAccess::read, IndexAccess::query_only, IndexAccess::write}) try {
+      ResultsIndex bad(other, a);
+      ADD_FAILURE() << "opened " << other;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("other.sqlite: not an index"), std::string::npos);
+    }
+  EXPECT_EQ(fs::file_size(other), size);
+  EXPECT_THROW(ResultsIndex(empty, IndexAccess::read), std::invalid_argument);
+  EXPECT_EQ(fs::file_size(empty), 0u);
 }
 
 TEST_F(Index, RebuildRecreatesFromDirectoriesAndSkipsCorruptOnes) {

@@ -168,27 +168,38 @@ std::string file_uri(const fs::path& path) {
 
 ResultsIndex::ResultsIndex(const fs::path& db, IndexAccess access)
     : root_(fs::absolute(db).parent_path()) {
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-  std::string name = db.string();
   const bool writable = ::access(root_.c_str(), W_OK) == 0 && ::access(db.c_str(), W_OK) == 0;
-  if (access == IndexAccess::read && writable) access = IndexAccess::write;
-  if (access == IndexAccess::query_only) access = IndexAccess::read;
-  if (access == IndexAccess::read) {
+  if (access != IndexAccess::write) {
     if (!fs::exists(db)) throw std::runtime_error(db.string() + ": no index");
     // On a read-only filesystem SQLite cannot make the WAL's shared-memory file: read the
     // database as it is on disk (nothing can change it there). Elsewhere (another user's
     // index, which may be written now) an ordinary read-only connection.
     struct statvfs fs {};
     const bool frozen = ::statvfs(root_.c_str(), &fs) == 0 && (fs.f_flag & ST_RDONLY);
-    flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
-    name = file_uri(db) + (frozen ? "?immutable=1" : "");
-  } else {
-    std::error_code ec;
-    fs::create_directories(root_, ec);
-    if (ec) throw std::runtime_error(write_error(db, ec.value()));
-    if (::access(root_.c_str(), W_OK) != 0 || (fs::exists(db) && ::access(db.c_str(), W_OK) != 0))
-      throw std::runtime_error(write_error(db, errno));
+    open(db, file_uri(db) + (frozen ? "?immutable=1" : ""), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+    // A reader writes nothing, but for the columns newer keys need in an index an older
+    // gradscope wrote (when it may write there); a database gradscope did not write is refused.
+    const bool outdated = missing_columns(db);
+    if (access == IndexAccess::query_only || !outdated || !writable) return;
+    sqlite3_close(db_);
+    db_ = nullptr;
   }
+  std::error_code ec;
+  fs::create_directories(root_, ec);
+  if (ec) throw std::runtime_error(write_error(db, ec.value()));
+  if (::access(root_.c_str(), W_OK) != 0 || (fs::exists(db) && ::access(db.c_str(), W_OK) != 0))
+    throw std::runtime_error(write_error(db, errno));
+  open(db, db.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int64_t tables = 0;
+  {
+    Statement t(db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+    if (sqlite3_step(t.s) == SQLITE_ROW) tables = sqlite3_column_int64(t.s, 0);
+  }
+  if (tables > 0) missing_columns(db);  // another program's database: refused, left as it is
+  create_tables();
+}
+
+void ResultsIndex::open(const fs::path& db, const std::string& name, int flags) {
   if (sqlite3_open_v2(name.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -205,7 +216,29 @@ ResultsIndex::ResultsIndex(const fs::path& db, IndexAccess access)
                                 ": not an index (SQLite: file is not a database; valid: an "
                                 "index.sqlite that gradscope wrote)");
   }
-  if (access == IndexAccess::read) return;
+}
+
+bool ResultsIndex::missing_columns(const fs::path& db) {
+  std::set<std::string> have, tables;
+  {
+    Statement t(db_, "SELECT name FROM sqlite_master WHERE type = 'table'");
+    while (sqlite3_step(t.s) == SQLITE_ROW) tables.insert(column_text(t.s, 0));
+    Statement info(db_, "PRAGMA table_info(runs)");
+    while (sqlite3_step(info.s) == SQLITE_ROW) have.insert(column_text(info.s, 1));
+  }
+  if (!tables.count("metrics") || !have.count("dir") || !have.count("status")) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw std::invalid_argument(db.string() +
+                                ": not an index (no gradscope runs and metrics tables; valid: an "
+                                "index.sqlite that gradscope wrote)");
+  }
+  for (const auto& [name, type] : run_columns())
+    if (!have.count(name)) return true;
+  return false;
+}
+
+void ResultsIndex::create_tables() {
   // Switching a new database to WAL takes an exclusive lock without waiting on the busy handler:
   // when several processes create the index at once (shards starting together), retry.
   for (int attempt = 0;; ++attempt) {

@@ -61,6 +61,12 @@ class ResultsIndex {
 
  private:
   void exec(const std::string& sql);
+  // Opens db_ (`name` with `flags`); a file that is not a database is refused.
+  void open(const std::filesystem::path& db, const std::string& name, int flags);
+  // Whether the runs table lacks columns of this gradscope; a database without gradscope's tables
+  // is refused (std::invalid_argument).
+  bool missing_columns(const std::filesystem::path& db);
+  void create_tables();  // the tables (WAL mode), columns added to an older index's
   std::string key_of(const std::filesystem::path& run_dir) const;  // the dir column
   std::filesystem::path root_;  // the folder holding the database (dirs are relative to it)
   sqlite3* db_ = nullptr;
