@@ -45,6 +45,12 @@ std::string index_without_timing(const fs::path& db) {
   return out;
 }
 
+// The runs an index holds (0 when there is no index).
+int64_t index_rows(const fs::path& db) {
+  return fs::exists(db) ? gradscope::ResultsIndex(db, gradscope::IndexAccess::read).count("runs")
+                        : 0;
+}
+
 std::set<std::string> finished_runs(const fs::path& sweep_dir) {
   std::set<std::string> ids;
   for (const auto& e : fs::directory_iterator(sweep_dir))
@@ -94,6 +100,45 @@ TEST_F(Cli, SweepKilledMidwayResumesToTheSameIndex) {
   // A third invocation finds nothing to do.
   const Result third = run("sweep " + kSweep + " --root " + killed.string());
   EXPECT_NE(third.out.find("6 already complete"), std::string::npos) << third.out;
+}
+
+// A sweep interrupted (SIGINT to it alone, or to its group as Ctrl-C at a terminal; it sends each
+// child SIGTERM): the interrupted run checkpoints, says so, and is in the index. (The sweep sent
+// SIGTERM every 20 ms, and one after the first killed the child between its summary and its index
+// row, about half the time.)
+TEST_F(Cli, ARunInterruptedWithItsSweepIsIndexed) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const fs::path root = dir_ / ("int" + std::to_string(attempt));
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::setpgid(0, 0);
+      std::freopen("/dev/null", "w", stdout);
+      const std::string cmd = kBinary + " --threads 1 sweep " + kExamples +
+                              "grok-mlp-small.toml name=i train.steps=100000 train.log_every=1 "
+                              "optim.weight_decay=0.1,1 --jobs 1 --root " +
+                              root.string();
+      ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::setpgid(pid, pid);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    auto training = [&] {  // a run has logged a row past step 0
+      if (!fs::exists(root / "i")) return false;
+      for (const auto& e : fs::directory_iterator(root / "i"))
+        if (fs::exists(e.path() / "metrics.jsonl") &&
+            fs::file_size(e.path() / "metrics.jsonl") > 400)
+          return true;
+      return false;
+    };
+    while (std::chrono::steady_clock::now() < deadline && !training())
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_TRUE(training());
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));  // rows to index
+    ::kill(attempt % 2 ? -pid : pid, SIGINT);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    EXPECT_EQ(index_rows(root / "index.sqlite"), 1) << "attempt " << attempt;
+  }
 }
 
 TEST_F(Cli, SlurmArrayShardsRunEveryPointExactlyOnce) {

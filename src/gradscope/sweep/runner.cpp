@@ -253,6 +253,7 @@ struct Child {
   std::vector<size_t> group;
   fs::path log;
   uintmax_t log_start = 0;
+  bool told_to_stop = false;  // sent SIGTERM once (a second could kill it while it indexes)
 };
 
 // The exit status of each replica that has ended in a group's session: its lines "<id>: exit N"
@@ -448,7 +449,11 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
       continue;
     }
     if (g_interrupted)
-      for (const auto& [p, c] : running) ::kill(p, SIGTERM);  // they checkpoint and stop
+      for (auto& [p, c] : running)
+        if (!c.told_to_stop) {  // they checkpoint, index themselves and stop
+          ::kill(p, SIGTERM);
+          c.told_to_stop = true;
+        }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   std::signal(SIGINT, prev_int);
