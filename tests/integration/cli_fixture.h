@@ -99,6 +99,18 @@ class Cli : public ::testing::Test {
     ::waitpid(pid, &status, 0);
     return killed_midway && WIFSIGNALED(status);
   }
+  // Removes every checkpoint of a killed run but its newest, whose step it returns (-1 without
+  // one): a resume then has only that one to start from, so matching metrics prove it resumed
+  // there (a restart from step 0 would write the same rows).
+  static int64_t keep_only_newest_checkpoint(const fs::path& run) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(run / "checkpoints"))
+      if (e.path().extension() == ".ckpt") files.push_back(e.path());
+    if (files.empty()) return -1;
+    std::sort(files.begin(), files.end());  // step_<8 digits>.ckpt: by step
+    for (size_t i = 0; i + 1 < files.size(); ++i) fs::remove(files[i]);
+    return std::stoll(files.back().stem().string().substr(5));
+  }
   // Each case's arguments must fail with exit code 2 and one line on stderr containing `expect`,
   // and leave no run directory at `out`.
   struct BadCase {

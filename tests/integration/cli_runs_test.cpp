@@ -60,6 +60,7 @@ TEST_F(Cli, ResumeAfterSigkillIsBitIdentical) {
 
   // Start the same run, SIGKILL it mid-way (once it has logged past step 1000), resume it.
   ASSERT_TRUE(run_and_kill(config, killed, 100)) << "the run finished before it could be killed";
+  ASSERT_GT(keep_only_newest_checkpoint(killed), 0);  // so it can only resume, not restart
   const Result resumed = run("run --resume " + killed.string());
   ASSERT_EQ(resumed.code, 0) << resumed.err;
 

@@ -167,12 +167,23 @@ TEST_F(Llc, HessianOfALinearModelAtItsCheckpoints) {
   EXPECT_EQ(rows, 3);
   EXPECT_EQ(cols, 3);
   const auto trace = gradscope::decode_npy_f32(files.at("trace.npy"), rows, cols, "trace");
-  for (int64_t s = 0; s < 3; ++s) {  // a quadratic: the same at every step
-    EXPECT_NEAR(top[s * 3], top[0], 1e-6 * top[0]);
-    EXPECT_NEAR(top[s * 3 + 2], top[0], 1e-3 * top[0]) << "a multiple of I";
-    EXPECT_NEAR(trace[s * 2], 4 * top[0], 1e-3 * top[0]) << "d = 4 equal eigenvalues";
+  EXPECT_EQ(rows, 3);
+  EXPECT_EQ(cols, 2);  // trace, standard error
+  // The inputs are 2 e_i (d = N = 4) and the loss 0.5 x the mean squared error: H = (1/N)
+  // sum x x^T = I, at every step (a quadratic), so every eigenvalue is 1 and the trace 4.
+  for (int64_t s = 0; s < 3; ++s) {
+    EXPECT_NEAR(top[s * 3], 1.0, 1e-5);
+    EXPECT_NEAR(top[s * 3 + 2], 1.0, 1e-3) << "a multiple of I";
+    EXPECT_NEAR(trace[s * 2], 4.0, 4e-3) << "d = 4 equal eigenvalues";
   }
-  EXPECT_TRUE(files.count("tensor.layers.0.W.npy")) << "the per-tensor file";
+  const auto tensor =
+      gradscope::decode_npy_f32(files.at("tensor.layers.0.W.npy"), rows, cols, "tensor.layers.0.W");
+  ASSERT_EQ(rows, 3);
+  ASSERT_EQ(cols, 3);                // the tensor's top eigenvalue, trace, standard error
+  for (int64_t s = 0; s < 3; ++s) {  // the model's only tensor: the whole Hessian
+    EXPECT_NEAR(tensor[s * 3], 1.0, 1e-5);
+    EXPECT_NEAR(tensor[s * 3 + 1], 4.0, 4e-3);
+  }
   // gradscope plot draws the command's sharpness (no probe column) beside 2 / lr.
   ASSERT_EQ(run_cmd("plot " + run.string()).code, 0);
   const std::string svg = slurp(run / "geometry.svg");

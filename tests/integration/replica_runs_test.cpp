@@ -149,24 +149,38 @@ TEST_F(Replicas, AGroupKilledMidwayFinishesAsTheWholeGroupDid) {
     ::_exit(127);
   }
   ::setpgid(pid, pid);
-  // Killed once every replica has logged past its first checkpoint (step 500).
+  // Killed once every replica has written its first checkpoint after step 0 (step 500).
   auto past_checkpoint = [&] {
     if (!fs::exists(killed) || run_ids(killed).size() < 4) return false;
     for (const std::string& id : run_ids(killed))
-      if (!fs::exists(killed / id / "metrics.jsonl") || rows(killed / id).size() < 8) return false;
+      if (!fs::exists(killed / id / "checkpoints" / "step_00000500.ckpt")) return false;
     return true;
   };
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < deadline && !past_checkpoint())
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const bool past = past_checkpoint();
   ::kill(-pid, SIGKILL);
   int st = 0;
   ::waitpid(pid, &st, 0);
+  ASSERT_TRUE(past) << "no replica past its first checkpoint within 120 s";
+  // Each replica's older checkpoints held aside while it resumes, so it can only resume from its
+  // newest, not restart (the same rows either way); put back to compare the folders.
+  const fs::path aside = dir_ / "aside";
+  for (const std::string& id : run_ids(killed)) {
+    fs::create_directories(aside / id);
+    fs::copy(killed / id / "checkpoints", aside / id);
+    ASSERT_GT(keep_only_newest_checkpoint(killed / id), 0) << id;
+  }
   size_t finished = 0;
   for (const std::string& id : run_ids(killed))
     finished += fs::exists(killed / id / "summary.json");
   ASSERT_LT(finished, 4u) << "the group finished before the kill";
   const fs::path resumed = sweep("--threads 2", args, dir_, "killed", "tiny");
+  for (const std::string& id : run_ids(killed))
+    for (const auto& e : fs::directory_iterator(aside / id))
+      if (!fs::exists(killed / id / "checkpoints" / e.path().filename()))
+        fs::copy_file(e.path(), killed / id / "checkpoints" / e.path().filename());
   ASSERT_EQ(run_ids(resumed), run_ids(whole));
   for (const std::string& id : run_ids(whole))
     EXPECT_EQ(difference(resumed / id, whole / id), "") << "run " << id;

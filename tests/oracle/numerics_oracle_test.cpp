@@ -117,7 +117,10 @@ std::vector<std::vector<double>> train(const json& fx, const json& c, const Sett
 // The largest error over the trajectory, relative to max(|torch value|, rms of that step).
 double worst_error(const std::vector<std::vector<double>>& got, const json& want) {
   double worst = 0;
+  EXPECT_EQ(got.size(), want.size()) << "as many steps as PyTorch's";
   for (size_t step = 0; step < got.size(); ++step) {
+    EXPECT_EQ(got[step].size(), want[step].size()) << "step " << step;
+    if (got[step].size() != want[step].size()) return INFINITY;
     double rms = 0;
     for (const json& w : want[step]) rms += w.get<double>() * w.get<double>();
     rms = std::sqrt(rms / double(got[step].size()));

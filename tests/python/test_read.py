@@ -176,6 +176,7 @@ def test_preconditioned_sharpness_is_adams_on_a_quadratic(tmp_path):
     table = run.hessian
     assert table.attrs["preconditioned"] is True
     o = run.config["optim"]
+    assert list(table["step"]) == [10, 20]
     for _, row in table.iterrows():
         t = int(row["step"])
         v = np.concatenate([a.astype(np.float64).ravel()

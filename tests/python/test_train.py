@@ -151,6 +151,7 @@ def test_sweep_runs_every_point_once_and_returns_them_from_the_index(tmp_path):
     assert sorted(frame["optim.weight_decay"]) == [0.1, 1.0]
     assert set(frame["status"]) == {"completed"}
     mtimes = {p: p.stat().st_mtime_ns for p in root.rglob("metrics.jsonl")}
+    assert len(mtimes) == 2
     again = gs.sweep(SMALL, ["train.steps=100", "optim.weight_decay=0.1,1.0"], root=root)
     assert len(again) == 2  # nothing run twice
     assert {p: p.stat().st_mtime_ns for p in root.rglob("metrics.jsonl")} == mtimes
@@ -182,10 +183,13 @@ def test_a_sweep_of_replicas_is_the_same_runs(tmp_path):
     plain = gs.sweep(SMALL, axes, jobs=2, root=tmp_path / "plain")
     assert sorted(group["id"]) == sorted(plain["id"]) and len(group) == 3
     assert set(group["status"]) == {"completed"}
-    for a in sorted((tmp_path / "group").rglob("metrics.jsonl")):
+    files = sorted((tmp_path / "group").rglob("metrics.jsonl"))
+    assert len(files) == 3
+    for a in files:
         b = tmp_path / "plain" / a.relative_to(tmp_path / "group")
         assert a.read_bytes() == b.read_bytes()
-    assert any("group" in p.name for p in (tmp_path / "group").rglob("*.group.log"))
+    logs = list((tmp_path / "group").rglob("*.group.log"))
+    assert len(logs) == 1 and "3 runs of" in logs[0].read_text()
     with pytest.raises(ValueError, match="--replicas 0"):
         gs.sweep(SMALL, axes, replicas=0, root=tmp_path / "bad")
 
