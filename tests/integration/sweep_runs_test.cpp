@@ -433,7 +433,14 @@ TEST_F(Cli, PlotPicksByThePathsKindAndRefusesAnotherKindsFlags) {
       {one_run.string() + " --x n_params --y final.test_acc", "is a run directory"},
       {root.string(), "not a run or sweep directory"},
       {(root / "tiny").string() + " --x n_params --y final.test_acc --z regime", "--z regime"},
-      {(root / "tiny").string() + " --x n_params", "--x and --y go together"}};
+      {(root / "tiny").string() + " --x n_params", "--x and --y go together"},
+      {one_run.string() + " --logx", "--logx: "},
+      {(root / "tiny").string() + " --by seed", "the seeds' curves, which take no --by"},
+      {(root / "tiny").string() + " --logy", "take no --logy"},
+      {(root / "tiny").string() + " --x seed --y optim.lr --z regime --by seed",
+       "--by seed draws lines"},
+      {(root / "tiny").string() + " --x seed --y optim.lr --z final.tset_acc",
+       "--z final.tset_acc: no finished run of tiny has a value of it"}};
   for (const auto& [args, message] : refused) {
     const Result r = run("plot " + args);
     EXPECT_EQ(r.code, 2) << args;

@@ -74,15 +74,23 @@ int plot_sweep(const PlotArgs& a, const CLI::App& sub) {
                                 ": --x and --y go together (a phase diagram or "
                                 "lines); without both, the seeds' curves");
   if (a.x.empty()) {
+    for (const char* flag : {"--z", "--by", "--logx", "--logy"})
+      if (sub.count(flag) > 0)
+        throw std::invalid_argument(std::string(flag) + ": without --x and --y, " + a.path +
+                                    " draws the seeds' curves, which take no " + flag +
+                                    " (valid: --x KEY --y ... for a phase diagram or lines)");
     const fs::path svg = a.out.empty() ? rundir::plot_file(a.path, "seed_curves") : fs::path(a.out);
     fmt::print("{}\n", write_seed_curves(a.path, svg));
     return 0;
   }
   const bool phase = a.y.find(',') == std::string::npos && Config::find(a.y) && a.by.empty();
   if (!phase && sub.count("--z") > 0)
-    throw std::invalid_argument("--z " + a.z + ": lines (--y " + a.y +
-                                ") have no colour field; --z is for a phase diagram (--y a "
-                                "config key)");
+    throw std::invalid_argument(
+        "--z " + a.z + ": " +
+        (a.by.empty() ? "--y " + a.y + " is not a config key, so these are lines"
+                      : "--by " + a.by + " draws lines") +
+        ", which have no colour field (valid: --z with a config key as --y and no --by, a "
+        "phase diagram)");
   return phase ? plot_phase_diagram(a) : plot_lines(a);
 }
 
@@ -92,11 +100,11 @@ int plot(const PlotArgs& a, const CLI::App& sub) {
     throw std::invalid_argument(a.path +
                                 ": not a run or sweep directory (valid: a directory "
                                 "with config.toml, or a sweep's with sweep.json)");
-  for (const char* flag : {"--x", "--y", "--z", "--by"})
+  for (const char* flag : {"--x", "--y", "--z", "--by", "--logx", "--logy"})
     if (sub.count(flag) > 0)
       throw std::invalid_argument(std::string(flag) + ": " + a.path +
                                   " is a run directory, which plots its own curves (--x, --y, "
-                                  "--z and --by are for a sweep directory)");
+                                  "--z, --by, --logx and --logy are for a sweep directory)");
   return plot_run(a);
 }
 

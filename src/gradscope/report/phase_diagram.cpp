@@ -36,7 +36,8 @@ double as_number(const ConfigValue& v, const std::string& key) {
     case 2:
       return std::get<bool>(v) ? 1 : 0;
     default:
-      throw std::invalid_argument(key + " is not a number; a phase-diagram axis needs one");
+      throw std::invalid_argument(
+          key + " is not a number; a plot axis needs one (valid: a numeric config key)");
   }
 }
 
@@ -150,9 +151,11 @@ Grid read_grid(const fs::path& sweep, const PhaseDiagramOptions& o) {
   const Columns& col = s.col;
   Grid g;
   g.unfinished = s.unfinished;
+  bool any_z = false;  // a final.<metric> that no run has is a misspelling, not "never"
   for (const Row& row : s.finished) {
     Cell& cell = g.cells[{axis_value(row, col, o.x), axis_value(row, col, o.y)}];
     const std::string z = z_text(index, row, col, o.z);
+    any_z = any_z || !z.empty();
     const std::optional<double> v = parse_number(z);
     if (o.z == "regime" && !z.empty())
       cell.labels[z]++;
@@ -162,6 +165,11 @@ Grid read_grid(const fs::path& sweep, const PhaseDiagramOptions& o) {
       cell.missing++;
     ++g.used;
   }
+  if (!any_z && !s.finished.empty() && o.z.rfind("final.", 0) == 0)
+    throw std::invalid_argument(fmt::format(
+        "--z {}: no finished run of {} has a value of it (valid: final.<a metric its runs log>, "
+        "such as final.test_acc)",
+        o.z, sweep.filename().string()));
   return g;
 }
 
