@@ -201,9 +201,9 @@ class Run:
             raise _fail(self.path, "has no checkpoints")
         if step is None:
             step = steps[-1]
-        if step not in steps:
-            raise ValueError(f"{self.path}: no checkpoint at step {step} (steps: {steps})")
-        return _Checkpoint(_core.checkpoint_file(self.path, step))
+        if isinstance(step, (bool, str)) or step not in steps:  # 100.0 is step 100; "100" is not
+            raise ValueError(f"{self.path}: no checkpoint at step {step!r} (valid: one of {steps})")
+        return _Checkpoint(_core.checkpoint_file(self.path, int(step)))
 
 
 class _Checkpoint:
@@ -281,11 +281,15 @@ def runs(root: str | os.PathLike = "runs", where: list[str] | tuple[str, ...] = 
     """The results index under `root` as a DataFrame, one row per run, filtered by `where`: the
     strings `gradscope ls` takes ("optim.weight_decay>=0.3", "regime=grokking"). Numeric columns
     come back as numbers."""
+    if where is None:
+        where = []
     if isinstance(where, str):
         where = [where]
-    columns, rows = _core.select_runs(_core.index_file(Path(root)), list(where))
+    columns, rows, text = _core.select_runs(_core.index_file(Path(root)), list(where))
     frame = pd.DataFrame(rows, columns=columns)
     for c in frame.columns:
+        if c in text:  # text columns stay text, also when every value is empty or looks numeric
+            continue
         converted = pd.to_numeric(frame[c], errors="coerce")
         if converted.notna().sum() == (frame[c] != "").sum():
             frame[c] = converted

@@ -193,6 +193,12 @@ def test_runs_filters_like_gradscope_ls(root):
     assert len(strong) == 1
     assert strong["optim.weight_decay"].iloc[0] == 1.0  # numeric columns come back as numbers
     assert len(gs.runs(root, where="optim.weight_decay<0.5")) == 1
+    assert len(gs.runs(root, where=None)) == 2
+    # Text columns stay text, also when every value is empty (message) or looks numeric.
+    assert list(every["message"]) == ["", ""] and every["message"].dtype == object
+    assert every["status"].dtype == object
+    with pytest.raises(ValueError, match="regime=grokkign"):
+        gs.runs(root, where="regime=grokkign")
     with pytest.raises(gs.RunError, match="no results index"):
         gs.runs(root / "wd1")
 
@@ -207,6 +213,10 @@ def test_missing_partial_and_corrupt_runs_raise(root, tmp_path):
     run = gs.Run(bad)
     with pytest.raises(ValueError, match="no checkpoint at step 123"):
         run.params(123)
+    last = run.checkpoint_steps[-1]
+    assert run.params(float(last)).keys() == run.params(last).keys()  # 600.0 is step 600
+    with pytest.raises(ValueError, match=f"no checkpoint at step '{last}'"):
+        run.params(str(last))
     ckpt = sorted((bad / "checkpoints").iterdir())[-1]
     ckpt.write_bytes(ckpt.read_bytes()[:-100])  # truncated
     with pytest.raises(gs.RunError, match=f"{ckpt.name}.*truncated"):

@@ -149,6 +149,12 @@ std::string status_of(const fs::path& dir, const std::optional<Summary>& summary
 
 }  // namespace
 
+bool is_text_column(const std::string& name) {
+  for (const auto& [column, type] : run_columns())
+    if (column == name) return type.rfind("TEXT", 0) == 0;
+  return false;
+}
+
 fs::path default_index_path(const fs::path& run_dir) {
   const fs::path dir = fs::absolute(run_dir).lexically_normal();
   const fs::path parent = (dir.has_filename() ? dir : dir.parent_path()).parent_path();

@@ -87,4 +87,7 @@ void add_to_index(const std::filesystem::path& run_dir, const std::string& index
 // parent of the run directory, or the parent of its sweep directory for sweep runs.
 std::filesystem::path default_index_path(const std::filesystem::path& run_dir);
 
+// Whether the runs table's column `name` holds text (name, sweep, status, a string config key).
+bool is_text_column(const std::string& name);
+
 }  // namespace gradscope

@@ -97,13 +97,15 @@ py::dict checkpoint_layout(const fs::path& file) {
 }
 
 // The index's runs table under `filters` (the strings `gradscope ls` takes): (columns, rows of
-// strings).
+// strings, the names of the text columns).
 py::tuple select_runs(const fs::path& db, const std::vector<std::string>& filters) {
   if (!fs::exists(db)) throw std::runtime_error(db.string() + ": no results index here");
   ResultsIndex index(db, IndexAccess::read);
-  std::vector<std::string> columns;
+  std::vector<std::string> columns, text;
   const auto rows = index.select(filters, columns);
-  return py::make_tuple(columns, rows);
+  for (const std::string& c : columns)
+    if (is_text_column(c)) text.push_back(c);
+  return py::make_tuple(columns, rows, text);
 }
 
 // A config as nested dicts ({"name": ..., "task": {"p": 113, ...}, ...}): every key of the
