@@ -413,6 +413,19 @@ TEST_F(Cli, SweepBadInput) {
           root.string());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("holds a different sweep"), std::string::npos) << r.err;
+  // A name that is the index's file, or no directory name at all.
+  r = run("sweep " + kExamples + "grok-mlp-small.toml name=index.sqlite train.steps=50 --root " +
+          root.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("index.sqlite is a file, not a sweep folder"), std::string::npos) << r.err;
+  r = run("sweep " + kExamples + "grok-mlp-small.toml name=.. --root " + root.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("not . or ..)\n"), std::string::npos) << r.err;  // no empty [sweep point]
+  r = run("index rebuil " + root.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("index: unknown subcommand 'rebuil' (valid: rebuild [ROOT])"),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace

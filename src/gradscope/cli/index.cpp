@@ -23,10 +23,17 @@ int rebuild(const std::string& root) {
 
 Action define(CLI::App& sub, const Globals&) {
   auto root = std::make_shared<std::string>("runs");
+  auto words = std::make_shared<std::vector<std::string>>();  // where the subcommand goes
   CLI::App* r = sub.add_subcommand("rebuild", "recreate it from the run directories");
   r->add_option("root", *root, "runs root (default: runs)");
-  sub.require_subcommand(1);
-  return [root] { return rebuild(*root); };
+  sub.add_option("subcommand", *words, "rebuild");
+  return [root, words, r] {
+    if (!r->parsed())
+      throw ConfigError(words->empty() ? "index needs a subcommand (valid: rebuild [ROOT])"
+                                       : "index: unknown subcommand '" + words->front() +
+                                             "' (valid: rebuild [ROOT])");
+    return rebuild(*root);
+  };
 }
 
 }  // namespace

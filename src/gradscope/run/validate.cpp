@@ -28,7 +28,7 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 void validate_top_level(const Config& c) {
   const std::string& name = c.string("name");
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
-    fail("name", "\"" + name + "\"", "a non-empty directory name without '/'");
+    fail("name", "\"" + name + "\"", "a non-empty directory name without '/', not . or ..");
 }
 
 // Whether the task's data fits the model and the loss.

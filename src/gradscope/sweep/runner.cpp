@@ -178,6 +178,10 @@ void claim_sweep_dir(const fs::path& dir, const Config& base, const SweepSpec& s
   nlohmann::ordered_json ids = nlohmann::ordered_json::array();
   for (const SweepRun& r : runs) ids.push_back(r.id);
   manifest["runs"] = ids;
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw ConfigError(dir.string() +
+                      " is a file, not a sweep folder; give the sweep another name (name=...)");
   fs::create_directories(dir);
   if (rundir::is_sweep_dir(dir)) {
     nlohmann::ordered_json old;

@@ -204,7 +204,7 @@ std::vector<SweepRun> expand_sweep(const Config& base, const SweepSpec& spec) {
       } catch (const ConfigError& e) {
         std::string at;
         for (const auto& a : r.axes) at += (at.empty() ? "" : ", ") + a;
-        throw ConfigError(std::string(e.what()) + " [sweep point " + at + "]");
+        throw ConfigError(std::string(e.what()) + (at.empty() ? "" : " [sweep point " + at + "]"));
       }
       if (const auto [at, fresh] = index.emplace(r.id, runs.size()); !fresh)
         throw ConfigError(fmt::format("sweep points [{}] and [{}] are the same run (id {})",
