@@ -157,6 +157,13 @@ TEST(Gradcheck, Embedding) {
   });
 }
 
+TEST(Gradcheck, PairSum) {
+  static const std::array<int32_t, 8> ids{1, 4, 2, 2, 0, 1, 4, 1};  // a pair of one row, repeats
+  check_gradients({{5, 3}}, [](auto& t, const V& in) {
+    return square(t, pair_sum(t, ids.data(), 4, in[0]));  // nonlinear: the gradient's values matter
+  });
+}
+
 TEST(Gradcheck, ReshapeAndRowsAreViews) {
   check_gradients({{4, 3}}, [](auto& t, const V& in) {
     Var r = rows(t, in[0], 1, 2);                  // [2, 3] view

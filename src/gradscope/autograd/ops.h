@@ -82,6 +82,11 @@ Var attention_rows(Tape<T>& t, Var q, Var k_table, Var v_table, const int32_t* r
 // caller's and must stay alive until backward. Backward scatter-adds into W's gradient.
 template <class T>
 Var embedding(Tape<T>& t, const int32_t* ids, Shape ids_shape, Var W);
+// y [N, D] = W[ids[2n]] + W[ids[2n + 1]] for the id pairs ids [N, 2] (values in [0, V)): the
+// numbers of embedding(ids [N, 2], W)'s two rows added, without the gathered copy; backward adds
+// dy[n] into both rows, in the ids' order (as embedding's gradient does).
+template <class T>
+Var pair_sum(Tape<T>& t, const int32_t* ids, int64_t N, Var W);
 // y [R, L V] = the one-hot vectors of ids [R, L] (values in [0, V)) side by side: a constant (no
 // gradient). The ids must stay alive until the tape is reset.
 template <class T>

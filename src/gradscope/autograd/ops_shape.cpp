@@ -21,6 +21,19 @@ void embedding_backward(Tape<T>& t, const Node<T>& n) {
   t.backend().launch(kernels::GatherGradScan<T>{ids, count, D, t.grad_if_any(y), t.grad(W)}, V * D);
 }
 
+// ---- pair_sum: y[n] = W[ids[2n]] + W[ids[2n + 1]] ----
+// Node layout: in = {W}; saved[0] = ids [N, 2]; i[0] = N. The gradient is embedding's scan over
+// the 2N ids, each reading its pair's row of dy (GatherGradScan with group 2).
+template <class T>
+void pair_sum_backward(Tape<T>& t, const Node<T>& n) {
+  const Var W{n.in[0]}, y{n.out};
+  if (!t.requires_grad(W)) return;
+  const int32_t* ids = static_cast<const int32_t*>(n.saved[0]);
+  const int64_t V = t.shape(W)[0], D = t.shape(W).back();
+  t.backend().launch(kernels::GatherGradScan<T>{ids, 2 * n.i[0], D, t.grad_if_any(y), t.grad(W), 2},
+                     V * D);
+}
+
 // ---- transpose of the last two dimensions ----
 template <class T>
 void transpose_backward(Tape<T>& t, const Node<T>& n) {
@@ -68,6 +81,27 @@ Var embedding(Tape<T>& t, const int32_t* ids, Shape ids_shape, Var W) {
     Node<T> n = detail::make_node<T>(&embedding_backward<T>, y, {W});
     n.saved[0] = ids;
     n.i[0] = count;
+    t.record(n);
+  }
+  return y;
+}
+
+template <class T>
+Var pair_sum(Tape<T>& t, const int32_t* ids, int64_t N, Var W) {
+  const Shape& ws = t.shape(W);
+  if (ws.rank != 2) detail::shape_error("pair_sum", "W " + ws.str() + " must be [V, D]");
+  const int64_t V = ws[0], D = ws[1];
+  for (int64_t r = 0; r < 2 * N && t.backend().host_memory(); ++r)  // device ids: at upload
+    if (ids[r] < 0 || ids[r] >= V)
+      detail::shape_error("pair_sum", "id " + std::to_string(ids[r]) + " at position " +
+                                          std::to_string(r) + " is outside [0, " +
+                                          std::to_string(V) + ")");
+  Var y = t.make(Shape{N, D}, detail::any_grad(t, {W}));
+  t.backend().launch(kernels::PairSum<T>{ids, t.value(W).data, t.value(y).data, D}, N * D);
+  if (t.requires_grad(y)) {
+    Node<T> n = detail::make_node<T>(&pair_sum_backward<T>, y, {W});
+    n.saved[0] = ids;
+    n.i[0] = N;
     t.record(n);
   }
   return y;
@@ -166,6 +200,7 @@ Var select_last(Tape<T>& t, Var x) {
 
 #define GRADSCOPE_INSTANTIATE(T)                                                \
   template Var embedding<T>(Tape<T>&, const int32_t*, Shape, Var);              \
+  template Var pair_sum<T>(Tape<T>&, const int32_t*, int64_t, Var);             \
   template Var one_hot<T>(Tape<T>&, const int32_t*, int64_t, int64_t, int64_t); \
   template Var reshape<T>(Tape<T>&, Var, Shape);                                \
   template Var rows<T>(Tape<T>&, Var, int64_t, int64_t);                        \

@@ -630,6 +630,25 @@ struct Gather {  // y [R, D] = W [V, D] rows ids [R]; i = r D + c
 };
 
 template <class T>
+struct PairSum {  // y [N, D] = W [V, D] rows ids[2n] + ids[2n + 1] (ids [N, 2]); i = n D + c
+  const int32_t* ids;
+  const T* W;
+  T* y;
+  int64_t D;
+  GS_HD void operator()(int64_t i) const {
+    const int64_t n = i / D, c = i % D;
+    y[i] = W[int64_t{ids[2 * n]} * D + c] + W[int64_t{ids[2 * n + 1]} * D + c];
+  }
+  void cpu_range(int64_t b, int64_t e) const {  // the cpu's form: row by row
+    for_row_pieces(b, e, D, [this](int64_t i, int64_t c, int64_t m) {
+      const T* first = W + int64_t{ids[2 * (i / D)]} * D + c;
+      const T* second = W + int64_t{ids[2 * (i / D) + 1]} * D + c;
+      for (int64_t k = 0; k < m; ++k) y[i + k] = first[k] + second[k];
+    });
+  }
+};
+
+template <class T>
 struct OneHot {  // y [R, L V] = the one-hot rows of ids [R, L], concatenated; i = (r L + k) V + v
   const int32_t* ids;
   int64_t L, V;
@@ -638,16 +657,18 @@ struct OneHot {  // y [R, L V] = the one-hot rows of ids [R, L], concatenated; i
 };
 
 template <class T>
-struct GatherGradScan {  // dW [V, D] += dy[r] for each r with ids[r] = v, in order; i = v D + c
+struct GatherGradScan {  // dW [V, D] += dy[r / group] for each r with ids[r] = v, in order;
+                         // i = v D + c (group: ids a row of dy, 2 for PairSum)
   const int32_t* ids;
   int64_t count, D;
   const T* dy;
   T* dW;
+  int64_t group = 1;
   GS_HD void operator()(int64_t i) const {
     const int64_t v = i / D, c = i % D;
     T acc = dW[i];
     for (int64_t r = 0; r < count; ++r)
-      if (ids[r] == v) acc += dy[r * D + c];
+      if (ids[r] == v) acc += dy[(r / group) * D + c];
     dW[i] = acc;
   }
   // The cpu's form over columns c0..c1 of dW: the same sums (each element adds its rows in
@@ -656,7 +677,7 @@ struct GatherGradScan {  // dW [V, D] += dy[r] for each r with ids[r] = v, in or
   int64_t cpu_cost() const { return count; }
   void cpu_range(int64_t c0, int64_t c1) const {
     for (int64_t r = 0; r < count; ++r)
-      for (int64_t c = c0; c < c1; ++c) dW[int64_t{ids[r]} * D + c] += dy[r * D + c];
+      for (int64_t c = c0; c < c1; ++c) dW[int64_t{ids[r]} * D + c] += dy[(r / group) * D + c];
   }
 };
 

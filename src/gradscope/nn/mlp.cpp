@@ -57,12 +57,10 @@ class Mlp final : public Model<T> {
       // Factored (exact): E[a] W_in = (E W_in)[a], so the table T = E W_in [C, Dhid] is computed
       // once and its rows gathered; the readout (h W_out) E^T = h (W_out E^T) uses the [Dhid, C]
       // product once. The per-example work shrinks from De-wide to Dhid-wide.
-      Var table = linear(t, E, ps.on(t, W_in_));                                   // [C, Dhid]
-      Var z = embedding(t, ids, Shape{N, 2}, table);                               // [N, 2, Dhid]
-      Var sum = add(t, slice(t, z, 1, 0, 1), slice(t, z, 1, 1, 1));                // [N, 1, Dhid]
-      Var h = activate(t, reshape(t, sum, Shape{N, c_.d_hidden}), c_.activation);  // [N, Dhid]
-      Var U = matmul(t, ps.on(t, W_out_), E, true);                                // [Dhid, C]
-      return matmul(t, h, U);                                                      // [N, C]
+      Var table = linear(t, E, ps.on(t, W_in_));                       // [C, Dhid]
+      Var h = activate(t, pair_sum(t, ids, N, table), c_.activation);  // [N, Dhid]
+      Var U = matmul(t, ps.on(t, W_out_), E, true);                    // [Dhid, C]
+      return matmul(t, h, U);                                          // [N, C]
     }
     Var x = this->named(embedding(t, ids, Shape{N, 2}, E), "hook_embed");  // [N, 2, De]
     if (c_.mlp_form == MlpForm::pair) {
