@@ -60,8 +60,9 @@ def task_data(experiment: str | os.PathLike | dict, overrides=None) -> dict:
     """A built-in task's data exactly as a run of `experiment` (with `overrides`) builds it:
     x_train, y_train, x_test, y_test as NumPy arrays (token or operand ids [N, L] int32, or real
     features [N, F]; class ids [N] or [N, P] int32, or real targets [N, Y]), groups_* for
-    multitask tasks, and vocab, num_classes, equals_token, regression, fresh_samples (tasks that
-    draw new training samples every step have an empty fixed train split) and description.
+    multitask tasks, and vocab, num_classes, equals_token, regression, fresh_samples (for tasks
+    that draw new training samples every step, x_train and y_train are the fixed sample the
+    train_* metrics are measured on) and description.
     Tasks that draw fresh samples also give sample(seed, step, n): the n training examples a run
     of that seed draws at that step, as {"x_batch", "y_batch"} (a PyTorch peer trains on them).
     Text tasks (task.name = "text") give their train_* and test_* evaluation windows."""
