@@ -18,6 +18,7 @@ void check_step() {
   ParamStore<T> ps;
   ps.add("a", {3, 5});
   ps.add("b", {7});
+  ps.add("c", {9001});  // past the update's 4096-element noise chunks: drawn as one tensor's
   ps.finalize();
   Rng fill(1, "values");
   for (int i = 0; i < ps.count(); ++i) {
