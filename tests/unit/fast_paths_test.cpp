@@ -302,7 +302,7 @@ TEST(CpuBackend, OptimizerUpdatesMatchTheEmulatedDeviceBitForBit) {
 // with the C library's expf, on rows whose logits spread over exp's whole range, and rows whose
 // largest logit is tied (the first one is the argmax), all equal, or +0 against -0.
 TEST(CpuBackend, CrossEntropyRowsFastFormEqualsTheKernel) {
-  const int64_t N = 21, C = 37;
+  const int64_t N = 29, C = 37;  // rows 0-23 eight to a vector, 24-27 four, 28 alone
   std::vector<float> x = random_values(N * C, 11);
   for (int64_t i = 0; i < N * C; ++i) x[i] *= float(1 + i % 7) * 9.0f;  // some below -104
   // Row 2: the largest tied at columns 0 and 20, and eighteen exps of 2.3e-16 (about an ulp of
@@ -317,6 +317,19 @@ TEST(CpuBackend, CrossEntropyRowsFastFormEqualsTheKernel) {
   for (int64_t j = 0; j < C; ++j) x[14 * C + j] = -std::abs(x[14 * C + j]) - 1.0f;
   x[14 * C + 3] = -0.0f;
   x[14 * C + 7] = 0.0f;
+  // NaNs never win the argmax, but a NaN first column keeps it; infinities; a max in the last
+  // (partial) vector of the row only.
+  x[16 * C] = NAN;
+  x[17 * C + 5] = NAN;
+  x[17 * C + 30] = 900.0f;
+  std::fill(x.begin() + 18 * C, x.begin() + 19 * C, -INFINITY);
+  x[19 * C + 35] = 800.0f;
+  x[20 * C + 9] = x[20 * C + 33] = INFINITY;
+  // Row 21: row 2's tie within one vector of the row (columns 0 and 15, fourteen tiny exps
+  // between), where the search must take the first of the vector's matches.
+  std::fill(x.begin() + 21 * C, x.begin() + 22 * C, -1000.0f);
+  x[21 * C] = x[21 * C + 15] = 500.0f;
+  for (int64_t j = 1; j <= 14; ++j) x[21 * C + j] = 464.0f;
   std::vector<int32_t> target(N);
   for (int64_t r = 0; r < N; ++r) target[r] = static_cast<int32_t>((r * 5) % C);
   std::vector<float> ex_cpu(N * C), ex_emu(N * C);
