@@ -85,10 +85,21 @@ TEST(Saxe, DeeperNetworksIntegrateTheBalancedEquation) {
   EXPECT_NEAR(u.back(), s, 1e-6);
   for (size_t i = 1; i + 1 < t.size(); ++i) {  // du/dt = 3 u^{4/3} (s - u), central differences
     const double du = (u[i + 1] - u[i - 1]) / 0.02, want = 3 * std::pow(u[i], 4.0 / 3) * (s - u[i]);
-    EXPECT_NEAR(du, want, 0.02 * std::max(0.05, std::abs(want))) << t[i];
+    EXPECT_NEAR(du, want, 0.02 * std::abs(want) + 1e-12) << t[i];
   }
   const double half = saxe_half_time(s, u0, 3);
   EXPECT_NEAR(saxe_mode_curve(s, u0, 3, {half})[0], s / 2, 1e-6);
+  // The half time against an integral the integrator does not compute: t = int_{u0}^{s/2}
+  // du / (3 u^{4/3} (s - u)), over v = ln u (a smooth integrand), by Simpson's rule.
+  const int n = 20000;
+  const double a = std::log(u0), b = std::log(s / 2), h = (b - a) / n;
+  double simpson = 0;
+  for (int i = 0; i <= n; ++i) {
+    const double u = std::exp(a + i * h), f = 1 / (3 * std::cbrt(u) * (s - u));
+    simpson += f * (i == 0 || i == n ? 1 : i % 2 ? 4 : 2);
+  }
+  simpson *= h / 3;
+  EXPECT_NEAR(half, simpson, 1e-6 * simpson);
   // Depth 2 through the same interface is the closed form.
   EXPECT_NEAR(saxe_mode_curve(s, u0, 2, {3.0})[0], saxe_mode_strength(s, u0, 3.0), 1e-15);
 }
