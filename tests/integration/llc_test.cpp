@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstring>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "cli_fixture.h"
@@ -329,7 +330,18 @@ TEST_F(Llc, AStreamedTaskIsMeasuredOnItsTrainSample) {
   // --calibrate on a run without llc/ makes the folder for its table.
   const Result cal = run("llc " + copy.string() + " --calibrate llc.draws=5 llc.chains=1");
   ASSERT_EQ(cal.code, 0) << cal.err;
-  EXPECT_TRUE(fs::exists(copy / "llc" / "calibration_00000020.json"));
+  const auto table = nlohmann::json::parse(slurp(copy / "llc" / "calibration_00000020.json"));
+  EXPECT_EQ(table["step"], 20);
+  const auto& grid = table["grid"];  // step sizes outer, n betas inner: the full product
+  std::set<double> sizes, nbetas;
+  for (const auto& g : grid) {
+    sizes.insert(g["step_size"].get<double>());
+    nbetas.insert(g["nbeta"].get<double>());
+    EXPECT_TRUE(g.contains("llc") && g.contains("stable")) << g;
+  }
+  EXPECT_GT(sizes.size(), 1u);
+  EXPECT_GT(nbetas.size(), 1u);
+  EXPECT_EQ(grid.size(), sizes.size() * nbetas.size());
   ASSERT_EQ(run("llc " + copy.string() + " --steps last").code, 0);
   EXPECT_EQ(slurp(copy / "llc" / "trace_00000020.npy"),
             slurp(probed / "llc" / "trace_00000020.npy"));

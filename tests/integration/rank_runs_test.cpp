@@ -37,6 +37,8 @@ TEST_F(Cli, DiagonalStagesApproachThePredictionAsAlphaFalls) {
   ASSERT_EQ(pred.size(), 4u);
   const double want[] = {1.0 / 3, 0.5, 1.0, 2.0};
   const auto& obs = s["theory"]["observed"]["spectral_jump_times"];
+  ASSERT_GE(obs.size(), 4u) << obs.dump();
+  ASSERT_GE(s["theory"]["observed"]["loss_jump_times"].size(), 4u);
   for (int k = 0; k < 4; ++k) {
     EXPECT_NEAR(pred[k].get<double>(), want[k], 1e-6);
     EXPECT_NEAR(obs[k].get<double>(), want[k], 0.25 * want[k]) << obs.dump();
