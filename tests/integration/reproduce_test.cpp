@@ -218,10 +218,13 @@ TEST_F(Reproduce, BadClaimFilesAreOneLineAndNothingRuns) {
        "generalized_step"},
       {claim_file(claim_head + "quantity = \"deep:test_loss@30\"\nrule = \"< 1\"\nseeds = "
                                "{ ci = 1 }\n"),
-       "logs no row at step 30 (it logs steps 0 to 20000 every train.log_every = 20"},
+       "logs no test_loss at step 30 (its rows: steps 0 to 20000 every train.log_every = 20"},
+      {claim_file(claim_head + "quantity = \"deep:spectra.E.stable_rank@40\"\nrule = \"< 1\"\n"
+                               "seeds = { ci = 1 }\n"),  // a row, but not a probe step
+       "logs no spectra.E.stable_rank at step 40 (a probe's column"},
       {claim_file(claim_head + "quantity = \"deep:test_loss@20020\"\nrule = \"< 1\"\nseeds = "
                                "{ ci = 1 }\n"),
-       "logs no row at step 20020"},
+       "logs no test_loss at step 20020"},
       {claim_file(claim_head + "quantity = \"deep:summary.steps_done.last\"\nrule = \"< 1\"\n"
                                "seeds = { ci = 1 }\n"),
        "summary.steps_done is one value"},

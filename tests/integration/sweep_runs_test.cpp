@@ -426,6 +426,9 @@ TEST_F(Cli, SweepBadInput) {
   EXPECT_NE(r.err.find("index: unknown subcommand 'rebuil' (valid: rebuild [ROOT])"),
             std::string::npos)
       << r.err;
+  r = run("index rebuild " + root.string() + " extra");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("'extra' was not expected"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -104,6 +104,25 @@ TEST(FastPaths, PairSumEqualsTheSlicedRowsAdded) {
   EXPECT_TRUE(same_bits(fused[1], plain[1])) << "the table's gradient";
 }
 
+// The kernels pair_sum launches, on the cpu (their row forms) and on the emulated device (index
+// by index, as a GPU runs them): the same bits, the gradient's scan with two ids a row included.
+TEST(CpuBackend, PairSumAndItsGradientScanEqualTheKernels) {
+  const int64_t N = 7, V = 5, D = 6;
+  const std::vector<int32_t> ids = {0, 1, 2, 2, 4, 1, 3, 0, 1, 1, 4, 4, 2, 3};
+  const std::vector<float> w = random_values(V * D, 7), dy = random_values(N * D, 8);
+  auto emulated = DeviceContext::create(Device::emulated);
+  std::vector<float> y_cpu(N * D), y_emu(N * D), dw_cpu = random_values(V * D, 9), dw_emu = dw_cpu;
+  cpu_context().launch(kernels::PairSum<float>{ids.data(), w.data(), y_cpu.data(), D}, N * D);
+  emulated->launch(kernels::PairSum<float>{ids.data(), w.data(), y_emu.data(), D}, N * D);
+  EXPECT_TRUE(same_bits(y_cpu, y_emu));
+  EXPECT_EQ(y_cpu[2 * D + 1], w[4 * D + 1] + w[1 * D + 1]);  // pair 2: rows 4 and 1
+  cpu_context().launch(
+      kernels::GatherGradScan<float>{ids.data(), 2 * N, D, dy.data(), dw_cpu.data(), 2}, V * D);
+  emulated->launch(
+      kernels::GatherGradScan<float>{ids.data(), 2 * N, D, dy.data(), dw_emu.data(), 2}, V * D);
+  EXPECT_TRUE(same_bits(dw_cpu, dw_emu));
+}
+
 TEST(FastPaths, AttentionRowsRejectsRowsOutsideTheTable) {
   Arena arena;
   Tape<float> t(arena);

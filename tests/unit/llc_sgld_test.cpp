@@ -9,6 +9,7 @@
 
 #include "gradscope/run/llc.h"
 #include "gradscope/tensor/rng.h"
+#include "gradscope/tensor/threads.h"
 
 namespace gradscope {
 namespace {
@@ -56,6 +57,35 @@ void check_step() {
       EXPECT_EQ(ps.values()[k], before[k]) << "padding " << k;
     }
   }
+}
+
+// With w = w* = 0 and no drift the step is its noise exactly: each tensor's, bit for bit one draw
+// over the tensor (the update draws it in chunks), in one thread and in two.
+template <class T>
+void check_noise_is_one_draw() {
+  for (int threads : {1, 2}) {
+    const ThreadsHere scope(threads);
+    ParamStore<T> ps;
+    ps.add("a", {7});
+    ps.add("big", {9001});
+    ps.finalize();
+    const std::vector<T> w_star(ps.values().size(), T(0));
+    Rng noise = Rng(3, "llc").substream(1), again = noise;
+    std::vector<T> z;
+    sgld_update(ps, w_star, 1e-4, 0.0, 0.0, noise, z);
+    for (const ParamInfo& p : ps.params()) {
+      const int64_t n = p.shape.numel();
+      std::vector<T> want(static_cast<size_t>(n));
+      again.fill_normal_pairs(want.data(), n, static_cast<T>(std::sqrt(1e-4)));
+      for (int64_t j = 0; j < n; ++j)
+        ASSERT_EQ(ps.values()[p.offset + j], want[j]) << p.name << " " << j << ", " << threads;
+    }
+  }
+}
+
+TEST(LlcSgld, TheNoiseIsOneDrawPerTensorBitForBit) {
+  check_noise_is_one_draw<float>();
+  check_noise_is_one_draw<double>();
 }
 
 TEST(LlcSgld, FloatRunsStepWithFloatNoise) {

@@ -28,6 +28,9 @@ Action define(CLI::App& sub, const Globals&) {
   r->add_option("root", *root, "runs root (default: runs)");
   sub.add_option("subcommand", *words, "rebuild");
   return [root, words, r] {
+    if (r->parsed() && !words->empty())
+      throw ConfigError("index rebuild: '" + words->front() +
+                        "' was not expected (valid: index rebuild [ROOT])");
     if (!r->parsed())
       throw ConfigError(words->empty() ? "index needs a subcommand (valid: rebuild [ROOT])"
                                        : "index: unknown subcommand '" + words->front() +

@@ -493,6 +493,12 @@ std::vector<std::vector<std::string>> ResultsIndex::select(const std::vector<std
   return out;
 }
 
+bool ResultsIndex::has_metric(const std::string& metric) {
+  Statement st(db_, "SELECT 1 FROM metrics WHERE key = ? LIMIT 1");
+  sqlite3_bind_text(st.s, 1, metric.c_str(), -1, SQLITE_TRANSIENT);
+  return sqlite3_step(st.s) == SQLITE_ROW;
+}
+
 std::optional<double> ResultsIndex::final_metric(const std::string& dir,
                                                  const std::string& metric) {
   Statement st(db_,

@@ -47,10 +47,13 @@ class ResultsIndex {
   bool has_run(const std::filesystem::path& run_dir);
 
   // Rows of `runs` matching every filter ("key=value", "key!=value", "key<value", "key>value",
-  // "key<=value", "key>=value"; key a column name; values compared as numbers when both are),
-  // ordered by dir. columns receives the column names.
+  // "key<=value", "key>=value"; key a column name; the value read as the column's kind: text,
+  // one of a fixed set's words, a number, true/false; != keeps rows without a value), ordered by
+  // dir. columns receives the column names. Throws std::invalid_argument naming a bad filter.
   std::vector<std::vector<std::string>> select(const std::vector<std::string>& filters,
                                                std::vector<std::string>& columns);
+  // Whether any run's metrics rows have the key (a NULL value counts: the column is there).
+  bool has_metric(const std::string& metric);
   // The value of `metric` (a metrics.jsonl column) at the largest step it was logged at in the run
   // whose dir column is `dir` (as select returns it); nullopt when it was never logged or is
   // null there (not finite).

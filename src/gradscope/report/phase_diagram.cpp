@@ -151,7 +151,7 @@ Grid read_grid(const fs::path& sweep, const PhaseDiagramOptions& o) {
   const Columns& col = s.col;
   Grid g;
   g.unfinished = s.unfinished;
-  bool any_z = false;  // a final.<metric> that no run has is a misspelling, not "never"
+  bool any_z = false;  // a final.<metric> no run logs at all is a misspelling, not "never"
   for (const Row& row : s.finished) {
     Cell& cell = g.cells[{axis_value(row, col, o.x), axis_value(row, col, o.y)}];
     const std::string z = z_text(index, row, col, o.z);
@@ -165,7 +165,8 @@ Grid read_grid(const fs::path& sweep, const PhaseDiagramOptions& o) {
       cell.missing++;
     ++g.used;
   }
-  if (!any_z && !s.finished.empty() && o.z.rfind("final.", 0) == 0)
+  if (!any_z && !s.finished.empty() && o.z.rfind("final.", 0) == 0 &&
+      !col.count("final_" + o.z.substr(6)) && !index.has_metric(o.z.substr(6)))
     throw std::invalid_argument(fmt::format(
         "--z {}: no finished run of {} has a value of it (valid: final.<a metric its runs log>, "
         "such as final.test_acc)",

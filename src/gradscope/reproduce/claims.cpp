@@ -285,12 +285,17 @@ std::string section_key(const std::string& field) {
   return "";
 }
 
-// The sweep points of a run at a budget (1 without axes); its resolved config into `base`.
-int64_t sweep_points(const ClaimRun& run, Budget b, Config& base, const std::string& where) {
+// The sweep points of a run at a budget (1 without axes); its resolved config into `base`, and
+// each point's into `configs` when given.
+int64_t sweep_points(const ClaimRun& run, Budget b, Config& base, const std::string& where,
+                     std::vector<Config>* configs = nullptr) {
   try {
     SweepSpec spec = read_sweep(run.experiment, run.overrides_at(b), base);
     spec.seeds = 1;
-    return static_cast<int64_t>(expand_sweep(base, spec).size());
+    const std::vector<SweepRun> runs = expand_sweep(base, spec);
+    if (configs)
+      for (const SweepRun& r : runs) configs->push_back(r.config);
+    return static_cast<int64_t>(runs.size());
   } catch (const ConfigError& e) {
     throw ConfigError(
         fmt::format("{}run '{}' at budget {}: {}", where, run.label, budget_name(b), e.what()));
@@ -318,22 +323,30 @@ void check_summary_term(const Term& t, const std::string& field, const Config& b
         at, label, budget_name(b), base.string("task.name"), field));
 }
 
-// A COLUMN@STEP term's step has a row in the run's metrics: at most train.steps, and a multiple
-// of train.log_every, the last step or a probe step (with a probe on).
-void check_logged_step(const Term& t, const Config& base, Budget b, const std::string& where) {
-  const int64_t steps = base.integer("train.steps"), every = base.integer("train.log_every");
-  bool probing = base.boolean("probe.spectra");
-  for (const Measure& m : run_measures())
-    probing = probing || (m.is_probe() && base.boolean(m.key));
-  const bool logged = t.step >= 0 && t.step <= steps &&
-                      (t.step % every == 0 || t.step == steps ||
-                       (probing && probe_options(base).is_probe_step(t.step, steps)));
-  if (!logged)
+// A COLUMN@STEP term's step has a row with the column in the metrics of a run of `config` (each
+// sweep point's): at most train.steps, and a multiple of train.log_every, the last step or a
+// probe step (with a probe that logs columns on); a probe's column only at its probe steps.
+void check_logged_step(const Term& t, const Config& config, Budget b, const std::string& where) {
+  const int64_t steps = config.integer("train.steps"), every = config.integer("train.log_every");
+  bool probing = config.boolean("probe.spectra");
+  bool probe_column = t.path.rfind("spectra.", 0) == 0;
+  for (const Measure& m : run_measures()) {
+    if (!m.is_probe() || m.columns.empty() || !config.boolean(m.key)) continue;
+    probing = true;
+    probe_column = probe_column || column_declared(m.columns, t.path);
+  }
+  const bool probe_step = probing && probe_options(config).is_probe_step(t.step, steps);
+  const bool row =
+      t.step >= 0 && t.step <= steps &&
+      (probe_column ? probe_step : t.step % every == 0 || t.step == steps || probe_step);
+  if (!row)
     throw ConfigError(fmt::format(
-        "{}quantity term '{}': run '{}' at budget {} logs no row at step {} (it logs steps 0 to "
-        "{} every train.log_every = {}, the last step{})",
-        where, t.text, t.run, budget_name(b), t.step, steps, every,
-        probing ? " and its probe steps" : ""));
+        "{}quantity term '{}': run '{}' at budget {} logs no {} at step {} ({})", where, t.text,
+        t.run, budget_name(b), t.path, t.step,
+        probe_column ? "a probe's column: at its probe steps, probe.every or probe.per_decade"
+                     : fmt::format("its rows: steps 0 to {} every train.log_every = {}, the "
+                                   "last step{}",
+                                   steps, every, probing ? " and the probe steps" : "")));
 }
 
 // Checks a claim's terms against the runs it reads at each of its budgets: the label exists, is
@@ -359,7 +372,8 @@ void check_terms(const Claim& c, const ClaimFile& f, const std::string& where) {
         throw ConfigError(fmt::format("{}runs at budget {} but run '{}' has no {} budget", where,
                                       budget_name(b), t.run, budget_name(b)));
       Config base;
-      points.push_back(sweep_points(run->second, b, base, where));
+      std::vector<Config> configs;
+      points.push_back(sweep_points(run->second, b, base, where, &configs));
       const bool in_summary = t.kind == Term::Kind::summary || t.kind == Term::Kind::length;
       const std::string field = in_summary ? t.path.substr(0, t.path.find('.')) : "";
       if (in_summary && !fields.count(field))
@@ -387,7 +401,8 @@ void check_terms(const Claim& c, const ClaimFile& f, const std::string& where) {
             "{}quantity term '{}': run '{}' at budget {} logs no column {} (task.name = {}; "
             "gradscope keys and docs/FORMATS.md list the columns and the probe keys that add them)",
             where, t.text, t.run, budget_name(b), column, base.string("task.name")));
-      if (t.kind == Term::Kind::metric) check_logged_step(t, base, b, where);
+      if (t.kind == Term::Kind::metric)
+        for (const Config& point : configs) check_logged_step(t, point, b, where);
     }
     const int64_t most = *std::max_element(points.begin(), points.end());
     if (word_rule && most > 1)

@@ -1,6 +1,7 @@
 // Reproductions: the claims of the claim files (reproduce/claims.h) run at one budget over seeds
 // and judged. Every run a selected claim reads at the budget is one sweep (sweep/runner.h) under
-// the results root, named <paper>-<label>-<budget>-<8 hex of its config and seed count>, so a
+// the results root, named <paper>-<label>-<budget>-<8 hex of its config and the claim file's
+// seed count> (--seeds N trains the first N seeds in that folder), so a
 // rerun skips finished runs, resumes interrupted ones and indexes every run (gradscope ls). Each
 // claim is then evaluated on every seed: its quantity from the run directories, the rule on it,
 // and the verdict over seeds (holds when the rule holds on at least `share` of them; does not

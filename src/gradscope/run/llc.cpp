@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "gradscope/run/batches.h"
@@ -66,13 +67,14 @@ void sgld_update(ParamStore<T>& ps, const std::vector<T>& w_star, double eps, do
   const std::span<T> g = ps.grads();
   // Each tensor's noise is drawn in chunks that stay in L1 and used at once: a whole number of
   // the generator's 256-counter blocks (4 normals a counter in float, 2 in double), so the
-  // same numbers as one draw over the tensor.
-  constexpr int64_t kChunk = 4096;
-  z.resize(static_cast<size_t>(kChunk));
+  // same numbers as one draw over the tensor. (A chain that has the kernel threads to itself
+  // draws each tensor whole, over the threads.)
+  const int64_t chunk = num_threads() > 1 ? std::numeric_limits<int64_t>::max() : 4096;
   for (const ParamInfo& p : ps.params()) {
     const int64_t n = p.shape.numel();
-    for (int64_t at = 0; at < n; at += kChunk) {
-      const int64_t m = std::min(kChunk, n - at), base = p.offset + at;
+    z.resize(static_cast<size_t>(std::min(chunk, n)));
+    for (int64_t at = 0; at < n; at += chunk) {
+      const int64_t m = std::min(chunk, n - at), base = p.offset + at;
       noise.fill_normal_pairs(z.data(), m, static_cast<T>(std::sqrt(eps)));
       for (int64_t k = base; k < base + m; ++k) {
         const double drift = nbeta * double(g[k]) + gamma * (double(w[k]) - double(w_star[k]));

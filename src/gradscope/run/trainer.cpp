@@ -482,12 +482,16 @@ std::unique_ptr<SteppedRun> start_run(const Config& config, const RunOptions& op
                                                  : start<float>(config, options, std::move(device));
 }
 
-int run_experiment(const Config& config, const RunOptions& options) {
-  const std::unique_ptr<SteppedRun> run = start_run(config, options);
+int run_experiment(const Config& config, const RunOptions& options,
+                   const std::function<void()>& then) {
+  std::unique_ptr<SteppedRun> run = start_run(config, options);
   const StopOnSignal signals;
   while (run->advance()) {
   }
-  return run->finish();
+  const int code = run->finish();
+  run.reset();  // the lock released, the device let go
+  if (then) then();
+  return code;
 }
 
 }  // namespace gradscope

@@ -274,7 +274,17 @@ Json probe_json(const fs::path& run, const std::string& kind) {
 Json sweep_json(const fs::path& root, const fs::path& sweep) {
   if (!rundir::is_sweep_dir(sweep)) throw std::invalid_argument("not a sweep directory");
   const std::string name = sweep.filename().string();
-  Json runs = index_rows(sweep.parent_path(), {"sweep=" + name});
+  // A name that begins like an operator (=, <, >, !) would read as a mistyped filter: such a
+  // sweep's rows are picked here instead.
+  const bool plain = name.find_first_of("=<>!") != 0;
+  Json runs = index_rows(sweep.parent_path(), plain ? std::vector<std::string>{"sweep=" + name}
+                                                    : std::vector<std::string>{});
+  if (!plain) {
+    Json mine = Json::array();
+    for (Json& r : runs)
+      if (r.value("sweep", Json()) == Json(name)) mine.push_back(std::move(r));
+    runs = std::move(mine);
+  }
   Json keys = Json::array();
   for (const KeySpec& s : Config::schema()) {
     if (s.key == "name" || runs.empty()) continue;

@@ -41,11 +41,9 @@ RunOutcome launch_run(const RunRequest& r) {
     o.dir = r.out.empty() ? fs::path("runs") / c.string("name") : fs::path(r.out);
     o.force = r.force;
   }
-  const int code = run_experiment(c, o);
-  // A second signal (a sweep's SIGTERM after a terminal's SIGINT to the group) waits until the
-  // run has added itself to the index.
-  const StopOnSignal hold;
-  add_to_index(o.dir, r.index);
+  // Indexed inside the run's signal handling: a second signal (a sweep's SIGTERM after a
+  // terminal's SIGINT to the group) waits until the run is in the index.
+  const int code = run_experiment(c, o, [&] { add_to_index(o.dir, r.index); });
   return {code, o.dir};
 }
 
