@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -152,6 +153,8 @@ TEST_F(Index, RebuildRecreatesFromDirectoriesAndSkipsCorruptOnes) {
   const fs::path partial = dir_ / "d";  // started, not finished: indexed as unknown status
   fs::create_directories(partial);
   std::ofstream(partial / "config.toml") << Config().to_toml();
+  std::ofstream(partial / "metrics.jsonl") << "{\"step\":0,\"train_loss\":1}\n"
+                                           << "{\"step\":40,\"train_loss\":0.5}\n";
   const fs::path db = dir_ / "index.sqlite";
   std::vector<std::string> skipped;
   EXPECT_EQ(rebuild_index(dir_, db, skipped), 3);
@@ -162,7 +165,13 @@ TEST_F(Index, RebuildRecreatesFromDirectoriesAndSkipsCorruptOnes) {
   const auto all = index.select({}, cols);
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[0][0], "a");  // dirs relative to the index's folder
-  EXPECT_EQ(index.count("metrics"), (3 + 4) * 4);
+  // The unfinished run's steps_done: its last logged step (no summary says it).
+  const auto d = index.select({"dir=d"}, cols);
+  ASSERT_EQ(d.size(), 1u);
+  const size_t at = std::find(cols.begin(), cols.end(), "steps_done") - cols.begin();
+  ASSERT_LT(at, cols.size());
+  EXPECT_EQ(d[0][at], "40");
+  EXPECT_EQ(index.count("metrics"), (3 + 4) * 4 + 2);  // d: two train_loss values
   // Rebuilding again gives the same table.
   const std::string csv = index.export_csv();
   skipped.clear();

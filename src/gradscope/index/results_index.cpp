@@ -332,10 +332,14 @@ void ResultsIndex::add_run(const fs::path& run_dir, const std::string& sweep) {
     bind_json(ins, i++, has ? nlohmann::json(summary->wall_time_s) : nullptr);
     bind_json(ins, i++, has ? nlohmann::json(summary->steps_per_s) : nullptr);
     const std::optional<int64_t> none;
+    // Without a summary (running, incomplete), steps_done is the last logged step.
+    const std::optional<int64_t> steps_done = has ? std::optional<int64_t>(summary->steps_done)
+                                              : rows.empty()
+                                                  ? none
+                                                  : std::optional<int64_t>(rows.back().step());
     for (const std::optional<int64_t>& v :
          {has ? summary->memorized_step : none, has ? summary->generalized_step : none,
-          has ? summary->grokking_delay : none,
-          has ? std::optional<int64_t>(summary->steps_done) : none, has ? summary->n_params : none})
+          has ? summary->grokking_delay : none, steps_done, has ? summary->n_params : none})
       bind_json(ins, i++, v ? nlohmann::json(*v) : nlohmann::json(nullptr));
     for (const auto& k : kFinal) {
       const double v = rows.empty() ? NAN : rows.back().get(k);
