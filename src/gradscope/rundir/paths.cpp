@@ -170,6 +170,9 @@ Path sweep_group_log(const Path& sweep, const std::string& first_id) {
 Path sweep_failures(const Path& sweep, int64_t shard) {
   return sweep / fmt::format("failures-shard{}.json", shard);
 }
+Path sweep_lock(const Path& sweep) {
+  return sweep / "sweep.json.lock";  // a sweep file (is_sweep_file) by its name
+}
 bool is_sweep_dir(const Path& dir) {
   std::error_code ec;
   return std::filesystem::exists(sweep_manifest(dir), ec);

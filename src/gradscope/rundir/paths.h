@@ -78,6 +78,8 @@ Path sweep_log(const Path& sweep, const std::string& id);
 // after the group's first run: logs/<id>.group.log.
 Path sweep_group_log(const Path& sweep, const std::string& first_id);
 Path sweep_failures(const Path& sweep, int64_t shard);
+// The file a process flocks while it reads and writes the manifest and the failures files.
+Path sweep_lock(const Path& sweep);
 // Whether `dir` holds a sweep (a manifest), and the files a starting shard may find there.
 bool is_sweep_dir(const Path& dir);
 bool is_sweep_file(const std::string& name);

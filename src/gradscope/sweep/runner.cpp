@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -146,6 +147,25 @@ bool shard_from_slurm(Shard& shard) {
 
 namespace {
 
+// While in scope, this process alone reads and writes the sweep folder's manifest and failures
+// files (shards of two arrays, or of two seed counts of one sweep, may run at once): an
+// exclusive flock on sweep.json.lock.
+class SweepFilesLock {
+ public:
+  explicit SweepFilesLock(const fs::path& dir)
+      : fd_(::open(rundir::sweep_lock(dir).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~SweepFilesLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  SweepFilesLock(const SweepFilesLock&) = delete;
+  SweepFilesLock& operator=(const SweepFilesLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 // Whether manifest `a` is the same sweep as `b` but for its seed count, its runs all b's or all
 // among b's: the same points with more or fewer seeds (seed s of a point is the same run in both).
 bool same_but_seeds(nlohmann::ordered_json a, nlohmann::ordered_json b) {
@@ -183,6 +203,7 @@ void claim_sweep_dir(const fs::path& dir, const Config& base, const SweepSpec& s
     throw ConfigError(dir.string() +
                       " is a file, not a sweep folder; give the sweep another name (name=...)");
   fs::create_directories(dir);
+  const SweepFilesLock lock(dir);
   if (rundir::is_sweep_dir(dir)) {
     nlohmann::ordered_json old;
     try {
@@ -465,8 +486,11 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
   status(true);
   if (o.live) fmt::print("\n");
   for (const std::string& f : failures) fmt::print(stderr, "gradscope: failed run {}\n", f);
-  write_failures(rundir::sweep_failures(dir, o.shard), touched, failures);
-  prune_stale_failures(dir, o.shards);
+  {
+    const SweepFilesLock lock(dir);
+    write_failures(rundir::sweep_failures(dir, o.shard), touched, failures);
+    prune_stale_failures(dir, o.shards);
+  }
   if (g_interrupted) {
     fmt::print("interrupted; rerun the same command to resume the sweep\n");
     return 130;
