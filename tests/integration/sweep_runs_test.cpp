@@ -141,6 +141,51 @@ TEST_F(Cli, ARunInterruptedWithItsSweepIsIndexed) {
   }
 }
 
+// A run another process starts training after the sweep scheduled it: the sweep's child is
+// refused as busy (exit 3), and the sweep counts it as trained elsewhere, not as failed.
+TEST_F(Cli, ARunTrainedByAnotherProcessIsSkippedNotFailed) {
+  const fs::path root = dir_ / "busy";
+  auto spawn = [](const std::string& cmd) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      std::freopen("/dev/null", "w", stdout);
+      ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    return pid;
+  };
+  const std::string out = (dir_ / "busy.txt").string(), err = (dir_ / "busy.err").string();
+  const pid_t sweep = spawn(kBinary + " --threads 1 sweep " + kExamples +
+                            "grok-mlp-small.toml name=b train.steps=4000 optim.weight_decay=0.1,1 "
+                            "--jobs 1 --root " +
+                            root.string() + " > " + out + " 2> " + err);
+  // The second point's config, once the sweep has written it: trained elsewhere, for longer.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::vector<fs::path> configs;
+  while (std::chrono::steady_clock::now() < deadline && configs.size() < 2) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    configs.clear();
+    if (fs::exists(root / "b" / "configs"))
+      for (const auto& e : fs::directory_iterator(root / "b" / "configs")) configs.push_back(e);
+  }
+  ASSERT_EQ(configs.size(), 2u);
+  const std::string first = slurp(root / "b" / "sweep.json");
+  const std::string second_id = nlohmann::json::parse(first)["runs"][1];
+  const pid_t other = spawn(kBinary + " --threads 1 run " +
+                            (root / "b" / "configs" / (second_id + ".toml")).string() +
+                            " train.steps=10000000 --out " + (root / "b" / second_id).string());
+  int st = 0;
+  ::waitpid(sweep, &st, 0);
+  ::kill(other, SIGINT);
+  int other_st = 0;
+  ::waitpid(other, &other_st, 0);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << slurp(err);
+  EXPECT_NE(slurp(err).find(second_id + " is trained by another process; skipped"),
+            std::string::npos)
+      << slurp(err);
+  EXPECT_FALSE(fs::exists(root / "b" / "failures-shard0.json"));
+}
+
 TEST_F(Cli, SlurmArrayShardsRunEveryPointExactlyOnce) {
   const fs::path plain = dir_ / "plain", sharded = dir_ / "sharded";
   ASSERT_EQ(run("sweep " + kSweep + " --jobs 2 --root " + plain.string()).code, 0);

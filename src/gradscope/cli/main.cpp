@@ -13,6 +13,7 @@
 
 #include "gradscope/cli/command.h"
 #include "gradscope/config/edit_distance.h"
+#include "gradscope/rundir/run_lock.h"
 #include "gradscope/tensor/threads.h"
 
 using namespace gradscope;
@@ -91,6 +92,9 @@ int main(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {  // ConfigError and other bad input
     fmt::print(stderr, "gradscope: error: {}\n", e.what());
     return 2;
+  } catch (const RunBusy& e) {  // another process trains the run
+    fmt::print(stderr, "gradscope: error: {}\n", e.what());
+    return kRunBusyExit;
   } catch (const std::exception& e) {
     fmt::print(stderr, "gradscope: error: {}\n", e.what());
     return 1;

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "gradscope/cuda/replica_device.h"
+#include "gradscope/rundir/run_lock.h"
 #include "gradscope/tensor/threads.h"
 
 namespace gradscope {
@@ -28,7 +29,9 @@ int failed(const std::exception& e, std::FILE* err) {
     std::fflush(err);
   } catch (...) {
   }
-  return dynamic_cast<const std::invalid_argument*>(&e) ? 2 : 1;
+  return dynamic_cast<const std::invalid_argument*>(&e) ? 2
+         : dynamic_cast<const RunBusy*>(&e)             ? kRunBusyExit
+                                                        : 1;
 }
 
 // f() on replica r: one iteration (advance) or its first part (queue), finished when it ends;

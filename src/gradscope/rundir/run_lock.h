@@ -22,6 +22,9 @@ namespace gradscope {
 struct RunBusy : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+// The exit status of a command (or a replica) refused by RunBusy: a sweep counts such a run as
+// trained elsewhere, not as failed.
+inline constexpr int kRunBusyExit = 3;
 
 struct LockHolder {
   std::string host;

@@ -437,6 +437,9 @@ int run_sweep(const Config& base, const SweepSpec& spec, const SweepOptions& o) 
     touched.insert(runs[i].id);  // its entry, if any, is this session's now
     if (code == 0) {
       ++done;
+    } else if (code == kRunBusyExit) {  // started by another process after it was scheduled here
+      fmt::print(stderr, "gradscope: {} is trained by another process; skipped\n",
+                 (dir / runs[i].id).string());
     } else if (!(g_interrupted && stopped(code))) {
       failures.push_back(fmt::format("{} ({}): exit {}: {}", runs[i].id,
                                      fmt::join(runs[i].axes, " "), code,
