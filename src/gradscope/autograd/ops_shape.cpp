@@ -57,6 +57,15 @@ void slice_backward(Tape<T>& t, const Node<T>& n) {
   t.backend().launch(kernels::Slice<T>{dy, dx, size, inner, start, len, true}, outer * len * inner);
 }
 
+// Every one of the `count` ids is in [0, V) (host ids; a device's are checked at upload).
+template <class T>
+void check_ids(const Tape<T>& t, const char* op, const int32_t* ids, int64_t count, int64_t V) {
+  for (int64_t r = 0; r < count && t.backend().host_memory(); ++r)
+    if (ids[r] < 0 || ids[r] >= V)
+      detail::shape_error(op, "id " + std::to_string(ids[r]) + " at position " + std::to_string(r) +
+                                  " is outside [0, " + std::to_string(V) + ")");
+}
+
 }  // namespace
 
 template <class T>
@@ -66,11 +75,7 @@ Var embedding(Tape<T>& t, const int32_t* ids, Shape ids_shape, Var W) {
   if (ids_shape.rank >= kMaxRank)
     detail::shape_error("embedding", "ids " + ids_shape.str() + " must have rank below 4");
   const int64_t count = ids_shape.numel(), V = ws[0], D = ws[1];
-  for (int64_t r = 0; r < count && t.backend().host_memory(); ++r)  // device ids: at upload
-    if (ids[r] < 0 || ids[r] >= V)
-      detail::shape_error("embedding", "id " + std::to_string(ids[r]) + " at position " +
-                                           std::to_string(r) + " is outside [0, " +
-                                           std::to_string(V) + ")");
+  check_ids(t, "embedding", ids, count, V);
   Shape ys = ids_shape;
   ys.dims[ys.rank++] = D;
   Var y = t.make(ys, detail::any_grad(t, {W}));
@@ -91,11 +96,7 @@ Var pair_sum(Tape<T>& t, const int32_t* ids, int64_t N, Var W) {
   const Shape& ws = t.shape(W);
   if (ws.rank != 2) detail::shape_error("pair_sum", "W " + ws.str() + " must be [V, D]");
   const int64_t V = ws[0], D = ws[1];
-  for (int64_t r = 0; r < 2 * N && t.backend().host_memory(); ++r)  // device ids: at upload
-    if (ids[r] < 0 || ids[r] >= V)
-      detail::shape_error("pair_sum", "id " + std::to_string(ids[r]) + " at position " +
-                                          std::to_string(r) + " is outside [0, " +
-                                          std::to_string(V) + ")");
+  check_ids(t, "pair_sum", ids, 2 * N, V);
   Var y = t.make(Shape{N, D}, detail::any_grad(t, {W}));
   t.backend().launch(kernels::PairSum<T>{ids, t.value(W).data, t.value(y).data, D}, N * D);
   if (t.requires_grad(y)) {
@@ -109,11 +110,7 @@ Var pair_sum(Tape<T>& t, const int32_t* ids, int64_t N, Var W) {
 
 template <class T>
 Var one_hot(Tape<T>& t, const int32_t* ids, int64_t R, int64_t L, int64_t V) {
-  for (int64_t r = 0; r < R * L && t.backend().host_memory(); ++r)  // device ids: at upload
-    if (ids[r] < 0 || ids[r] >= V)
-      detail::shape_error("one_hot", "id " + std::to_string(ids[r]) + " at position " +
-                                         std::to_string(r) + " is outside [0, " +
-                                         std::to_string(V) + ")");
+  check_ids(t, "one_hot", ids, R * L, V);
   Var y = t.make(Shape{R, L * V}, false);  // [R, L V]
   t.backend().launch(kernels::OneHot<T>{ids, L, V, t.value(y).data}, R * L * V);
   return y;

@@ -13,7 +13,7 @@
 
 #include "gradscope/cli/command.h"
 #include "gradscope/config/edit_distance.h"
-#include "gradscope/rundir/run_lock.h"
+#include "gradscope/run/trainer.h"
 #include "gradscope/tensor/threads.h"
 
 using namespace gradscope;
@@ -89,15 +89,9 @@ int main(int argc, char** argv) {
     set_num_threads(g.threads);
     for (auto& [sub, action] : actions)
       if (*sub) return action();
-  } catch (const std::invalid_argument& e) {  // ConfigError and other bad input
+  } catch (const std::exception& e) {  // bad input 2, a busy run 3, else 1 (exit_status_of)
     fmt::print(stderr, "gradscope: error: {}\n", e.what());
-    return 2;
-  } catch (const RunBusy& e) {  // another process trains the run
-    fmt::print(stderr, "gradscope: error: {}\n", e.what());
-    return kRunBusyExit;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "gradscope: error: {}\n", e.what());
-    return 1;
+    return exit_status_of(e);
   }
   return 0;
 }

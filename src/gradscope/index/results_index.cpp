@@ -147,12 +147,36 @@ std::string status_of(const fs::path& dir, const std::optional<Summary>& summary
   return state == RunState::resumable ? "incomplete" : "unknown";
 }
 
+// What a filter's value must be for a column: text (one of `valid`'s words when it has some) or a
+// number (true or false for a boolean key, stored as 1 or 0).
+struct ColumnKind {
+  bool text = false, boolean = false;
+  std::vector<std::string> valid;
+};
+
+// Every column's kind, made once.
+const std::map<std::string, ColumnKind>& column_kinds() {
+  static const std::map<std::string, ColumnKind> kinds = [] {
+    std::map<std::string, ColumnKind> kinds;
+    for (const auto& [name, type] : run_columns()) kinds[name].text = type.rfind("TEXT", 0) == 0;
+    for (const KeySpec& k : Config::schema()) {
+      if (k.key == "name") continue;
+      kinds[k.key].boolean = std::holds_alternative<bool>(k.default_value);
+      kinds[k.key].valid = k.valid;
+    }
+    kinds["regime"].valid = {"memorization", "grokking", "comprehension", "confusion"};
+    kinds["status"].valid = {"completed", "diverged",   "interrupted",
+                             "running",   "incomplete", "unknown"};
+    return kinds;
+  }();
+  return kinds;
+}
+
 }  // namespace
 
 bool is_text_column(const std::string& name) {
-  for (const auto& [column, type] : run_columns())
-    if (column == name) return type.rfind("TEXT", 0) == 0;
-  return false;
+  const auto it = column_kinds().find(name);
+  return it != column_kinds().end() && it->second.text;
 }
 
 fs::path default_index_path(const fs::path& run_dir) {
@@ -185,7 +209,7 @@ ResultsIndex::ResultsIndex(const fs::path& db, IndexAccess access)
     open(db, file_uri(db) + (frozen ? "?immutable=1" : ""), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
     // A reader writes nothing, but for the columns newer keys need in an index an older
     // gradscope wrote (when it may write there); a database gradscope did not write is refused.
-    const bool outdated = missing_columns(db);
+    const bool outdated = outdated_index(db);
     if (access == IndexAccess::query_only || !outdated || !writable) return;
     sqlite3_close(db_);
     db_ = nullptr;
@@ -201,7 +225,7 @@ ResultsIndex::ResultsIndex(const fs::path& db, IndexAccess access)
     Statement t(db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
     if (sqlite3_step(t.s) == SQLITE_ROW) tables = sqlite3_column_int64(t.s, 0);
   }
-  if (tables > 0) missing_columns(db);  // another program's database: refused, left as it is
+  if (tables > 0) outdated_index(db);  // another program's database: refused, left as it is
   create_tables();
 }
 
@@ -224,7 +248,7 @@ void ResultsIndex::open(const fs::path& db, const std::string& name, int flags) 
   }
 }
 
-bool ResultsIndex::missing_columns(const fs::path& db) {
+bool ResultsIndex::outdated_index(const fs::path& db) {
   std::set<std::string> have, tables;
   {
     Statement t(db_, "SELECT name FROM sqlite_master WHERE type = 'table'");
@@ -389,27 +413,6 @@ bool ResultsIndex::has_run(const fs::path& run_dir) {
 
 namespace {
 
-// What a filter's value must be for a column: text (one of `valid`'s words when it has some) or a
-// number (true or false for a boolean key, stored as 1 or 0).
-struct ColumnKind {
-  bool text = false, boolean = false;
-  std::vector<std::string> valid;
-};
-
-std::map<std::string, ColumnKind> column_kinds() {
-  std::map<std::string, ColumnKind> kinds;
-  for (const auto& [name, type] : run_columns()) kinds[name].text = type.rfind("TEXT", 0) == 0;
-  for (const KeySpec& k : Config::schema()) {
-    if (k.key == "name") continue;
-    kinds[k.key].boolean = std::holds_alternative<bool>(k.default_value);
-    kinds[k.key].valid = k.valid;
-  }
-  kinds["regime"].valid = {"memorization", "grokking", "comprehension", "confusion"};
-  kinds["status"].valid = {"completed", "diverged",   "interrupted",
-                           "running",   "incomplete", "unknown"};
-  return kinds;
-}
-
 // One filter, KEY OP VALUE, checked against its column: its SQL condition (with one ?) into
 // `where`, the value to bind into `text` or `number`.
 struct Filter {
@@ -419,7 +422,8 @@ struct Filter {
   double number = 0;
 };
 
-Filter parse_filter(const std::string& f, const std::map<std::string, ColumnKind>& kinds) {
+Filter parse_filter(const std::string& f) {
+  const std::map<std::string, ColumnKind>& kinds = column_kinds();
   size_t at = std::string::npos, len = 0;
   for (const char* op : {"!=", "<=", ">=", "=", "<", ">"}) {
     const size_t p = f.find(op);
@@ -466,24 +470,18 @@ Filter parse_filter(const std::string& f, const std::map<std::string, ColumnKind
   return out;
 }
 
-}  // namespace
-
-std::vector<std::vector<std::string>> ResultsIndex::select(const std::vector<std::string>& filters,
-                                                           std::vector<std::string>& columns) {
-  static const std::map<std::string, ColumnKind> kinds = column_kinds();
+// The rows of `runs` where every filter holds, ordered by dir; columns receives the names.
+std::vector<std::vector<std::string>> rows_where(sqlite3* db, const std::vector<Filter>& filters,
+                                                 std::vector<std::string>& columns) {
   std::string where;
-  std::vector<Filter> parsed;
-  for (const std::string& f : filters) {
-    parsed.push_back(parse_filter(f, kinds));
-    where += (where.empty() ? " WHERE " : " AND ") + parsed.back().condition;
-  }
-  Statement st(db_, "SELECT * FROM runs" + where + " ORDER BY dir");
-  for (size_t i = 0; i < parsed.size(); ++i) {
-    if (parsed[i].is_text)
-      sqlite3_bind_text(st.s, static_cast<int>(i + 1), parsed[i].text.c_str(), -1,
+  for (const Filter& f : filters) where += (where.empty() ? " WHERE " : " AND ") + f.condition;
+  Statement st(db, "SELECT * FROM runs" + where + " ORDER BY dir");
+  for (size_t i = 0; i < filters.size(); ++i) {
+    if (filters[i].is_text)
+      sqlite3_bind_text(st.s, static_cast<int>(i + 1), filters[i].text.c_str(), -1,
                         SQLITE_TRANSIENT);
     else
-      sqlite3_bind_double(st.s, static_cast<int>(i + 1), parsed[i].number);
+      sqlite3_bind_double(st.s, static_cast<int>(i + 1), filters[i].number);
   }
   columns.clear();
   for (int c = 0; c < sqlite3_column_count(st.s); ++c)
@@ -495,6 +493,20 @@ std::vector<std::vector<std::string>> ResultsIndex::select(const std::vector<std
     out.push_back(std::move(row));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::vector<std::string>> ResultsIndex::select(const std::vector<std::string>& filters,
+                                                           std::vector<std::string>& columns) {
+  std::vector<Filter> parsed;
+  for (const std::string& f : filters) parsed.push_back(parse_filter(f));
+  return rows_where(db_, parsed, columns);
+}
+
+std::vector<std::vector<std::string>> ResultsIndex::select_sweep(
+    const std::string& sweep, std::vector<std::string>& columns) {
+  return rows_where(db_, {Filter{quote("sweep") + " = ?", true, sweep, 0}}, columns);
 }
 
 bool ResultsIndex::has_metric(const std::string& metric) {

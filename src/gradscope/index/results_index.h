@@ -52,6 +52,9 @@ class ResultsIndex {
   // dir. columns receives the column names. Throws std::invalid_argument naming a bad filter.
   std::vector<std::vector<std::string>> select(const std::vector<std::string>& filters,
                                                std::vector<std::string>& columns);
+  // The rows of the sweep named `sweep` (its exact name, read as no filter), as select gives them.
+  std::vector<std::vector<std::string>> select_sweep(const std::string& sweep,
+                                                     std::vector<std::string>& columns);
   // Whether any run's metrics rows have the key (a NULL value counts: the column is there).
   bool has_metric(const std::string& metric);
   // The value of `metric` (a metrics.jsonl column) at the largest step it was logged at in the run
@@ -66,9 +69,9 @@ class ResultsIndex {
   void exec(const std::string& sql);
   // Opens db_ (`name` with `flags`); a file that is not a database is refused.
   void open(const std::filesystem::path& db, const std::string& name, int flags);
-  // Whether the runs table lacks columns of this gradscope; a database without gradscope's tables
-  // is refused (std::invalid_argument).
-  bool missing_columns(const std::filesystem::path& db);
+  // Whether db_ is an index an older gradscope wrote (its runs table lacks columns of this one);
+  // a database without gradscope's tables is refused (std::invalid_argument, db_ closed).
+  bool outdated_index(const std::filesystem::path& db);
   void create_tables();  // the tables (WAL mode), columns added to an older index's
   std::string key_of(const std::filesystem::path& run_dir) const;  // the dir column
   std::filesystem::path root_;  // the folder holding the database (dirs are relative to it)

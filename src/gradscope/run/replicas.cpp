@@ -8,7 +8,6 @@
 #include <memory>
 
 #include "gradscope/cuda/replica_device.h"
-#include "gradscope/rundir/run_lock.h"
 #include "gradscope/tensor/threads.h"
 
 namespace gradscope {
@@ -29,9 +28,7 @@ int failed(const std::exception& e, std::FILE* err) {
     std::fflush(err);
   } catch (...) {
   }
-  return dynamic_cast<const std::invalid_argument*>(&e) ? 2
-         : dynamic_cast<const RunBusy*>(&e)             ? kRunBusyExit
-                                                        : 1;
+  return exit_status_of(e);
 }
 
 // f() on replica r: one iteration (advance) or its first part (queue), finished when it ends;

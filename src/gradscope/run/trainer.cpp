@@ -482,6 +482,11 @@ std::unique_ptr<SteppedRun> start_run(const Config& config, const RunOptions& op
                                                  : start<float>(config, options, std::move(device));
 }
 
+int exit_status_of(const std::exception& e) {
+  if (dynamic_cast<const std::invalid_argument*>(&e)) return 2;
+  return dynamic_cast<const RunBusy*>(&e) ? kRunBusyExit : 1;
+}
+
 int run_experiment(const Config& config, const RunOptions& options,
                    const std::function<void()>& then) {
   std::unique_ptr<SteppedRun> run = start_run(config, options);

@@ -87,6 +87,10 @@ std::string version_header(const std::string& version, const std::string& git_re
 // waits).
 int run_experiment(const Config& config, const RunOptions& options,
                    const std::function<void()>& then = {});
+// The exit status of a command (or a replica) that stopped on `e`: 2 bad input
+// (std::invalid_argument, ConfigError among them), kRunBusyExit (3) a run another process trains,
+// 1 anything else.
+int exit_status_of(const std::exception& e);
 // Validates and builds the experiment, takes its directory and starts (or resumes) it, ready for
 // its first advance(). Throws as run_experiment does. `device`, off the cpu: the context to run
 // on (a replica group's member) instead of one opened for the run.

@@ -72,15 +72,17 @@ Json index_cell(const ConfigValue& v) {
   return config_value(v);
 }
 
-// Rows of the index in `folder` (index.sqlite) matching `filters`, as objects; [] without one.
-Json index_rows(const fs::path& folder, const std::vector<std::string>& filters) {
+// Rows of the index in `folder` (index.sqlite) as objects: every run's, or the sweep's named
+// `sweep`; [] without an index.
+Json index_rows(const fs::path& folder, const std::string& sweep = "") {
   Json rows = Json::array();
   const fs::path db = rundir::index_file(folder);
   std::error_code ec;
   if (!fs::exists(db, ec)) return rows;
   ResultsIndex index(db, IndexAccess::query_only);
   std::vector<std::string> columns;
-  for (const auto& row : index.select(filters, columns)) {
+  const auto found = sweep.empty() ? index.select({}, columns) : index.select_sweep(sweep, columns);
+  for (const auto& row : found) {
     Json obj = Json::object();
     for (size_t c = 0; c < columns.size(); ++c) obj[columns[c]] = cell_json(row[c]);
     rows.push_back(std::move(obj));
@@ -185,7 +187,7 @@ std::vector<std::string> with_folder_measures(const fs::path& run,
 }  // namespace
 
 Json runs_json(const fs::path& root) {
-  Json runs = index_rows(root, {});
+  Json runs = index_rows(root);
   add_live_runs(root, runs);
   return {{"runs", std::move(runs)}};
 }
@@ -274,17 +276,7 @@ Json probe_json(const fs::path& run, const std::string& kind) {
 Json sweep_json(const fs::path& root, const fs::path& sweep) {
   if (!rundir::is_sweep_dir(sweep)) throw std::invalid_argument("not a sweep directory");
   const std::string name = sweep.filename().string();
-  // A name that begins like an operator (=, <, >, !) would read as a mistyped filter: such a
-  // sweep's rows are picked here instead.
-  const bool plain = name.find_first_of("=<>!") != 0;
-  Json runs = index_rows(sweep.parent_path(), plain ? std::vector<std::string>{"sweep=" + name}
-                                                    : std::vector<std::string>{});
-  if (!plain) {
-    Json mine = Json::array();
-    for (Json& r : runs)
-      if (r.value("sweep", Json()) == Json(name)) mine.push_back(std::move(r));
-    runs = std::move(mine);
-  }
+  Json runs = index_rows(sweep.parent_path(), name);
   Json keys = Json::array();
   for (const KeySpec& s : Config::schema()) {
     if (s.key == "name" || runs.empty()) continue;
