@@ -73,6 +73,19 @@ class Cli : public ::testing::Test {
   }
   // Starts `gradscope run <args> --out <out>` and SIGKILLs it once metrics.jsonl has more than
   // `rows` rows. True when it was killed mid-way (before writing its summary).
+  // Starts `sh -c "exec CMD"` (stdout to /dev/null; in a process group of its own when asked)
+  // and returns its pid, for a test that signals or waits for it.
+  static pid_t spawn(const std::string& cmd, bool own_group = false) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      if (own_group) ::setpgid(0, 0);
+      std::freopen("/dev/null", "w", stdout);
+      ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    if (own_group) ::setpgid(pid, pid);
+    return pid;
+  }
   bool run_and_kill(const std::string& args, const fs::path& out, int rows) {
     const pid_t pid = ::fork();
     if (pid == 0) {

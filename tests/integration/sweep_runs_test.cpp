@@ -109,18 +109,11 @@ TEST_F(Cli, SweepKilledMidwayResumesToTheSameIndex) {
 TEST_F(Cli, ARunInterruptedWithItsSweepIsIndexed) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     const fs::path root = dir_ / ("int" + std::to_string(attempt));
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      ::setpgid(0, 0);
-      std::freopen("/dev/null", "w", stdout);
-      const std::string cmd = kBinary + " --threads 1 sweep " + kExamples +
-                              "grok-mlp-small.toml name=i train.steps=100000 train.log_every=1 "
-                              "optim.weight_decay=0.1,1 --jobs 1 --root " +
-                              root.string();
-      ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::setpgid(pid, pid);
+    const pid_t pid = spawn(kBinary + " --threads 1 sweep " + kExamples +
+                                "grok-mlp-small.toml name=i train.steps=100000 train.log_every=1 "
+                                "optim.weight_decay=0.1,1 --jobs 1 --root " +
+                                root.string(),
+                            true);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     auto training = [&] {  // a run has logged a row past step 0
       if (!fs::exists(root / "i")) return false;
@@ -145,15 +138,6 @@ TEST_F(Cli, ARunInterruptedWithItsSweepIsIndexed) {
 // refused as busy (exit 3), and the sweep counts it as trained elsewhere, not as failed.
 TEST_F(Cli, ARunTrainedByAnotherProcessIsSkippedNotFailed) {
   const fs::path root = dir_ / "busy";
-  auto spawn = [](const std::string& cmd) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      std::freopen("/dev/null", "w", stdout);
-      ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    return pid;
-  };
   const std::string out = (dir_ / "busy.txt").string(), err = (dir_ / "busy.err").string();
   const pid_t sweep = spawn(kBinary + " --threads 1 sweep " + kExamples +
                             "grok-mlp-small.toml name=b train.steps=4000 optim.weight_decay=0.1,1 "

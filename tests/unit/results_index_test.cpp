@@ -109,6 +109,10 @@ TEST_F(Index, FiltersReadTheirValueAsTheColumnsKind) {
   EXPECT_EQ(index.select({"grokking_delay!=5"}, cols).size(), 2u);
   EXPECT_EQ(index.select({"optim.nesterov=false"}, cols).size(), 2u);
   EXPECT_EQ(index.select({"optim.nesterov=true"}, cols).size(), 0u);
+  // A sweep's rows by its exact name, one that would read as a mistyped filter too.
+  index.add_run(make_run("c", 0.3, 2), "=odd");
+  EXPECT_EQ(index.select_sweep("=odd", cols).size(), 1u);
+  EXPECT_THROW(index.select({"sweep==odd"}, cols), std::invalid_argument);
   for (const std::string bad : {"optim.weight_decay==1", "regime=grokkign", "name<3",
                                 "memorized_step=abc", "optim.nesterov=maybe", "optim.name=adamm"})
     EXPECT_THROW(index.select({bad}, cols), std::invalid_argument) << bad;
