@@ -177,6 +177,15 @@ TEST_F(TextTask, RepeatedTokenSequencesMarkTheKeyAfterThePreviousOccurrence) {
       EXPECT_EQ(r.targets[e * 40 + j], in[j - 9]);
     }
   }
+  // task.n_repeats = 5: the first five of the same sequences (one stream), nothing else.
+  c.n_repeats = 5;
+  const TaskData few = make_text_task(c);
+  const Dataset& f = family_data<RepeatedTokens>(few.extra)->repeats;
+  ASSERT_EQ(f.size(), 5);
+  EXPECT_EQ(f.inputs, std::vector<int32_t>(r.inputs.begin(), r.inputs.begin() + 5 * 40));
+  EXPECT_EQ(f.targets, std::vector<int32_t>(r.targets.begin(), r.targets.begin() + 5 * 40));
+  EXPECT_EQ(family_data<InductionTargets>(f.extra)->prefix_target,
+            std::vector<int32_t>(prefix_target.begin(), prefix_target.begin() + 5 * 40));
 }
 
 TEST_F(TextTask, ResolveRecordsTheHashAndTableAndAChangedCorpusIsRefused) {
@@ -218,6 +227,11 @@ TEST_F(TextTask, BadInputNamesTheKeyOrFile) {
             std::string::npos);
   EXPECT_NE(error(ok, [](TextTaskConfig& t) { t.block_len = 4; }).find("task.block_len = 4"),
             std::string::npos);
+  for (int64_t n : {0, 257})
+    EXPECT_NE(
+        error(ok, [n](TextTaskConfig& t) { t.n_repeats = n; })
+            .find("task.n_repeats = " + std::to_string(n) + " (valid: an integer from 1 to 256"),
+        std::string::npos);
   fs::create_directories(dir_ / "bin");
   write("bin/x.dat", std::string("\x00\x01", 2));
   EXPECT_NE(error((dir_ / "bin").string(), same).find("no text file"), std::string::npos);

@@ -101,7 +101,7 @@ struct KeySpec {
 };
 
 // The schema version of this build: 1 is every key before the run-directory rework.
-constexpr int kSchemaVersion = 8;
+constexpr int kSchemaVersion = 9;
 
 class Config {
  public:

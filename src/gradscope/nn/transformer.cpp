@@ -184,6 +184,7 @@ class Transformer final : public Model<T> {
         if (last_only) x = slice(t, x, 1, L - 1, 1);
         a = attention(t, queries, keys, values, c_.n_heads, c_.causal, probs);
       }
+      if (patterns_only_ && l == c_.n_layers - 1) return a;  // attention_patterns(): done
       a = H(l, "attn.hook_z", a);
       x = add(t, x, H(l, "hook_attn_out", linear(t, a, P(k.W_O), P(k.b_O))));  // [N, Tq, D]
       if (c_.norm == NormPlacement::post) x = layer_norm(t, x, P(k.ln1_w), P(k.ln1_b));
@@ -241,13 +242,16 @@ class Transformer final : public Model<T> {
   }
 
   std::vector<Tensor<T>> attention_patterns(Tape<T>& t, const int32_t* ids, int64_t n) override {
-    // The plain path gives every query position's probabilities.
+    // The plain path gives every query position's probabilities; the forward pass stops at the
+    // last block's attention (what comes after it changes no pattern).
     std::vector<Tensor<T>> out(static_cast<size_t>(c_.n_layers));
     const ModelConfig saved = c_;
     c_.last_position_only = false;
     patterns_ = &out;
+    patterns_only_ = true;
     forward(t, {ids, {}, n});
     patterns_ = nullptr;
+    patterns_only_ = false;
     c_ = saved;
     return out;
   }
@@ -319,6 +323,7 @@ class Transformer final : public Model<T> {
   std::vector<Block> blocks_;
   std::vector<T> sinusoid_;                     // [L, D] when positions = sinusoidal
   std::vector<Tensor<T>>* patterns_ = nullptr;  // attention_patterns() collects here
+  bool patterns_only_ = false;  // attention_patterns(): forward() ends at the last attention
 };
 
 void validate_transformer(const ModelConfig& c) {

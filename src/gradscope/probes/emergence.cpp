@@ -172,7 +172,7 @@ void prefix_matching(Model<T>& model, Tape<T>& t, const TaskData& data, MetricVa
   const Dataset& test = repeated && repeated->repeats.size() > 0 ? repeated->repeats : data.test;
   const InductionTargets* targets = family_data<InductionTargets>(test.extra);
   if (!targets || targets->prefix_target.empty()) return;
-  const int64_t n = std::min<int64_t>(test.size(), 256), L = test.length;
+  const int64_t n = std::min(test.size(), kPrefixMatchSequences), L = test.length;
   const int64_t chunk = std::max<int64_t>(1, kPrefixMatchPositions / std::max<int64_t>(L, 1));
   const bool was = t.grad_enabled();
   std::vector<double> score;  // [layers * H], summed window by window in order

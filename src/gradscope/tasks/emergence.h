@@ -50,6 +50,8 @@ struct SubtaskLabels final : FamilyData {
 struct InductionTargets final : FamilyData {
   std::vector<int32_t> prefix_target;  // [N, L]
 };
+// The prefix-matching probe reads at most this many of a split's sequences.
+constexpr int64_t kPrefixMatchSequences = 256;
 
 // The task.* keys of the emergence tasks (config/options.h: defaults and help in
 // config/schema.cpp).

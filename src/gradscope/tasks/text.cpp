@@ -91,12 +91,13 @@ std::vector<int32_t> used_tokens(const TextCorpus& corpus, const Split& train, i
   return used;
 }
 
-// 64 sequences of L tokens: P random tokens from `used` (no token twice while there are enough),
-// repeated to the end (P = min(25, L / 4), at least 1: several copies, at distances like those
-// of natural text); prefix_target marks, from the first copy on, the key just after the previous
-// occurrence of the token.
-Dataset repeated_tokens(const std::vector<int32_t>& used, int64_t L, uint64_t split_seed) {
-  const int64_t n = 64, P = std::max<int64_t>(1, std::min<int64_t>(25, L / 4));
+// n sequences (task.n_repeats) of L tokens: P random tokens from `used` (no token twice while there
+// are enough), repeated to the end (P = min(25, L / 4), at least 1: several copies, at distances
+// like those of natural text); prefix_target marks, from the first copy on, the key just after the
+// previous occurrence of the token.
+Dataset repeated_tokens(const std::vector<int32_t>& used, int64_t n, int64_t L,
+                        uint64_t split_seed) {
+  const int64_t P = std::max<int64_t>(1, std::min<int64_t>(25, L / 4));
   const int64_t U = static_cast<int64_t>(used.size());
   Dataset d;
   d.length = L;
@@ -160,6 +161,10 @@ void validate(const TextTaskConfig& c) {
   if (c.seq_len < 1)
     bad("seq_len", std::to_string(c.seq_len), "an integer >= 1: tokens of context");
   if (c.n_eval < 1) bad("n_eval", std::to_string(c.n_eval), "an integer >= 1");
+  if (c.n_repeats < 1 || c.n_repeats > kPrefixMatchSequences)
+    bad("n_repeats", std::to_string(c.n_repeats),
+        fmt::format("an integer from 1 to {} (the sequences the prefix-matching probe reads)",
+                    kPrefixMatchSequences));
   if (!(c.held_out > 0 && c.held_out < 1))
     bad("held_out", fmt::format("{}", c.held_out), "a share strictly between 0 and 1");
   if (c.block_len < c.seq_len + 1)
@@ -176,8 +181,8 @@ TaskData make_text_task(const TextTaskConfig& c) {
   Rng train_rng(c.split_seed, "train_eval"), test_rng(c.split_seed, "test");
   draw_windows(*corpus, splits->train, c.seq_len, train_rng, c.n_eval, data.train);
   draw_windows(*corpus, splits->test, c.seq_len, test_rng, c.n_eval, data.test);
-  own_family_data<RepeatedTokens>(data.extra).repeats =
-      repeated_tokens(used_tokens(*corpus, splits->train, c.seq_len), c.seq_len, c.split_seed);
+  own_family_data<RepeatedTokens>(data.extra).repeats = repeated_tokens(
+      used_tokens(*corpus, splits->train, c.seq_len), c.n_repeats, c.seq_len, c.split_seed);
   data.sample = [corpus, splits, L = c.seq_len](uint64_t seed, uint64_t step, int64_t n,
                                                 Dataset& out) {
     Rng rng = Rng(seed, "batch").substream(step);

@@ -10,9 +10,12 @@
 //             uniform over the train split's window starts.
 //   metrics   train_* and test_* on task.n_eval fixed windows of each split, from
 //             Rng(split_seed, "train_eval") and Rng(split_seed, "test").
-//   repeats   64 sequences of random tokens (of those the train split uses): P = min(25, L / 4)
-//             tokens repeated to the end of the window, for the prefix-matching probe of
-//             induction heads (RepeatedTokens, the TaskData::extra; probes/emergence.h).
+//   repeats   task.n_repeats sequences of random tokens (of those the train split uses):
+//             P = min(25, L / 4) tokens repeated to the end of the window, for the prefix-matching
+//             probe of induction heads (RepeatedTokens, the TaskData::extra; probes/emergence.h).
+//             With the splits' 2 * n_eval windows they are an evaluation's cost: a forward pass
+//             over 2 * n_eval + n_repeats windows, each about a third of a training step's
+//             cost per window.
 //   resolved  task.data_hash, the corpus's content hash, and (chars) task.chars, the character
 //             table (the code point of each token, in order), are written into the run's config
 //             before its id is taken and checked against the corpus whenever the run is built
@@ -50,6 +53,7 @@ struct TextTaskConfig {
   Alphabet alphabet = option<Alphabet>("task.alphabet");
   int64_t seq_len = option<int64_t>("task.seq_len");      // L
   int64_t n_eval = option<int64_t>("task.n_eval");        // windows per evaluation split
+  int64_t n_repeats = option<int64_t>("task.n_repeats");  // prefix-matching sequences
   double held_out = option<double>("task.held_out");      // share of blocks in the test split
   int64_t block_len = option<int64_t>("task.block_len");  // tokens per block
   uint64_t split_seed = option<uint64_t>("task.split_seed");
