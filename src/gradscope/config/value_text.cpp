@@ -56,16 +56,23 @@ std::vector<std::string> split_top_level(const std::string& text) {
   throw ConfigError(spec.key + " = " + text + " (valid: " + valid + ")");
 }
 
-// The comma-list shorthand of a list key: numbers (TOML numbers) between commas.
-std::vector<double> number_list(const KeySpec& spec, const std::string& text) {
+// Numbers (TOML numbers) between commas; nullopt when a piece is not a number.
+std::optional<std::vector<double>> numbers_between_commas(const std::string& text) {
   std::vector<double> out;
-  if (trim(text).empty()) return out;
   for (const std::string& piece : split_top_level(text)) {
     const std::optional<ConfigValue> v = as_toml(trim(piece));
-    if (!v || v->index() > 1) invalid(spec, text, "a list of numbers, e.g. 3,2,1,0.5");
+    if (!v || v->index() > 1) return std::nullopt;
     out.push_back(v->index() == 0 ? double(std::get<int64_t>(*v)) : std::get<double>(*v));
   }
   return out;
+}
+
+// The comma-list shorthand of a list key.
+std::vector<double> number_list(const KeySpec& spec, const std::string& text) {
+  if (trim(text).empty()) return {};
+  const std::optional<std::vector<double>> numbers = numbers_between_commas(text);
+  if (!numbers) invalid(spec, text, "a list of numbers, e.g. 3,2,1,0.5");
+  return *numbers;
 }
 
 }  // namespace
@@ -76,6 +83,9 @@ ConfigValue parse_value(const KeySpec& spec, const std::string& text) {
   if (want == kString) {
     if (v && v->index() == kString) return coerce(spec, *v, "");  // checks it is plain text
     if (v && v->index() == kList && spec.string_or_list) return *v;
+    if (spec.string_or_list)  // the comma-list shorthand of its list form: 30,70
+      if (std::optional<std::vector<double>> numbers = numbers_between_commas(text))
+        return *numbers;
     return coerce(spec, text, "");  // a bare string
   }
   if (v) {

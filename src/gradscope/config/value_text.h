@@ -6,7 +6,8 @@
 //                         name="with spaces"   task.target=[3, 2, 1, 0.5]
 //   a bare string         name=wd0.3   task.op=a+b        (string keys: any text that is not a
 //                                                          TOML string is taken as it stands)
-//   a comma list          task.target=3,2,1,0.5           (list keys: numbers between commas)
+//   a comma list          task.target=3,2,1,0.5           (list keys, and keys taking a string or
+//                         train.checkpoint_steps=30,70     a list: numbers between commas)
 //   a sweep axis          optim.weight_decay=0.1,0.3,1    (gradscope sweep: values between
 //                         task.target=[3,2],[1,1]          top-level commas; for list keys each
 //                                                          value a bracketed list)
