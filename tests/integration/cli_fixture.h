@@ -112,17 +112,30 @@ class Cli : public ::testing::Test {
     ::waitpid(pid, &status, 0);
     return killed_midway && WIFSIGNALED(status);
   }
-  // Removes every checkpoint of a killed run but its newest, whose step it returns (-1 without
-  // one): a resume then has only that one to start from, so matching metrics prove it resumed
-  // there (a restart from step 0 would write the same rows).
-  static int64_t keep_only_newest_checkpoint(const fs::path& run) {
+  // A run's checkpoint files (step_<8 digits>.ckpt), by step.
+  static std::vector<fs::path> checkpoint_files(const fs::path& run) {
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(run / "checkpoints"))
       if (e.path().extension() == ".ckpt") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    return files;
+  }
+  // Removes every checkpoint of a killed run but its newest, whose step it returns (-1 without
+  // one): a resume then has only that one to start from. Matching metrics alone do not prove it
+  // resumed (a restart from step 0 writes the same rows); resumed_from() checks it did.
+  static int64_t keep_only_newest_checkpoint(const fs::path& run) {
+    const std::vector<fs::path> files = checkpoint_files(run);
     if (files.empty()) return -1;
-    std::sort(files.begin(), files.end());  // step_<8 digits>.ckpt: by step
     for (size_t i = 0; i + 1 < files.size(); ++i) fs::remove(files[i]);
     return std::stoll(files.back().stem().string().substr(5));
+  }
+  // "" when no checkpoint before `step` came back after keep_only_newest_checkpoint (a restart
+  // writes step 0's again); else the first such file.
+  static std::string resumed_from(const fs::path& run, int64_t step) {
+    for (const fs::path& f : checkpoint_files(run))
+      if (std::stoll(f.stem().string().substr(5)) < step)
+        return f.filename().string() + " was written again: the run restarted";
+    return "";
   }
   // Each case's arguments must fail with exit code 2 and one line on stderr containing `expect`,
   // and leave no run directory at `out`.

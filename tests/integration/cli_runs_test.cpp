@@ -60,9 +60,11 @@ TEST_F(Cli, ResumeAfterSigkillIsBitIdentical) {
 
   // Start the same run, SIGKILL it mid-way (once it has logged past step 1000), resume it.
   ASSERT_TRUE(run_and_kill(config, killed, 100)) << "the run finished before it could be killed";
-  ASSERT_GT(keep_only_newest_checkpoint(killed), 0);  // so it can only resume, not restart
+  const int64_t newest = keep_only_newest_checkpoint(killed);  // it can only resume
+  ASSERT_GT(newest, 0);
   const Result resumed = run("run --resume " + killed.string());
   ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_EQ(resumed_from(killed, newest), "");
 
   EXPECT_EQ(slurp(killed / "metrics.jsonl"), slurp(whole / "metrics.jsonl"));
   EXPECT_EQ(slurp(killed / "metrics.csv"), slurp(whole / "metrics.csv"));

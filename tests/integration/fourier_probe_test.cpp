@@ -104,8 +104,10 @@ TEST_F(Cli, FourierFilesResumeExactlyAfterSigkill) {
   const fs::path whole = dir_ / "whole", killed = dir_ / "killed";
   ASSERT_EQ(run("run " + config + " --out " + whole.string()).code, 0);
   ASSERT_TRUE(run_and_kill(config, killed, 80)) << "the run finished before it could be killed";
-  ASSERT_GT(keep_only_newest_checkpoint(killed), 0);  // it can only resume, not restart
+  const int64_t newest = keep_only_newest_checkpoint(killed);  // it can only resume
+  ASSERT_GT(newest, 0);
   ASSERT_EQ(run("run --resume " + killed.string()).code, 0);
+  EXPECT_EQ(resumed_from(killed, newest), "");
   EXPECT_EQ(slurp(killed / "metrics.jsonl"), slurp(whole / "metrics.jsonl"));
   for (const char* f : {"steps.npy", "W_E.npy", "W_L.npy"})
     EXPECT_EQ(slurp(killed / "fourier" / f), slurp(whole / "fourier" / f)) << f;

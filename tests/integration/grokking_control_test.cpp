@@ -30,9 +30,11 @@ TEST_F(Cli, GrokfastRunsResumeBitIdenticallyAfterSigkill) {
     fs::remove_all(whole), fs::remove_all(killed);
     ASSERT_EQ(run("run " + config + " --out " + whole.string()).code, 0) << filter;
     ASSERT_TRUE(run_and_kill(config, killed, 60)) << "finished before it was killed: " << filter;
-    ASSERT_GT(keep_only_newest_checkpoint(killed), 0);  // it can only resume, not restart
+    const int64_t newest = keep_only_newest_checkpoint(killed);  // it can only resume
+    ASSERT_GT(newest, 0);
     const Result resumed = run("run --resume " + killed.string());
     ASSERT_EQ(resumed.code, 0) << resumed.err;
+    EXPECT_EQ(resumed_from(killed, newest), "");
     EXPECT_EQ(slurp(killed / "metrics.jsonl"), slurp(whole / "metrics.jsonl")) << filter;
   }
 }

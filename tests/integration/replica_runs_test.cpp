@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "cli_fixture.h"
@@ -167,16 +168,20 @@ TEST_F(Replicas, AGroupKilledMidwayFinishesAsTheWholeGroupDid) {
   // Each replica's older checkpoints held aside while it resumes, so it can only resume from its
   // newest, not restart (the same rows either way); put back to compare the folders.
   const fs::path aside = dir_ / "aside";
+  std::map<std::string, int64_t> newest;
   for (const std::string& id : run_ids(killed)) {
     fs::create_directories(aside / id);
     fs::copy(killed / id / "checkpoints", aside / id);
-    ASSERT_GT(keep_only_newest_checkpoint(killed / id), 0) << id;
+    newest[id] = keep_only_newest_checkpoint(killed / id);
+    ASSERT_GT(newest[id], 0) << id;
   }
   size_t finished = 0;
   for (const std::string& id : run_ids(killed))
     finished += fs::exists(killed / id / "summary.json");
   ASSERT_LT(finished, 4u) << "the group finished before the kill";
   const fs::path resumed = sweep("--threads 2", args, dir_, "killed", "tiny");
+  for (const std::string& id : run_ids(killed))
+    EXPECT_EQ(resumed_from(killed / id, newest[id]), "");
   for (const std::string& id : run_ids(killed))
     for (const auto& e : fs::directory_iterator(aside / id))
       if (!fs::exists(killed / id / "checkpoints" / e.path().filename()))

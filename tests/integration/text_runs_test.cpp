@@ -22,9 +22,11 @@ TEST_F(TextRuns, ATextRunResumesExactly) {
   const fs::path whole = dir_ / "whole", killed = dir_ / "killed";
   ASSERT_EQ(run("run " + config + " --out " + whole.string()).code, 0);
   ASSERT_TRUE(run_and_kill(config, killed, 150)) << "the run finished before it could be killed";
-  ASSERT_GT(keep_only_newest_checkpoint(killed), 0);  // it can only resume, not restart
+  const int64_t newest = keep_only_newest_checkpoint(killed);  // it can only resume
+  ASSERT_GT(newest, 0);
   const Result resumed = run("run --resume " + killed.string());
   ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_EQ(resumed_from(killed, newest), "");
   EXPECT_EQ(slurp(killed / "metrics.jsonl"), slurp(whole / "metrics.jsonl"));
 }
 
