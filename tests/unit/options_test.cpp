@@ -4,6 +4,7 @@
 // in the schema's order (config/schema.cpp is the one table; config/options.h the binding).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -309,9 +310,20 @@ TEST(Options, CheckpointStepsKeepLogEveryOrListedSteps) {
   const CheckpointKeep list = checkpoint_keep(std::vector<double>{3, 40});
   EXPECT_TRUE(list.keeps(3) && list.keeps(40));
   EXPECT_FALSE(list.keeps(0));
-  for (const ConfigValue& bad : {ConfigValue(std::string("every:0")), ConfigValue(std::string("x")),
-                                 ConfigValue(std::vector<double>{1.5})})
+  for (const ConfigValue& bad :
+       {ConfigValue(std::string("every:0")), ConfigValue(std::string("x")),
+        ConfigValue(std::vector<double>{1.5}), ConfigValue(std::vector<double>{HUGE_VAL}),
+        ConfigValue(std::vector<double>{1e30}), ConfigValue(std::vector<double>{NAN})})
     EXPECT_THROW(checkpoint_keep(bad), ConfigError);
+  // One bare number: every:N or [N]? The error offers both.
+  try {
+    checkpoint_keep(std::string("500"));
+    ADD_FAILURE() << "500 was taken";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "train.checkpoint_steps = 500 (valid: \"every:500\" for every 500th "
+                 "step, or [500] for that step alone)");
+  }
 }
 
 }  // namespace

@@ -123,6 +123,29 @@ TEST_F(Index, FiltersReadTheirValueAsTheColumnsKind) {
   }
 }
 
+// An index an older gradscope wrote lacks the columns of later keys: opening it adds them, its
+// rows holding each key's default (what those runs ran at), so a filter on one finds them.
+TEST_F(Index, AnOlderIndexGetsNewKeysAtTheirDefaults) {
+  const fs::path file = dir_ / "index.sqlite";
+  {
+    ResultsIndex index(file);
+    index.add_run(make_run("a", 0.1, 2));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  for (const char* drop : {"ALTER TABLE runs DROP COLUMN \"task.n_repeats\"",
+                           "ALTER TABLE runs DROP COLUMN \"train.checkpoint_steps\"",
+                           "ALTER TABLE runs DROP COLUMN \"optim.nesterov\""})
+    ASSERT_EQ(sqlite3_exec(db, drop, nullptr, nullptr, nullptr), SQLITE_OK) << drop;
+  sqlite3_close(db);
+  ResultsIndex reader(file, IndexAccess::read);
+  std::vector<std::string> cols;
+  EXPECT_EQ(reader.select({"task.n_repeats=64"}, cols).size(), 1u);
+  EXPECT_EQ(reader.select({"train.checkpoint_steps=log"}, cols).size(), 1u);
+  EXPECT_EQ(reader.select({"optim.nesterov=false"}, cols).size(), 1u);
+  EXPECT_EQ(reader.select({"task.n_repeats=8"}, cols).size(), 0u);
+}
+
 // A database gradscope did not write is refused, by a reader and by a writer, and left as it is;
 // so is an empty file given to a reader.
 TEST_F(Index, AnotherProgramsDatabaseIsRefusedAndLeftAlone) {

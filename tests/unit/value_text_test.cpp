@@ -44,11 +44,11 @@ TEST(ValueText, Shorthands) {
   EXPECT_EQ(parse_value(spec("task.target"), ""), ConfigValue(std::vector<double>{}));
   EXPECT_EQ(parse_value(spec("train.checkpoint_steps"), "every:100"),
             ConfigValue(std::string("every:100")));
-  // A key taking a string or a list reads numbers between commas as its list, one number too.
+  // A key taking a string or a list reads numbers between commas as its list; one number stays
+  // text (train.checkpoint_steps then asks whether every:500 or [500] was meant).
   EXPECT_EQ(parse_value(spec("train.checkpoint_steps"), "30,70"),
             ConfigValue(std::vector<double>{30, 70}));
-  EXPECT_EQ(parse_value(spec("train.checkpoint_steps"), "500"),
-            ConfigValue(std::vector<double>{500}));
+  EXPECT_EQ(parse_value(spec("train.checkpoint_steps"), "500"), ConfigValue(std::string("500")));
   EXPECT_EQ(parse_value(spec("train.checkpoint_steps"), "log,70"),
             ConfigValue(std::string("log,70")));  // not numbers: its string form (refused later)
   ASSERT_EQ(parse_values(spec("train.checkpoint_steps"), "30,70").size(), 1u);  // not an axis

@@ -266,10 +266,11 @@ const std::vector<KeySpec>& schema_table() {
           .one_of({"chars", "bytes"}),
       {"task.n_eval", int64_t{256}, "text: fixed windows of each split the metrics are computed on",
        3},
-      {"task.n_repeats", int64_t{64},
-       "text: sequences of repeated random tokens the prefix-matching probe reads (prefix_match.*; "
-       "an evaluation reads 2 * task.n_eval + task.n_repeats windows)",
-       9},
+      KeySpec{"task.n_repeats", int64_t{64},
+              "text: sequences of repeated random tokens the prefix-matching probe reads "
+              "(prefix_match.*; an evaluation reads 2 * task.n_eval + task.n_repeats windows)",
+              9}
+          .within(between(1, 256, false, false, "an integer from 1 to 256")),
       {"task.held_out", 0.1, "text: share of the corpus's contiguous blocks held out for test", 3},
       {"task.block_len", int64_t{2048},
        "text: tokens per block of the train/test split (windows never cross blocks)", 3},

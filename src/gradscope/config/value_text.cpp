@@ -83,7 +83,7 @@ ConfigValue parse_value(const KeySpec& spec, const std::string& text) {
   if (want == kString) {
     if (v && v->index() == kString) return coerce(spec, *v, "");  // checks it is plain text
     if (v && v->index() == kList && spec.string_or_list) return *v;
-    if (spec.string_or_list)  // the comma-list shorthand of its list form: 30,70
+    if (spec.string_or_list && text.find(',') != std::string::npos)  // its list form: 30,70
       if (std::optional<std::vector<double>> numbers = numbers_between_commas(text))
         return *numbers;
     return coerce(spec, text, "");  // a bare string

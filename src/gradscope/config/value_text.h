@@ -5,11 +5,15 @@
 //   a TOML value          train.steps=1e5   optim.lr=3e-3   task.unordered=true
 //                         name="with spaces"   task.target=[3, 2, 1, 0.5]
 //   a bare string         name=wd0.3   task.op=a+b        (string keys: any text that is not a
-//                                                          TOML string is taken as it stands)
-//   a comma list          task.target=3,2,1,0.5           (list keys, and keys taking a string or
-//                         train.checkpoint_steps=30,70     a list: numbers between commas)
+//                                                          TOML string, or for a key taking a
+//                                                          string or a list not a comma list,
+//                                                          is taken as it stands)
+//   a comma list          task.target=3,2,1,0.5           (list keys: numbers between commas, or
+//                         train.checkpoint_steps=30,70     one number; a key taking a string or a
+//                                                          list: two numbers or more)
 //   a sweep axis          optim.weight_decay=0.1,0.3,1    (gradscope sweep: values between
-//                         task.target=[3,2],[1,1]          top-level commas; for list keys each
+//                         task.target=[3,2],[1,1]          top-level commas; for list keys and
+//                                                          keys taking a string or a list, each
 //                                                          value a bracketed list)
 //
 // Integers may be written as integral numbers (1e5); a number where an integer is expected must

@@ -288,14 +288,23 @@ void ResultsIndex::create_tables() {
     exec(
         "CREATE TABLE IF NOT EXISTS metrics (run TEXT NOT NULL, step INTEGER NOT NULL, "
         "key TEXT NOT NULL, value REAL, PRIMARY KEY (run, step, key))");
-    // An index written by an older gradscope may lack newer config keys: add them.
+    // An index written by an older gradscope may lack newer config keys: add them. Its runs
+    // were made before the key existed, so they ran at its default (config.h: a key's default
+    // is what the versions before it did), which their rows get.
     std::set<std::string> have;
     {
       Statement info(db_, "PRAGMA table_info(runs)");
       while (sqlite3_step(info.s) == SQLITE_ROW) have.insert(column_text(info.s, 1));
     }
-    for (const auto& [name, type] : run_columns())
-      if (!have.count(name)) exec("ALTER TABLE runs ADD COLUMN " + quote(name) + " " + type);
+    for (const auto& [name, type] : run_columns()) {
+      if (have.count(name)) continue;
+      exec("ALTER TABLE runs ADD COLUMN " + quote(name) + " " + type);
+      if (const KeySpec* key = Config::find(name); key && name != "name") {
+        Statement fill(db_, "UPDATE runs SET " + quote(name) + " = ?");
+        bind(fill, 1, key->default_value);
+        step_done(db_, fill);
+      }
+    }
     exec("COMMIT");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);

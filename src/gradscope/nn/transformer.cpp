@@ -249,10 +249,13 @@ class Transformer final : public Model<T> {
     c_.last_position_only = false;
     patterns_ = &out;
     patterns_only_ = true;
-    forward(t, {ids, {}, n});
-    patterns_ = nullptr;
-    patterns_only_ = false;
-    c_ = saved;
+    try {
+      forward(t, {ids, {}, n});
+    } catch (...) {
+      c_ = saved, patterns_ = nullptr, patterns_only_ = false;
+      throw;
+    }
+    c_ = saved, patterns_ = nullptr, patterns_only_ = false;
     return out;
   }
 

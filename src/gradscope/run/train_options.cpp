@@ -9,6 +9,8 @@
 namespace gradscope {
 namespace {
 
+constexpr double kLargestStep = 9007199254740992.0;  // 2^53: every step up to it is a double
+
 [[noreturn]] void fail(const std::string& key, const std::string& value, const std::string& valid) {
   throw ConfigError(key + " = " + value + " (valid: " + valid + ")");
 }
@@ -25,12 +27,12 @@ bool CheckpointKeep::keeps(int64_t step) const {
 }
 
 CheckpointKeep checkpoint_keep(const ConfigValue& v) {
-  const std::string valid = "\"log\", \"every:N\" with N >= 1, or a list of steps >= 0";
+  const std::string valid = "\"log\", \"every:N\" with N >= 1, or a list of whole steps >= 0";
   CheckpointKeep k;
   if (v.index() == 4) {
     k.kind = "list";
     for (double s : std::get<std::vector<double>>(v)) {
-      if (!(s >= 0) || s != std::floor(s))
+      if (!(s >= 0 && s <= kLargestStep) || s != std::floor(s))
         fail("train.checkpoint_steps", value_to_string(v), valid);
       k.steps.push_back(static_cast<int64_t>(s));
     }
@@ -40,6 +42,9 @@ CheckpointKeep checkpoint_keep(const ConfigValue& v) {
   if (s == "log") return k;
   char* end = nullptr;
   const long long n = s.rfind("every:", 0) == 0 ? std::strtoll(s.c_str() + 6, &end, 10) : 0;
+  if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos)  // one bare number
+    fail("train.checkpoint_steps", s,
+         fmt::format("\"every:{0}\" for every {0}th step, or [{0}] for that step alone", s));
   if (n < 1 || !end || *end != '\0') fail("train.checkpoint_steps", value_to_string(v), valid);
   k.kind = "every";
   k.every = n;

@@ -93,8 +93,8 @@ std::vector<int32_t> used_tokens(const TextCorpus& corpus, const Split& train, i
 
 // n sequences (task.n_repeats) of L tokens: P random tokens from `used` (no token twice while there
 // are enough), repeated to the end (P = min(25, L / 4), at least 1: several copies, at distances
-// like those of natural text); prefix_target marks, from the first copy on, the key just after the
-// previous occurrence of the token.
+// like those of natural text); prefix_target marks, from the second copy on (position P), the key
+// just after the previous occurrence of the token.
 Dataset repeated_tokens(const std::vector<int32_t>& used, int64_t n, int64_t L,
                         uint64_t split_seed) {
   const int64_t P = std::max<int64_t>(1, std::min<int64_t>(25, L / 4));
