@@ -11,6 +11,7 @@
 
 #include "gradscope/config/config.h"
 #include "gradscope/index/results_index.h"
+#include "gradscope/rundir/run_files.h"
 
 #include <sqlite3.h>
 
@@ -144,6 +145,25 @@ TEST_F(Index, AnOlderIndexGetsNewKeysAtTheirDefaults) {
   EXPECT_EQ(reader.select({"train.checkpoint_steps=log"}, cols).size(), 1u);
   EXPECT_EQ(reader.select({"optim.nesterov=false"}, cols).size(), 1u);
   EXPECT_EQ(reader.select({"task.n_repeats=8"}, cols).size(), 0u);
+}
+
+// A filter on a list-valued key reads its value as `gradscope run` does: 30,70 or [30, 70].
+TEST_F(Index, ListFiltersReadTheirValueAsRunDoes) {
+  ResultsIndex index(dir_ / "index.sqlite");
+  const fs::path run = make_run("a", 0.1, 2);
+  Config c = read_run_config(run);
+  c.apply_override("train.checkpoint_steps=30,70");
+  c.apply_override("task.target=3,2");
+  std::ofstream(run / "config.toml") << c.to_toml();
+  index.add_run(run);
+  index.add_run(make_run("b", 0.1, 2));
+  std::vector<std::string> cols;
+  for (const std::string f : {"train.checkpoint_steps=30,70", "train.checkpoint_steps=[30, 70]",
+                              "task.target=3,2", "task.target=[3.0,2]"})
+    EXPECT_EQ(index.select({f}, cols).size(), 1u) << f;
+  EXPECT_EQ(index.select({"train.checkpoint_steps=log"}, cols).size(), 1u);
+  EXPECT_EQ(index.select({"train.checkpoint_steps!=30,70"}, cols).size(), 1u);
+  EXPECT_THROW(index.select({"task.target=3,x"}, cols), std::invalid_argument);
 }
 
 // A database gradscope did not write is refused, by a reader and by a writer, and left as it is;

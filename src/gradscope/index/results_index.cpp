@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "gradscope/config/config.h"
+#include "gradscope/config/value_text.h"
 #include "gradscope/rundir/csv.h"
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/metrics.h"
@@ -431,6 +432,21 @@ struct Filter {
   double number = 0;
 };
 
+// A text filter's value as the index stores it: a list-valued config key's value read in the
+// override grammar and written as add_run binds it ("30,70" -> "[30.0, 70.0]"), else as given.
+std::string stored_text(const std::string& key, const std::string& value) {
+  const KeySpec* spec = Config::find(key);
+  if (!spec ||
+      !(spec->string_or_list || std::holds_alternative<std::vector<double>>(spec->default_value)))
+    return value;
+  try {
+    const ConfigValue v = parse_value(*spec, value);
+    return std::holds_alternative<std::string>(v) ? std::get<std::string>(v) : value_to_string(v);
+  } catch (const ConfigError& e) {
+    throw std::invalid_argument(std::string("filter: ") + e.what());
+  }
+}
+
 Filter parse_filter(const std::string& f) {
   const std::map<std::string, ColumnKind>& kinds = column_kinds();
   size_t at = std::string::npos, len = 0;
@@ -464,7 +480,7 @@ Filter parse_filter(const std::string& f) {
       throw std::invalid_argument(fmt::format("filter '{}': {} is not a {} (valid: {})", f, value,
                                               key, fmt::join(k.valid, ", ")));
     out.is_text = true;
-    out.text = value;
+    out.text = stored_text(key, value);
     return out;
   }
   if (k.boolean && (value == "true" || value == "false")) {
