@@ -1,10 +1,10 @@
 // gradscope's side of the side-by-side benchmark (bench/compare/compare.py runs it interleaved
 // with PyTorch's bench/compare/torch_workloads.py): one training step of a workload built from an
-// example file, timed REPEATS times after 3 warm-up steps.
+// example file, timed REPEATS times after 3 warm-up steps (text-eval: one evaluation, after one).
 //
 // Usage: bench_workloads WORKLOAD THREADS REPEATS [DEVICE] [KEY=VALUE ...]
-// KEY=VALUE arguments override the text-gpt workload's example file (make bench's GPT rows at
-// d_model 256 and 512 are text-gpt with the model's and the batch's sizes overridden).
+// KEY=VALUE arguments override the text-gpt and text-eval workloads' example file (make bench's GPT
+// rows at d_model 256 and 512 are text-gpt with the model's and the batch's sizes overridden).
 // Prints one JSON line: {"workload", "threads", "median_s", "times_s", "gemm_gflop" (matrix FLOPs
 // gradscope performs per step, counted at every GEMM), "peak_rss_mb"}.
 //
@@ -19,7 +19,8 @@
 // (the same without them: every position through the last layer, no token tables), pair-mlp,
 // power (examples/power-add.toml at batch 512), diag-attention, probe (the spectral probe on the
 // nanda model), text-gpt (examples/text-gpt.toml's step: train.batch_size of its evaluation
-// windows, every position's loss), sgemm (a 2048^3 single-precision GEMM through OpenBLAS at
+// windows, every position's loss), text-eval (one evaluation of text-gpt's run: the time is an
+// evaluation's, not a step's), sgemm (a 2048^3 single-precision GEMM through OpenBLAS at
 // THREADS threads: the machine's rate in the same run).
 #include <cblas.h>
 #include <fmt/core.h>
@@ -41,6 +42,7 @@
 #include "gradscope/probes/objective.h"
 #include "gradscope/probes/spectra.h"
 #include "gradscope/run/batches.h"
+#include "gradscope/run/evaluation.h"
 #include "gradscope/run/experiment.h"
 #include "gradscope/run/steps.h"
 #include "gradscope/run/validate.h"
@@ -93,6 +95,26 @@ struct Setup {
     Var loss = objective(*tape, model_outputs(*tape, *model, data.train, batch), data.train, batch);
     tape->backward(loss);
     opt->step(ps.values(), ps.grads(), cfg.real("optim.lr"));
+  }
+};
+
+// text-eval: examples/text-gpt.toml's run (with the overrides) as `gradscope run` builds it, one
+// step taken; evaluate() is one of its evaluations (both splits, the model measures, the
+// prefix-matching probe), as the run makes at every logged step.
+struct EvaluationRun {
+  std::unique_ptr<Experiment<float>> x;
+  std::optional<Steps<float>> steps;
+  explicit EvaluationRun(const std::vector<std::string>& overrides) {
+    Config c = Config::from_file(std::string(GRADSCOPE_SOURCE_DIR) + "/examples/text-gpt.toml");
+    for (const std::string& o : overrides) c.apply_override(o);
+    x = Experiment<float>::build(c);
+    Batches batches(x->data, x->train.batch_size, x->seed);
+    steps.emplace(*x, batches.size());
+    steps->gradient(batches.at(0), false);
+    steps->update(1e-3);
+  }
+  void evaluate() {
+    (void)gradscope::evaluate(*x, steps->eval_tape(), steps->host_tape(), 1, 1e-3, 0.0, true);
   }
 };
 
@@ -190,8 +212,11 @@ int main(int argc, char** argv) {
   }
   const std::string w = positional[0];
   const int threads = std::atoi(positional[1].c_str()), repeats = std::atoi(positional[2].c_str());
-  if (!overrides.empty() && w != "text-gpt") {
-    fmt::print(stderr, "bench_workloads: KEY=VALUE overrides apply to text-gpt only, not {}\n", w);
+  if (!overrides.empty() && w != "text-gpt" && w != "text-eval") {
+    fmt::print(stderr,
+               "bench_workloads: KEY=VALUE overrides apply to text-gpt and text-eval only, not "
+               "{}\n",
+               w);
     return 2;
   }
   set_num_threads(threads);
@@ -200,6 +225,7 @@ int main(int argc, char** argv) {
   std::function<void()> step;
   std::vector<float> A, B, C;
   std::optional<SpectralProbe<float>> probe;
+  std::optional<EvaluationRun> eval_run;
   if (w == "nanda") {
     s.emplace("nanda-grokking.toml", std::vector<std::string>{}, 0);
   } else if (w == "nanda-plain") {
@@ -213,6 +239,9 @@ int main(int argc, char** argv) {
     s.emplace("power-add.toml", std::vector<std::string>{}, 512);
   } else if (w == "text-gpt") {
     s.emplace("text-gpt.toml", overrides, kConfigBatch);
+  } else if (w == "text-eval") {
+    eval_run.emplace(overrides);
+    step = [&] { eval_run->evaluate(); };
   } else if (w == "diag-attention") {
     s.emplace("diag-attention.toml", std::vector<std::string>{}, 0);
   } else if (w == "probe") {
@@ -235,13 +264,13 @@ int main(int argc, char** argv) {
   } else {
     fmt::print(stderr,
                "bench_workloads: unknown workload {} (valid: nanda, nanda-plain, pair-mlp, power, "
-               "diag-attention, probe, text-gpt, sgemm)\n",
+               "diag-attention, probe, text-gpt, text-eval, sgemm)\n",
                w);
     return 2;
   }
   if (!step) step = [&] { s->step(); };
 
-  for (int i = 0; i < 3; ++i) step();
+  for (int i = 0; i < (w == "text-eval" ? 1 : 3); ++i) step();  // an evaluation: seconds
   std::vector<double> times;
   const int64_t flops0 = gemm_flops();
   for (int i = 0; i < repeats; ++i) {

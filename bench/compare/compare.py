@@ -134,6 +134,7 @@ def main():
                            "ratio": statistics.median(peer[name][0]) / g_med,
                            "torch_rss_mb": peer[name][1]} for name, how in peers]})
         results[threads] = {"sgemm_gflops": rate, "rows": rows}
+    results["evaluation"] = measure_evaluation(a.build, a.rounds)
     # Peak RSS of a real nanda-grokking run (200 steps reach every buffer a full run uses: the
     # evaluations of both splits happen at step 0), 2 threads.
     with tempfile.TemporaryDirectory() as tmp:
@@ -173,6 +174,28 @@ def main():
     print(f"wrote {a.out} and {json_path} ({elapsed:.0f} s)", file=sys.stderr)
 
 
+# One evaluation of a text run at 19M parameters (both splits' task.n_eval windows, the model
+# measures, the prefix-matching probe's task.n_repeats sequences) against one training step,
+# measured in the same round, 2 threads: at examples/text-gpt.toml's task.n_eval (128, the 64
+# repeats' default) and at a small setting.
+EVAL_SETTINGS = [("task.n_eval = 128, task.n_repeats = 64 (the example's)", []),
+                 ("task.n_eval = 12, task.n_repeats = 12", ["task.n_eval=12", "task.n_repeats=12"])]
+
+
+def measure_evaluation(build, rounds):
+    steps, evals = [], [[] for _ in EVAL_SETTINGS]
+    for _ in range(rounds):
+        steps += gradscope(build, "text-gpt", 2, 3, GPT_19M)["times_s"]
+        for times, (_, extra) in zip(evals, EVAL_SETTINGS):
+            times += gradscope(build, "text-eval", 2, 1, GPT_19M + extra)["times_s"]
+        print("evaluation at 19M: done a round", file=sys.stderr, flush=True)
+    step = statistics.median(steps)
+    return {"step_s": step, "rows": [
+        {"setting": name, "eval_s": statistics.median(t), "steps": statistics.median(t) / step,
+         "spread": (max(t) - min(t)) / statistics.median(t)}
+        for (name, _), t in zip(EVAL_SETTINGS, evals)]}
+
+
 def write_report(path, results, elapsed):
     import torch as t  # only for its version string; the workloads ran in their own processes
     cpu = "unknown CPU"
@@ -199,6 +222,7 @@ def write_report(path, results, elapsed):
          f"benchmark process's maximum resident set. The whole report took {elapsed / 60:.0f} "
          "minutes.", ""]
     linear = results.pop("linear_markdown", "")
+    evaluation = results.pop("evaluation", None)
     run_rss = results.pop("run_rss_mb", None)
     whole = results.pop("whole_run", None)
     for threads, r in results.items():
@@ -235,6 +259,19 @@ def write_report(path, results, elapsed):
                      f"| {row['tokens'] / row['gradscope_ms'] * 1e3:,.0f} "
                      f"| {row['tokens'] / p['torch_ms'] * 1e3:,.0f} | {p['ratio']:.2f} "
                      f"| {row['gradscope_rss_mb']:.0f} / {p['torch_rss_mb']:.0f} |")
+        L.append("")
+    if evaluation:
+        L += ["## Text: an evaluation at 19M parameters", "",
+              "One evaluation of the 19M-parameter GPT's run (`bench_workloads text-eval`: both "
+              "splits' task.n_eval windows, the model measures and the prefix-matching probe's "
+              "task.n_repeats sequences, as the run makes at each logged step) against one of its "
+              f"training steps ({ms(evaluation['step_s'])} ms, 8 windows of 256), measured in the "
+              "same rounds, 2 threads. An evaluation is a forward pass over 2 * task.n_eval + "
+              "task.n_repeats windows.", "",
+              "| setting | evaluation ms | training steps | spread over rounds |", "|---|---|---|---|"]
+        for row in evaluation["rows"]:
+            L.append(f"| {row['setting']} | {ms(row['eval_s'])} | {row['steps']:.1f} "
+                     f"| {100 * row['spread']:.0f}% |")
         L.append("")
     best = {}
     for threads, r in results.items():
