@@ -7,31 +7,30 @@
 namespace gradscope {
 namespace {
 
-// ---- embedding: y[r] = W[ids[r]] ----
-// Node layout: in = {W}; saved[0] = ids; i[0] = number of ids. The gradient is a scan: each
-// element of dW adds the rows of dy whose id is its row, in order (kernels::GatherGradScan; on
-// the cpu, threads split W's columns, each walking the ids once), so repeated ids accumulate in
-// the same order on every device and for any thread count.
+// ---- embedding: y[r] = W[ids[r]]; pair_sum: y[n] = W[ids[2n]] + W[ids[2n + 1]] ----
+// Node layout: in = {W}; saved[0] = ids; i[0] = number of ids; i[1] = ids per row of y (1 or 2).
+// The gradient is a scan: each element of dW adds the rows of dy whose id is its row, in order
+// (kernels::GatherGradScan; on the cpu, threads split W's columns, each walking the ids once), so
+// repeated ids accumulate in the same order on every device and for any thread count.
 template <class T>
-void embedding_backward(Tape<T>& t, const Node<T>& n) {
-  const Var W{n.in[0]}, y{n.out};
-  if (!t.requires_grad(W)) return;
-  const int32_t* ids = static_cast<const int32_t*>(n.saved[0]);
-  const int64_t count = n.i[0], V = t.shape(W)[0], D = t.shape(W).back();
-  t.backend().launch(kernels::GatherGradScan<T>{ids, count, D, t.grad_if_any(y), t.grad(W)}, V * D);
-}
-
-// ---- pair_sum: y[n] = W[ids[2n]] + W[ids[2n + 1]] ----
-// Node layout: in = {W}; saved[0] = ids [N, 2]; i[0] = N. The gradient is embedding's scan over
-// the 2N ids, each reading its pair's row of dy (GatherGradScan with group 2).
-template <class T>
-void pair_sum_backward(Tape<T>& t, const Node<T>& n) {
+void gather_backward(Tape<T>& t, const Node<T>& n) {
   const Var W{n.in[0]}, y{n.out};
   if (!t.requires_grad(W)) return;
   const int32_t* ids = static_cast<const int32_t*>(n.saved[0]);
   const int64_t V = t.shape(W)[0], D = t.shape(W).back();
-  t.backend().launch(kernels::GatherGradScan<T>{ids, 2 * n.i[0], D, t.grad_if_any(y), t.grad(W), 2},
-                     V * D);
+  t.backend().launch(
+      kernels::GatherGradScan<T>{ids, n.i[0], D, t.grad_if_any(y), t.grad(W), n.i[1]}, V * D);
+}
+
+// Records y's gather node when y needs a gradient: `count` ids, `group` of them per row of y.
+template <class T>
+void record_gather(Tape<T>& t, Var y, Var W, const int32_t* ids, int64_t count, int64_t group) {
+  if (!t.requires_grad(y)) return;
+  Node<T> n = detail::make_node<T>(&gather_backward<T>, y, {W});
+  n.saved[0] = ids;
+  n.i[0] = count;
+  n.i[1] = group;
+  t.record(n);
 }
 
 // ---- transpose of the last two dimensions ----
@@ -82,12 +81,7 @@ Var embedding(Tape<T>& t, const int32_t* ids, Shape ids_shape, Var W) {
   const T* wv = t.value(W).data;
   T* out = t.value(y).data;
   t.backend().launch(kernels::Gather<T>{ids, wv, out, D}, count * D);
-  if (t.requires_grad(y)) {
-    Node<T> n = detail::make_node<T>(&embedding_backward<T>, y, {W});
-    n.saved[0] = ids;
-    n.i[0] = count;
-    t.record(n);
-  }
+  record_gather(t, y, W, ids, count, 1);
   return y;
 }
 
@@ -99,12 +93,7 @@ Var pair_sum(Tape<T>& t, const int32_t* ids, int64_t N, Var W) {
   check_ids(t, "pair_sum", ids, 2 * N, V);
   Var y = t.make(Shape{N, D}, detail::any_grad(t, {W}));
   t.backend().launch(kernels::PairSum<T>{ids, t.value(W).data, t.value(y).data, D}, N * D);
-  if (t.requires_grad(y)) {
-    Node<T> n = detail::make_node<T>(&pair_sum_backward<T>, y, {W});
-    n.saved[0] = ids;
-    n.i[0] = N;
-    t.record(n);
-  }
+  record_gather(t, y, W, ids, 2 * N, 2);
   return y;
 }
 
