@@ -1,12 +1,16 @@
 // The CUDA backend (see device.h): device memory, one stream, cuBLAS, CUDA graphs, and the one
 // kernel template that runs every functor of cuda/kernels.h, alone or K copies as one Stacked.
-// Built only where nvcc is found.
+// Built only where nvcc is found. cuBLAS is opened when the first CUDA context is made, not
+// linked: loading it costs every process about 0.15 s (its relocations and static initializers),
+// which the cpu's commands and the Python module's import should not pay.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#include <dlfcn.h>
 
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "gradscope/cuda/device.h"
@@ -26,6 +30,56 @@ void check(cublasStatus_t s, const char* what) {
                              std::to_string(static_cast<int>(s)));
 }
 
+// The cuBLAS functions the backend calls, from the library opened by cublas(): first by its
+// versioned name (LD_LIBRARY_PATH, then the system's paths), then in the toolkit's folder found
+// at build time (GRADSCOPE_CUBLAS_DIR).
+struct Cublas {
+  decltype(&cublasCreate_v2) create;
+  decltype(&cublasDestroy_v2) destroy;
+  decltype(&cublasSetStream_v2) set_stream;
+  decltype(&cublasSetWorkspace_v2) set_workspace;
+  decltype(&cublasSetMathMode) set_math_mode;
+  decltype(&cublasSetAtomicsMode) set_atomics_mode;
+  decltype(&cublasSgemm_v2) sgemm;
+  decltype(&cublasDgemm_v2) dgemm;
+  decltype(&cublasSgemmStridedBatched) sgemm_strided_batched;
+  decltype(&cublasDgemmStridedBatched) dgemm_strided_batched;
+  decltype(&cublasSgemmBatched) sgemm_batched;
+  decltype(&cublasDgemmBatched) dgemm_batched;
+};
+
+Cublas load_cublas() {
+  const std::string name = "libcublas.so." + std::to_string(CUBLAS_VER_MAJOR);
+  void* lib = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!lib) lib = dlopen((std::string(GRADSCOPE_CUBLAS_DIR) + "/" + name).c_str(), RTLD_NOW);
+  if (!lib)
+    throw std::runtime_error("cuBLAS: cannot open " + name + " (" + dlerror() +
+                             "): put the CUDA toolkit's library folder on LD_LIBRARY_PATH");
+  auto get = [&](auto& f, const char* symbol) {
+    f = reinterpret_cast<std::remove_reference_t<decltype(f)>>(dlsym(lib, symbol));
+    if (!f) throw std::runtime_error("cuBLAS: " + name + " has no " + symbol);
+  };
+  Cublas c{};
+  get(c.create, "cublasCreate_v2");
+  get(c.destroy, "cublasDestroy_v2");
+  get(c.set_stream, "cublasSetStream_v2");
+  get(c.set_workspace, "cublasSetWorkspace_v2");
+  get(c.set_math_mode, "cublasSetMathMode");
+  get(c.set_atomics_mode, "cublasSetAtomicsMode");
+  get(c.sgemm, "cublasSgemm_v2");
+  get(c.dgemm, "cublasDgemm_v2");
+  get(c.sgemm_strided_batched, "cublasSgemmStridedBatched");
+  get(c.dgemm_strided_batched, "cublasDgemmStridedBatched");
+  get(c.sgemm_batched, "cublasSgemmBatched");
+  get(c.dgemm_batched, "cublasDgemmBatched");
+  return c;  // the library stays open for the process
+}
+
+const Cublas& cublas() {
+  static const Cublas c = load_cublas();
+  return c;
+}
+
 template <class F>
 __global__ void run_kernel(F f, int64_t n) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
@@ -39,18 +93,18 @@ class CudaContext final : public DeviceContext {
  public:
   CudaContext() : DeviceContext(Device::cuda) {
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
-    check(cublasCreate(&blas_), "cublasCreate");
-    check(cublasSetStream(blas_, stream_), "cublasSetStream");
+    check(cublas().create(&blas_), "cublasCreate");
+    check(cublas().set_stream(blas_, stream_), "cublasSetStream");
     check(cudaMalloc(&workspace_, kBlasWorkspace), "cudaMalloc (cuBLAS workspace)");
-    check(cublasSetWorkspace(blas_, workspace_, kBlasWorkspace), "cublasSetWorkspace");
-    check(cublasSetMathMode(blas_, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
-    check(cublasSetAtomicsMode(blas_, CUBLAS_ATOMICS_NOT_ALLOWED), "cublasSetAtomicsMode");
+    check(cublas().set_workspace(blas_, workspace_, kBlasWorkspace), "cublasSetWorkspace");
+    check(cublas().set_math_mode(blas_, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+    check(cublas().set_atomics_mode(blas_, CUBLAS_ATOMICS_NOT_ALLOWED), "cublasSetAtomicsMode");
   }
   ~CudaContext() override {
     cudaStreamSynchronize(stream_);
     release_constants();
     for (cudaGraphExec_t g : graphs_) cudaGraphExecDestroy(g);
-    cublasDestroy(blas_);
+    cublas().destroy(blas_);
     cudaFree(workspace_);
     cudaStreamDestroy(stream_);
   }
@@ -90,22 +144,24 @@ class CudaContext final : public DeviceContext {
   // Row-major C = A B is column-major C^T = B^T A^T: cuBLAS gets the operands swapped.
   void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
             int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) override {
-    check(cublasSgemm(blas_, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, int(N),
-                      int(M), int(K), &alpha, B, int(ldb), A, int(lda), &beta, C, int(ldc)),
+    check(cublas().sgemm(blas_, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+                         int(N), int(M), int(K), &alpha, B, int(ldb), A, int(lda), &beta, C,
+                         int(ldc)),
           "cublasSgemm");
   }
   void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A,
             int64_t lda, const double* B, int64_t ldb, double beta, double* C,
             int64_t ldc) override {
-    check(cublasDgemm(blas_, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, int(N),
-                      int(M), int(K), &alpha, B, int(ldb), A, int(lda), &beta, C, int(ldc)),
+    check(cublas().dgemm(blas_, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+                         int(N), int(M), int(K), &alpha, B, int(ldb), A, int(lda), &beta, C,
+                         int(ldc)),
           "cublasDgemm");
   }
   void gemm_strided_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                             const float* A, int64_t lda, int64_t sA, const float* B, int64_t ldb,
                             int64_t sB, float beta, float* C, int64_t ldc, int64_t sC,
                             int count) override {
-    check(cublasSgemmStridedBatched(
+    check(cublas().sgemm_strided_batched(
               blas_, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, int(N), int(M),
               int(K), &alpha, B, int(ldb), sB, A, int(lda), sA, &beta, C, int(ldc), sC, count),
           "cublasSgemmStridedBatched");
@@ -114,7 +170,7 @@ class CudaContext final : public DeviceContext {
                             const double* A, int64_t lda, int64_t sA, const double* B, int64_t ldb,
                             int64_t sB, double beta, double* C, int64_t ldc, int64_t sC,
                             int count) override {
-    check(cublasDgemmStridedBatched(
+    check(cublas().dgemm_strided_batched(
               blas_, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, int(N), int(M),
               int(K), &alpha, B, int(ldb), sB, A, int(lda), sA, &beta, C, int(ldc), sC, count),
           "cublasDgemmStridedBatched");
@@ -122,21 +178,21 @@ class CudaContext final : public DeviceContext {
   void gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                     const float* const* A, int64_t lda, const float* const* B, int64_t ldb,
                     float beta, float* const* C, int64_t ldc, int count) override {
-    check(cublasSgemmBatched(blas_, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
-                             int(N), int(M), int(K), &alpha, B, int(ldb), A, int(lda), &beta, C,
-                             int(ldc), count),
+    check(cublas().sgemm_batched(blas_, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                 ta ? CUBLAS_OP_T : CUBLAS_OP_N, int(N), int(M), int(K), &alpha, B,
+                                 int(ldb), A, int(lda), &beta, C, int(ldc), count),
           "cublasSgemmBatched");
   }
   void gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha,
                     const double* const* A, int64_t lda, const double* const* B, int64_t ldb,
                     double beta, double* const* C, int64_t ldc, int count) override {
-    check(cublasDgemmBatched(blas_, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
-                             int(N), int(M), int(K), &alpha, B, int(ldb), A, int(lda), &beta, C,
-                             int(ldc), count),
+    check(cublas().dgemm_batched(blas_, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                 ta ? CUBLAS_OP_T : CUBLAS_OP_N, int(N), int(M), int(K), &alpha, B,
+                                 int(ldb), A, int(lda), &beta, C, int(ldc), count),
           "cublasDgemmBatched");
   }
   void set_tf32(bool on) override {
-    check(cublasSetMathMode(blas_, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+    check(cublas().set_math_mode(blas_, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
           "cublasSetMathMode");
   }
 
@@ -193,6 +249,11 @@ std::string cuda_unavailable() {
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess) return std::string("no CUDA GPU here (") + cudaGetErrorString(e) + ")";
   if (count < 1) return "no CUDA GPU here";
+  try {
+    cublas();
+  } catch (const std::runtime_error& error) {
+    return error.what();
+  }
   return "";
 }
 
