@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "cli_fixture.h"
+#include "device_skip.h"
 #include "fixture_config.h"
 #include "gradscope/config/config.h"
 #include "gradscope/cuda/device.h"
@@ -38,12 +39,6 @@ using json = nlohmann::json;
 
 const Device kDevice = device_from_name(GS_TEST_DEVICE);
 const bool kGpu = kDevice == Device::cuda;
-
-#define SKIP_WITHOUT_DEVICE()                                                                 \
-  do {                                                                                        \
-    const std::string why = device_unavailable(kDevice);                                      \
-    if (!why.empty()) GTEST_SKIP() << "device " << GS_TEST_DEVICE << " unavailable: " << why; \
-  } while (0)
 
 // ---- oracle ----
 

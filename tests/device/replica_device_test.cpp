@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "device_skip.h"
 #include "gradscope/cuda/device.h"
 #include "gradscope/cuda/kernels.h"
 #include "gradscope/cuda/replica_device.h"
@@ -20,12 +21,6 @@ namespace {
 using namespace gradscope;
 
 const Device kDevice = device_from_name(GS_TEST_DEVICE);
-
-#define SKIP_WITHOUT_DEVICE()                                                                 \
-  do {                                                                                        \
-    const std::string why = device_unavailable(kDevice);                                      \
-    if (!why.empty()) GTEST_SKIP() << "device " << GS_TEST_DEVICE << " unavailable: " << why; \
-  } while (0)
 
 constexpr int64_t kM = 5, kK = 7, kN = 3;
 

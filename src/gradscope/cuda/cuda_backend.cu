@@ -51,13 +51,19 @@ struct Cublas {
 Cublas load_cublas() {
   const std::string name = "libcublas.so." + std::to_string(CUBLAS_VER_MAJOR);
   void* lib = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!lib) lib = dlopen((std::string(GRADSCOPE_CUBLAS_DIR) + "/" + name).c_str(), RTLD_NOW);
-  if (!lib)
-    throw std::runtime_error("cuBLAS: cannot open " + name + " (" + dlerror() +
-                             "): put the CUDA toolkit's library folder on LD_LIBRARY_PATH");
+  if (!lib) {
+    const std::string first = dlerror();  // found but unloadable says more than not found
+    lib = dlopen((std::string(GRADSCOPE_CUBLAS_DIR) + "/" + name).c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+      throw std::runtime_error("cuBLAS: cannot open " + name + " (" + first + "; " + dlerror() +
+                               "): put the CUDA toolkit's library folder on LD_LIBRARY_PATH");
+  }
   auto get = [&](auto& f, const char* symbol) {
     f = reinterpret_cast<std::remove_reference_t<decltype(f)>>(dlsym(lib, symbol));
-    if (!f) throw std::runtime_error("cuBLAS: " + name + " has no " + symbol);
+    if (!f)
+      throw std::runtime_error("cuBLAS: " + name + " has no " + symbol +
+                               " (valid: the cuBLAS of CUDA " +
+                               std::to_string(CUDART_VERSION / 1000) + " this was built with)");
   };
   Cublas c{};
   get(c.create, "cublasCreate_v2");
@@ -244,11 +250,16 @@ std::unique_ptr<DeviceContext> make_cuda_context() {
   return std::make_unique<CudaContext>();
 }
 
-std::string cuda_unavailable() {
+std::string cuda_missing() {
   int count = 0;
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess) return std::string("no CUDA GPU here (") + cudaGetErrorString(e) + ")";
   if (count < 1) return "no CUDA GPU here";
+  return "";
+}
+
+std::string cuda_unavailable() {
+  if (std::string why = cuda_missing(); !why.empty()) return why;
   try {
     cublas();
   } catch (const std::runtime_error& error) {

@@ -14,6 +14,7 @@ namespace gradscope {
 #if GRADSCOPE_CUDA
 std::unique_ptr<DeviceContext> make_cuda_context();  // cuda_backend.cu
 std::string cuda_unavailable();                      // cuda_backend.cu
+std::string cuda_missing();                          // cuda_backend.cu
 #endif
 
 namespace {
@@ -215,6 +216,15 @@ std::string device_unavailable(Device d) {
   return cuda_unavailable();
 #else
   return "this gradscope was built without CUDA (no nvcc was found when it was built)";
+#endif
+}
+
+bool device_missing(Device d) {
+  if (d != Device::cuda) return false;
+#if GRADSCOPE_CUDA
+  return !cuda_missing().empty();
+#else
+  return true;
 #endif
 }
 

@@ -47,8 +47,12 @@ const char* device_name(Device d);  // "cpu", "cuda", "emulated"
 Device device_from_name(const std::string& name);
 // Whether `d` has TF32 tensor cores for float GEMMs (precision = "tf32"): cuda only.
 bool has_tf32(Device d);
-// Why `d` cannot be used on this machine ("" when it can): a build without CUDA, no GPU.
+// Why `d` cannot be used on this machine ("" when it can): a build without CUDA, no GPU, or a GPU
+// whose cuBLAS cannot be opened.
 std::string device_unavailable(Device d);
+// Whether `d` is absent here (a build without CUDA, no GPU), as against present but unusable (no
+// cuBLAS): the device tests skip the first and fail on the second.
+bool device_missing(Device d);
 
 #if GRADSCOPE_CUDA
 // The CUDA launch of functor F over [0, n) on `stream` (cuda/cuda_backend.cu instantiates it for
