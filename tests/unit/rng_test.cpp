@@ -3,12 +3,29 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <numbers>
 #include <numeric>
 #include <vector>
 
 #include "gradscope/tensor/rng.h"
 #include "gradscope/tensor/threads.h"
 #include "gradscope/tensor/vector_normal.h"
+
+#if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#include <immintrin.h>
+#define GS_LIBMVEC16 1
+extern "C" {  // libmvec's float log, cos and sin on 8 (AVX2) and 16 (AVX-512) lanes
+__m256 _ZGVdN8v_logf(__m256);
+__m256 _ZGVdN8v_cosf(__m256);
+__m256 _ZGVdN8v_sinf(__m256);
+__m512 _ZGVeN16v_logf(__m512);
+__m512 _ZGVeN16v_cosf(__m512);
+__m512 _ZGVeN16v_sinf(__m512);
+}
+#else
+#define GS_LIBMVEC16 0
+#endif
 
 namespace gradscope {
 namespace {
@@ -186,6 +203,37 @@ TEST(Rng, NormalPairsCarryTheCounterPastTwoToThe32) {
                 4e-6f)
         << c;
   }
+}
+
+// The float noise takes libmvec's 16-lane log, cos and sin where GCC's vectorizer took its 8-lane
+// ones (tensor/vector_normal.cpp): the same bits only if the two agree on every input the noise
+// gives them, each of the 2^24 values u1 = 1 - k 2^-24 and 2 pi u2 (u2 = k 2^-24) in float. A
+// libmvec that breaks this would change every float run's SGLD noise: this says so.
+TEST(Rng, LibmvecSixteenLanesGiveTheEightLanesBitsOnTheNoisesInputs) {
+#if GS_LIBMVEC16
+  int64_t differ = 0;
+  alignas(64) float u1[16], t[16], wide[3][16], narrow[3][16];
+  for (uint32_t k = 0; k < (1u << 24); k += 16) {
+    for (int l = 0; l < 16; ++l) {
+      const float u = float(k + uint32_t(l)) * 0x1p-24f;
+      u1[l] = 1.0f - u;
+      t[l] = 2 * std::numbers::pi_v<float> * u;
+    }
+    _mm512_store_ps(wide[0], _ZGVeN16v_logf(_mm512_load_ps(u1)));
+    _mm512_store_ps(wide[1], _ZGVeN16v_cosf(_mm512_load_ps(t)));
+    _mm512_store_ps(wide[2], _ZGVeN16v_sinf(_mm512_load_ps(t)));
+    for (int h = 0; h < 16; h += 8) {
+      _mm256_store_ps(narrow[0] + h, _ZGVdN8v_logf(_mm256_load_ps(u1 + h)));
+      _mm256_store_ps(narrow[1] + h, _ZGVdN8v_cosf(_mm256_load_ps(t + h)));
+      _mm256_store_ps(narrow[2] + h, _ZGVdN8v_sinf(_mm256_load_ps(t + h)));
+    }
+    for (int f = 0; f < 3; ++f)
+      differ += std::memcmp(wide[f], narrow[f], sizeof wide[f]) != 0 ? 1 : 0;
+  }
+  EXPECT_EQ(differ, 0) << "groups of 16 inputs where libmvec's 16 and 8 lanes differ";
+#else
+  GTEST_SKIP() << "the 16-lane noise is built only by GCC with AVX-512";
+#endif
 }
 
 }  // namespace
