@@ -1,6 +1,8 @@
 // Gaussian noise at vector speed: see vector_normal.h. A unit of its own where GCC is told that
 // libmvec has SIMD forms of log, sin and cos (CMakeLists.txt compiles it with -fno-math-errno, as
-// the vectorizer needs); other compilers get the same loops with one libm call per element.
+// the vectorizer needs); other compilers get the same loops with one libm call per element. With
+// AVX-512, GCC's build also calls libmvec's 16-lane float forms by name (box_muller16) and runs
+// the Philox rounds 16 counters at a time: the same bits as the 8-lane code.
 #include "gradscope/tensor/vector_normal.h"
 
 #include <algorithm>
