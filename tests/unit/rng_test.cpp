@@ -8,24 +8,10 @@
 #include <numeric>
 #include <vector>
 
+#include "gradscope/tensor/libmvec_lanes.h"
 #include "gradscope/tensor/rng.h"
 #include "gradscope/tensor/threads.h"
 #include "gradscope/tensor/vector_normal.h"
-
-#if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#include <immintrin.h>
-#define GS_LIBMVEC16 1
-extern "C" {  // libmvec's float log, cos and sin on 8 (AVX2) and 16 (AVX-512) lanes
-__m256 _ZGVdN8v_logf(__m256);
-__m256 _ZGVdN8v_cosf(__m256);
-__m256 _ZGVdN8v_sinf(__m256);
-__m512 _ZGVeN16v_logf(__m512);
-__m512 _ZGVeN16v_cosf(__m512);
-__m512 _ZGVeN16v_sinf(__m512);
-}
-#else
-#define GS_LIBMVEC16 0
-#endif
 
 namespace gradscope {
 namespace {
@@ -210,7 +196,7 @@ TEST(Rng, NormalPairsCarryTheCounterPastTwoToThe32) {
 // gives them, each of the 2^24 values u1 = 1 - k 2^-24 and 2 pi u2 (u2 = k 2^-24) in float. A
 // libmvec that breaks this would change every float run's SGLD noise: this says so.
 TEST(Rng, LibmvecSixteenLanesGiveTheEightLanesBitsOnTheNoisesInputs) {
-#if GS_LIBMVEC16
+#if GS_LIBMVEC_LANES
   int64_t differ = 0;
   alignas(64) float u1[16], t[16], wide[3][16], narrow[3][16];
   for (uint32_t k = 0; k < (1u << 24); k += 16) {

@@ -30,22 +30,27 @@ void check(cublasStatus_t s, const char* what) {
                              std::to_string(static_cast<int>(s)));
 }
 
-// The cuBLAS functions the backend calls, from the library opened by cublas(): first by its
-// versioned name (LD_LIBRARY_PATH, then the system's paths), then in the toolkit's folder found
-// at build time (GRADSCOPE_CUBLAS_DIR).
+// The cuBLAS functions the backend calls, each as X(field, exported symbol), from the library
+// opened by cublas(): first by its versioned name (LD_LIBRARY_PATH, then the system's paths), then
+// in the toolkit's folder found at build time (GRADSCOPE_CUBLAS_DIR).
+#define GS_CUBLAS_FUNCTIONS(X)                        \
+  X(create, cublasCreate_v2)                          \
+  X(destroy, cublasDestroy_v2)                        \
+  X(set_stream, cublasSetStream_v2)                   \
+  X(set_workspace, cublasSetWorkspace_v2)             \
+  X(set_math_mode, cublasSetMathMode)                 \
+  X(set_atomics_mode, cublasSetAtomicsMode)           \
+  X(sgemm, cublasSgemm_v2)                            \
+  X(dgemm, cublasDgemm_v2)                            \
+  X(sgemm_strided_batched, cublasSgemmStridedBatched) \
+  X(dgemm_strided_batched, cublasDgemmStridedBatched) \
+  X(sgemm_batched, cublasSgemmBatched)                \
+  X(dgemm_batched, cublasDgemmBatched)
+
 struct Cublas {
-  decltype(&cublasCreate_v2) create;
-  decltype(&cublasDestroy_v2) destroy;
-  decltype(&cublasSetStream_v2) set_stream;
-  decltype(&cublasSetWorkspace_v2) set_workspace;
-  decltype(&cublasSetMathMode) set_math_mode;
-  decltype(&cublasSetAtomicsMode) set_atomics_mode;
-  decltype(&cublasSgemm_v2) sgemm;
-  decltype(&cublasDgemm_v2) dgemm;
-  decltype(&cublasSgemmStridedBatched) sgemm_strided_batched;
-  decltype(&cublasDgemmStridedBatched) dgemm_strided_batched;
-  decltype(&cublasSgemmBatched) sgemm_batched;
-  decltype(&cublasDgemmBatched) dgemm_batched;
+#define GS_CUBLAS_FIELD(field, symbol) decltype(&symbol) field;
+  GS_CUBLAS_FUNCTIONS(GS_CUBLAS_FIELD)
+#undef GS_CUBLAS_FIELD
 };
 
 Cublas load_cublas() {
@@ -66,18 +71,9 @@ Cublas load_cublas() {
                                std::to_string(CUDART_VERSION / 1000) + " this was built with)");
   };
   Cublas c{};
-  get(c.create, "cublasCreate_v2");
-  get(c.destroy, "cublasDestroy_v2");
-  get(c.set_stream, "cublasSetStream_v2");
-  get(c.set_workspace, "cublasSetWorkspace_v2");
-  get(c.set_math_mode, "cublasSetMathMode");
-  get(c.set_atomics_mode, "cublasSetAtomicsMode");
-  get(c.sgemm, "cublasSgemm_v2");
-  get(c.dgemm, "cublasDgemm_v2");
-  get(c.sgemm_strided_batched, "cublasSgemmStridedBatched");
-  get(c.dgemm_strided_batched, "cublasDgemmStridedBatched");
-  get(c.sgemm_batched, "cublasSgemmBatched");
-  get(c.dgemm_batched, "cublasDgemmBatched");
+#define GS_CUBLAS_GET(field, symbol) get(c.field, #symbol);
+  GS_CUBLAS_FUNCTIONS(GS_CUBLAS_GET)
+#undef GS_CUBLAS_GET
   return c;  // the library stays open for the process
 }
 

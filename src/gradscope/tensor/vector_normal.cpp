@@ -15,6 +15,7 @@
 #include <immintrin.h>
 #endif
 
+#include "gradscope/tensor/libmvec_lanes.h"
 #include "gradscope/tensor/rng.h"
 #include "gradscope/tensor/simd_math.h"
 
@@ -222,13 +223,7 @@ void box_muller(const T* __restrict u1, const T* __restrict u2, T stddev, T* __r
   for (int i = 0; i < n; ++i) z1[i] = r[i] * c_sin(t[i]);
 }
 
-#if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-extern "C" {
-__m512 _ZGVeN16v_logf(__m512);
-__m512 _ZGVeN16v_cosf(__m512);
-__m512 _ZGVeN16v_sinf(__m512);
-}
-
+#if GS_LIBMVEC_LANES
 // box_muller in float over the first n - n % 16 pairs, 16 lanes at a time through libmvec's
 // AVX-512 log, cos and sin called by name (GCC's vectorizer prefers its 8-lane AVX2 forms): the
 // same operations and the same bits, since on every one of the 2^24 values a 24-bit uniform gives
@@ -250,16 +245,13 @@ int box_muller16(const float* __restrict u1, const float* __restrict u2, float s
   }
   return i;
 }
-#define GS_NORMAL16 1
-#else
-#define GS_NORMAL16 0
 #endif
 
 // box_muller, through box_muller16 first where there is one.
 template <class T>
 void box_muller_fastest(const T* u1, const T* u2, T stddev, T* z0, T* z1, int n) {
   int done = 0;
-#if GS_NORMAL16
+#if GS_LIBMVEC_LANES
   if constexpr (std::is_same_v<T, float>) done = box_muller16(u1, u2, stddev, z0, z1, n);
 #endif
   box_muller(u1 + done, u2 + done, stddev, z0 + done, z1 + done, n - done);
