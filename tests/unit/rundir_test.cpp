@@ -151,6 +151,28 @@ TEST_F(RunDir, StatesAreDecidedFromTheFiles) {
   EXPECT_FALSE(read_heartbeat(dir_));
 }
 
+// A heartbeat's process on this host: running (a child that sleeps) counts; exited but not yet
+// reaped (a zombie, as a run killed with its sweep is until init reaps it) does not, though
+// kill(pid, 0) still answers for it; reaped does not.
+TEST_F(RunDir, AZombieProcessDoesNotKeepItsHeartbeatAlive) {
+  const pid_t sleeper = ::fork();
+  ASSERT_GE(sleeper, 0);
+  if (sleeper == 0) {
+    ::pause();  // until killed
+    ::_exit(0);
+  }
+  Heartbeat h = heartbeat_now(1, 2, 0, 0);
+  h.pid = sleeper;
+  EXPECT_TRUE(heartbeat_alive(h));
+  ::kill(sleeper, SIGKILL);
+  siginfo_t info{};  // wait until it has exited, leaving it unreaped
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(sleeper), &info, WEXITED | WNOWAIT), 0);
+  EXPECT_EQ(::kill(sleeper, 0), 0);  // the zombie still answers kill
+  EXPECT_FALSE(heartbeat_alive(h));
+  ASSERT_EQ(::waitpid(sleeper, nullptr, 0), sleeper);
+  EXPECT_FALSE(heartbeat_alive(h));
+}
+
 TEST_F(RunDir, AnotherHostsHeartbeatCountsUntilItIsStale) {
   Heartbeat h = heartbeat_now(1, 2, 0, 0);
   h.host = "some-other-node";

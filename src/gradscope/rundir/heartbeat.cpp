@@ -6,7 +6,10 @@
 
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "gradscope/rundir/files.h"
 #include "gradscope/rundir/json_fields.h"
@@ -59,11 +62,19 @@ void remove_heartbeat(const std::filesystem::path& run_dir) {
   std::filesystem::remove(rundir::heartbeat_file(run_dir), ec);
 }
 
+bool process_runs(int64_t pid) {
+  if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM)) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line))  // gone since, where there is a /proc; kill's answer elsewhere
+    return !std::filesystem::exists("/proc/self/stat");
+  const size_t name_end = line.rfind(')');  // "pid (name) state ...": the name may hold ") "
+  return name_end == std::string::npos || name_end + 2 >= line.size() ||
+         (line[name_end + 2] != 'Z' && line[name_end + 2] != 'X');
+}
+
 bool heartbeat_alive(const Heartbeat& h) {
-  if (h.host == this_host()) {
-    if (h.pid == ::getpid()) return true;
-    return h.pid > 0 && (::kill(static_cast<pid_t>(h.pid), 0) == 0 || errno == EPERM);
-  }
+  if (h.host == this_host()) return h.pid == ::getpid() || process_runs(h.pid);
   return unix_time_now() - h.updated < kHeartbeatStaleAfter;
 }
 

@@ -32,8 +32,13 @@ void write_heartbeat(const std::filesystem::path& run_dir, const Heartbeat& h);
 // nullopt when there is none (or it is unreadable: a heartbeat is advisory).
 std::optional<Heartbeat> read_heartbeat(const std::filesystem::path& run_dir);
 void remove_heartbeat(const std::filesystem::path& run_dir);
-// Whether the process behind it still runs: on this host, its pid is alive; on another, the
-// heartbeat is younger than kHeartbeatStaleAfter.
+// Whether the process behind it still runs: on this host, its pid runs (process_runs); on
+// another, the heartbeat is younger than kHeartbeatStaleAfter.
 bool heartbeat_alive(const Heartbeat& h);
+// Whether process `pid` of this host runs: it exists and, where /proc says, is not a zombie. A
+// process killed with its parent stays a zombie until init reaps it, and kill(pid, 0) still
+// answers for it: a sweep rerun at once after a SIGKILL took its runs for ones another process
+// trains, and skipped them.
+bool process_runs(int64_t pid);
 
 }  // namespace gradscope
